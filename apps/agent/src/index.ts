@@ -1,0 +1,1 @@
+export type { ConsistencyResult } from '@sms/domain';

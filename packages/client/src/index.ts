@@ -1,0 +1,5 @@
+export type {
+  ConsistencyResult,
+  ShowConsistencyResultResponse,
+  UpdateConsistencyResultRequest,
+} from '@sms/domain';
