@@ -1,1 +1,11 @@
-export type { ConsistencyResult } from '@sms/domain';
+export { ConfigError, loadConfig, type ServerConfig } from './env.js';
+export { createApp } from './http/app.js';
+export { BODY_LIMIT_BYTES } from './http/body.js';
+export type { AppDeps } from './http/context.js';
+export { buildOpenApiDocument } from './http/openapi.js';
+export { createLogger, createMemoryLogger, type Logger } from './logger.js';
+export { createServices, type RunningServer, startServer } from './server.js';
+export type { Principal } from './services/auth-service.js';
+export { UserService } from './services/user-service.js';
+export { Storage } from './storage/storage.js';
+export { SERVER_VERSION } from './version.js';

@@ -127,3 +127,8 @@ export function passwordTokenRequest(credentials: {
     },
   };
 }
+
+/** The body of `POST /v3/auth/decode-authorization-message` (admins only). */
+export const DecodeAuthorizationMessageRequestSchema = v.strictObject({
+  encoded_authorization_message: v.pipe(v.string(), v.minLength(1), v.maxLength(65_535)),
+});

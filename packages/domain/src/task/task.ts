@@ -33,7 +33,7 @@ export const CreateTaskRequestSchema = v.strictObject({
 });
 export type CreateTaskRequest = v.InferInput<typeof CreateTaskRequestSchema>;
 
-/** The 201 body of `POST /v3/tasks`. */
+/** The 200 body of `POST /v3/tasks`. */
 export const CreateTaskResponseSchema = v.strictObject({ id: TaskIdSchema });
 export type CreateTaskResponse = v.InferOutput<typeof CreateTaskResponseSchema>;
 

@@ -1,0 +1,217 @@
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { isSmsError, NameSchema, RoleSchema } from '@sms/domain';
+import * as v from 'valibot';
+import { decodeAuthorizationMessage } from './crypto/authorization-message.js';
+import { deriveKey, generateMasterSecret } from './crypto/keys.js';
+import { randomPassword } from './crypto/password.js';
+import { ConfigError, loadConfig } from './env.js';
+import { createLogger } from './logger.js';
+import { startServer } from './server.js';
+import { UserService } from './services/user-service.js';
+import { Storage } from './storage/storage.js';
+import { SERVER_VERSION } from './version.js';
+
+const HELP = `sms-server ${SERVER_VERSION}: records consistency verification results (Huawei Cloud SMS v3 API)
+
+Usage:
+  sms-server [serve]                          start the server
+  sms-server project add NAME                 create a project
+  sms-server project list                     list projects
+  sms-server user add NAME --project P --role admin|agent|viewer [--password-stdin]
+                                              create a user with a role in a project
+  sms-server user passwd NAME [--password-stdin]
+                                              set a new password (revokes the user's tokens)
+  sms-server user grant NAME --project P --role R
+                                              give a user a role in another project
+  sms-server user revoke NAME --project P     take a user out of a project
+  sms-server user remove NAME                 delete a user (revokes the user's tokens)
+  sms-server user list                        list users and their roles
+  sms-server decode MESSAGE                   read the reason inside a 403's encoded_authorization_message
+
+Passwords: with --password-stdin the first line of standard input; without it a random
+password is generated and printed once. Passwords are never taken as arguments.
+
+Environment (every command):
+  PORT                          port to listen on (default 8080)
+  HOST                          address to listen on (default 127.0.0.1)
+  SMS_DATA_DIR                  data directory of the embedded SQLite database (default ./.sms-data)
+  DATABASE_URL                  postgres:// URL: use PostgreSQL instead of SQLite
+  SMS_ADMIN_PASSWORD            password of the first user, admin, on an empty database
+                                (default: a random one, printed once to stderr)
+  SMS_TOKEN_TTL_SECONDS         token lifetime (default 86400: 24 h)
+  SMS_SHUTDOWN_TIMEOUT_SECONDS  how long SIGTERM waits for requests in flight (default 10)
+  SMS_LOG_LEVEL                 debug|info|warn|error|silent (default info)
+
+Exit status: 0 done, 1 the command failed, 2 a usage or configuration error.`;
+
+class UsageError extends Error {}
+
+async function readPassword(fromStdin: boolean): Promise<{ password: string; generated: boolean }> {
+  if (!fromStdin) return { password: randomPassword(), generated: true };
+  const lines = createInterface({ input: process.stdin });
+  for await (const line of lines) {
+    lines.close();
+    return { password: line, generated: false };
+  }
+  throw new UsageError('--password-stdin: standard input was empty');
+}
+
+function parseName(value: string | undefined, what: string): string {
+  if (value === undefined) throw new UsageError(`missing ${what}`);
+  const parsed = v.safeParse(NameSchema, value);
+  if (!parsed.success) throw new UsageError(`${what} ${JSON.stringify(value)}: ${parsed.issues[0].message}`);
+  return parsed.output;
+}
+
+function parseRole(value: string | undefined) {
+  if (value === undefined) throw new UsageError('missing --role (admin, agent or viewer)');
+  const parsed = v.safeParse(RoleSchema, value);
+  if (!parsed.success)
+    throw new UsageError(`--role ${JSON.stringify(value)}: expected admin, agent or viewer`);
+  return parsed.output;
+}
+
+async function serve(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const server = await startServer(config, logger, {
+    announcePassword: (password) =>
+      process.stderr.write(
+        `\nFirst start: created user "admin" in project "default" with password:\n\n    ${password}\n\nIt is shown only this once. Change it with: sms-server user passwd admin --password-stdin\n\n`,
+      ),
+  });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return logger.info('already shutting down', { signal });
+    stopping = true;
+    logger.info('shutting down', { signal });
+    const timer = setTimeout(() => {
+      logger.error('requests still in flight at the shutdown timeout; exiting', {
+        timeout_seconds: config.shutdownTimeoutSeconds,
+      });
+      process.exit(1);
+    }, config.shutdownTimeoutSeconds * 1000);
+    timer.unref();
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('shutdown failed', { error: String(error) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function withStorage<T>(work: (storage: Storage) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const storage = await Storage.open({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    return await work(storage);
+  } finally {
+    await storage.close();
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      project: { type: 'string' },
+      role: { type: 'string' },
+      'password-stdin': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
+    },
+  });
+  if (values.help) return void process.stdout.write(`${HELP}\n`);
+  if (values.version) return void process.stdout.write(`${SERVER_VERSION}\n`);
+  const [command = 'serve', sub, name, ...rest] = positionals;
+  if (command === 'serve') return serve();
+  if (command === 'decode') {
+    if (!sub) throw new UsageError('missing MESSAGE');
+    const decoded = await withStorage(async (storage) =>
+      decodeAuthorizationMessage(
+        sub,
+        deriveKey(await storage.secret('master', generateMasterSecret), 'authorization-message'),
+      ),
+    );
+    if (!decoded)
+      throw new Error('the message was not made by this server (another database or key), or was altered');
+    return void process.stdout.write(`${JSON.stringify(decoded, null, 2)}\n`);
+  }
+  if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
+  await withStorage(async (storage) => {
+    const users = new UserService(storage);
+    const say = (line: string) => process.stdout.write(`${line}\n`);
+    switch (`${command} ${sub ?? ''}`) {
+      case 'project add':
+        await users.addProject(parseName(name, 'project NAME'));
+        return say(`created project ${name}`);
+      case 'project list':
+        for (const p of await users.listProjects()) say(`${p.name}\t${p.id}`);
+        return;
+      case 'user add': {
+        const user = parseName(name, 'user NAME');
+        const project = parseName(values.project, '--project');
+        const role = parseRole(values.role);
+        const { password, generated } = await readPassword(values['password-stdin'] ?? false);
+        await users.addUser(user, password, project, role);
+        say(`created user ${user} with role ${role} in project ${project}`);
+        if (generated) say(`password (shown once): ${password}`);
+        return;
+      }
+      case 'user passwd': {
+        const user = parseName(name, 'user NAME');
+        const { password, generated } = await readPassword(values['password-stdin'] ?? false);
+        await users.setPassword(user, password);
+        say(`changed the password of ${user}; its earlier tokens no longer work`);
+        if (generated) say(`password (shown once): ${password}`);
+        return;
+      }
+      case 'user grant': {
+        const user = parseName(name, 'user NAME');
+        const project = parseName(values.project, '--project');
+        const role = parseRole(values.role);
+        await users.grant(user, project, role);
+        return say(`${user} is ${role} in project ${project}`);
+      }
+      case 'user revoke': {
+        const user = parseName(name, 'user NAME');
+        const project = parseName(values.project, '--project');
+        await users.revoke(user, project);
+        return say(`${user} is no longer in project ${project}`);
+      }
+      case 'user remove':
+        await users.removeUser(parseName(name, 'user NAME'));
+        return say(`removed user ${name}; its tokens no longer work`);
+      case 'user list':
+        for (const u of await users.listUsers()) {
+          say(
+            `${u.name}\t${u.memberships.map((m) => `${m.project_name}:${m.role}`).join(',') || '(no project)'}`,
+          );
+        }
+        return;
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify([command, sub].filter(Boolean).join(' '))}`);
+    }
+  });
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (
+    error instanceof UsageError ||
+    error instanceof ConfigError ||
+    (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+  ) {
+    process.stderr.write(`sms-server: ${(error as Error).message}\nRun sms-server --help for usage.\n`);
+    process.exit(2);
+  }
+  process.stderr.write(
+    `sms-server: ${isSmsError(error) || error instanceof Error ? error.message : String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,61 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { Database, Dialect } from './schema.js';
+
+// int8 (bigint) columns hold ms timestamps and counts, all far below 2^53: read them as numbers.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+export interface Connection {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  /** Where the data lives, for the start-up log line (never with a password). */
+  location: string;
+}
+
+/** The file of the embedded SQLite database inside a data directory. */
+export function sqliteFile(dataDir: string): string {
+  return join(resolve(dataDir), 'sms.sqlite');
+}
+
+/**
+ * Opens PostgreSQL when `databaseUrl` is set, else the embedded SQLite database
+ * in `dataDir` (created if needed) in WAL mode with full fsync on commit, so a
+ * 200 is never sent for an upload a crash could lose.
+ */
+export function connect(options: {
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  poolSize?: number;
+}): Connection {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
+    });
+    // A connection that dies while idle must not take the process down; the next query reconnects.
+    pool.on('error', () => {});
+    const url = new URL(options.databaseUrl);
+    return {
+      db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+      dialect: 'postgres',
+      location: `postgres://${url.hostname}:${url.port || 5432}${url.pathname}`,
+    };
+  }
+  mkdirSync(options.dataDir, { recursive: true });
+  const file = sqliteFile(options.dataDir);
+  const database = new SQLite(file);
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = FULL');
+  database.pragma('busy_timeout = 5000');
+  database.pragma('foreign_keys = ON');
+  return {
+    db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
+    dialect: 'sqlite',
+    location: file,
+  };
+}

@@ -1,0 +1,102 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import type { Dialect } from './schema.js';
+
+/**
+ * The schema, as migrations in code (so the built server carries them). Each
+ * runs once per database, under Kysely's migration lock, so several servers
+ * starting together on one PostgreSQL database migrate it once.
+ */
+function migrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    '0001_initial': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('secrets')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('projects')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('users')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('password_hash', 'text', (c) => c.notNull())
+          .addColumn('token_generation', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('memberships')
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id').onDelete('cascade'))
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('memberships_pk', ['user_id', 'project_id'])
+          .execute();
+        await db.schema
+          .createTable('tasks')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('create_date', 'bigint', (c) => c.notNull())
+          .addColumn('start_date', 'bigint')
+          .addColumn('finish_date', 'bigint')
+          .execute();
+        await db.schema
+          .createIndex('tasks_project_created')
+          .on('tasks')
+          .columns(['project_id', 'create_date'])
+          .execute();
+        await db.schema
+          .createTable('consistency_uploads')
+          .addColumn('id', dialect === 'postgres' ? 'bigserial' : 'integer', (c) =>
+            dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
+          )
+          .addColumn('task_id', 'text', (c) => c.notNull().references('tasks.id').onDelete('cascade'))
+          .addColumn('finished_time', 'bigint', (c) => c.notNull())
+          .addColumn('check_result', 'text', (c) => c.notNull())
+          .addColumn('idempotency_key', 'text')
+          .addColumn('request_hash', 'text', (c) => c.notNull())
+          .addColumn('results', 'text', (c) => c.notNull())
+          .addColumn('dir_count', 'integer', (c) => c.notNull())
+          .addColumn('total_files', 'bigint', (c) => c.notNull())
+          .addColumn('different_files', 'bigint', (c) => c.notNull())
+          .addColumn('miss_files', 'bigint', (c) => c.notNull())
+          .addColumn('more_files', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('uploads_task_time')
+          .on('consistency_uploads')
+          .columns(['task_id', 'finished_time'])
+          .execute();
+        // At most one upload per (task, key); NULL keys never collide.
+        await db.schema
+          .createIndex('uploads_task_idempotency_key')
+          .unique()
+          .on('consistency_uploads')
+          .columns(['task_id', 'idempotency_key'])
+          .execute();
+      },
+    },
+  };
+}
+
+/** Brings the database to the newest schema; throws with the failing migration's error. */
+export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(
+      `database migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}

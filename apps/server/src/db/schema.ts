@@ -1,0 +1,36 @@
+import type { Generated } from 'kysely';
+
+/** The tables, as Kysely sees them. Times are ms since the epoch. */
+export interface Database {
+  secrets: { name: string; value: string };
+  projects: { id: string; name: string; created_at: number };
+  users: { id: string; name: string; password_hash: string; token_generation: number; created_at: number };
+  memberships: { user_id: string; project_id: string; role: string };
+  tasks: {
+    id: string;
+    project_id: string;
+    name: string;
+    type: string;
+    state: string;
+    create_date: number;
+    start_date: number | null;
+    finish_date: number | null;
+  };
+  consistency_uploads: {
+    id: Generated<number>;
+    task_id: string;
+    finished_time: number;
+    check_result: string;
+    idempotency_key: string | null;
+    request_hash: string;
+    /** The upload's `consistency_result` array, as JSON text. */
+    results: string;
+    dir_count: number;
+    total_files: number;
+    different_files: number;
+    miss_files: number;
+    more_files: number;
+  };
+}
+
+export type Dialect = 'sqlite' | 'postgres';

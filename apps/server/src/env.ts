@@ -1,0 +1,74 @@
+import { formatIssues, NewPasswordSchema } from '@sms/domain';
+import * as v from 'valibot';
+
+const Port = v.pipe(
+  v.string(),
+  v.regex(/^\d{1,5}$/, 'expected a port number 0..65535'),
+  v.transform(Number),
+  v.maxValue(65_535),
+);
+const Seconds = (min: number, max: number) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^\d{1,10}$/, 'expected a whole number of seconds'),
+    v.transform(Number),
+    v.minValue(min),
+    v.maxValue(max),
+  );
+
+/** Every environment variable the server reads, with its rule and default. */
+const EnvSchema = v.object({
+  PORT: v.optional(Port, '8080'),
+  HOST: v.optional(v.pipe(v.string(), v.minLength(1)), '127.0.0.1'),
+  SMS_DATA_DIR: v.optional(v.pipe(v.string(), v.minLength(1)), './.sms-data'),
+  DATABASE_URL: v.optional(
+    v.pipe(v.string(), v.regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// URL')),
+  ),
+  SMS_ADMIN_PASSWORD: v.optional(NewPasswordSchema),
+  SMS_TOKEN_TTL_SECONDS: v.optional(Seconds(60, 366 * 24 * 3600), String(24 * 3600)),
+  SMS_SHUTDOWN_TIMEOUT_SECONDS: v.optional(Seconds(1, 3600), '10'),
+  SMS_LOG_LEVEL: v.optional(v.picklist(['debug', 'info', 'warn', 'error', 'silent']), 'info'),
+});
+
+export type ServerConfig = {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  adminPassword: string | undefined;
+  tokenTtlSeconds: number;
+  shutdownTimeoutSeconds: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+};
+
+/** The configuration is wrong; the message names each variable and the rule it broke. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Reads and validates the server's configuration. This is the only place that
+ * touches `process.env`. Empty variables count as unset.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const present = Object.fromEntries(
+    Object.keys(EnvSchema.entries)
+      .map((key) => [key, env[key]] as const)
+      .filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = v.safeParse(EnvSchema, present);
+  if (!parsed.success) {
+    throw new ConfigError(`invalid configuration: ${formatIssues(parsed.issues, { root: 'environment' })}`);
+  }
+  const e = parsed.output;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: e.SMS_DATA_DIR,
+    databaseUrl: e.DATABASE_URL,
+    adminPassword: e.SMS_ADMIN_PASSWORD,
+    tokenTtlSeconds: e.SMS_TOKEN_TTL_SECONDS,
+    shutdownTimeoutSeconds: e.SMS_SHUTDOWN_TIMEOUT_SECONDS,
+    logLevel: e.SMS_LOG_LEVEL,
+  };
+}

@@ -1,0 +1,24 @@
+import type { Logger } from '../logger.js';
+import type { AuthService, Principal } from '../services/auth-service.js';
+import type { ConsistencyService } from '../services/consistency-service.js';
+import type { TaskService } from '../services/task-service.js';
+import type { Storage } from '../storage/storage.js';
+
+/** What the routes are given: services, never the environment. */
+export interface AppDeps {
+  storage: Storage;
+  auth: AuthService;
+  tasks: TaskService;
+  consistency: ConsistencyService;
+  logger: Logger;
+  /** True once shutdown began: new requests get 503. */
+  isDraining?: () => boolean;
+}
+
+export type AppEnv = {
+  Variables: {
+    requestId: string;
+    principal: Principal | undefined;
+    deps: AppDeps;
+  };
+};

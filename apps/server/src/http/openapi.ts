@@ -1,0 +1,225 @@
+import {
+  Actions,
+  AUTH_TOKEN_HEADER,
+  buildJsonSchemas,
+  ErrorCodes,
+  IDEMPOTENCY_KEY_HEADER,
+  Limits,
+  REQUEST_ID_HEADER,
+  SUBJECT_TOKEN_HEADER,
+  TASK_PAGE_DEFAULT,
+  TASK_PAGE_MAX,
+} from '@sms/domain';
+import { BODY_LIMIT_BYTES } from './body.js';
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: object) => ({ content: { 'application/json': { schema } } });
+const codesFor = (status: number) =>
+  Object.values(ErrorCodes)
+    .filter((e) => e.status === status)
+    .map((e) => `\`${e.code}\` ${e.meaning}`)
+    .join(' ');
+
+const errors = {
+  400: { description: `The request is invalid. ${codesFor(400)}`, ...json(ref('ErrorResponse')) },
+  403: {
+    description: `Authentication failed or permission denied. ${codesFor(403)}`,
+    ...json(ref('ForbiddenErrorResponse')),
+  },
+  404: { description: `Not found. ${codesFor(404)}`, ...json(ref('ErrorResponse')) },
+  500: {
+    description: `Server or storage failure; nothing was stored. ${codesFor(500)}`,
+    ...json(ref('ErrorResponse')),
+  },
+};
+const taskIdParam = {
+  name: 'task_id',
+  in: 'path',
+  required: true,
+  description: `Task ID. ${1}..${Limits.taskIdMaxLength} characters.`,
+  schema: { type: 'string', minLength: 1, maxLength: Limits.taskIdMaxLength },
+};
+const security = [{ token: [] }];
+
+/**
+ * The OpenAPI 3.1 document of the server. Every body schema comes from
+ * `@sms/domain`'s generated JSON Schemas; the rules JSON Schema cannot state
+ * (cross-field, uniqueness) are stated in the descriptions.
+ */
+export function buildOpenApiDocument(version: string) {
+  const schemas = buildJsonSchemas();
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'SMS consistency-result API',
+      version,
+      description:
+        'The Huawei Cloud SMS v3 consistency-result API with the tasks and IAM-style tokens around it. ' +
+        `Every response carries ${REQUEST_ID_HEADER}. Request bodies larger than ${BODY_LIMIT_BYTES} bytes are refused (400 \`SMS.2004\`).`,
+    },
+    components: {
+      securitySchemes: {
+        token: {
+          type: 'apiKey',
+          in: 'header',
+          name: AUTH_TOKEN_HEADER,
+          description: 'A token from POST /v3/auth/tokens.',
+        },
+      },
+      schemas,
+    },
+    paths: {
+      '/v3/tasks/{task_id}/consistency-result': {
+        post: {
+          operationId: 'UpdateConsistencyResult',
+          summary: 'Upload consistency verification results',
+          description:
+            `Stores the upload as one entry of the task's history, stamped with the server's time. ` +
+            `0..${Limits.resultsPerUploadMax} results; each \`dir_check\` at most once per upload; in each result ` +
+            '`num_different_files + num_target_miss_files <= num_total_files`. Checks, in order: token (403), ' +
+            'path and body (400), task (404), permission `' +
+            Actions.updateConsistencyCheckResult +
+            '` (403 `SMS.9004`), storage (500). ' +
+            `An \`${IDEMPOTENCY_KEY_HEADER}\` makes retries safe: the same key and body are acknowledged again without a second entry; ` +
+            'the same key with another body is a 409 (`SMS.1003`).',
+          security,
+          parameters: [
+            taskIdParam,
+            {
+              name: IDEMPOTENCY_KEY_HEADER,
+              in: 'header',
+              required: false,
+              schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' },
+            },
+          ],
+          requestBody: { required: true, ...json(ref('UpdateConsistencyResultRequest')) },
+          responses: {
+            200: {
+              description: 'The consistency verification results were updated.',
+              ...json(ref('UpdateConsistencyResultResponse')),
+            },
+            ...errors,
+            409: { description: codesFor(409), ...json(ref('ErrorResponse')) },
+          },
+        },
+        get: {
+          operationId: 'ShowConsistencyResult',
+          summary: 'Read the history of consistency results',
+          description:
+            'Every upload of the task, newest first. `check_result` is derived from the counts: `CONSISTENT` when every ' +
+            'directory has 0 different, 0 missing and 0 extra files; `INCONSISTENT` when any has one; `NO_RESULT` for an ' +
+            `upload with no directories. Permission \`${Actions.getConsistencyCheckResult}\`.`,
+          security,
+          parameters: [taskIdParam],
+          responses: {
+            200: { description: 'The history.', ...json(ref('ShowConsistencyResultResponse')) },
+            ...errors,
+          },
+        },
+      },
+      '/v3/tasks': {
+        post: {
+          operationId: 'CreateTask',
+          summary: 'Create a task in the project of the token',
+          security,
+          requestBody: { required: true, ...json(ref('CreateTaskRequest')) },
+          responses: {
+            200: { description: 'The new task id.', ...json(ref('CreateTaskResponse')) },
+            ...errors,
+          },
+        },
+        get: {
+          operationId: 'ListTasks',
+          summary: "List the project's tasks, newest first",
+          security,
+          parameters: [
+            {
+              name: 'state',
+              in: 'query',
+              schema: (schemas.ListTasksParams.properties as Record<string, object>).state,
+            },
+            {
+              name: 'name',
+              in: 'query',
+              description: 'Part of the name, case-insensitive.',
+              schema: { type: 'string' },
+            },
+            { name: 'id', in: 'query', schema: { type: 'string' } },
+            {
+              name: 'limit',
+              in: 'query',
+              schema: { type: 'integer', minimum: 1, maximum: TASK_PAGE_MAX, default: TASK_PAGE_DEFAULT },
+            },
+            { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
+          ],
+          responses: {
+            200: {
+              description: '`count` matching tasks, one page of them.',
+              ...json(ref('ListTasksResponse')),
+            },
+            ...errors,
+          },
+        },
+      },
+      '/v3/tasks/{task_id}': {
+        get: {
+          operationId: 'ShowTask',
+          summary: 'Show a task',
+          security,
+          parameters: [taskIdParam],
+          responses: { 200: { description: 'The task.', ...json(ref('Task')) }, ...errors },
+        },
+        delete: {
+          operationId: 'DeleteTask',
+          summary: 'Delete a task and its results',
+          security,
+          parameters: [taskIdParam],
+          responses: { 200: { description: 'Deleted.', ...json({ type: 'object' }) }, ...errors },
+        },
+      },
+      '/v3/auth/tokens': {
+        post: {
+          operationId: 'KeystoneCreateUserTokenByPassword',
+          summary: 'Get a token with a user name and password',
+          description: `The token is in the ${SUBJECT_TOKEN_HEADER} response header; send it as ${AUTH_TOKEN_HEADER}. Wrong credentials: 401 \`SMS.9002\`.`,
+          requestBody: { required: true, ...json(ref('AuthTokenRequest')) },
+          responses: {
+            201: {
+              description: 'A token.',
+              headers: { [SUBJECT_TOKEN_HEADER]: { schema: { type: 'string' } } },
+              ...json(ref('AuthTokenResponse')),
+            },
+            400: errors[400],
+            401: { description: codesFor(401), ...json(ref('ErrorResponse')) },
+            429: { description: codesFor(429), ...json(ref('ErrorResponse')) },
+          },
+        },
+      },
+      '/v3/auth/decode-authorization-message': {
+        post: {
+          operationId: 'DecodeAuthorizationMessage',
+          summary: 'Read the reason behind a 403 (admins only)',
+          security,
+          requestBody: {
+            required: true,
+            ...json({
+              type: 'object',
+              properties: { encoded_authorization_message: { type: 'string' } },
+              required: ['encoded_authorization_message'],
+            }),
+          },
+          responses: { 200: { description: 'The decoded reason.', ...json({ type: 'object' }) }, ...errors },
+        },
+      },
+      '/healthz': { get: { summary: 'The process is alive', responses: { 200: { description: 'ok' } } } },
+      '/readyz': {
+        get: {
+          summary: 'The storage answers',
+          responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } },
+        },
+      },
+    },
+  };
+}
+
+export type OpenApiDocument = ReturnType<typeof buildOpenApiDocument>;

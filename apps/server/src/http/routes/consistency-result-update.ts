@@ -1,0 +1,29 @@
+import {
+  IDEMPOTENCY_KEY_HEADER,
+  IdempotencyKeySchema,
+  UpdateConsistencyResultRequestSchema,
+} from '@sms/domain';
+import type { Hono } from 'hono';
+import { readJsonBody, validateInput } from '../body.js';
+import type { AppEnv } from '../context.js';
+import { authenticate, principalOf } from '../middleware/authenticate.js';
+import { TASK_PATH, taskIdOf } from './task-path.js';
+
+/**
+ * `POST /v3/tasks/{task_id}/consistency-result`, checked in the documented
+ * order: token (403), path and body (400), task (404), permission (403
+ * `SMS.9004`), storage (500). 200 `{}` is sent only after the commit.
+ */
+export function registerConsistencyResultUpdate(app: Hono<AppEnv>): void {
+  app.post(`${TASK_PATH}/consistency-result`, authenticate, async (c) => {
+    const taskId = taskIdOf(c);
+    const key = c.req.header(IDEMPOTENCY_KEY_HEADER);
+    const idempotencyKey =
+      key === undefined ? undefined : validateInput(IdempotencyKeySchema, key, IDEMPOTENCY_KEY_HEADER);
+    const body = await readJsonBody(c, UpdateConsistencyResultRequestSchema);
+    await c
+      .get('deps')
+      .consistency.upload(principalOf(c), taskId, body.consistency_result ?? [], idempotencyKey);
+    return c.json({}, 200);
+  });
+}

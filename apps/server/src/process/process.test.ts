@@ -1,0 +1,161 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { apiOf } from '../test-support/client.js';
+import { result } from '../test-support/harness.js';
+import { runServerCli, startServerProcess } from '../test-support/process.js';
+
+const dirs: string[] = [];
+function dataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sms-proc-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the built server as a real process', () => {
+  it('serves on a free port, stops on SIGTERM with exit 0, and keeps the upload across a restart', async () => {
+    const env = { SMS_DATA_DIR: dataDir(), SMS_ADMIN_PASSWORD: 'first-admin-pw' };
+    const first = await startServerProcess(env);
+    const api = apiOf(first.url);
+    const token = await api.token('admin', 'first-admin-pw');
+    const taskId = await api.createTask(token, 'restart');
+    expect((await api.upload(token, taskId, { consistency_result: [result('/srv/data')] })).status).toBe(200);
+    expect(await first.stop('SIGTERM')).toBe(0);
+    expect(first.stdout.join('')).toContain('"msg":"stopped"');
+
+    const second = await startServerProcess(env);
+    const again = apiOf(second.url);
+    const history = await again.history(await again.token('admin', 'first-admin-pw'), taskId);
+    expect(history.result_list.map((e) => e.consistency_result[0]?.dir_check)).toEqual(['/srv/data']);
+    expect(await second.stop()).toBe(0);
+  });
+
+  it('finishes a request in flight when SIGTERM arrives, then exits 0', async () => {
+    const server = await startServerProcess({
+      SMS_DATA_DIR: dataDir(),
+      SMS_ADMIN_PASSWORD: 'inflight-admin-pw',
+    });
+    const api = apiOf(server.url);
+    const token = await api.token('admin', 'inflight-admin-pw');
+    const taskId = await api.createTask(token, 'inflight');
+    const body = JSON.stringify({ consistency_result: [result('/inflight')] });
+    const url = new URL(`${server.url}/v3/tasks/${taskId}/consistency-result`);
+    const answer = new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        url,
+        {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'x-auth-token': token,
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      // half the body now, the signal, then the rest
+      req.write(body.slice(0, 20));
+      setTimeout(() => {
+        server.child.kill('SIGTERM');
+        setTimeout(() => req.end(body.slice(20)), 300);
+      }, 200);
+    });
+    expect(await answer).toBe(200);
+    expect(await server.stop()).toBe(0);
+  });
+
+  it('creates admin with a random password on first start, shows it once on stderr and never in the log', async () => {
+    const env = { SMS_DATA_DIR: dataDir() };
+    const server = await startServerProcess(env);
+    await new Promise((r) => setTimeout(r, 100));
+    const stderr = server.stderr.join('');
+    const password = /with password:\s+(\S+)/.exec(stderr)?.[1];
+    expect(password).toBeDefined();
+    const api = apiOf(server.url);
+    await expect(api.token('admin', password!)).resolves.toMatch(/^sms1\./);
+    expect(server.stdout.join('')).not.toContain(password!);
+    expect(await server.stop()).toBe(0);
+    // a second start does not create it again or show a password
+    const again = await startServerProcess(env);
+    expect(again.stderr.join('')).not.toContain('with password');
+    await again.stop();
+  });
+
+  it.each([
+    [{ PORT: 'http' }, 'PORT: expected a port number 0..65535'],
+    [{ PORT: '70000' }, 'PORT: expected integer <= 65535, received 70000'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL: expected a postgres:// or postgresql:// URL'],
+    [{ SMS_ADMIN_PASSWORD: 'short' }, 'SMS_ADMIN_PASSWORD: expected at least 8 characters'],
+    [{ SMS_TOKEN_TTL_SECONDS: '5' }, 'SMS_TOKEN_TTL_SECONDS: expected integer >= 60, received 5'],
+  ])('refuses to start with %o, naming the variable, exit 2', async (env, message) => {
+    const run = await runServerCli(['serve'], { SMS_DATA_DIR: dataDir(), ...env });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+  });
+});
+
+describe('the server CLI', () => {
+  it('manages projects and users, and a password change revokes tokens', async () => {
+    const env = { SMS_DATA_DIR: dataDir(), SMS_ADMIN_PASSWORD: 'cli-admin-pw' };
+    expect((await runServerCli(['project', 'add', 'fleet-a'], env)).code).toBe(0);
+    const add = await runServerCli(
+      ['user', 'add', 'agent-7', '--project', 'fleet-a', '--role', 'agent', '--password-stdin'],
+      env,
+      'agent-7-password\n',
+    );
+    expect(add).toMatchObject({
+      code: 0,
+      stdout: 'created user agent-7 with role agent in project fleet-a\n',
+    });
+    const list = await runServerCli(['user', 'list'], env);
+    expect(list.stdout).toContain('agent-7\tfleet-a:agent');
+
+    const server = await startServerProcess(env);
+    const api = apiOf(server.url);
+    const token = await api.token('agent-7', 'agent-7-password', 'fleet-a');
+    expect((await api.call('/v3/tasks', { headers: { 'x-auth-token': token } })).status).toBe(200);
+    const passwd = await runServerCli(['user', 'passwd', 'agent-7'], env);
+    expect(passwd.code).toBe(0);
+    expect(passwd.stdout).toMatch(/password \(shown once\): \S{20,}/);
+    expect((await api.call('/v3/tasks', { headers: { 'x-auth-token': token } })).status).toBe(403);
+
+    const denied = await api.call('/v3/tasks', { headers: { 'x-auth-token': token } });
+    const message = ((await denied.json()) as { encoded_authorization_message: string })
+      .encoded_authorization_message;
+    const decoded = await runServerCli(['decode', message], env);
+    expect(decoded.code).toBe(0);
+    expect(JSON.parse(decoded.stdout)).toMatchObject({ reason: 'token revoked: the password was changed' });
+    await server.stop();
+
+    expect((await runServerCli(['user', 'remove', 'agent-7'], env)).code).toBe(0);
+    expect((await runServerCli(['user', 'list'], env)).stdout).not.toContain('agent-7');
+  });
+
+  it('explains usage errors with exit 2', async () => {
+    const env = { SMS_DATA_DIR: dataDir() };
+    const bad = await runServerCli(['user', 'add', 'x', '--project', 'default', '--role', 'root'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--role "root": expected admin, agent or viewer');
+    const unknown = await runServerCli(['frobnicate'], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+    const help = await runServerCli(['--help'], env);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('SMS_DATA_DIR');
+  });
+
+  it('reports a missing user as an error with exit 1', async () => {
+    const run = await runServerCli(['user', 'remove', 'ghost'], { SMS_DATA_DIR: dataDir() });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('The user "ghost" was not found.');
+  });
+});

@@ -1,0 +1,93 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import type { ServerConfig } from './env.js';
+import { createApp } from './http/app.js';
+import type { AppDeps } from './http/context.js';
+import type { Logger } from './logger.js';
+import { AuthService } from './services/auth-service.js';
+import { ConsistencyService } from './services/consistency-service.js';
+import { TaskService } from './services/task-service.js';
+import { UserService } from './services/user-service.js';
+import { Storage } from './storage/storage.js';
+import { SERVER_VERSION } from './version.js';
+
+/** Builds the services on a storage: what `createApp` and the CLI both use. */
+export async function createServices(
+  storage: Storage,
+  options: { tokenTtlSeconds: number; clock?: () => number },
+): Promise<Omit<AppDeps, 'logger'> & { users: UserService }> {
+  const clock = options.clock ?? Date.now;
+  const auth = await AuthService.create(storage, { tokenTtlSeconds: options.tokenTtlSeconds, clock });
+  const tasks = new TaskService(storage, auth, clock);
+  return {
+    storage,
+    auth,
+    tasks,
+    consistency: new ConsistencyService(storage, tasks, clock),
+    users: new UserService(storage, clock),
+  };
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  /** Stops accepting, finishes the requests in flight, closes the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the storage (migrating it), creates the first admin on an empty
+ * database, and serves the API.
+ */
+export async function startServer(
+  config: ServerConfig,
+  logger: Logger,
+  options: { announcePassword?: (password: string) => void } = {},
+): Promise<RunningServer> {
+  const storage = await Storage.open({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const services = await createServices(storage, { tokenTtlSeconds: config.tokenTtlSeconds });
+  const bootstrap = await services.users.bootstrap(config.adminPassword);
+  if (bootstrap.created) {
+    logger.info('created user admin in project default', {
+      password_source: bootstrap.generatedPassword ? 'generated' : 'SMS_ADMIN_PASSWORD',
+    });
+    // The one time a password is shown: a generated first-start password, on stderr, outside the JSON log.
+    if (bootstrap.generatedPassword) options.announcePassword?.(bootstrap.generatedPassword);
+  }
+  let draining = false;
+  const app = createApp({ ...services, logger, isDraining: () => draining }, { version: SERVER_VERSION });
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info('listening', {
+    url,
+    storage: storage.dialect,
+    location: storage.location,
+    version: SERVER_VERSION,
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      draining = true;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Keep-alive connections with no request in flight would hold close() open;
+        // those whose request finishes later are closed as they become idle.
+        const closeIdle = () => {
+          if ('closeIdleConnections' in server) server.closeIdleConnections();
+        };
+        closeIdle();
+        const sweeper = setInterval(closeIdle, 50);
+        server.once('close', () => clearInterval(sweeper));
+      });
+      await storage.close();
+      logger.info('stopped');
+    })();
+    return closing;
+  };
+  return { url, port, close };
+}

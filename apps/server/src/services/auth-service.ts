@@ -1,0 +1,184 @@
+import {
+  type Action,
+  AuthenticationError,
+  type AuthTokenRequest,
+  type AuthTokenResponse,
+  AuthTokenSchema,
+  ErrorCodes,
+  PermissionDeniedError,
+  type Role,
+  roleAllows,
+  SmsError,
+  type Task,
+} from '@sms/domain';
+import * as v from 'valibot';
+import {
+  type AuthorizationDetails,
+  decodeAuthorizationMessage,
+  encodeAuthorizationMessage,
+} from '../crypto/authorization-message.js';
+import { deriveKey, generateMasterSecret } from '../crypto/keys.js';
+import { dummyPasswordHash, verifyPassword } from '../crypto/password.js';
+import { signToken, verifyTokenSignature } from '../crypto/tokens.js';
+import type { Storage } from '../storage/storage.js';
+
+/** Who is calling: a user acting in one project with one role. */
+export interface Principal {
+  userId: string;
+  userName: string;
+  projectId: string;
+  projectName: string;
+  role: Role;
+}
+
+export interface AuthOptions {
+  tokenTtlSeconds: number;
+  clock?: () => number;
+}
+
+/** The single domain of this server: IAM requests may name it, and tokens report it. */
+export const DEFAULT_DOMAIN = { id: 'default', name: 'default' } as const;
+
+/**
+ * Tokens, principals and permissions. Keys come from the database, so every
+ * server process on one database signs and reads the same tokens.
+ */
+export class AuthService {
+  private constructor(
+    private readonly storage: Storage,
+    private readonly signingKey: Buffer,
+    private readonly messageKey: Buffer,
+    private readonly options: Required<AuthOptions>,
+  ) {}
+
+  static async create(storage: Storage, options: AuthOptions): Promise<AuthService> {
+    const master = await storage.secret('master', generateMasterSecret);
+    return new AuthService(
+      storage,
+      deriveKey(master, 'token-signing'),
+      deriveKey(master, 'authorization-message'),
+      {
+        clock: Date.now,
+        ...options,
+      },
+    );
+  }
+
+  private now(): number {
+    return this.options.clock();
+  }
+
+  /**
+   * The IAM password method: a token for the user in the project the request
+   * names (or the user's only project). Wrong name, password or project all
+   * answer the same 401, so a guesser learns nothing.
+   */
+  async issueToken(request: AuthTokenRequest): Promise<{ token: string; body: AuthTokenResponse }> {
+    const { user: credentials } = request.auth.identity.password;
+    const domain = credentials.domain;
+    const invalid = () =>
+      new SmsError(ErrorCodes.InvalidCredentials, 'The user name, password or project is wrong.');
+    if (
+      domain &&
+      ((domain.name && domain.name !== DEFAULT_DOMAIN.name) || (domain.id && domain.id !== DEFAULT_DOMAIN.id))
+    ) {
+      throw invalid();
+    }
+    const user = await this.storage.findUser({ name: credentials.name });
+    const passwordOk = await verifyPassword(
+      credentials.password,
+      user?.password_hash ?? (await dummyPasswordHash()),
+    );
+    if (!user || !passwordOk) throw invalid();
+
+    const memberships = await this.storage.memberships(user.id);
+    const wanted = request.auth.scope?.project;
+    let membership = memberships.find(
+      (m) =>
+        (wanted?.id === undefined || m.project_id === wanted.id) &&
+        (wanted?.name === undefined || m.project_name === wanted.name),
+    );
+    if (!wanted && memberships.length > 1) {
+      throw new SmsError(
+        ErrorCodes.InvalidParameter,
+        `auth.scope.project: is required: user ${user.name} is a member of ${memberships.length} projects; name one`,
+      );
+    }
+    if (!wanted) membership = memberships[0];
+    if (!membership) throw invalid();
+
+    const issuedAt = this.now();
+    const expiresAt = issuedAt + this.options.tokenTtlSeconds * 1000;
+    const token = signToken(
+      { uid: user.id, pid: membership.project_id, gen: user.token_generation, iat: issuedAt, exp: expiresAt },
+      this.signingKey,
+    );
+    return {
+      token,
+      body: {
+        token: {
+          expires_at: new Date(expiresAt).toISOString(),
+          issued_at: new Date(issuedAt).toISOString(),
+          methods: ['password'],
+          user: { id: user.id, name: user.name, domain: { ...DEFAULT_DOMAIN } },
+          project: {
+            id: membership.project_id,
+            name: membership.project_name,
+            domain: { ...DEFAULT_DOMAIN },
+          },
+          roles: [{ id: membership.role, name: membership.role }],
+        },
+      },
+    };
+  }
+
+  /** The principal behind an `X-Auth-Token`, or `AuthenticationError` with the reason. */
+  async authenticate(token: string | undefined): Promise<Principal> {
+    if (token === undefined || token === '') throw new AuthenticationError('token missing');
+    if (!v.is(AuthTokenSchema, token)) throw new AuthenticationError('token longer than 16384 characters');
+    const check = verifyTokenSignature(token, this.signingKey);
+    if (!check.ok) throw new AuthenticationError(`token ${check.reason}`);
+    const { claims } = check;
+    if (claims.exp <= this.now()) throw new AuthenticationError('token expired');
+    const found = await this.storage.principal(claims.uid, claims.pid);
+    if (!found)
+      throw new AuthenticationError('token revoked: the user or its membership of the project was removed');
+    if (found.user.token_generation !== claims.gen) {
+      throw new AuthenticationError('token revoked: the password was changed');
+    }
+    return {
+      userId: found.user.id,
+      userName: found.user.name,
+      projectId: found.project.id,
+      projectName: found.project.name,
+      role: found.role,
+    };
+  }
+
+  /** Throws `SMS.9004` unless the principal's role allows `action` in its project. */
+  authorize(principal: Principal, action: Action, resource: string): void {
+    if (!roleAllows(principal.role, action)) {
+      throw new PermissionDeniedError(action, resource, `role ${principal.role} does not allow ${action}`);
+    }
+  }
+
+  /** Like `authorize`, for a task: it must also belong to the principal's project. */
+  authorizeTask(principal: Principal, action: Action, task: Pick<Task, 'id' | 'project_id'>): void {
+    const resource = `task:${task.id}`;
+    if (task.project_id !== principal.projectId) {
+      throw new PermissionDeniedError(action, resource, 'the task belongs to another project');
+    }
+    this.authorize(principal, action, resource);
+  }
+
+  encodeDetails(details: Omit<AuthorizationDetails, 'at'>): string {
+    return encodeAuthorizationMessage(
+      { ...details, at: new Date(this.now()).toISOString() },
+      this.messageKey,
+    );
+  }
+
+  decodeDetails(message: string): AuthorizationDetails | undefined {
+    return decodeAuthorizationMessage(message, this.messageKey);
+  }
+}

@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto';
+import {
+  Actions,
+  type ConsistencyResult,
+  deriveCheckResult,
+  ErrorCodes,
+  type ShowConsistencyResultResponse,
+  SmsError,
+} from '@sms/domain';
+import type { Storage } from '../storage/storage.js';
+import type { Principal } from './auth-service.js';
+import type { TaskService } from './task-service.js';
+
+/** The same results give the same hash: what an idempotent retry is compared by. */
+function hashResults(results: readonly ConsistencyResult[]): string {
+  return createHash('sha256').update(JSON.stringify(results)).digest('base64url');
+}
+
+/** Uploads of consistency results and their history. */
+export class ConsistencyService {
+  constructor(
+    private readonly storage: Storage,
+    private readonly tasks: TaskService,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /**
+   * Stores one upload as one history entry, stamped now. Resolves only after
+   * the commit. With an idempotency key already used for this task: the same
+   * results are acknowledged again without a second entry; other results are a
+   * conflict (`SMS.1003`).
+   */
+  async upload(
+    principal: Principal,
+    taskId: string,
+    results: readonly ConsistencyResult[],
+    idempotencyKey?: string,
+  ): Promise<{ replayed: boolean }> {
+    await this.tasks.find(principal, taskId, Actions.updateConsistencyCheckResult);
+    const requestHash = hashResults(results);
+    const outcome = await this.storage.storeUpload({
+      taskId,
+      finishedTime: this.clock(),
+      checkResult: deriveCheckResult(results),
+      idempotencyKey,
+      requestHash,
+      results,
+    });
+    if (outcome.kind === 'replayed' && outcome.requestHash !== requestHash) {
+      throw new SmsError(
+        ErrorCodes.IdempotencyKeyReused,
+        'This Idempotency-Key was already used for this task with different results; send a new key for a new upload.',
+      );
+    }
+    return { replayed: outcome.kind === 'replayed' };
+  }
+
+  async show(principal: Principal, taskId: string): Promise<ShowConsistencyResultResponse> {
+    await this.tasks.find(principal, taskId, Actions.getConsistencyCheckResult);
+    return { task_id: taskId, result_list: await this.storage.listUploads(taskId) };
+  }
+}

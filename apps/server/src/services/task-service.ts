@@ -1,0 +1,54 @@
+import {
+  Actions,
+  type CreateTaskRequest,
+  type ListTasksParams,
+  type ListTasksResponse,
+  NotFoundError,
+  type Task,
+} from '@sms/domain';
+import type { Storage } from '../storage/storage.js';
+import type { AuthService, Principal } from './auth-service.js';
+
+/** Tasks belong to the project of the token that created them. */
+export class TaskService {
+  constructor(
+    private readonly storage: Storage,
+    private readonly auth: AuthService,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async create(principal: Principal, request: CreateTaskRequest): Promise<{ id: string }> {
+    this.auth.authorize(principal, Actions.createTask, `project:${principal.projectName}`);
+    const id = await this.storage.createTask(
+      { projectId: principal.projectId, name: request.name, type: request.type ?? 'MIGRATE_FILE' },
+      this.clock(),
+    );
+    return { id };
+  }
+
+  /** The task, checked in this order: exists (404), then may be acted on (403). */
+  async find(
+    principal: Principal,
+    id: string,
+    action: (typeof Actions)[keyof typeof Actions],
+  ): Promise<Task> {
+    const task = await this.storage.getTask(id);
+    if (!task) throw new NotFoundError('task', id);
+    this.auth.authorizeTask(principal, action, task);
+    return task;
+  }
+
+  show(principal: Principal, id: string): Promise<Task> {
+    return this.find(principal, id, Actions.getTask);
+  }
+
+  async list(principal: Principal, params: ListTasksParams): Promise<ListTasksResponse> {
+    this.auth.authorize(principal, Actions.listTasks, `project:${principal.projectName}`);
+    return this.storage.listTasks(principal.projectId, params);
+  }
+
+  async delete(principal: Principal, id: string): Promise<void> {
+    await this.find(principal, id, Actions.deleteTask);
+    if (!(await this.storage.deleteTask(id))) throw new NotFoundError('task', id);
+  }
+}

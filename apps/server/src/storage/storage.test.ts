@@ -1,0 +1,126 @@
+import { StorageError } from '@sms/domain';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTestStorage, result, type TestDialect } from '../test-support/harness.js';
+import { type Storage, UniqueViolation } from './storage.js';
+
+describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) => {
+  let storage: Storage;
+  let cleanup: () => Promise<void>;
+  let projectId: string;
+  beforeAll(async () => {
+    ({ storage, cleanup } = await openTestStorage(dialect));
+    projectId = (await storage.createProject('alpha', 1)).id;
+  });
+  afterAll(() => cleanup());
+
+  it(`reports its dialect and answers a ping`, async () => {
+    expect(storage.dialect).toBe(dialect);
+    await expect(storage.ping()).resolves.toBeUndefined();
+  });
+
+  it('keeps one secret per name, the first one generated', async () => {
+    const first = await storage.secret('s', () => 'one');
+    const second = await storage.secret('s', () => 'two');
+    expect([first, second]).toEqual(['one', 'one']);
+  });
+
+  it('refuses a second project or user of the same name with UniqueViolation', async () => {
+    await expect(storage.createProject('alpha', 2)).rejects.toBeInstanceOf(UniqueViolation);
+    await storage.createUser({ name: 'u1', passwordHash: 'h' }, 1);
+    await expect(storage.createUser({ name: 'u1', passwordHash: 'h' }, 1)).rejects.toBeInstanceOf(
+      UniqueViolation,
+    );
+  });
+
+  it('finds a principal by user and project, and moves the token generation on a password change', async () => {
+    const user = await storage.createUser({ name: 'u2', passwordHash: 'h' }, 1);
+    expect(await storage.principal(user.id, projectId)).toBeUndefined();
+    await storage.setMembership(user.id, projectId, 'agent');
+    expect((await storage.principal(user.id, projectId))?.role).toBe('agent');
+    await storage.setMembership(user.id, projectId, 'viewer');
+    expect((await storage.principal(user.id, projectId))?.role).toBe('viewer');
+    await storage.setPassword(user.id, 'h2');
+    const after = await storage.principal(user.id, projectId);
+    expect(after?.user.token_generation).toBe(1);
+    expect(after?.user.password_hash).toBe('h2');
+    await storage.deleteUser(user.id);
+    expect(await storage.principal(user.id, projectId)).toBeUndefined();
+  });
+
+  it('stores uploads with their counts and lists them newest first', async () => {
+    const taskId = await storage.createTask({ projectId, name: 'web', type: 'MIGRATE_FILE' }, 10);
+    const base = { taskId, checkResult: 'INCONSISTENT', idempotencyKey: undefined, requestHash: 'h' };
+    await storage.storeUpload({ ...base, finishedTime: 100, results: [result('/a')] });
+    await storage.storeUpload({
+      ...base,
+      finishedTime: 200,
+      results: [result('/b'), result('/c', { num_total_files: 1_000_000 })],
+    });
+    await storage.storeUpload({ ...base, finishedTime: 200, results: [] });
+    const list = await storage.listUploads(taskId);
+    expect(list.map((e) => e.finished_time)).toEqual([200, 200, 100]);
+    expect(list[0]?.consistency_result).toEqual([]);
+    expect(list[1]?.consistency_result.map((r) => r.dir_check)).toEqual(['/b', '/c']);
+    expect(list[1]?.consistency_result[1]?.num_total_files).toBe(1_000_000);
+    expect(await storage.countUploads(taskId)).toBe(3);
+  });
+
+  it('stores one upload per idempotency key, also under concurrent retries', async () => {
+    const taskId = await storage.createTask({ projectId, name: 'retry', type: 'MIGRATE_FILE' }, 10);
+    const upload = {
+      taskId,
+      finishedTime: 5,
+      checkResult: 'CONSISTENT',
+      idempotencyKey: 'k1',
+      requestHash: 'h1',
+      results: [],
+    };
+    const outcomes = await Promise.all(Array.from({ length: 10 }, () => storage.storeUpload(upload)));
+    expect(outcomes.filter((o) => o.kind === 'stored')).toHaveLength(1);
+    expect(
+      outcomes
+        .filter((o) => o.kind === 'replayed')
+        .every((o) => o.kind === 'replayed' && o.requestHash === 'h1'),
+    ).toBe(true);
+    expect(await storage.countUploads(taskId)).toBe(1);
+  });
+
+  it('filters and pages tasks, and deletes a task with its uploads', async () => {
+    const other = (await storage.createProject('beta', 1)).id;
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++)
+      ids.push(
+        await storage.createTask({ projectId: other, name: `host-${i}`, type: 'MIGRATE_BLOCK' }, 1000 + i),
+      );
+    const page = await storage.listTasks(other, { limit: 2, offset: 1 });
+    expect(page.count).toBe(5);
+    expect(page.tasks.map((t) => t.name)).toEqual(['host-3', 'host-2']);
+    expect((await storage.listTasks(other, { name: 'HOST-4' })).tasks.map((t) => t.id)).toEqual([ids[4]]);
+    expect((await storage.listTasks(other, { state: 'READY' })).count).toBe(5);
+    expect((await storage.listTasks(other, { id: ids[0]! })).count).toBe(1);
+    await storage.storeUpload({
+      taskId: ids[0]!,
+      finishedTime: 1,
+      checkResult: 'NO_RESULT',
+      idempotencyKey: undefined,
+      requestHash: 'h',
+      results: [],
+    });
+    expect(await storage.deleteTask(ids[0]!)).toBe(true);
+    expect(await storage.deleteTask(ids[0]!)).toBe(false);
+    expect(await storage.getTask(ids[0]!)).toBeUndefined();
+    expect(await storage.countUploads(ids[0]!)).toBe(0);
+  });
+
+  it('turns a driver failure into a StorageError once closed', async () => {
+    const { storage: doomed, cleanup: done } = await openTestStorage(dialect);
+    await doomed.close();
+    await expect(doomed.ping()).rejects.toBeInstanceOf(StorageError);
+    await done();
+  });
+
+  it('migrates an already migrated database again without harm', async () => {
+    // opening runs the migrations; a second storage on the same database finds nothing to do
+    await expect(storage.countUsers()).resolves.toBeGreaterThanOrEqual(1);
+  });
+});

@@ -1,0 +1,468 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type ConsistencyResult,
+  type ConsistencyResultEntry,
+  type ListTasksParams,
+  type Role,
+  StorageError,
+  TASK_PAGE_DEFAULT,
+  type Task,
+  type TaskState,
+  type TaskType,
+} from '@sms/domain';
+import { type Kysely, sql } from 'kysely';
+import { type Connection, connect } from '../db/connect.js';
+import { migrateToLatest } from '../db/migrations.js';
+import type { Database, Dialect } from '../db/schema.js';
+
+export interface ProjectRow {
+  id: string;
+  name: string;
+  created_at: number;
+}
+export interface UserRow {
+  id: string;
+  name: string;
+  password_hash: string;
+  token_generation: number;
+  created_at: number;
+}
+export interface MembershipRow {
+  project_id: string;
+  project_name: string;
+  role: Role;
+}
+export interface NewUpload {
+  taskId: string;
+  finishedTime: number;
+  checkResult: string;
+  idempotencyKey: string | undefined;
+  requestHash: string;
+  results: readonly ConsistencyResult[];
+}
+/** What storing an upload did: stored it, or found the same key already stored. */
+export type UploadOutcome =
+  | { kind: 'stored'; finishedTime: number }
+  | { kind: 'replayed'; requestHash: string; finishedTime: number };
+
+/** A unique constraint refused the write (the name is taken, the key is used). */
+export class UniqueViolation extends Error {
+  override name = 'UniqueViolation';
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/**
+ * The one storage of the server: the same Kysely queries on SQLite and on
+ * PostgreSQL. It knows nothing of HTTP or of permissions. Every driver error
+ * becomes a `StorageError` (500, `SMS.2008`), so a full disk or a lost
+ * database never looks like a client's mistake.
+ */
+export class Storage {
+  readonly dialect: Dialect;
+  readonly location: string;
+  private readonly db: Kysely<Database>;
+
+  constructor(connection: Connection) {
+    this.db = connection.db;
+    this.dialect = connection.dialect;
+    this.location = connection.location;
+  }
+
+  /** Opens the configured database and brings its schema up to date. */
+  static async open(options: Parameters<typeof connect>[0]): Promise<Storage> {
+    const storage = new Storage(connect(options));
+    try {
+      await storage.run('migrate', () => migrateToLatest(storage.db as Kysely<unknown>, storage.dialect));
+    } catch (error) {
+      await storage.close();
+      throw error;
+    }
+    return storage;
+  }
+
+  private async run<T>(what: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof StorageError || error instanceof UniqueViolation) throw error;
+      if (isUniqueViolation(error)) throw new UniqueViolation(`${what}: already exists`, { cause: error });
+      const detail = error instanceof Error ? error.message : String(error);
+      throw new StorageError(`Storage failed (${what}): ${detail}`.slice(0, 900), { cause: error });
+    }
+  }
+
+  /** Answers when the database answers a trivial query. */
+  async ping(): Promise<void> {
+    await this.run('ping', () => sql`select 1`.execute(this.db));
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  // --- secrets ---------------------------------------------------------------
+
+  /** The named secret; made by `generate` once, then the same for every process on this database. */
+  async secret(name: string, generate: () => string): Promise<string> {
+    return this.run('read secret', async () => {
+      await this.db
+        .insertInto('secrets')
+        .values({ name, value: generate() })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .execute();
+      const row = await this.db
+        .selectFrom('secrets')
+        .select('value')
+        .where('name', '=', name)
+        .executeTakeFirstOrThrow();
+      return row.value;
+    });
+  }
+
+  // --- projects --------------------------------------------------------------
+
+  async createProject(name: string, now: number): Promise<ProjectRow> {
+    const row = { id: randomUUID(), name, created_at: now };
+    await this.run('create project', () => this.db.insertInto('projects').values(row).execute());
+    return row;
+  }
+
+  async findProject(by: { id?: string; name?: string }): Promise<ProjectRow | undefined> {
+    return this.run('read project', async () => {
+      let query = this.db.selectFrom('projects').selectAll();
+      if (by.id !== undefined) query = query.where('id', '=', by.id);
+      if (by.name !== undefined) query = query.where('name', '=', by.name);
+      return query.executeTakeFirst();
+    });
+  }
+
+  async listProjects(): Promise<ProjectRow[]> {
+    return this.run('list projects', () =>
+      this.db.selectFrom('projects').selectAll().orderBy('name').execute(),
+    );
+  }
+
+  // --- users -----------------------------------------------------------------
+
+  async countUsers(): Promise<number> {
+    return this.run('count users', async () => {
+      const row = await this.db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    });
+  }
+
+  async createUser(user: { name: string; passwordHash: string }, now: number): Promise<UserRow> {
+    const row = {
+      id: randomUUID(),
+      name: user.name,
+      password_hash: user.passwordHash,
+      token_generation: 0,
+      created_at: now,
+    };
+    await this.run('create user', () => this.db.insertInto('users').values(row).execute());
+    return row;
+  }
+
+  async findUser(by: { id?: string; name?: string }): Promise<UserRow | undefined> {
+    return this.run('read user', async () => {
+      let query = this.db.selectFrom('users').selectAll();
+      if (by.id !== undefined) query = query.where('id', '=', by.id);
+      if (by.name !== undefined) query = query.where('name', '=', by.name);
+      return query.executeTakeFirst();
+    });
+  }
+
+  async listUsers(): Promise<(UserRow & { memberships: MembershipRow[] })[]> {
+    return this.run('list users', async () => {
+      const users = await this.db.selectFrom('users').selectAll().orderBy('name').execute();
+      const memberships = await this.db
+        .selectFrom('memberships')
+        .innerJoin('projects', 'projects.id', 'memberships.project_id')
+        .select([
+          'memberships.user_id',
+          'memberships.project_id',
+          'projects.name as project_name',
+          'memberships.role',
+        ])
+        .orderBy('projects.name')
+        .execute();
+      return users.map((user) => ({
+        ...user,
+        memberships: memberships
+          .filter((m) => m.user_id === user.id)
+          .map((m) => ({ project_id: m.project_id, project_name: m.project_name, role: m.role as Role })),
+      }));
+    });
+  }
+
+  /** Sets a new password hash and revokes every token issued before it. */
+  async setPassword(userId: string, passwordHash: string): Promise<void> {
+    await this.run('set password', () =>
+      this.db
+        .updateTable('users')
+        .set((eb) => ({ password_hash: passwordHash, token_generation: eb('token_generation', '+', 1) }))
+        .where('id', '=', userId)
+        .execute(),
+    );
+  }
+
+  async deleteUser(userId: string): Promise<void> {
+    await this.run('delete user', () =>
+      this.db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('memberships').where('user_id', '=', userId).execute();
+        await trx.deleteFrom('users').where('id', '=', userId).execute();
+      }),
+    );
+  }
+
+  async setMembership(userId: string, projectId: string, role: Role): Promise<void> {
+    await this.run('set membership', () =>
+      this.db
+        .insertInto('memberships')
+        .values({ user_id: userId, project_id: projectId, role })
+        .onConflict((oc) => oc.columns(['user_id', 'project_id']).doUpdateSet({ role }))
+        .execute(),
+    );
+  }
+
+  async removeMembership(userId: string, projectId: string): Promise<void> {
+    await this.run('remove membership', () =>
+      this.db
+        .deleteFrom('memberships')
+        .where('user_id', '=', userId)
+        .where('project_id', '=', projectId)
+        .execute(),
+    );
+  }
+
+  async memberships(userId: string): Promise<MembershipRow[]> {
+    return this.run('read memberships', async () => {
+      const rows = await this.db
+        .selectFrom('memberships')
+        .innerJoin('projects', 'projects.id', 'memberships.project_id')
+        .select(['memberships.project_id', 'projects.name as project_name', 'memberships.role'])
+        .where('memberships.user_id', '=', userId)
+        .orderBy('projects.name')
+        .execute();
+      return rows.map((r) => ({ ...r, role: r.role as Role }));
+    });
+  }
+
+  /** The user and its role in one project, in one query: what every authenticated request needs. */
+  async principal(
+    userId: string,
+    projectId: string,
+  ): Promise<{ user: UserRow; project: ProjectRow; role: Role } | undefined> {
+    return this.run('read principal', async () => {
+      const row = await this.db
+        .selectFrom('users')
+        .innerJoin('memberships', 'memberships.user_id', 'users.id')
+        .innerJoin('projects', 'projects.id', 'memberships.project_id')
+        .select([
+          'users.id as user_id',
+          'users.name as user_name',
+          'users.password_hash',
+          'users.token_generation',
+          'users.created_at as user_created_at',
+          'projects.id as project_id',
+          'projects.name as project_name',
+          'projects.created_at as project_created_at',
+          'memberships.role',
+        ])
+        .where('users.id', '=', userId)
+        .where('projects.id', '=', projectId)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      return {
+        user: {
+          id: row.user_id,
+          name: row.user_name,
+          password_hash: row.password_hash,
+          token_generation: row.token_generation,
+          created_at: row.user_created_at,
+        },
+        project: { id: row.project_id, name: row.project_name, created_at: row.project_created_at },
+        role: row.role as Role,
+      };
+    });
+  }
+
+  // --- tasks -----------------------------------------------------------------
+
+  async createTask(task: { projectId: string; name: string; type: TaskType }, now: number): Promise<string> {
+    const id = randomUUID();
+    await this.run('create task', () =>
+      this.db
+        .insertInto('tasks')
+        .values({
+          id,
+          project_id: task.projectId,
+          name: task.name,
+          type: task.type,
+          state: 'READY' satisfies TaskState,
+          create_date: now,
+          start_date: null,
+          finish_date: null,
+        })
+        .execute(),
+    );
+    return id;
+  }
+
+  private taskQuery() {
+    return this.db
+      .selectFrom('tasks')
+      .innerJoin('projects', 'projects.id', 'tasks.project_id')
+      .select([
+        'tasks.id',
+        'tasks.name',
+        'tasks.type',
+        'tasks.state',
+        'tasks.project_id',
+        'projects.name as project_name',
+        'tasks.create_date',
+        'tasks.start_date',
+        'tasks.finish_date',
+      ]);
+  }
+
+  async getTask(id: string): Promise<Task | undefined> {
+    return this.run('read task', async () => {
+      const row = await this.taskQuery().where('tasks.id', '=', id).executeTakeFirst();
+      return row as Task | undefined;
+    });
+  }
+
+  /** One page of a project's tasks, newest first, and how many match in all. */
+  async listTasks(projectId: string, filters: ListTasksParams): Promise<{ count: number; tasks: Task[] }> {
+    return this.run('list tasks', async () => {
+      let query = this.taskQuery().where('tasks.project_id', '=', projectId);
+      if (filters.state !== undefined) query = query.where('tasks.state', '=', filters.state);
+      if (filters.id !== undefined) query = query.where('tasks.id', '=', filters.id);
+      if (filters.name !== undefined) {
+        const pattern = `%${filters.name.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+        query = query.where(sql<boolean>`lower(tasks.name) like lower(${pattern}) escape '\\'`);
+      }
+      const count = await query
+        .clearSelect()
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      const tasks = await query
+        .orderBy('tasks.create_date', 'desc')
+        .orderBy('tasks.id')
+        .limit(filters.limit ?? TASK_PAGE_DEFAULT)
+        .offset(filters.offset ?? 0)
+        .execute();
+      return { count: Number(count.n), tasks: tasks as Task[] };
+    });
+  }
+
+  /** Deletes a task and its uploads; false when there was no such task. */
+  async deleteTask(id: string): Promise<boolean> {
+    return this.run('delete task', () =>
+      this.db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('consistency_uploads').where('task_id', '=', id).execute();
+        const result = await trx.deleteFrom('tasks').where('id', '=', id).executeTakeFirst();
+        return Number(result.numDeletedRows) > 0;
+      }),
+    );
+  }
+
+  // --- consistency uploads ----------------------------------------------------
+
+  /**
+   * Stores one upload as one row, in one transaction: committed when this
+   * returns. With an idempotency key already used for this task, nothing is
+   * written and the earlier upload is returned for the caller to compare.
+   */
+  async storeUpload(upload: NewUpload): Promise<UploadOutcome> {
+    const sums = upload.results.reduce(
+      (acc, r) => ({
+        total: acc.total + r.num_total_files,
+        different: acc.different + r.num_different_files,
+        miss: acc.miss + r.num_target_miss_files,
+        more: acc.more + r.num_target_more_files,
+      }),
+      { total: 0, different: 0, miss: 0, more: 0 },
+    );
+    const row = {
+      task_id: upload.taskId,
+      finished_time: upload.finishedTime,
+      check_result: upload.checkResult,
+      idempotency_key: upload.idempotencyKey ?? null,
+      request_hash: upload.requestHash,
+      results: JSON.stringify(upload.results),
+      dir_count: upload.results.length,
+      total_files: sums.total,
+      different_files: sums.different,
+      miss_files: sums.miss,
+      more_files: sums.more,
+    };
+    const findEarlier = async (): Promise<UploadOutcome | undefined> => {
+      if (upload.idempotencyKey === undefined) return undefined;
+      const earlier = await this.db
+        .selectFrom('consistency_uploads')
+        .select(['request_hash', 'finished_time'])
+        .where('task_id', '=', upload.taskId)
+        .where('idempotency_key', '=', upload.idempotencyKey)
+        .executeTakeFirst();
+      return (
+        earlier && {
+          kind: 'replayed',
+          requestHash: earlier.request_hash,
+          finishedTime: earlier.finished_time,
+        }
+      );
+    };
+    return this.run('store upload', async () => {
+      const earlier = await findEarlier();
+      if (earlier) return earlier;
+      try {
+        await this.db.insertInto('consistency_uploads').values(row).execute();
+        return { kind: 'stored', finishedTime: upload.finishedTime };
+      } catch (error) {
+        // Two retries of one upload raced: the other one stored it.
+        if (isUniqueViolation(error)) {
+          const raced = await findEarlier();
+          if (raced) return raced;
+        }
+        throw error;
+      }
+    });
+  }
+
+  /** Every upload of a task, newest first. */
+  async listUploads(taskId: string): Promise<ConsistencyResultEntry[]> {
+    return this.run('read uploads', async () => {
+      const rows = await this.db
+        .selectFrom('consistency_uploads')
+        .select(['finished_time', 'check_result', 'results'])
+        .where('task_id', '=', taskId)
+        .orderBy('finished_time', 'desc')
+        .orderBy('id', 'desc')
+        .execute();
+      return rows.map((row) => ({
+        finished_time: row.finished_time,
+        check_result: row.check_result as ConsistencyResultEntry['check_result'],
+        consistency_result: JSON.parse(row.results) as ConsistencyResult[],
+      }));
+    });
+  }
+
+  /** How many uploads a task has (for tests and the load check). */
+  async countUploads(taskId?: string): Promise<number> {
+    return this.run('count uploads', async () => {
+      let query = this.db.selectFrom('consistency_uploads').select((eb) => eb.fn.countAll<number>().as('n'));
+      if (taskId !== undefined) query = query.where('task_id', '=', taskId);
+      const row = await query.executeTakeFirstOrThrow();
+      return Number(row.n);
+    });
+  }
+}

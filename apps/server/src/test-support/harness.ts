@@ -1,0 +1,135 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ConsistencyResult, passwordTokenRequest, type Role } from '@sms/domain';
+import { createApp } from '../http/app.js';
+import { createMemoryLogger } from '../logger.js';
+import { createServices } from '../server.js';
+import { Storage } from '../storage/storage.js';
+import { createTestDatabase } from './postgres.js';
+
+export type TestDialect = 'sqlite' | 'postgres';
+
+export const ADMIN_PASSWORD = 'admin-password-1';
+
+/** A result with every count valid; patch what a test needs. */
+export function result(dirCheck: string, patch: Partial<ConsistencyResult> = {}): ConsistencyResult {
+  return {
+    dir_check: dirCheck,
+    num_total_files: 100,
+    num_different_files: 1,
+    num_target_miss_files: 2,
+    num_target_more_files: 3,
+    ...patch,
+  };
+}
+
+/** Opens a fresh storage of the given kind; `cleanup` closes and removes it. */
+export async function openTestStorage(
+  dialect: TestDialect,
+): Promise<{ storage: Storage; cleanup: () => Promise<void> }> {
+  if (dialect === 'postgres') {
+    const database = await createTestDatabase();
+    const storage = await Storage.open({ databaseUrl: database.url, dataDir: '' });
+    return {
+      storage,
+      cleanup: async () => {
+        await storage.close().catch(() => {});
+        await database.drop();
+      },
+    };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'sms-test-'));
+  const storage = await Storage.open({ dataDir: dir });
+  return {
+    storage,
+    cleanup: async () => {
+      await storage.close().catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The real app on real storage, in-process: an admin in project `default`,
+ * a clock the test can move, and helpers for tokens and users.
+ */
+export async function createTestApp(options: { dialect?: TestDialect; tokenTtlSeconds?: number } = {}) {
+  const { storage, cleanup } = await openTestStorage(options.dialect ?? 'sqlite');
+  let now = Date.now();
+  const clock = () => now;
+  const services = await createServices(storage, { tokenTtlSeconds: options.tokenTtlSeconds ?? 3600, clock });
+  await services.users.addUser('admin', ADMIN_PASSWORD, 'default', 'admin', { createProject: true });
+  const logger = createMemoryLogger();
+  const app = createApp({ ...services, logger });
+
+  const request = (path: string, init: RequestInit = {}) => app.request(path, init);
+
+  async function tokenFor(user: string, password: string, project?: string): Promise<string> {
+    const res = await request('/v3/auth/tokens', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(passwordTokenRequest({ user, password, ...(project ? { project } : {}) })),
+    });
+    const token = res.headers.get('x-subject-token');
+    if (res.status !== 201 || !token)
+      throw new Error(`no token for ${user}: ${res.status} ${await res.text()}`);
+    return token;
+  }
+
+  /** A user with a role in a project (created if needed), and a token for it. */
+  async function userWithToken(name: string, role: Role, project = 'default') {
+    const password = `${name}-password`;
+    if (!(await storage.findProject({ name: project }))) await services.users.addProject(project);
+    await services.users.addUser(name, password, project, role);
+    return { name, password, token: await tokenFor(name, password, project) };
+  }
+
+  const adminToken = await tokenFor('admin', ADMIN_PASSWORD, 'default');
+
+  async function createTask(token = adminToken, name = 'web-01'): Promise<string> {
+    const res = await request('/v3/tasks', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-auth-token': token },
+      body: JSON.stringify({ name }),
+    });
+    if (res.status !== 200) throw new Error(`task not created: ${res.status} ${await res.text()}`);
+    return ((await res.json()) as { id: string }).id;
+  }
+
+  function upload(
+    taskId: string,
+    body: unknown,
+    headers: Record<string, string> = {},
+    token: string | null = adminToken,
+  ) {
+    return request(`/v3/tasks/${taskId}/consistency-result`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(token === null ? {} : { 'x-auth-token': token }),
+        ...headers,
+      },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  }
+
+  return {
+    app,
+    storage,
+    services,
+    logger,
+    request,
+    tokenFor,
+    userWithToken,
+    adminToken,
+    createTask,
+    upload,
+    advanceClock: (ms: number) => {
+      now += ms;
+    },
+    close: cleanup,
+  };
+}
+
+export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
