@@ -1,33 +1,112 @@
 #!/usr/bin/env node
-// The end-to-end demo on the embedded default. It grows with the system: for
-// now it builds every package and checks the API page's example upload with
-// the domain schemas that the server, client and agent share.
-import { spawnSync } from 'node:child_process';
+// The end-to-end demo on the embedded default (SQLite). It builds every
+// package, starts sms-server on a free port with a throw-away data directory,
+// signs in, creates a task, uploads the API page's example result, reads the
+// history back, and stops the server with SIGTERM. It grows with the system.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
-const build = spawnSync('pnpm', ['exec', 'turbo', 'run', 'build'], { stdio: 'inherit' });
+const root = new URL('..', import.meta.url).pathname;
+const step = (text) => console.log(`\n▸ ${text}`);
+
+step('build');
+const build = spawnSync('pnpm', ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only'], {
+  cwd: root,
+  stdio: 'inherit',
+});
 if (build.status !== 0) process.exit(build.status ?? 1);
 
-const { UpdateConsistencyResultRequestSchema, deriveCheckResult, formatIssues } = await import('@sms/domain');
-const v = await import('valibot');
-const example = {
-  consistency_result: [
-    {
-      dir_check: '/root/data',
-      num_total_files: 1235,
-      num_different_files: 12,
-      num_target_miss_files: 12,
-      num_target_more_files: 12,
+const dataDir = mkdtempSync(join(tmpdir(), 'sms-demo-'));
+const password = 'demo-admin-password';
+step(`start sms-server on SQLite in ${dataDir}`);
+const server = spawn(process.execPath, [join(root, 'apps/server/bin/sms-server.js'), 'serve'], {
+  env: {
+    ...process.env,
+    PORT: '0',
+    SMS_DATA_DIR: dataDir,
+    SMS_ADMIN_PASSWORD: password,
+    SMS_LOG_LEVEL: 'info',
+  },
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const url = await new Promise((resolve, reject) => {
+  let out = '';
+  server.stdout.setEncoding('utf8').on('data', (chunk) => {
+    out += chunk;
+    const found = /"msg":"listening","url":"([^"]+)"/.exec(out)?.[1];
+    if (found) resolve(found);
+  });
+  server.once('exit', (code) => reject(new Error(`sms-server exited with ${code}:\n${out}`)));
+});
+console.log(`  listening on ${url}`);
+
+async function call(method, path, { token, body } = {}) {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: {
+      ...(body ? { 'content-type': 'application/json' } : {}),
+      ...(token ? { 'x-auth-token': token } : {}),
     },
-    {
-      dir_check: '/var',
-      num_total_files: 1235,
-      num_different_files: 12,
-      num_target_miss_files: 12,
-      num_target_more_files: 12,
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  console.log(`  ${method} ${path} → ${res.status}`);
+  return { res, json: text ? JSON.parse(text) : undefined };
+}
+
+try {
+  step('sign in as admin (POST /v3/auth/tokens)');
+  const auth = await call('POST', '/v3/auth/tokens', {
+    body: {
+      auth: {
+        identity: { methods: ['password'], password: { user: { name: 'admin', password } } },
+        scope: { project: { name: 'default' } },
+      },
     },
-  ],
-};
-const parsed = v.safeParse(UpdateConsistencyResultRequestSchema, example);
-console.log(
-  `the page's example upload: ${parsed.success ? 'valid' : formatIssues(parsed.issues)}, verdict ${deriveCheckResult(example.consistency_result)}`,
-);
+  });
+  const token = auth.res.headers.get('x-subject-token');
+
+  step('create a task');
+  const { json: task } = await call('POST', '/v3/tasks', { token, body: { name: 'web-01' } });
+
+  step("upload the API page's example result");
+  const example = (dir) => ({
+    dir_check: dir,
+    num_total_files: 1235,
+    num_different_files: 12,
+    num_target_miss_files: 12,
+    num_target_more_files: 12,
+  });
+  await call('POST', `/v3/tasks/${task.id}/consistency-result`, {
+    token,
+    body: { consistency_result: [example('/root/data'), example('/var')] },
+  });
+
+  step('an invalid upload is refused, naming the field');
+  const bad = await call('POST', `/v3/tasks/${task.id}/consistency-result`, {
+    token,
+    body: { consistency_result: [{ ...example('/x'), num_total_files: 1_000_001 }] },
+  });
+  console.log(`  ${JSON.stringify(bad.json)}`);
+
+  step('read the history back');
+  const { json: history } = await call('GET', `/v3/tasks/${task.id}/consistency-result`, { token });
+  for (const entry of history.result_list) {
+    console.log(`  ${new Date(entry.finished_time).toISOString()} ${entry.check_result}`);
+    for (const r of entry.consistency_result) {
+      console.log(
+        `    ${r.dir_check}: ${r.num_total_files} files, ${r.num_different_files} different, ${r.num_target_miss_files} missing, ${r.num_target_more_files} extra`,
+      );
+    }
+  }
+} finally {
+  step('stop the server (SIGTERM)');
+  const code = await new Promise((resolve) => {
+    server.once('exit', resolve);
+    server.kill('SIGTERM');
+  });
+  console.log(`  exited with ${code}`);
+  rmSync(dataDir, { recursive: true, force: true });
+}

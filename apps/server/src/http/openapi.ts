@@ -191,7 +191,6 @@ export function buildOpenApiDocument(version: string) {
             },
             400: errors[400],
             401: { description: codesFor(401), ...json(ref('ErrorResponse')) },
-            429: { description: codesFor(429), ...json(ref('ErrorResponse')) },
           },
         },
       },

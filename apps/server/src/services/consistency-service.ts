@@ -4,6 +4,7 @@ import {
   type ConsistencyResult,
   deriveCheckResult,
   ErrorCodes,
+  NotFoundError,
   type ShowConsistencyResultResponse,
   SmsError,
 } from '@sms/domain';
@@ -46,6 +47,7 @@ export class ConsistencyService {
       requestHash,
       results,
     });
+    if (outcome.kind === 'task-missing') throw new NotFoundError('task', taskId);
     if (outcome.kind === 'replayed' && outcome.requestHash !== requestHash) {
       throw new SmsError(
         ErrorCodes.IdempotencyKeyReused,

@@ -85,6 +85,36 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
     expect(await storage.countUploads(taskId)).toBe(1);
   });
 
+  it('says task-missing for an upload whose task was deleted before the commit', async () => {
+    const outcome = await storage.storeUpload({
+      taskId: 'deleted-meanwhile',
+      finishedTime: 1,
+      checkResult: 'NO_RESULT',
+      idempotencyKey: undefined,
+      requestHash: 'h',
+      results: [],
+    });
+    expect(outcome).toEqual({ kind: 'task-missing' });
+  });
+
+  it('commits a burst of concurrent uploads, each answered once stored', async () => {
+    const taskId = await storage.createTask({ projectId, name: 'burst', type: 'MIGRATE_FILE' }, 10);
+    const outcomes = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        storage.storeUpload({
+          taskId,
+          finishedTime: i,
+          checkResult: 'CONSISTENT',
+          idempotencyKey: `b-${i}`,
+          requestHash: `h${i}`,
+          results: [result(`/b${i}`)],
+        }),
+      ),
+    );
+    expect(outcomes.every((o) => o.kind === 'stored')).toBe(true);
+    expect(await storage.countUploads(taskId)).toBe(50);
+  });
+
   it('filters and pages tasks, and deletes a task with its uploads', async () => {
     const other = (await storage.createProject('beta', 1)).id;
     const ids: string[] = [];

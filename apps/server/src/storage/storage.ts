@@ -43,7 +43,8 @@ export interface NewUpload {
 /** What storing an upload did: stored it, or found the same key already stored. */
 export type UploadOutcome =
   | { kind: 'stored'; finishedTime: number }
-  | { kind: 'replayed'; requestHash: string; finishedTime: number };
+  | { kind: 'replayed'; requestHash: string; finishedTime: number }
+  | { kind: 'task-missing' };
 
 /** A unique constraint refused the write (the name is taken, the key is used). */
 export class UniqueViolation extends Error {
@@ -379,10 +380,60 @@ export class Storage {
 
   /**
    * Stores one upload as one row, in one transaction: committed when this
-   * returns. With an idempotency key already used for this task, nothing is
+   * resolves. With an idempotency key already used for this task, nothing is
    * written and the earlier upload is returned for the caller to compare.
+   *
+   * On SQLite, uploads that arrive together are committed together (group
+   * commit): one transaction and one fsync for the batch, each caller answered
+   * only after that commit. better-sqlite3 blocks the event loop while it
+   * fsyncs, so one fsync per upload would cap the server at the disk's fsync
+   * rate. PostgreSQL groups concurrent commits by itself.
    */
-  async storeUpload(upload: NewUpload): Promise<UploadOutcome> {
+  storeUpload(upload: NewUpload): Promise<UploadOutcome> {
+    if (this.dialect !== 'sqlite') {
+      return this.run('store upload', () => this.storeUploadIn(this.db, upload, true));
+    }
+    return new Promise((resolve, reject) => {
+      this.uploadQueue.push({ upload, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => void this.flushUploads());
+      }
+    });
+  }
+
+  private uploadQueue: {
+    upload: NewUpload;
+    resolve: (outcome: UploadOutcome) => void;
+    reject: (error: unknown) => void;
+  }[] = [];
+  private flushScheduled = false;
+
+  private async flushUploads(): Promise<void> {
+    const batch = this.uploadQueue;
+    this.uploadQueue = [];
+    try {
+      const outcomes = await this.run('store upload', () =>
+        this.db.transaction().execute(async (trx) => {
+          const done: UploadOutcome[] = [];
+          for (const { upload } of batch) done.push(await this.storeUploadIn(trx, upload, false));
+          return done;
+        }),
+      );
+      for (const [i, item] of batch.entries()) item.resolve(outcomes[i]!);
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+    } finally {
+      this.flushScheduled = this.uploadQueue.length > 0;
+      if (this.flushScheduled) setImmediate(() => void this.flushUploads());
+    }
+  }
+
+  private async storeUploadIn(
+    db: Kysely<Database>,
+    upload: NewUpload,
+    raceable: boolean,
+  ): Promise<UploadOutcome> {
     const sums = upload.results.reduce(
       (acc, r) => ({
         total: acc.total + r.num_total_files,
@@ -392,22 +443,9 @@ export class Storage {
       }),
       { total: 0, different: 0, miss: 0, more: 0 },
     );
-    const row = {
-      task_id: upload.taskId,
-      finished_time: upload.finishedTime,
-      check_result: upload.checkResult,
-      idempotency_key: upload.idempotencyKey ?? null,
-      request_hash: upload.requestHash,
-      results: JSON.stringify(upload.results),
-      dir_count: upload.results.length,
-      total_files: sums.total,
-      different_files: sums.different,
-      miss_files: sums.miss,
-      more_files: sums.more,
-    };
     const findEarlier = async (): Promise<UploadOutcome | undefined> => {
       if (upload.idempotencyKey === undefined) return undefined;
-      const earlier = await this.db
+      const earlier = await db
         .selectFrom('consistency_uploads')
         .select(['request_hash', 'finished_time'])
         .where('task_id', '=', upload.taskId)
@@ -421,21 +459,37 @@ export class Storage {
         }
       );
     };
-    return this.run('store upload', async () => {
-      const earlier = await findEarlier();
-      if (earlier) return earlier;
-      try {
-        await this.db.insertInto('consistency_uploads').values(row).execute();
-        return { kind: 'stored', finishedTime: upload.finishedTime };
-      } catch (error) {
-        // Two retries of one upload raced: the other one stored it.
-        if (isUniqueViolation(error)) {
-          const raced = await findEarlier();
-          if (raced) return raced;
-        }
-        throw error;
+    const earlier = await findEarlier();
+    if (earlier) return earlier;
+    // Deleted since the caller looked it up: say so, rather than fail the whole batch on the foreign key.
+    const task = await db.selectFrom('tasks').select('id').where('id', '=', upload.taskId).executeTakeFirst();
+    if (!task) return { kind: 'task-missing' };
+    try {
+      await db
+        .insertInto('consistency_uploads')
+        .values({
+          task_id: upload.taskId,
+          finished_time: upload.finishedTime,
+          check_result: upload.checkResult,
+          idempotency_key: upload.idempotencyKey ?? null,
+          request_hash: upload.requestHash,
+          results: JSON.stringify(upload.results),
+          dir_count: upload.results.length,
+          total_files: sums.total,
+          different_files: sums.different,
+          miss_files: sums.miss,
+          more_files: sums.more,
+        })
+        .execute();
+      return { kind: 'stored', finishedTime: upload.finishedTime };
+    } catch (error) {
+      // Two retries of one upload raced on another connection: the other one stored it.
+      if (raceable && isUniqueViolation(error)) {
+        const raced = await findEarlier();
+        if (raced) return raced;
       }
-    });
+      throw error;
+    }
   }
 
   /** Every upload of a task, newest first. */

@@ -97,11 +97,6 @@ export const ErrorCodes = {
     status: 403,
     meaning: 'The token is valid, but its role in its project does not allow this action on this resource.',
   },
-  TooManyRequests: {
-    code: 'SMS.9005',
-    status: 429,
-    meaning: 'Too many requests (for example password attempts); wait for the time in Retry-After.',
-  },
 } as const satisfies Record<string, ErrorCodeEntry>;
 
 export type ErrorCodeName = keyof typeof ErrorCodes;

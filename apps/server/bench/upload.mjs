@@ -1,0 +1,194 @@
+#!/usr/bin/env node
+// Upload benchmark: requests per second and p99 latency of a 30-result upload
+// (POST /v3/tasks/{task_id}/consistency-result, each with its own
+// Idempotency-Key) against the server on SQLite and on PostgreSQL, beside a
+// bare Hono route that returns {}, all driven by the same load generator in
+// this process. Prints the ratios and writes bench/results/upload-latest.json.
+//
+//   node apps/server/bench/upload.mjs            (BENCH_SECONDS=10 BENCH_CONCURRENCY=32 to change)
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const PG_URL = process.env.SMS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const ADMIN_PASSWORD = 'bench-admin-password';
+
+/** Starts a server with its stdout (the JSON log) in a file, and resolves with its URL once it listens. */
+function start(script, args, env) {
+  const logFile = join(mkdtempSync(join(tmpdir(), 'sms-bench-log-')), 'stdout.log');
+  const out = openSync(logFile, 'w');
+  const child = spawn(process.execPath, [script, ...args], {
+    env: { PATH: process.env.PATH, SMS_LOG_LEVEL: 'info', PORT: '0', ...env },
+    stdio: ['ignore', out, 'inherit'],
+  });
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  return new Promise((resolve, reject) => {
+    const poll = setInterval(() => {
+      const url = /"url":"([^"]+)"/.exec(readFileSync(logFile, 'utf8'))?.[1];
+      if (url) {
+        clearInterval(poll);
+        resolve({
+          url,
+          stop: () =>
+            new Promise((r) => {
+              if (exited) return r();
+              child.once('exit', r);
+              child.kill('SIGTERM');
+            }),
+        });
+      } else if (exited) {
+        clearInterval(poll);
+        reject(new Error(`${script} exited: ${readFileSync(logFile, 'utf8')}`));
+      }
+    }, 50);
+  });
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+function post(url, path, headers, body) {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${url}${path}`,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          ...headers,
+        },
+      },
+      (res) => {
+        let text = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (c) => (text += c))
+          .on('end', () => resolve({ status: res.statusCode, headers: res.headers, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const body = JSON.stringify({
+  consistency_result: Array.from({ length: 30 }, (_, i) => ({
+    dir_check: `/srv/data/volume-${String(i).padStart(2, '0')}/projects/archive`,
+    num_total_files: 120_000 + i,
+    num_different_files: i,
+    num_target_miss_files: 2 * i,
+    num_target_more_files: 3 * i,
+  })),
+});
+
+async function prepare(url) {
+  const auth = await post(
+    url,
+    '/v3/auth/tokens',
+    {},
+    JSON.stringify({
+      auth: {
+        identity: { methods: ['password'], password: { user: { name: 'admin', password: ADMIN_PASSWORD } } },
+        scope: { project: { name: 'default' } },
+      },
+    }),
+  );
+  const token = auth.headers['x-subject-token'];
+  const task = await post(url, '/v3/tasks', { 'x-auth-token': token }, JSON.stringify({ name: 'bench' }));
+  return { token, taskId: JSON.parse(task.text).id };
+}
+
+async function load(url, headersOf, seconds) {
+  const latencies = [];
+  let ok = 0;
+  let failed = 0;
+  const deadline = performance.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < deadline) {
+        const started = performance.now();
+        const res = await post(url, headersOf.path, headersOf.headers(), body);
+        latencies.push(performance.now() - started);
+        if (res.status === 200) ok++;
+        else failed++;
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+  return {
+    requests: latencies.length,
+    ok,
+    failed,
+    rps: latencies.length / seconds,
+    p50: at(0.5),
+    p99: at(0.99),
+  };
+}
+
+async function measure(name, server, prepared) {
+  const target = {
+    path: `/v3/tasks/${prepared.taskId}/consistency-result`,
+    headers: () => ({
+      ...(prepared.token ? { 'x-auth-token': prepared.token } : {}),
+      'idempotency-key': randomUUID(),
+    }),
+  };
+  await load(server.url, target, 1); // warm-up
+  const result = await load(server.url, target, SECONDS);
+  console.log(
+    `${name.padEnd(22)} ${result.rps.toFixed(0).padStart(7)} req/s   p50 ${result.p50.toFixed(2).padStart(7)} ms   p99 ${result.p99.toFixed(2).padStart(7)} ms   ${result.ok} ok, ${result.failed} failed`,
+  );
+  return result;
+}
+
+const results = {};
+console.log(`30-result uploads, ${CONCURRENCY} concurrent, ${SECONDS} s each, Node ${process.version}\n`);
+
+const bare = await start(join(here, 'bare-server.mjs'), [], {});
+results.bare = await measure('bare Hono {}', bare, { taskId: 'bench' });
+await bare.stop();
+
+const dataDir = mkdtempSync(join(tmpdir(), 'sms-bench-'));
+const sqlite = await start(join(here, '..', 'bin', 'sms-server.js'), ['serve'], {
+  SMS_DATA_DIR: dataDir,
+  SMS_ADMIN_PASSWORD: ADMIN_PASSWORD,
+});
+results.sqlite = await measure('sms-server (SQLite)', sqlite, await prepare(sqlite.url));
+await sqlite.stop();
+rmSync(dataDir, { recursive: true, force: true });
+
+const dbName = `sms_bench_${Date.now()}`;
+const admin = new pg.Client({ connectionString: PG_URL });
+await admin.connect();
+await admin.query(`create database ${dbName}`);
+const dbUrl = new URL(PG_URL);
+dbUrl.pathname = `/${dbName}`;
+const postgres = await start(join(here, '..', 'bin', 'sms-server.js'), ['serve'], {
+  DATABASE_URL: dbUrl.toString(),
+  SMS_ADMIN_PASSWORD: ADMIN_PASSWORD,
+});
+results.postgres = await measure('sms-server (PostgreSQL)', postgres, await prepare(postgres.url));
+await postgres.stop();
+await admin.query(`drop database ${dbName} with (force)`);
+await admin.end();
+agent.destroy();
+
+const ratio = (r) =>
+  `${((r.rps / results.bare.rps) * 100).toFixed(1)}% of bare throughput, p99 ${(r.p99 / results.bare.p99).toFixed(1)}x bare`;
+console.log(`\nSQLite:     ${ratio(results.sqlite)}`);
+console.log(`PostgreSQL: ${ratio(results.postgres)}`);
+mkdirSync(join(here, 'results'), { recursive: true });
+writeFileSync(
+  join(here, 'results', 'upload-latest.json'),
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, seconds: SECONDS, concurrency: CONCURRENCY, results }, null, 2)}\n`,
+);
