@@ -1,0 +1,137 @@
+import type * as v from 'valibot';
+
+const BRAND = Symbol.for('@sms/client/error');
+
+type Kind = 'api' | 'forbidden' | 'validation' | 'network' | 'response';
+
+function hasKind(value: unknown, kinds: readonly Kind[]): boolean {
+  const kind = (value as { [BRAND]?: Kind } | null)?.[BRAND];
+  return typeof value === 'object' && value !== null && kind !== undefined && kinds.includes(kind);
+}
+
+/**
+ * The base of every error the client throws. Each subclass says what kind of
+ * failure it was: the server said no (`SmsApiError`), the input was invalid
+ * before sending (`SmsValidationError`), the network failed (`SmsNetworkError`),
+ * or the response broke the contract (`SmsResponseError`).
+ */
+export class SmsClientError extends Error {
+  override name = 'SmsClientError';
+  declare readonly [BRAND]: Kind;
+}
+
+/** Details of an HTTP error answer, as the server sent them. */
+export interface SmsApiErrorDetails {
+  status: number;
+  errorCode: string | undefined;
+  errorMsg: string | undefined;
+  requestId: string | undefined;
+  body: unknown;
+}
+
+/**
+ * The server answered with an error status (4xx, 5xx).
+ * @example
+ * try { await client.showTask(id) } catch (e) { if (isSmsApiError(e) && e.status === 404) … }
+ */
+export class SmsApiError extends SmsClientError {
+  override name = 'SmsApiError';
+  readonly status: number;
+  /** The `SMS.NNNN` code of the body, when the body had one. */
+  readonly errorCode: string | undefined;
+  readonly errorMsg: string | undefined;
+  /** The `X-Request-Id` of the answer: quote it when asking an operator. */
+  readonly requestId: string | undefined;
+  /** The parsed body (or its text when it was not JSON). */
+  readonly body: unknown;
+
+  constructor(details: SmsApiErrorDetails, options?: { cause?: unknown }) {
+    super(
+      `${details.status} ${details.errorCode ?? 'error'}: ${details.errorMsg ?? 'the server gave no message'}${
+        details.requestId ? ` (request ${details.requestId})` : ''
+      }`,
+      options,
+    );
+    Object.defineProperty(this, BRAND, { value: 'api', configurable: true });
+    this.status = details.status;
+    this.errorCode = details.errorCode;
+    this.errorMsg = details.errorMsg;
+    this.requestId = details.requestId;
+    this.body = details.body;
+  }
+}
+
+/** A 403: authentication failed (`SMS.9001`) or permission denied (`SMS.9004`). */
+export class SmsForbiddenError extends SmsApiError {
+  override name = 'SmsForbiddenError';
+  /** The reason, encrypted: an admin can read it (`sms-server decode`). */
+  readonly encodedAuthorizationMessage: string | undefined;
+  readonly errorParam: readonly string[];
+  readonly details: readonly { error_code: string; error_msg: string }[];
+
+  constructor(
+    details: SmsApiErrorDetails & {
+      encodedAuthorizationMessage: string | undefined;
+      errorParam: readonly string[];
+      details: readonly { error_code: string; error_msg: string }[];
+    },
+  ) {
+    super(details);
+    Object.defineProperty(this, BRAND, { value: 'forbidden', configurable: true });
+    this.encodedAuthorizationMessage = details.encodedAuthorizationMessage;
+    this.errorParam = details.errorParam;
+    this.details = details.details;
+  }
+}
+
+/** The input broke a rule of the API: nothing was sent. The message names each field and rule. */
+export class SmsValidationError extends SmsClientError {
+  override name = 'SmsValidationError';
+  readonly issues: readonly v.BaseIssue<unknown>[];
+
+  constructor(message: string, issues: readonly v.BaseIssue<unknown>[]) {
+    super(message);
+    Object.defineProperty(this, BRAND, { value: 'validation', configurable: true });
+    this.issues = issues;
+  }
+}
+
+/** The server could not be reached, the connection failed, or the request timed out (after retries). */
+export class SmsNetworkError extends SmsClientError {
+  override name = 'SmsNetworkError';
+  constructor(message: string, options: { cause: unknown }) {
+    super(message, options);
+    Object.defineProperty(this, BRAND, { value: 'network', configurable: true });
+  }
+}
+
+/** The server answered, but not as the API promises: the contract is broken. */
+export class SmsResponseError extends SmsClientError {
+  override name = 'SmsResponseError';
+  readonly status: number;
+  readonly body: unknown;
+  readonly issues: readonly v.BaseIssue<unknown>[];
+
+  constructor(
+    message: string,
+    details: { status: number; body: unknown; issues: readonly v.BaseIssue<unknown>[] },
+  ) {
+    super(message);
+    Object.defineProperty(this, BRAND, { value: 'response', configurable: true });
+    this.status = details.status;
+    this.body = details.body;
+    this.issues = details.issues;
+  }
+}
+
+/** True for any error of this client, also from another realm or another copy of the package. */
+export const isSmsClientError = (value: unknown): value is SmsClientError =>
+  hasKind(value, ['api', 'forbidden', 'validation', 'network', 'response']);
+/** True for `SmsApiError` and `SmsForbiddenError`. */
+export const isSmsApiError = (value: unknown): value is SmsApiError => hasKind(value, ['api', 'forbidden']);
+export const isSmsForbiddenError = (value: unknown): value is SmsForbiddenError =>
+  hasKind(value, ['forbidden']);
+export const isSmsValidationError = (value: unknown): value is SmsValidationError =>
+  hasKind(value, ['validation']);
+export const isSmsNetworkError = (value: unknown): value is SmsNetworkError => hasKind(value, ['network']);
+export const isSmsResponseError = (value: unknown): value is SmsResponseError => hasKind(value, ['response']);
