@@ -1,0 +1,263 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runAgent } from '../test-support/cli.js';
+import { type Tree, treePair } from '../test-support/tree.js';
+
+const pairs: { cleanup: () => void }[] = [];
+afterEach(() => {
+  for (const p of pairs.splice(0)) p.cleanup();
+});
+function pair(source: Tree, target: Tree | undefined) {
+  const p = treePair(source, target);
+  pairs.push(p);
+  return p;
+}
+
+/** A tree of many directories, so that the work is shared among the worker threads. */
+function bigTree(dirs: number, files: number, change: (d: number, f: number) => string | undefined): Tree {
+  const tree: Tree = {};
+  for (let d = 0; d < dirs; d++) {
+    const dir: Tree = {};
+    for (let f = 0; f < files; f++) {
+      const content = change(d, f);
+      if (content !== undefined) dir[`f${f}.txt`] = content;
+    }
+    tree[`d${d}`] = { nested: dir };
+  }
+  return tree;
+}
+
+describe('sms-agent verify (the built CLI, with worker threads)', () => {
+  it('prints a table and a summary, and exits 0 when consistent', async () => {
+    const p = pair({ a: '1', b: { c: '2' } }, { a: '1', b: { c: '2' } });
+    const run = await runAgent(['verify', '--source', p.src, '--target', p.dst]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^DIRECTORY\s+TOTAL\s+DIFFERENT\s+MISSING\s+EXTRA\s+VERDICT\n/);
+    expect(run.stdout).toContain(`${p.src}      2          0        0      0  CONSISTENT`);
+    expect(run.stdout).toMatch(
+      /1 directory verified \(quick\) in [\d.]+ s: 1 consistent, 0 inconsistent; 2 files, 0 different, 0 missing, 0 extra/,
+    );
+    expect(run.stderr).toBe('');
+  });
+
+  it('counts the same with worker threads as the ground truth of a generated tree', async () => {
+    // 40 directories of 50 files: every 7th file changed in size, every 11th missing, 3 extra per 10th directory
+    const source = bigTree(40, 50, (d, f) => `content ${d}/${f}`);
+    const target = bigTree(40, 50, (d, f) =>
+      f % 11 === 0 ? undefined : f % 7 === 0 ? `changed!! ${d}/${f}` : `content ${d}/${f}`,
+    );
+    for (let d = 0; d < 40; d += 10)
+      Object.assign((target[`d${d}`] as Tree).nested as Tree, { x1: 'x', x2: 'x', x3: 'x' });
+    const p = pair(source, target);
+    const missing = 40 * Array.from({ length: 50 }, (_, f) => f).filter((f) => f % 11 === 0).length;
+    const different =
+      40 * Array.from({ length: 50 }, (_, f) => f).filter((f) => f % 11 !== 0 && f % 7 === 0).length;
+    for (const workers of ['1', '2', '4']) {
+      const run = await runAgent([
+        'verify',
+        '--source',
+        p.src,
+        '--target',
+        p.dst,
+        '--json',
+        '--workers',
+        workers,
+      ]);
+      expect(run.code).toBe(1);
+      expect(JSON.parse(run.stdout).consistency_result[0]).toEqual({
+        dir_check: p.src,
+        num_total_files: 2000,
+        num_different_files: different,
+        num_target_miss_files: missing,
+        num_target_more_files: 12,
+      });
+    }
+  });
+
+  it('writes --json whose consistency_result is the upload body, and an NDJSON --report', async () => {
+    const p = pair({ a: { x: '1', y: '2' }, b: { z: '3' } }, { a: { x: '1' }, b: { z: '33' } });
+    const report = join(p.dir, 'report.ndjson');
+    const run = await runAgent([
+      'verify',
+      '--source',
+      p.src,
+      '--target',
+      p.dst,
+      '--dir',
+      'a',
+      '--dir',
+      'b',
+      '--json',
+      '--report',
+      report,
+    ]);
+    expect(run.code).toBe(1);
+    const doc = JSON.parse(run.stdout);
+    expect(doc.consistency_result).toEqual([
+      {
+        dir_check: join(p.src, 'a'),
+        num_total_files: 2,
+        num_different_files: 0,
+        num_target_miss_files: 1,
+        num_target_more_files: 0,
+      },
+      {
+        dir_check: join(p.src, 'b'),
+        num_total_files: 1,
+        num_different_files: 1,
+        num_target_miss_files: 0,
+        num_target_more_files: 0,
+      },
+    ]);
+    expect(doc.consistent).toBe(false);
+    const lines = readFileSync(report, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        { dir_check: join(p.src, 'a'), category: 'missing', path: 'y', reason: 'file missing at the target' },
+        {
+          dir_check: join(p.src, 'b'),
+          category: 'different',
+          path: 'z',
+          reason: 'size 1 at the source, 2 at the target',
+        },
+      ]),
+    );
+    expect(run.stderr).toBe(`report: 2 paths in ${report}\n`);
+  });
+
+  it('reports a name that is not UTF-8 escaped, with its exact bytes in base64', async () => {
+    const p = pair({}, {});
+    const name = Buffer.from([0x66, 0xff, 0x5c, 0x6f]); // f, an invalid byte, a backslash, o
+    writeFileSync(Buffer.concat([Buffer.from(`${p.src}/`), name]), 'x');
+    const report = join(p.dir, 'r.ndjson');
+    const run = await runAgent(['verify', '--source', p.src, '--target', p.dst, '--report', report]);
+    expect(run.code).toBe(1);
+    expect(JSON.parse(readFileSync(report, 'utf8'))).toMatchObject({
+      path: 'f\\xff\\\\o',
+      path_base64: name.toString('base64'),
+      category: 'missing',
+    });
+  });
+
+  it('does not hang on FIFOs in content mode', async () => {
+    const p = pair({ fifo: { fifo: true }, f: 'data' }, { fifo: { fifo: true }, f: 'data' });
+    const run = await runAgent(
+      ['verify', '--source', p.src, '--target', p.dst, '--mode', 'content'],
+      {},
+      20_000,
+    );
+    expect(run.code).toBe(0);
+  });
+
+  it('exits 2 with a clear message when the source is missing', async () => {
+    const p = pair({}, {});
+    const run = await runAgent(['verify', '--source', join(p.dir, 'nope'), '--target', p.dst]);
+    expect(run).toMatchObject({ code: 2, stdout: '' });
+    expect(run.stderr).toBe(`sms-agent: source directory ${join(p.dir, 'nope')} does not exist\n`);
+  });
+
+  it('warns and counts everything missing when the target is missing (exit 1)', async () => {
+    const p = pair({ a: '1' }, undefined);
+    const run = await runAgent(['verify', '--source', p.src, '--target', p.dst, '--json']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`warning: target directory ${p.dst} does not exist`);
+    expect(JSON.parse(run.stdout).consistency_result[0].num_target_miss_files).toBe(1);
+  });
+
+  it.each([
+    [['verify', '--target', '/tmp'], "error: required option '--source <dir>' not specified"],
+    [
+      ['verify', '--source', '/tmp', '--target', '/tmp', '--mode', 'fast'],
+      "argument 'fast' is invalid. Allowed choices are quick, content",
+    ],
+    [
+      ['verify', '--source', '/tmp', '--target', '/tmp', '--workers', 'many'],
+      "option '--workers <n>' argument 'many' is invalid. expected a whole number 0..64",
+    ],
+    [['verify', '--source', '/tmp', '--target', '/tmp', '--upload'], 'sms-agent: --upload needs --task ID'],
+    [
+      ['verify', '--source', '/tmp', '--target', '/tmp', '--upload', '--task', 'x'.repeat(37)],
+      'task id: expected at most 36 characters, received 37',
+    ],
+    [
+      ['verify', '--source', '/tmp', '--target', '/tmp', '--exclude', ''],
+      'an empty pattern would exclude nothing useful',
+    ],
+    [['frobnicate'], "error: unknown command 'frobnicate'"],
+  ])('exits 2 on a usage error: %j', async (args, message) => {
+    const run = await runAgent(args);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+    expect(run.stderr).not.toMatch(/\n\s+at .*\.js:\d+/);
+  });
+
+  it('describes every option in --help', async () => {
+    const help = await runAgent(['verify', '--help']);
+    expect(help.code).toBe(0);
+    for (const option of [
+      '--source',
+      '--target',
+      '--dir',
+      '--mode',
+      '--exclude',
+      '--json',
+      '--report',
+      '--no-progress',
+      '--workers',
+      '--upload',
+      '--task',
+      '--endpoint',
+      '--spool-dir',
+      '--timeout',
+      '--retries',
+    ]) {
+      expect(help.stdout).toContain(option);
+    }
+    const top = await runAgent(['--help']);
+    expect(top.stdout).toContain('verify [options]');
+    expect(top.stdout).toContain('flush [options]');
+  });
+
+  it('shows no progress when stderr is not a terminal', async () => {
+    const p = pair({ a: '1' }, { a: '1' });
+    const run = await runAgent(['verify', '--source', p.src, '--target', p.dst]);
+    expect(run.stderr).toBe('');
+  });
+});
+
+describe('sms-agent upload with a bad result file', () => {
+  it.each([
+    ['not json', 'is not JSON'],
+    [
+      '{"consistency_result":[{"dir_check":"/a","num_total_files":-1,"num_different_files":0,"num_target_miss_files":0,"num_target_more_files":0}]}',
+      'consistency_result[0].num_total_files: expected integer >= 0, received -1',
+    ],
+    ['{"something":"else"}', 'consistency_result: is required'],
+  ])('exits 2 naming the problem: %s', async (content, message) => {
+    const p = pair({}, {});
+    const file = join(p.dir, 'result.json');
+    writeFileSync(file, content);
+    const run = await runAgent(['upload', '--task', 't1', file], {
+      SMS_ENDPOINT: 'http://127.0.0.1:1',
+      SMS_TOKEN: 't',
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+  });
+
+  it('exits 2 when no server or credentials are configured', async () => {
+    const p = pair({}, {});
+    const file = join(p.dir, 'result.json');
+    writeFileSync(file, '{"consistency_result":[]}');
+    expect((await runAgent(['upload', '--task', 't1', file])).stderr).toContain(
+      'no server to upload to: give --endpoint URL or set SMS_ENDPOINT',
+    );
+    expect(
+      (await runAgent(['upload', '--task', 't1', file], { SMS_ENDPOINT: 'http://127.0.0.1:1' })).stderr,
+    ).toContain('no credentials');
+  });
+});

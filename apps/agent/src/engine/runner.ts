@@ -1,0 +1,118 @@
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { Comparer } from './comparer.js';
+import type { Counts, EngineOptions, Progress, ReportEntry, Unit } from './types.js';
+import { fromTransfer, type WorkerReply } from './wire.js';
+
+export interface RunOptions extends EngineOptions {
+  /** Worker threads; 0 runs in this thread. Default: the cores available (at most 8). */
+  workers?: number;
+  onProgress?: (progress: Progress) => void;
+  /** Called with report entries as they are found (only when `report` is on). */
+  onEntries?: (entries: ReportEntry[]) => void;
+}
+
+const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
+/** Under a test runner the sources are TypeScript and there is no built worker beside them. */
+export const WORKERS_AVAILABLE = existsSync(WORKER_FILE) && import.meta.url.endsWith('.js');
+
+export function defaultWorkers(): number {
+  return WORKERS_AVAILABLE ? Math.min(8, Math.max(1, availableParallelism())) : 0;
+}
+
+function add(into: Counts[], from: Counts[]): void {
+  from.forEach((c, i) => {
+    const t = into[i]!;
+    t.total += c.total;
+    t.different += c.different;
+    t.missing += c.missing;
+    t.extra += c.extra;
+  });
+}
+
+/**
+ * Verifies the units (and everything under them) and returns the counts per
+ * root. Directories are handed out depth first from one stack, so memory holds
+ * the pending directories, never a list of every path.
+ */
+export async function runEngine(initial: Unit[], options: RunOptions): Promise<Counts[]> {
+  const workers = options.workers ?? defaultWorkers();
+  const progress: Progress = { entries: 0, bytes: 0, current: '' };
+  if (workers === 0 || !WORKERS_AVAILABLE) return runInThread(initial, options, progress);
+
+  const { onProgress, onEntries, workers: _w, ...engine } = options;
+  const counts = engine.roots.map(() => ({ total: 0, different: 0, missing: 0, extra: 0 }));
+  const stack = [...initial].reverse();
+  const pool = Array.from({ length: workers }, () => new Worker(WORKER_FILE, { workerData: engine }));
+  const idle: Worker[] = [];
+  let busy = 0;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const dispatch = () => {
+        while (idle.length > 0 && stack.length > 0) {
+          const worker = idle.pop()!;
+          // share the stack among the workers; a lone unit still goes whole
+          const take = Math.max(1, Math.min(32, Math.floor(stack.length / workers)));
+          const units = stack.splice(stack.length - take, take);
+          busy++;
+          worker.postMessage({ units });
+        }
+        if (busy === 0 && stack.length === 0) resolve();
+      };
+      for (const worker of pool) {
+        worker.on('error', reject);
+        worker.on('exit', (code) => {
+          if (code !== 0) reject(new Error(`a verification worker stopped with exit code ${code}`));
+        });
+        worker.on('message', (raw: WorkerReply) => {
+          const reply = fromTransfer<WorkerReply>(raw);
+          if (reply.type === 'progress') {
+            progress.entries += reply.entries;
+            progress.bytes += reply.bytes;
+            progress.current = reply.current;
+            onProgress?.(progress);
+            return;
+          }
+          if (reply.type === 'entries') {
+            onEntries?.(reply.entries);
+            return;
+          }
+          add(counts, reply.counts);
+          if (reply.entries.length > 0) onEntries?.(reply.entries);
+          progress.entries += reply.seen;
+          progress.bytes += reply.bytes;
+          stack.push(...reply.remaining);
+          busy--;
+          idle.push(worker);
+          dispatch();
+        });
+        idle.push(worker);
+      }
+      dispatch();
+    });
+  } finally {
+    await Promise.all(pool.map((w) => w.terminate()));
+  }
+  onProgress?.(progress);
+  return counts;
+}
+
+function runInThread(initial: Unit[], options: RunOptions, progress: Progress): Counts[] {
+  let last = 0;
+  const comparer = new Comparer(options, (c) => {
+    if (c.entries.length >= 1000) options.onEntries?.(c.takeEntries());
+    const now = Date.now();
+    if (now - last < 200) return;
+    last = now;
+    options.onProgress?.({ entries: c.seen, bytes: c.bytes, current: c.current });
+  });
+  comparer.run([...initial].reverse());
+  const rest = comparer.takeEntries();
+  if (rest.length > 0) options.onEntries?.(rest);
+  progress.entries = comparer.seen;
+  progress.bytes = comparer.bytes;
+  options.onProgress?.(progress);
+  return comparer.counts;
+}

@@ -1,0 +1,55 @@
+/** `quick`: type, size and modification time (whole seconds). `content`: type, size and bytes. */
+export type Mode = 'quick' | 'content';
+
+/** How a directory unit is judged: both sides present, or only one side (all missing / all extra). */
+export type UnitKind = 'both' | 'source-only' | 'target-only';
+
+/** One directory to verify: `rel` is its path below the root, as bytes (empty for the root). */
+export interface Unit {
+  root: number;
+  kind: UnitKind;
+  rel: Buffer;
+}
+
+/** A verified directory: its source and target as absolute paths (bytes). */
+export interface RootSpec {
+  source: Buffer;
+  target: Buffer;
+}
+
+export interface Counts {
+  total: number;
+  different: number;
+  missing: number;
+  extra: number;
+}
+
+export type Category = 'different' | 'missing' | 'extra' | 'error';
+
+/** One inconsistent (or unverifiable, or vanished) path of one root. */
+export interface ReportEntry {
+  root: number;
+  category: Category;
+  /** relative to the root, as bytes */
+  path: Buffer;
+  reason: string;
+}
+
+export interface EngineOptions {
+  roots: RootSpec[];
+  mode: Mode;
+  excludes: string[];
+  /** Collect every inconsistent path (for `--report`); off, only the counts are kept. */
+  report: boolean;
+}
+
+export interface Progress {
+  /** entries looked at (files and directories, both sides) */
+  entries: number;
+  /** bytes of file content read and compared (content mode) */
+  bytes: number;
+  /** the directory being verified, for the display */
+  current: string;
+}
+
+export const zeroCounts = (): Counts => ({ total: 0, different: 0, missing: 0, extra: 0 });

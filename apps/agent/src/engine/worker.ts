@@ -1,0 +1,40 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { Comparer } from './comparer.js';
+import type { EngineOptions, Unit } from './types.js';
+import { fromTransfer, type WorkerReply, type WorkerRequest } from './wire.js';
+
+/** The number of entries a worker looks at before it hands the rest of its stack back to share. */
+const BUDGET = 4096;
+const PROGRESS_EVERY_MS = 200;
+
+const options = fromTransfer<EngineOptions>(workerData);
+let lastProgress = { at: Date.now(), seen: 0, bytes: 0 };
+const send = (reply: WorkerReply) => parentPort!.postMessage(reply);
+
+const comparer = new Comparer(options, (c) => {
+  if (Date.now() - lastProgress.at < PROGRESS_EVERY_MS) return;
+  send({
+    type: 'progress',
+    entries: c.seen - lastProgress.seen,
+    bytes: c.bytes - lastProgress.bytes,
+    current: c.current,
+  });
+  lastProgress = { at: Date.now(), seen: c.seen, bytes: c.bytes };
+  if (c.entries.length >= 1000) send({ type: 'entries', entries: c.takeEntries() });
+});
+
+parentPort!.on('message', (request: WorkerRequest) => {
+  const stack: Unit[] = fromTransfer<Unit[]>(request.units);
+  comparer.run(stack, BUDGET);
+  const counts = comparer.counts.map((c) => ({ ...c }));
+  for (const c of comparer.counts) Object.assign(c, { total: 0, different: 0, missing: 0, extra: 0 });
+  send({
+    type: 'done',
+    remaining: stack,
+    counts,
+    entries: comparer.takeEntries(),
+    seen: comparer.seen - lastProgress.seen,
+    bytes: comparer.bytes - lastProgress.bytes,
+  });
+  lastProgress = { at: lastProgress.at, seen: comparer.seen, bytes: comparer.bytes };
+});

@@ -1,0 +1,25 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/** What the agent reads from its environment; the only place that touches `process.env`. */
+export interface AgentEnv {
+  endpoint: string | undefined;
+  token: string | undefined;
+  username: string | undefined;
+  password: string | undefined;
+  project: string | undefined;
+  spoolDir: string;
+}
+
+export function readEnv(env: NodeJS.ProcessEnv = process.env): AgentEnv {
+  const value = (key: string) => (env[key] === undefined || env[key] === '' ? undefined : env[key]);
+  const stateHome = value('XDG_STATE_HOME') ?? join(value('HOME') ?? homedir(), '.local', 'state');
+  return {
+    endpoint: value('SMS_ENDPOINT'),
+    token: value('SMS_TOKEN'),
+    username: value('SMS_USERNAME'),
+    password: value('SMS_PASSWORD'),
+    project: value('SMS_PROJECT'),
+    spoolDir: value('SMS_SPOOL_DIR') ?? join(stateHome, 'sms-agent', 'spool'),
+  };
+}

@@ -1,0 +1,134 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
+import type { ConsistencyResult } from '@sms/domain';
+import { displayPath, isUtf8 } from './engine/paths.js';
+import type { Progress, ReportEntry } from './engine/types.js';
+import { type DirectoryResult, toConsistencyResult, type VerifyResult } from './verify.js';
+
+const number = new Intl.NumberFormat('en-US');
+
+function verdict(result: DirectoryResult): string {
+  return result.consistent ? 'CONSISTENT' : 'INCONSISTENT';
+}
+
+/** The readable table: one row per verified directory, then one summary line. */
+export function formatTable(result: VerifyResult): string {
+  const rows = result.results.map((r) => [
+    r.dirCheck,
+    number.format(r.counts.total),
+    number.format(r.counts.different),
+    number.format(r.counts.missing),
+    number.format(r.counts.extra),
+    verdict(r),
+  ]);
+  const header = ['DIRECTORY', 'TOTAL', 'DIFFERENT', 'MISSING', 'EXTRA', 'VERDICT'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === 0 || i === 5 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  const sum = (key: keyof DirectoryResult['counts']) =>
+    result.results.reduce((acc, r) => acc + r.counts[key], 0);
+  const inconsistent = result.results.filter((r) => !r.consistent).length;
+  const summary =
+    `${result.results.length} ${result.results.length === 1 ? 'directory' : 'directories'} verified (${result.mode}) in ${(result.durationMs / 1000).toFixed(2)} s: ` +
+    `${result.results.length - inconsistent} consistent, ${inconsistent} inconsistent; ` +
+    `${number.format(sum('total'))} files, ${number.format(sum('different'))} different, ${number.format(sum('missing'))} missing, ${number.format(sum('extra'))} extra`;
+  return [line(header), ...rows.map(line), '', summary].join('\n');
+}
+
+/**
+ * The `--json` document: `consistency_result` is exactly the upload body's
+ * array; the rest says how the verification went.
+ */
+export function toJsonDocument(result: VerifyResult, extra: Record<string, unknown> = {}) {
+  return {
+    consistency_result: result.results.map(toConsistencyResult) satisfies ConsistencyResult[],
+    consistent: result.results.every((r) => r.consistent),
+    mode: result.mode,
+    directories: result.results.map((r) => ({
+      dir_check: r.dirCheck,
+      source: r.source,
+      target: r.target,
+      verdict: verdict(r),
+      ...(r.notUploadable ? { not_uploadable: r.notUploadable } : {}),
+    })),
+    notices: result.notices,
+    warnings: result.warnings,
+    duration_ms: Math.round(result.durationMs),
+    entries_seen: result.entriesSeen,
+    bytes_compared: result.bytesCompared,
+    ...extra,
+  };
+}
+
+/**
+ * `--report FILE`: one NDJSON line per inconsistent path, written as they are
+ * found: `dir_check`, `category` (different, missing, extra, error), `path`
+ * (relative; bytes that are not UTF-8 as `\xNN`), `path_base64` (the exact
+ * bytes, only when they are not UTF-8) and `reason`.
+ */
+export class ReportWriter {
+  private readonly fd: number;
+  lines = 0;
+
+  constructor(readonly file: string) {
+    this.fd = openSync(file, 'w');
+  }
+
+  write(entries: readonly ReportEntry[], dirChecks: readonly string[]): void {
+    if (entries.length === 0) return;
+    const text = entries
+      .map((e) =>
+        JSON.stringify({
+          dir_check: dirChecks[e.root],
+          category: e.category,
+          path: displayPath(e.path),
+          ...(isUtf8(e.path) ? {} : { path_base64: e.path.toString('base64') }),
+          reason: e.reason,
+        }),
+      )
+      .join('\n');
+    writeSync(this.fd, `${text}\n`);
+    this.lines += entries.length;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+const bytesUnits = ['B', 'KB', 'MB', 'GB', 'TB'];
+function formatBytes(n: number): string {
+  let value = n;
+  let unit = 0;
+  while (value >= 1000 && unit < bytesUnits.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${bytesUnits[unit]}`;
+}
+
+/** A one-line progress display on a terminal: entries/s, bytes/s and the directory being verified. */
+export function createProgressLine(stream: NodeJS.WriteStream) {
+  const started = Date.now();
+  let shown = false;
+  return {
+    update(progress: Progress) {
+      const seconds = Math.max(0.001, (Date.now() - started) / 1000);
+      const columns = stream.columns || 100;
+      let text =
+        `${number.format(progress.entries)} entries (${number.format(Math.round(progress.entries / seconds))}/s)` +
+        (progress.bytes > 0
+          ? `, ${formatBytes(progress.bytes)} compared (${formatBytes(progress.bytes / seconds)}/s)`
+          : '') +
+        (progress.current ? `  ${progress.current}` : '');
+      if (text.length > columns - 1) text = `${text.slice(0, columns - 2)}…`;
+      stream.write(`\r\x1b[K${text}`);
+      shown = true;
+    },
+    done() {
+      if (shown) stream.write('\r\x1b[K');
+    },
+  };
+}

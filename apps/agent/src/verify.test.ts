@@ -1,0 +1,263 @@
+import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ReportEntry } from './engine/types.js';
+import { MTIME, type Tree, treePair } from './test-support/tree.js';
+import { VerifyError, type VerifyOptions, verify } from './verify.js';
+
+const pairs: { cleanup: () => void }[] = [];
+afterEach(() => {
+  for (const p of pairs.splice(0)) p.cleanup();
+});
+
+async function run(source: Tree, target: Tree | undefined, options: Partial<VerifyOptions> = {}) {
+  const pair = treePair(source, target);
+  pairs.push(pair);
+  const entries: ReportEntry[] = [];
+  const result = await verify({
+    source: pair.src,
+    target: pair.dst,
+    workers: 0,
+    report: true,
+    onEntries: (batch) => entries.push(...batch),
+    ...options,
+  });
+  const report = entries.map((e) => `${e.category} ${e.path.toString('latin1')}`).sort();
+  return { result, counts: result.results[0]!.counts, report, entries, pair };
+}
+
+const same: Tree = {
+  'a.txt': 'alpha',
+  sub: { 'b.txt': 'beta', deeper: { 'c.txt': 'gamma' } },
+  'empty.txt': '',
+};
+
+describe('the counting rules', () => {
+  it('finds identical trees consistent and counts every file', async () => {
+    const { counts, result } = await run(same, same);
+    expect(counts).toEqual({ total: 4, different: 0, missing: 0, extra: 0 });
+    expect(result.results[0]!.consistent).toBe(true);
+  });
+
+  it('does not count directories, empty or not', async () => {
+    const { counts } = await run({ e1: {}, e2: { e3: {} }, f: 'x' }, { e1: {}, f: 'x' });
+    expect(counts).toEqual({ total: 1, different: 0, missing: 0, extra: 0 });
+  });
+
+  it('finds changed bytes of equal size and time in content mode, not in quick mode', async () => {
+    const source = { 'data.bin': 'AAAA-1234' };
+    const target = { 'data.bin': 'AAAA-1235' };
+    expect((await run(source, target, { mode: 'quick' })).counts.different).toBe(0);
+    const content = await run(source, target, { mode: 'content' });
+    expect(content.counts).toEqual({ total: 1, different: 1, missing: 0, extra: 0 });
+    expect(content.entries[0]?.reason).toBe('content differs');
+  });
+
+  it('finds a different size and a different modification time in quick mode', async () => {
+    const { counts, pair, entries } = await run({ a: 'one', b: 'two' }, { a: 'one!', b: 'two' });
+    expect(counts.different).toBe(1);
+    expect(entries[0]?.reason).toBe('size 3 at the source, 4 at the target');
+    utimesSync(join(pair.dst, 'b'), new Date(MTIME.getTime() + 5000), new Date(MTIME.getTime() + 5000));
+    const again = await verify({ source: pair.src, target: pair.dst, workers: 0 });
+    expect(again.results[0]!.counts.different).toBe(2);
+  });
+
+  it('ignores sub-second time differences (whole seconds, as rsync)', async () => {
+    const { pair } = await run({ a: 'x' }, { a: 'x' });
+    utimesSync(join(pair.dst, 'a'), new Date(MTIME.getTime() + 400), new Date(MTIME.getTime() + 400));
+    const result = await verify({ source: pair.src, target: pair.dst, workers: 0 });
+    expect(result.results[0]!.counts.different).toBe(0);
+  });
+
+  it('counts missing and extra files, and whole missing and extra subtrees', async () => {
+    const source = { keep: 'k', gone: 'g', lost: { a: '1', b: { c: '2', d: '3' } } };
+    const target = { keep: 'k', added: 'x', more: { e: '4', f: { g: '5' } } };
+    const { counts, report } = await run(source, target);
+    expect(counts).toEqual({ total: 5, different: 0, missing: 4, extra: 3 });
+    expect(report).toEqual([
+      'extra added',
+      'extra more/e',
+      'extra more/f/g',
+      'missing gone',
+      'missing lost/a',
+      'missing lost/b/c',
+      'missing lost/b/d',
+    ]);
+  });
+
+  it('counts a file against a directory: the file differs and the directory files are extra', async () => {
+    const { counts, report } = await run(
+      { node: 'file', ok: 'x' },
+      { node: { inner: '1', deep: { more: '2' } }, ok: 'x' },
+    );
+    expect(counts).toEqual({ total: 2, different: 1, missing: 0, extra: 2 });
+    expect(report).toEqual(['different node', 'extra node/deep/more', 'extra node/inner']);
+  });
+
+  it('counts a directory against a file: its files are missing and the file is extra', async () => {
+    const { counts, report } = await run({ node: { a: '1', b: '2' } }, { node: 'file' });
+    expect(counts).toEqual({ total: 2, different: 0, missing: 2, extra: 1 });
+    expect(report).toEqual(['extra node', 'missing node/a', 'missing node/b']);
+  });
+
+  it('compares symbolic links by target, never following them', async () => {
+    const source = {
+      real: 'r',
+      link: { link: 'real' },
+      dangling: { link: 'nowhere' },
+      'to-dir': { link: '/' },
+    };
+    const target = {
+      real: 'r',
+      link: { link: 'other' },
+      dangling: { link: 'nowhere' },
+      'to-dir': { link: '/' },
+    };
+    const { counts, entries } = await run(source, target);
+    expect(counts).toEqual({ total: 4, different: 1, missing: 0, extra: 0 });
+    expect(entries[0]?.reason).toBe('link target real at the source, other at the target');
+  });
+
+  it('finds a symbolic link where a file should be', async () => {
+    const { counts, entries } = await run({ f: 'x' }, { f: { link: 'x' } });
+    expect(counts.different).toBe(1);
+    expect(entries[0]?.reason).toBe('file at the source, symbolic link at the target');
+  });
+
+  it('compares FIFOs by type and never opens them (no hang)', async () => {
+    const { counts, entries } = await run(
+      { pipe: { fifo: true }, p2: { fifo: true } },
+      { pipe: { fifo: true }, p2: 'now a file' },
+      { mode: 'content' },
+    );
+    expect(counts).toEqual({ total: 2, different: 1, missing: 0, extra: 0 });
+    expect(entries[0]?.reason).toBe('FIFO at the source, file at the target');
+  });
+
+  it('compares names as bytes: a name that is not UTF-8 is matched and reported exactly', async () => {
+    const pair = treePair({}, {});
+    pairs.push(pair);
+    const latin1 = Buffer.from([0x63, 0x61, 0x66, 0xe9]); // "café" in Latin-1
+    writeFileSync(Buffer.concat([Buffer.from(`${pair.src}/`), latin1]), 'x');
+    writeFileSync(Buffer.concat([Buffer.from(`${pair.src}/`), Buffer.from('caf\u00e9')]), 'y');
+    writeFileSync(Buffer.concat([Buffer.from(`${pair.dst}/`), Buffer.from('caf\u00e9')]), 'y');
+    const entries: ReportEntry[] = [];
+    const result = await verify({
+      source: pair.src,
+      target: pair.dst,
+      workers: 0,
+      report: true,
+      mode: 'content',
+      onEntries: (e) => entries.push(...e),
+    });
+    expect(result.results[0]!.counts).toEqual({ total: 2, different: 0, missing: 1, extra: 0 });
+    expect(entries[0]?.path.equals(latin1)).toBe(true);
+  });
+
+  it('handles a name with a newline and empty files', async () => {
+    const { counts, report } = await run({ 'line\nbreak': 'x', empty: '' }, { empty: '' });
+    expect(counts).toEqual({ total: 2, different: 0, missing: 1, extra: 0 });
+    expect(report).toEqual(['missing line\nbreak']);
+  });
+
+  it('walks deep nesting', async () => {
+    let deep: Tree = { leaf: 'bottom' };
+    for (let i = 0; i < 120; i++) deep = { [`d${i}`]: deep };
+    const { counts } = await run(deep, deep);
+    expect(counts.total).toBe(1);
+    expect(counts.different).toBe(0);
+  });
+
+  it('leaves excluded paths out of every count, on both sides', async () => {
+    const source = {
+      'app.log': 'l',
+      keep: 'k',
+      cache: { x: '1' },
+      var: { log: { 'a.gz': 'z', 'b.txt': 't' } },
+      sub: { 'deep.log': 'd' },
+    };
+    const target = {
+      'other.log': 'o',
+      keep: 'k',
+      cache: { y: '2' },
+      var: { log: { 'c.gz': 'z', 'b.txt': 't' } },
+    };
+    const { counts } = await run(source, target, { excludes: ['*.log', 'cache/', '/var/log/*.gz'] });
+    expect(counts).toEqual({ total: 2, different: 0, missing: 0, extra: 0 });
+  });
+
+  it('holds different + missing <= total', async () => {
+    const { counts } = await run({ a: '1', b: '2', c: { d: '3' } }, { a: '11', c: 'file', e: '5' });
+    expect(counts.different + counts.missing).toBeLessThanOrEqual(counts.total);
+    expect(counts).toEqual({ total: 3, different: 1, missing: 2, extra: 2 });
+  });
+});
+
+describe('directories to verify', () => {
+  it('verifies each --dir on its own, with the absolute source path as dir_check', async () => {
+    const { result, pair } = await run(
+      { a: { x: '1' }, b: { y: '2' } },
+      { a: { x: '1' }, b: {} },
+      { dirs: ['a', 'b'] },
+    );
+    expect(result.results.map((r) => [r.dirCheck, r.counts.missing])).toEqual([
+      [join(pair.src, 'a'), 0],
+      [join(pair.src, 'b'), 1],
+    ]);
+  });
+
+  it('verifies only the outer of nested --dir values, with a notice', async () => {
+    const { result, pair } = await run(
+      { a: { b: { c: '1' } } },
+      { a: { b: { c: '1' } } },
+      { dirs: ['a/b', 'a'] },
+    );
+    expect(result.results.map((r) => r.dirCheck)).toEqual([join(pair.src, 'a')]);
+    expect(result.notices).toEqual([
+      `${join(pair.src, 'a/b')} is inside ${join(pair.src, 'a')}: only ${join(pair.src, 'a')} is verified, as the SMS agent does`,
+    ]);
+  });
+
+  it('refuses a --dir outside the source', async () => {
+    await expect(run({ a: '1' }, { a: '1' }, { dirs: ['../elsewhere'] })).rejects.toThrow(
+      'is outside the source directory',
+    );
+  });
+
+  it('refuses a missing source directory', async () => {
+    const pair = treePair({}, {});
+    pairs.push(pair);
+    await expect(
+      verify({ source: join(pair.dir, 'nope'), target: pair.dst, workers: 0 }),
+    ).rejects.toBeInstanceOf(VerifyError);
+    await expect(verify({ source: pair.src, target: pair.dst, dirs: ['nope'], workers: 0 })).rejects.toThrow(
+      'does not exist',
+    );
+  });
+
+  it('counts everything missing when the target directory is missing, with a warning naming it', async () => {
+    const { result, pair } = await run({ a: '1', b: { c: '2' } }, undefined);
+    expect(result.results[0]!.counts).toEqual({ total: 2, different: 0, missing: 2, extra: 0 });
+    expect(result.warnings).toEqual([
+      `target directory ${pair.dst} does not exist: every file of ${pair.src} counts as missing`,
+    ]);
+  });
+
+  it('marks a result the API cannot take as not uploadable, never clamped', async () => {
+    const pair = treePair({}, {});
+    pairs.push(pair);
+    const long = join(
+      pair.src,
+      'd'.repeat(200),
+      'e'.repeat(200),
+      'f'.repeat(200),
+      'g'.repeat(200),
+      'h'.repeat(200),
+    );
+    mkdirSync(long, { recursive: true });
+    const result = await verify({ source: long, target: pair.dst, workers: 0 });
+    expect(result.results[0]!.notUploadable).toMatch(
+      /^dir_check is \d+ characters, the API takes at most 1024/,
+    );
+  });
+});

@@ -1,0 +1,178 @@
+import { statSync } from 'node:fs';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { type ConsistencyResult, Limits } from '@sms/domain';
+import { type RunOptions, runEngine } from './engine/runner.js';
+import type { Counts, Mode, Progress, ReportEntry, RootSpec, Unit } from './engine/types.js';
+
+/** A problem that prevents verification: the CLI exits 2 with its message. */
+export class VerifyError extends Error {
+  override name = 'VerifyError';
+}
+
+export interface VerifyOptions {
+  source: string;
+  target: string;
+  /** Directories below the source to verify one by one; none: the source itself. */
+  dirs?: string[];
+  mode?: Mode;
+  excludes?: string[];
+  report?: boolean;
+  workers?: number;
+  onProgress?: (progress: Progress) => void;
+  onEntries?: (entries: ReportEntry[], dirChecks: string[]) => void;
+}
+
+export interface DirectoryResult {
+  /** The absolute path of the verified source directory: the upload's `dir_check`. */
+  dirCheck: string;
+  source: string;
+  target: string;
+  counts: Counts;
+  consistent: boolean;
+  /** Why this result cannot be uploaded as it is (a limit of the API), if it cannot. */
+  notUploadable?: string;
+}
+
+export interface VerifyResult {
+  mode: Mode;
+  results: DirectoryResult[];
+  notices: string[];
+  warnings: string[];
+  durationMs: number;
+  entriesSeen: number;
+  bytesCompared: number;
+}
+
+function isDirectory(path: string): boolean | undefined {
+  try {
+    return statSync(path).isDirectory();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new VerifyError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+}
+
+/** The `--dir` values as clean relative paths, outer directories only. */
+export function normalizeDirs(source: string, dirs: readonly string[], notices: string[]): string[] {
+  const relatives = dirs.map((dir) => {
+    const rel = isAbsolute(dir) ? relative(source, dir) : relative(source, resolve(source, dir));
+    if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+      throw new VerifyError(`--dir ${dir}: is outside the source directory ${source}`);
+    }
+    return rel;
+  });
+  const unique = [...new Set(relatives)].sort((a, b) => a.length - b.length || a.localeCompare(b));
+  if (unique.length < relatives.length) notices.push('a --dir given more than once is verified once');
+  const kept: string[] = [];
+  for (const rel of unique) {
+    const outer = kept.find((k) => k === '' || rel.startsWith(`${k}${sep}`));
+    if (outer !== undefined) {
+      notices.push(
+        `${resolve(source, rel)} is inside ${resolve(source, outer)}: only ${resolve(source, outer)} is verified, as the SMS agent does`,
+      );
+    } else kept.push(rel);
+  }
+  // keep the order the user gave
+  return relatives.filter((rel, i) => kept.includes(rel) && relatives.indexOf(rel) === i);
+}
+
+/** The rules of the API this result must fit to be uploaded; undefined when it fits. */
+export function uploadLimitProblem(dirCheck: string, counts: Counts): string | undefined {
+  if (dirCheck.length > Limits.dirCheckMaxLength) {
+    return `dir_check is ${dirCheck.length} characters, the API takes at most ${Limits.dirCheckMaxLength}: verify a shorter path (a parent with --source, or subdirectories with --dir)`;
+  }
+  const over = (['total', 'different', 'missing', 'extra'] as const).filter(
+    (k) => counts[k] > Limits.fileCountMax,
+  );
+  if (over.length > 0) {
+    return `${over.map((k) => `${k} ${counts[k]}`).join(', ')} exceed${over.length === 1 ? 's' : ''} the API's ${Limits.fileCountMax} files per directory: verify its subdirectories with --dir instead`;
+  }
+  return undefined;
+}
+
+/** The upload body's entry of a result. */
+export function toConsistencyResult(result: DirectoryResult): ConsistencyResult {
+  return {
+    dir_check: result.dirCheck,
+    num_total_files: result.counts.total,
+    num_different_files: result.counts.different,
+    num_target_miss_files: result.counts.missing,
+    num_target_more_files: result.counts.extra,
+  };
+}
+
+/**
+ * Verifies the source against the target: one result per verified directory.
+ * Throws `VerifyError` when verification cannot start (a missing source).
+ */
+export async function verify(options: VerifyOptions): Promise<VerifyResult> {
+  const started = performance.now();
+  const notices: string[] = [];
+  const warnings: string[] = [];
+  const source = resolve(options.source);
+  const target = resolve(options.target);
+  const sourceIsDir = isDirectory(source);
+  if (sourceIsDir === undefined) throw new VerifyError(`source directory ${source} does not exist`);
+  if (!sourceIsDir) throw new VerifyError(`source ${source} is not a directory`);
+  const dirs = options.dirs && options.dirs.length > 0 ? normalizeDirs(source, options.dirs, notices) : [''];
+
+  const roots: RootSpec[] = [];
+  const units: Unit[] = [];
+  const described: Omit<DirectoryResult, 'counts' | 'consistent'>[] = [];
+  for (const rel of dirs) {
+    const sourceDir = resolve(source, rel);
+    const targetDir = resolve(target, rel);
+    const isDir = isDirectory(sourceDir);
+    if (isDir === undefined)
+      throw new VerifyError(`source directory ${sourceDir} (--dir ${rel}) does not exist`);
+    if (!isDir) throw new VerifyError(`source ${sourceDir} (--dir ${rel}) is not a directory`);
+    const targetIsDir = isDirectory(targetDir);
+    if (targetIsDir !== true) {
+      warnings.push(
+        targetIsDir === undefined
+          ? `target directory ${targetDir} does not exist: every file of ${sourceDir} counts as missing`
+          : `target ${targetDir} is not a directory: every file of ${sourceDir} counts as missing`,
+      );
+    }
+    units.push({ root: roots.length, kind: targetIsDir ? 'both' : 'source-only', rel: Buffer.alloc(0) });
+    roots.push({ source: Buffer.from(sourceDir), target: Buffer.from(targetDir) });
+    described.push({ dirCheck: sourceDir, source: sourceDir, target: targetDir });
+  }
+
+  let entriesSeen = 0;
+  let bytesCompared = 0;
+  const dirChecks = described.map((d) => d.dirCheck);
+  const run: RunOptions = {
+    roots,
+    mode: options.mode ?? 'quick',
+    excludes: options.excludes ?? [],
+    report: options.report ?? false,
+    onProgress: (p) => {
+      entriesSeen = p.entries;
+      bytesCompared = p.bytes;
+      options.onProgress?.(p);
+    },
+    onEntries: (entries) => options.onEntries?.(entries, dirChecks),
+    ...(options.workers === undefined ? {} : { workers: options.workers }),
+  };
+  const counts = await runEngine(units, run);
+  const results = described.map((d, i) => {
+    const c = counts[i]!;
+    const problem = uploadLimitProblem(d.dirCheck, c);
+    return {
+      ...d,
+      counts: c,
+      consistent: c.different === 0 && c.missing === 0 && c.extra === 0,
+      ...(problem ? { notUploadable: problem } : {}),
+    };
+  });
+  return {
+    mode: run.mode,
+    results,
+    notices,
+    warnings,
+    durationMs: performance.now() - started,
+    entriesSeen,
+    bytesCompared,
+  };
+}
