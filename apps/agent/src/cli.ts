@@ -1,18 +1,10 @@
 import { formatIssues, TaskIdSchema } from '@sms/domain';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import * as v from 'valibot';
-import * as ConsistencyFile from './consistency-file.js';
 import { readEnv } from './env.js';
 import { createProgressLine, formatTable, ReportWriter, toJsonDocument } from './output.js';
-import { Spool } from './spool.js';
-import {
-  createClient,
-  type DeliveryOutcome,
-  flushSpool,
-  UploadConfigError,
-  uploadResults,
-} from './upload.js';
-import { toConsistencyResult, VerifyError, verify } from './verify.js';
+import type { DeliveryOutcome } from './upload.js';
+import { toConsistencyResult, verify } from './verify.js';
 import { AGENT_VERSION } from './version.js';
 
 /** Exit statuses: 0 consistent (or done), 1 inconsistencies found, 2 usage error or verification impossible. */
@@ -74,15 +66,17 @@ interface UploadFlags {
   retries: number;
 }
 
-function uploadContext(flags: UploadFlags) {
+/** The upload side (client, ky, spool) is loaded only by the commands that upload: verify starts faster without it. */
+async function uploadContext(flags: UploadFlags) {
+  const [{ Spool }, upload] = await Promise.all([import('./spool.js'), import('./upload.js')]);
   const env = readEnv();
   const spool = new Spool(flags.spoolDir ?? env.spoolDir);
-  const client = createClient(env, {
+  const client = upload.createClient(env, {
     endpoint: flags.endpoint,
     timeoutMs: flags.timeout,
     retries: flags.retries,
   });
-  return { spool, client };
+  return { spool, client, upload };
 }
 
 export function buildProgram(): Command {
@@ -136,7 +130,7 @@ export function buildProgram(): Command {
   ).action(async (flags) => {
     if (flags.upload && !flags.task) throw new UsageError('--upload needs --task ID');
     if (flags.task && !flags.upload) throw new UsageError('--task is only used with --upload');
-    const uploading = flags.upload ? uploadContext(flags) : undefined;
+    const uploading = flags.upload ? await uploadContext(flags) : undefined;
     const report = flags.report ? new ReportWriter(flags.report) : undefined;
     const progress = flags.progress && process.stderr.isTTY ? createProgressLine(process.stderr) : undefined;
     let result: Awaited<ReturnType<typeof verify>>;
@@ -165,12 +159,12 @@ export function buildProgram(): Command {
       for (const r of blocked) say(`error: ${r.dirCheck} cannot be uploaded: ${r.notUploadable}`);
       if (blocked.length > 0) uploadFailed = true;
       else {
-        const earlier = await flushSpool(uploading.client, uploading.spool);
+        const earlier = await uploading.upload.flushSpool(uploading.client, uploading.spool);
         if (earlier.outcomes.length > 0)
           say(
             `spool: ${summarizeDeliveries(earlier.outcomes, uploading.spool.dir).lines[0]} (earlier uploads)`,
           );
-        const outcomes = await uploadResults(
+        const outcomes = await uploading.upload.uploadResults(
           uploading.client,
           uploading.spool,
           flags.task,
@@ -204,9 +198,9 @@ export function buildProgram(): Command {
       .requiredOption('--task <id>', 'the task to upload to', taskId)
       .argument('<result.json>', 'the output of sms-agent verify --json'),
   ).action(async (file: string, flags) => {
-    const results = ConsistencyFile.read(file);
-    const { spool, client } = uploadContext(flags);
-    const outcomes = await uploadResults(client, spool, flags.task, results);
+    const results = (await import('./consistency-file.js')).read(file);
+    const { spool, client, upload } = await uploadContext(flags);
+    const outcomes = await upload.uploadResults(client, spool, flags.task, results);
     const summary = summarizeDeliveries(outcomes, spool.dir);
     for (const line of summary.lines) say(line);
     process.exitCode = summary.ok ? EXIT.consistent : EXIT.error;
@@ -220,8 +214,8 @@ export function buildProgram(): Command {
         'deliver the uploads waiting in the spool (each with the idempotency key it was spooled with)',
       ),
   ).action(async (flags) => {
-    const { spool, client } = uploadContext(flags);
-    const { outcomes, broken } = await flushSpool(client, spool);
+    const { spool, client, upload } = await uploadContext(flags);
+    const { outcomes, broken } = await upload.flushSpool(client, spool);
     for (const b of broken)
       say(`error: ${b.file} is not a readable spooled upload (${b.reason}); it was left in place`);
     if (outcomes.length === 0 && broken.length === 0) say(`nothing to deliver in ${spool.dir}`);
@@ -242,12 +236,9 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = error.exitCode === 0 ? 0 : EXIT.error;
       return;
     }
-    if (
-      error instanceof VerifyError ||
-      error instanceof UsageError ||
-      error instanceof UploadConfigError ||
-      error instanceof ConsistencyFile.ResultFileError
-    ) {
+    // errors the user can fix: their message says what to do, no stack
+    const expected = ['VerifyError', 'UploadConfigError', 'ResultFileError'];
+    if (error instanceof UsageError || (error instanceof Error && expected.includes(error.name))) {
       say(`sms-agent: ${error.message}`);
       process.exitCode = EXIT.error;
       return;

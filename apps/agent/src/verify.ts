@@ -134,8 +134,8 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
           : `target ${targetDir} is not a directory: every file of ${sourceDir} counts as missing`,
       );
     }
-    units.push({ root: roots.length, kind: targetIsDir ? 'both' : 'source-only', rel: Buffer.alloc(0) });
-    roots.push({ source: Buffer.from(sourceDir), target: Buffer.from(targetDir) });
+    units.push({ root: roots.length, kind: targetIsDir ? 'both' : 'source-only', rel: '' });
+    roots.push({ source: sourceDir, target: targetDir });
     described.push({ dirCheck: sourceDir, source: sourceDir, target: targetDir });
   }
 

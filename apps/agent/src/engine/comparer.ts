@@ -12,19 +12,22 @@ import {
 
 type Kind = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'char-device' | 'block-device' | 'unknown';
 
+/** A name or path: a string when its bytes are valid UTF-8 (fast), else the exact bytes. */
+export type Name = string | Buffer;
+
 interface Entry {
-  name: Buffer;
+  name: Name;
   kind: Kind;
 }
 
-function kindOf(dirent: Dirent<Buffer> | import('node:fs').Stats): Kind {
-  if (dirent.isFile()) return 'file';
-  if (dirent.isDirectory()) return 'dir';
-  if (dirent.isSymbolicLink()) return 'symlink';
-  if (dirent.isFIFO()) return 'fifo';
-  if (dirent.isSocket()) return 'socket';
-  if (dirent.isCharacterDevice()) return 'char-device';
-  if (dirent.isBlockDevice()) return 'block-device';
+function kindOf(entry: Dirent<Buffer> | Dirent | import('node:fs').Stats): Kind {
+  if (entry.isFile()) return 'file';
+  if (entry.isDirectory()) return 'dir';
+  if (entry.isSymbolicLink()) return 'symlink';
+  if (entry.isFIFO()) return 'fifo';
+  if (entry.isSocket()) return 'socket';
+  if (entry.isCharacterDevice()) return 'char-device';
+  if (entry.isBlockDevice()) return 'block-device';
   return 'unknown';
 }
 
@@ -45,20 +48,67 @@ function errorCode(error: unknown): string {
   return (error as NodeJS.ErrnoException)?.code ?? (error instanceof Error ? error.message : String(error));
 }
 
-function list(path: Buffer): Listing {
+const REPLACEMENT = '\uFFFD';
+
+/**
+ * Lists a directory sorted by name. Names are read as strings, which is
+ * fastest; a name that is not valid UTF-8 decodes with U+FFFD in it, and then
+ * the directory is read again as bytes (`bytes: true`), so that every name is
+ * exact. `needsBytes` says a string listing met such a name.
+ */
+function list(path: Name, bytes: boolean): Listing | { ok: true; needsBytes: true } {
   try {
-    const entries = (readdirSync(path, { withFileTypes: true, encoding: 'buffer' }) as Dirent<Buffer>[]).map(
-      (d) => ({
-        name: d.name,
-        kind: kindOf(d),
-      }),
+    if (bytes) {
+      const dirents = readdirSync(path, { withFileTypes: true, encoding: 'buffer' }) as Dirent<Buffer>[];
+      const entries = dirents.map((d) => ({ name: d.name, kind: kindOf(d) }));
+      entries.sort((a, b) => Buffer.compare(a.name, b.name));
+      return { ok: true, entries };
+    }
+    const dirents = readdirSync(path, { withFileTypes: true }) as Dirent[];
+    const entries: Entry[] = new Array(dirents.length);
+    for (let i = 0; i < dirents.length; i++) {
+      const d = dirents[i]!;
+      if (d.name.includes(REPLACEMENT)) return { ok: true, needsBytes: true };
+      entries[i] = { name: d.name, kind: kindOf(d) };
+    }
+    entries.sort((a, b) =>
+      (a.name as string) < (b.name as string) ? -1 : (a.name as string) > (b.name as string) ? 1 : 0,
     );
-    entries.sort((a, b) => Buffer.compare(a.name, b.name));
     return { ok: true, entries };
   } catch (error) {
     const code = errorCode(error);
     return { ok: false, missing: code === 'ENOENT' || code === 'ENOTDIR', reason: code };
   }
+}
+
+/** Lists one side; falls back to bytes when a name needs them. */
+function listOne(path: Name, bytes: boolean): { listing: Listing; bytes: boolean } {
+  const first = list(path, bytes);
+  if ('needsBytes' in first) return { listing: list(path, true) as Listing, bytes: true };
+  return { listing: first, bytes };
+}
+
+/** Lists both sides in the same form (strings, or bytes when either side needs them), so they merge in one order. */
+function listBoth(
+  source: Name,
+  target: Name,
+  bytes: boolean,
+): { source: Listing; target: Listing; bytes: boolean } {
+  const s = list(source, bytes);
+  const t = list(target, bytes);
+  if ('needsBytes' in s || 'needsBytes' in t) {
+    return { source: list(source, true) as Listing, target: list(target, true) as Listing, bytes: true };
+  }
+  return { source: s, target: t, bytes };
+}
+
+function compareNames(a: Name, b: Name): number {
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  return Buffer.compare(toBytes(a), toBytes(b));
+}
+
+function toBytes(name: Name): Buffer {
+  return typeof name === 'string' ? Buffer.from(name) : name;
 }
 
 const CHUNK = 1024 * 1024;
@@ -101,12 +151,12 @@ export class Comparer {
     }
   }
 
-  private report(unit: Unit, category: ReportEntry['category'], path: Buffer, reason: string): void {
-    if (this.options.report) this.entries.push({ root: unit.root, category, path, reason });
+  private report(unit: Unit, category: ReportEntry['category'], path: Name, reason: string): void {
+    if (this.options.report) this.entries.push({ root: unit.root, category, path: toBytes(path), reason });
   }
 
-  private excluded(rel: Buffer, kind: Kind): boolean {
-    return this.excludes.length > 0 && isExcluded(this.excludes, rel.toString('utf8'), kind === 'dir');
+  private excluded(rel: Name, kind: Kind): boolean {
+    return isExcluded(this.excludes, typeof rel === 'string' ? rel : rel.toString('utf8'), kind === 'dir');
   }
 
   private tick(): void {
@@ -114,34 +164,57 @@ export class Comparer {
     if ((this.seen & 255) === 0) this.onTick?.(this);
   }
 
+  /** Files of a directory that exists on one side only: all missing (source) or all extra (target). */
+  private oneSided(unit: Unit, stack: Unit[], dir: Name, bytes: boolean, counts: Counts): void {
+    const { listing } = listOne(dir, bytes);
+    const isSource = unit.kind === 'source-only';
+    if (!listing.ok) {
+      if (listing.missing) {
+        if (isSource)
+          this.report(
+            unit,
+            'error',
+            unit.rel,
+            `source directory vanished during verification (${listing.reason})`,
+          );
+      } else if (isSource) {
+        counts.total++;
+        counts.different++;
+        this.report(unit, 'error', unit.rel, `cannot list source directory: ${listing.reason}`);
+      } else {
+        this.report(unit, 'error', unit.rel, `cannot list target directory: ${listing.reason}`);
+      }
+      return;
+    }
+    for (const entry of listing.entries) {
+      this.tick();
+      const rel = joinPath(unit.rel, entry.name);
+      if (this.excludes.length > 0 && this.excluded(rel, entry.kind)) continue;
+      if (entry.kind === 'dir') stack.push({ root: unit.root, kind: unit.kind, rel });
+      else if (isSource) {
+        counts.total++;
+        counts.missing++;
+        this.report(unit, 'missing', rel, `${KIND_WORDS[entry.kind]} missing at the target`);
+      } else {
+        counts.extra++;
+        this.report(unit, 'extra', rel, `${KIND_WORDS[entry.kind]} only at the target`);
+      }
+    }
+  }
+
   private process(unit: Unit, stack: Unit[]): void {
     const root = this.options.roots[unit.root]!;
     const counts = this.counts[unit.root]!;
     const sourceDir = joinPath(root.source, unit.rel);
     const targetDir = joinPath(root.target, unit.rel);
-    this.current = displayPath(sourceDir);
+    const bytes = typeof unit.rel !== 'string';
+    this.current = typeof sourceDir === 'string' ? sourceDir : displayPath(sourceDir);
 
-    if (unit.kind === 'target-only') {
-      const target = list(targetDir);
-      if (!target.ok) {
-        if (!target.missing)
-          this.report(unit, 'error', unit.rel, `cannot list target directory: ${target.reason}`);
-        return;
-      }
-      for (const entry of target.entries) {
-        this.tick();
-        const rel = joinPath(unit.rel, entry.name);
-        if (this.excluded(rel, entry.kind)) continue;
-        if (entry.kind === 'dir') stack.push({ root: unit.root, kind: 'target-only', rel });
-        else {
-          counts.extra++;
-          this.report(unit, 'extra', rel, `${KIND_WORDS[entry.kind]} only at the target`);
-        }
-      }
-      return;
-    }
+    if (unit.kind === 'target-only') return this.oneSided(unit, stack, targetDir, bytes, counts);
+    if (unit.kind === 'source-only') return this.oneSided(unit, stack, sourceDir, bytes, counts);
 
-    const source = list(sourceDir);
+    const listed = listBoth(sourceDir, targetDir, bytes);
+    const source = listed.source;
     if (!source.ok) {
       if (source.missing) {
         // vanished while we walked: its files are no longer there to count
@@ -159,23 +232,7 @@ export class Comparer {
       }
       return;
     }
-
-    if (unit.kind === 'source-only') {
-      for (const entry of source.entries) {
-        this.tick();
-        const rel = joinPath(unit.rel, entry.name);
-        if (this.excluded(rel, entry.kind)) continue;
-        if (entry.kind === 'dir') stack.push({ root: unit.root, kind: 'source-only', rel });
-        else {
-          counts.total++;
-          counts.missing++;
-          this.report(unit, 'missing', rel, `${KIND_WORDS[entry.kind]} missing at the target`);
-        }
-      }
-      return;
-    }
-
-    const target = list(targetDir);
+    const target = listed.target;
     const targetEntries = target.ok ? target.entries : [];
     const targetProblem =
       target.ok || target.missing ? undefined : `cannot list target directory: ${target.reason}`;
@@ -185,7 +242,7 @@ export class Comparer {
     while (i < sourceEntries.length || j < targetEntries.length) {
       const s = sourceEntries[i];
       const t = targetEntries[j];
-      const order = s && t ? Buffer.compare(s.name, t.name) : s ? -1 : 1;
+      const order = s && t ? compareNames(s.name, t.name) : s ? -1 : 1;
       if (order < 0) i++;
       else if (order > 0) j++;
       else {
@@ -193,38 +250,46 @@ export class Comparer {
         j++;
       }
       const name = (order <= 0 ? s : t)!.name;
-      const rel = joinPath(unit.rel, name);
-      const src = order <= 0 && s && !this.excluded(rel, s.kind) ? s : undefined;
-      const dst = order >= 0 && t && !this.excluded(rel, t.kind) ? t : undefined;
+      // The relative path is built only when needed (excludes, a report line, a new unit): most files need none.
+      let relPath: Name | undefined;
+      const rel = () => {
+        relPath ??= joinPath(unit.rel, name);
+        return relPath;
+      };
+      const src =
+        order <= 0 && s && !(this.excludes.length > 0 && this.excluded(rel(), s.kind)) ? s : undefined;
+      const dst =
+        order >= 0 && t && !(this.excludes.length > 0 && this.excluded(rel(), t.kind)) ? t : undefined;
       this.tick();
       if (src && !dst) {
-        if (src.kind === 'dir') stack.push({ root: unit.root, kind: 'source-only', rel });
+        if (src.kind === 'dir') stack.push({ root: unit.root, kind: 'source-only', rel: rel() });
         else {
           counts.total++;
           if (targetProblem) {
             counts.different++;
-            this.report(unit, 'error', rel, targetProblem);
+            this.report(unit, 'error', rel(), targetProblem);
           } else {
             counts.missing++;
-            this.report(unit, 'missing', rel, `${KIND_WORDS[src.kind]} missing at the target`);
+            this.report(unit, 'missing', rel(), `${KIND_WORDS[src.kind]} missing at the target`);
           }
         }
       } else if (!src && dst) {
-        if (dst.kind === 'dir') stack.push({ root: unit.root, kind: 'target-only', rel });
+        if (dst.kind === 'dir') stack.push({ root: unit.root, kind: 'target-only', rel: rel() });
         else {
           counts.extra++;
-          this.report(unit, 'extra', rel, `${KIND_WORDS[dst.kind]} only at the target`);
+          this.report(unit, 'extra', rel(), `${KIND_WORDS[dst.kind]} only at the target`);
         }
       } else if (src && dst) {
-        if (src.kind === 'dir' && dst.kind === 'dir') stack.push({ root: unit.root, kind: 'both', rel });
+        if (src.kind === 'dir' && dst.kind === 'dir')
+          stack.push({ root: unit.root, kind: 'both', rel: rel() });
         else if (src.kind === 'dir') {
           // a target file stands where the source has a directory: the source's files are missing, the file is extra
-          stack.push({ root: unit.root, kind: 'source-only', rel });
+          stack.push({ root: unit.root, kind: 'source-only', rel: rel() });
           counts.extra++;
           this.report(
             unit,
             'extra',
-            rel,
+            rel(),
             `${KIND_WORDS[dst.kind]} at the target where the source has a directory`,
           );
         } else if (dst.kind === 'dir') {
@@ -234,10 +299,10 @@ export class Comparer {
           this.report(
             unit,
             'different',
-            rel,
+            rel(),
             `${KIND_WORDS[src.kind]} at the source, directory at the target`,
           );
-          stack.push({ root: unit.root, kind: 'target-only', rel });
+          stack.push({ root: unit.root, kind: 'target-only', rel: rel() });
         } else {
           this.compareFiles(
             unit,
@@ -256,15 +321,15 @@ export class Comparer {
   private compareFiles(
     unit: Unit,
     counts: Counts,
-    rel: Buffer,
-    sourcePath: Buffer,
-    targetPath: Buffer,
+    rel: () => Name,
+    sourcePath: Name,
+    targetPath: Name,
     sourceKind: Kind,
     targetKind: Kind,
   ): void {
     const differ = (reason: string, category: 'different' | 'error' = 'different') => {
       counts.different++;
-      this.report(unit, category, rel, reason);
+      this.report(unit, category, rel(), reason);
     };
     let reason: string | undefined;
     try {
@@ -272,12 +337,12 @@ export class Comparer {
     } catch (error) {
       if (error instanceof VanishedError) {
         if (error.side === 'source') {
-          this.report(unit, 'error', rel, 'source file vanished during verification');
+          this.report(unit, 'error', rel(), 'source file vanished during verification');
           return;
         }
         counts.total++;
         counts.missing++;
-        this.report(unit, 'missing', rel, 'target file vanished during verification');
+        this.report(unit, 'missing', rel(), 'target file vanished during verification');
         return;
       }
       counts.total++;
@@ -293,8 +358,8 @@ export class Comparer {
 
   /** Why two non-directory entries differ, or undefined when they match. */
   private difference(
-    sourcePath: Buffer,
-    targetPath: Buffer,
+    sourcePath: Name,
+    targetPath: Name,
     sourceKind: Kind,
     targetKind: Kind,
   ): string | undefined {
@@ -331,7 +396,7 @@ export class Comparer {
   }
 
   /** Compares the bytes chunk by chunk, stopping at the first differing chunk. */
-  private sameBytes(sourcePath: Buffer, targetPath: Buffer, size: number): boolean {
+  private sameBytes(sourcePath: Name, targetPath: Name, size: number): boolean {
     if (size === 0) return true;
     const sfd = side('source', () => openSync(sourcePath, 'r'));
     let tfd: number | undefined;

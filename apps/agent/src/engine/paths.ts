@@ -5,9 +5,15 @@
 const SLASH = Buffer.from('/');
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-export function joinPath(dir: Buffer, name: Buffer): Buffer {
+/** Strings stay strings (the fast path); a name that is not UTF-8 makes the path bytes. */
+export function joinPath(dir: string | Buffer, name: string | Buffer): string | Buffer {
   if (dir.length === 0) return name;
-  return Buffer.concat([dir, SLASH, name]);
+  if (typeof dir === 'string' && typeof name === 'string') return `${dir}/${name}`;
+  return Buffer.concat([
+    typeof dir === 'string' ? Buffer.from(dir) : dir,
+    SLASH,
+    typeof name === 'string' ? Buffer.from(name) : name,
+  ]);
 }
 
 /** True when the bytes are valid UTF-8. */

@@ -8,13 +8,14 @@ export type UnitKind = 'both' | 'source-only' | 'target-only';
 export interface Unit {
   root: number;
   kind: UnitKind;
-  rel: Buffer;
+  /** a string while every name on the way is UTF-8; the exact bytes below a name that is not */
+  rel: string | Buffer;
 }
 
 /** A verified directory: its source and target as absolute paths (bytes). */
 export interface RootSpec {
-  source: Buffer;
-  target: Buffer;
+  source: string;
+  target: string;
 }
 
 export interface Counts {

@@ -1,7 +1,6 @@
 import {
   Actions,
   AUTH_TOKEN_HEADER,
-  buildJsonSchemas,
   ErrorCodes,
   IDEMPOTENCY_KEY_HEADER,
   Limits,
@@ -10,6 +9,7 @@ import {
   TASK_PAGE_DEFAULT,
   TASK_PAGE_MAX,
 } from '@sms/domain';
+import { buildJsonSchemas } from '@sms/domain/json-schema';
 import { BODY_LIMIT_BYTES } from './body.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });

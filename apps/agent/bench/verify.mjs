@@ -1,0 +1,198 @@
+#!/usr/bin/env node
+// Verification benchmark: generates a source tree and a target copy with a
+// seeded generator (mixed file sizes; a known number of changed, content-only
+// changed, missing and extra files), then runs, in this one script and on a
+// warm page cache, `sms-agent verify` beside `rsync -rn --delete` (quick) and
+// `rsync -rcn --delete` (content), and `rclone check` where installed. Prints
+// the median wall time of 3 runs, peak memory, the ratios, and whether the
+// agent's counts equal the generator's ground truth.
+//
+//   node apps/agent/bench/verify.mjs                         quick, 100,000 files
+//   BENCH_MODE=content BENCH_FILES=20000 BENCH_MEAN_KB=150 node apps/agent/bench/verify.mjs
+//   BENCH_FILES=1000000 BENCH_RUNS=1 node apps/agent/bench/verify.mjs      (memory on a million files)
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const AGENT = join(here, '..', 'bin', 'sms-agent.js');
+const FILES = Number(process.env.BENCH_FILES ?? 100_000);
+const MODE = process.env.BENCH_MODE ?? 'quick';
+const MEAN_KB = Number(process.env.BENCH_MEAN_KB ?? (MODE === 'content' ? 150 : 2));
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const SEED = Number(process.env.BENCH_SEED ?? 42);
+const KEEP = process.env.BENCH_KEEP === '1';
+
+// mulberry32: a small seeded generator, the same tree for the same seed
+let state = SEED >>> 0;
+const random = () => {
+  state = (state + 0x6d2b79f5) >>> 0;
+  let t = state;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+/** Mixed sizes around the mean: most files small, a few large (exponential). */
+const sizeOf = () => Math.floor(-Math.log(1 - random()) * MEAN_KB * 1024);
+
+const root = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'sms-bench-verify-'));
+const src = join(root, 'src');
+const dst = join(root, 'dst');
+const MTIME = new Date('2026-01-02T03:04:05Z');
+const pathOf = (i) => join(`d${Math.floor(i / 10_000)}`, `e${Math.floor(i / 100)}`, `f${i}.dat`);
+
+console.log(`generating ${FILES.toLocaleString('en-US')} files (mean ${MEAN_KB} KB) in ${root} …`);
+const started = performance.now();
+const block = Buffer.alloc(1024 * 1024);
+for (let i = 0; i < block.length; i++) block[i] = Math.floor(random() * 256);
+let bytes = 0;
+for (let i = 0; i < FILES; i++) {
+  const path = join(src, pathOf(i));
+  if (i % 100 === 0) mkdirSync(join(path, '..'), { recursive: true });
+  const size = sizeOf();
+  const fd = openSync(path, 'w');
+  let left = size;
+  let offset = Math.floor(random() * 1000);
+  while (left > 0) {
+    const n = Math.min(left, block.length - offset);
+    writeSync(fd, block, offset, n);
+    left -= n;
+    offset = 0;
+  }
+  closeSync(fd);
+  utimesSync(path, MTIME, MTIME);
+  bytes += size;
+}
+execFileSync('cp', ['-a', src, dst]);
+
+// the known differences
+const pick = (n) => {
+  const chosen = new Set();
+  while (chosen.size < n) chosen.add(Math.floor(random() * FILES));
+  return [...chosen];
+};
+const k = Math.max(1, Math.round(FILES / 1000));
+const picked = pick(4 * k);
+const changed = picked.slice(0, k);
+const contentOnly = picked.slice(k, 2 * k);
+const missing = picked.slice(2 * k, 3 * k);
+for (const i of changed) {
+  writeFileSync(join(dst, pathOf(i)), 'x', { flag: 'a' }); // one byte longer: both modes see it
+  utimesSync(join(dst, pathOf(i)), MTIME, MTIME);
+}
+let contentOnlyEffective = 0;
+for (const i of contentOnly) {
+  const path = join(dst, pathOf(i));
+  const size = statSync(path).size;
+  if (size === 0) continue; // an empty file has no byte to change
+  const fd = openSync(path, 'r+');
+  const one = Buffer.alloc(1);
+  const at = Math.floor(size / 2);
+  readSync(fd, one, 0, 1, at);
+  one[0] ^= 0xff;
+  writeSync(fd, one, 0, 1, at);
+  closeSync(fd);
+  utimesSync(path, MTIME, MTIME); // same size, same time: only content mode sees it
+  contentOnlyEffective++;
+}
+for (const i of missing) unlinkSync(join(dst, pathOf(i)));
+for (let e = 0; e < k; e++) writeFileSync(join(dst, 'd0', `extra-${e}.dat`), 'extra');
+const truth = {
+  quick: {
+    num_total_files: FILES,
+    num_different_files: k,
+    num_target_miss_files: k,
+    num_target_more_files: k,
+  },
+  content: {
+    num_total_files: FILES,
+    num_different_files: k + contentOnlyEffective,
+    num_target_miss_files: k,
+    num_target_more_files: k,
+  },
+}[MODE];
+console.log(
+  `generated ${(bytes / 1e9).toFixed(2)} GB per tree in ${((performance.now() - started) / 1000).toFixed(1)} s; ground truth (${MODE}): ${JSON.stringify(truth)}\n`,
+);
+
+/** Runs a command under /usr/bin/time: wall seconds and peak RSS in MiB. */
+function measure(command, args) {
+  const run = spawnSync('/usr/bin/time', ['-f', '%e %M', command, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+  });
+  const last = run.stderr.trim().split('\n').pop();
+  const [seconds, kb] = last.split(' ').map(Number);
+  return { seconds, rssMiB: kb / 1024, stdout: run.stdout, status: run.status };
+}
+
+const tools = [
+  {
+    name: `sms-agent verify --mode ${MODE}`,
+    command: process.execPath,
+    args: [AGENT, 'verify', '--source', src, '--target', dst, '--mode', MODE, '--json', '--no-progress'],
+    agent: true,
+  },
+  MODE === 'quick'
+    ? { name: 'rsync -rn --delete', command: 'rsync', args: ['-rn', '--delete', `${src}/`, `${dst}/`] }
+    : { name: 'rsync -rcn --delete', command: 'rsync', args: ['-rcn', '--delete', `${src}/`, `${dst}/`] },
+];
+if (existsSync('/usr/bin/rclone')) {
+  tools.push(
+    MODE === 'quick'
+      ? {
+          name: 'rclone check --size-only',
+          command: 'rclone',
+          args: ['check', '--size-only', '-q', src, dst],
+        }
+      : { name: 'rclone check (hashes)', command: 'rclone', args: ['check', '-q', src, dst] },
+  );
+}
+
+const results = [];
+for (const tool of tools) {
+  measure(tool.command, tool.args); // warm the page cache and the binary
+  const runs = Array.from({ length: RUNS }, () => measure(tool.command, tool.args));
+  runs.sort((a, b) => a.seconds - b.seconds);
+  const median = runs[Math.floor(runs.length / 2)];
+  const row = { tool: tool.name, seconds: median.seconds, peakMiB: Math.max(...runs.map((r) => r.rssMiB)) };
+  if (tool.agent) {
+    const got = JSON.parse(median.stdout).consistency_result[0];
+    const { dir_check: _, ...counts } = got;
+    row.counts = counts;
+    row.matchesTruth = JSON.stringify(counts) === JSON.stringify(truth);
+  }
+  results.push(row);
+  console.log(
+    `${row.tool.padEnd(30)} ${row.seconds.toFixed(2).padStart(7)} s   peak ${row.peakMiB.toFixed(0).padStart(5)} MiB${row.counts ? `   counts ${row.matchesTruth ? 'match' : 'DO NOT match'} the ground truth` : ''}`,
+  );
+}
+const agent = results[0];
+console.log('');
+for (const peer of results.slice(1)) {
+  console.log(
+    `sms-agent / ${peer.tool}: ${(agent.seconds / peer.seconds).toFixed(2)}x the time (${agent.seconds <= peer.seconds ? 'faster or equal' : 'slower'})`,
+  );
+}
+mkdirSync(join(here, 'results'), { recursive: true });
+writeFileSync(
+  join(here, 'results', `verify-${MODE}-${FILES}-latest.json`),
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, files: FILES, mode: MODE, gigabytes: bytes / 1e9, truth, results }, null, 2)}\n`,
+);
+if (!KEEP) rmSync(root, { recursive: true, force: true });
+if (!agent.matchesTruth) process.exitCode = 1;
