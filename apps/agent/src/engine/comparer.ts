@@ -210,8 +210,10 @@ export class Comparer {
     const bytes = typeof unit.rel !== 'string';
     this.current = typeof sourceDir === 'string' ? sourceDir : displayPath(sourceDir);
 
-    if (unit.kind === 'target-only') return this.oneSided(unit, stack, targetDir, bytes, counts);
-    if (unit.kind === 'source-only') return this.oneSided(unit, stack, sourceDir, bytes, counts);
+    if (unit.kind !== 'both') {
+      this.oneSided(unit, stack, unit.kind === 'target-only' ? targetDir : sourceDir, bytes, counts);
+      return;
+    }
 
     const listed = listBoth(sourceDir, targetDir, bytes);
     const source = listed.source;
