@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // The end-to-end demo on the embedded default (SQLite). It builds every
 // package, starts sms-server on a free port with a throw-away data directory,
-// signs in, creates a task, uploads the API page's example result, reads the
-// history back, and stops the server with SIGTERM. It grows with the system.
+// signs in, creates a task, uploads the API page's example result, shows a
+// refused upload, lets sms-agent verify a small migrated tree and upload its
+// verdict, reads the history back, and stops the server with SIGTERM.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -90,6 +91,49 @@ try {
     body: { consistency_result: [{ ...example('/x'), num_total_files: 1_000_001 }] },
   });
   console.log(`  ${JSON.stringify(bad.json)}`);
+
+  step('sms-agent verifies a migrated tree and uploads its verdict');
+  const trees = join(dataDir, 'trees');
+  for (const [dir, files] of [
+    ['srv/data', 40],
+    ['var/www', 12],
+  ]) {
+    mkdirSync(join(trees, 'source', dir), { recursive: true });
+    for (let i = 0; i < files; i++)
+      writeFileSync(join(trees, 'source', dir, `file-${i}.txt`), `content ${dir} ${i}\n`);
+  }
+  cpSync(join(trees, 'source'), join(trees, 'target'), { recursive: true, preserveTimestamps: true });
+  unlinkSync(join(trees, 'target', 'srv/data/file-7.txt')); // one file the migration missed
+  writeFileSync(join(trees, 'target', 'var/www/stray.log'), 'not in the source\n'); // one extra
+  const agent = spawnSync(
+    process.execPath,
+    [
+      join(root, 'apps/agent/bin/sms-agent.js'),
+      'verify',
+      '--source',
+      join(trees, 'source'),
+      '--target',
+      join(trees, 'target'),
+      '--dir',
+      'srv/data',
+      '--dir',
+      'var/www',
+      '--upload',
+      '--task',
+      task.id,
+      '--endpoint',
+      url,
+      '--spool-dir',
+      join(dataDir, 'spool'),
+    ],
+    {
+      env: { ...process.env, SMS_USERNAME: 'admin', SMS_PASSWORD: password, SMS_PROJECT: 'default' },
+      encoding: 'utf8',
+    },
+  );
+  console.log(agent.stdout.replace(/^/gm, '  '));
+  console.log(agent.stderr.replace(/^/gm, '  ').trimEnd());
+  console.log(`  sms-agent exited with ${agent.status} (1: inconsistencies found)`);
 
   step('read the history back');
   const { json: history } = await call('GET', `/v3/tasks/${task.id}/consistency-result`, { token });

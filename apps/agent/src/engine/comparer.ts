@@ -1,4 +1,13 @@
-import { closeSync, type Dirent, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import {
+  closeSync,
+  type Dirent,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  readSync,
+  type Stats,
+} from 'node:fs';
 import { compileExcludes, type ExcludeRule, isExcluded } from './exclude.js';
 import { displayPath, joinPath } from './paths.js';
 import {
@@ -10,17 +19,35 @@ import {
   zeroCounts,
 } from './types.js';
 
-type Kind = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'char-device' | 'block-device' | 'unknown';
+export type Kind =
+  | 'file'
+  | 'dir'
+  | 'symlink'
+  | 'fifo'
+  | 'socket'
+  | 'char-device'
+  | 'block-device'
+  | 'unknown';
 
 /** A name or path: a string when its bytes are valid UTF-8 (fast), else the exact bytes. */
 export type Name = string | Buffer;
 
-interface Entry {
+export interface Entry {
   name: Name;
   kind: Kind;
 }
 
-function kindOf(entry: Dirent<Buffer> | Dirent | import('node:fs').Stats): Kind {
+/** What is known of one non-directory entry, from the filesystem or from a manifest. */
+export interface FileFacts {
+  kind: Kind;
+  size?: number;
+  /** modification time, whole seconds */
+  mtime?: number;
+  /** a symbolic link's target, as bytes */
+  link?: Buffer;
+}
+
+export function kindOf(entry: Dirent<Buffer> | Dirent | Stats): Kind {
   if (entry.isFile()) return 'file';
   if (entry.isDirectory()) return 'dir';
   if (entry.isSymbolicLink()) return 'symlink';
@@ -31,7 +58,7 @@ function kindOf(entry: Dirent<Buffer> | Dirent | import('node:fs').Stats): Kind 
   return 'unknown';
 }
 
-const KIND_WORDS: Record<Kind, string> = {
+export const KIND_WORDS: Record<Kind, string> = {
   file: 'file',
   dir: 'directory',
   symlink: 'symbolic link',
@@ -42,9 +69,9 @@ const KIND_WORDS: Record<Kind, string> = {
   unknown: 'unknown entry',
 };
 
-type Listing = { ok: true; entries: Entry[] } | { ok: false; missing: boolean; reason: string };
+export type Listing = { ok: true; entries: Entry[] } | { ok: false; missing: boolean; reason: string };
 
-function errorCode(error: unknown): string {
+export function errorCode(error: unknown): string {
   return (error as NodeJS.ErrnoException)?.code ?? (error instanceof Error ? error.message : String(error));
 }
 
@@ -71,9 +98,7 @@ function list(path: Name, bytes: boolean): Listing | { ok: true; needsBytes: tru
       if (d.name.includes(REPLACEMENT)) return { ok: true, needsBytes: true };
       entries[i] = { name: d.name, kind: kindOf(d) };
     }
-    entries.sort((a, b) =>
-      (a.name as string) < (b.name as string) ? -1 : (a.name as string) > (b.name as string) ? 1 : 0,
-    );
+    entries.sort((a, b) => compareNames(a.name, b.name));
     return { ok: true, entries };
   } catch (error) {
     const code = errorCode(error);
@@ -81,116 +106,167 @@ function list(path: Name, bytes: boolean): Listing | { ok: true; needsBytes: tru
   }
 }
 
-/** Lists one side; falls back to bytes when a name needs them. */
-function listOne(path: Name, bytes: boolean): { listing: Listing; bytes: boolean } {
+/** Lists one directory; falls back to bytes when a name needs them. */
+export function listOne(path: Name, bytes: boolean): Listing {
   const first = list(path, bytes);
-  if ('needsBytes' in first) return { listing: list(path, true) as Listing, bytes: true };
-  return { listing: first, bytes };
+  return 'needsBytes' in first ? (list(path, true) as Listing) : first;
 }
 
 /** Lists both sides in the same form (strings, or bytes when either side needs them), so they merge in one order. */
-function listBoth(
-  source: Name,
-  target: Name,
-  bytes: boolean,
-): { source: Listing; target: Listing; bytes: boolean } {
+function listBoth(source: Name, target: Name, bytes: boolean): { source: Listing; target: Listing } {
   const s = list(source, bytes);
   const t = list(target, bytes);
   if ('needsBytes' in s || 'needsBytes' in t) {
-    return { source: list(source, true) as Listing, target: list(target, true) as Listing, bytes: true };
+    return { source: list(source, true) as Listing, target: list(target, true) as Listing };
   }
-  return { source: s, target: t, bytes };
+  return { source: s, target: t };
 }
 
-function compareNames(a: Name, b: Name): number {
+/** One order for names: code units for strings, bytes when either is bytes (then both sides are bytes). */
+export function compareNames(a: Name, b: Name): number {
   if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
   return Buffer.compare(toBytes(a), toBytes(b));
 }
 
-function toBytes(name: Name): Buffer {
+export function toBytes(name: Name): Buffer {
   return typeof name === 'string' ? Buffer.from(name) : name;
 }
 
-const CHUNK = 1024 * 1024;
+/** The side whose read failed, for the reason a file could not be verified. */
+export class SideError extends Error {
+  constructor(
+    readonly side: 'source' | 'target',
+    readonly code: string,
+  ) {
+    super(`${side}: ${code}`);
+  }
+}
+
+/** A file that was listed but is gone when it is read. */
+export class VanishedError extends Error {
+  constructor(readonly side: 'source' | 'target') {
+    super(`${side} vanished`);
+  }
+}
+
+export function side<T>(which: 'source' | 'target', work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === 'ENOENT') throw new VanishedError(which);
+    throw new SideError(which, code);
+  }
+}
+
+/** Facts of a non-directory entry on disk; throws `VanishedError` or `SideError`. */
+export function factsOf(which: 'source' | 'target', path: Name, kind: Kind): FileFacts {
+  if (kind === 'symlink')
+    return { kind, link: side(which, () => readlinkSync(path, { encoding: 'buffer' })) };
+  if (kind !== 'file') return { kind };
+  const stats = side(which, () => lstatSync(path, { throwIfNoEntry: false }));
+  if (!stats) throw new VanishedError(which);
+  // it may have been replaced since it was listed
+  const now = kindOf(stats);
+  if (now !== 'file') return now === 'symlink' ? factsOf(which, path, now) : { kind: now };
+  return { kind: 'file', size: stats.size, mtime: Math.floor(stats.mtimeMs / 1000) };
+}
 
 /**
- * The rules of the count, for one directory at a time. It holds only the
- * listings of the directory it is in; subdirectories become new units.
- * Everything is synchronous: it runs in a worker thread (or in the CLI's own
- * thread for small jobs and tests), where sync calls are the fastest.
+ * The rules for two non-directory entries: why they differ, `undefined` when
+ * they match, or `'content'` when only their bytes can tell (content mode,
+ * same size).
  */
-export class Comparer {
+export function describeDifference(s: FileFacts, t: FileFacts, mode: Mode): string | undefined | 'content' {
+  if (s.kind !== t.kind) return `${KIND_WORDS[s.kind]} at the source, ${KIND_WORDS[t.kind]} at the target`;
+  if (s.kind === 'symlink') {
+    return s.link && t.link && s.link.equals(t.link)
+      ? undefined
+      : `link target ${displayPath(s.link ?? Buffer.alloc(0))} at the source, ${displayPath(t.link ?? Buffer.alloc(0))} at the target`;
+  }
+  // FIFOs, sockets and devices: compared by type only, never opened (opening a FIFO blocks)
+  if (s.kind !== 'file') return undefined;
+  if (s.size !== t.size) return `size ${s.size} at the source, ${t.size} at the target`;
+  if (mode === 'quick') {
+    return s.mtime === t.mtime
+      ? undefined
+      : `modification time ${new Date((s.mtime ?? 0) * 1000).toISOString()} at the source, ${new Date((t.mtime ?? 0) * 1000).toISOString()} at the target`;
+  }
+  return s.size === 0 ? undefined : 'content';
+}
+
+/**
+ * The counts and the report of one verification, and the rules that turn two
+ * sorted listings of one directory into counts and further directories. The
+ * filesystem comparer and the manifest verifier both count through here.
+ */
+export abstract class Tally {
   readonly counts: Counts[];
   entries: ReportEntry[] = [];
   seen = 0;
   bytes = 0;
   current = '';
-  private readonly excludes: ExcludeRule[];
-  private readonly mode: Mode;
-  private readonly sourceChunk = Buffer.allocUnsafe(CHUNK);
-  private readonly targetChunk = Buffer.allocUnsafe(CHUNK);
+  protected readonly excludes: ExcludeRule[];
+  protected readonly mode: Mode;
 
   constructor(
-    private readonly options: EngineOptions,
-    private readonly onTick?: (comparer: Comparer) => void,
+    protected readonly options: EngineOptions,
+    private readonly onTick?: (tally: Tally) => void,
   ) {
     this.excludes = compileExcludes(options.excludes);
     this.mode = options.mode;
     this.counts = options.roots.map(() => zeroCounts());
   }
 
-  /**
-   * Works through the stack (depth first) until it is empty or `budget`
-   * entries were looked at; what is left stays on the stack.
-   */
-  run(stack: Unit[], budget = Number.POSITIVE_INFINITY): void {
-    const stop = this.seen + budget;
-    while (stack.length > 0 && this.seen < stop) {
-      const unit = stack.pop()!;
-      this.process(unit, stack);
-    }
-  }
-
-  private report(unit: Unit, category: ReportEntry['category'], path: Name, reason: string): void {
+  protected report(unit: Unit, category: ReportEntry['category'], path: Name, reason: string): void {
     if (this.options.report) this.entries.push({ root: unit.root, category, path: toBytes(path), reason });
   }
 
-  private excluded(rel: Name, kind: Kind): boolean {
-    return isExcluded(this.excludes, typeof rel === 'string' ? rel : rel.toString('utf8'), kind === 'dir');
+  protected excluded(rel: Name, kind: Kind): boolean {
+    return (
+      this.excludes.length > 0 &&
+      isExcluded(this.excludes, typeof rel === 'string' ? rel : rel.toString('utf8'), kind === 'dir')
+    );
   }
 
-  private tick(): void {
+  protected tick(): void {
     this.seen++;
     if ((this.seen & 255) === 0) this.onTick?.(this);
   }
 
-  /** Files of a directory that exists on one side only: all missing (source) or all extra (target). */
-  private oneSided(unit: Unit, stack: Unit[], dir: Name, bytes: boolean, counts: Counts): void {
-    const { listing } = listOne(dir, bytes);
-    const isSource = unit.kind === 'source-only';
-    if (!listing.ok) {
-      if (listing.missing) {
-        if (isSource)
-          this.report(
-            unit,
-            'error',
-            unit.rel,
-            `source directory vanished during verification (${listing.reason})`,
-          );
-      } else if (isSource) {
-        counts.total++;
-        counts.different++;
-        this.report(unit, 'error', unit.rel, `cannot list source directory: ${listing.reason}`);
-      } else {
-        this.report(unit, 'error', unit.rel, `cannot list target directory: ${listing.reason}`);
-      }
+  /** Hands over the report entries gathered so far. */
+  takeEntries(): ReportEntry[] {
+    const taken = this.entries;
+    this.entries = [];
+    return taken;
+  }
+
+  /** A source directory that could not be listed: vanished (not counted) or unreadable (one different file). */
+  protected sourceUnlisted(unit: Unit, listing: { missing: boolean; reason: string }): void {
+    if (listing.missing) {
+      this.report(
+        unit,
+        'error',
+        unit.rel,
+        `source directory vanished during verification (${listing.reason})`,
+      );
       return;
     }
-    for (const entry of listing.entries) {
+    const counts = this.counts[unit.root]!;
+    counts.total++;
+    counts.different++;
+    this.report(unit, 'error', unit.rel, `cannot list source directory: ${listing.reason}`);
+  }
+
+  /** The entries of a directory that exists on one side only: all missing (source) or all extra (target). */
+  protected countOneSided(unit: Unit, entries: readonly Entry[], children: Unit[]): void {
+    const counts = this.counts[unit.root]!;
+    const isSource = unit.kind === 'source-only';
+    for (const entry of entries) {
       this.tick();
       const rel = joinPath(unit.rel, entry.name);
-      if (this.excludes.length > 0 && this.excluded(rel, entry.kind)) continue;
-      if (entry.kind === 'dir') stack.push({ root: unit.root, kind: unit.kind, rel });
+      if (this.excluded(rel, entry.kind)) continue;
+      if (entry.kind === 'dir') children.push({ root: unit.root, kind: unit.kind, rel });
       else if (isSource) {
         counts.total++;
         counts.missing++;
@@ -202,43 +278,20 @@ export class Comparer {
     }
   }
 
-  private process(unit: Unit, stack: Unit[]): void {
-    const root = this.options.roots[unit.root]!;
+  /**
+   * Merges the sorted listings of one directory present on both sides:
+   * counts every file, pushes the subdirectories to visit (in order), and
+   * hands pairs of files to `comparePair`.
+   */
+  protected mergeListings(
+    unit: Unit,
+    sourceEntries: readonly Entry[],
+    targetEntries: readonly Entry[],
+    targetProblem: string | undefined,
+    children: Unit[],
+    comparePair: (rel: () => Name, name: Name, source: Entry, target: Entry) => void,
+  ): void {
     const counts = this.counts[unit.root]!;
-    const sourceDir = joinPath(root.source, unit.rel);
-    const targetDir = joinPath(root.target, unit.rel);
-    const bytes = typeof unit.rel !== 'string';
-    this.current = typeof sourceDir === 'string' ? sourceDir : displayPath(sourceDir);
-
-    if (unit.kind !== 'both') {
-      this.oneSided(unit, stack, unit.kind === 'target-only' ? targetDir : sourceDir, bytes, counts);
-      return;
-    }
-
-    const listed = listBoth(sourceDir, targetDir, bytes);
-    const source = listed.source;
-    if (!source.ok) {
-      if (source.missing) {
-        // vanished while we walked: its files are no longer there to count
-        this.report(
-          unit,
-          'error',
-          unit.rel,
-          `source directory vanished during verification (${source.reason})`,
-        );
-      } else {
-        // unreadable: its files cannot be counted, and the directory cannot be called consistent
-        counts.total++;
-        counts.different++;
-        this.report(unit, 'error', unit.rel, `cannot list source directory: ${source.reason}`);
-      }
-      return;
-    }
-    const target = listed.target;
-    const targetEntries = target.ok ? target.entries : [];
-    const targetProblem =
-      target.ok || target.missing ? undefined : `cannot list target directory: ${target.reason}`;
-    const sourceEntries = source.entries;
     let i = 0;
     let j = 0;
     while (i < sourceEntries.length || j < targetEntries.length) {
@@ -264,7 +317,7 @@ export class Comparer {
         order >= 0 && t && !(this.excludes.length > 0 && this.excluded(rel(), t.kind)) ? t : undefined;
       this.tick();
       if (src && !dst) {
-        if (src.kind === 'dir') stack.push({ root: unit.root, kind: 'source-only', rel: rel() });
+        if (src.kind === 'dir') children.push({ root: unit.root, kind: 'source-only', rel: rel() });
         else {
           counts.total++;
           if (targetProblem) {
@@ -276,17 +329,17 @@ export class Comparer {
           }
         }
       } else if (!src && dst) {
-        if (dst.kind === 'dir') stack.push({ root: unit.root, kind: 'target-only', rel: rel() });
+        if (dst.kind === 'dir') children.push({ root: unit.root, kind: 'target-only', rel: rel() });
         else {
           counts.extra++;
           this.report(unit, 'extra', rel(), `${KIND_WORDS[dst.kind]} only at the target`);
         }
       } else if (src && dst) {
         if (src.kind === 'dir' && dst.kind === 'dir')
-          stack.push({ root: unit.root, kind: 'both', rel: rel() });
+          children.push({ root: unit.root, kind: 'both', rel: rel() });
         else if (src.kind === 'dir') {
           // a target file stands where the source has a directory: the source's files are missing, the file is extra
-          stack.push({ root: unit.root, kind: 'source-only', rel: rel() });
+          children.push({ root: unit.root, kind: 'source-only', rel: rel() });
           counts.extra++;
           this.report(
             unit,
@@ -304,38 +357,20 @@ export class Comparer {
             rel(),
             `${KIND_WORDS[src.kind]} at the source, directory at the target`,
           );
-          stack.push({ root: unit.root, kind: 'target-only', rel: rel() });
+          children.push({ root: unit.root, kind: 'target-only', rel: rel() });
         } else {
-          this.compareFiles(
-            unit,
-            counts,
-            rel,
-            joinPath(sourceDir, name),
-            joinPath(targetDir, name),
-            src.kind,
-            dst.kind,
-          );
+          comparePair(rel, name, src, dst);
         }
       }
     }
   }
 
-  private compareFiles(
-    unit: Unit,
-    counts: Counts,
-    rel: () => Name,
-    sourcePath: Name,
-    targetPath: Name,
-    sourceKind: Kind,
-    targetKind: Kind,
-  ): void {
-    const differ = (reason: string, category: 'different' | 'error' = 'different') => {
-      counts.different++;
-      this.report(unit, category, rel(), reason);
-    };
+  /** Counts one compared pair of files, given how the comparison went. */
+  protected countPair(unit: Unit, rel: () => Name, judge: () => string | undefined): void {
+    const counts = this.counts[unit.root]!;
     let reason: string | undefined;
     try {
-      reason = this.difference(sourcePath, targetPath, sourceKind, targetKind);
+      reason = judge();
     } catch (error) {
       if (error instanceof VanishedError) {
         if (error.side === 'source') {
@@ -348,58 +383,98 @@ export class Comparer {
         return;
       }
       counts.total++;
-      differ(
-        `cannot verify: ${error instanceof SideError ? `${error.side}: ${error.code}` : errorCode(error)}`,
+      counts.different++;
+      this.report(
+        unit,
         'error',
+        rel(),
+        `cannot verify: ${error instanceof SideError ? `${error.side}: ${error.code}` : errorCode(error)}`,
       );
       return;
     }
     counts.total++;
-    if (reason !== undefined) differ(reason);
+    if (reason !== undefined) {
+      counts.different++;
+      this.report(unit, 'different', rel(), reason);
+    }
   }
 
-  /** Why two non-directory entries differ, or undefined when they match. */
-  private difference(
-    sourcePath: Name,
-    targetPath: Name,
-    sourceKind: Kind,
-    targetKind: Kind,
-  ): string | undefined {
-    if (sourceKind !== targetKind)
-      return `${KIND_WORDS[sourceKind]} at the source, ${KIND_WORDS[targetKind]} at the target`;
-    if (sourceKind === 'symlink') {
-      const from = side('source', () => readlinkSync(sourcePath, { encoding: 'buffer' }));
-      const to = side('target', () => readlinkSync(targetPath, { encoding: 'buffer' }));
-      return from.equals(to)
-        ? undefined
-        : `link target ${displayPath(from)} at the source, ${displayPath(to)} at the target`;
+  protected tickContent(): void {
+    this.onTick?.(this);
+  }
+}
+
+const CHUNK = 1024 * 1024;
+
+/**
+ * Verifies a source against a target on this machine, one directory at a
+ * time. It holds only the listings of the directory it is in; subdirectories
+ * become new units. Everything is synchronous: it runs in a worker thread (or
+ * in the CLI's own thread for small jobs and tests), where sync calls are the fastest.
+ */
+export class Comparer extends Tally {
+  private readonly sourceChunk = Buffer.allocUnsafe(CHUNK);
+  private readonly targetChunk = Buffer.allocUnsafe(CHUNK);
+
+  /**
+   * Works through the stack (depth first) until it is empty or `budget`
+   * entries were looked at; what is left stays on the stack.
+   */
+  run(stack: Unit[], budget = Number.POSITIVE_INFINITY): void {
+    const stop = this.seen + budget;
+    const children: Unit[] = [];
+    while (stack.length > 0 && this.seen < stop) {
+      this.process(stack.pop()!, children);
+      // visit the subdirectories in order: the first one on top
+      for (let k = children.length - 1; k >= 0; k--) stack.push(children[k]!);
+      children.length = 0;
     }
-    // FIFOs, sockets and devices: compared by type only, never opened (opening a FIFO blocks)
-    if (sourceKind !== 'file') return undefined;
-    const s = side('source', () => lstatSync(sourcePath, { throwIfNoEntry: false }));
-    const t = side('target', () => lstatSync(targetPath, { throwIfNoEntry: false }));
-    if (!s) throw new VanishedError('source');
-    if (!t) throw new VanishedError('target');
-    // it may have been replaced since it was listed
-    if (!s.isFile() || !t.isFile()) {
-      const sk = kindOf(s);
-      const tk = kindOf(t);
-      return sk === tk ? undefined : `${KIND_WORDS[sk]} at the source, ${KIND_WORDS[tk]} at the target`;
+  }
+
+  private process(unit: Unit, children: Unit[]): void {
+    const root = this.options.roots[unit.root]!;
+    const sourceDir = joinPath(root.source, unit.rel);
+    const targetDir = joinPath(root.target, unit.rel);
+    const bytes = typeof unit.rel !== 'string';
+    this.current = typeof sourceDir === 'string' ? sourceDir : displayPath(sourceDir);
+
+    if (unit.kind !== 'both') {
+      const source = unit.kind === 'source-only';
+      const listing = listOne(source ? sourceDir : targetDir, bytes);
+      if (listing.ok) this.countOneSided(unit, listing.entries, children);
+      else if (source) this.sourceUnlisted(unit, listing);
+      else if (!listing.missing)
+        this.report(unit, 'error', unit.rel, `cannot list target directory: ${listing.reason}`);
+      return;
     }
-    if (s.size !== t.size) return `size ${s.size} at the source, ${t.size} at the target`;
-    if (this.mode === 'quick') {
-      const sm = Math.floor(s.mtimeMs / 1000);
-      const tm = Math.floor(t.mtimeMs / 1000);
-      return sm === tm
-        ? undefined
-        : `modification time ${new Date(sm * 1000).toISOString()} at the source, ${new Date(tm * 1000).toISOString()} at the target`;
-    }
-    return this.sameBytes(sourcePath, targetPath, s.size) ? undefined : 'content differs';
+    const { source, target } = listBoth(sourceDir, targetDir, bytes);
+    if (!source.ok) return this.sourceUnlisted(unit, source);
+    const targetProblem =
+      target.ok || target.missing ? undefined : `cannot list target directory: ${target.reason}`;
+    this.mergeListings(
+      unit,
+      source.entries,
+      target.ok ? target.entries : [],
+      targetProblem,
+      children,
+      (rel, name, s, t) => {
+        const sourcePath = joinPath(sourceDir, name);
+        const targetPath = joinPath(targetDir, name);
+        this.countPair(unit, rel, () => {
+          const verdict = describeDifference(
+            factsOf('source', sourcePath, s.kind),
+            factsOf('target', targetPath, t.kind),
+            this.mode,
+          );
+          if (verdict !== 'content') return verdict;
+          return this.sameBytes(sourcePath, targetPath) ? undefined : 'content differs';
+        });
+      },
+    );
   }
 
   /** Compares the bytes chunk by chunk, stopping at the first differing chunk. */
-  private sameBytes(sourcePath: Name, targetPath: Name, size: number): boolean {
-    if (size === 0) return true;
+  private sameBytes(sourcePath: Name, targetPath: Name): boolean {
     const sfd = side('source', () => openSync(sourcePath, 'r'));
     let tfd: number | undefined;
     try {
@@ -411,43 +486,11 @@ export class Comparer {
         if (a !== b) return false;
         if (a === 0) return true;
         if (!this.sourceChunk.subarray(0, a).equals(this.targetChunk.subarray(0, b))) return false;
-        if ((this.bytes & (16 * CHUNK - 1)) < CHUNK) this.onTick?.(this);
+        if ((this.bytes & (16 * CHUNK - 1)) < CHUNK) this.tickContent();
       }
     } finally {
       closeSync(sfd);
       if (tfd !== undefined) closeSync(tfd);
     }
-  }
-
-  /** Hands over the report entries gathered so far. */
-  takeEntries(): ReportEntry[] {
-    const taken = this.entries;
-    this.entries = [];
-    return taken;
-  }
-}
-
-class VanishedError extends Error {
-  constructor(readonly side: 'source' | 'target') {
-    super(`${side} vanished`);
-  }
-}
-
-class SideError extends Error {
-  constructor(
-    readonly side: 'source' | 'target',
-    readonly code: string,
-  ) {
-    super(`${side}: ${code}`);
-  }
-}
-
-function side<T>(which: 'source' | 'target', work: () => T): T {
-  try {
-    return work();
-  } catch (error) {
-    const code = errorCode(error);
-    if (code === 'ENOENT') throw new VanishedError(which);
-    throw new SideError(which, code);
   }
 }
