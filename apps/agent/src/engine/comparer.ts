@@ -448,7 +448,10 @@ export class Comparer extends Tally {
       return;
     }
     const { source, target } = listBoth(sourceDir, targetDir, bytes);
-    if (!source.ok) return this.sourceUnlisted(unit, source);
+    if (!source.ok) {
+      this.sourceUnlisted(unit, source);
+      return;
+    }
     const targetProblem =
       target.ok || target.missing ? undefined : `cannot list target directory: ${target.reason}`;
     this.mergeListings(
