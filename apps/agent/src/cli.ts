@@ -99,7 +99,11 @@ export function buildProgram(): Command {
           'Exit status: 0 consistent, 1 inconsistencies found, 2 usage error or verification impossible.',
       )
       .requiredOption('--source <dir>', 'the migrated source directory')
-      .requiredOption('--target <dir>', 'the target directory (the same tree, mounted on this machine)')
+      .option('--target <dir>', 'the target directory (the same tree, mounted on this machine)')
+      .option(
+        '--target-manifest <file>',
+        'instead of --target: a manifest of the target made there with sms-agent manifest (.gz or plain)',
+      )
       .option(
         '--dir <rel>',
         'verify SRC/REL against DST/REL, one result each (repeatable); an inner --dir of another is left out',
@@ -137,7 +141,8 @@ export function buildProgram(): Command {
     try {
       result = await verify({
         source: flags.source,
-        target: flags.target,
+        ...(flags.target === undefined ? {} : { target: flags.target }),
+        ...(flags.targetManifest === undefined ? {} : { targetManifest: flags.targetManifest }),
         dirs: flags.dir,
         mode: flags.mode,
         excludes: flags.exclude,
@@ -190,6 +195,51 @@ export function buildProgram(): Command {
     else process.exitCode = result.results.every((r) => r.consistent) ? EXIT.consistent : EXIT.inconsistent;
   });
 
+  program
+    .command('manifest')
+    .summary('describe a tree in a manifest, to verify a target this machine cannot mount')
+    .description(
+      'write a manifest of DIR (NDJSON; gzipped when FILE ends in .gz): run it on the target, copy the file,\n' +
+        'then sms-agent verify --source SRC --target-manifest FILE counts as against a mounted target.\n' +
+        'Content mode records a SHA-256 of every regular file.',
+    )
+    .argument('<dir>', 'the directory to describe (the target of a migration)')
+    .addOption(
+      new Option('--mode <mode>', 'quick: sizes and times; content: also SHA-256 hashes')
+        .choices(['quick', 'content'])
+        .default('quick'),
+    )
+    .option('-o, --output <file>', 'where to write it (.gz: gzipped; default: stdout)', '-')
+    .option('--exclude <glob>', 'leave paths out (repeatable, as for verify)', collect, [])
+    .option('--no-progress', 'no progress display (none is shown when stderr is not a terminal)')
+    .action(async (dir: string, flags) => {
+      const { resolve } = await import('node:path');
+      const { statSync } = await import('node:fs');
+      const { writeManifest } = await import('./engine/manifest.js');
+      const root = resolve(dir);
+      let isDir = false;
+      try {
+        isDir = statSync(root).isDirectory();
+      } catch {}
+      if (!isDir) throw new UsageError(`${root} is not a directory`);
+      const progress =
+        flags.progress && process.stderr.isTTY ? createProgressLine(process.stderr) : undefined;
+      try {
+        const written = await writeManifest(root, {
+          mode: flags.mode,
+          excludes: flags.exclude,
+          output: flags.output,
+          ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
+        });
+        progress?.done();
+        say(
+          `manifest of ${root}: ${written.files} files in ${written.directories} directories (${flags.mode})${flags.output === '-' ? '' : ` in ${flags.output}`}`,
+        );
+      } finally {
+        progress?.done();
+      }
+    });
+
   uploadOptions(
     program
       .command('upload')
@@ -237,7 +287,7 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     // errors the user can fix: their message says what to do, no stack
-    const expected = ['VerifyError', 'UploadConfigError', 'ResultFileError'];
+    const expected = ['VerifyError', 'UploadConfigError', 'ResultFileError', 'ManifestError'];
     if (error instanceof UsageError || (error instanceof Error && expected.includes(error.name))) {
       say(`sms-agent: ${error.message}`);
       process.exitCode = EXIT.error;

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { type ConsistencyResult, Limits } from '@sms/domain';
+import { comparePaths, ManifestReader, ManifestVerifier } from './engine/manifest.js';
 import { type RunOptions, runEngine } from './engine/runner.js';
 import type { Counts, Mode, Progress, ReportEntry, RootSpec, Unit } from './engine/types.js';
 
@@ -11,7 +12,10 @@ export class VerifyError extends Error {
 
 export interface VerifyOptions {
   source: string;
-  target: string;
+  /** The target directory on this machine; or give `targetManifest`. */
+  target?: string;
+  /** A manifest of the target made with `sms-agent manifest` (plain or gzipped NDJSON). */
+  targetManifest?: string;
   /** Directories below the source to verify one by one; none: the source itself. */
   dirs?: string[];
   mode?: Mode;
@@ -110,7 +114,11 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   const notices: string[] = [];
   const warnings: string[] = [];
   const source = resolve(options.source);
-  const target = resolve(options.target);
+  if ((options.target === undefined) === (options.targetManifest === undefined)) {
+    throw new VerifyError('give the target as --target DIR or as --target-manifest FILE (one of them)');
+  }
+  const reader = options.targetManifest ? await ManifestReader.open(options.targetManifest) : undefined;
+  const target = reader ? reader.header.root : resolve(options.target!);
   const sourceIsDir = isDirectory(source);
   if (sourceIsDir === undefined) throw new VerifyError(`source directory ${source} does not exist`);
   if (!sourceIsDir) throw new VerifyError(`source ${source} is not a directory`);
@@ -126,7 +134,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     if (isDir === undefined)
       throw new VerifyError(`source directory ${sourceDir} (--dir ${rel}) does not exist`);
     if (!isDir) throw new VerifyError(`source ${sourceDir} (--dir ${rel}) is not a directory`);
-    const targetIsDir = isDirectory(targetDir);
+    const targetIsDir = reader ? true : isDirectory(targetDir);
     if (targetIsDir !== true) {
       warnings.push(
         targetIsDir === undefined
@@ -136,7 +144,11 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     }
     units.push({ root: roots.length, kind: targetIsDir ? 'both' : 'source-only', rel: '' });
     roots.push({ source: sourceDir, target: targetDir });
-    described.push({ dirCheck: sourceDir, source: sourceDir, target: targetDir });
+    described.push({
+      dirCheck: sourceDir,
+      source: sourceDir,
+      target: reader ? `${reader.file} (${targetDir})` : targetDir,
+    });
   }
 
   let entriesSeen = 0;
@@ -155,7 +167,34 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     onEntries: (entries) => options.onEntries?.(entries, dirChecks),
     ...(options.workers === undefined ? {} : { workers: options.workers }),
   };
-  const counts = await runEngine(units, run);
+  let counts: Counts[];
+  if (reader) {
+    const verifier = new ManifestVerifier(
+      run,
+      reader,
+      dirs.map((d) => d.split(sep).join('/')),
+      (t) => {
+        if (t.entries.length >= 1000) run.onEntries?.(t.takeEntries());
+        run.onProgress?.({ entries: t.seen, bytes: t.bytes, current: t.current });
+      },
+    );
+    // the manifest is read once, in its own order: verify the directories in that order
+    const ordered = [...units].sort((a, b) =>
+      comparePaths(dirs[a.root]!.split(sep).join('/'), dirs[b.root]!.split(sep).join('/')),
+    );
+    await verifier.run(ordered);
+    const rest = verifier.takeEntries();
+    if (rest.length > 0) run.onEntries?.(rest);
+    run.onProgress?.({ entries: verifier.seen, bytes: verifier.bytes, current: '' });
+    for (const root of verifier.missingRoots) {
+      warnings.push(
+        `the manifest ${reader.file} has no directory ${described[root]!.target}: every file of ${described[root]!.source} counts as missing`,
+      );
+    }
+    counts = verifier.counts;
+  } else {
+    counts = await runEngine(units, run);
+  }
   const results = described.map((d, i) => {
     const c = counts[i]!;
     const problem = uploadLimitProblem(d.dirCheck, c);

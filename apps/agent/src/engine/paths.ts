@@ -8,6 +8,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 /** Strings stay strings (the fast path); a name that is not UTF-8 makes the path bytes. */
 export function joinPath(dir: string | Buffer, name: string | Buffer): string | Buffer {
   if (dir.length === 0) return name;
+  if (name.length === 0) return dir;
   if (typeof dir === 'string' && typeof name === 'string') return `${dir}/${name}`;
   return Buffer.concat([
     typeof dir === 'string' ? Buffer.from(dir) : dir,

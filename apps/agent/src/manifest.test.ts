@@ -1,0 +1,243 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import { writeManifest } from './engine/manifest.js';
+import type { ReportEntry } from './engine/types.js';
+import { runAgent } from './test-support/cli.js';
+import { type Tree, treePair } from './test-support/tree.js';
+import { type VerifyOptions, verify } from './verify.js';
+
+const pairs: { cleanup: () => void }[] = [];
+afterEach(() => {
+  for (const p of pairs.splice(0)) p.cleanup();
+});
+
+async function bothWays(
+  source: Tree,
+  target: Tree,
+  options: Partial<VerifyOptions> = {},
+  mode: 'quick' | 'content' = 'content',
+) {
+  const pair = treePair(source, target);
+  pairs.push(pair);
+  const run = async (where: Partial<VerifyOptions>) => {
+    const entries: ReportEntry[] = [];
+    const result = await verify({
+      source: pair.src,
+      workers: 0,
+      report: true,
+      mode,
+      onEntries: (e) => entries.push(...e),
+      ...options,
+      ...where,
+    });
+    const report = entries
+      .map((e) => `${e.root} ${e.category} ${e.path.toString('latin1')} ${e.reason}`)
+      .sort();
+    return { counts: result.results.map((r) => r.counts), report, result };
+  };
+  const mounted = await run({ target: pair.dst });
+  const plain = join(pair.dir, 'target.ndjson');
+  const gzipped = join(pair.dir, 'target.ndjson.gz');
+  await writeManifest(pair.dst, { mode, excludes: [], output: plain });
+  await writeManifest(pair.dst, { mode, excludes: [], output: gzipped });
+  const viaPlain = await run({ targetManifest: plain });
+  const viaGzip = await run({ targetManifest: gzipped });
+  return { mounted, viaPlain, viaGzip, pair };
+}
+
+const cases: [string, Tree, Tree, Partial<VerifyOptions>?][] = [
+  ['identical trees', { a: '1', b: { c: '2', e: '' } }, { a: '1', b: { c: '2', e: '' } }],
+  ['changed bytes of equal size', { data: 'AAAA-1234' }, { data: 'AAAA-1235' }],
+  [
+    'missing and extra files and subtrees',
+    { keep: 'k', gone: 'g', lost: { a: '1', b: { c: '2' } } },
+    { keep: 'k', added: 'x', more: { e: '4', f: { g: '5' } } },
+  ],
+  [
+    'file against directory, both ways',
+    { node: 'file', dir: { a: '1', b: '2' } },
+    { node: { inner: '1', deep: { x: '2' } }, dir: 'file' },
+  ],
+  [
+    'symbolic links',
+    { real: 'r', link: { link: 'real' }, same: { link: '/x' } },
+    { real: 'r', link: { link: 'other' }, same: { link: '/x' } },
+  ],
+  ['FIFOs', { pipe: { fifo: true }, p2: { fifo: true } }, { pipe: { fifo: true }, p2: 'now a file' }],
+  ['a name with a newline and empty directories', { 'line\nbreak': 'x', e: {} }, { e: {}, f: {} }],
+  [
+    'excludes on both sides',
+    { 'a.log': 'l', keep: 'k', cache: { x: '1' } },
+    { 'b.log': 'o', keep: 'k', cache: { y: '2' } },
+    { excludes: ['*.log', 'cache/'] },
+  ],
+  [
+    'several --dir, one nested, one missing at the target',
+    { a: { x: '1', in: { y: '2' } }, b: { z: '3' }, c: { w: '4' } },
+    { a: { x: '1', in: {} }, c: { w: '44' } },
+    { dirs: ['c', 'a/in', 'a', 'b'] },
+  ],
+];
+
+describe('verification through a manifest', () => {
+  it.each(cases)(
+    'counts %s the same as against the mounted target',
+    async (_name, source, target, options) => {
+      const { mounted, viaPlain, viaGzip } = await bothWays(source, target, options);
+      expect(viaPlain.counts).toEqual(mounted.counts);
+      expect(viaGzip.counts).toEqual(mounted.counts);
+      expect(viaPlain.report).toEqual(mounted.report);
+    },
+  );
+
+  it('counts a name that is not UTF-8 the same', async () => {
+    const pair = treePair({}, {});
+    pairs.push(pair);
+    const name = Buffer.from([0x63, 0x61, 0x66, 0xe9]);
+    writeFileSync(Buffer.concat([Buffer.from(`${pair.src}/`), name]), 'x');
+    writeFileSync(Buffer.concat([Buffer.from(`${pair.dst}/`), name]), 'y');
+    writeFileSync(join(pair.src, 'plain'), 'p');
+    const manifest = join(pair.dir, 'm.ndjson');
+    await writeManifest(pair.dst, { mode: 'content', excludes: [], output: manifest });
+    expect(readFileSync(manifest, 'utf8')).toContain(`"nb":"${name.toString('base64')}"`);
+    const mounted = await verify({ source: pair.src, target: pair.dst, mode: 'content', workers: 0 });
+    const via = await verify({ source: pair.src, targetManifest: manifest, mode: 'content', workers: 0 });
+    expect(via.results[0]!.counts).toEqual(mounted.results[0]!.counts);
+    expect(via.results[0]!.counts).toEqual({ total: 2, different: 1, missing: 1, extra: 0 });
+  });
+
+  it('warns when the manifest lacks a verified directory, and counts its files missing', async () => {
+    const { viaPlain } = await bothWays({ b: { z: '3' } }, { other: '1' }, { dirs: ['b'] });
+    expect(viaPlain.counts[0]).toEqual({ total: 1, different: 0, missing: 1, extra: 0 });
+    expect(viaPlain.result.warnings[0]).toMatch(/has no directory .* every file of .* counts as missing/);
+  });
+});
+
+describe('damaged manifests are clear errors (exit 2), never a wrong count', () => {
+  async function manifestOf(tree: Tree, mode: 'quick' | 'content' = 'quick') {
+    const pair = treePair(tree, tree);
+    pairs.push(pair);
+    const file = join(pair.dir, 'm.ndjson');
+    await writeManifest(pair.dst, { mode, excludes: [], output: file });
+    return { pair, file, text: readFileSync(file, 'utf8') };
+  }
+
+  it.each([
+    [
+      'cut short (no end record)',
+      (t: string) => t.split('\n').slice(0, -2).join('\n'),
+      'without its end record: it was cut short',
+    ],
+    [
+      'a line that is not JSON',
+      (t: string) => t.replace('"e":[', '"e":[{'),
+      'is not JSON: the manifest is damaged',
+    ],
+    ['not a manifest at all', () => '{"hello":"world"}\n', 'is not an sms-agent manifest'],
+    [
+      'a record of the wrong shape',
+      (t: string) => t.replace('"k":"f"', '"k":"?"'),
+      'is not a directory record',
+    ],
+  ])('%s', async (_name, damage, message) => {
+    const { pair, file, text } = await manifestOf({ a: '1', sub: { b: '2' } });
+    writeFileSync(file, damage(text));
+    const run = await runAgent(['verify', '--source', pair.src, '--target-manifest', file]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+    expect(run.stdout).toBe('');
+  });
+
+  it('a gzipped manifest cut in the middle', async () => {
+    const { pair, file, text } = await manifestOf({ a: '1', sub: { b: '2' } });
+    const gz = gzipSync(text);
+    writeFileSync(`${file}.gz`, gz.subarray(0, gz.length - 12));
+    const run = await runAgent(['verify', '--source', pair.src, '--target-manifest', `${file}.gz`]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/cannot be read past line|cut short/);
+  });
+
+  it('a quick manifest used for content mode', async () => {
+    const { pair, file } = await manifestOf({ a: '1' }, 'quick');
+    const run = await runAgent([
+      'verify',
+      '--source',
+      pair.src,
+      '--target-manifest',
+      file,
+      '--mode',
+      'content',
+    ]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('has no content hashes (it was made in quick mode)');
+  });
+
+  it('a missing manifest file, and both --target and --target-manifest', async () => {
+    const pair = treePair({}, {});
+    pairs.push(pair);
+    const missing = await runAgent([
+      'verify',
+      '--source',
+      pair.src,
+      '--target-manifest',
+      join(pair.dir, 'nope'),
+    ]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('cannot read the manifest');
+    const both = await runAgent([
+      'verify',
+      '--source',
+      pair.src,
+      '--target',
+      pair.dst,
+      '--target-manifest',
+      'x',
+    ]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain(
+      'give the target as --target DIR or as --target-manifest FILE (one of them)',
+    );
+  });
+});
+
+describe('sms-agent manifest (the CLI)', () => {
+  it('writes a gzipped manifest that verify reads', async () => {
+    const pair = treePair({ a: '1', b: { c: '2' } }, { a: '1', b: { c: '2' } });
+    pairs.push(pair);
+    const file = join(pair.dir, 'target.ndjson.gz');
+    const made = await runAgent(['manifest', pair.dst, '--mode', 'content', '-o', file]);
+    expect(made.code).toBe(0);
+    expect(made.stderr).toBe(`manifest of ${pair.dst}: 2 files in 2 directories (content) in ${file}\n`);
+    const run = await runAgent([
+      'verify',
+      '--source',
+      pair.src,
+      '--target-manifest',
+      file,
+      '--mode',
+      'content',
+      '--json',
+    ]);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).consistency_result[0]).toMatchObject({
+      num_total_files: 2,
+      num_different_files: 0,
+    });
+  });
+
+  it('writes to stdout without -o', async () => {
+    const pair = treePair({}, { a: '1' });
+    pairs.push(pair);
+    const run = await runAgent(['manifest', pair.dst]);
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim().split('\n')).toHaveLength(3);
+  });
+
+  it('refuses a directory that does not exist', async () => {
+    const run = await runAgent(['manifest', '/nonexistent/dir']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('/nonexistent/dir is not a directory');
+  });
+});
