@@ -261,3 +261,19 @@ describe('directories to verify', () => {
     );
   });
 });
+
+describe('the limits of the API, never clamped', () => {
+  it('marks more than 1,000,000 files in one directory as not uploadable, naming what to do', async () => {
+    const { uploadLimitProblem } = await import('./verify.js');
+    const ok = { total: 1_000_000, different: 0, missing: 1_000_000, extra: 1_000_000 };
+    expect(uploadLimitProblem('/data', ok)).toBeUndefined();
+    expect(uploadLimitProblem('/data', { ...ok, total: 1_000_001 })).toBe(
+      "total 1000001 exceeds the API's 1000000 files per directory: verify its subdirectories with --dir instead",
+    );
+    expect(uploadLimitProblem('/data', { ...ok, extra: 1_000_001 })).toMatch(/^extra 1000001 exceeds/);
+    expect(uploadLimitProblem(`/${'d'.repeat(1023)}`, ok)).toBeUndefined();
+    expect(uploadLimitProblem(`/${'d'.repeat(1024)}`, ok)).toMatch(
+      /^dir_check is 1025 characters, the API takes at most 1024/,
+    );
+  });
+});
