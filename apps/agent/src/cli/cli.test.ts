@@ -222,6 +222,28 @@ describe('sms-agent verify (the built CLI, with worker threads)', () => {
     expect(top.stdout).toContain('flush [options]');
   });
 
+  it('shows progress on a terminal, and none with --no-progress', async () => {
+    const p = pair({ a: { x: '1' } }, { a: { x: '1' } });
+    const { spawnSync } = await import('node:child_process');
+    const { AGENT_BIN } = await import('../test-support/cli.js');
+    // script(1) gives the agent a terminal
+    const onTerminal = (extra: string) =>
+      spawnSync(
+        'script',
+        [
+          '-qec',
+          `${process.execPath} ${AGENT_BIN} verify --source ${p.src} --target ${p.dst} ${extra}`,
+          '/dev/null',
+        ],
+        {
+          encoding: 'utf8',
+          timeout: 30_000,
+        },
+      ).stdout;
+    expect(onTerminal('')).toMatch(/\r\x1b\[K\d+ entries \(\d+\/s\)/);
+    expect(onTerminal('--no-progress')).not.toContain('entries (');
+  });
+
   it('shows no progress when stderr is not a terminal', async () => {
     const p = pair({ a: '1' }, { a: '1' });
     const run = await runAgent(['verify', '--source', p.src, '--target', p.dst]);
