@@ -240,7 +240,9 @@ describe('sms-agent verify (the built CLI, with worker threads)', () => {
           timeout: 30_000,
         },
       ).stdout;
-    expect(onTerminal('')).toMatch(/\r\x1b\[K\d+ entries \(\d+\/s\)/);
+    const shown = onTerminal('');
+    expect(shown).toContain('\r\u001b[K'); // the line is redrawn in place
+    expect(shown).toMatch(/\d+ entries \(\d+\/s\)/);
     expect(onTerminal('--no-progress')).not.toContain('entries (');
   });
 
