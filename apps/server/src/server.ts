@@ -4,7 +4,7 @@ import type { ServerConfig } from './env.js';
 import { createApp } from './http/app.js';
 import type { AppDeps } from './http/context.js';
 import type { Logger } from './logger.js';
-import { AuthService } from './services/auth-service.js';
+import { AuthService, type SignInLimits } from './services/auth-service.js';
 import { ConsistencyService } from './services/consistency-service.js';
 import { TaskService } from './services/task-service.js';
 import { UserService } from './services/user-service.js';
@@ -14,10 +14,14 @@ import { SERVER_VERSION } from './version.js';
 /** Builds the services on a storage: what `createApp` and the CLI both use. */
 export async function createServices(
   storage: Storage,
-  options: { tokenTtlSeconds: number; clock?: () => number },
+  options: { tokenTtlSeconds: number; clock?: () => number; signInLimits?: SignInLimits },
 ): Promise<Omit<AppDeps, 'logger'> & { users: UserService }> {
   const clock = options.clock ?? Date.now;
-  const auth = await AuthService.create(storage, { tokenTtlSeconds: options.tokenTtlSeconds, clock });
+  const auth = await AuthService.create(storage, {
+    tokenTtlSeconds: options.tokenTtlSeconds,
+    clock,
+    ...(options.signInLimits ? { signInLimits: options.signInLimits } : {}),
+  });
   const tasks = new TaskService(storage, auth, clock);
   return {
     storage,

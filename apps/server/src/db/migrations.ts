@@ -83,6 +83,17 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0002_auth_failures': {
+      async up(db: Kysely<unknown>) {
+        // failed sign-ins per user name and per address, in fixed windows: shared by every instance
+        await db.schema
+          .createTable('auth_failures')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('window_start', 'bigint', (c) => c.notNull())
+          .addColumn('failures', 'integer', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

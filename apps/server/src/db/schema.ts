@@ -3,6 +3,7 @@ import type { Generated } from 'kysely';
 /** The tables, as Kysely sees them. Times are ms since the epoch. */
 export interface Database {
   secrets: { name: string; value: string };
+  auth_failures: { key: string; window_start: number; failures: number };
   projects: { id: string; name: string; created_at: number };
   users: { id: string; name: string; password_hash: string; token_generation: number; created_at: number };
   memberships: { user_id: string; project_id: string; role: string };

@@ -8,6 +8,7 @@ import {
   PermissionDeniedError,
   permissionDeniedSentence,
   type SmsError,
+  TooManyRequestsError,
 } from '@sms/domain';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -63,6 +64,7 @@ export function errorResponse(c: Context<AppEnv>, error: unknown): Response {
             : undefined,
       });
     }
+    if (error instanceof TooManyRequestsError) c.header('Retry-After', String(error.retryAfterSeconds));
     const body: ErrorResponse = {
       error_code: error.code,
       error_msg: clip(error.message, Limits.errorMsgMaxLength),

@@ -10,6 +10,7 @@ import {
   roleAllows,
   SmsError,
   type Task,
+  TooManyRequestsError,
 } from '@sms/domain';
 import * as v from 'valibot';
 import {
@@ -31,9 +32,20 @@ export interface Principal {
   role: Role;
 }
 
+/** Failed sign-ins allowed in one window, per user name and per client address. */
+export interface SignInLimits {
+  perUser: number;
+  perAddress: number;
+  windowSeconds: number;
+}
+
+/** 10 failures per user and 100 per address in 15 minutes: enough for typos, far too few for guessing. */
+export const DEFAULT_SIGN_IN_LIMITS: SignInLimits = { perUser: 10, perAddress: 100, windowSeconds: 15 * 60 };
+
 export interface AuthOptions {
   tokenTtlSeconds: number;
   clock?: () => number;
+  signInLimits?: SignInLimits;
 }
 
 /** The single domain of this server: IAM requests may name it, and tokens report it. */
@@ -59,6 +71,7 @@ export class AuthService {
       deriveKey(master, 'authorization-message'),
       {
         clock: Date.now,
+        signInLimits: DEFAULT_SIGN_IN_LIMITS,
         ...options,
       },
     );
@@ -73,23 +86,43 @@ export class AuthService {
    * names (or the user's only project). Wrong name, password or project all
    * answer the same 401, so a guesser learns nothing.
    */
-  async issueToken(request: AuthTokenRequest): Promise<{ token: string; body: AuthTokenResponse }> {
+  async issueToken(
+    request: AuthTokenRequest,
+    address = 'unknown',
+  ): Promise<{ token: string; body: AuthTokenResponse }> {
     const { user: credentials } = request.auth.identity.password;
     const domain = credentials.domain;
-    const invalid = () =>
-      new SmsError(ErrorCodes.InvalidCredentials, 'The user name, password or project is wrong.');
+    const limits = this.options.signInLimits;
+    const windowMs = limits.windowSeconds * 1000;
+    const userKey = `user:${credentials.name}`;
+    const addressKey = `address:${address}`;
+    // Refused before any password is hashed: a guesser gets neither an answer nor our CPU.
+    for (const [key, limit, who] of [
+      [userKey, limits.perUser, 'for this user'],
+      [addressKey, limits.perAddress, 'from this address'],
+    ] as const) {
+      const { failures, windowStart } = await this.storage.failures(key, this.now(), windowMs);
+      if (failures >= limit) {
+        const wait = Math.max(1, Math.ceil((windowStart + windowMs - this.now()) / 1000));
+        throw new TooManyRequestsError(`Too many failed sign-ins ${who}; try again in ${wait} s.`, wait);
+      }
+    }
+    const invalid = async () => {
+      await this.storage.countFailure([userKey, addressKey], this.now(), windowMs);
+      return new SmsError(ErrorCodes.InvalidCredentials, 'The user name, password or project is wrong.');
+    };
     if (
       domain &&
       ((domain.name && domain.name !== DEFAULT_DOMAIN.name) || (domain.id && domain.id !== DEFAULT_DOMAIN.id))
     ) {
-      throw invalid();
+      throw await invalid();
     }
     const user = await this.storage.findUser({ name: credentials.name });
     const passwordOk = await verifyPassword(
       credentials.password,
       user?.password_hash ?? (await dummyPasswordHash()),
     );
-    if (!user || !passwordOk) throw invalid();
+    if (!user || !passwordOk) throw await invalid();
 
     const memberships = await this.storage.memberships(user.id);
     const wanted = request.auth.scope?.project;
@@ -105,7 +138,8 @@ export class AuthService {
       );
     }
     if (!wanted) membership = memberships[0];
-    if (!membership) throw invalid();
+    if (!membership) throw await invalid();
+    await this.storage.clearFailures(userKey);
 
     const issuedAt = this.now();
     const expiresAt = issuedAt + this.options.tokenTtlSeconds * 1000;

@@ -124,6 +124,49 @@ export class Storage {
     });
   }
 
+  // --- failed sign-ins ----------------------------------------------------------
+
+  /** The failures counted for `key` in the window that contains `now`, or 0. */
+  async failures(
+    key: string,
+    now: number,
+    windowMs: number,
+  ): Promise<{ failures: number; windowStart: number }> {
+    return this.run('read sign-in failures', async () => {
+      const row = await this.db
+        .selectFrom('auth_failures')
+        .selectAll()
+        .where('key', '=', key)
+        .executeTakeFirst();
+      if (!row || row.window_start <= now - windowMs) return { failures: 0, windowStart: now };
+      return { failures: row.failures, windowStart: row.window_start };
+    });
+  }
+
+  /** Counts one failure for each key, in one statement each, atomically across instances. */
+  async countFailure(keys: readonly string[], now: number, windowMs: number): Promise<void> {
+    await this.run('count sign-in failure', async () => {
+      for (const key of keys) {
+        await this.db
+          .insertInto('auth_failures')
+          .values({ key, window_start: now, failures: 1 })
+          .onConflict((oc) =>
+            oc.column('key').doUpdateSet({
+              failures: sql<number>`case when auth_failures.window_start <= ${now - windowMs} then 1 else auth_failures.failures + 1 end`,
+              window_start: sql<number>`case when auth_failures.window_start <= ${now - windowMs} then ${now} else auth_failures.window_start end`,
+            }),
+          )
+          .execute();
+      }
+    });
+  }
+
+  async clearFailures(key: string): Promise<void> {
+    await this.run('clear sign-in failures', () =>
+      this.db.deleteFrom('auth_failures').where('key', '=', key).execute(),
+    );
+  }
+
   // --- projects --------------------------------------------------------------
 
   async createProject(name: string, now: number): Promise<ProjectRow> {

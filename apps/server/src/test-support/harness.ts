@@ -5,6 +5,7 @@ import { type ConsistencyResult, passwordTokenRequest, type Role } from '@sms/do
 import { createApp } from '../http/app.js';
 import { createMemoryLogger } from '../logger.js';
 import { createServices } from '../server.js';
+import type { SignInLimits } from '../services/auth-service.js';
 import { Storage } from '../storage/storage.js';
 import { createTestDatabase } from './postgres.js';
 
@@ -54,11 +55,17 @@ export async function openTestStorage(
  * The real app on real storage, in-process: an admin in project `default`,
  * a clock the test can move, and helpers for tokens and users.
  */
-export async function createTestApp(options: { dialect?: TestDialect; tokenTtlSeconds?: number } = {}) {
+export async function createTestApp(
+  options: { dialect?: TestDialect; tokenTtlSeconds?: number; signInLimits?: SignInLimits } = {},
+) {
   const { storage, cleanup } = await openTestStorage(options.dialect ?? 'sqlite');
   let now = Date.now();
   const clock = () => now;
-  const services = await createServices(storage, { tokenTtlSeconds: options.tokenTtlSeconds ?? 3600, clock });
+  const services = await createServices(storage, {
+    tokenTtlSeconds: options.tokenTtlSeconds ?? 3600,
+    clock,
+    ...(options.signInLimits ? { signInLimits: options.signInLimits } : {}),
+  });
   await services.users.addUser('admin', ADMIN_PASSWORD, 'default', 'admin', { createProject: true });
   const logger = createMemoryLogger();
   const app = createApp({ ...services, logger });

@@ -97,6 +97,12 @@ export const ErrorCodes = {
     status: 403,
     meaning: 'The token is valid, but its role in its project does not allow this action on this resource.',
   },
+  TooManyRequests: {
+    code: 'SMS.9005',
+    status: 429,
+    meaning:
+      'Too many failed sign-ins for this user or from this address; wait for the seconds in Retry-After.',
+  },
 } as const satisfies Record<string, ErrorCodeEntry>;
 
 export type ErrorCodeName = keyof typeof ErrorCodes;

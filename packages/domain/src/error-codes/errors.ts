@@ -89,6 +89,17 @@ export class StorageError extends SmsError {
   }
 }
 
+/** Too many failed attempts (`SMS.9005`, 429); `retryAfterSeconds` goes into `Retry-After`. */
+export class TooManyRequestsError extends SmsError {
+  override name = 'TooManyRequestsError';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(ErrorCodes.TooManyRequests, message);
+  }
+}
+
 /** True for any SmsError, also one made in another realm or copy of this package. */
 export function isSmsError(value: unknown): value is SmsError {
   return (
