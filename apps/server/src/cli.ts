@@ -42,6 +42,7 @@ Environment (every command):
   SMS_TOKEN_TTL_SECONDS         token lifetime (default 86400: 24 h)
   SMS_SHUTDOWN_TIMEOUT_SECONDS  how long SIGTERM waits for requests in flight (default 10)
   SMS_LOG_LEVEL                 debug|info|warn|error|silent (default info)
+  SMS_SQLITE_DRIVER             auto|better-sqlite3|node-sqlite (default auto: node:sqlite on Node 24+)
 
 Exit status: 0 done, 1 the command failed, 2 a usage or configuration error.`;
 
@@ -107,7 +108,11 @@ async function serve(): Promise<void> {
 
 async function withStorage<T>(work: (storage: Storage) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const storage = await Storage.open({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const storage = await Storage.open({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    sqliteDriver: config.sqliteDriver,
+  });
   try {
     return await work(storage);
   } finally {

@@ -12,6 +12,7 @@ describe('loadConfig', () => {
       tokenTtlSeconds: 86_400,
       shutdownTimeoutSeconds: 10,
       logLevel: 'info',
+      sqliteDriver: undefined,
     });
   });
 

@@ -28,6 +28,7 @@ const EnvSchema = v.object({
   SMS_TOKEN_TTL_SECONDS: v.optional(Seconds(60, 366 * 24 * 3600), String(24 * 3600)),
   SMS_SHUTDOWN_TIMEOUT_SECONDS: v.optional(Seconds(1, 3600), '10'),
   SMS_LOG_LEVEL: v.optional(v.picklist(['debug', 'info', 'warn', 'error', 'silent']), 'info'),
+  SMS_SQLITE_DRIVER: v.optional(v.picklist(['auto', 'better-sqlite3', 'node-sqlite']), 'auto'),
 });
 
 export type ServerConfig = {
@@ -39,6 +40,8 @@ export type ServerConfig = {
   tokenTtlSeconds: number;
   shutdownTimeoutSeconds: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** undefined: the default for this Node.js (node:sqlite on 24+, better-sqlite3 before) */
+  sqliteDriver: 'better-sqlite3' | 'node-sqlite' | undefined;
 };
 
 /** The configuration is wrong; the message names each variable and the rule it broke. */
@@ -70,5 +73,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     tokenTtlSeconds: e.SMS_TOKEN_TTL_SECONDS,
     shutdownTimeoutSeconds: e.SMS_SHUTDOWN_TIMEOUT_SECONDS,
     logLevel: e.SMS_LOG_LEVEL,
+    sqliteDriver: e.SMS_SQLITE_DRIVER === 'auto' ? undefined : e.SMS_SQLITE_DRIVER,
   };
 }

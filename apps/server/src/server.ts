@@ -48,7 +48,11 @@ export async function startServer(
   logger: Logger,
   options: { announcePassword?: (password: string) => void } = {},
 ): Promise<RunningServer> {
-  const storage = await Storage.open({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const storage = await Storage.open({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    sqliteDriver: config.sqliteDriver,
+  });
   const services = await createServices(storage, { tokenTtlSeconds: config.tokenTtlSeconds });
   const bootstrap = await services.users.bootstrap(config.adminPassword);
   if (bootstrap.created) {

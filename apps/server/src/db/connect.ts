@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { Database, Dialect } from './schema.js';
+import { defaultSqliteDriver, openSqlite, type SqliteDriverName } from './sqlite-driver.js';
 
 // int8 (bigint) columns hold ms timestamps and counts, all far below 2^53: read them as numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
@@ -29,6 +29,7 @@ export function connect(options: {
   databaseUrl?: string | undefined;
   dataDir: string;
   poolSize?: number;
+  sqliteDriver?: SqliteDriverName | undefined;
 }): Connection {
   if (options.databaseUrl) {
     const pool = new pg.Pool({
@@ -48,14 +49,15 @@ export function connect(options: {
   }
   mkdirSync(options.dataDir, { recursive: true });
   const file = sqliteFile(options.dataDir);
-  const database = new SQLite(file);
-  database.pragma('journal_mode = WAL');
-  database.pragma('synchronous = FULL');
-  database.pragma('busy_timeout = 5000');
-  database.pragma('foreign_keys = ON');
+  const driver = options.sqliteDriver ?? defaultSqliteDriver();
+  const database = openSqlite(file, driver);
+  database.exec('PRAGMA journal_mode = WAL');
+  database.exec('PRAGMA synchronous = FULL');
+  database.exec('PRAGMA busy_timeout = 5000');
+  database.exec('PRAGMA foreign_keys = ON');
   return {
     db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
     dialect: 'sqlite',
-    location: file,
+    location: `${file} (${driver})`,
   };
 }

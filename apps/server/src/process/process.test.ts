@@ -76,7 +76,10 @@ describe('the built server as a real process', () => {
   it('creates admin with a random password on first start, shows it once on stderr and never in the log', async () => {
     const env = { SMS_DATA_DIR: dataDir() };
     const server = await startServerProcess(env);
-    await new Promise((r) => setTimeout(r, 100));
+    // stderr and stdout are separate pipes: the password may arrive after the listening line
+    for (let waited = 0; !server.stderr.join('').includes('with password') && waited < 10_000; waited += 50) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const stderr = server.stderr.join('');
     const password = /with password:\s+(\S+)/.exec(stderr)?.[1];
     expect(password).toBeDefined();
@@ -104,7 +107,7 @@ describe('the built server as a real process', () => {
 });
 
 describe('the server CLI', () => {
-  it('manages projects and users, and a password change revokes tokens', async () => {
+  it('manages projects and users, and a password change revokes tokens', { timeout: 90_000 }, async () => {
     const env = { SMS_DATA_DIR: dataDir(), SMS_ADMIN_PASSWORD: 'cli-admin-pw' };
     expect((await runServerCli(['project', 'add', 'fleet-a'], env)).code).toBe(0);
     const add = await runServerCli(

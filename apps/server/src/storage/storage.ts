@@ -51,9 +51,15 @@ export class UniqueViolation extends Error {
   override name = 'UniqueViolation';
 }
 
+/** PostgreSQL's 23505; better-sqlite3's code; node:sqlite's extended result code (2067 unique, 1555 primary key). */
 function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  const { code, errcode } = (error ?? {}) as { code?: unknown; errcode?: unknown };
+  return (
+    code === '23505' ||
+    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    (code === 'ERR_SQLITE_ERROR' && (errcode === 2067 || errcode === 1555))
+  );
 }
 
 /**

@@ -1,0 +1,80 @@
+import { createRequire } from 'node:module';
+import type { SqliteDatabase, SqliteStatement } from 'kysely';
+
+const require = createRequire(import.meta.url);
+
+/** Which SQLite binding: better-sqlite3 12, or Node's own `node:sqlite`. */
+export type SqliteDriverName = 'better-sqlite3' | 'node-sqlite';
+
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+
+/**
+ * `node:sqlite` on Node 24 and later, better-sqlite3 12 before. better-sqlite3
+ * 12 builds on `node::ObjectWrap`, whose destructor on Node 24 can abort the
+ * process when the garbage collector finalizes a statement (the fix,
+ * better-sqlite3 13, does not run on Node 20); `node:sqlite` is not affected
+ * and needs no native build.
+ */
+export function defaultSqliteDriver(): SqliteDriverName {
+  return NODE_MAJOR >= 24 ? 'node-sqlite' : 'better-sqlite3';
+}
+
+/** A database with the statements Kysely's SQLite dialect uses, and `exec` for pragmas. */
+export interface SqliteHandle extends SqliteDatabase {
+  exec(sql: string): void;
+}
+
+interface NodeStatementSync {
+  columns?(): unknown[];
+  all(...parameters: unknown[]): unknown[];
+  run(...parameters: unknown[]): { changes: number | bigint; lastInsertRowid: number | bigint };
+  iterate(...parameters: unknown[]): IterableIterator<unknown>;
+}
+interface NodeDatabaseSync {
+  prepare(sql: string): NodeStatementSync;
+  exec(sql: string): void;
+  close(): void;
+}
+
+const READER = /^\s*(select|with|pragma|values|explain)\b|\breturning\b/i;
+
+function openNodeSqlite(file: string): SqliteHandle {
+  const { DatabaseSync } = require('node:sqlite') as { DatabaseSync: new (path: string) => NodeDatabaseSync };
+  const db = new DatabaseSync(file);
+  return {
+    exec: (sql) => db.exec(sql),
+    close: () => db.close(),
+    prepare(sql: string): SqliteStatement {
+      const statement = db.prepare(sql);
+      // node:sqlite takes the parameters one by one where better-sqlite3 takes an array
+      return {
+        reader: statement.columns ? statement.columns().length > 0 : READER.test(sql),
+        all: (parameters) => statement.all(...parameters),
+        run: (parameters) => statement.run(...parameters),
+        iterate: (parameters) => statement.iterate(...parameters),
+      };
+    },
+  };
+}
+
+function openBetterSqlite3(file: string): SqliteHandle {
+  const Database = require('better-sqlite3') as new (path: string) => SqliteHandle;
+  return new Database(file);
+}
+
+/** Opens the database file with the chosen binding. */
+export function openSqlite(file: string, driver: SqliteDriverName): SqliteHandle {
+  if (driver === 'node-sqlite') {
+    try {
+      return openNodeSqlite(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ERR_UNKNOWN_BUILTIN_MODULE') {
+        throw new Error(
+          `SMS_SQLITE_DRIVER=node-sqlite needs Node.js 22.13 or later (this is ${process.version})`,
+        );
+      }
+      throw error;
+    }
+  }
+  return openBetterSqlite3(file);
+}
