@@ -11,6 +11,9 @@ import { UserService } from './services/user-service.js';
 import { Storage } from './storage/storage.js';
 import { SERVER_VERSION } from './version.js';
 
+/** The most header bytes a request may carry (Node's parser answers 431 past it). */
+export const MAX_HEADER_BYTES = 64 * 1024;
+
 /** Builds the services on a storage: what `createApp` and the CLI both use. */
 export async function createServices(
   storage: Storage,
@@ -65,7 +68,17 @@ export async function startServer(
   let draining = false;
   const app = createApp({ ...services, logger, isDraining: () => draining }, { version: SERVER_VERSION });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: config.port,
+        hostname: config.host,
+        // Node's default of 16 KiB for all headers together would refuse (431) a token of the
+        // 16384 characters the API allows; 64 KiB lets every valid request reach our checks.
+        serverOptions: { maxHeaderSize: MAX_HEADER_BYTES },
+      },
+      () => resolve(s),
+    );
     s.once('error', reject);
   });
   const port = (server.address() as AddressInfo).port;
