@@ -38,8 +38,12 @@ export function connect(options: {
       connectionTimeoutMillis: 5_000,
       idleTimeoutMillis: 30_000,
     });
-    // A connection that dies while idle must not take the process down; the next query reconnects.
+    // A connection that dies (database restarted, network cut) must not take the process down:
+    // the pool reports idle clients' errors here, and every client gets its own listener, since
+    // pg emits 'error' on a client whose socket closes between queries, and an unheard 'error'
+    // is an uncaught exception. Queries still get their errors (500 SMS.2008); the next ones reconnect.
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     const url = new URL(options.databaseUrl);
     return {
       db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
