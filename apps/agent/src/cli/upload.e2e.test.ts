@@ -166,6 +166,62 @@ describe('sms-agent against a real server', () => {
     expect(empty.stderr).toBe(`nothing to deliver in ${w.spool}\n`);
   });
 
+  it.each([
+    ['answers 503', 'unavailable'],
+    ['is slower than the timeout', 'slow'],
+  ] as const)(
+    'retries when the server %s, then keeps the upload; flush delivers it once',
+    async (_what, behaviour) => {
+      const w = workspace();
+      const { id } = await client().createTask({ name: `fault-${behaviour}` });
+      const { createServer } = await import('node:http');
+      let attempts = 0;
+      const fake = createServer((req, res) => {
+        attempts++;
+        req.resume();
+        if (behaviour === 'unavailable') {
+          res.writeHead(503, { 'content-type': 'application/json' });
+          res.end('{"error_code":"SMS.2009","error_msg":"shutting down"}');
+        }
+        // 'slow': never answer; the agent's timeout ends the attempt
+      });
+      await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+      const fakeUrl = `http://127.0.0.1:${(fake.address() as { port: number }).port}`;
+      try {
+        const run = await runAgent(
+          [
+            'verify',
+            '--source',
+            w.src,
+            '--target',
+            w.dst,
+            '--upload',
+            '--task',
+            id,
+            '--endpoint',
+            fakeUrl,
+            '--spool-dir',
+            w.spool,
+            '--retries',
+            '2',
+            '--timeout',
+            '300',
+          ],
+          { SMS_TOKEN: 'any-token' },
+        );
+        expect(run.code).toBe(1); // the verdict stands
+        expect(run.stderr).toContain('uploads: 0 delivered, 1 kept in the spool, 0 refused');
+        expect(attempts).toBe(3); // the first try and 2 retries
+      } finally {
+        fake.closeAllConnections();
+        await new Promise<void>((resolve) => fake.close(() => resolve()));
+      }
+      const flush = await runAgent(['flush', '--endpoint', server.url, '--spool-dir', w.spool], credentials);
+      expect(flush.code).toBe(0);
+      expect((await client().showConsistencyResult(id)).result_list).toHaveLength(1);
+    },
+  );
+
   it('splits more than 30 directories into several uploads', async () => {
     const w = workspace();
     const { mkdirSync } = await import('node:fs');
