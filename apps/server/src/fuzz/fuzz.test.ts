@@ -2,13 +2,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorResponseSchema, ForbiddenErrorResponseSchema, passwordTokenRequest } from '@sms/domain';
+import { ErrorResponseSchema, ForbiddenErrorResponseSchema } from '@sms/domain';
 import fc from 'fast-check';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../env.js';
 import { createMemoryLogger } from '../logger.js';
 import { type RunningServer, startServer } from '../server.js';
+import { apiOf } from '../test-support/client.js';
 
 /** Bounded: the number of cases per property (FUZZ_RUNS for a longer run) and a time limit each. */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
@@ -110,20 +111,9 @@ beforeAll(async () => {
     loadConfig({ PORT: '0', SMS_DATA_DIR: dir, SMS_ADMIN_PASSWORD: 'fuzz-admin-password' }),
     createMemoryLogger('error'),
   );
-  const auth = await fetch(`${server.url}/v3/auth/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(
-      passwordTokenRequest({ user: 'admin', password: 'fuzz-admin-password', project: 'default' }),
-    ),
-  });
-  token = auth.headers.get('x-subject-token')!;
-  const task = await fetch(`${server.url}/v3/tasks`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-auth-token': token },
-    body: JSON.stringify({ name: 'fuzz' }),
-  });
-  taskId = ((await task.json()) as { id: string }).id;
+  const api = apiOf(server.url);
+  token = await api.token('admin', 'fuzz-admin-password');
+  taskId = await api.createTask(token, 'fuzz');
 });
 
 afterAll(async () => {

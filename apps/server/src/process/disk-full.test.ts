@@ -2,13 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorResponseSchema, passwordTokenRequest } from '@sms/domain';
+import { ErrorResponseSchema } from '@sms/domain';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultSqliteDriver, openSqlite } from '../db/sqlite-driver.js';
 import { loadConfig } from '../env.js';
 import { createMemoryLogger } from '../logger.js';
 import { type RunningServer, startServer } from '../server.js';
+import { apiOf } from '../test-support/client.js';
 
 /** A 4 MiB tmpfs as the data directory: mounting needs root, which CI and this machine have. */
 let mountPoint: string;
@@ -24,18 +25,9 @@ beforeAll(async () => {
     loadConfig({ PORT: '0', SMS_DATA_DIR: join(mountPoint, 'data'), SMS_ADMIN_PASSWORD: PASSWORD }),
     createMemoryLogger('error'),
   );
-  const auth = await fetch(`${server.url}/v3/auth/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(passwordTokenRequest({ user: 'admin', password: PASSWORD, project: 'default' })),
-  });
-  token = auth.headers.get('x-subject-token')!;
-  const task = await fetch(`${server.url}/v3/tasks`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-auth-token': token },
-    body: JSON.stringify({ name: 'disk-full' }),
-  });
-  taskId = ((await task.json()) as { id: string }).id;
+  const api = apiOf(server.url);
+  token = await api.token('admin', PASSWORD);
+  taskId = await api.createTask(token, 'disk-full');
 });
 
 afterAll(async () => {

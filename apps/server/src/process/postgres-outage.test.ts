@@ -1,10 +1,11 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { ErrorResponseSchema, passwordTokenRequest } from '@sms/domain';
+import { ErrorResponseSchema } from '@sms/domain';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../env.js';
 import { createMemoryLogger } from '../logger.js';
 import { type RunningServer, startServer } from '../server.js';
+import { apiOf } from '../test-support/client.js';
 import { createTestDatabase, TEST_PG_URL } from '../test-support/postgres.js';
 
 /** A TCP proxy in front of PostgreSQL: closing it is the outage, reopening it the recovery. */
@@ -56,18 +57,9 @@ beforeAll(async () => {
     loadConfig({ PORT: '0', DATABASE_URL: url.toString(), SMS_ADMIN_PASSWORD: PASSWORD }),
     createMemoryLogger('error'),
   );
-  const auth = await fetch(`${server.url}/v3/auth/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(passwordTokenRequest({ user: 'admin', password: PASSWORD, project: 'default' })),
-  });
-  token = auth.headers.get('x-subject-token')!;
-  const task = await fetch(`${server.url}/v3/tasks`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-auth-token': token },
-    body: JSON.stringify({ name: 'outage' }),
-  });
-  taskId = ((await task.json()) as { id: string }).id;
+  const api = apiOf(server.url);
+  token = await api.token('admin', PASSWORD);
+  taskId = await api.createTask(token, 'outage');
 });
 
 afterAll(async () => {

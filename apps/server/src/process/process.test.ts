@@ -138,6 +138,17 @@ describe('the server CLI', () => {
     expect(decoded.code).toBe(0);
     expect(JSON.parse(decoded.stdout)).toMatchObject({ reason: 'token revoked: the password was changed' });
     await server.stop();
+    // the whole log of the process: sign-ins, requests, a revoked token, never a secret
+    const log = server.stdout.join('') + server.stderr.join('');
+    expect(log).toContain('"msg":"request"');
+    for (const secret of [
+      token,
+      'agent-7-password',
+      'cli-admin-pw',
+      passwd.stdout.split(': ').pop()!.trim(),
+    ]) {
+      expect(log).not.toContain(secret);
+    }
 
     expect((await runServerCli(['user', 'remove', 'agent-7'], env)).code).toBe(0);
     expect((await runServerCli(['user', 'list'], env)).stdout).not.toContain('agent-7');
