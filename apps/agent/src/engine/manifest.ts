@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { closeSync, createReadStream, createWriteStream, openSync, readSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
@@ -82,7 +82,13 @@ const DirSchema = v.object({
   e: v.array(EntrySchema),
   err: v.optional(v.string()),
 });
-const EndSchema = v.object({ end: v.object({ directories: v.number(), files: v.number() }) });
+const EndSchema = v.object({
+  end: v.object({
+    directories: v.number(),
+    files: v.number(),
+    sha256: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
+  }),
+});
 
 export type ManifestHeader = v.InferOutput<typeof HeaderSchema>;
 
@@ -112,7 +118,8 @@ function hashFile(path: Name, buffer: Buffer, onBytes: (n: number) => void): str
   return hash.digest('hex');
 }
 
-async function writeLine(out: Writable, line: string): Promise<void> {
+async function writeLine(out: Writable, line: string, digest?: Hash): Promise<void> {
+  digest?.update(`${line}\n`);
   if (!out.write(`${line}\n`)) await new Promise<void>((resolve) => out.once('drain', resolve));
 }
 
@@ -136,6 +143,8 @@ export async function writeManifest(
   const buffer = Buffer.allocUnsafe(1024 * 1024);
   const progress: Progress = { entries: 0, bytes: 0, current: '' };
   let last = 0;
+  // every line before the end record is hashed: a manifest changed anywhere is refused, never counted
+  const digest = createHash('sha256');
   const work = (async () => {
     await writeLine(
       sink,
@@ -146,6 +155,7 @@ export async function writeManifest(
         hash: options.mode === 'content' ? MANIFEST_HASH : null,
         created_at: new Date().toISOString(),
       }),
+      digest,
     );
     let directories = 0;
     let files = 0;
@@ -157,7 +167,11 @@ export async function writeManifest(
       const listing = listOne(path, typeof rel !== 'string');
       directories++;
       if (!listing.ok) {
-        await writeLine(sink, JSON.stringify({ ...nameField(rel, 'd', 'db'), e: [], err: listing.reason }));
+        await writeLine(
+          sink,
+          JSON.stringify({ ...nameField(rel, 'd', 'db'), e: [], err: listing.reason }),
+          digest,
+        );
         continue;
       }
       const records: Record<string, unknown>[] = [];
@@ -202,10 +216,10 @@ export async function writeManifest(
           options.onProgress(progress);
         }
       }
-      await writeLine(sink, JSON.stringify({ ...nameField(rel, 'd', 'db'), e: records }));
+      await writeLine(sink, JSON.stringify({ ...nameField(rel, 'd', 'db'), e: records }), digest);
       for (let k = children.length - 1; k >= 0; k--) stack.push(children[k]!);
     }
-    await writeLine(sink, JSON.stringify({ end: { directories, files } }));
+    await writeLine(sink, JSON.stringify({ end: { directories, files, sha256: digest.digest('hex') } }));
     await new Promise<void>((resolve) => {
       if (out === process.stdout) sink === out ? resolve() : sink.end(resolve);
       else {
@@ -230,6 +244,9 @@ interface DirBlock {
 export class ManifestReader {
   private lines: AsyncIterator<string>;
   private lineNumber = 0;
+  private blocks = 0;
+  private readonly digest = createHash('sha256');
+  private lastLine = '';
   private pending: DirBlock | undefined;
   private ended = false;
   header!: ManifestHeader;
@@ -256,6 +273,7 @@ export class ManifestReader {
     const reader = new ManifestReader(file, input);
     input.on('error', () => {});
     const header = await reader.nextRecord();
+    reader.digest.update(`${reader.lastLine}\n`);
     const parsed = v.safeParse(HeaderSchema, header);
     if (!parsed.success) {
       throw new ManifestError(
@@ -277,6 +295,7 @@ export class ManifestReader {
     }
     if (next.done) return undefined;
     this.lineNumber++;
+    this.lastLine = next.value;
     try {
       return JSON.parse(next.value);
     } catch {
@@ -300,10 +319,18 @@ export class ManifestReader {
         `${this.file} ends at line ${this.lineNumber} without its end record: it was cut short; make it again`,
       );
     }
-    if (v.is(EndSchema, record)) {
+    const end = v.safeParse(EndSchema, record);
+    if (end.success) {
+      if (end.output.end.sha256 !== this.digest.digest('hex') || end.output.end.directories !== this.blocks) {
+        throw new ManifestError(
+          `${this.file} was changed after it was made (its checksum does not match): make it again`,
+        );
+      }
       this.ended = true;
       return undefined;
     }
+    this.digest.update(`${this.lastLine}\n`);
+    this.blocks++;
     const parsed = v.safeParse(DirSchema, record);
     if (!parsed.success || (parsed.output.d === undefined) === (parsed.output.db === undefined)) {
       throw new ManifestError(
@@ -392,6 +419,8 @@ export class ManifestVerifier extends Tally {
   private readonly buffer = Buffer.allocUnsafe(1024 * 1024);
   /** Roots whose directory the manifest does not have. */
   readonly missingRoots = new Set<number>();
+  /** Units whose directory the manifest itself listed as a directory (so it must describe it). */
+  private readonly listedByManifest = new WeakSet<Unit>();
 
   constructor(
     options: EngineOptions,
@@ -435,6 +464,12 @@ export class ManifestVerifier extends Tally {
     }
     const block = await this.reader.blockFor(manifestPath);
     if (!block && unit.rel.length === 0) this.missingRoots.add(unit.root);
+    else if (!block && (unit.kind === 'target-only' || this.listedByManifest.has(unit))) {
+      // the manifest named this directory but has no line for it: damaged, not empty
+      throw new ManifestError(
+        `${this.reader.file} lists the directory ${typeof manifestPath === 'string' ? manifestPath : displayPath(manifestPath)} but does not describe it: make it again`,
+      );
+    }
     if (unit.kind === 'target-only') {
       if (block) this.countOneSided(unit, block.entries, children);
       return;
@@ -474,5 +509,6 @@ export class ManifestVerifier extends Tally {
         return hash === target.hash ? undefined : 'content differs';
       });
     });
+    for (const child of children) if (child.kind === 'both') this.listedByManifest.add(child);
   }
 }
