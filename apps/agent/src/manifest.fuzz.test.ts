@@ -73,7 +73,9 @@ async function outcome(file: string): Promise<Counts | string> {
 }
 
 describe('damaged manifests (generated)', () => {
-  it('are refused as ManifestError or give exactly the original counts, never a wrong count or a crash', async () => {
+  it('are refused as ManifestError or give exactly the original counts, never a wrong count or a crash', {
+    timeout: 120_000,
+  }, async () => {
     await fc.assert(
       fc.asyncProperty(damage, fc.boolean(), async (change, gzip) => {
         cases++;
@@ -88,7 +90,7 @@ describe('damaged manifests (generated)', () => {
     );
   });
 
-  it('are refused when the gzip stream itself is damaged', async () => {
+  it('are refused when the gzip stream itself is damaged', { timeout: 120_000 }, async () => {
     await fc.assert(
       fc.asyncProperty(fc.nat(), fc.integer({ min: 1, max: 255 }), async (n, x) => {
         cases++;

@@ -14,6 +14,8 @@ import { apiOf } from '../test-support/client.js';
 /** Bounded: the number of cases per property (FUZZ_RUNS for a longer run) and a time limit each. */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 const TIME_LIMIT_MS = Number(process.env.FUZZ_TIME_LIMIT_MS ?? 60_000);
+/** Each property stops itself after TIME_LIMIT_MS; the test allows that, plus the slowest case, on a loaded CI machine. */
+const TEST_TIMEOUT = { timeout: TIME_LIMIT_MS * 3 };
 
 let server: RunningServer;
 let dir: string;
@@ -137,62 +139,70 @@ afterAll(async () => {
 });
 
 describe('fuzzing the running server (loopback, bounded)', () => {
-  it('answers every mutated upload body with a documented status and body, never 500', async () => {
-    await fc.assert(
-      fc.asyncProperty(text, async (payload) => {
-        const answer = await raw(
-          'POST',
-          `/v3/tasks/${taskId}/consistency-result`,
-          [
-            ['content-type', 'application/json'],
-            ['x-auth-token', token],
-          ],
-          payload,
-        );
-        check(answer, UPLOAD_STATUSES);
-      }),
-      { numRuns: RUNS, interruptAfterTimeLimit: TIME_LIMIT_MS },
-    );
-  });
+  it(
+    'answers every mutated upload body with a documented status and body, never 500',
+    TEST_TIMEOUT,
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(text, async (payload) => {
+          const answer = await raw(
+            'POST',
+            `/v3/tasks/${taskId}/consistency-result`,
+            [
+              ['content-type', 'application/json'],
+              ['x-auth-token', token],
+            ],
+            payload,
+          );
+          check(answer, UPLOAD_STATUSES);
+        }),
+        { numRuns: RUNS, interruptAfterTimeLimit: TIME_LIMIT_MS },
+      );
+    },
+  );
 
-  it('answers odd headers (missing, duplicated, huge token; odd content types) as documented', async () => {
-    const tokenHeader = fc.oneof(
-      fc.constant<[string, string][]>([]),
-      fc.constant<[string, string][]>([
-        ['x-auth-token', token],
-        ['x-auth-token', token],
-      ]),
-      fc.nat({ max: 40_000 }).map((n): [string, string][] => [['x-auth-token', 't'.repeat(n)]]),
-      fc
-        .string({ maxLength: 64 })
-        .filter((s) => /^[\x21-\x7e]*$/.test(s))
-        .map((s): [string, string][] => [['x-auth-token', s]]),
-      fc.constant<[string, string][]>([['x-auth-token', token]]),
-    );
-    const contentType = fc.constantFrom(
-      'application/json',
-      'text/plain',
-      'application/json; charset=latin1',
-      'application/xml',
-      '',
-      'application/json;charset=UTF-8',
-      'multipart/form-data; boundary=x',
-    );
-    await fc.assert(
-      fc.asyncProperty(tokenHeader, contentType, fc.boolean(), async (auth, type, withId) => {
-        const headers: [string, string][] = [
-          ...auth,
-          ...(type ? ([['content-type', type]] as [string, string][]) : []),
-        ];
-        if (withId) headers.push(['idempotency-key', 'k'.repeat(300)]);
-        const answer = await raw('POST', `/v3/tasks/${taskId}/consistency-result`, headers, '{}');
-        check(answer, UPLOAD_STATUSES);
-      }),
-      { numRuns: RUNS, interruptAfterTimeLimit: TIME_LIMIT_MS },
-    );
-  });
+  it(
+    'answers odd headers (missing, duplicated, huge token; odd content types) as documented',
+    TEST_TIMEOUT,
+    async () => {
+      const tokenHeader = fc.oneof(
+        fc.constant<[string, string][]>([]),
+        fc.constant<[string, string][]>([
+          ['x-auth-token', token],
+          ['x-auth-token', token],
+        ]),
+        fc.nat({ max: 40_000 }).map((n): [string, string][] => [['x-auth-token', 't'.repeat(n)]]),
+        fc
+          .string({ maxLength: 64 })
+          .filter((s) => /^[\x21-\x7e]*$/.test(s))
+          .map((s): [string, string][] => [['x-auth-token', s]]),
+        fc.constant<[string, string][]>([['x-auth-token', token]]),
+      );
+      const contentType = fc.constantFrom(
+        'application/json',
+        'text/plain',
+        'application/json; charset=latin1',
+        'application/xml',
+        '',
+        'application/json;charset=UTF-8',
+        'multipart/form-data; boundary=x',
+      );
+      await fc.assert(
+        fc.asyncProperty(tokenHeader, contentType, fc.boolean(), async (auth, type, withId) => {
+          const headers: [string, string][] = [
+            ...auth,
+            ...(type ? ([['content-type', type]] as [string, string][]) : []),
+          ];
+          if (withId) headers.push(['idempotency-key', 'k'.repeat(300)]);
+          const answer = await raw('POST', `/v3/tasks/${taskId}/consistency-result`, headers, '{}');
+          check(answer, UPLOAD_STATUSES);
+        }),
+        { numRuns: RUNS, interruptAfterTimeLimit: TIME_LIMIT_MS },
+      );
+    },
+  );
 
-  it('answers odd paths (over-long, %-encoded, .., unicode) as documented', async () => {
+  it('answers odd paths (over-long, %-encoded, .., unicode) as documented', TEST_TIMEOUT, async () => {
     const segment = fc.oneof(
       fc.string({ maxLength: 60 }).map(encodeURIComponent),
       fc.constantFrom('..', '%2e%2e', '%ZZ', '%', '%00', '%C0%AF', '%FF%FE', '..%2F..%2Fetc', 'a%2Fb', ''),
