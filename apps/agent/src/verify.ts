@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { type ConsistencyResult, Limits } from '@sms/domain';
 import { comparePaths, ManifestReader, ManifestVerifier } from './engine/manifest.js';
-import { type RunOptions, runEngine } from './engine/runner.js';
+import { type RunOptions, reportInThread, runEngine } from './engine/runner.js';
 import type { Counts, Mode, Progress, ReportEntry, RootSpec, Unit } from './engine/types.js';
 
 /** A problem that prevents verification: the CLI exits 2 with its message. */
@@ -169,23 +169,14 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   };
   let counts: Counts[];
   if (reader) {
-    const verifier = new ManifestVerifier(
-      run,
-      reader,
-      dirs.map((d) => d.split(sep).join('/')),
-      (t) => {
-        if (t.entries.length >= 1000) run.onEntries?.(t.takeEntries());
-        run.onProgress?.({ entries: t.seen, bytes: t.bytes, current: t.current });
-      },
-    );
+    // the manifest names directories with '/'
+    const manifestDirs = dirs.map((d) => d.split(sep).join('/'));
+    const reporting = reportInThread(run);
+    const verifier = new ManifestVerifier(run, reader, manifestDirs, reporting.onTick);
     // the manifest is read once, in its own order: verify the directories in that order
-    const ordered = [...units].sort((a, b) =>
-      comparePaths(dirs[a.root]!.split(sep).join('/'), dirs[b.root]!.split(sep).join('/')),
-    );
+    const ordered = [...units].sort((a, b) => comparePaths(manifestDirs[a.root]!, manifestDirs[b.root]!));
     await verifier.run(ordered);
-    const rest = verifier.takeEntries();
-    if (rest.length > 0) run.onEntries?.(rest);
-    run.onProgress?.({ entries: verifier.seen, bytes: verifier.bytes, current: '' });
+    reporting.finish(verifier);
     for (const root of verifier.missingRoots) {
       warnings.push(
         `the manifest ${reader.file} has no directory ${described[root]!.target}: every file of ${described[root]!.source} counts as missing`,

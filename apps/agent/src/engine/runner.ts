@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { Comparer } from './comparer.js';
+import { Comparer, type Tally } from './comparer.js';
 import type { Counts, EngineOptions, Progress, ReportEntry, Unit } from './types.js';
 import { fromTransfer, type WorkerReply } from './wire.js';
 
@@ -39,8 +39,8 @@ function add(into: Counts[], from: Counts[]): void {
  */
 export async function runEngine(initial: Unit[], options: RunOptions): Promise<Counts[]> {
   const workers = options.workers ?? defaultWorkers();
+  if (workers === 0 || !WORKERS_AVAILABLE) return runInThread(initial, options);
   const progress: Progress = { entries: 0, bytes: 0, current: '' };
-  if (workers === 0 || !WORKERS_AVAILABLE) return runInThread(initial, options, progress);
 
   const { onProgress, onEntries, workers: _w, ...engine } = options;
   const counts = engine.roots.map(() => ({ total: 0, different: 0, missing: 0, extra: 0 }));
@@ -99,20 +99,32 @@ export async function runEngine(initial: Unit[], options: RunOptions): Promise<C
   return counts;
 }
 
-function runInThread(initial: Unit[], options: RunOptions, progress: Progress): Counts[] {
+/**
+ * Hands a tally's report entries (in batches of 1000) and progress (at most every 200 ms) to the
+ * caller while it works in this thread, and the rest when it is done.
+ */
+export function reportInThread(options: Pick<RunOptions, 'onEntries' | 'onProgress'>) {
   let last = 0;
-  const comparer = new Comparer(options, (c) => {
-    if (c.entries.length >= 1000) options.onEntries?.(c.takeEntries());
-    const now = Date.now();
-    if (now - last < 200) return;
-    last = now;
-    options.onProgress?.({ entries: c.seen, bytes: c.bytes, current: c.current });
-  });
+  return {
+    onTick(tally: Tally) {
+      if (tally.entries.length >= 1000) options.onEntries?.(tally.takeEntries());
+      const now = Date.now();
+      if (now - last < 200) return;
+      last = now;
+      options.onProgress?.({ entries: tally.seen, bytes: tally.bytes, current: tally.current });
+    },
+    finish(tally: Tally) {
+      const rest = tally.takeEntries();
+      if (rest.length > 0) options.onEntries?.(rest);
+      options.onProgress?.({ entries: tally.seen, bytes: tally.bytes, current: '' });
+    },
+  };
+}
+
+function runInThread(initial: Unit[], options: RunOptions): Counts[] {
+  const reporting = reportInThread(options);
+  const comparer = new Comparer(options, reporting.onTick);
   comparer.run([...initial].reverse());
-  const rest = comparer.takeEntries();
-  if (rest.length > 0) options.onEntries?.(rest);
-  progress.entries = comparer.seen;
-  progress.bytes = comparer.bytes;
-  options.onProgress?.(progress);
+  reporting.finish(comparer);
   return comparer.counts;
 }
