@@ -6,6 +6,7 @@ import type { AppDeps } from './http/context.js';
 import type { Logger } from './logger.js';
 import { AuthService, type SignInLimits } from './services/auth-service.js';
 import { ConsistencyService } from './services/consistency-service.js';
+import { DashboardService } from './services/dashboard-service.js';
 import { TaskService } from './services/task-service.js';
 import { UserService } from './services/user-service.js';
 import { Storage } from './storage/storage.js';
@@ -30,6 +31,8 @@ export async function createServices(
     storage,
     auth,
     tasks,
+    dashboard: new DashboardService(storage, auth),
+    clock,
     consistency: new ConsistencyService(storage, tasks, clock),
     users: new UserService(storage, clock),
   };

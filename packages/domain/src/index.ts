@@ -9,3 +9,4 @@ export * from './issues/index.js';
 export * from './limits/index.js';
 export * from './task/index.js';
 export * from './task-id/index.js';
+export * from './task-summary/index.js';

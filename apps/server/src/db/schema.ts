@@ -4,6 +4,15 @@ import type { Generated } from 'kysely';
 export interface Database {
   secrets: { name: string; value: string };
   auth_failures: { key: string; window_start: number; failures: number };
+  sessions: {
+    id_hash: string;
+    user_id: string;
+    project_id: string;
+    token_generation: number;
+    csrf_token: string;
+    created_at: number;
+    expires_at: number;
+  };
   projects: { id: string; name: string; created_at: number };
   users: { id: string; name: string; password_hash: string; token_generation: number; created_at: number };
   memberships: { user_id: string; project_id: string; role: string };

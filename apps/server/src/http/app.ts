@@ -1,6 +1,7 @@
 import { ErrorCodes } from '@sms/domain';
 import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
+import { dashboardErrorPage, isDashboardPath, registerDashboard } from '../dashboard/routes.js';
 import type { AppDeps, AppEnv } from './context.js';
 import { errorResponse } from './error-response.js';
 import { requestContext } from './middleware/request-context.js';
@@ -60,6 +61,7 @@ export function createApp(deps: AppDeps, options: { version?: string } = {}): Ho
   registerTasksDelete(app);
   registerConsistencyResultUpdate(app);
   registerConsistencyResultShow(app);
+  registerDashboard(app);
 
   const routes = app.routes
     .filter((r) => r.method !== 'ALL')
@@ -84,6 +86,8 @@ export function createApp(deps: AppDeps, options: { version?: string } = {}): Ho
       404,
     );
   });
-  app.onError((error, c) => errorResponse(c, error));
+  app.onError((error, c) =>
+    isDashboardPath(c.req.path) ? dashboardErrorPage(c, error) : errorResponse(c, error),
+  );
   return app;
 }

@@ -12,9 +12,9 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
 
 const JSON_MEDIA_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?(;.*)?$/i;
 
-async function readLimited(request: Request): Promise<Uint8Array> {
+async function readLimited(request: Request, limit = BODY_LIMIT_BYTES): Promise<Uint8Array> {
   const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > BODY_LIMIT_BYTES) throw tooLarge();
+  if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
   if (!request.body) return new Uint8Array();
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -23,9 +23,9 @@ async function readLimited(request: Request): Promise<Uint8Array> {
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
-    if (size > BODY_LIMIT_BYTES) {
+    if (size > limit) {
       await reader.cancel().catch(() => {});
-      throw tooLarge();
+      throw tooLarge(limit);
     }
     chunks.push(value);
   }
@@ -38,11 +38,40 @@ async function readLimited(request: Request): Promise<Uint8Array> {
   return bytes;
 }
 
-function tooLarge(): SmsError {
+function tooLarge(limit: number): SmsError {
   return new SmsError(
     ErrorCodes.RequestBodyTooLarge,
-    `The request body is larger than ${BODY_LIMIT_BYTES} bytes; the largest valid upload is far smaller.`,
+    limit === BODY_LIMIT_BYTES
+      ? `The request body is larger than ${limit} bytes; the largest valid upload is far smaller.`
+      : `The form is larger than ${limit} bytes.`,
   );
+}
+
+/** The largest form the dashboard reads: a sign-in's fields at their longest fit many times over. */
+export const FORM_LIMIT_BYTES = 64 * 1024;
+
+/**
+ * Reads an HTML form (`application/x-www-form-urlencoded`, UTF-8) into its
+ * fields; a field sent twice keeps its first value. Too large: `SMS.2004`.
+ */
+export async function readFormBody(c: Context<AppEnv>): Promise<Record<string, string>> {
+  const contentType = c.req.header('content-type') ?? '';
+  if (!/^application\/x-www-form-urlencoded\s*(;.*)?$/i.test(contentType.trim())) {
+    throw new SmsError(
+      ErrorCodes.InvalidParameter,
+      'The form must be sent as application/x-www-form-urlencoded; submit it from the page.',
+    );
+  }
+  let text: string;
+  try {
+    text = utf8.decode(await readLimited(c.req.raw, FORM_LIMIT_BYTES));
+  } catch (error) {
+    if (error instanceof SmsError) throw error;
+    throw new SmsError(ErrorCodes.MalformedJson, 'The form is not valid UTF-8.');
+  }
+  const fields: Record<string, string> = {};
+  for (const [name, value] of new URLSearchParams(text)) if (!(name in fields)) fields[name] = value;
+  return fields;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { AuthService, Principal } from '../services/auth-service.js';
 import type { ConsistencyService } from '../services/consistency-service.js';
+import type { DashboardService } from '../services/dashboard-service.js';
 import type { TaskService } from '../services/task-service.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -10,6 +11,9 @@ export interface AppDeps {
   auth: AuthService;
   tasks: TaskService;
   consistency: ConsistencyService;
+  dashboard: DashboardService;
+  /** The time, for pages that say how long ago; tests move it. */
+  clock?: () => number;
   logger: Logger;
   /** True once shutdown began: new requests get 503. */
   isDraining?: () => boolean;

@@ -47,23 +47,39 @@ function forbiddenBody(c: Context<AppEnv>, error: SmsError): ForbiddenErrorRespo
 }
 
 /**
+ * Logs what the server must hear of: a domain error of status 500 or more, or
+ * anything unexpected (with its stack). Client mistakes are not logged twice:
+ * the request line already has their status.
+ */
+export function logFailure(c: Context<AppEnv>, error: unknown): void {
+  if (isSmsError(error)) {
+    if (error.status < 500) return;
+    c.get('deps').logger.error('request failed', {
+      request_id: c.get('requestId'),
+      error_code: error.code,
+      error: error.message,
+      cause:
+        (error as { cause?: unknown }).cause instanceof Error
+          ? String((error as { cause: Error }).cause)
+          : undefined,
+    });
+    return;
+  }
+  c.get('deps').logger.error('unexpected error', {
+    request_id: c.get('requestId'),
+    error: error instanceof Error ? error.message : String(error),
+    stack: error instanceof Error ? error.stack : undefined,
+  });
+}
+
+/**
  * Every error becomes a documented body: a domain error its own code and
  * status, anything else `SMS.2007` (500) with the stack in the log only.
  */
 export function errorResponse(c: Context<AppEnv>, error: unknown): Response {
+  logFailure(c, error);
   if (isSmsError(error)) {
     if (error.status === 403) return c.json(forbiddenBody(c, error), 403);
-    if (error.status >= 500) {
-      c.get('deps').logger.error('request failed', {
-        request_id: c.get('requestId'),
-        error_code: error.code,
-        error: error.message,
-        cause:
-          (error as { cause?: unknown }).cause instanceof Error
-            ? String((error as { cause: Error }).cause)
-            : undefined,
-      });
-    }
     if (error instanceof TooManyRequestsError) c.header('Retry-After', String(error.retryAfterSeconds));
     const body: ErrorResponse = {
       error_code: error.code,
@@ -71,11 +87,6 @@ export function errorResponse(c: Context<AppEnv>, error: unknown): Response {
     };
     return c.json(body, error.status as ContentfulStatusCode);
   }
-  c.get('deps').logger.error('unexpected error', {
-    request_id: c.get('requestId'),
-    error: error instanceof Error ? error.message : String(error),
-    stack: error instanceof Error ? error.stack : undefined,
-  });
   const body: ErrorResponse = {
     error_code: ErrorCodes.InternalError.code,
     error_msg: `Internal error; nothing was stored. Quote request id ${c.get('requestId')} when reporting it.`,

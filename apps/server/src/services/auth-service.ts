@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import {
   type Action,
   AuthenticationError,
@@ -21,7 +22,7 @@ import {
 import { deriveKey, generateMasterSecret } from '../crypto/keys.js';
 import { dummyPasswordHash, verifyPassword } from '../crypto/password.js';
 import { signToken, verifyTokenSignature } from '../crypto/tokens.js';
-import type { Storage } from '../storage/storage.js';
+import type { MembershipRow, Storage, UserRow } from '../storage/storage.js';
 
 /** Who is calling: a user acting in one project with one role. */
 export interface Principal {
@@ -30,6 +31,38 @@ export interface Principal {
   projectId: string;
   projectName: string;
   role: Role;
+}
+
+/** A signed-in dashboard user: who, the form token its forms must carry, and when it ends. */
+export interface Session {
+  principal: Principal;
+  csrfToken: string;
+  expiresAt: number;
+}
+
+/** A session id as `startSession` makes them: 32 random bytes, base64url. */
+const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
+
+/** What the sessions table keeps of a session id: its SHA-256. */
+function hashSessionId(sessionId: string): string {
+  return createHash('sha256').update(sessionId).digest('base64url');
+}
+
+/**
+ * A user of several projects signed in without naming one. The API answers it
+ * as any `SMS.1001`; the dashboard offers the projects to choose from.
+ */
+export class ProjectRequiredError extends SmsError {
+  override name = 'ProjectRequiredError';
+  constructor(
+    readonly userName: string,
+    readonly projects: readonly string[],
+  ) {
+    super(
+      ErrorCodes.InvalidParameter,
+      `auth.scope.project: is required: user ${userName} is a member of ${projects.length} projects; name one`,
+    );
+  }
 }
 
 /** Failed sign-ins allowed in one window, per user name and per client address. */
@@ -90,6 +123,95 @@ export class AuthService {
     request: AuthTokenRequest,
     address = 'unknown',
   ): Promise<{ token: string; body: AuthTokenResponse }> {
+    const { user, membership } = await this.signIn(request, address);
+    const issuedAt = this.now();
+    const expiresAt = issuedAt + this.options.tokenTtlSeconds * 1000;
+    const token = signToken(
+      { uid: user.id, pid: membership.project_id, gen: user.token_generation, iat: issuedAt, exp: expiresAt },
+      this.signingKey,
+    );
+    return {
+      token,
+      body: {
+        token: {
+          expires_at: new Date(expiresAt).toISOString(),
+          issued_at: new Date(issuedAt).toISOString(),
+          methods: ['password'],
+          user: { id: user.id, name: user.name, domain: { ...DEFAULT_DOMAIN } },
+          project: {
+            id: membership.project_id,
+            name: membership.project_name,
+            domain: { ...DEFAULT_DOMAIN },
+          },
+          roles: [{ id: membership.role, name: membership.role }],
+        },
+      },
+    };
+  }
+
+  /**
+   * A dashboard session: the same sign-in as `issueToken` (same limits, same
+   * answers), kept server-side. The caller gets the session id for its cookie;
+   * only its hash is stored. It ends at sign-out, on expiry (the token
+   * lifetime), or when the password changes or the membership goes.
+   */
+  async startSession(
+    request: AuthTokenRequest,
+    address = 'unknown',
+  ): Promise<{ sessionId: string; session: Session }> {
+    const { user, membership } = await this.signIn(request, address);
+    const sessionId = randomBytes(32).toString('base64url');
+    const createdAt = this.now();
+    const row = {
+      id_hash: hashSessionId(sessionId),
+      user_id: user.id,
+      project_id: membership.project_id,
+      token_generation: user.token_generation,
+      csrf_token: randomBytes(32).toString('base64url'),
+      created_at: createdAt,
+      expires_at: createdAt + this.options.tokenTtlSeconds * 1000,
+    };
+    await this.storage.createSession(row);
+    return {
+      sessionId,
+      session: {
+        principal: {
+          userId: user.id,
+          userName: user.name,
+          projectId: membership.project_id,
+          projectName: membership.project_name,
+          role: membership.role,
+        },
+        csrfToken: row.csrf_token,
+        expiresAt: row.expires_at,
+      },
+    };
+  }
+
+  /** The live session behind a cookie's value, or `AuthenticationError` with the reason. */
+  async session(sessionId: string | undefined): Promise<Session> {
+    if (sessionId === undefined || !SESSION_ID.test(sessionId)) throw new AuthenticationError('no session');
+    const row = await this.storage.findSession(hashSessionId(sessionId));
+    if (!row) throw new AuthenticationError('session ended');
+    if (row.expires_at <= this.now()) throw new AuthenticationError('session expired');
+    const principal = await this.principalFor(row.user_id, row.project_id, row.token_generation);
+    return { principal, csrfToken: row.csrf_token, expiresAt: row.expires_at };
+  }
+
+  /** Ends a session (sign-out); a session that is already gone is no error. */
+  async endSession(sessionId: string | undefined): Promise<void> {
+    if (sessionId === undefined || !SESSION_ID.test(sessionId)) return;
+    await this.storage.deleteSession(hashSessionId(sessionId));
+  }
+
+  /**
+   * Checks a password sign-in: the failure limits first (before any hashing),
+   * then the user, password and project. One place for the API and the dashboard.
+   */
+  private async signIn(
+    request: AuthTokenRequest,
+    address: string,
+  ): Promise<{ user: UserRow; membership: MembershipRow }> {
     const { user: credentials } = request.auth.identity.password;
     const domain = credentials.domain;
     const limits = this.options.signInLimits;
@@ -126,44 +248,22 @@ export class AuthService {
 
     const memberships = await this.storage.memberships(user.id);
     const wanted = request.auth.scope?.project;
-    let membership = memberships.find(
-      (m) =>
-        (wanted?.id === undefined || m.project_id === wanted.id) &&
-        (wanted?.name === undefined || m.project_name === wanted.name),
-    );
     if (!wanted && memberships.length > 1) {
-      throw new SmsError(
-        ErrorCodes.InvalidParameter,
-        `auth.scope.project: is required: user ${user.name} is a member of ${memberships.length} projects; name one`,
+      throw new ProjectRequiredError(
+        user.name,
+        memberships.map((m) => m.project_name),
       );
     }
-    if (!wanted) membership = memberships[0];
+    const membership = wanted
+      ? memberships.find(
+          (m) =>
+            (wanted.id === undefined || m.project_id === wanted.id) &&
+            (wanted.name === undefined || m.project_name === wanted.name),
+        )
+      : memberships[0];
     if (!membership) throw await invalid();
     await this.storage.clearFailures(userKey);
-
-    const issuedAt = this.now();
-    const expiresAt = issuedAt + this.options.tokenTtlSeconds * 1000;
-    const token = signToken(
-      { uid: user.id, pid: membership.project_id, gen: user.token_generation, iat: issuedAt, exp: expiresAt },
-      this.signingKey,
-    );
-    return {
-      token,
-      body: {
-        token: {
-          expires_at: new Date(expiresAt).toISOString(),
-          issued_at: new Date(issuedAt).toISOString(),
-          methods: ['password'],
-          user: { id: user.id, name: user.name, domain: { ...DEFAULT_DOMAIN } },
-          project: {
-            id: membership.project_id,
-            name: membership.project_name,
-            domain: { ...DEFAULT_DOMAIN },
-          },
-          roles: [{ id: membership.role, name: membership.role }],
-        },
-      },
-    };
+    return { user, membership };
   }
 
   /** The principal behind an `X-Auth-Token`, or `AuthenticationError` with the reason. */
@@ -174,11 +274,21 @@ export class AuthService {
     if (!check.ok) throw new AuthenticationError(`token ${check.reason}`);
     const { claims } = check;
     if (claims.exp <= this.now()) throw new AuthenticationError('token expired');
-    const found = await this.storage.principal(claims.uid, claims.pid);
+    return this.principalFor(claims.uid, claims.pid, claims.gen, 'token');
+  }
+
+  /** The principal of a token's or session's claims, unless revoked since they were issued. */
+  private async principalFor(
+    userId: string,
+    projectId: string,
+    generation: number,
+    what: 'token' | 'session' = 'session',
+  ): Promise<Principal> {
+    const found = await this.storage.principal(userId, projectId);
     if (!found)
-      throw new AuthenticationError('token revoked: the user or its membership of the project was removed');
-    if (found.user.token_generation !== claims.gen) {
-      throw new AuthenticationError('token revoked: the password was changed');
+      throw new AuthenticationError(`${what} revoked: the user or its membership of the project was removed`);
+    if (found.user.token_generation !== generation) {
+      throw new AuthenticationError(`${what} revoked: the password was changed`);
     }
     return {
       userId: found.user.id,

@@ -142,6 +142,122 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
     expect(await storage.countUploads(ids[0]!)).toBe(0);
   });
 
+  it('summarises tasks by their latest upload: verdict filter, sorts, never-verified last, counts', async () => {
+    const project = (await storage.createProject('summaries', 1)).id;
+    const task = (name: string) => storage.createTask({ projectId: project, name, type: 'MIGRATE_FILE' }, 1);
+    const store = (taskId: string, time: number, different: number) =>
+      storage.storeUpload({
+        taskId,
+        finishedTime: time,
+        checkResult: different === 0 ? 'CONSISTENT' : 'INCONSISTENT',
+        idempotencyKey: undefined,
+        requestHash: 'h',
+        results: [
+          result('/d', {
+            num_total_files: 100,
+            num_different_files: different,
+            num_target_miss_files: 0,
+            num_target_more_files: 0,
+          }),
+        ],
+      });
+    const a = await task('a-web');
+    const b = await task('B-web');
+    const c = await task('c-db');
+    await task('d_web'); // never verified
+    await store(a, 10, 0);
+    await store(a, 20, 7); // a's latest: inconsistent
+    await store(b, 30, 0);
+    await store(b, 5, 9); // older than b's first: b's latest stays consistent
+    await storage.storeUpload({
+      taskId: c,
+      finishedTime: 40,
+      checkResult: 'NO_RESULT',
+      idempotencyKey: undefined,
+      requestHash: 'h',
+      results: [],
+    });
+    const names = async (query: Partial<Parameters<Storage['taskSummaries']>[1]>) =>
+      (
+        await storage.taskSummaries(project, {
+          sort: 'verdict',
+          order: 'asc',
+          limit: 10,
+          offset: 0,
+          ...query,
+        })
+      ).tasks.map((t) => t.name);
+    expect(await names({})).toEqual(['a-web', 'c-db', 'd_web', 'B-web']);
+    expect(await names({ order: 'desc' })).toEqual(['B-web', 'd_web', 'c-db', 'a-web']);
+    expect(await names({ verdict: 'inconsistent' })).toEqual(['a-web']);
+    expect(await names({ verdict: 'never' })).toEqual(['d_web']);
+    expect(await names({ verdict: 'no-result' })).toEqual(['c-db']);
+    expect(await names({ q: 'WEB', sort: 'name' })).toEqual(['a-web', 'B-web', 'd_web']);
+    expect(await names({ q: '_' })).toEqual(['d_web']);
+    expect(await names({ sort: 'last', order: 'desc' })).toEqual(['c-db', 'B-web', 'a-web', 'd_web']);
+    expect(await names({ sort: 'last', order: 'asc' })).toEqual(['a-web', 'B-web', 'c-db', 'd_web']);
+    expect(await names({ sort: 'different', order: 'desc', limit: 2, offset: 1 })).toEqual(['B-web', 'c-db']);
+    const { tasks, count } = await storage.taskSummaries(project, {
+      sort: 'name',
+      order: 'asc',
+      limit: 1,
+      offset: 0,
+      verdict: 'inconsistent',
+    });
+    expect(count).toBe(1);
+    expect(tasks[0]).toMatchObject({
+      id: a,
+      check_result: 'INCONSISTENT',
+      total_files: 100,
+      different_files: 7,
+      finished_time: 20,
+    });
+    expect(await storage.verdictCounts(project, undefined)).toEqual({
+      inconsistent: 1,
+      'no-result': 1,
+      never: 1,
+      consistent: 1,
+    });
+    expect(await storage.verdictCounts(project, 'web')).toEqual({
+      inconsistent: 1,
+      'no-result': 0,
+      never: 1,
+      consistent: 1,
+    });
+    const recent = await storage.recentUploads(a, 1);
+    expect(recent).toEqual([
+      expect.objectContaining({
+        finished_time: 20,
+        check_result: 'INCONSISTENT',
+        different_files: 7,
+        results: [expect.objectContaining({ dir_check: '/d' })],
+      }),
+    ]);
+  });
+
+  it('keeps sessions by hash, finds and deletes them, and sweeps expired ones on the next sign-in', async () => {
+    const user = await storage.createUser({ name: 'session-user', passwordHash: 'h' }, 1);
+    const row = (id: string, expires: number) => ({
+      id_hash: id,
+      user_id: user.id,
+      project_id: projectId,
+      token_generation: 0,
+      csrf_token: 'c',
+      created_at: 100,
+      expires_at: expires,
+    });
+    await storage.createSession(row('old', 150));
+    expect(await storage.findSession('old')).toMatchObject({ expires_at: 150 });
+    await storage.createSession({ ...row('new', 1000), created_at: 200 });
+    expect(await storage.findSession('old')).toBeUndefined();
+    await storage.deleteSession('new');
+    expect(await storage.findSession('new')).toBeUndefined();
+    // a removed user takes its sessions with it
+    await storage.createSession({ ...row('gone', 1000), created_at: 200 });
+    await storage.deleteUser(user.id);
+    expect(await storage.findSession('gone')).toBeUndefined();
+  });
+
   it('turns a driver failure into a StorageError once closed', async () => {
     const { storage: doomed, cleanup: done } = await openTestStorage(dialect);
     await doomed.close();

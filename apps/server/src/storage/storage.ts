@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  type CheckResult,
   type ConsistencyResult,
   type ConsistencyResultEntry,
   type ListTasksParams,
@@ -8,7 +9,10 @@ import {
   TASK_PAGE_DEFAULT,
   type Task,
   type TaskState,
+  type TaskSummaryQuery,
   type TaskType,
+  type Verdict,
+  verdictOf,
 } from '@sms/domain';
 import { type Kysely, sql } from 'kysely';
 import { type Connection, connect } from '../db/connect.js';
@@ -27,6 +31,54 @@ export interface UserRow {
   token_generation: number;
   created_at: number;
 }
+export interface SessionRow {
+  id_hash: string;
+  user_id: string;
+  project_id: string;
+  token_generation: number;
+  csrf_token: string;
+  created_at: number;
+  expires_at: number;
+}
+/** A task and the totals of its latest upload; the upload's fields are null when it has none. */
+export interface TaskSummaryRow {
+  id: string;
+  name: string;
+  type: TaskType;
+  state: TaskState;
+  create_date: number;
+  finished_time: number | null;
+  check_result: CheckResult | null;
+  dir_count: number | null;
+  total_files: number | null;
+  different_files: number | null;
+  miss_files: number | null;
+  more_files: number | null;
+}
+/** One upload with its summed counts. */
+export interface UploadSummary {
+  finished_time: number;
+  check_result: CheckResult;
+  results: ConsistencyResult[];
+  dir_count: number;
+  total_files: number;
+  different_files: number;
+  miss_files: number;
+  more_files: number;
+}
+/** Tasks whose name contains `part`, ignoring case; `%`, `_` and `\\` in it match themselves. */
+function nameContains(part: string) {
+  const pattern = `%${part.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+  return sql<boolean>`lower(tasks.name) like lower(${pattern}) escape '\\'`;
+}
+
+/** The `check_result` each verdict filters on; `null`: tasks with no upload. */
+const CHECK_RESULT_OF: Record<Verdict, CheckResult | null> = {
+  consistent: 'CONSISTENT',
+  inconsistent: 'INCONSISTENT',
+  'no-result': 'NO_RESULT',
+  never: null,
+};
 export interface MembershipRow {
   project_id: string;
   project_name: string;
@@ -170,6 +222,28 @@ export class Storage {
   async clearFailures(key: string): Promise<void> {
     await this.run('clear sign-in failures', () =>
       this.db.deleteFrom('auth_failures').where('key', '=', key).execute(),
+    );
+  }
+
+  // --- dashboard sessions --------------------------------------------------------
+
+  async createSession(row: SessionRow): Promise<void> {
+    await this.run('create session', async () => {
+      // Ended sessions are swept as new ones begin: the table holds only live ones and a few stale.
+      await this.db.deleteFrom('sessions').where('expires_at', '<=', row.created_at).execute();
+      await this.db.insertInto('sessions').values(row).execute();
+    });
+  }
+
+  async findSession(idHash: string): Promise<SessionRow | undefined> {
+    return this.run('read session', () =>
+      this.db.selectFrom('sessions').selectAll().where('id_hash', '=', idHash).executeTakeFirst(),
+    );
+  }
+
+  async deleteSession(idHash: string): Promise<void> {
+    await this.run('delete session', () =>
+      this.db.deleteFrom('sessions').where('id_hash', '=', idHash).execute(),
     );
   }
 
@@ -396,10 +470,7 @@ export class Storage {
       let query = this.taskQuery().where('tasks.project_id', '=', projectId);
       if (filters.state !== undefined) query = query.where('tasks.state', '=', filters.state);
       if (filters.id !== undefined) query = query.where('tasks.id', '=', filters.id);
-      if (filters.name !== undefined) {
-        const pattern = `%${filters.name.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
-        query = query.where(sql<boolean>`lower(tasks.name) like lower(${pattern}) escape '\\'`);
-      }
+      if (filters.name !== undefined) query = query.where(nameContains(filters.name));
       const count = await query
         .clearSelect()
         .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -411,6 +482,123 @@ export class Storage {
         .offset(filters.offset ?? 0)
         .execute();
       return { count: Number(count.n), tasks: tasks as Task[] };
+    });
+  }
+
+  // --- task summaries (the dashboard) -------------------------------------------
+
+  /** A project's tasks, each joined to its latest upload (or to nothing), with the name filter applied. */
+  private summaryQuery(projectId: string, name: string | undefined) {
+    let query = this.db
+      .selectFrom('tasks')
+      .leftJoin('consistency_uploads as latest', (join) =>
+        // The newest upload of each task, found through the (task_id, finished_time) index.
+        join.on(
+          sql<boolean>`latest.id = (select l.id from consistency_uploads l where l.task_id = tasks.id order by l.finished_time desc, l.id desc limit 1)`,
+        ),
+      )
+      .where('tasks.project_id', '=', projectId);
+    if (name !== undefined) query = query.where(nameContains(name));
+    return query;
+  }
+
+  /**
+   * One page of a project's tasks with the totals of each one's latest upload:
+   * filtered by part of the name and by verdict, sorted by any column. Tasks
+   * never verified sort after the others whichever the direction (except by
+   * verdict, where "never" has its own place, worst first).
+   */
+  async taskSummaries(
+    projectId: string,
+    query: Omit<TaskSummaryQuery, 'page' | 'per_page'> & { limit: number; offset: number },
+  ): Promise<{ count: number; tasks: TaskSummaryRow[] }> {
+    return this.run('list task summaries', async () => {
+      let q = this.summaryQuery(projectId, query.q);
+      const checkResults = query.verdict === undefined ? undefined : CHECK_RESULT_OF[query.verdict];
+      if (checkResults === null) q = q.where('latest.id', 'is', null);
+      else if (checkResults !== undefined) q = q.where('latest.check_result', '=', checkResults);
+      const count = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const order = query.order;
+      const never = sql`(case when latest.id is null then 1 else 0 end)`;
+      const rank = sql`(case latest.check_result when 'INCONSISTENT' then 0 when 'NO_RESULT' then 1 when 'CONSISTENT' then 3 else 2 end)`;
+      const column = {
+        name: sql`lower(tasks.name)`,
+        state: sql`tasks.state`,
+        total: sql`latest.total_files`,
+        different: sql`latest.different_files`,
+        missing: sql`latest.miss_files`,
+        extra: sql`latest.more_files`,
+        last: sql`latest.finished_time`,
+      } as const;
+      let page = q.select([
+        'tasks.id',
+        'tasks.name',
+        'tasks.type',
+        'tasks.state',
+        'tasks.create_date',
+        'latest.finished_time',
+        'latest.check_result',
+        'latest.dir_count',
+        'latest.total_files',
+        'latest.different_files',
+        'latest.miss_files',
+        'latest.more_files',
+      ]);
+      if (query.sort === 'verdict') page = page.orderBy(rank, order);
+      else if (query.sort === 'name' || query.sort === 'state')
+        page = page.orderBy(column[query.sort], order);
+      else page = page.orderBy(never, 'asc').orderBy(column[query.sort], order);
+      const rows = await page
+        .orderBy(sql`lower(tasks.name)`, 'asc')
+        .orderBy('tasks.id', 'asc')
+        .limit(query.limit)
+        .offset(query.offset)
+        .execute();
+      return { count: Number(count.n), tasks: rows as TaskSummaryRow[] };
+    });
+  }
+
+  /** How many of a project's tasks (matching the name filter) have each verdict. */
+  async verdictCounts(projectId: string, name: string | undefined): Promise<Record<Verdict, number>> {
+    return this.run('count verdicts', async () => {
+      const rows = await this.summaryQuery(projectId, name)
+        .select((eb) => [
+          sql<string | null>`latest.check_result`.as('check_result'),
+          eb.fn.countAll<number>().as('n'),
+        ])
+        .groupBy('latest.check_result')
+        .execute();
+      const counts: Record<Verdict, number> = { inconsistent: 0, 'no-result': 0, never: 0, consistent: 0 };
+      for (const row of rows) counts[verdictOf(row.check_result as CheckResult | null)] += Number(row.n);
+      return counts;
+    });
+  }
+
+  /** A task's newest uploads (at most `limit`), newest first, with their totals. */
+  async recentUploads(taskId: string, limit: number): Promise<UploadSummary[]> {
+    return this.run('read recent uploads', async () => {
+      const rows = await this.db
+        .selectFrom('consistency_uploads')
+        .select([
+          'finished_time',
+          'check_result',
+          'results',
+          'dir_count',
+          'total_files',
+          'different_files',
+          'miss_files',
+          'more_files',
+        ])
+        .where('task_id', '=', taskId)
+        .orderBy('finished_time', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .execute();
+      return rows.map(({ results, ...row }) => ({
+        ...row,
+        check_result: row.check_result as CheckResult,
+        results: JSON.parse(results) as ConsistencyResult[],
+      }));
     });
   }
 

@@ -1,7 +1,7 @@
-import { getConnInfo } from '@hono/node-server/conninfo';
 import { AuthTokenRequestSchema, SUBJECT_TOKEN_HEADER } from '@sms/domain';
-import type { Context, Hono } from 'hono';
+import type { Hono } from 'hono';
 import { readJsonBody } from '../body.js';
+import { clientAddress } from '../client-address.js';
 import type { AppEnv } from '../context.js';
 
 /** `POST /v3/auth/tokens`: the IAM password method; 201 with the token in `X-Subject-Token`. */
@@ -13,16 +13,4 @@ export function registerAuthTokens(app: Hono<AppEnv>): void {
     c.header('Cache-Control', 'no-store');
     return c.json(body, 201);
   });
-}
-
-/**
- * The peer address of the connection. X-Forwarded-For is not trusted (anyone
- * can send it); behind a proxy every client shares the proxy's address limit.
- */
-function clientAddress(c: Context<AppEnv>): string {
-  try {
-    return getConnInfo(c).remote.address ?? 'unknown';
-  } catch {
-    return 'unknown'; // no socket: an in-process request
-  }
 }

@@ -1,0 +1,39 @@
+import type { Verdict } from '@sms/domain';
+
+/** A count with thousands separators: 1,000,000. */
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/** A time as operators compare them across machines: `2026-11-28 03:51:56 UTC`. */
+export function formatTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+}
+
+/** How long ago, in the largest whole unit: `just now`, `5 min ago`, `3 h ago`, `2 days ago`. */
+export function formatAgo(ms: number, now: number): string {
+  const seconds = Math.round((now - ms) / 1000);
+  if (seconds < 60) return seconds < -60 ? 'in the future' : 'just now';
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} h ago`;
+  return `${Math.floor(hours / 24)} days ago`;
+}
+
+/** What each verdict is called on the page. */
+export const VERDICT_LABEL: Record<Verdict, string> = {
+  inconsistent: 'Inconsistent',
+  'no-result': 'No result',
+  never: 'Never verified',
+  consistent: 'Consistent',
+};
+
+/** The four parts of a directory's files, in the order the bars draw them. */
+export const PARTS = [
+  { key: 'matching', label: 'Matching' },
+  { key: 'different', label: 'Different' },
+  { key: 'missing', label: 'Missing at target' },
+  { key: 'extra', label: 'Extra at target' },
+] as const;
+export type PartKey = (typeof PARTS)[number]['key'];

@@ -1,0 +1,300 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  AuthenticationError,
+  AuthTokenRequestSchema,
+  ErrorCodes,
+  formatIssues,
+  isSmsError,
+  PermissionDeniedError,
+  passwordTokenRequest,
+  permissionDeniedSentence,
+  TaskIdSchema,
+  TaskSummaryQuerySchema,
+  TooManyRequestsError,
+} from '@sms/domain';
+import type { Context, Hono } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import type { JSX } from 'hono/jsx/jsx-runtime';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import * as v from 'valibot';
+import { readFormBody } from '../http/body.js';
+import { clientAddress } from '../http/client-address.js';
+import type { AppEnv } from '../http/context.js';
+import { logFailure } from '../http/error-response.js';
+import { ProjectRequiredError, type Session } from '../services/auth-service.js';
+import { MessagePage } from './views/message.js';
+import { SignInPage, type SignInProps } from './views/sign-in.js';
+import { TaskListPage } from './views/task-list.js';
+import { TaskPage } from './views/task-page.js';
+
+/** The session cookie: its value is the session id; the server keeps only a hash of it. */
+export const SESSION_COOKIE = 'sms_session';
+/** The sign-in form's cookie: the same random value as the form's hidden field (login CSRF). */
+export const SIGN_IN_COOKIE = 'sms_signin';
+const COOKIE_PATH = '/ui';
+const SIGN_IN_FORM_SECONDS = 3600;
+const FORM_TOKEN = /^[A-Za-z0-9_-]{43}$/;
+
+/** True for the dashboard's paths, whose errors are pages rather than JSON. */
+export function isDashboardPath(path: string): boolean {
+  return path === '/ui' || path.startsWith('/ui/');
+}
+
+/** Served over HTTPS, here or at a proxy in front: then cookies are `Secure`. */
+function isHttps(c: Context<AppEnv>): boolean {
+  if (new URL(c.req.url).protocol === 'https:') return true;
+  // Trusting the header can only add `Secure`: a forged one makes the cookie stricter, never weaker.
+  return c.req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase() === 'https';
+}
+
+function cookieOptions(c: Context<AppEnv>, maxAge: number) {
+  return { path: COOKIE_PATH, httpOnly: true, sameSite: 'Strict', secure: isHttps(c), maxAge } as const;
+}
+
+function sameToken(a: string | undefined, b: string | undefined): boolean {
+  if (a === undefined || b === undefined || !FORM_TOKEN.test(a) || !FORM_TOKEN.test(b)) return false;
+  return timingSafeEqual(Buffer.from(a), Buffer.from(b));
+}
+
+/** A `next` to return to after signing in: a dashboard path on this server, or nothing. */
+function safeNext(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw.length > 2048) return undefined;
+  return /^\/ui\/[^/\\\s][^\\\s]*$/.test(raw) ? raw : undefined;
+}
+
+function nowOf(c: Context<AppEnv>): number {
+  return (c.get('deps').clock ?? Date.now)();
+}
+
+function render(c: Context<AppEnv>, page: JSX.Element, status: ContentfulStatusCode = 200): Response {
+  return c.html(`<!doctype html>${String(page)}`, status);
+}
+
+/** The signed-in session, or undefined (and the stale cookie cleared). */
+async function currentSession(c: Context<AppEnv>): Promise<Session | undefined> {
+  const cookie = getCookie(c, SESSION_COOKIE);
+  if (cookie === undefined) return undefined;
+  try {
+    const session = await c.get('deps').auth.session(cookie);
+    c.set('principal', session.principal);
+    return session;
+  } catch (error) {
+    if (!(error instanceof AuthenticationError)) throw error;
+    deleteCookie(c, SESSION_COOKIE, { path: COOKIE_PATH, secure: isHttps(c) });
+    return undefined;
+  }
+}
+
+function toSignIn(c: Context<AppEnv>, hadCookie: boolean): Response {
+  const params = new URLSearchParams({ next: c.req.path + (new URL(c.req.url).search || '') });
+  if (hadCookie) params.set('ended', '1');
+  return c.redirect(`/ui/sign-in?${params}`, 303);
+}
+
+function signInForm(
+  c: Context<AppEnv>,
+  props: Omit<SignInProps, 'csrf'>,
+  status: ContentfulStatusCode = 200,
+) {
+  const csrf = randomBytes(32).toString('base64url');
+  setCookie(c, SIGN_IN_COOKIE, csrf, cookieOptions(c, SIGN_IN_FORM_SECONDS));
+  return render(c, <SignInPage {...props} csrf={csrf} />, status);
+}
+
+/** The names of the sign-in request's fields, as the form calls them. */
+const FORM_FIELD_OF: Record<string, string> = {
+  'auth.identity.password.user.name': 'User name',
+  'auth.identity.password.user.password': 'Password',
+  'auth.scope.project.name': 'Project',
+};
+
+/**
+ * The web dashboard: sign-in (a server-side session in an `HttpOnly`,
+ * `SameSite=Strict` cookie, `Secure` over HTTPS), the project's task list and
+ * a page per task. Every form carries a token bound to the session (or, for
+ * sign-in, to a cookie), so another site cannot submit it. No script is served.
+ */
+export function registerDashboard(app: Hono<AppEnv>): void {
+  app.use('/ui/*', async (c, next) => {
+    await next();
+    c.header('Cache-Control', 'no-store');
+  });
+  app.get('/', (c) => c.redirect('/ui/tasks', 303));
+  app.get('/ui', (c) => c.redirect('/ui/tasks', 303));
+  app.get('/ui/', (c) => c.redirect('/ui/tasks', 303));
+
+  app.get('/ui/sign-in', async (c) => {
+    const next = safeNext(c.req.query('next'));
+    if (await currentSession(c)) return c.redirect(next ?? '/ui/tasks', 303);
+    const info =
+      c.req.query('signed_out') !== undefined
+        ? 'You are signed out.'
+        : c.req.query('ended') !== undefined
+          ? 'Your session ended (it expired, or your password or access changed). Sign in again.'
+          : undefined;
+    return signInForm(c, { next, info });
+  });
+
+  app.post('/ui/sign-in', async (c) => {
+    const form = await readFormBody(c);
+    const next = safeNext(form.next);
+    const user = form.user?.trim() ?? '';
+    const project = form.project?.trim() || undefined;
+    const again = { next, user, project };
+    if (!sameToken(getCookie(c, SIGN_IN_COOKIE), form.csrf)) {
+      return signInForm(
+        c,
+        {
+          ...again,
+          error: 'This sign-in form expired or was not sent from this page. Nothing was sent; sign in again.',
+        },
+        403,
+      );
+    }
+    if (user === '' || !form.password) {
+      return signInForm(c, { ...again, error: 'Enter your user name and your password.' }, 400);
+    }
+    const parsed = v.safeParse(
+      AuthTokenRequestSchema,
+      passwordTokenRequest({ user, password: form.password, ...(project ? { project } : {}) }),
+    );
+    if (!parsed.success) {
+      const message = formatIssues(parsed.issues, { root: '' }).replace(
+        /auth\.(identity\.password\.user\.(name|password)|scope\.project\.name)/g,
+        (path) => FORM_FIELD_OF[path] ?? path,
+      );
+      return signInForm(c, { ...again, error: message }, 400);
+    }
+    try {
+      const { sessionId, session } = await c.get('deps').auth.startSession(parsed.output, clientAddress(c));
+      c.set('principal', session.principal);
+      setCookie(
+        c,
+        SESSION_COOKIE,
+        sessionId,
+        cookieOptions(c, Math.floor((session.expiresAt - nowOf(c)) / 1000)),
+      );
+      deleteCookie(c, SIGN_IN_COOKIE, { path: COOKIE_PATH, secure: isHttps(c) });
+      return c.redirect(next ?? '/ui/tasks', 303);
+    } catch (error) {
+      if (error instanceof ProjectRequiredError) {
+        return signInForm(
+          c,
+          {
+            ...again,
+            projects: error.projects,
+            error: `${error.userName} belongs to ${error.projects.length} projects: choose one, enter your password again and sign in.`,
+          },
+          400,
+        );
+      }
+      if (error instanceof TooManyRequestsError) {
+        c.header('Retry-After', String(error.retryAfterSeconds));
+        return signInForm(c, { ...again, error: error.message }, 429);
+      }
+      if (isSmsError(error) && error.code === ErrorCodes.InvalidCredentials.code) {
+        return signInForm(c, { ...again, error: 'The user name, password or project is wrong.' }, 401);
+      }
+      throw error;
+    }
+  });
+
+  app.post('/ui/sign-out', async (c) => {
+    const form = await readFormBody(c);
+    const session = await currentSession(c);
+    if (session) {
+      if (!sameToken(session.csrfToken, form.csrf)) {
+        return render(
+          c,
+          <MessagePage
+            title="Sign-out refused"
+            message="The sign-out form did not come from this page, so nothing was done. Use the Sign out button."
+            session={session}
+          />,
+          403,
+        );
+      }
+      await c.get('deps').auth.endSession(getCookie(c, SESSION_COOKIE));
+    }
+    deleteCookie(c, SESSION_COOKIE, { path: COOKIE_PATH, secure: isHttps(c) });
+    return c.redirect('/ui/sign-in?signed_out=1', 303);
+  });
+
+  app.get('/ui/tasks', async (c) => {
+    const session = await currentSession(c);
+    if (!session) return toSignIn(c, getCookie(c, SESSION_COOKIE) !== undefined);
+    const parsed = v.safeParse(TaskSummaryQuerySchema, c.req.query());
+    if (!parsed.success) {
+      return render(
+        c,
+        <MessagePage
+          title="Filter not understood"
+          message={`The address asks for a list this page cannot show: ${formatIssues(parsed.issues, { root: 'query' })}.`}
+          session={session}
+        />,
+        400,
+      );
+    }
+    const view = await c.get('deps').dashboard.taskList(session.principal, parsed.output);
+    return render(c, <TaskListPage view={view} session={session} now={nowOf(c)} />);
+  });
+
+  app.get('/ui/tasks/:task_id', async (c) => {
+    const session = await currentSession(c);
+    if (!session) return toSignIn(c, getCookie(c, SESSION_COOKIE) !== undefined);
+    const taskId = c.req.param('task_id');
+    if (!v.is(TaskIdSchema, taskId)) {
+      return render(
+        c,
+        <MessagePage
+          title="Task not found"
+          message="No task has this ID; task IDs are 1 to 36 characters."
+          session={session}
+        />,
+        404,
+      );
+    }
+    const view = await c.get('deps').dashboard.taskPage(session.principal, taskId);
+    return render(c, <TaskPage view={view} session={session} now={nowOf(c)} />);
+  });
+
+  app.get('/ui/*', async (c) =>
+    render(
+      c,
+      <MessagePage
+        title="Page not found"
+        message={`There is no page at ${c.req.path.slice(0, 200)}.`}
+        session={await currentSession(c)}
+      />,
+      404,
+    ),
+  );
+}
+
+/** An error on a dashboard path, as a page: the same statuses as the API, in words. */
+export function dashboardErrorPage(c: Context<AppEnv>, error: unknown): Response {
+  logFailure(c, error);
+  if (isSmsError(error) && error.status < 500) {
+    const title =
+      error.status === 404
+        ? 'Not found'
+        : error.status === 403
+          ? 'Not allowed'
+          : error.status === 429
+            ? 'Too many requests'
+            : 'Request refused';
+    const message =
+      error instanceof PermissionDeniedError
+        ? `${permissionDeniedSentence(error.action, error.resource)} Your role ${c.get('principal')?.role ?? ''} cannot read results; ask an admin of the project for the viewer role.`
+        : error.message;
+    return render(c, <MessagePage title={title} message={message} />, error.status as ContentfulStatusCode);
+  }
+  return render(
+    c,
+    <MessagePage
+      title="Server error"
+      message={`The server could not answer; nothing was changed. Try again shortly, and quote request id ${c.get('requestId')} when reporting it.`}
+    />,
+    500,
+  );
+}

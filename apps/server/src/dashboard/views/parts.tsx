@@ -1,0 +1,165 @@
+import { type ConsistencyResult, fileBreakdown, type Verdict } from '@sms/domain';
+import type { FC } from 'hono/jsx';
+import type { UploadSummary } from '../../storage/storage.js';
+import { formatCount, formatTime, PARTS, VERDICT_LABEL } from '../format.js';
+
+export const VerdictBadge: FC<{ verdict: Verdict }> = ({ verdict }) => (
+  <span class={`badge ${verdict}`}>{VERDICT_LABEL[verdict]}</span>
+);
+
+/** The colours of the bars and the chart, named. */
+export const Legend: FC = () => (
+  <ul class="legend" aria-label="Legend">
+    {PARTS.map((part) => (
+      <li>
+        <span class={`swatch ${part.key}`} aria-hidden="true" />
+        {part.label}
+      </li>
+    ))}
+  </ul>
+);
+
+/** The sentence a bar stands for: what a screen reader says and a tooltip shows. */
+export function barSentence(result: ConsistencyResult): string {
+  const parts = fileBreakdown(result);
+  const files = result.num_total_files + result.num_target_more_files;
+  return `${result.dir_check || '(empty path)'}: ${PARTS.map((p) => `${formatCount(parts[p.key])} ${p.label.toLowerCase()}`).join(', ')}, of ${formatCount(files)} files`;
+}
+
+/**
+ * A directory's files as one proportional bar: matching, different, missing
+ * and extra, each as wide as its share of all the files seen (verified + extra).
+ * A part that is not zero is never thinner than 3 px, so one bad file shows.
+ */
+export const ProportionBar: FC<{ result: ConsistencyResult }> = ({ result }) => {
+  const parts = fileBreakdown(result);
+  const files = result.num_total_files + result.num_target_more_files;
+  return (
+    <div class="bar" role="img" aria-label={barSentence(result)} title={barSentence(result)}>
+      {files === 0
+        ? null
+        : PARTS.filter((p) => parts[p.key] > 0).map((p) => (
+            <span
+              class={`seg ${p.key}`}
+              data-part={p.key}
+              data-count={String(parts[p.key])}
+              style={`width:${((parts[p.key] / files) * 100).toFixed(4)}%`}
+            />
+          ))}
+    </div>
+  );
+};
+
+/** The numbers under a bar, one per part, with the files verified first. */
+export const DirectoryCounts: FC<{ result: ConsistencyResult }> = ({ result }) => {
+  const parts = fileBreakdown(result);
+  return (
+    <ul class="dir-counts">
+      <li>
+        Verified <strong data-count="total">{formatCount(result.num_total_files)}</strong>
+      </li>
+      {PARTS.map((p) => (
+        <li>
+          <span class={`swatch ${p.key}`} aria-hidden="true" /> {p.label}{' '}
+          <strong data-count={p.key}>{formatCount(parts[p.key])}</strong>
+        </li>
+      ))}
+    </ul>
+  );
+};
+
+const CHART = { width: 640, height: 180, left: 56, right: 8, top: 12, bottom: 34 } as const;
+
+/**
+ * The history as stacked bars, oldest on the left: each upload's gap
+ * (different + missing + extra files) over time, so a user sees whether it is
+ * closing. A consistent upload is a small green tick on the baseline.
+ */
+export const HistoryChart: FC<{ uploads: readonly UploadSummary[] }> = ({ uploads }) => {
+  const oldestFirst = [...uploads].reverse();
+  const gaps = oldestFirst.map((u) => u.different_files + u.miss_files + u.more_files);
+  const max = Math.max(1, ...gaps);
+  const plotWidth = CHART.width - CHART.left - CHART.right;
+  const plotHeight = CHART.height - CHART.top - CHART.bottom;
+  const slot = plotWidth / Math.max(oldestFirst.length, 1);
+  const barWidth = Math.max(2, Math.min(28, slot * 0.7));
+  const y = (value: number) => CHART.top + plotHeight - (value / max) * plotHeight;
+  const first = oldestFirst[0];
+  const last = oldestFirst.at(-1);
+  const description =
+    first && last
+      ? `${oldestFirst.length} ${oldestFirst.length === 1 ? 'upload' : 'uploads'} from ${formatTime(first.finished_time)} to ${formatTime(last.finished_time)}; the gap went from ${formatCount(gaps[0] ?? 0)} to ${formatCount(gaps.at(-1) ?? 0)} files.`
+      : 'No uploads yet.';
+  return (
+    <svg
+      class="chart"
+      viewBox={`0 0 ${CHART.width} ${CHART.height}`}
+      role="img"
+      aria-labelledby="chart-title chart-desc"
+    >
+      <title id="chart-title">Files not matching in each upload, oldest to newest</title>
+      <desc id="chart-desc">{description}</desc>
+      <defs>
+        <pattern
+          id="missing-stripes"
+          width="6"
+          height="6"
+          patternUnits="userSpaceOnUse"
+          patternTransform="rotate(45)"
+        >
+          <rect width="6" height="6" fill="#c4293b" />
+          <rect width="2" height="6" fill="#7e1422" />
+        </pattern>
+      </defs>
+      <line x1={CHART.left} x2={CHART.width - CHART.right} y1={y(0)} y2={y(0)} stroke="#1a1a1a" />
+      <line x1={CHART.left} x2={CHART.left} y1={CHART.top} y2={y(0)} stroke="#1a1a1a" />
+      <text x={CHART.left - 6} y={CHART.top + 4} text-anchor="end">
+        {formatCount(max)}
+      </text>
+      <text x={CHART.left - 6} y={y(0) + 4} text-anchor="end">
+        0
+      </text>
+      {oldestFirst.map((upload, i) => {
+        const x = CHART.left + i * slot + (slot - barWidth) / 2;
+        let base = 0;
+        const stack = (
+          [
+            ['different', upload.different_files],
+            ['missing', upload.miss_files],
+            ['extra', upload.more_files],
+          ] as const
+        )
+          .filter(([, count]) => count > 0)
+          .map(([kind, count]) => {
+            const rect = (
+              <rect
+                class={kind}
+                x={x}
+                width={barWidth}
+                y={y(base + count)}
+                height={y(base) - y(base + count)}
+              />
+            );
+            base += count;
+            return rect;
+          });
+        return (
+          <g data-upload={String(i)}>
+            <title>{`${formatTime(upload.finished_time)}: ${formatCount(upload.different_files)} different, ${formatCount(upload.miss_files)} missing, ${formatCount(upload.more_files)} extra of ${formatCount(upload.total_files)} verified`}</title>
+            {stack.length > 0 ? stack : <rect class="ok" x={x} width={barWidth} y={y(0) - 3} height={3} />}
+          </g>
+        );
+      })}
+      {first && last ? (
+        <>
+          <text x={CHART.left} y={CHART.height - 10}>
+            {formatTime(first.finished_time)}
+          </text>
+          <text x={CHART.width - CHART.right} y={CHART.height - 10} text-anchor="end">
+            {formatTime(last.finished_time)}
+          </text>
+        </>
+      ) : null}
+    </svg>
+  );
+};

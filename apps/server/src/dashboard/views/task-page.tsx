@@ -1,0 +1,163 @@
+import { isConsistent, verdictOf } from '@sms/domain';
+import type { FC } from 'hono/jsx';
+import type { Session } from '../../services/auth-service.js';
+import { DIRECTORY_LOOKBACK, type TaskPageView } from '../../services/dashboard-service.js';
+import { formatAgo, formatCount, formatTime } from '../format.js';
+import { Layout } from './layout.js';
+import { DirectoryCounts, HistoryChart, Legend, ProportionBar, VerdictBadge } from './parts.js';
+
+const When: FC<{ ms: number; now: number }> = ({ ms, now }) => (
+  <time datetime={new Date(ms).toISOString()}>
+    {formatTime(ms)} ({formatAgo(ms, now)})
+  </time>
+);
+
+/** One task: its facts, the latest result of each directory as a bar, and the history of its uploads. */
+export const TaskPage: FC<{ view: TaskPageView; session: Session; now: number }> = ({
+  view,
+  session,
+  now,
+}) => {
+  const { task, history, directories, uploadCount } = view;
+  const latest = history[0];
+  return (
+    <Layout title={task.name} session={session}>
+      <nav aria-label="Breadcrumb" class="muted">
+        <a href="/ui/tasks">Tasks</a> › {task.name}
+      </nav>
+      <h1>{task.name}</h1>
+      <dl class="facts">
+        <dt>Verdict</dt>
+        <dd>
+          <VerdictBadge verdict={verdictOf(latest?.check_result ?? null)} />
+        </dd>
+        <dt>Last result</dt>
+        <dd>{latest ? <When ms={latest.finished_time} now={now} /> : 'never'}</dd>
+        {latest ? (
+          <>
+            <dt>Latest totals</dt>
+            <dd data-totals>
+              {`${formatCount(latest.total_files)} verified, ${formatCount(latest.different_files)} different, ${formatCount(latest.miss_files)} missing, ${formatCount(latest.more_files)} extra in ${formatCount(latest.dir_count)} ${latest.dir_count === 1 ? 'directory' : 'directories'}`}
+            </dd>
+          </>
+        ) : null}
+        <dt>Uploads</dt>
+        <dd>{formatCount(uploadCount)}</dd>
+        <dt>State</dt>
+        <dd>{task.state}</dd>
+        <dt>Type</dt>
+        <dd>{task.type}</dd>
+        <dt>Task ID</dt>
+        <dd>
+          <code>{task.id}</code>
+        </dd>
+        <dt>Created</dt>
+        <dd>
+          <When ms={task.create_date} now={now} />
+        </dd>
+      </dl>
+
+      <section aria-labelledby="directories">
+        <h2 id="directories">Directories</h2>
+        {directories.length === 0 ? (
+          <p>
+            No directory has been verified yet. Run <code>sms-agent verify --upload</code> with this task's
+            ID.
+          </p>
+        ) : (
+          <>
+            <p class="muted">
+              The latest result of each directory
+              {uploadCount > DIRECTORY_LOOKBACK
+                ? ` seen in the newest ${formatCount(DIRECTORY_LOOKBACK)} uploads`
+                : ''}
+              . Each bar spans the files verified plus the extra files at the target.
+            </p>
+            <Legend />
+            <ul class="dirs">
+              {directories.map(({ result, finishedTime, inLatestUpload }) => (
+                <li class="dir" data-dir={result.dir_check}>
+                  <h3>
+                    <code>{result.dir_check || '(empty path)'}</code>
+                    <VerdictBadge verdict={isConsistent(result) ? 'consistent' : 'inconsistent'} />
+                  </h3>
+                  <ProportionBar result={result} />
+                  <DirectoryCounts result={result} />
+                  <p class="when">
+                    From the upload of <When ms={finishedTime} now={now} />
+                    {inLatestUpload ? '' : '; not in the latest upload'}
+                  </p>
+                </li>
+              ))}
+            </ul>
+          </>
+        )}
+      </section>
+
+      <section aria-labelledby="history">
+        <h2 id="history">History</h2>
+        {history.length === 0 ? (
+          <p>No uploads yet.</p>
+        ) : (
+          <>
+            <p class="muted">
+              {history.length < uploadCount
+                ? `The newest ${formatCount(history.length)} of ${formatCount(uploadCount)} uploads.`
+                : `All ${formatCount(uploadCount)} ${uploadCount === 1 ? 'upload' : 'uploads'}.`}{' '}
+              Each bar is the files that did not match in one upload (different, missing and extra), oldest on
+              the left; a green tick on the baseline is an upload where everything matched.
+            </p>
+            <HistoryChart uploads={history} />
+            <details open={history.length <= 10}>
+              <summary>Uploads as a table</summary>
+              <div class="table-wrap">
+                <table class="history">
+                  <thead>
+                    <tr>
+                      <th scope="col">Time (UTC)</th>
+                      <th scope="col">Verdict</th>
+                      <th scope="col" class="num">
+                        Directories
+                      </th>
+                      <th scope="col" class="num">
+                        Verified
+                      </th>
+                      <th scope="col" class="num">
+                        Different
+                      </th>
+                      <th scope="col" class="num">
+                        Missing
+                      </th>
+                      <th scope="col" class="num">
+                        Extra
+                      </th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {history.map((upload) => (
+                      <tr>
+                        <td>
+                          <time datetime={new Date(upload.finished_time).toISOString()}>
+                            {formatTime(upload.finished_time)}
+                          </time>
+                        </td>
+                        <td>
+                          <VerdictBadge verdict={verdictOf(upload.check_result)} />
+                        </td>
+                        <td class="num">{formatCount(upload.dir_count)}</td>
+                        <td class="num">{formatCount(upload.total_files)}</td>
+                        <td class="num">{formatCount(upload.different_files)}</td>
+                        <td class="num">{formatCount(upload.miss_files)}</td>
+                        <td class="num">{formatCount(upload.more_files)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            </details>
+          </>
+        )}
+      </section>
+    </Layout>
+  );
+};

@@ -1,0 +1,77 @@
+import type { TestApp } from './harness.js';
+
+/** One Set-Cookie header, read into its parts. */
+export interface SetCookie {
+  name: string;
+  value: string;
+  attributes: Record<string, string | true>;
+}
+
+export function parseSetCookies(response: Response): SetCookie[] {
+  return response.headers.getSetCookie().map((line) => {
+    const [pair = '', ...rest] = line.split(';');
+    const eq = pair.indexOf('=');
+    const attributes: Record<string, string | true> = {};
+    for (const part of rest) {
+      const [key = '', ...value] = part.trim().split('=');
+      attributes[key.toLowerCase()] = value.length > 0 ? value.join('=') : true;
+    }
+    return { name: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim(), attributes };
+  });
+}
+
+/**
+ * A browser's part the dashboard needs, over `app.request`: a cookie jar
+ * (cookies set, replaced and removed as a browser would), form posts, and the
+ * hidden form token read off the last page.
+ */
+export function dashboardBrowser(app: TestApp, headers: Record<string, string> = {}) {
+  const jar = new Map<string, string>();
+  let lastHtml = '';
+
+  async function send(path: string, init: RequestInit = {}): Promise<Response> {
+    const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    const response = await app.request(path, {
+      ...init,
+      redirect: 'manual',
+      headers: { ...headers, ...(cookie ? { cookie } : {}), ...(init.headers as Record<string, string>) },
+    });
+    for (const set of parseSetCookies(response)) {
+      const maxAge = set.attributes['max-age'];
+      if (set.value === '' || maxAge === '0') jar.delete(set.name);
+      else jar.set(set.name, set.value);
+    }
+    if ((response.headers.get('content-type') ?? '').startsWith('text/html')) {
+      lastHtml = await response.clone().text();
+    }
+    return response;
+  }
+
+  return {
+    jar,
+    get: (path: string) => send(path),
+    /** Posts a form as a browser does (urlencoded). */
+    post: (path: string, fields: Record<string, string>) =>
+      send(path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(fields).toString(),
+      }),
+    /** The hidden `csrf` field of the last page shown. */
+    formToken(): string {
+      const match = /name="csrf" value="([^"]+)"/.exec(lastHtml);
+      if (!match?.[1]) throw new Error('the last page has no form token');
+      return match[1];
+    },
+    /** Opens the sign-in page and signs in; resolves to the answer of the form's post. */
+    async signIn(user: string, password: string, project?: string) {
+      await send('/ui/sign-in');
+      return this.post('/ui/sign-in', {
+        csrf: this.formToken(),
+        user,
+        password,
+        ...(project === undefined ? {} : { project }),
+      });
+    },
+  };
+}
