@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const packageDirs = ['packages', 'apps'].flatMap((group) =>
+const packageDirs = ['packages', 'apps', 'tests'].flatMap((group) =>
   readdirSync(join(root, group), { withFileTypes: true })
     .filter((entry) => entry.isDirectory() && existsSync(join(root, group, entry.name, 'package.json')))
     .map((entry) => join(group, entry.name)),

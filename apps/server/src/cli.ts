@@ -15,7 +15,7 @@ import { SERVER_VERSION } from './version.js';
 const HELP = `sms-server ${SERVER_VERSION}: records consistency verification results (Huawei Cloud SMS v3 API)
 
 Usage:
-  sms-server [serve]                          start the server
+  sms-server [serve]                          start the server (the web dashboard is at /ui)
   sms-server project add NAME                 create a project
   sms-server project list                     list projects
   sms-server user add NAME --project P --role admin|agent|viewer [--password-stdin]

@@ -182,7 +182,7 @@ export const TaskListPage: FC<{
         )
       ) : (
         <>
-          <div class="table-wrap">
+          <section class="table-wrap" aria-label="Tasks" tabindex={0}>
             <table class="tasks">
               <caption class="sr-only">
                 {`Tasks ${formatCount((view.page - 1) * query.per_page + 1)} to ${formatCount((view.page - 1) * query.per_page + view.tasks.length)} of ${formatCount(view.count)}, sorted by ${query.sort} ${query.order === 'asc' ? 'ascending' : 'descending'}`}
@@ -200,7 +200,7 @@ export const TaskListPage: FC<{
                 ))}
               </tbody>
             </table>
-          </div>
+          </section>
           <Pager view={view} />
         </>
       )}

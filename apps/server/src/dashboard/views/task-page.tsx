@@ -103,14 +103,16 @@ export const TaskPage: FC<{ view: TaskPageView; session: Session; now: number }>
             <p class="muted">
               {history.length < uploadCount
                 ? `The newest ${formatCount(history.length)} of ${formatCount(uploadCount)} uploads.`
-                : `All ${formatCount(uploadCount)} ${uploadCount === 1 ? 'upload' : 'uploads'}.`}{' '}
+                : uploadCount === 1
+                  ? 'One upload.'
+                  : `All ${formatCount(uploadCount)} uploads.`}{' '}
               Each bar is the files that did not match in one upload (different, missing and extra), oldest on
               the left; a green tick on the baseline is an upload where everything matched.
             </p>
             <HistoryChart uploads={history} />
             <details open={history.length <= 10}>
               <summary>Uploads as a table</summary>
-              <div class="table-wrap">
+              <section class="table-wrap" aria-label="Uploads" tabindex={0}>
                 <table class="history">
                   <thead>
                     <tr>
@@ -153,7 +155,7 @@ export const TaskPage: FC<{ view: TaskPageView; session: Session; now: number }>
                     ))}
                   </tbody>
                 </table>
-              </div>
+              </section>
             </details>
           </>
         )}
