@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { Dialect } from './schema.js';
 
 /**
@@ -110,13 +110,33 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('sessions_expires').on('sessions').column('expires_at').execute();
       },
     },
+    '0004_task_latest_upload': {
+      async up(db: Kysely<unknown>) {
+        // each task points at its newest upload, so a list of thousands of tasks with their
+        // verdicts is one join on a primary key, not a search of every task's history
+        await db.schema.alterTable('tasks').addColumn('latest_upload_id', 'bigint').execute();
+        await db.schema.alterTable('tasks').addColumn('latest_finished_time', 'bigint').execute();
+        await sql`update tasks set latest_upload_id = (select l.id from consistency_uploads l where l.task_id = tasks.id order by l.finished_time desc, l.id desc limit 1)`.execute(
+          db,
+        );
+        await sql`update tasks set latest_finished_time = (select l.finished_time from consistency_uploads l where l.id = tasks.latest_upload_id)`.execute(
+          db,
+        );
+      },
+    },
   };
 }
 
-/** Brings the database to the newest schema; throws with the failing migration's error. */
-export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+/**
+ * Brings the database to the newest schema (or, for tests of a migration, to
+ * the one named); throws with the failing migration's error.
+ */
+export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect, upTo?: string): Promise<void> {
   const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
-  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = await (upTo === undefined
+    ? migrator.migrateToLatest()
+    : migrator.migrateTo(upTo));
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(

@@ -25,6 +25,9 @@ export interface Database {
     create_date: number;
     start_date: number | null;
     finish_date: number | null;
+    /** The task's newest upload (by finished_time, then id), and its time; null before the first. */
+    latest_upload_id: number | null;
+    latest_finished_time: number | null;
   };
   consistency_uploads: {
     id: Generated<number>;

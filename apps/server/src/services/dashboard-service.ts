@@ -63,19 +63,12 @@ export class DashboardService {
         : verdictCounts[query.verdict];
     const pages = Math.max(1, Math.ceil(matching / query.per_page));
     const page = Math.min(query.page, pages);
-    const { count, tasks } = await this.storage.taskSummaries(principal.projectId, {
+    const tasks = await this.storage.taskSummaries(principal.projectId, {
       ...query,
       limit: query.per_page,
       offset: (page - 1) * query.per_page,
     });
-    return {
-      query,
-      page,
-      pages: Math.max(1, Math.ceil(count / query.per_page)),
-      count,
-      tasks,
-      verdictCounts,
-    };
+    return { query, page, pages, count: matching, tasks, verdictCounts };
   }
 
   /** A task's page: 404 when it is not in the principal's project, 403 when its results may not be read. */

@@ -14,7 +14,7 @@ import {
   type Verdict,
   verdictOf,
 } from '@sms/domain';
-import { type Kysely, sql } from 'kysely';
+import { type Expression, type Kysely, sql } from 'kysely';
 import { type Connection, connect } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrations.js';
 import type { Database, Dialect } from '../db/schema.js';
@@ -434,6 +434,8 @@ export class Storage {
           create_date: now,
           start_date: null,
           finish_date: null,
+          latest_upload_id: null,
+          latest_finished_time: null,
         })
         .execute(),
     );
@@ -491,12 +493,8 @@ export class Storage {
   private summaryQuery(projectId: string, name: string | undefined) {
     let query = this.db
       .selectFrom('tasks')
-      .leftJoin('consistency_uploads as latest', (join) =>
-        // The newest upload of each task, found through the (task_id, finished_time) index.
-        join.on(
-          sql<boolean>`latest.id = (select l.id from consistency_uploads l where l.task_id = tasks.id order by l.finished_time desc, l.id desc limit 1)`,
-        ),
-      )
+      // each task's newest upload, through the task's own pointer: one primary-key lookup per task
+      .leftJoin('consistency_uploads as latest', 'latest.id', 'tasks.latest_upload_id')
       .where('tasks.project_id', '=', projectId);
     if (name !== undefined) query = query.where(nameContains(name));
     return query;
@@ -504,20 +502,20 @@ export class Storage {
 
   /**
    * One page of a project's tasks with the totals of each one's latest upload:
-   * filtered by part of the name and by verdict, sorted by any column. Tasks
+   * filtered by part of the name and by verdict, sorted by any column (how many
+   * match in all: `verdictCounts`, which needs no second pass). Tasks
    * never verified sort after the others whichever the direction (except by
    * verdict, where "never" has its own place, worst first).
    */
   async taskSummaries(
     projectId: string,
     query: Omit<TaskSummaryQuery, 'page' | 'per_page'> & { limit: number; offset: number },
-  ): Promise<{ count: number; tasks: TaskSummaryRow[] }> {
+  ): Promise<TaskSummaryRow[]> {
     return this.run('list task summaries', async () => {
       let q = this.summaryQuery(projectId, query.q);
       const checkResults = query.verdict === undefined ? undefined : CHECK_RESULT_OF[query.verdict];
       if (checkResults === null) q = q.where('latest.id', 'is', null);
       else if (checkResults !== undefined) q = q.where('latest.check_result', '=', checkResults);
-      const count = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
       const order = query.order;
       const never = sql`(case when latest.id is null then 1 else 0 end)`;
       const rank = sql`(case latest.check_result when 'INCONSISTENT' then 0 when 'NO_RESULT' then 1 when 'CONSISTENT' then 3 else 2 end)`;
@@ -554,7 +552,7 @@ export class Storage {
         .limit(query.limit)
         .offset(query.offset)
         .execute();
-      return { count: Number(count.n), tasks: rows as TaskSummaryRow[] };
+      return rows as TaskSummaryRow[];
     });
   }
 
@@ -701,23 +699,48 @@ export class Storage {
     // Deleted since the caller looked it up: say so, rather than fail the whole batch on the foreign key.
     const task = await db.selectFrom('tasks').select('id').where('id', '=', upload.taskId).executeTakeFirst();
     if (!task) return { kind: 'task-missing' };
+    const row = {
+      task_id: upload.taskId,
+      finished_time: upload.finishedTime,
+      check_result: upload.checkResult,
+      idempotency_key: upload.idempotencyKey ?? null,
+      request_hash: upload.requestHash,
+      results: JSON.stringify(upload.results),
+      dir_count: upload.results.length,
+      total_files: sums.total,
+      different_files: sums.different,
+      miss_files: sums.miss,
+      more_files: sums.more,
+    };
+    // The task's pointer to its newest upload moves only forward (by time, then id). The
+    // condition reads the task row itself, so concurrent uploads to one task settle on the newest.
+    const newer = (id: Expression<unknown> | number) =>
+      sql<boolean>`(tasks.latest_upload_id is null or tasks.latest_finished_time < ${upload.finishedTime} or (tasks.latest_finished_time = ${upload.finishedTime} and tasks.latest_upload_id < ${id}))`;
     try {
-      await db
-        .insertInto('consistency_uploads')
-        .values({
-          task_id: upload.taskId,
-          finished_time: upload.finishedTime,
-          check_result: upload.checkResult,
-          idempotency_key: upload.idempotencyKey ?? null,
-          request_hash: upload.requestHash,
-          results: JSON.stringify(upload.results),
-          dir_count: upload.results.length,
-          total_files: sums.total,
-          different_files: sums.different,
-          miss_files: sums.miss,
-          more_files: sums.more,
-        })
-        .execute();
+      if (this.dialect === 'postgres') {
+        // One statement: the upload and the task's pointer commit together, in one round trip.
+        await db
+          .with('stored', (w) => w.insertInto('consistency_uploads').values(row).returning('id'))
+          .updateTable('tasks')
+          .from('stored')
+          .set((eb) => ({ latest_upload_id: eb.ref('stored.id'), latest_finished_time: upload.finishedTime }))
+          .where('tasks.id', '=', upload.taskId)
+          .where(newer(sql.ref('stored.id')))
+          .execute();
+      } else {
+        // SQLite: inside the batch's transaction.
+        const { id } = await db
+          .insertInto('consistency_uploads')
+          .values(row)
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        await db
+          .updateTable('tasks')
+          .set({ latest_upload_id: id, latest_finished_time: upload.finishedTime })
+          .where('tasks.id', '=', upload.taskId)
+          .where(newer(id))
+          .execute();
+      }
       return { kind: 'stored', finishedTime: upload.finishedTime };
     } catch (error) {
       // Two retries of one upload raced on another connection: the other one stored it.
