@@ -3,7 +3,9 @@
 // package, starts sms-server on a free port with a throw-away data directory,
 // signs in, creates a task, uploads the API page's example result, shows a
 // refused upload, lets sms-agent verify a small migrated tree and upload its
-// verdict, reads the history back, and stops the server with SIGTERM.
+// verdict, reads the history back, shows the task's row on the web dashboard,
+// and stops the server with SIGTERM. With --keep it leaves the server running
+// (until Ctrl-C) so that the dashboard can be opened in a browser.
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -144,6 +146,42 @@ try {
         `    ${r.dir_check}: ${r.num_total_files} files, ${r.num_different_files} different, ${r.num_target_miss_files} missing, ${r.num_target_more_files} extra`,
       );
     }
+  }
+
+  step('the web dashboard shows the task (sign in at /ui/sign-in, then /ui/tasks)');
+  const form = await fetch(`${url}/ui/sign-in`);
+  const csrf = /name="csrf" value="([^"]+)"/.exec(await form.text())?.[1];
+  const formCookie = form.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
+  const signIn = await fetch(`${url}/ui/sign-in`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: formCookie },
+    body: new URLSearchParams({ csrf, user: 'admin', password }).toString(),
+  });
+  const session = signIn.headers
+    .getSetCookie()
+    .find((c) => c.startsWith('sms_session='))
+    ?.split(';')[0];
+  console.log(`  POST /ui/sign-in → ${signIn.status} ${signIn.headers.get('location')}`);
+  const list = await fetch(`${url}/ui/tasks`, { headers: { cookie: session ?? '' } });
+  const row =
+    new RegExp(`<tr data-task-id="${task.id}">([\\s\\S]*?)</tr>`).exec(await list.text())?.[1] ?? '';
+  const cells = [...row.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((m) =>
+    m[1].replace(/<[^>]+>/g, '').trim(),
+  );
+  console.log(`  GET /ui/tasks → ${list.status}`);
+  console.log(
+    `  ${['task', 'state', 'verdict', 'verified', 'different', 'missing', 'extra', 'last result'].map((h, i) => `${h}: ${cells[i]}`).join(', ')}`,
+  );
+
+  if (process.argv.includes('--keep')) {
+    console.log(
+      `\n  The server keeps running: open ${url}/ui and sign in as admin / ${password}. Ctrl-C stops it.`,
+    );
+    await new Promise((resolve) => process.once('SIGINT', resolve));
   }
 } finally {
   step('stop the server (SIGTERM)');
