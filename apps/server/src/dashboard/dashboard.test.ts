@@ -137,6 +137,20 @@ describe('dashboard: signing in and out', () => {
     expect(mixed.status).toBe(403);
   });
 
+  it('lets either of two open sign-in tabs sign in', async () => {
+    const browser = dashboardBrowser(t);
+    await browser.get('/ui/sign-in');
+    const firstTab = browser.formToken();
+    await browser.get('/ui/sign-in');
+    expect(browser.formToken()).toBe(firstTab);
+    const res = await browser.post('/ui/sign-in', {
+      csrf: firstTab,
+      user: 'admin',
+      password: ADMIN_PASSWORD,
+    });
+    expect(res.status).toBe(303);
+  });
+
   it('says what was wrong: missing fields, a bad name, a wrong password', async () => {
     const browser = dashboardBrowser(t);
     await browser.get('/ui/sign-in');

@@ -96,7 +96,10 @@ function signInForm(
   props: Omit<SignInProps, 'csrf'>,
   status: ContentfulStatusCode = 200,
 ) {
-  const csrf = randomBytes(32).toString('base64url');
+  // The browser's form token is kept while it lives, so that two open sign-in tabs both work.
+  const current = getCookie(c, SIGN_IN_COOKIE);
+  const csrf =
+    current !== undefined && FORM_TOKEN.test(current) ? current : randomBytes(32).toString('base64url');
   setCookie(c, SIGN_IN_COOKIE, csrf, cookieOptions(c, SIGN_IN_FORM_SECONDS));
   return render(c, <SignInPage {...props} csrf={csrf} />, status);
 }
