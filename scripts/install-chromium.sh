@@ -4,6 +4,7 @@
 # missing; it does nothing when it is there. Installing needs root.
 set -euo pipefail
 if [ -x /usr/bin/chromium ]; then
+  echo "chromium: /usr/bin/chromium is there"
   exit 0
 fi
 if [ "$(id -u)" != 0 ]; then

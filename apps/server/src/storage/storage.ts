@@ -31,15 +31,8 @@ export interface UserRow {
   token_generation: number;
   created_at: number;
 }
-export interface SessionRow {
-  id_hash: string;
-  user_id: string;
-  project_id: string;
-  token_generation: number;
-  csrf_token: string;
-  created_at: number;
-  expires_at: number;
-}
+/** A dashboard session as stored: the hash of its id, who, and until when. */
+export type SessionRow = Database['sessions'];
 /** A task and the totals of its latest upload; the upload's fields are null when it has none. */
 export interface TaskSummaryRow {
   id: string;

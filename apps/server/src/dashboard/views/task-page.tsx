@@ -12,6 +12,15 @@ const When: FC<{ ms: number; now: number }> = ({ ms, now }) => (
   </time>
 );
 
+/** The history table's number columns: heading and field of the upload. */
+const NUMBER_COLUMNS = [
+  ['Directories', 'dir_count'],
+  ['Verified', 'total_files'],
+  ['Different', 'different_files'],
+  ['Missing', 'miss_files'],
+  ['Extra', 'more_files'],
+] as const;
+
 /** One task: its facts, the latest result of each directory as a bar, and the history of its uploads. */
 export const TaskPage: FC<{ view: TaskPageView; session: Session; now: number }> = ({
   view,
@@ -118,21 +127,11 @@ export const TaskPage: FC<{ view: TaskPageView; session: Session; now: number }>
                     <tr>
                       <th scope="col">Time (UTC)</th>
                       <th scope="col">Verdict</th>
-                      <th scope="col" class="num">
-                        Directories
-                      </th>
-                      <th scope="col" class="num">
-                        Verified
-                      </th>
-                      <th scope="col" class="num">
-                        Different
-                      </th>
-                      <th scope="col" class="num">
-                        Missing
-                      </th>
-                      <th scope="col" class="num">
-                        Extra
-                      </th>
+                      {NUMBER_COLUMNS.map(([label]) => (
+                        <th scope="col" class="num">
+                          {label}
+                        </th>
+                      ))}
                     </tr>
                   </thead>
                   <tbody>
@@ -146,11 +145,9 @@ export const TaskPage: FC<{ view: TaskPageView; session: Session; now: number }>
                         <td>
                           <VerdictBadge verdict={verdictOf(upload.check_result)} />
                         </td>
-                        <td class="num">{formatCount(upload.dir_count)}</td>
-                        <td class="num">{formatCount(upload.total_files)}</td>
-                        <td class="num">{formatCount(upload.different_files)}</td>
-                        <td class="num">{formatCount(upload.miss_files)}</td>
-                        <td class="num">{formatCount(upload.more_files)}</td>
+                        {NUMBER_COLUMNS.map(([, field]) => (
+                          <td class="num">{formatCount(upload[field])}</td>
+                        ))}
                       </tr>
                     ))}
                   </tbody>
