@@ -3,7 +3,9 @@
 // (POST /v3/tasks/{task_id}/consistency-result, each with its own
 // Idempotency-Key) against the server on SQLite and on PostgreSQL, beside a
 // bare Hono route that returns {}, all driven by the same load generator in
-// this process. Prints the ratios and writes bench/results/upload-latest.json.
+// this process: every uploader to its own task (as agents do), and all of them
+// to one task (the worst case: one task's uploads are written one after the
+// other). Prints the ratios and writes bench/results/upload-latest.json.
 //
 //   node apps/server/bench/upload.mjs            (BENCH_SECONDS=10 BENCH_CONCURRENCY=32 to change)
 import { spawn } from 'node:child_process';
@@ -103,8 +105,17 @@ async function prepare(url) {
     }),
   );
   const token = auth.headers['x-subject-token'];
-  const task = await post(url, '/v3/tasks', { 'x-auth-token': token }, JSON.stringify({ name: 'bench' }));
-  return { token, taskId: JSON.parse(task.text).id };
+  const taskIds = [];
+  for (let i = 0; i < CONCURRENCY; i++) {
+    const task = await post(
+      url,
+      '/v3/tasks',
+      { 'x-auth-token': token },
+      JSON.stringify({ name: `bench-${i}` }),
+    );
+    taskIds.push(JSON.parse(task.text).id);
+  }
+  return { token, taskIds };
 }
 
 async function load(url, headersOf, seconds) {
@@ -113,10 +124,10 @@ async function load(url, headersOf, seconds) {
   let failed = 0;
   const deadline = performance.now() + seconds * 1000;
   await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
+    Array.from({ length: CONCURRENCY }, async (_, worker) => {
       while (performance.now() < deadline) {
         const started = performance.now();
-        const res = await post(url, headersOf.path, headersOf.headers(), body);
+        const res = await post(url, headersOf.path(worker), headersOf.headers(), body);
         latencies.push(performance.now() - started);
         if (res.status === 200) ok++;
         else failed++;
@@ -135,9 +146,9 @@ async function load(url, headersOf, seconds) {
   };
 }
 
-async function measure(name, server, prepared) {
+async function measure(name, server, prepared, oneTask = false) {
   const target = {
-    path: `/v3/tasks/${prepared.taskId}/consistency-result`,
+    path: (worker) => `/v3/tasks/${prepared.taskIds[oneTask ? 0 : worker]}/consistency-result`,
     headers: () => ({
       ...(prepared.token ? { 'x-auth-token': prepared.token } : {}),
       'idempotency-key': randomUUID(),
@@ -155,7 +166,7 @@ const results = {};
 console.log(`30-result uploads, ${CONCURRENCY} concurrent, ${SECONDS} s each, Node ${process.version}\n`);
 
 const bare = await start(join(here, 'bare-server.mjs'), [], {});
-results.bare = await measure('bare Hono {}', bare, { taskId: 'bench' });
+results.bare = await measure('bare Hono {}', bare, { taskIds: Array(CONCURRENCY).fill('bench') });
 await bare.stop();
 
 const dataDir = mkdtempSync(join(tmpdir(), 'sms-bench-'));
@@ -163,7 +174,9 @@ const sqlite = await start(join(here, '..', 'bin', 'sms-server.js'), ['serve'], 
   SMS_DATA_DIR: dataDir,
   SMS_ADMIN_PASSWORD: ADMIN_PASSWORD,
 });
-results.sqlite = await measure('sms-server (SQLite)', sqlite, await prepare(sqlite.url));
+const sqlitePrepared = await prepare(sqlite.url);
+results.sqlite = await measure('SQLite, own tasks', sqlite, sqlitePrepared);
+results.sqliteOneTask = await measure('SQLite, one task', sqlite, sqlitePrepared, true);
 await sqlite.stop();
 rmSync(dataDir, { recursive: true, force: true });
 
@@ -177,7 +190,9 @@ const postgres = await start(join(here, '..', 'bin', 'sms-server.js'), ['serve']
   DATABASE_URL: dbUrl.toString(),
   SMS_ADMIN_PASSWORD: ADMIN_PASSWORD,
 });
-results.postgres = await measure('sms-server (PostgreSQL)', postgres, await prepare(postgres.url));
+const postgresPrepared = await prepare(postgres.url);
+results.postgres = await measure('PostgreSQL, own tasks', postgres, postgresPrepared);
+results.postgresOneTask = await measure('PostgreSQL, one task', postgres, postgresPrepared, true);
 await postgres.stop();
 await admin.query(`drop database ${dbName} with (force)`);
 await admin.end();
@@ -185,8 +200,10 @@ agent.destroy();
 
 const ratio = (r) =>
   `${((r.rps / results.bare.rps) * 100).toFixed(1)}% of bare throughput, p99 ${(r.p99 / results.bare.p99).toFixed(1)}x bare`;
-console.log(`\nSQLite:     ${ratio(results.sqlite)}`);
-console.log(`PostgreSQL: ${ratio(results.postgres)}`);
+console.log(`\nSQLite, own tasks:     ${ratio(results.sqlite)}`);
+console.log(`SQLite, one task:      ${ratio(results.sqliteOneTask)}`);
+console.log(`PostgreSQL, own tasks: ${ratio(results.postgres)}`);
+console.log(`PostgreSQL, one task:  ${ratio(results.postgresOneTask)}`);
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(
   join(here, 'results', 'upload-latest.json'),

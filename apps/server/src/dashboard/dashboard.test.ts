@@ -318,6 +318,30 @@ describe('dashboard: the task list', () => {
     expect(textOf(html)).toContain('All 3 Inconsistent 1 No result 0 Never verified 1 Consistent 1');
   });
 
+  it('counts a verification the agent split over several uploads as one: the last upload alone would look clean', async () => {
+    const id = await t.createTask(t.adminToken, 'big-host');
+    const clean = { num_different_files: 0, num_target_miss_files: 0, num_target_more_files: 0 };
+    const missing4 = { num_different_files: 0, num_target_miss_files: 4, num_target_more_files: 0 };
+    // 35 directories: 30 in the first upload (one of them with 4 missing files), 5 in the second, all clean
+    await t.upload(id, {
+      consistency_result: Array.from({ length: 30 }, (_, i) =>
+        result(`/srv/${i}`, { num_total_files: 100, ...(i === 7 ? missing4 : clean) }),
+      ),
+    });
+    await t.upload(id, {
+      consistency_result: Array.from({ length: 5 }, (_, i) =>
+        result(`/srv/${30 + i}`, { num_total_files: 100, ...clean }),
+      ),
+    });
+    const browser = await signedIn();
+    expect(rowOf(await (await browser.get('/ui/tasks')).text(), id)).toBe(
+      'big-host READY Inconsistent 3,500 0 4 0 just now',
+    );
+    const page = await (await browser.get(`/ui/tasks/${id}`)).text();
+    expect([...page.matchAll(/<li class="dir" /g)]).toHaveLength(35);
+    expect(page.indexOf('data-dir="/srv/7"')).toBeLessThan(page.indexOf('data-dir="/srv/0"'));
+  });
+
   it('escapes what users typed: a task name is text, never markup', async () => {
     await t.createTask(t.adminToken, '<img src=x onerror=alert(1)>&');
     const html = await (await (await signedIn()).get('/ui/tasks')).text();
@@ -518,9 +542,13 @@ describe('dashboard: the task page', () => {
     expect(old).toContain('data-count="10" style="width:100.0000%"');
     expect(old).not.toContain('data-part="different"');
     expect(textOf(old)).toContain('not in the latest upload');
+    // the task's totals add up the newest result of every directory
     expect(textOf(html)).toContain(
-      'Latest totals 600 verified, 100 different, 200 missing, 200 extra in 1 directory',
+      'Totals 610 verified, 100 different, 200 missing, 200 extra in 2 directories (the newest result of each)',
     );
+    expect(textOf(html)).toContain('Inconsistent 1 of 2 directories differ');
+    // the directories that differ come first
+    expect(html.indexOf('data-dir="/data"')).toBeLessThan(html.indexOf('data-dir="/old"'));
     expect(html).toContain('href="/ui/tasks"');
   });
 

@@ -1,5 +1,7 @@
+import type { ConsistencyResult } from '@sms/domain';
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
-import type { Dialect } from './schema.js';
+import { EMPTY_TASK_STATE, nextTaskState, type TaskState } from '../storage/task-state.js';
+import type { Database, Dialect } from './schema.js';
 
 /**
  * The schema, as migrations in code (so the built server carries them). Each
@@ -122,6 +124,64 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await sql`update tasks set latest_finished_time = (select l.finished_time from consistency_uploads l where l.id = tasks.latest_upload_id)`.execute(
           db,
         );
+      },
+    },
+    '0005_task_state': {
+      async up(db: Kysely<unknown>) {
+        // each task's directories with their newest results, and their sums: the agent splits a
+        // verification of more than 30 directories into several uploads, so a task's state is
+        // per directory, not its last upload's
+        await db.schema
+          .alterTable('tasks')
+          .addColumn('directories', 'text', (c) => c.notNull().defaultTo('[]'))
+          .execute();
+        for (const column of [
+          'dir_count',
+          'inconsistent_dirs',
+          'total_files',
+          'different_files',
+          'miss_files',
+          'more_files',
+        ]) {
+          await db.schema
+            .alterTable('tasks')
+            .addColumn(column, 'bigint', (c) => c.notNull().defaultTo(0))
+            .execute();
+        }
+        // the uploads already stored, oldest first, a page at a time, folded into each task's state
+        const typed = db as Kysely<Database>;
+        const states = new Map<string, TaskState>();
+        for (let after = { time: -1, id: -1 }; ; ) {
+          const page = await typed
+            .selectFrom('consistency_uploads')
+            .select(['id', 'task_id', 'finished_time', 'results'])
+            .where((eb) =>
+              eb.or([
+                eb('finished_time', '>', after.time),
+                eb.and([eb('finished_time', '=', after.time), eb('id', '>', after.id)]),
+              ]),
+            )
+            .orderBy('finished_time')
+            .orderBy('id')
+            .limit(1000)
+            .execute();
+          for (const upload of page) {
+            states.set(
+              upload.task_id,
+              nextTaskState(states.get(upload.task_id) ?? EMPTY_TASK_STATE, {
+                id: Number(upload.id),
+                finishedTime: upload.finished_time,
+                results: JSON.parse(upload.results) as ConsistencyResult[],
+              }),
+            );
+          }
+          const last = page.at(-1);
+          if (!last) break;
+          after = { time: last.finished_time, id: Number(last.id) };
+        }
+        for (const [taskId, state] of states) {
+          await typed.updateTable('tasks').set(state).where('id', '=', taskId).execute();
+        }
       },
     },
   };

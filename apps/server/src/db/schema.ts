@@ -28,6 +28,17 @@ export interface Database {
     /** The task's newest upload (by finished_time, then id), and its time; null before the first. */
     latest_upload_id: number | null;
     latest_finished_time: number | null;
+    /**
+     * Each directory of the task with its newest result (JSON `DirectoryState[]`), and their
+     * sums: kept with every upload, so that a list of thousands of tasks reads one row each.
+     */
+    directories: Generated<string>;
+    dir_count: Generated<number>;
+    inconsistent_dirs: Generated<number>;
+    total_files: Generated<number>;
+    different_files: Generated<number>;
+    miss_files: Generated<number>;
+    more_files: Generated<number>;
   };
   consistency_uploads: {
     id: Generated<number>;

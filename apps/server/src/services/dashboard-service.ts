@@ -1,6 +1,7 @@
 import {
   Actions,
   type ConsistencyResult,
+  isConsistent,
   NotFoundError,
   type Task,
   type TaskSummaryQuery,
@@ -12,8 +13,6 @@ import type { AuthService, Principal } from './auth-service.js';
 
 /** The uploads a task page charts and lists: the newest 50. */
 export const HISTORY_LIMIT = 50;
-/** The uploads a task page reads to find each directory's latest result: the newest 500. */
-export const DIRECTORY_LOOKBACK = 500;
 
 export interface TaskListView {
   query: TaskSummaryQuery;
@@ -37,10 +36,12 @@ export interface DirectoryLatest {
 
 export interface TaskPageView {
   task: Task;
+  /** The task as the list shows it: verdict and sums over its directories. */
+  summary: TaskSummaryRow;
   uploadCount: number;
   /** The newest uploads, newest first (at most `HISTORY_LIMIT`). */
   history: UploadSummary[];
-  /** Every directory seen in the newest `DIRECTORY_LOOKBACK` uploads, by name, with its latest result. */
+  /** Every directory of the task with its newest result: the inconsistent first, then by name. */
   directories: DirectoryLatest[];
 }
 
@@ -77,25 +78,25 @@ export class DashboardService {
     const task = await this.storage.getTask(taskId);
     if (!task || task.project_id !== principal.projectId) throw new NotFoundError('task', taskId);
     this.auth.authorizeTask(principal, Actions.getConsistencyCheckResult, task);
-    const [uploads, uploadCount] = await Promise.all([
-      this.storage.recentUploads(taskId, DIRECTORY_LOOKBACK),
+    const [summary, states, history, uploadCount] = await Promise.all([
+      this.storage.taskSummary(principal.projectId, taskId),
+      this.storage.taskDirectories(taskId),
+      this.storage.recentUploads(taskId, HISTORY_LIMIT),
       this.storage.countUploads(taskId),
     ]);
-    const latest = new Map<string, DirectoryLatest>();
-    for (const [index, upload] of uploads.entries()) {
-      for (const result of upload.results) {
-        if (!latest.has(result.dir_check)) {
-          latest.set(result.dir_check, {
-            result,
-            finishedTime: upload.finished_time,
-            inLatestUpload: index === 0,
-          });
-        }
-      }
-    }
-    const directories = [...latest.values()].sort((a, b) =>
-      a.result.dir_check < b.result.dir_check ? -1 : a.result.dir_check > b.result.dir_check ? 1 : 0,
-    );
-    return { task, uploadCount, history: uploads.slice(0, HISTORY_LIMIT), directories };
+    if (!summary) throw new NotFoundError('task', taskId); // deleted meanwhile
+    const newest = history[0]?.id;
+    const directories = states
+      .map(({ upload_id, finished_time, ...result }) => ({
+        result,
+        finishedTime: finished_time,
+        inLatestUpload: upload_id === newest,
+      }))
+      .sort(
+        (a, b) =>
+          Number(isConsistent(a.result)) - Number(isConsistent(b.result)) ||
+          (a.result.dir_check < b.result.dir_check ? -1 : a.result.dir_check > b.result.dir_check ? 1 : 0),
+      );
+    return { task, summary, uploadCount, history, directories };
   }
 }

@@ -207,7 +207,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
     expect(tasks).toHaveLength(1);
     expect(tasks[0]).toMatchObject({
       id: a,
-      check_result: 'INCONSISTENT',
+      verdict: 'inconsistent',
       total_files: 100,
       different_files: 7,
       finished_time: 20,
@@ -235,7 +235,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
     ]);
   });
 
-  it("moves a task's pointer to its newest upload only forward, also under concurrent uploads", async () => {
+  it("moves a task's pointer and each directory's result only forward, also under concurrent uploads", async () => {
     const project = (await storage.createProject('burst', 1)).id;
     const taskId = await storage.createTask({ projectId: project, name: 'burst', type: 'MIGRATE_FILE' }, 1);
     const times = [50, 10, 90, 30, 70, 20, 100, 80, 60, 40, 5, 100];
@@ -247,16 +247,68 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
           checkResult: 'INCONSISTENT',
           idempotencyKey: undefined,
           requestHash: `h${i}`,
-          results: [result(`/t${time}-${i}`, { num_total_files: time * 100 + i })],
+          results: [result('/same', { num_total_files: time * 100 + i })],
         }),
       ),
     );
     const [row] = await storage.taskSummaries(project, { sort: 'name', order: 'asc', limit: 1, offset: 0 });
     const [newest] = await storage.recentUploads(taskId, 1);
     expect(row?.finished_time).toBe(100);
-    // the very upload the history calls newest: of the two at 100, the one stored last
+    // the directory's result is the very upload the history calls newest: of the two at 100, the one stored last
     expect(newest?.finished_time).toBe(100);
+    expect(row?.dir_count).toBe(1);
     expect(row?.total_files).toBe(newest?.total_files);
+    expect((await storage.taskDirectories(taskId))[0]).toMatchObject({
+      upload_id: newest?.id,
+      finished_time: 100,
+    });
+  });
+
+  it("keeps each directory's newest result: a verification split over uploads adds up, a re-verification replaces", async () => {
+    const project = (await storage.createProject('split', 1)).id;
+    const taskId = await storage.createTask({ projectId: project, name: 'split', type: 'MIGRATE_FILE' }, 1);
+    const store = (time: number, results: ReturnType<typeof result>[]) =>
+      storage.storeUpload({
+        taskId,
+        finishedTime: time,
+        checkResult: 'INCONSISTENT',
+        idempotencyKey: undefined,
+        requestHash: `h${time}`,
+        results,
+      });
+    const clean = { num_different_files: 0, num_target_miss_files: 0, num_target_more_files: 0 };
+    // 31 directories: the agent sends 30, then 1
+    await store(
+      10,
+      Array.from({ length: 30 }, (_, i) => result(`/d${i}`, { num_total_files: 10, ...clean })),
+    );
+    await store(11, [
+      result('/d30', {
+        num_total_files: 10,
+        num_different_files: 2,
+        num_target_miss_files: 0,
+        num_target_more_files: 0,
+      }),
+    ]);
+    const summary = () => storage.taskSummary(project, taskId);
+    expect(await summary()).toMatchObject({
+      verdict: 'inconsistent',
+      dir_count: 31,
+      total_files: 310,
+      different_files: 2,
+      inconsistent_dirs: 1,
+      finished_time: 11,
+    });
+    // /d30 fixed and verified again on its own: the task is consistent, the other 30 still count
+    await store(12, [result('/d30', { num_total_files: 10, ...clean })]);
+    expect(await summary()).toMatchObject({
+      verdict: 'consistent',
+      dir_count: 31,
+      total_files: 310,
+      different_files: 0,
+    });
+    expect(await storage.taskSummary(project, 'no-such-task')).toBeUndefined();
+    expect(await storage.taskDirectories(taskId)).toHaveLength(31);
   });
 
   it('keeps sessions by hash, finds and deletes them, and sweeps expired ones on the next sign-in', async () => {

@@ -11,13 +11,14 @@ import {
   type TaskState,
   type TaskSummaryQuery,
   type TaskType,
+  VERDICTS_WORST_FIRST,
   type Verdict,
-  verdictOf,
 } from '@sms/domain';
-import { type Expression, type Kysely, sql } from 'kysely';
+import { type Kysely, type QueryCreator, sql } from 'kysely';
 import { type Connection, connect } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrations.js';
 import type { Database, Dialect } from '../db/schema.js';
+import { type DirectoryState, nextTaskState, parseDirectories } from './task-state.js';
 
 export interface ProjectRow {
   id: string;
@@ -33,7 +34,11 @@ export interface UserRow {
 }
 /** A dashboard session as stored: the hash of its id, who, and until when. */
 export type SessionRow = Database['sessions'];
-/** A task and the totals of its latest upload; the upload's fields are null when it has none. */
+/**
+ * A task as the dashboard lists it: its verdict, the time of its newest
+ * upload, and the sums over the newest result of each of its directories
+ * (null when it has none).
+ */
 export interface TaskSummaryRow {
   id: string;
   name: string;
@@ -41,15 +46,17 @@ export interface TaskSummaryRow {
   state: TaskState;
   create_date: number;
   finished_time: number | null;
-  check_result: CheckResult | null;
+  verdict: Verdict;
   dir_count: number | null;
   total_files: number | null;
   different_files: number | null;
   miss_files: number | null;
   more_files: number | null;
+  inconsistent_dirs: number | null;
 }
 /** One upload with its summed counts. */
 export interface UploadSummary {
+  id: number;
   finished_time: number;
   check_result: CheckResult;
   results: ConsistencyResult[];
@@ -65,13 +72,43 @@ function nameContains(part: string) {
   return sql<boolean>`lower(tasks.name) like lower(${pattern}) escape '\\'`;
 }
 
-/** The `check_result` each verdict filters on; `null`: tasks with no upload. */
-const CHECK_RESULT_OF: Record<Verdict, CheckResult | null> = {
-  consistent: 'CONSISTENT',
-  inconsistent: 'INCONSISTENT',
-  'no-result': 'NO_RESULT',
-  never: null,
-};
+/**
+ * A task's verdict, in SQL (it must sort and filter thousands of tasks): never
+ * verified without an upload; no result when its uploads held no directory;
+ * inconsistent when a directory's newest result has a different, missing or
+ * extra file; else consistent. Read off the task's own row, where each upload
+ * keeps the sums over its directories.
+ */
+const VERDICT = sql<Verdict>`(case when tasks.latest_upload_id is null then 'never' when tasks.dir_count = 0 then 'no-result' when tasks.inconsistent_dirs > 0 then 'inconsistent' else 'consistent' end)`;
+/** The verdict's place in `VERDICTS_WORST_FIRST`, for sorting. */
+const VERDICT_RANK = sql`(case ${VERDICT} ${sql.join(
+  VERDICTS_WORST_FIRST.map((verdict, rank) => sql`when ${sql.lit(verdict)} then ${sql.lit(rank)}`),
+  sql` `,
+)} end)`;
+
+/** A summary row as the drivers return it, with the counts as numbers. */
+function summaryRow(
+  row: Record<keyof TaskSummaryRow, unknown> & { id: string; name: string; create_date: number },
+): TaskSummaryRow {
+  // A task with no directory has no numbers to show (rather than zeros that look like a result).
+  const none = Number(row.dir_count) === 0;
+  const count = (value: unknown) => (none || value === null ? null : Number(value));
+  return {
+    id: row.id,
+    name: row.name,
+    type: row.type as TaskType,
+    state: row.state as TaskState,
+    create_date: row.create_date,
+    finished_time: row.finished_time === null ? null : Number(row.finished_time),
+    verdict: row.verdict as Verdict,
+    dir_count: count(row.dir_count),
+    total_files: count(row.total_files),
+    different_files: count(row.different_files),
+    miss_files: count(row.miss_files),
+    more_files: count(row.more_files),
+    inconsistent_dirs: count(row.inconsistent_dirs),
+  };
+}
 export interface MembershipRow {
   project_id: string;
   project_name: string;
@@ -482,86 +519,109 @@ export class Storage {
 
   // --- task summaries (the dashboard) -------------------------------------------
 
-  /** A project's tasks, each joined to its latest upload (or to nothing), with the name filter applied. */
-  private summaryQuery(projectId: string, name: string | undefined) {
-    let query = this.db
-      .selectFrom('tasks')
-      // each task's newest upload, through the task's own pointer: one primary-key lookup per task
-      .leftJoin('consistency_uploads as latest', 'latest.id', 'tasks.latest_upload_id')
-      .where('tasks.project_id', '=', projectId);
-    if (name !== undefined) query = query.where(nameContains(name));
+  /** A project's tasks (or one of them), with the name filter applied. */
+  private summaryQuery(projectId: string, filter: { name?: string | undefined; taskId?: string } = {}) {
+    let query = this.db.selectFrom('tasks').where('tasks.project_id', '=', projectId);
+    if (filter.taskId !== undefined) query = query.where('tasks.id', '=', filter.taskId);
+    if (filter.name !== undefined) query = query.where(nameContains(filter.name));
     return query;
   }
 
+  private summaryColumns<Q extends ReturnType<Storage['summaryQuery']>>(query: Q) {
+    return query.select([
+      'tasks.id',
+      'tasks.name',
+      'tasks.type',
+      'tasks.state',
+      'tasks.create_date',
+      'tasks.latest_finished_time as finished_time',
+      VERDICT.as('verdict'),
+      'tasks.dir_count',
+      'tasks.total_files',
+      'tasks.different_files',
+      'tasks.miss_files',
+      'tasks.more_files',
+      'tasks.inconsistent_dirs',
+    ]);
+  }
+
   /**
-   * One page of a project's tasks with the totals of each one's latest upload:
-   * filtered by part of the name and by verdict, sorted by any column (how many
-   * match in all: `verdictCounts`, which needs no second pass). Tasks
-   * never verified sort after the others whichever the direction (except by
-   * verdict, where "never" has its own place, worst first).
+   * One page of a project's tasks with their verdicts and the sums over their
+   * directories: filtered by part of the name and by verdict, sorted by any
+   * column (how many match in all: `verdictCounts`). Tasks without numbers
+   * sort after the others whichever the direction (except by verdict, which
+   * puts the worst first).
    */
   async taskSummaries(
     projectId: string,
     query: Omit<TaskSummaryQuery, 'page' | 'per_page'> & { limit: number; offset: number },
   ): Promise<TaskSummaryRow[]> {
     return this.run('list task summaries', async () => {
-      let q = this.summaryQuery(projectId, query.q);
-      const checkResults = query.verdict === undefined ? undefined : CHECK_RESULT_OF[query.verdict];
-      if (checkResults === null) q = q.where('latest.id', 'is', null);
-      else if (checkResults !== undefined) q = q.where('latest.check_result', '=', checkResults);
+      let q = this.summaryQuery(projectId, { name: query.q });
+      if (query.verdict !== undefined) q = q.where(sql<boolean>`${VERDICT} = ${sql.lit(query.verdict)}`);
       const order = query.order;
-      const never = sql`(case when latest.id is null then 1 else 0 end)`;
-      const rank = sql`(case latest.check_result when 'INCONSISTENT' then 0 when 'NO_RESULT' then 1 when 'CONSISTENT' then 3 else 2 end)`;
       const column = {
         name: sql`lower(tasks.name)`,
         state: sql`tasks.state`,
-        total: sql`latest.total_files`,
-        different: sql`latest.different_files`,
-        missing: sql`latest.miss_files`,
-        extra: sql`latest.more_files`,
-        last: sql`latest.finished_time`,
+        total: sql`tasks.total_files`,
+        different: sql`tasks.different_files`,
+        missing: sql`tasks.miss_files`,
+        extra: sql`tasks.more_files`,
+        last: sql`tasks.latest_finished_time`,
       } as const;
-      let page = q.select([
-        'tasks.id',
-        'tasks.name',
-        'tasks.type',
-        'tasks.state',
-        'tasks.create_date',
-        'latest.finished_time',
-        'latest.check_result',
-        'latest.dir_count',
-        'latest.total_files',
-        'latest.different_files',
-        'latest.miss_files',
-        'latest.more_files',
-      ]);
-      if (query.sort === 'verdict') page = page.orderBy(rank, order);
+      let page = this.summaryColumns(q);
+      if (query.sort === 'verdict') page = page.orderBy(VERDICT_RANK, order);
       else if (query.sort === 'name' || query.sort === 'state')
         page = page.orderBy(column[query.sort], order);
-      else page = page.orderBy(never, 'asc').orderBy(column[query.sort], order);
+      else if (query.sort === 'last') {
+        page = page
+          .orderBy(sql`(case when tasks.latest_finished_time is null then 1 else 0 end)`)
+          .orderBy(column.last, order);
+      } else {
+        page = page
+          .orderBy(sql`(case when tasks.dir_count = 0 then 1 else 0 end)`)
+          .orderBy(column[query.sort], order);
+      }
       const rows = await page
         .orderBy(sql`lower(tasks.name)`, 'asc')
         .orderBy('tasks.id', 'asc')
         .limit(query.limit)
         .offset(query.offset)
         .execute();
-      return rows as TaskSummaryRow[];
+      return rows.map(summaryRow);
+    });
+  }
+
+  /** One task's summary, as the list shows it; undefined when the project has no such task. */
+  async taskSummary(projectId: string, taskId: string): Promise<TaskSummaryRow | undefined> {
+    return this.run('read task summary', async () => {
+      const row = await this.summaryColumns(this.summaryQuery(projectId, { taskId })).executeTakeFirst();
+      return row && summaryRow(row);
     });
   }
 
   /** How many of a project's tasks (matching the name filter) have each verdict. */
   async verdictCounts(projectId: string, name: string | undefined): Promise<Record<Verdict, number>> {
     return this.run('count verdicts', async () => {
-      const rows = await this.summaryQuery(projectId, name)
-        .select((eb) => [
-          sql<string | null>`latest.check_result`.as('check_result'),
-          eb.fn.countAll<number>().as('n'),
-        ])
-        .groupBy('latest.check_result')
+      const rows = await this.summaryQuery(projectId, { name })
+        .select((eb) => [VERDICT.as('verdict'), eb.fn.countAll<number>().as('n')])
+        .groupBy(VERDICT)
         .execute();
       const counts: Record<Verdict, number> = { inconsistent: 0, 'no-result': 0, never: 0, consistent: 0 };
-      for (const row of rows) counts[verdictOf(row.check_result as CheckResult | null)] += Number(row.n);
+      for (const row of rows) counts[row.verdict] += Number(row.n);
       return counts;
+    });
+  }
+
+  /** A task's directories with their newest results, by `dir_check`. */
+  async taskDirectories(taskId: string): Promise<DirectoryState[]> {
+    return this.run('read task directories', async () => {
+      const row = await this.db
+        .selectFrom('tasks')
+        .select('directories')
+        .where('id', '=', taskId)
+        .executeTakeFirst();
+      return row ? parseDirectories(row.directories) : [];
     });
   }
 
@@ -571,6 +631,7 @@ export class Storage {
       const rows = await this.db
         .selectFrom('consistency_uploads')
         .select([
+          'id',
           'finished_time',
           'check_result',
           'results',
@@ -619,7 +680,18 @@ export class Storage {
    */
   storeUpload(upload: NewUpload): Promise<UploadOutcome> {
     if (this.dialect !== 'sqlite') {
-      return this.run('store upload', () => this.storeUploadIn(this.db, upload, true));
+      return this.run('store upload', async () => {
+        try {
+          return await this.db.transaction().execute((trx) => this.storeUploadIn(trx, upload));
+        } catch (error) {
+          // Two retries of one upload raced on another connection: the other one stored it.
+          if (isUniqueViolation(error)) {
+            const raced = await this.findEarlier(this.db, upload);
+            if (raced) return raced;
+          }
+          throw error;
+        }
+      });
     }
     return new Promise((resolve, reject) => {
       this.uploadQueue.push({ upload, resolve, reject });
@@ -644,7 +716,7 @@ export class Storage {
       const outcomes = await this.run('store upload', () =>
         this.db.transaction().execute(async (trx) => {
           const done: UploadOutcome[] = [];
-          for (const { upload } of batch) done.push(await this.storeUploadIn(trx, upload, false));
+          for (const { upload } of batch) done.push(await this.storeUploadIn(trx, upload));
           return done;
         }),
       );
@@ -657,11 +729,38 @@ export class Storage {
     }
   }
 
-  private async storeUploadIn(
-    db: Kysely<Database>,
-    upload: NewUpload,
-    raceable: boolean,
-  ): Promise<UploadOutcome> {
+  /** The upload already stored under this one's idempotency key, if any. */
+  private async findEarlier(db: Kysely<Database>, upload: NewUpload): Promise<UploadOutcome | undefined> {
+    if (upload.idempotencyKey === undefined) return undefined;
+    const earlier = await db
+      .selectFrom('consistency_uploads')
+      .select(['request_hash', 'finished_time'])
+      .where('task_id', '=', upload.taskId)
+      .where('idempotency_key', '=', upload.idempotencyKey)
+      .executeTakeFirst();
+    return (
+      earlier && { kind: 'replayed', requestHash: earlier.request_hash, finishedTime: earlier.finished_time }
+    );
+  }
+
+  /**
+   * The writes of one upload, inside the caller's transaction: the upload
+   * row, and the task's state (its newest upload, each directory's newest
+   * result and their sums) with the upload folded in.
+   */
+  private async storeUploadIn(db: Kysely<Database>, upload: NewUpload): Promise<UploadOutcome> {
+    const earlier = await this.findEarlier(db, upload);
+    if (earlier) return earlier;
+    // Deleted since the caller looked it up: say so, rather than fail the whole batch on the foreign key.
+    // On PostgreSQL the task's row stays locked to the commit, so that concurrent uploads to one
+    // task fold into its state one after the other (SQLite has one writer).
+    let taskQuery = db
+      .selectFrom('tasks')
+      .select(['latest_upload_id', 'latest_finished_time', 'directories'])
+      .where('id', '=', upload.taskId);
+    if (this.dialect === 'postgres') taskQuery = taskQuery.forUpdate();
+    const task = await taskQuery.executeTakeFirst();
+    if (!task) return { kind: 'task-missing' };
     const sums = upload.results.reduce(
       (acc, r) => ({
         total: acc.total + r.num_total_files,
@@ -671,78 +770,31 @@ export class Storage {
       }),
       { total: 0, different: 0, miss: 0, more: 0 },
     );
-    const findEarlier = async (): Promise<UploadOutcome | undefined> => {
-      if (upload.idempotencyKey === undefined) return undefined;
-      const earlier = await db
-        .selectFrom('consistency_uploads')
-        .select(['request_hash', 'finished_time'])
-        .where('task_id', '=', upload.taskId)
-        .where('idempotency_key', '=', upload.idempotencyKey)
-        .executeTakeFirst();
-      return (
-        earlier && {
-          kind: 'replayed',
-          requestHash: earlier.request_hash,
-          finishedTime: earlier.finished_time,
-        }
-      );
-    };
-    const earlier = await findEarlier();
-    if (earlier) return earlier;
-    // Deleted since the caller looked it up: say so, rather than fail the whole batch on the foreign key.
-    const task = await db.selectFrom('tasks').select('id').where('id', '=', upload.taskId).executeTakeFirst();
-    if (!task) return { kind: 'task-missing' };
-    const row = {
-      task_id: upload.taskId,
-      finished_time: upload.finishedTime,
-      check_result: upload.checkResult,
-      idempotency_key: upload.idempotencyKey ?? null,
-      request_hash: upload.requestHash,
-      results: JSON.stringify(upload.results),
-      dir_count: upload.results.length,
-      total_files: sums.total,
-      different_files: sums.different,
-      miss_files: sums.miss,
-      more_files: sums.more,
-    };
-    // The task's pointer to its newest upload moves only forward (by time, then id). The
-    // condition reads the task row itself, so concurrent uploads to one task settle on the newest.
-    const newer = (id: Expression<unknown> | number) =>
-      sql<boolean>`(tasks.latest_upload_id is null or tasks.latest_finished_time < ${upload.finishedTime} or (tasks.latest_finished_time = ${upload.finishedTime} and tasks.latest_upload_id < ${id}))`;
-    try {
-      if (this.dialect === 'postgres') {
-        // One statement: the upload and the task's pointer commit together, in one round trip.
-        await db
-          .with('stored', (w) => w.insertInto('consistency_uploads').values(row).returning('id'))
-          .updateTable('tasks')
-          .from('stored')
-          .set((eb) => ({ latest_upload_id: eb.ref('stored.id'), latest_finished_time: upload.finishedTime }))
-          .where('tasks.id', '=', upload.taskId)
-          .where(newer(sql.ref('stored.id')))
-          .execute();
-      } else {
-        // SQLite: inside the batch's transaction.
-        const { id } = await db
-          .insertInto('consistency_uploads')
-          .values(row)
-          .returning('id')
-          .executeTakeFirstOrThrow();
-        await db
-          .updateTable('tasks')
-          .set({ latest_upload_id: id, latest_finished_time: upload.finishedTime })
-          .where('tasks.id', '=', upload.taskId)
-          .where(newer(id))
-          .execute();
-      }
-      return { kind: 'stored', finishedTime: upload.finishedTime };
-    } catch (error) {
-      // Two retries of one upload raced on another connection: the other one stored it.
-      if (raceable && isUniqueViolation(error)) {
-        const raced = await findEarlier();
-        if (raced) return raced;
-      }
-      throw error;
-    }
+    const { id } = await db
+      .insertInto('consistency_uploads')
+      .values({
+        task_id: upload.taskId,
+        finished_time: upload.finishedTime,
+        check_result: upload.checkResult,
+        idempotency_key: upload.idempotencyKey ?? null,
+        request_hash: upload.requestHash,
+        results: JSON.stringify(upload.results),
+        dir_count: upload.results.length,
+        total_files: sums.total,
+        different_files: sums.different,
+        miss_files: sums.miss,
+        more_files: sums.more,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await db
+      .updateTable('tasks')
+      .set(
+        nextTaskState(task, { id: Number(id), finishedTime: upload.finishedTime, results: upload.results }),
+      )
+      .where('id', '=', upload.taskId)
+      .execute();
+    return { kind: 'stored', finishedTime: upload.finishedTime };
   }
 
   /** Every upload of a task, newest first. */

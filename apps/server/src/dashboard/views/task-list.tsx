@@ -4,7 +4,6 @@ import {
   type TaskSort,
   type TaskSummaryQuery,
   VERDICTS_WORST_FIRST,
-  verdictOf,
 } from '@sms/domain';
 import type { FC } from 'hono/jsx';
 import type { Session } from '../../services/auth-service.js';
@@ -81,7 +80,7 @@ const TaskRow: FC<{ task: TaskSummaryRow; now: number }> = ({ task, now }) => (
     </td>
     <td data-label="State">{task.state}</td>
     <td data-label="Verdict">
-      <VerdictBadge verdict={verdictOf(task.check_result)} />
+      <VerdictBadge verdict={task.verdict} />
     </td>
     <Count value={task.total_files} label="Verified" />
     <Count value={task.different_files} label="Different" />

@@ -1,7 +1,7 @@
 import { isConsistent, verdictOf } from '@sms/domain';
 import type { FC } from 'hono/jsx';
 import type { Session } from '../../services/auth-service.js';
-import { DIRECTORY_LOOKBACK, type TaskPageView } from '../../services/dashboard-service.js';
+import type { TaskPageView } from '../../services/dashboard-service.js';
 import { formatAgo, formatCount, formatTime } from '../format.js';
 import { Layout } from './layout.js';
 import { DirectoryCounts, HistoryChart, Legend, ProportionBar, VerdictBadge } from './parts.js';
@@ -27,8 +27,9 @@ export const TaskPage: FC<{ view: TaskPageView; session: Session; now: number }>
   session,
   now,
 }) => {
-  const { task, history, directories, uploadCount } = view;
+  const { task, summary, history, directories, uploadCount } = view;
   const latest = history[0];
+  const dirs = summary.dir_count ?? 0;
   return (
     <Layout title={task.name} session={session}>
       <nav aria-label="Breadcrumb" class="muted">
@@ -38,15 +39,18 @@ export const TaskPage: FC<{ view: TaskPageView; session: Session; now: number }>
       <dl class="facts">
         <dt>Verdict</dt>
         <dd>
-          <VerdictBadge verdict={verdictOf(latest?.check_result ?? null)} />
+          <VerdictBadge verdict={summary.verdict} />
+          {summary.inconsistent_dirs
+            ? ` ${formatCount(summary.inconsistent_dirs)} of ${formatCount(dirs)} directories differ`
+            : ''}
         </dd>
         <dt>Last result</dt>
         <dd>{latest ? <When ms={latest.finished_time} now={now} /> : 'never'}</dd>
-        {latest ? (
+        {dirs > 0 ? (
           <>
-            <dt>Latest totals</dt>
+            <dt>Totals</dt>
             <dd data-totals>
-              {`${formatCount(latest.total_files)} verified, ${formatCount(latest.different_files)} different, ${formatCount(latest.miss_files)} missing, ${formatCount(latest.more_files)} extra in ${formatCount(latest.dir_count)} ${latest.dir_count === 1 ? 'directory' : 'directories'}`}
+              {`${formatCount(summary.total_files ?? 0)} verified, ${formatCount(summary.different_files ?? 0)} different, ${formatCount(summary.miss_files ?? 0)} missing, ${formatCount(summary.more_files ?? 0)} extra in ${formatCount(dirs)} ${dirs === 1 ? 'directory' : 'directories'} (the newest result of each)`}
             </dd>
           </>
         ) : null}
@@ -76,11 +80,9 @@ export const TaskPage: FC<{ view: TaskPageView; session: Session; now: number }>
         ) : (
           <>
             <p class="muted">
-              The latest result of each directory
-              {uploadCount > DIRECTORY_LOOKBACK
-                ? ` seen in the newest ${formatCount(DIRECTORY_LOOKBACK)} uploads`
-                : ''}
-              . Each bar spans the files verified plus the extra files at the target.
+              The newest result of each directory, those that differ first; an agent verifying more than 30
+              directories sends them in several uploads. Each bar spans the files verified plus the extra
+              files at the target.
             </p>
             <Legend />
             <ul class="dirs">
