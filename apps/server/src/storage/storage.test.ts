@@ -311,6 +311,30 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
     expect(await storage.taskDirectories(taskId)).toHaveLength(31);
   });
 
+  it('loses no directory when many uploads to one task are stored at once', async () => {
+    const project = (await storage.createProject('crowd', 1)).id;
+    const taskId = await storage.createTask({ projectId: project, name: 'crowd', type: 'MIGRATE_FILE' }, 1);
+    const outcomes = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        storage.storeUpload({
+          taskId,
+          finishedTime: 1000 + (i % 5),
+          checkResult: 'INCONSISTENT',
+          idempotencyKey: `k${i}`,
+          requestHash: `h${i}`,
+          results: [result(`/c${i}`, { num_total_files: i + 1 })],
+        }),
+      ),
+    );
+    expect(outcomes.every((o) => o.kind === 'stored')).toBe(true);
+    expect(await storage.taskSummary(project, taskId)).toMatchObject({
+      dir_count: 24,
+      total_files: (24 * 25) / 2,
+      finished_time: 1004,
+    });
+    expect(await storage.countUploads(taskId)).toBe(24);
+  });
+
   it('keeps sessions by hash, finds and deletes them, and sweeps expired ones on the next sign-in', async () => {
     const user = await storage.createUser({ name: 'session-user', passwordHash: 'h' }, 1);
     const row = (id: string, expires: number) => ({

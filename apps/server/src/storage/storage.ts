@@ -14,7 +14,7 @@ import {
   VERDICTS_WORST_FIRST,
   type Verdict,
 } from '@sms/domain';
-import { type Kysely, type QueryCreator, sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { type Connection, connect } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrations.js';
 import type { Database, Dialect } from '../db/schema.js';
@@ -85,6 +85,39 @@ const VERDICT_RANK = sql`(case ${VERDICT} ${sql.join(
   VERDICTS_WORST_FIRST.map((verdict, rank) => sql`when ${sql.lit(verdict)} then ${sql.lit(rank)}`),
   sql` `,
 )} end)`;
+
+/** The row of an upload: its results as JSON, with their sums. */
+function uploadRow(upload: NewUpload) {
+  return {
+    task_id: upload.taskId,
+    finished_time: upload.finishedTime,
+    check_result: upload.checkResult,
+    idempotency_key: upload.idempotencyKey ?? null,
+    request_hash: upload.requestHash,
+    results: JSON.stringify(upload.results),
+    dir_count: upload.results.length,
+    total_files: upload.results.reduce((sum, r) => sum + r.num_total_files, 0),
+    different_files: upload.results.reduce((sum, r) => sum + r.num_different_files, 0),
+    miss_files: upload.results.reduce((sum, r) => sum + r.num_target_miss_files, 0),
+    more_files: upload.results.reduce((sum, r) => sum + r.num_target_more_files, 0),
+  };
+}
+
+/** PostgreSQL's types of the upload's columns, for an INSERT … SELECT of parameters. */
+const UPLOAD_COLUMN_TYPES: Record<keyof ReturnType<typeof uploadRow> | 'id', string> = {
+  id: 'bigint',
+  task_id: 'text',
+  finished_time: 'bigint',
+  check_result: 'text',
+  idempotency_key: 'text',
+  request_hash: 'text',
+  results: 'text',
+  dir_count: 'integer',
+  total_files: 'bigint',
+  different_files: 'bigint',
+  miss_files: 'bigint',
+  more_files: 'bigint',
+};
 
 /** A summary row as the drivers return it, with the counts as numbers. */
 function summaryRow(
@@ -682,7 +715,7 @@ export class Storage {
     if (this.dialect !== 'sqlite') {
       return this.run('store upload', async () => {
         try {
-          return await this.db.transaction().execute((trx) => this.storeUploadIn(trx, upload));
+          return await this.storeUploadPostgres(upload);
         } catch (error) {
           // Two retries of one upload raced on another connection: the other one stored it.
           if (isUniqueViolation(error)) {
@@ -744,47 +777,74 @@ export class Storage {
   }
 
   /**
-   * The writes of one upload, inside the caller's transaction: the upload
-   * row, and the task's state (its newest upload, each directory's newest
-   * result and their sums) with the upload folded in.
+   * On PostgreSQL, the same writes as one statement, without a lock: the
+   * task's state is read with a new upload id, then the upload is inserted
+   * only if the task's state is still what was read (compare and swap). If
+   * another upload to the task came in between, it is read again and folded
+   * in anew; nothing is written twice and nothing waits on a lock.
+   */
+  private async storeUploadPostgres(upload: NewUpload): Promise<UploadOutcome> {
+    for (let attempt = 1; attempt <= 100; attempt++) {
+      const earlier = await this.findEarlier(this.db, upload);
+      if (earlier) return earlier;
+      const task = await this.db
+        .selectFrom('tasks')
+        .select([
+          'latest_upload_id',
+          'latest_finished_time',
+          'directories',
+          sql<string>`nextval(pg_get_serial_sequence('consistency_uploads', 'id'))`.as('next_id'),
+        ])
+        .where('id', '=', upload.taskId)
+        .executeTakeFirst();
+      if (!task) return { kind: 'task-missing' };
+      const id = Number(task.next_id);
+      const row = { id, ...uploadRow(upload) };
+      const columns = Object.keys(row) as (keyof typeof row)[];
+      const inserted = await this.db
+        .with('moved', (w) =>
+          w
+            .updateTable('tasks')
+            .set(nextTaskState(task, { id, finishedTime: upload.finishedTime, results: upload.results }))
+            .where('id', '=', upload.taskId)
+            .where(sql<boolean>`latest_upload_id is not distinct from ${task.latest_upload_id}::bigint`)
+            .where('directories', '=', task.directories)
+            .returning('id'),
+        )
+        .insertInto('consistency_uploads')
+        .columns(columns)
+        .expression(
+          sql`select ${sql.join(columns.map((c) => sql`${row[c]}::${sql.raw(UPLOAD_COLUMN_TYPES[c])}`))} from moved`,
+        )
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) {
+        return { kind: 'stored', finishedTime: upload.finishedTime };
+      }
+      // another upload to this task was stored in between: fold this one into the new state
+    }
+    throw new StorageError(
+      'Storage failed (store upload): the task changed 100 times while this upload was stored',
+    );
+  }
+
+  /**
+   * On SQLite, the writes of one upload inside the batch's transaction (one
+   * writer): the upload row, and the task's state (its newest upload, each
+   * directory's newest result and their sums) with the upload folded in.
    */
   private async storeUploadIn(db: Kysely<Database>, upload: NewUpload): Promise<UploadOutcome> {
     const earlier = await this.findEarlier(db, upload);
     if (earlier) return earlier;
     // Deleted since the caller looked it up: say so, rather than fail the whole batch on the foreign key.
-    // On PostgreSQL the task's row stays locked to the commit, so that concurrent uploads to one
-    // task fold into its state one after the other (SQLite has one writer).
-    let taskQuery = db
+    const task = await db
       .selectFrom('tasks')
       .select(['latest_upload_id', 'latest_finished_time', 'directories'])
-      .where('id', '=', upload.taskId);
-    if (this.dialect === 'postgres') taskQuery = taskQuery.forUpdate();
-    const task = await taskQuery.executeTakeFirst();
+      .where('id', '=', upload.taskId)
+      .executeTakeFirst();
     if (!task) return { kind: 'task-missing' };
-    const sums = upload.results.reduce(
-      (acc, r) => ({
-        total: acc.total + r.num_total_files,
-        different: acc.different + r.num_different_files,
-        miss: acc.miss + r.num_target_miss_files,
-        more: acc.more + r.num_target_more_files,
-      }),
-      { total: 0, different: 0, miss: 0, more: 0 },
-    );
     const { id } = await db
       .insertInto('consistency_uploads')
-      .values({
-        task_id: upload.taskId,
-        finished_time: upload.finishedTime,
-        check_result: upload.checkResult,
-        idempotency_key: upload.idempotencyKey ?? null,
-        request_hash: upload.requestHash,
-        results: JSON.stringify(upload.results),
-        dir_count: upload.results.length,
-        total_files: sums.total,
-        different_files: sums.different,
-        miss_files: sums.miss,
-        more_files: sums.more,
-      })
+      .values(uploadRow(upload))
       .returning('id')
       .executeTakeFirstOrThrow();
     await db
