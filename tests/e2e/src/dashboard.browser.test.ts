@@ -27,6 +27,8 @@ let server: ServerProcess;
 let browser: Browser;
 let taskId: string;
 let trees: ReturnType<typeof treePair>;
+let splitTaskId: string;
+let splitTrees: ReturnType<typeof treePair>;
 const TASK_NAME = 'web-01 cutover';
 
 /** Source and target of a migration: in data/, 2 files differ, 3 are missing and 4 extra; etc/ matches. */
@@ -90,6 +92,32 @@ beforeAll(async () => {
   );
   expect(run.code, run.stderr).toBe(1);
   expect(run.stderr).toContain('uploads: 1 delivered');
+
+  // 32 directories: the agent sends them in two uploads (30 + 2); only d00, in the first, has a missing file
+  const many: Record<string, Record<string, string>> = {};
+  for (let i = 0; i < 32; i++) many[`d${String(i).padStart(2, '0')}`] = { 'a.txt': 'a', 'b.txt': 'b' };
+  splitTrees = treePair(many, { ...many, d00: { 'a.txt': 'a' } });
+  splitTaskId = (await admin.createTask({ name: 'db-02 many directories' })).id;
+  const split = await runAgent(
+    [
+      'verify',
+      '--source',
+      splitTrees.src,
+      '--target',
+      splitTrees.dst,
+      ...Object.keys(many).flatMap((dir) => ['--dir', dir]),
+      '--upload',
+      '--task',
+      splitTaskId,
+      '--endpoint',
+      server.url,
+      '--spool-dir',
+      join(splitTrees.dir, 'spool'),
+    ],
+    { SMS_USERNAME: 'admin', SMS_PASSWORD: ADMIN_PASSWORD, SMS_PROJECT: 'default' },
+  );
+  expect(split.code, split.stderr).toBe(1);
+  expect(split.stderr).toContain('uploads: 2 delivered');
   browser = await launchChromium();
 }, 120_000);
 
@@ -97,6 +125,7 @@ afterAll(async () => {
   await browser?.close();
   await server?.stop();
   trees?.cleanup();
+  splitTrees?.cleanup();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -136,6 +165,17 @@ describe('the dashboard in Chromium', { timeout: 60_000 }, () => {
       '4',
       'just now',
     ]);
+    // a verification the agent split over two uploads is one: 64 files, the missing one counted
+    expect(await cellsOf(page, splitTaskId)).toEqual([
+      'db-02 many directories',
+      'READY',
+      'Inconsistent',
+      '64',
+      '0',
+      '1',
+      '0',
+      'just now',
+    ]);
     expect(await page.locator('a[href="/docs"]').count()).toBe(1);
     expect(await page.locator('a[href="/openapi.json"]').count()).toBe(1);
     expect(await accessibilityViolations(page)).toEqual([]);
@@ -161,6 +201,9 @@ describe('the dashboard in Chromium', { timeout: 60_000 }, () => {
     await page.getByRole('link', { name: TASK_NAME }).click();
     await page.waitForURL(`${server.url}/ui/tasks/${taskId}`);
     expect(await page.locator('h1').textContent()).toBe(TASK_NAME);
+    expect(await page.locator('[data-totals]').textContent()).toBe(
+      '17 verified, 2 different, 3 missing, 4 extra in 2 directories (the newest result of each)',
+    );
 
     const data = page.locator(`li.dir[data-dir="${join(trees.src, 'data')}"]`);
     expect(await data.locator('[data-count="total"]').textContent()).toBe('12');
