@@ -55,7 +55,8 @@ export function buildOpenApiDocument(version: string) {
       version,
       description:
         'The Huawei Cloud SMS v3 consistency-result API with the tasks and IAM-style tokens around it. ' +
-        `Every response carries ${REQUEST_ID_HEADER}. Request bodies larger than ${BODY_LIMIT_BYTES} bytes are refused (400 \`SMS.2004\`).`,
+        `Every response carries ${REQUEST_ID_HEADER}. Request bodies larger than ${BODY_LIMIT_BYTES} bytes are refused (400 \`SMS.2004\`). ` +
+        'People read the results on the web dashboard at `/ui` (same users and projects).',
     },
     components: {
       securitySchemes: {
