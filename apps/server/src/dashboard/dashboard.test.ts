@@ -572,7 +572,7 @@ describe('dashboard: the task page', () => {
       Number(m[2]),
     );
     expect(bars).toEqual([40, 10, 0]);
-    expect(html).toContain('the gap went from 40 to 0 files');
+    expect(textOf(html)).toContain("the task's gap went from 40 to 0 files");
     // the first bar is the tallest: its height spans the plot
     expect(html).toMatch(
       /<g data-upload="0">[\s\S]*?<rect class="different" x="[\d.]+" width="[\d.]+" y="12" height="134"/,
@@ -582,6 +582,34 @@ describe('dashboard: the task page', () => {
     expect(
       [...html.matchAll(/<table class="history">[\s\S]*?<\/table>/g)][0]?.[0].match(/<tr>/g),
     ).toHaveLength(4);
+  });
+
+  it("charts the task's gap, not the upload's: fixing one directory of two leaves the other's gap", async () => {
+    const id = await t.createTask(t.adminToken, 'half-fixed');
+    const bad = (n: number) => ({
+      num_total_files: 100,
+      num_different_files: n,
+      num_target_miss_files: 0,
+      num_target_more_files: 0,
+    });
+    await t.upload(id, { consistency_result: [result('/a', bad(10)), result('/b', bad(5))] });
+    t.advanceClock(60_000);
+    // only /a, now fixed: the upload itself is consistent, the task still has /b's 5
+    await t.upload(id, { consistency_result: [result('/a', bad(0))] });
+    const html = await (await (await signedIn()).get(`/ui/tasks/${id}`)).text();
+    const bars = [...html.matchAll(/<g data-upload="(\d)"><title>[^<]*: (\d+) different/g)].map((m) =>
+      Number(m[2]),
+    );
+    expect(bars).toEqual([15, 5]);
+    expect(textOf(html)).toContain("the task's gap went from 15 to 5 files");
+    // the table: the second upload held 0 different files, and left the task with 5
+    const rows = [
+      ...(/<table class="history">[\s\S]*?<\/table>/.exec(html)?.[0] ?? '').matchAll(/<tr>([\s\S]*?)<\/tr>/g),
+    ]
+      .slice(1)
+      .map((m) => textOf(m[1] ?? '').trim());
+    expect(rows[0]).toMatch(/Consistent 1 100 0 0 0 5$/);
+    expect(rows[1]).toMatch(/Inconsistent 2 200 15 0 0 15$/);
   });
 
   it('keeps to the newest 50 uploads in the chart and says how many there are', async () => {

@@ -76,6 +76,17 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('migrations on %s', (dialect)
       ['d', 'inconsistent', 20, 2, 20, 3],
       ['e', 'no-result', 5, null, null, null],
     ]);
+    // 0006: each upload keeps the task's sums right after it
+    expect(
+      (await storage.recentUploads('d', 10)).map((u) => [
+        u.finished_time,
+        u.task_dir_count,
+        u.task_different_files,
+      ]),
+    ).toEqual([
+      [20, 2, 3],
+      [10, 1, 3],
+    ]);
     // and both move on with the next upload
     await storage.storeUpload({
       taskId: 'd',
@@ -92,6 +103,10 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('migrations on %s', (dialect)
           num_target_more_files: 0,
         },
       ],
+    });
+    expect((await storage.recentUploads('d', 1))[0]).toMatchObject({
+      task_dir_count: 2,
+      task_different_files: 0,
     });
     expect(await storage.verdictCounts('p', undefined)).toEqual({
       inconsistent: 0,

@@ -1,7 +1,51 @@
 import type { ConsistencyResult } from '@sms/domain';
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
-import { EMPTY_TASK_STATE, nextTaskState, type TaskState } from '../storage/task-state.js';
+import {
+  EMPTY_TASK_STATE,
+  nextTaskState,
+  TASK_TOTAL_COLUMNS,
+  type TaskState,
+  taskTotalsOf,
+} from '../storage/task-state.js';
 import type { Database, Dialect } from './schema.js';
+
+/**
+ * Folds every stored upload, oldest first (by time, then id), a page at a
+ * time, into its task's state; `each` sees every upload with the state after it.
+ */
+async function foldUploads(
+  db: Kysely<Database>,
+  each?: (upload: { id: number; task_id: string }, state: TaskState) => Promise<void>,
+): Promise<Map<string, TaskState>> {
+  const states = new Map<string, TaskState>();
+  for (let after = { time: -1, id: -1 }; ; ) {
+    const page = await db
+      .selectFrom('consistency_uploads')
+      .select(['id', 'task_id', 'finished_time', 'results'])
+      .where((eb) =>
+        eb.or([
+          eb('finished_time', '>', after.time),
+          eb.and([eb('finished_time', '=', after.time), eb('id', '>', after.id)]),
+        ]),
+      )
+      .orderBy('finished_time')
+      .orderBy('id')
+      .limit(1000)
+      .execute();
+    for (const upload of page) {
+      const state = nextTaskState(states.get(upload.task_id) ?? EMPTY_TASK_STATE, {
+        id: Number(upload.id),
+        finishedTime: upload.finished_time,
+        results: JSON.parse(upload.results) as ConsistencyResult[],
+      });
+      states.set(upload.task_id, state);
+      await each?.({ id: Number(upload.id), task_id: upload.task_id }, state);
+    }
+    const last = page.at(-1);
+    if (!last) return states;
+    after = { time: last.finished_time, id: Number(last.id) };
+  }
+}
 
 /**
  * The schema, as migrations in code (so the built server carries them). Each
@@ -148,40 +192,32 @@ function migrations(dialect: Dialect): Record<string, Migration> {
             .addColumn(column, 'bigint', (c) => c.notNull().defaultTo(0))
             .execute();
         }
-        // the uploads already stored, oldest first, a page at a time, folded into each task's state
+        // the uploads already stored, oldest first, folded into each task's state
         const typed = db as Kysely<Database>;
-        const states = new Map<string, TaskState>();
-        for (let after = { time: -1, id: -1 }; ; ) {
-          const page = await typed
-            .selectFrom('consistency_uploads')
-            .select(['id', 'task_id', 'finished_time', 'results'])
-            .where((eb) =>
-              eb.or([
-                eb('finished_time', '>', after.time),
-                eb.and([eb('finished_time', '=', after.time), eb('id', '>', after.id)]),
-              ]),
-            )
-            .orderBy('finished_time')
-            .orderBy('id')
-            .limit(1000)
-            .execute();
-          for (const upload of page) {
-            states.set(
-              upload.task_id,
-              nextTaskState(states.get(upload.task_id) ?? EMPTY_TASK_STATE, {
-                id: Number(upload.id),
-                finishedTime: upload.finished_time,
-                results: JSON.parse(upload.results) as ConsistencyResult[],
-              }),
-            );
-          }
-          const last = page.at(-1);
-          if (!last) break;
-          after = { time: last.finished_time, id: Number(last.id) };
-        }
+        const states = await foldUploads(typed);
         for (const [taskId, state] of states) {
           await typed.updateTable('tasks').set(state).where('id', '=', taskId).execute();
         }
+      },
+    },
+    '0006_upload_task_totals': {
+      async up(db: Kysely<unknown>) {
+        // each upload keeps the task's sums right after it, so that the history shows whether the
+        // task's gap is closing (an upload of one directory says little of the others)
+        for (const column of TASK_TOTAL_COLUMNS) {
+          await db.schema
+            .alterTable('consistency_uploads')
+            .addColumn(column, 'bigint', (c) => c.notNull().defaultTo(0))
+            .execute();
+        }
+        const typed = db as Kysely<Database>;
+        await foldUploads(typed, async (upload, state) => {
+          await typed
+            .updateTable('consistency_uploads')
+            .set(taskTotalsOf(state))
+            .where('id', '=', upload.id)
+            .execute();
+        });
       },
     },
   };

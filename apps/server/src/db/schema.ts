@@ -54,6 +54,13 @@ export interface Database {
     different_files: number;
     miss_files: number;
     more_files: number;
+    /** The task's sums right after this upload was stored: the gap over time, at the task's level. */
+    task_dir_count: Generated<number>;
+    task_inconsistent_dirs: Generated<number>;
+    task_total_files: Generated<number>;
+    task_different_files: Generated<number>;
+    task_miss_files: Generated<number>;
+    task_more_files: Generated<number>;
   };
 }
 

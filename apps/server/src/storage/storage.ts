@@ -18,7 +18,13 @@ import { type Kysely, sql } from 'kysely';
 import { type Connection, connect } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrations.js';
 import type { Database, Dialect } from '../db/schema.js';
-import { type DirectoryState, nextTaskState, parseDirectories } from './task-state.js';
+import {
+  type DirectoryState,
+  nextTaskState,
+  parseDirectories,
+  TASK_TOTAL_COLUMNS,
+  taskTotalsOf,
+} from './task-state.js';
 
 export interface ProjectRow {
   id: string;
@@ -54,9 +60,15 @@ export interface TaskSummaryRow {
   more_files: number | null;
   inconsistent_dirs: number | null;
 }
-/** One upload with its summed counts. */
+/** One upload with its summed counts, and the task's sums right after it. */
 export interface UploadSummary {
   id: number;
+  task_dir_count: number;
+  task_inconsistent_dirs: number;
+  task_total_files: number;
+  task_different_files: number;
+  task_miss_files: number;
+  task_more_files: number;
   finished_time: number;
   check_result: CheckResult;
   results: ConsistencyResult[];
@@ -104,8 +116,17 @@ function uploadRow(upload: NewUpload) {
 }
 
 /** PostgreSQL's types of the upload's columns, for an INSERT … SELECT of parameters. */
-const UPLOAD_COLUMN_TYPES: Record<keyof ReturnType<typeof uploadRow> | 'id', string> = {
+const UPLOAD_COLUMN_TYPES: Record<
+  keyof ReturnType<typeof uploadRow> | keyof ReturnType<typeof taskTotalsOf> | 'id',
+  string
+> = {
   id: 'bigint',
+  task_dir_count: 'bigint',
+  task_inconsistent_dirs: 'bigint',
+  task_total_files: 'bigint',
+  task_different_files: 'bigint',
+  task_miss_files: 'bigint',
+  task_more_files: 'bigint',
   task_id: 'text',
   finished_time: 'bigint',
   check_result: 'text',
@@ -665,6 +686,7 @@ export class Storage {
         .selectFrom('consistency_uploads')
         .select([
           'id',
+          ...TASK_TOTAL_COLUMNS,
           'finished_time',
           'check_result',
           'results',
@@ -799,13 +821,14 @@ export class Storage {
         .executeTakeFirst();
       if (!task) return { kind: 'task-missing' };
       const id = Number(task.next_id);
-      const row = { id, ...uploadRow(upload) };
+      const state = nextTaskState(task, { id, finishedTime: upload.finishedTime, results: upload.results });
+      const row = { id, ...uploadRow(upload), ...taskTotalsOf(state) };
       const columns = Object.keys(row) as (keyof typeof row)[];
       const inserted = await this.db
         .with('moved', (w) =>
           w
             .updateTable('tasks')
-            .set(nextTaskState(task, { id, finishedTime: upload.finishedTime, results: upload.results }))
+            .set(state)
             .where('id', '=', upload.taskId)
             .where(sql<boolean>`latest_upload_id is not distinct from ${task.latest_upload_id}::bigint`)
             .where('directories', '=', task.directories)
@@ -842,18 +865,18 @@ export class Storage {
       .where('id', '=', upload.taskId)
       .executeTakeFirst();
     if (!task) return { kind: 'task-missing' };
-    const { id } = await db
-      .insertInto('consistency_uploads')
-      .values(uploadRow(upload))
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    // The id the upload gets, known before the insert (this transaction is the only writer), so
+    // that the upload row can keep the task's sums after it.
+    const { rows } = await sql<{
+      seq: number | null;
+    }>`select seq from sqlite_sequence where name = 'consistency_uploads'`.execute(db);
+    const id = Number(rows[0]?.seq ?? 0) + 1;
+    const state = nextTaskState(task, { id, finishedTime: upload.finishedTime, results: upload.results });
     await db
-      .updateTable('tasks')
-      .set(
-        nextTaskState(task, { id: Number(id), finishedTime: upload.finishedTime, results: upload.results }),
-      )
-      .where('id', '=', upload.taskId)
+      .insertInto('consistency_uploads')
+      .values({ id, ...uploadRow(upload), ...taskTotalsOf(state) })
       .execute();
+    await db.updateTable('tasks').set(state).where('id', '=', upload.taskId).execute();
     return { kind: 'stored', finishedTime: upload.finishedTime };
   }
 

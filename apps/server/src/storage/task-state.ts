@@ -83,3 +83,25 @@ export function nextTaskState(
     more_files: directories.reduce((sum, d) => sum + d.num_target_more_files, 0),
   };
 }
+
+/** The columns of an upload that keep the task's sums right after it. */
+export const TASK_TOTAL_COLUMNS = [
+  'task_dir_count',
+  'task_inconsistent_dirs',
+  'task_total_files',
+  'task_different_files',
+  'task_miss_files',
+  'task_more_files',
+] as const;
+
+/** A task state's sums, as an upload keeps them. */
+export function taskTotalsOf(state: TaskState): Record<(typeof TASK_TOTAL_COLUMNS)[number], number> {
+  return {
+    task_dir_count: state.dir_count,
+    task_inconsistent_dirs: state.inconsistent_dirs,
+    task_total_files: state.total_files,
+    task_different_files: state.different_files,
+    task_miss_files: state.miss_files,
+    task_more_files: state.more_files,
+  };
+}

@@ -71,13 +71,14 @@ export const DirectoryCounts: FC<{ result: ConsistencyResult }> = ({ result }) =
 const CHART = { width: 640, height: 180, left: 56, right: 8, top: 12, bottom: 34 } as const;
 
 /**
- * The history as stacked bars, oldest on the left: each upload's gap
- * (different + missing + extra files) over time, so a user sees whether it is
- * closing. A consistent upload is a small green tick on the baseline.
+ * The history as stacked bars, oldest on the left: the task's gap (different
+ * + missing + extra files over the newest result of each directory) right
+ * after each upload, so a user sees whether it is closing, also when uploads
+ * cover only some directories. No gap is a small green tick on the baseline.
  */
 export const HistoryChart: FC<{ uploads: readonly UploadSummary[] }> = ({ uploads }) => {
   const oldestFirst = [...uploads].reverse();
-  const gaps = oldestFirst.map((u) => u.different_files + u.miss_files + u.more_files);
+  const gaps = oldestFirst.map((u) => u.task_different_files + u.task_miss_files + u.task_more_files);
   const max = Math.max(1, ...gaps);
   const plotWidth = CHART.width - CHART.left - CHART.right;
   const plotHeight = CHART.height - CHART.top - CHART.bottom;
@@ -88,7 +89,7 @@ export const HistoryChart: FC<{ uploads: readonly UploadSummary[] }> = ({ upload
   const last = oldestFirst.at(-1);
   const description =
     first && last
-      ? `${oldestFirst.length} ${oldestFirst.length === 1 ? 'upload' : 'uploads'} from ${formatTime(first.finished_time)} to ${formatTime(last.finished_time)}; the gap went from ${formatCount(gaps[0] ?? 0)} to ${formatCount(gaps.at(-1) ?? 0)} files.`
+      ? `${oldestFirst.length} ${oldestFirst.length === 1 ? 'upload' : 'uploads'} from ${formatTime(first.finished_time)} to ${formatTime(last.finished_time)}; the task's gap went from ${formatCount(gaps[0] ?? 0)} to ${formatCount(gaps.at(-1) ?? 0)} files.`
       : 'No uploads yet.';
   return (
     <svg
@@ -97,7 +98,7 @@ export const HistoryChart: FC<{ uploads: readonly UploadSummary[] }> = ({ upload
       role="img"
       aria-labelledby="chart-title chart-desc"
     >
-      <title id="chart-title">Files not matching in each upload, oldest to newest</title>
+      <title id="chart-title">The task's files not matching after each upload, oldest to newest</title>
       <desc id="chart-desc">{description}</desc>
       <defs>
         <pattern
@@ -124,9 +125,9 @@ export const HistoryChart: FC<{ uploads: readonly UploadSummary[] }> = ({ upload
         let base = 0;
         const stack = (
           [
-            ['different', upload.different_files],
-            ['missing', upload.miss_files],
-            ['extra', upload.more_files],
+            ['different', upload.task_different_files],
+            ['missing', upload.task_miss_files],
+            ['extra', upload.task_more_files],
           ] as const
         )
           .filter(([, count]) => count > 0)
@@ -145,7 +146,7 @@ export const HistoryChart: FC<{ uploads: readonly UploadSummary[] }> = ({ upload
           });
         return (
           <g data-upload={String(i)}>
-            <title>{`${formatTime(upload.finished_time)}: ${formatCount(upload.different_files)} different, ${formatCount(upload.miss_files)} missing, ${formatCount(upload.more_files)} extra of ${formatCount(upload.total_files)} verified`}</title>
+            <title>{`after the upload of ${formatTime(upload.finished_time)}: ${formatCount(upload.task_different_files)} different, ${formatCount(upload.task_miss_files)} missing, ${formatCount(upload.task_more_files)} extra of ${formatCount(upload.task_total_files)} verified in ${formatCount(upload.task_dir_count)} ${upload.task_dir_count === 1 ? 'directory' : 'directories'}`}</title>
             {stack.length > 0 ? stack : <rect class="ok" x={x} width={barWidth} y={y(0) - 3} height={3} />}
           </g>
         );

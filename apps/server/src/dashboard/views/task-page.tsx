@@ -117,8 +117,9 @@ export const TaskPage: FC<{ view: TaskPageView; session: Session; now: number }>
                 : uploadCount === 1
                   ? 'One upload.'
                   : `All ${formatCount(uploadCount)} uploads.`}{' '}
-              Each bar is the files that did not match in one upload (different, missing and extra), oldest on
-              the left; a green tick on the baseline is an upload where everything matched.
+              Each bar is the task's files that did not match right after an upload (different, missing and
+              extra, over the newest result of each directory), oldest on the left; a green tick on the
+              baseline is a moment when everything matched. The table lists what each upload itself held.
             </p>
             <HistoryChart uploads={history} />
             <details open={history.length <= 10}>
@@ -134,6 +135,9 @@ export const TaskPage: FC<{ view: TaskPageView; session: Session; now: number }>
                           {label}
                         </th>
                       ))}
+                      <th scope="col" class="num">
+                        Task's gap after
+                      </th>
                     </tr>
                   </thead>
                   <tbody>
@@ -150,6 +154,11 @@ export const TaskPage: FC<{ view: TaskPageView; session: Session; now: number }>
                         {NUMBER_COLUMNS.map(([, field]) => (
                           <td class="num">{formatCount(upload[field])}</td>
                         ))}
+                        <td class="num">
+                          {formatCount(
+                            upload.task_different_files + upload.task_miss_files + upload.task_more_files,
+                          )}
+                        </td>
                       </tr>
                     ))}
                   </tbody>
