@@ -46,6 +46,28 @@ function migratedTrees() {
   return treePair({ data, etc }, { data: target, etc });
 }
 
+/** `sms-agent verify --upload` of a pair of trees to a task, as admin; 1 is the exit for "differences found". */
+function verifyAndUpload(pair: ReturnType<typeof treePair>, task: string, args: string[]) {
+  return runAgent(
+    [
+      'verify',
+      '--source',
+      pair.src,
+      '--target',
+      pair.dst,
+      ...args,
+      '--upload',
+      '--task',
+      task,
+      '--endpoint',
+      server.url,
+      '--spool-dir',
+      join(pair.dir, 'spool'),
+    ],
+    { SMS_USERNAME: 'admin', SMS_PASSWORD: ADMIN_PASSWORD, SMS_PROJECT: 'default' },
+  );
+}
+
 beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
   dataDir = mkdtempSync(join(tmpdir(), 'sms-browser-'));
@@ -67,29 +89,7 @@ beforeAll(async () => {
   });
   taskId = (await admin.createTask({ name: TASK_NAME })).id;
   trees = migratedTrees();
-  const run = await runAgent(
-    [
-      'verify',
-      '--source',
-      trees.src,
-      '--target',
-      trees.dst,
-      '--dir',
-      'data',
-      '--dir',
-      'etc',
-      '--mode',
-      'content',
-      '--upload',
-      '--task',
-      taskId,
-      '--endpoint',
-      server.url,
-      '--spool-dir',
-      join(trees.dir, 'spool'),
-    ],
-    { SMS_USERNAME: 'admin', SMS_PASSWORD: ADMIN_PASSWORD, SMS_PROJECT: 'default' },
-  );
+  const run = await verifyAndUpload(trees, taskId, ['--dir', 'data', '--dir', 'etc', '--mode', 'content']);
   expect(run.code, run.stderr).toBe(1);
   expect(run.stderr).toContain('uploads: 1 delivered');
 
@@ -98,23 +98,10 @@ beforeAll(async () => {
   for (let i = 0; i < 32; i++) many[`d${String(i).padStart(2, '0')}`] = { 'a.txt': 'a', 'b.txt': 'b' };
   splitTrees = treePair(many, { ...many, d00: { 'a.txt': 'a' } });
   splitTaskId = (await admin.createTask({ name: 'db-02 many directories' })).id;
-  const split = await runAgent(
-    [
-      'verify',
-      '--source',
-      splitTrees.src,
-      '--target',
-      splitTrees.dst,
-      ...Object.keys(many).flatMap((dir) => ['--dir', dir]),
-      '--upload',
-      '--task',
-      splitTaskId,
-      '--endpoint',
-      server.url,
-      '--spool-dir',
-      join(splitTrees.dir, 'spool'),
-    ],
-    { SMS_USERNAME: 'admin', SMS_PASSWORD: ADMIN_PASSWORD, SMS_PROJECT: 'default' },
+  const split = await verifyAndUpload(
+    splitTrees,
+    splitTaskId,
+    Object.keys(many).flatMap((dir) => ['--dir', dir]),
   );
   expect(split.code, split.stderr).toBe(1);
   expect(split.stderr).toContain('uploads: 2 delivered');
