@@ -240,6 +240,19 @@ describe('the dashboard in Chromium', { timeout: 60_000 }, () => {
     const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(await overflow()).toBeLessThanOrEqual(0);
     expect(await cellsOf(page, taskId)).toContain('17');
+    await page.screenshot({ path: join(SCREENSHOTS, 'task-list-phone.png'), fullPage: true });
+    // the column headers are hidden on a phone: the form sorts
+    const order = () =>
+      page.locator('tr[data-task-id]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-task-id')));
+    await page.selectOption('#sort', 'total');
+    await page.selectOption('#order', 'asc');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/sort=total&order=asc/);
+    expect(await order()).toEqual([taskId, splitTaskId]);
+    await page.selectOption('#order', 'desc');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/sort=total&order=desc/);
+    expect(await order()).toEqual([splitTaskId, taskId]);
     await page.goto(`${server.url}/ui/tasks/${taskId}`);
     expect(await overflow()).toBeLessThanOrEqual(0);
     expect(await accessibilityViolations(page)).toEqual([]);

@@ -161,8 +161,27 @@ export const TaskListPage: FC<{
               ))}
             </select>
           </div>
-          <input type="hidden" name="sort" value={query.sort} />
-          <input type="hidden" name="order" value={query.order} />
+          <div class="field">
+            <label for="sort">Sort by</label>
+            <select id="sort" name="sort">
+              {COLUMNS.map((column) => (
+                <option value={column.sort} selected={query.sort === column.sort}>
+                  {column.sort === 'name' ? 'Name' : column.label}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div class="field">
+            <label for="order">Order</label>
+            <select id="order" name="order">
+              <option value="asc" selected={query.order === 'asc'}>
+                {query.sort === 'verdict' ? 'Ascending (worst first)' : 'Ascending'}
+              </option>
+              <option value="desc" selected={query.order === 'desc'}>
+                Descending
+              </option>
+            </select>
+          </div>
           <button type="submit">Apply</button>
           {filtered ? <a href="/ui/tasks">Clear filters</a> : null}
         </form>
