@@ -469,6 +469,9 @@ describe('dashboard: the task list', () => {
     expect(textOf(await res.text())).toContain(
       'Your role agent cannot read results; ask an admin of the project for the viewer role.',
     );
+    // the page still lets the user sign out (and sign in as someone else)
+    const out = await browser.post('/ui/sign-out', { csrf: browser.formToken() });
+    expect(out.headers.get('location')).toBe('/ui/sign-in?signed_out=1');
   });
 
   it('lets a viewer read everything it shows', async () => {

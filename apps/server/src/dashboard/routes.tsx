@@ -275,9 +275,11 @@ export function registerDashboard(app: Hono<AppEnv>): void {
 }
 
 /** An error on a dashboard path, as a page: the same statuses as the API, in words. */
-export function dashboardErrorPage(c: Context<AppEnv>, error: unknown): Response {
+export async function dashboardErrorPage(c: Context<AppEnv>, error: unknown): Promise<Response> {
   logFailure(c, error);
   if (isSmsError(error) && error.status < 500) {
+    // The page keeps its Sign out button: a user whose role may not see results must be able to leave.
+    const session = await currentSession(c).catch(() => undefined);
     const title =
       error.status === 404
         ? 'Not found'
@@ -290,7 +292,11 @@ export function dashboardErrorPage(c: Context<AppEnv>, error: unknown): Response
       error instanceof PermissionDeniedError
         ? `${permissionDeniedSentence(error.action, error.resource)} Your role ${c.get('principal')?.role ?? ''} cannot read results; ask an admin of the project for the viewer role.`
         : error.message;
-    return render(c, <MessagePage title={title} message={message} />, error.status as ContentfulStatusCode);
+    return render(
+      c,
+      <MessagePage title={title} message={message} session={session} />,
+      error.status as ContentfulStatusCode,
+    );
   }
   return render(
     c,
