@@ -121,7 +121,7 @@ async function signIn(page: Page, user: string, password: string) {
   await page.goto(`${server.url}/ui/tasks`);
   expect(new URL(page.url()).pathname).toBe('/ui/sign-in');
   // the user name field has the focus as soon as the page is there
-  await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('user');
+  await expect.poll(() => page.evaluate(() => document.activeElement?.id), { timeout: 10_000 }).toBe('user');
   await page.keyboard.type(user);
   await page.keyboard.press('Tab');
   await page.keyboard.type(password);
