@@ -136,6 +136,9 @@ describe('the dashboard in Chromium', { timeout: 60_000 }, () => {
   it('signs in with the keyboard, sets a safe cookie, and lists the task with the numbers the agent uploaded', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
+    await page.goto(`${server.url}/ui/sign-in`);
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await page.screenshot({ path: join(SCREENSHOTS, 'sign-in.png') });
     await signIn(page, 'vera', users.vera.password);
     const [cookie] = (await context.cookies()).filter((c) => c.name === 'sms_session');
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', secure: false, path: '/ui' });
