@@ -51,6 +51,10 @@ function cookieOptions(c: Context<AppEnv>, maxAge: number) {
   return { path: COOKIE_PATH, httpOnly: true, sameSite: 'Strict', secure: isHttps(c), maxAge } as const;
 }
 
+function clearCookie(c: Context<AppEnv>, name: string): void {
+  deleteCookie(c, name, { path: COOKIE_PATH, secure: isHttps(c) });
+}
+
 function sameToken(a: string | undefined, b: string | undefined): boolean {
   if (a === undefined || b === undefined || !FORM_TOKEN.test(a) || !FORM_TOKEN.test(b)) return false;
   return timingSafeEqual(Buffer.from(a), Buffer.from(b));
@@ -80,7 +84,7 @@ async function currentSession(c: Context<AppEnv>): Promise<Session | undefined> 
     return session;
   } catch (error) {
     if (!(error instanceof AuthenticationError)) throw error;
-    deleteCookie(c, SESSION_COOKIE, { path: COOKIE_PATH, secure: isHttps(c) });
+    clearCookie(c, SESSION_COOKIE);
     return undefined;
   }
 }
@@ -177,7 +181,7 @@ export function registerDashboard(app: Hono<AppEnv>): void {
         sessionId,
         cookieOptions(c, Math.floor((session.expiresAt - nowOf(c)) / 1000)),
       );
-      deleteCookie(c, SIGN_IN_COOKIE, { path: COOKIE_PATH, secure: isHttps(c) });
+      clearCookie(c, SIGN_IN_COOKIE);
       return c.redirect(next ?? '/ui/tasks', 303);
     } catch (error) {
       if (error instanceof ProjectRequiredError) {
@@ -219,7 +223,7 @@ export function registerDashboard(app: Hono<AppEnv>): void {
       }
       await c.get('deps').auth.endSession(getCookie(c, SESSION_COOKIE));
     }
-    deleteCookie(c, SESSION_COOKIE, { path: COOKIE_PATH, secure: isHttps(c) });
+    clearCookie(c, SESSION_COOKIE);
     return c.redirect('/ui/sign-in?signed_out=1', 303);
   });
 

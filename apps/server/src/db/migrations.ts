@@ -1,5 +1,5 @@
 import type { ConsistencyResult } from '@sms/domain';
-import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 import {
   EMPTY_TASK_STATE,
   nextTaskState,
@@ -162,12 +162,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         // verdicts is one join on a primary key, not a search of every task's history
         await db.schema.alterTable('tasks').addColumn('latest_upload_id', 'bigint').execute();
         await db.schema.alterTable('tasks').addColumn('latest_finished_time', 'bigint').execute();
-        await sql`update tasks set latest_upload_id = (select l.id from consistency_uploads l where l.task_id = tasks.id order by l.finished_time desc, l.id desc limit 1)`.execute(
-          db,
-        );
-        await sql`update tasks set latest_finished_time = (select l.finished_time from consistency_uploads l where l.id = tasks.latest_upload_id)`.execute(
-          db,
-        );
+        // filled in from the uploads already stored by 0006, with the rest of the task's state
       },
     },
     '0005_task_state': {
@@ -192,12 +187,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
             .addColumn(column, 'bigint', (c) => c.notNull().defaultTo(0))
             .execute();
         }
-        // the uploads already stored, oldest first, folded into each task's state
-        const typed = db as Kysely<Database>;
-        const states = await foldUploads(typed);
-        for (const [taskId, state] of states) {
-          await typed.updateTable('tasks').set(state).where('id', '=', taskId).execute();
-        }
+        // filled in from the uploads already stored by 0006
       },
     },
     '0006_upload_task_totals': {
@@ -210,14 +200,19 @@ function migrations(dialect: Dialect): Record<string, Migration> {
             .addColumn(column, 'bigint', (c) => c.notNull().defaultTo(0))
             .execute();
         }
+        // One pass over the uploads already stored, oldest first, fills in what 0004 to 0006 add:
+        // each upload's task sums after it and, at the end, each task's state.
         const typed = db as Kysely<Database>;
-        await foldUploads(typed, async (upload, state) => {
+        const states = await foldUploads(typed, async (upload, state) => {
           await typed
             .updateTable('consistency_uploads')
             .set(taskTotalsOf(state))
             .where('id', '=', upload.id)
             .execute();
         });
+        for (const [taskId, state] of states) {
+          await typed.updateTable('tasks').set(state).where('id', '=', taskId).execute();
+        }
       },
     },
   };

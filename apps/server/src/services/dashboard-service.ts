@@ -78,25 +78,22 @@ export class DashboardService {
     const task = await this.storage.getTask(taskId);
     if (!task || task.project_id !== principal.projectId) throw new NotFoundError('task', taskId);
     this.auth.authorizeTask(principal, Actions.getConsistencyCheckResult, task);
-    const [summary, states, history, uploadCount] = await Promise.all([
+    const [detail, history, uploadCount] = await Promise.all([
       this.storage.taskSummary(principal.projectId, taskId),
-      this.storage.taskDirectories(taskId),
       this.storage.recentUploads(taskId, HISTORY_LIMIT),
       this.storage.countUploads(taskId),
     ]);
-    if (!summary) throw new NotFoundError('task', taskId); // deleted meanwhile
+    if (!detail) throw new NotFoundError('task', taskId); // deleted meanwhile
+    const { directories: states, ...summary } = detail;
     const newest = history[0]?.id;
+    // The states come by name; a stable sort puts those that differ first and keeps that order.
     const directories = states
       .map(({ upload_id, finished_time, ...result }) => ({
         result,
         finishedTime: finished_time,
         inLatestUpload: upload_id === newest,
       }))
-      .sort(
-        (a, b) =>
-          Number(isConsistent(a.result)) - Number(isConsistent(b.result)) ||
-          (a.result.dir_check < b.result.dir_check ? -1 : a.result.dir_check > b.result.dir_check ? 1 : 0),
-      );
+      .sort((a, b) => Number(isConsistent(a.result)) - Number(isConsistent(b.result)));
     return { task, summary, uploadCount, history, directories };
   }
 }

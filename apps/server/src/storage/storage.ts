@@ -98,6 +98,14 @@ const VERDICT_RANK = sql`(case ${VERDICT} ${sql.join(
   sql` `,
 )} end)`;
 
+/** What an upload folds into: the task's state as `nextTaskState` reads it. */
+function taskStateQuery(db: Kysely<Database>, taskId: string) {
+  return db
+    .selectFrom('tasks')
+    .select(['latest_upload_id', 'latest_finished_time', 'directories'])
+    .where('id', '=', taskId);
+}
+
 /** The row of an upload: its results as JSON, with their sums. */
 function uploadRow(upload: NewUpload) {
   return {
@@ -646,11 +654,19 @@ export class Storage {
     });
   }
 
-  /** One task's summary, as the list shows it; undefined when the project has no such task. */
-  async taskSummary(projectId: string, taskId: string): Promise<TaskSummaryRow | undefined> {
+  /**
+   * One task as the list shows it, with its directories' newest results (by
+   * `dir_check`), in one read of its row; undefined when the project has no such task.
+   */
+  async taskSummary(
+    projectId: string,
+    taskId: string,
+  ): Promise<(TaskSummaryRow & { directories: DirectoryState[] }) | undefined> {
     return this.run('read task summary', async () => {
-      const row = await this.summaryColumns(this.summaryQuery(projectId, { taskId })).executeTakeFirst();
-      return row && summaryRow(row);
+      const row = await this.summaryColumns(this.summaryQuery(projectId, { taskId }))
+        .select('tasks.directories')
+        .executeTakeFirst();
+      return row && { ...summaryRow(row), directories: parseDirectories(row.directories) };
     });
   }
 
@@ -664,18 +680,6 @@ export class Storage {
       const counts: Record<Verdict, number> = { inconsistent: 0, 'no-result': 0, never: 0, consistent: 0 };
       for (const row of rows) counts[row.verdict] += Number(row.n);
       return counts;
-    });
-  }
-
-  /** A task's directories with their newest results, by `dir_check`. */
-  async taskDirectories(taskId: string): Promise<DirectoryState[]> {
-    return this.run('read task directories', async () => {
-      const row = await this.db
-        .selectFrom('tasks')
-        .select('directories')
-        .where('id', '=', taskId)
-        .executeTakeFirst();
-      return row ? parseDirectories(row.directories) : [];
     });
   }
 
@@ -723,9 +727,10 @@ export class Storage {
   // --- consistency uploads ----------------------------------------------------
 
   /**
-   * Stores one upload as one row, in one transaction: committed when this
-   * resolves. With an idempotency key already used for this task, nothing is
-   * written and the earlier upload is returned for the caller to compare.
+   * Stores one upload as one row and folds it into its task's state, both
+   * committed together when this resolves. With an idempotency key already
+   * used for this task, nothing is written and the earlier upload is returned
+   * for the caller to compare.
    *
    * On SQLite, uploads that arrive together are committed together (group
    * commit): one transaction and one fsync for the batch, each caller answered
@@ -809,15 +814,8 @@ export class Storage {
     for (let attempt = 1; attempt <= 100; attempt++) {
       const earlier = await this.findEarlier(this.db, upload);
       if (earlier) return earlier;
-      const task = await this.db
-        .selectFrom('tasks')
-        .select([
-          'latest_upload_id',
-          'latest_finished_time',
-          'directories',
-          sql<string>`nextval(pg_get_serial_sequence('consistency_uploads', 'id'))`.as('next_id'),
-        ])
-        .where('id', '=', upload.taskId)
+      const task = await taskStateQuery(this.db, upload.taskId)
+        .select(sql<string>`nextval(pg_get_serial_sequence('consistency_uploads', 'id'))`.as('next_id'))
         .executeTakeFirst();
       if (!task) return { kind: 'task-missing' };
       const id = Number(task.next_id);
@@ -859,11 +857,7 @@ export class Storage {
     const earlier = await this.findEarlier(db, upload);
     if (earlier) return earlier;
     // Deleted since the caller looked it up: say so, rather than fail the whole batch on the foreign key.
-    const task = await db
-      .selectFrom('tasks')
-      .select(['latest_upload_id', 'latest_finished_time', 'directories'])
-      .where('id', '=', upload.taskId)
-      .executeTakeFirst();
+    const task = await taskStateQuery(db, upload.taskId).executeTakeFirst();
     if (!task) return { kind: 'task-missing' };
     // The id the upload gets, known before the insert (this transaction is the only writer), so
     // that the upload row can keep the task's sums after it.

@@ -34,8 +34,9 @@ export function barSentence(result: ConsistencyResult): string {
 export const ProportionBar: FC<{ result: ConsistencyResult }> = ({ result }) => {
   const parts = fileBreakdown(result);
   const files = result.num_total_files + result.num_target_more_files;
+  const sentence = barSentence(result);
   return (
-    <div class="bar" role="img" aria-label={barSentence(result)} title={barSentence(result)}>
+    <div class="bar" role="img" aria-label={sentence} title={sentence}>
       {files === 0
         ? null
         : PARTS.filter((p) => parts[p.key] > 0).map((p) => (
