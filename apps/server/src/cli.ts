@@ -120,7 +120,28 @@ async function withStorage<T>(work: (storage: Storage) => Promise<T>): Promise<T
   }
 }
 
+/**
+ * `decode MESSAGE`: the message is taken verbatim, never as options. It is base64url, so one in 64
+ * starts with `-`, which option parsing would refuse as an unknown option. `--` before it is allowed.
+ */
+async function decode(args: string[]): Promise<void> {
+  const [message, ...extra] = args[0] === '--' ? args.slice(1) : args;
+  if (message === undefined) throw new UsageError('missing MESSAGE');
+  if (extra.length > 0)
+    throw new UsageError(`decode takes one MESSAGE; unexpected argument ${JSON.stringify(extra[0])}`);
+  const decoded = await withStorage(async (storage) =>
+    decodeAuthorizationMessage(
+      message.trim(),
+      deriveKey(await storage.secret('master', generateMasterSecret), 'authorization-message'),
+    ),
+  );
+  if (!decoded)
+    throw new Error('the message was not made by this server (another database or key), or was altered');
+  process.stdout.write(`${JSON.stringify(decoded, null, 2)}\n`);
+}
+
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'decode' && argv[1] !== '--help' && argv[1] !== '-h') return decode(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -136,18 +157,6 @@ async function main(argv: string[]): Promise<void> {
   if (values.version) return void process.stdout.write(`${SERVER_VERSION}\n`);
   const [command = 'serve', sub, name, ...rest] = positionals;
   if (command === 'serve') return serve();
-  if (command === 'decode') {
-    if (!sub) throw new UsageError('missing MESSAGE');
-    const decoded = await withStorage(async (storage) =>
-      decodeAuthorizationMessage(
-        sub,
-        deriveKey(await storage.secret('master', generateMasterSecret), 'authorization-message'),
-      ),
-    );
-    if (!decoded)
-      throw new Error('the message was not made by this server (another database or key), or was altered');
-    return void process.stdout.write(`${JSON.stringify(decoded, null, 2)}\n`);
-  }
   if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
   await withStorage(async (storage) => {
     const users = new UserService(storage);

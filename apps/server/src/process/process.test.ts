@@ -3,6 +3,9 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { encodeAuthorizationMessage } from '../crypto/authorization-message.js';
+import { deriveKey, generateMasterSecret } from '../crypto/keys.js';
+import { Storage } from '../storage/storage.js';
 import { apiOf } from '../test-support/client.js';
 import { result } from '../test-support/harness.js';
 import { runServerCli, startServerProcess } from '../test-support/process.js';
@@ -107,6 +110,37 @@ describe('the built server as a real process', () => {
 });
 
 describe('the server CLI', () => {
+  it('decodes a message whatever its first character (base64url may start with "-"), also after --', async () => {
+    const env = { SMS_DATA_DIR: dataDir() };
+    const storage = await Storage.open({ dataDir: env.SMS_DATA_DIR });
+    const key = deriveKey(await storage.secret('master', generateMasterSecret), 'authorization-message');
+    await storage.close();
+    // the IV is random: draw until one message starts with '-' (1 in 64 each) and one does not
+    const messages = new Map<boolean, string>();
+    for (let i = 0; i < 10_000 && messages.size < 2; i++) {
+      const message = encodeAuthorizationMessage({ reason: `draw ${i}`, at: 'now' }, key);
+      messages.set(message.startsWith('-'), message);
+    }
+    const dashed = messages.get(true);
+    expect(dashed?.startsWith('-')).toBe(true);
+    for (const args of [[dashed], ['--', dashed], [messages.get(false)], [` ${dashed}\n`]]) {
+      const run = await runServerCli(['decode', ...(args as string[])], env);
+      expect(run, JSON.stringify(args)).toMatchObject({ code: 0, stderr: '' });
+      expect(JSON.parse(run.stdout).reason).toMatch(/^draw \d+$/);
+    }
+    const extra = await runServerCli(['decode', dashed as string, 'more'], env);
+    expect(extra.code).toBe(2);
+    expect(extra.stderr).toContain('decode takes one MESSAGE; unexpected argument "more"');
+    expect(await runServerCli(['decode'], env)).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('missing MESSAGE'),
+    });
+    const altered = await runServerCli(['decode', `A${(dashed as string).slice(1)}`], env);
+    expect(altered.code).toBe(1);
+    expect(altered.stderr).toContain('the message was not made by this server');
+    expect((await runServerCli(['decode', '--help'], env)).stdout).toContain('sms-server decode MESSAGE');
+  });
+
   it('manages projects and users, and a password change revokes tokens', { timeout: 90_000 }, async () => {
     const env = { SMS_DATA_DIR: dataDir(), SMS_ADMIN_PASSWORD: 'cli-admin-pw' };
     expect((await runServerCli(['project', 'add', 'fleet-a'], env)).code).toBe(0);
