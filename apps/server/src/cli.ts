@@ -43,6 +43,8 @@ Environment (every command):
   SMS_SHUTDOWN_TIMEOUT_SECONDS  how long SIGTERM waits for requests in flight (default 10)
   SMS_LOG_LEVEL                 debug|info|warn|error|silent (default info)
   SMS_SQLITE_DRIVER             auto|better-sqlite3|node-sqlite (default auto: node:sqlite on Node 24+)
+  SMS_TRUSTED_PROXIES           reverse proxies (addresses or networks, comma-separated) whose
+                                X-Forwarded-For names the client for sign-in limits (default none)
 
 Exit status: 0 done, 1 the command failed, 2 a usage or configuration error.`;
 

@@ -13,6 +13,7 @@ describe('loadConfig', () => {
       shutdownTimeoutSeconds: 10,
       logLevel: 'info',
       sqliteDriver: undefined,
+      trustedProxies: [],
     });
   });
 
@@ -26,6 +27,7 @@ describe('loadConfig', () => {
       SMS_TOKEN_TTL_SECONDS: '60',
       SMS_SHUTDOWN_TIMEOUT_SECONDS: '30',
       SMS_LOG_LEVEL: 'warn',
+      SMS_TRUSTED_PROXIES: ' 10.0.0.0/8, ::1 ,192.0.2.7,',
     });
     expect(config).toMatchObject({
       port: 0,
@@ -33,7 +35,21 @@ describe('loadConfig', () => {
       databaseUrl: 'postgresql://sms@db/sms',
       tokenTtlSeconds: 60,
       logLevel: 'warn',
+      trustedProxies: ['10.0.0.0/8', '::1', '192.0.2.7'],
     });
+  });
+
+  it.each([
+    ['proxy.internal', '"proxy.internal" is not an IP address or a network like 10.0.0.0/8'],
+    ['10.0.0.0/33', '"10.0.0.0/33": the prefix length must be 0..32'],
+    ['10.0.0.1, fd00::/129', '"fd00::/129": the prefix length must be 0..128'],
+    ['10.0.0.0/8/8', '"10.0.0.0/8/8" is not an IP address'],
+    ['10.0.0.0/', '"10.0.0.0/": the prefix length must be 0..32'],
+    ['300.1.1.1', '"300.1.1.1" is not an IP address'],
+  ])('refuses SMS_TRUSTED_PROXIES=%j, naming the entry', (value, message) => {
+    expect(() => loadConfig({ SMS_TRUSTED_PROXIES: value })).toThrow(
+      `invalid configuration: SMS_TRUSTED_PROXIES: ${message}`,
+    );
   });
 
   it('names every wrong variable in one message', () => {

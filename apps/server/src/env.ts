@@ -1,5 +1,6 @@
 import { formatIssues, NewPasswordSchema } from '@sms/domain';
 import * as v from 'valibot';
+import { trustedProxyProblem } from './http/client-address.js';
 
 const Port = v.pipe(
   v.string(),
@@ -29,6 +30,23 @@ const EnvSchema = v.object({
   SMS_SHUTDOWN_TIMEOUT_SECONDS: v.optional(Seconds(1, 3600), '10'),
   SMS_LOG_LEVEL: v.optional(v.picklist(['debug', 'info', 'warn', 'error', 'silent']), 'info'),
   SMS_SQLITE_DRIVER: v.optional(v.picklist(['auto', 'better-sqlite3', 'node-sqlite']), 'auto'),
+  SMS_TRUSTED_PROXIES: v.optional(
+    v.pipe(
+      v.string(),
+      v.transform((list) =>
+        list
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter(Boolean),
+      ),
+      v.rawCheck(({ dataset, addIssue }) => {
+        if (!dataset.typed) return;
+        const problem = dataset.value.map(trustedProxyProblem).find(Boolean);
+        if (problem) addIssue({ message: `${problem}; expected a comma-separated list of those` });
+      }),
+    ),
+    '',
+  ),
 });
 
 export type ServerConfig = {
@@ -42,6 +60,8 @@ export type ServerConfig = {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** undefined: the default for this Node.js (node:sqlite on 24+, better-sqlite3 before) */
   sqliteDriver: 'better-sqlite3' | 'node-sqlite' | undefined;
+  /** addresses and networks of reverse proxies whose X-Forwarded-For is believed (none by default) */
+  trustedProxies: string[];
 };
 
 /** The configuration is wrong; the message names each variable and the rule it broke. */
@@ -74,5 +94,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     shutdownTimeoutSeconds: e.SMS_SHUTDOWN_TIMEOUT_SECONDS,
     logLevel: e.SMS_LOG_LEVEL,
     sqliteDriver: e.SMS_SQLITE_DRIVER === 'auto' ? undefined : e.SMS_SQLITE_DRIVER,
+    trustedProxies: e.SMS_TRUSTED_PROXIES,
   };
 }

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { ServerConfig } from './env.js';
 import { createApp } from './http/app.js';
+import { trustedProxies } from './http/client-address.js';
 import type { AppDeps } from './http/context.js';
 import type { Logger } from './logger.js';
 import { AuthService, type SignInLimits } from './services/auth-service.js';
@@ -69,7 +70,15 @@ export async function startServer(
     if (bootstrap.generatedPassword) options.announcePassword?.(bootstrap.generatedPassword);
   }
   let draining = false;
-  const app = createApp({ ...services, logger, isDraining: () => draining }, { version: SERVER_VERSION });
+  const app = createApp(
+    {
+      ...services,
+      logger,
+      isDraining: () => draining,
+      ...(config.trustedProxies.length > 0 ? { trustedProxies: trustedProxies(config.trustedProxies) } : {}),
+    },
+    { version: SERVER_VERSION },
+  );
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve(
       {

@@ -1,3 +1,4 @@
+import type { BlockList } from 'node:net';
 import type { Logger } from '../logger.js';
 import type { AuthService, Principal } from '../services/auth-service.js';
 import type { ConsistencyService } from '../services/consistency-service.js';
@@ -15,6 +16,8 @@ export interface AppDeps {
   /** The time, for pages that say how long ago; tests move it. */
   clock?: () => number;
   logger: Logger;
+  /** `SMS_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the client (see `clientAddress`). */
+  trustedProxies?: BlockList;
   /** True once shutdown began: new requests get 503. */
   isDraining?: () => boolean;
 }

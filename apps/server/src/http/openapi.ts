@@ -193,7 +193,7 @@ export function buildOpenApiDocument(version: string) {
             400: errors[400],
             401: { description: codesFor(401), ...json(ref('ErrorResponse')) },
             429: {
-              description: `${codesFor(429)} The limit: 10 failed sign-ins per user name and 100 per client address in 15 minutes.`,
+              description: `${codesFor(429)} The limit: 10 failed sign-ins per user name and 100 per client address in 15 minutes (the client address is the connection's peer, or behind a proxy listed in SMS_TRUSTED_PROXIES the address that proxy appended to X-Forwarded-For).`,
               headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds to wait' } },
               ...json(ref('ErrorResponse')),
             },

@@ -102,10 +102,43 @@ describe('the built server as a real process', () => {
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL: expected a postgres:// or postgresql:// URL'],
     [{ SMS_ADMIN_PASSWORD: 'short' }, 'SMS_ADMIN_PASSWORD: expected at least 8 characters'],
     [{ SMS_TOKEN_TTL_SECONDS: '5' }, 'SMS_TOKEN_TTL_SECONDS: expected integer >= 60, received 5'],
+    [
+      { SMS_TRUSTED_PROXIES: '127.0.0.1,proxy.internal' },
+      'SMS_TRUSTED_PROXIES: "proxy.internal" is not an IP address or a network like 10.0.0.0/8',
+    ],
   ])('refuses to start with %o, naming the variable, exit 2', async (env, message) => {
     const run = await runServerCli(['serve'], { SMS_DATA_DIR: dataDir(), ...env });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(message);
+  });
+});
+
+describe('the client address (SMS_TRUSTED_PROXIES)', () => {
+  const clientsLogged = async (env: Record<string, string>) => {
+    const server = await startServerProcess({
+      SMS_DATA_DIR: dataDir(),
+      SMS_ADMIN_PASSWORD: 'proxy-admin-pw',
+      ...env,
+    });
+    await fetch(`${server.url}/healthz`, { headers: { 'x-forwarded-for': '6.6.6.6, 198.51.100.7' } });
+    await fetch(`${server.url}/healthz`);
+    expect(await server.stop()).toBe(0);
+    return server.stdout
+      .join('')
+      .split('\n')
+      .filter((line) => line.includes('"msg":"request"'))
+      .map((line) => (JSON.parse(line) as { client: string }).client);
+  };
+
+  it('is the connection peer by default, whatever X-Forwarded-For says', async () => {
+    expect(await clientsLogged({})).toEqual(['127.0.0.1', '127.0.0.1']);
+  });
+
+  it("is the proxy's X-Forwarded-For entry when the peer is a trusted proxy", async () => {
+    expect(await clientsLogged({ SMS_TRUSTED_PROXIES: '127.0.0.0/8, ::1' })).toEqual([
+      '198.51.100.7',
+      '127.0.0.1',
+    ]);
   });
 });
 

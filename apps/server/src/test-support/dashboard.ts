@@ -25,17 +25,21 @@ export function parseSetCookies(response: Response): SetCookie[] {
  * (cookies set, replaced and removed as a browser would), form posts, and the
  * hidden form token read off the last page.
  */
-export function dashboardBrowser(app: TestApp, headers: Record<string, string> = {}) {
+export function dashboardBrowser(app: TestApp, headers: Record<string, string> = {}, peer?: string) {
   const jar = new Map<string, string>();
   let lastHtml = '';
 
   async function send(path: string, init: RequestInit = {}): Promise<Response> {
     const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    const response = await app.request(path, {
-      ...init,
-      redirect: 'manual',
-      headers: { ...headers, ...(cookie ? { cookie } : {}), ...(init.headers as Record<string, string>) },
-    });
+    const response = await app.request(
+      path,
+      {
+        ...init,
+        redirect: 'manual',
+        headers: { ...headers, ...(cookie ? { cookie } : {}), ...(init.headers as Record<string, string>) },
+      },
+      peer,
+    );
     for (const set of parseSetCookies(response)) {
       const maxAge = set.attributes['max-age'];
       if (set.value === '' || maxAge === '0') jar.delete(set.name);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ConsistencyResult, passwordTokenRequest, type Role } from '@sms/domain';
 import { createApp } from '../http/app.js';
+import { trustedProxies } from '../http/client-address.js';
 import { createMemoryLogger } from '../logger.js';
 import { createServices } from '../server.js';
 import type { SignInLimits } from '../services/auth-service.js';
@@ -56,7 +57,13 @@ export async function openTestStorage(
  * a clock the test can move, and helpers for tokens and users.
  */
 export async function createTestApp(
-  options: { dialect?: TestDialect; tokenTtlSeconds?: number; signInLimits?: SignInLimits } = {},
+  options: {
+    dialect?: TestDialect;
+    tokenTtlSeconds?: number;
+    signInLimits?: SignInLimits;
+    /** `SMS_TRUSTED_PROXIES` */
+    trustedProxies?: string[];
+  } = {},
 ) {
   const { storage, cleanup } = await openTestStorage(options.dialect ?? 'sqlite');
   let now = Date.now();
@@ -68,9 +75,19 @@ export async function createTestApp(
   });
   await services.users.addUser('admin', ADMIN_PASSWORD, 'default', 'admin', { createProject: true });
   const logger = createMemoryLogger();
-  const app = createApp({ ...services, logger });
+  const app = createApp({
+    ...services,
+    logger,
+    ...(options.trustedProxies ? { trustedProxies: trustedProxies(options.trustedProxies) } : {}),
+  });
 
-  const request = (path: string, init: RequestInit = {}) => app.request(path, init);
+  /** A request in-process; with `peer`, as if its connection came from that address. */
+  const request = (path: string, init: RequestInit = {}, peer?: string) =>
+    app.request(
+      path,
+      init,
+      peer === undefined ? undefined : { incoming: { socket: { remoteAddress: peer } } },
+    );
 
   async function tokenFor(user: string, password: string, project?: string): Promise<string> {
     const res = await request('/v3/auth/tokens', {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCodes, REQUEST_ID_HEADER } from '@sms/domain';
 import type { MiddlewareHandler } from 'hono';
+import { clientAddress } from '../client-address.js';
 import type { AppDeps, AppEnv } from '../context.js';
 
 /** A client's request id is echoed only when it is short and plain; otherwise a new one is made. */
@@ -8,7 +9,7 @@ const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 
 /**
  * Gives every request an id (echoed in `X-Request-Id`), the services, and one
- * structured log line when it ends: id, method, path, status and duration.
+ * structured log line when it ends: id, method, path, status, client address and duration.
  * Headers, query strings and bodies are never logged: tokens and passwords stay out.
  */
 export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
@@ -40,6 +41,7 @@ export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
       method: c.req.method,
       path: c.req.path.slice(0, 512),
       status: c.res.status,
+      client: clientAddress(c),
       duration_ms: Math.round((performance.now() - started) * 100) / 100,
       ...(principal ? { user: principal.userName, project: principal.projectName } : {}),
     });

@@ -1,6 +1,7 @@
 import { ErrorResponseSchema, passwordTokenRequest } from '@sms/domain';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dashboardBrowser } from '../../test-support/dashboard.js';
 import { ADMIN_PASSWORD, createTestApp, type TestApp } from '../../test-support/harness.js';
 
 let t: TestApp;
@@ -51,5 +52,58 @@ describe('the sign-in limit (POST /v3/auth/tokens)', () => {
     const limited = await signIn('other', 'other-password');
     expect(limited.status).toBe(429);
     expect(v.parse(ErrorResponseSchema, await limited.json()).error_msg).toMatch(/from this address/);
+  });
+});
+
+describe('the sign-in limit behind a trusted reverse proxy (SMS_TRUSTED_PROXIES)', () => {
+  let p: TestApp;
+  beforeAll(async () => {
+    p = await createTestApp({
+      signInLimits: { perUser: 100, perAddress: 4, windowSeconds: 60 },
+      trustedProxies: ['10.0.0.0/8'],
+    });
+  });
+  afterAll(() => p.close());
+
+  const via = (peer: string, forwardedFor: string | undefined, password: string) =>
+    p.request(
+      '/v3/auth/tokens',
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor }),
+        },
+        body: JSON.stringify(passwordTokenRequest({ user: 'admin', password, project: 'default' })),
+      },
+      peer,
+    );
+
+  it('counts failures by the client the proxy names, so one guesser does not lock out the others', async () => {
+    for (let i = 0; i < 4; i++)
+      expect((await via('10.0.0.2', '203.0.113.9', 'wrong-password')).status).toBe(401);
+    expect((await via('10.0.0.2', '203.0.113.9', ADMIN_PASSWORD)).status).toBe(429);
+    // what the guesser writes into the header itself stands left of what the proxy appended
+    expect((await via('10.0.0.2', '1.2.3.4, 203.0.113.9', ADMIN_PASSWORD)).status).toBe(429);
+    // another client behind the same proxy
+    expect((await via('10.0.0.2', '198.51.100.20', ADMIN_PASSWORD)).status).toBe(201);
+  });
+
+  it('ignores X-Forwarded-For from a peer that is not a trusted proxy', async () => {
+    // a client that talks to the server directly cannot dodge the limit by inventing addresses
+    for (let i = 0; i < 4; i++) {
+      expect((await via('192.0.2.50', `198.51.100.${100 + i}`, 'wrong-password')).status).toBe(401);
+    }
+    const limited = await via('192.0.2.50', '198.51.100.200', ADMIN_PASSWORD);
+    expect(limited.status).toBe(429);
+    expect(v.parse(ErrorResponseSchema, await limited.json()).error_msg).toMatch(/from this address/);
+  });
+
+  it('limits the dashboard sign-in by the same client address', async () => {
+    // 203.0.113.9 is over its limit from the API: the sign-in form refuses it too
+    const signIn = (forwardedFor: string) =>
+      dashboardBrowser(p, { 'x-forwarded-for': forwardedFor }, '10.0.0.2').signIn('admin', ADMIN_PASSWORD);
+    expect((await signIn('203.0.113.9')).status).toBe(429);
+    expect((await signIn('198.51.100.21')).status).toBe(303);
   });
 });
