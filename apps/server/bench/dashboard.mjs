@@ -19,6 +19,7 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const TASKS = Number(process.env.BENCH_TASKS ?? 10_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 200);
 const HISTORY = 2_000;
+const WIDE = 5_000;
 const PG_URL = process.env.SMS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const PASSWORD = 'bench-admin-password';
 
@@ -31,7 +32,10 @@ const dirs = (n, bad) =>
     num_target_more_files: bad ? 3 * i : 0,
   }));
 
-/** A project of TASKS tasks: a third never verified, the others with two uploads each; one task with HISTORY uploads of 30 directories. */
+/**
+ * A project of TASKS tasks: a third never verified, the others with two uploads each; one task
+ * with HISTORY uploads of 30 directories; one with WIDE directories.
+ */
 async function seed(storage) {
   const services = await createServices(storage, { tokenTtlSeconds: 3600 });
   await services.users.addUser('admin', PASSWORD, 'default', 'admin', { createProject: true });
@@ -78,8 +82,23 @@ async function seed(storage) {
       ),
     );
   }
+  // one task of WIDE directories (a server verified directory by directory), in uploads of 30
+  const wide = ids[2];
+  for (let start = 0; start < WIDE; start += 30) {
+    await upload(
+      wide,
+      20_000 + start,
+      Array.from({ length: Math.min(30, WIDE - start) }, (_, k) => ({
+        dir_check: `/home/user-${start + k}`,
+        num_total_files: 1_000,
+        num_different_files: (start + k) % 7 === 0 ? 1 : 0,
+        num_target_miss_files: 0,
+        num_target_more_files: 0,
+      })),
+    );
+  }
   const app = createApp({ ...services, logger: createMemoryLogger('error') });
-  return { app, services, busy };
+  return { app, services, busy, wide };
 }
 
 async function session(app) {
@@ -120,7 +139,7 @@ async function time(app, path, headers) {
 
 async function measure(label, storage) {
   const seeded = performance.now();
-  const { app, busy } = await seed(storage);
+  const { app, busy, wide } = await seed(storage);
   console.log(`${label}: seeded ${TASKS} tasks in ${((performance.now() - seeded) / 1000).toFixed(1)} s`);
   const cookie = { cookie: await session(app) };
   const api = await time(app, '/v3/tasks?limit=50', { 'x-auth-token': await token(app) });
@@ -130,6 +149,8 @@ async function measure(label, storage) {
     'task list (name filter, verdict)': await time(app, '/ui/tasks?q=host-99&verdict=inconsistent', cookie),
     'task list (page 150)': await time(app, '/ui/tasks?page=150', cookie),
     [`task page (${HISTORY} uploads of 30 dirs)`]: await time(app, `/ui/tasks/${busy}`, cookie),
+    [`task page (${WIDE} dirs, first 100)`]: await time(app, `/ui/tasks/${wide}`, cookie),
+    [`task page (${WIDE} dirs, page 50)`]: await time(app, `/ui/tasks/${wide}?dirs_page=50`, cookie),
   };
   console.log(`${label}: GET /v3/tasks?limit=50 (peer) p50 ${api.p50} ms, p99 ${api.p99} ms`);
   for (const [name, r] of Object.entries(pages)) {

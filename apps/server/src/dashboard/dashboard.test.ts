@@ -339,6 +339,7 @@ describe('dashboard: the task list', () => {
     );
     const page = await (await browser.get(`/ui/tasks/${id}`)).text();
     expect([...page.matchAll(/<li class="dir" /g)]).toHaveLength(35);
+    expect(page).not.toContain('Pages of directories'); // one page: no pager
     expect(page.indexOf('data-dir="/srv/7"')).toBeLessThan(page.indexOf('data-dir="/srv/0"'));
   });
 
@@ -613,6 +614,57 @@ describe('dashboard: the task page', () => {
       .map((m) => textOf(m[1] ?? '').trim());
     expect(rows[0]).toMatch(/Consistent 1 100 0 0 0 5$/);
     expect(rows[1]).toMatch(/Inconsistent 2 200 15 0 0 15$/);
+  });
+
+  it('pages the directories of a big task, 100 to a page, those that differ first', async () => {
+    const id = await t.createTask(t.adminToken, 'home-dirs');
+    const name = (i: number) => `/home/u${String(i).padStart(3, '0')}`;
+    // 250 directories in uploads of 30; every 50th has a different file
+    for (let start = 0; start < 250; start += 30) {
+      await t.upload(id, {
+        consistency_result: Array.from({ length: Math.min(30, 250 - start) }, (_, k) =>
+          result(name(start + k), {
+            num_total_files: 10,
+            num_different_files: (start + k) % 50 === 0 ? 1 : 0,
+            num_target_miss_files: 0,
+            num_target_more_files: 0,
+          }),
+        ),
+      });
+    }
+    const browser = await signedIn();
+    const dirsOf = (html: string) =>
+      [...html.matchAll(/<li class="dir" data-dir="([^"]+)"/g)].map((m) => m[1]);
+    const first = await (await browser.get(`/ui/tasks/${id}`)).text();
+    const shown = dirsOf(first);
+    expect(shown).toHaveLength(100);
+    expect(shown.slice(0, 6)).toEqual([name(0), name(50), name(100), name(150), name(200), name(1)]);
+    expect(textOf(first)).toContain('Directories 1 to 100 of 250, 100 to a page.');
+    expect(textOf(first)).toContain('Page 1 of 3 · 250 directories');
+    expect(first).toContain(`href="/ui/tasks/${id}?dirs_page=2#directories" rel="next"`);
+    expect(textOf(first)).toContain('Inconsistent 5 of 250 directories differ');
+
+    const second = dirsOf(await (await browser.get(`/ui/tasks/${id}?dirs_page=2`)).text());
+    // page 1: the 5 that differ, then 95 clean ones (u001..u049, u051..u096)
+    expect(shown.at(-1)).toBe(name(96));
+    expect(second[0]).toBe(name(97));
+    expect(new Set([...shown, ...second]).size).toBe(200);
+    const last = await (await browser.get(`/ui/tasks/${id}?dirs_page=3`)).text();
+    expect(dirsOf(last)).toHaveLength(50);
+    expect(textOf(last)).toContain('Directories 201 to 250 of 250');
+    expect(last).toContain(`href="/ui/tasks/${id}#directories">« First</a>`);
+    const past = await (await browser.get(`/ui/tasks/${id}?dirs_page=99`)).text();
+    expect(textOf(past)).toContain('Page 3 of 3 · 250 directories');
+
+    for (const [query, message] of [
+      ['dirs_page=0', 'dirs_page: expected integer >= 1, received 0'],
+      ['dirs_page=last', 'dirs_page: expected a positive integer'],
+      ['page=2', 'page: is not a field of this object; remove it'],
+    ]) {
+      const res = await browser.get(`/ui/tasks/${id}?${query}`);
+      expect(res.status, query).toBe(400);
+      expect(textOf(await res.text())).toContain(message);
+    }
   });
 
   it('keeps to the newest 50 uploads in the chart and says how many there are', async () => {

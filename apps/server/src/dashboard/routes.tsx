@@ -9,6 +9,7 @@ import {
   passwordTokenRequest,
   permissionDeniedSentence,
   TaskIdSchema,
+  TaskPageQuerySchema,
   TaskSummaryQuerySchema,
   TooManyRequestsError,
 } from '@sms/domain';
@@ -75,6 +76,25 @@ function render(c: Context<AppEnv>, page: JSX.Element, status: ContentfulStatusC
 }
 
 /** The signed-in session, or undefined (and the stale cookie cleared). */
+/** 400: a page naming the query field that is wrong and how. */
+function queryNotUnderstood(
+  c: Context<AppEnv>,
+  session: Session,
+  title: string,
+  asksFor: string,
+  issues: Parameters<typeof formatIssues>[0],
+): Response {
+  return render(
+    c,
+    <MessagePage
+      title={title}
+      message={`The address asks for ${asksFor} this page cannot show: ${formatIssues(issues, { root: 'query' })}.`}
+      session={session}
+    />,
+    400,
+  );
+}
+
 async function currentSession(c: Context<AppEnv>): Promise<Session | undefined> {
   const cookie = getCookie(c, SESSION_COOKIE);
   if (cookie === undefined) return undefined;
@@ -231,17 +251,8 @@ export function registerDashboard(app: Hono<AppEnv>): void {
     const session = await currentSession(c);
     if (!session) return toSignIn(c, getCookie(c, SESSION_COOKIE) !== undefined);
     const parsed = v.safeParse(TaskSummaryQuerySchema, c.req.query());
-    if (!parsed.success) {
-      return render(
-        c,
-        <MessagePage
-          title="Filter not understood"
-          message={`The address asks for a list this page cannot show: ${formatIssues(parsed.issues, { root: 'query' })}.`}
-          session={session}
-        />,
-        400,
-      );
-    }
+    if (!parsed.success)
+      return queryNotUnderstood(c, session, 'Filter not understood', 'a list', parsed.issues);
     const view = await c.get('deps').dashboard.taskList(session.principal, parsed.output);
     return render(c, <TaskListPage view={view} session={session} now={nowOf(c)} />);
   });
@@ -261,7 +272,11 @@ export function registerDashboard(app: Hono<AppEnv>): void {
         404,
       );
     }
-    const view = await c.get('deps').dashboard.taskPage(session.principal, taskId);
+    const query = v.safeParse(TaskPageQuerySchema, c.req.query());
+    if (!query.success) {
+      return queryNotUnderstood(c, session, 'Page not understood', 'a part of the task page', query.issues);
+    }
+    const view = await c.get('deps').dashboard.taskPage(session.principal, taskId, query.output);
     return render(c, <TaskPage view={view} session={session} now={nowOf(c)} />);
   });
 

@@ -3,7 +3,9 @@ import {
   type ConsistencyResult,
   isConsistent,
   NotFoundError,
+  TASK_DIRECTORIES_PER_PAGE,
   type Task,
+  type TaskPageQuery,
   type TaskSummaryQuery,
   VERDICTS_WORST_FIRST,
   type Verdict,
@@ -41,8 +43,13 @@ export interface TaskPageView {
   uploadCount: number;
   /** The newest uploads, newest first (at most `HISTORY_LIMIT`). */
   history: UploadSummary[];
-  /** Every directory of the task with its newest result: the inconsistent first, then by name. */
+  /**
+   * One page (`TASK_DIRECTORIES_PER_PAGE`) of the task's directories with their newest results,
+   * in the order: the inconsistent first, then by name.
+   */
   directories: DirectoryLatest[];
+  /** Which page of directories this is: the one asked for, or the last one when it asked past the end. */
+  directoryPage: { page: number; pages: number; perPage: number; count: number };
 }
 
 /** What the web dashboard shows: the same permissions as the API, read in as few queries as it can. */
@@ -73,7 +80,7 @@ export class DashboardService {
   }
 
   /** A task's page: 404 when it is not in the principal's project, 403 when its results may not be read. */
-  async taskPage(principal: Principal, taskId: string): Promise<TaskPageView> {
+  async taskPage(principal: Principal, taskId: string, query: TaskPageQuery): Promise<TaskPageView> {
     // Another project's task is not found here: the page does not confirm that an ID exists elsewhere.
     const task = await this.storage.getTask(taskId);
     if (!task || task.project_id !== principal.projectId) throw new NotFoundError('task', taskId);
@@ -87,13 +94,23 @@ export class DashboardService {
     const { directories: states, ...summary } = detail;
     const newest = history[0]?.id;
     // The states come by name; a stable sort puts those that differ first and keeps that order.
-    const directories = states
+    const ordered = states
       .map(({ upload_id, finished_time, ...result }) => ({
         result,
         finishedTime: finished_time,
         inLatestUpload: upload_id === newest,
       }))
       .sort((a, b) => Number(isConsistent(a.result)) - Number(isConsistent(b.result)));
-    return { task, summary, uploadCount, history, directories };
+    const perPage = TASK_DIRECTORIES_PER_PAGE;
+    const pages = Math.max(1, Math.ceil(ordered.length / perPage));
+    const page = Math.min(query.dirs_page, pages);
+    return {
+      task,
+      summary,
+      uploadCount,
+      history,
+      directories: ordered.slice((page - 1) * perPage, page * perPage),
+      directoryPage: { page, pages, perPage, count: ordered.length },
+    };
   }
 }

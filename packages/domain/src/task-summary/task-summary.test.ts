@@ -1,7 +1,13 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { formatIssues } from '../issues/index.js';
-import { fileBreakdown, TaskSummaryQuerySchema, VERDICTS_WORST_FIRST, verdictOf } from './task-summary.js';
+import {
+  fileBreakdown,
+  TaskPageQuerySchema,
+  TaskSummaryQuerySchema,
+  VERDICTS_WORST_FIRST,
+  verdictOf,
+} from './task-summary.js';
 
 const message = (query: Record<string, string>) => {
   const r = v.safeParse(TaskSummaryQuerySchema, query);
@@ -45,6 +51,26 @@ describe('TaskSummaryQuerySchema', () => {
     expect(message({ sort: 'size' })).toMatch(/^sort: expected one of "verdict" \| /);
     expect(message({ order: 'up' })).toMatch(/^order: expected one of "asc" \| "desc"/);
     expect(message({ colour: 'red' })).toBe('colour: is not a field of this object; remove it');
+  });
+});
+
+describe('TaskPageQuerySchema', () => {
+  const pageMessage = (query: Record<string, string>) => {
+    const r = v.safeParse(TaskPageQuerySchema, query);
+    return r.success ? null : formatIssues(r.issues, { root: 'query' });
+  };
+
+  it('gives page 1 of the directories by default, also for an empty field', () => {
+    expect(v.parse(TaskPageQuerySchema, {})).toEqual({ dirs_page: 1 });
+    expect(v.parse(TaskPageQuerySchema, { dirs_page: '' })).toEqual({ dirs_page: 1 });
+    expect(v.parse(TaskPageQuerySchema, { dirs_page: '3' })).toEqual({ dirs_page: 3 });
+  });
+
+  it('refuses a page below 1, a non-number and unknown fields, naming them', () => {
+    expect(pageMessage({ dirs_page: '1' })).toBeNull();
+    expect(pageMessage({ dirs_page: '0' })).toBe('dirs_page: expected integer >= 1, received 0');
+    expect(pageMessage({ dirs_page: 'last' })).toBe('dirs_page: expected a positive integer');
+    expect(pageMessage({ page: '2' })).toBe('page: is not a field of this object; remove it');
   });
 });
 

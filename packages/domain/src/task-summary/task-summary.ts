@@ -49,8 +49,13 @@ const QueryPositiveInteger = (max: number) =>
     v.maxValue(max),
   );
 
-/** An empty field of a GET form is the same as no field. */
-const blankAsAbsent = (value: unknown) => (value === '' ? undefined : value);
+/** A query string's fields, an empty field (as a GET form sends it) counting as no field. */
+const QueryFields = v.pipe(
+  v.record(v.string(), v.unknown()),
+  v.transform((input) =>
+    Object.fromEntries(Object.entries(input).map(([k, value]) => [k, value === '' ? undefined : value])),
+  ),
+);
 
 /**
  * The query string of the dashboard's task list (`/ui/tasks`): `q` (part of the
@@ -58,10 +63,7 @@ const blankAsAbsent = (value: unknown) => (value === '' ? undefined : value);
  * (from 1) and `per_page` (1..100, as `GET /v3/tasks`). Empty fields count as absent.
  */
 export const TaskSummaryQuerySchema = v.pipe(
-  v.record(v.string(), v.unknown()),
-  v.transform((input) =>
-    Object.fromEntries(Object.entries(input).map(([k, value]) => [k, blankAsAbsent(value)])),
-  ),
+  QueryFields,
   v.strictObject({
     q: v.optional(TaskNameSchema),
     verdict: v.optional(VerdictSchema),
@@ -72,6 +74,21 @@ export const TaskSummaryQuerySchema = v.pipe(
   }),
 );
 export type TaskSummaryQuery = v.InferOutput<typeof TaskSummaryQuerySchema>;
+
+/** How many directories one page of a task's dashboard page shows. */
+export const TASK_DIRECTORIES_PER_PAGE = 100;
+
+/**
+ * The query string of a task's dashboard page (`/ui/tasks/{task_id}`): `dirs_page`
+ * (from 1), the page of its directories, `TASK_DIRECTORIES_PER_PAGE` to a page.
+ */
+export const TaskPageQuerySchema = v.pipe(
+  QueryFields,
+  v.strictObject({
+    dirs_page: v.optional(QueryPositiveInteger(Number.MAX_SAFE_INTEGER), '1'),
+  }),
+);
+export type TaskPageQuery = v.InferOutput<typeof TaskPageQuerySchema>;
 
 /**
  * A directory's files split four ways, for drawing: `matching` (verified and

@@ -165,3 +165,35 @@ export const HistoryChart: FC<{ uploads: readonly UploadSummary[] }> = ({ upload
     </svg>
   );
 };
+
+/** Links to the first, previous, next and last pages around the page shown, and where it stands. */
+export const Pager: FC<{
+  label: string;
+  page: number;
+  pages: number;
+  /** What the pages hold in all, e.g. "2,345 tasks". */
+  total: string;
+  href: (page: number) => string;
+}> = ({ label, page, pages, total, href }) => (
+  <nav class="pager" aria-label={label}>
+    {page > 1 ? (
+      <>
+        <a href={href(1)}>« First</a>
+        <a href={href(page - 1)} rel="prev">
+          ‹ Previous
+        </a>
+      </>
+    ) : null}
+    <span aria-current="page">
+      Page {formatCount(page)} of {formatCount(pages)} · {total}
+    </span>
+    {page < pages ? (
+      <>
+        <a href={href(page + 1)} rel="next">
+          Next ›
+        </a>
+        <a href={href(pages)}>Last »</a>
+      </>
+    ) : null}
+  </nav>
+);

@@ -11,7 +11,7 @@ import type { TaskListView } from '../../services/dashboard-service.js';
 import type { TaskSummaryRow } from '../../storage/storage.js';
 import { formatAgo, formatCount, formatTime, VERDICT_LABEL } from '../format.js';
 import { Layout, Notice } from './layout.js';
-import { VerdictBadge } from './parts.js';
+import { Pager, VerdictBadge } from './parts.js';
 
 /** The direction a column sorts in when first chosen: names A to Z, worst verdict first, biggest numbers and newest first. */
 const FIRST_ORDER: Record<TaskSort, SortOrder> = {
@@ -219,36 +219,15 @@ export const TaskListPage: FC<{
               </tbody>
             </table>
           </section>
-          <Pager view={view} />
+          <Pager
+            label="Pages"
+            page={view.page}
+            pages={view.pages}
+            total={`${formatCount(view.count)} tasks`}
+            href={(page) => listHref(query, { page })}
+          />
         </>
       )}
     </Layout>
-  );
-};
-
-const Pager: FC<{ view: TaskListView }> = ({ view }) => {
-  const { query, page, pages } = view;
-  return (
-    <nav class="pager" aria-label="Pages">
-      {page > 1 ? (
-        <>
-          <a href={listHref(query, { page: 1 })}>« First</a>
-          <a href={listHref(query, { page: page - 1 })} rel="prev">
-            ‹ Previous
-          </a>
-        </>
-      ) : null}
-      <span aria-current="page">
-        Page {formatCount(page)} of {formatCount(pages)} · {formatCount(view.count)} tasks
-      </span>
-      {page < pages ? (
-        <>
-          <a href={listHref(query, { page: page + 1 })} rel="next">
-            Next ›
-          </a>
-          <a href={listHref(query, { page: pages })}>Last »</a>
-        </>
-      ) : null}
-    </nav>
   );
 };

@@ -4,7 +4,7 @@ import type { Session } from '../../services/auth-service.js';
 import type { TaskPageView } from '../../services/dashboard-service.js';
 import { formatAgo, formatCount, formatTime } from '../format.js';
 import { Layout } from './layout.js';
-import { DirectoryCounts, HistoryChart, Legend, ProportionBar, VerdictBadge } from './parts.js';
+import { DirectoryCounts, HistoryChart, Legend, Pager, ProportionBar, VerdictBadge } from './parts.js';
 
 const When: FC<{ ms: number; now: number }> = ({ ms, now }) => (
   <time datetime={new Date(ms).toISOString()}>
@@ -27,7 +27,10 @@ export const TaskPage: FC<{ view: TaskPageView; session: Session; now: number }>
   session,
   now,
 }) => {
-  const { task, summary, history, directories, uploadCount } = view;
+  const { task, summary, history, directories, directoryPage, uploadCount } = view;
+  const first = (directoryPage.page - 1) * directoryPage.perPage;
+  const dirsHref = (page: number) =>
+    `/ui/tasks/${encodeURIComponent(task.id)}${page === 1 ? '' : `?dirs_page=${page}`}#directories`;
   const latest = history[0];
   const dirs = summary.dir_count ?? 0;
   return (
@@ -84,6 +87,11 @@ export const TaskPage: FC<{ view: TaskPageView; session: Session; now: number }>
               directories sends them in several uploads. Each bar spans the files verified plus the extra
               files at the target.
             </p>
+            {directoryPage.pages > 1 ? (
+              <p data-dirs-shown>
+                {`Directories ${formatCount(first + 1)} to ${formatCount(first + directories.length)} of ${formatCount(directoryPage.count)}, ${formatCount(directoryPage.perPage)} to a page.`}
+              </p>
+            ) : null}
             <Legend />
             <ul class="dirs">
               {directories.map(({ result, finishedTime, inLatestUpload }) => (
@@ -101,6 +109,15 @@ export const TaskPage: FC<{ view: TaskPageView; session: Session; now: number }>
                 </li>
               ))}
             </ul>
+            {directoryPage.pages > 1 ? (
+              <Pager
+                label="Pages of directories"
+                page={directoryPage.page}
+                pages={directoryPage.pages}
+                total={`${formatCount(directoryPage.count)} directories`}
+                href={dirsHref}
+              />
+            ) : null}
           </>
         )}
       </section>
