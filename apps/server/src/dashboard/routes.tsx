@@ -75,7 +75,6 @@ function render(c: Context<AppEnv>, page: JSX.Element, status: ContentfulStatusC
   return c.html(`<!doctype html>${String(page)}`, status);
 }
 
-/** The signed-in session, or undefined (and the stale cookie cleared). */
 /** 400: a page naming the query field that is wrong and how. */
 function queryNotUnderstood(
   c: Context<AppEnv>,
@@ -95,6 +94,7 @@ function queryNotUnderstood(
   );
 }
 
+/** The signed-in session, or undefined (and the stale cookie cleared). */
 async function currentSession(c: Context<AppEnv>): Promise<Session | undefined> {
   const cookie = getCookie(c, SESSION_COOKIE);
   if (cookie === undefined) return undefined;
