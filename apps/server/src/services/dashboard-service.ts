@@ -52,6 +52,12 @@ export interface TaskPageView {
   directoryPage: { page: number; pages: number; perPage: number; count: number };
 }
 
+/** The page to show of `count` items, `perPage` to a page: the one asked for, or the last one when it asked past the end. */
+function pageOf(count: number, perPage: number, asked: number): { page: number; pages: number } {
+  const pages = Math.max(1, Math.ceil(count / perPage));
+  return { page: Math.min(asked, pages), pages };
+}
+
 /** What the web dashboard shows: the same permissions as the API, read in as few queries as it can. */
 export class DashboardService {
   constructor(
@@ -69,8 +75,7 @@ export class DashboardService {
       query.verdict === undefined
         ? VERDICTS_WORST_FIRST.reduce((sum, verdict) => sum + verdictCounts[verdict], 0)
         : verdictCounts[query.verdict];
-    const pages = Math.max(1, Math.ceil(matching / query.per_page));
-    const page = Math.min(query.page, pages);
+    const { page, pages } = pageOf(matching, query.per_page, query.page);
     const tasks = await this.storage.taskSummaries(principal.projectId, {
       ...query,
       limit: query.per_page,
@@ -102,8 +107,7 @@ export class DashboardService {
       }))
       .sort((a, b) => Number(isConsistent(a.result)) - Number(isConsistent(b.result)));
     const perPage = TASK_DIRECTORIES_PER_PAGE;
-    const pages = Math.max(1, Math.ceil(ordered.length / perPage));
-    const page = Math.min(query.dirs_page, pages);
+    const { page, pages } = pageOf(ordered.length, perPage, query.dirs_page);
     return {
       task,
       summary,
