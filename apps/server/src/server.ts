@@ -75,7 +75,7 @@ export async function startServer(
       ...services,
       logger,
       isDraining: () => draining,
-      ...(config.trustedProxies.length > 0 ? { trustedProxies: trustedProxies(config.trustedProxies) } : {}),
+      trustedProxies: trustedProxies(config.trustedProxies),
     },
     { version: SERVER_VERSION },
   );

@@ -78,7 +78,7 @@ export async function createTestApp(
   const app = createApp({
     ...services,
     logger,
-    ...(options.trustedProxies ? { trustedProxies: trustedProxies(options.trustedProxies) } : {}),
+    trustedProxies: trustedProxies(options.trustedProxies ?? []),
   });
 
   /** A request in-process; with `peer`, as if its connection came from that address. */
