@@ -2,12 +2,11 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { isSmsError, NameSchema, RoleSchema } from '@sms/domain';
 import * as v from 'valibot';
-import { decodeAuthorizationMessage } from './crypto/authorization-message.js';
-import { deriveKey, generateMasterSecret } from './crypto/keys.js';
 import { randomPassword } from './crypto/password.js';
-import { ConfigError, loadConfig } from './env.js';
+import { ConfigError, loadConfig, type ServerConfig } from './env.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
+import { AuthService } from './services/auth-service.js';
 import { UserService } from './services/user-service.js';
 import { Storage } from './storage/storage.js';
 import { SERVER_VERSION } from './version.js';
@@ -108,7 +107,7 @@ async function serve(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-async function withStorage<T>(work: (storage: Storage) => Promise<T>): Promise<T> {
+async function withStorage<T>(work: (storage: Storage, config: ServerConfig) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const storage = await Storage.open({
     databaseUrl: config.databaseUrl,
@@ -116,7 +115,7 @@ async function withStorage<T>(work: (storage: Storage) => Promise<T>): Promise<T
     sqliteDriver: config.sqliteDriver,
   });
   try {
-    return await work(storage);
+    return await work(storage, config);
   } finally {
     await storage.close();
   }
@@ -131,10 +130,9 @@ async function decode(args: string[]): Promise<void> {
   if (message === undefined) throw new UsageError('missing MESSAGE');
   if (extra.length > 0)
     throw new UsageError(`decode takes one MESSAGE; unexpected argument ${JSON.stringify(extra[0])}`);
-  const decoded = await withStorage(async (storage) =>
-    decodeAuthorizationMessage(
+  const decoded = await withStorage(async (storage, config) =>
+    (await AuthService.create(storage, { tokenTtlSeconds: config.tokenTtlSeconds })).decodeDetails(
       message.trim(),
-      deriveKey(await storage.secret('master', generateMasterSecret), 'authorization-message'),
     ),
   );
   if (!decoded)
