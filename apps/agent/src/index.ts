@@ -1,8 +1,8 @@
 export { runEngine } from './engine/runner.js';
 export type { Counts, Mode, ReportEntry } from './engine/types.js';
+export { toConsistencyResult } from './upload/results.js';
 export {
   type DirectoryResult,
-  toConsistencyResult,
   VerifyError,
   type VerifyOptions,
   type VerifyResult,

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeManifest } from './engine/manifest.js';
+import { writeManifest } from './engine/manifest/write.js';
 import type { Counts } from './engine/types.js';
 import { treePair } from './test-support/tree.js';
 import { verify } from './verify.js';

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { writeManifest } from './engine/manifest.js';
+import { writeManifest } from './engine/manifest/write.js';
 import type { ReportEntry } from './engine/types.js';
 import { runAgent } from './test-support/cli.js';
 import { type Tree, treePair } from './test-support/tree.js';

@@ -2,7 +2,8 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import type { ConsistencyResult } from '@sms/domain';
 import { displayPath, isUtf8 } from './engine/paths.js';
 import type { Progress, ReportEntry } from './engine/types.js';
-import { type DirectoryResult, toConsistencyResult, type VerifyResult } from './verify.js';
+import { toConsistencyResult } from './upload/results.js';
+import type { DirectoryResult, VerifyResult } from './verify.js';
 
 const number = new Intl.NumberFormat('en-US');
 

@@ -264,7 +264,7 @@ describe('directories to verify', () => {
 
 describe('the limits of the API, never clamped', () => {
   it('marks more than 1,000,000 files in one directory as not uploadable, naming what to do', async () => {
-    const { uploadLimitProblem } = await import('./verify.js');
+    const { uploadLimitProblem } = await import('./upload/results.js');
     const ok = { total: 1_000_000, different: 0, missing: 1_000_000, extra: 1_000_000 };
     expect(uploadLimitProblem('/data', ok)).toBeUndefined();
     expect(uploadLimitProblem('/data', { ...ok, total: 1_000_001 })).toBe(

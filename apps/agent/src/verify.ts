@@ -1,9 +1,10 @@
 import { statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { type ConsistencyResult, Limits } from '@sms/domain';
-import { comparePaths, ManifestReader, ManifestVerifier } from './engine/manifest.js';
+import { comparePaths, ManifestReader } from './engine/manifest/read.js';
+import { ManifestVerifier } from './engine/manifest/verify.js';
 import { type RunOptions, reportInThread, runEngine } from './engine/runner.js';
 import type { Counts, Mode, Progress, ReportEntry, RootSpec, Unit } from './engine/types.js';
+import { uploadLimitProblem } from './upload/results.js';
 
 /** A problem that prevents verification: the CLI exits 2 with its message. */
 export class VerifyError extends Error {
@@ -78,31 +79,6 @@ export function normalizeDirs(source: string, dirs: readonly string[], notices: 
   }
   // keep the order the user gave
   return relatives.filter((rel, i) => kept.includes(rel) && relatives.indexOf(rel) === i);
-}
-
-/** The rules of the API this result must fit to be uploaded; undefined when it fits. */
-export function uploadLimitProblem(dirCheck: string, counts: Counts): string | undefined {
-  if (dirCheck.length > Limits.dirCheckMaxLength) {
-    return `dir_check is ${dirCheck.length} characters, the API takes at most ${Limits.dirCheckMaxLength}: verify a shorter path (a parent with --source, or subdirectories with --dir)`;
-  }
-  const over = (['total', 'different', 'missing', 'extra'] as const).filter(
-    (k) => counts[k] > Limits.fileCountMax,
-  );
-  if (over.length > 0) {
-    return `${over.map((k) => `${k} ${counts[k]}`).join(', ')} exceed${over.length === 1 ? 's' : ''} the API's ${Limits.fileCountMax} files per directory: verify its subdirectories with --dir instead`;
-  }
-  return undefined;
-}
-
-/** The upload body's entry of a result. */
-export function toConsistencyResult(result: DirectoryResult): ConsistencyResult {
-  return {
-    dir_check: result.dirCheck,
-    num_total_files: result.counts.total,
-    num_different_files: result.counts.different,
-    num_target_miss_files: result.counts.missing,
-    num_target_more_files: result.counts.extra,
-  };
 }
 
 /**

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { Comparer, type Tally } from './comparer.js';
+import { Comparer } from './comparer.js';
+import type { Tally } from './tally.js';
 import type { Counts, EngineOptions, Progress, ReportEntry, Unit } from './types.js';
 import { fromTransfer, type WorkerReply } from './wire.js';
 

@@ -1,0 +1,46 @@
+import { Command, CommanderError } from 'commander';
+import { AGENT_VERSION } from '../version.js';
+import { registerFlush } from './flush.js';
+import { registerManifest } from './manifest.js';
+import { EXIT, say, UsageError } from './shared.js';
+import { registerUpload } from './upload.js';
+import { registerVerify } from './verify.js';
+
+export function buildProgram(): Command {
+  const program = new Command()
+    .name('sms-agent')
+    .description(
+      'Verifies that a migration copied every file: compares a source directory with its target and uploads the verdict to an SMS server.',
+    )
+    .version(AGENT_VERSION)
+    .showHelpAfterError('(run sms-agent --help for usage)')
+    .exitOverride();
+
+  registerVerify(program);
+  registerManifest(program);
+  registerUpload(program);
+  registerFlush(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0
+      process.exitCode = error.exitCode === 0 ? 0 : EXIT.error;
+      return;
+    }
+    // errors the user can fix: their message says what to do, no stack
+    const expected = ['VerifyError', 'UploadConfigError', 'ResultFileError', 'ManifestError'];
+    if (error instanceof UsageError || (error instanceof Error && expected.includes(error.name))) {
+      say(`sms-agent: ${error.message}`);
+      process.exitCode = EXIT.error;
+      return;
+    }
+    const code = (error as NodeJS.ErrnoException).code;
+    say(`sms-agent: ${code ? `${code}: ` : ''}${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = EXIT.error;
+  }
+}

@@ -1,0 +1,20 @@
+import type { Command } from 'commander';
+import { EXIT, say, summarizeDeliveries, taskId, uploadContext, uploadOptions } from './shared.js';
+
+export function registerUpload(program: Command): void {
+  uploadOptions(
+    program
+      .command('upload')
+      .summary('upload a saved verify --json result')
+      .description('upload a result saved with verify --json (in uploads of at most 30 directories)')
+      .requiredOption('--task <id>', 'the task to upload to', taskId)
+      .argument('<result.json>', 'the output of sms-agent verify --json'),
+  ).action(async (file: string, flags) => {
+    const results = (await import('../consistency-file.js')).read(file);
+    const { spool, client, upload } = await uploadContext(flags);
+    const outcomes = await upload.uploadResults(client, spool, flags.task, results);
+    const summary = summarizeDeliveries(outcomes, spool.dir);
+    for (const line of summary.lines) say(line);
+    process.exitCode = summary.ok ? EXIT.consistent : EXIT.error;
+  });
+}

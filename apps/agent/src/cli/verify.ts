@@ -1,0 +1,124 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { createProgressLine, formatTable, ReportWriter, toJsonDocument } from '../output.js';
+import { toConsistencyResult } from '../upload/results.js';
+import { verify } from '../verify.js';
+import {
+  collect,
+  EXIT,
+  positiveInteger,
+  say,
+  summarizeDeliveries,
+  taskId,
+  UsageError,
+  uploadContext,
+  uploadOptions,
+} from './shared.js';
+
+export function registerVerify(program: Command): void {
+  uploadOptions(
+    program
+      .command('verify')
+      .summary('compare a source directory with its target; optionally upload the verdict')
+      .description(
+        'compare SRC with DST and count files: total, different, missing at the target, extra at the target.\n' +
+          'A file is any entry that is not a directory (regular files, symbolic links, FIFOs, sockets, devices).\n' +
+          'Exit status: 0 consistent, 1 inconsistencies found, 2 usage error or verification impossible.',
+      )
+      .requiredOption('--source <dir>', 'the migrated source directory')
+      .option('--target <dir>', 'the target directory (the same tree, mounted on this machine)')
+      .option(
+        '--target-manifest <file>',
+        'instead of --target: a manifest of the target made there with sms-agent manifest (.gz or plain)',
+      )
+      .option(
+        '--dir <rel>',
+        'verify SRC/REL against DST/REL, one result each (repeatable); an inner --dir of another is left out',
+        collect,
+        [],
+      )
+      .addOption(
+        new Option('--mode <mode>', 'quick: type, size and modification time; content: type, size and bytes')
+          .choices(['quick', 'content'])
+          .default('quick'),
+      )
+      .option(
+        '--exclude <glob>',
+        'leave paths out on both sides (repeatable; rsync-like: *.log, cache/, /var/tmp, **/x)',
+        collect,
+        [],
+      )
+      .option('--json', 'print one JSON object on stdout; its consistency_result is the upload body')
+      .option('--report <file>', 'write one NDJSON line per inconsistent path (category, path, reason)')
+      .option('--no-progress', 'no progress display (none is shown when stderr is not a terminal)')
+      .option(
+        '--workers <n>',
+        'threads that read and compare (default: the number of cores, at most 8)',
+        positiveInteger(64),
+      )
+      .option('--upload', 'upload the results to the task given by --task')
+      .option('--task <id>', 'the task to upload to', taskId),
+  ).action(async (flags) => {
+    if (flags.upload && !flags.task) throw new UsageError('--upload needs --task ID');
+    if (flags.task && !flags.upload) throw new UsageError('--task is only used with --upload');
+    const uploading = flags.upload ? await uploadContext(flags) : undefined;
+    const report = flags.report ? new ReportWriter(flags.report) : undefined;
+    const progress = flags.progress && process.stderr.isTTY ? createProgressLine(process.stderr) : undefined;
+    let result: Awaited<ReturnType<typeof verify>>;
+    try {
+      result = await verify({
+        source: flags.source,
+        ...(flags.target === undefined ? {} : { target: flags.target }),
+        ...(flags.targetManifest === undefined ? {} : { targetManifest: flags.targetManifest }),
+        dirs: flags.dir,
+        mode: flags.mode,
+        excludes: flags.exclude,
+        report: report !== undefined,
+        ...(flags.workers === undefined ? {} : { workers: flags.workers }),
+        ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
+        ...(report ? { onEntries: (entries, dirChecks) => report.write(entries, dirChecks) } : {}),
+      });
+    } finally {
+      progress?.done();
+      report?.close();
+    }
+    for (const notice of result.notices) say(`notice: ${notice}`);
+    for (const warning of result.warnings) say(`warning: ${warning}`);
+    let upload: Record<string, unknown> | undefined;
+    let uploadFailed = false;
+    if (uploading) {
+      const blocked = result.results.filter((r) => r.notUploadable);
+      for (const r of blocked) say(`error: ${r.dirCheck} cannot be uploaded: ${r.notUploadable}`);
+      if (blocked.length > 0) uploadFailed = true;
+      else {
+        const earlier = await uploading.upload.flushSpool(uploading.client, uploading.spool);
+        if (earlier.outcomes.length > 0)
+          say(
+            `spool: ${summarizeDeliveries(earlier.outcomes, uploading.spool.dir).lines[0]} (earlier uploads)`,
+          );
+        const outcomes = await uploading.upload.uploadResults(
+          uploading.client,
+          uploading.spool,
+          flags.task,
+          result.results.map(toConsistencyResult),
+        );
+        const summary = summarizeDeliveries(outcomes, uploading.spool.dir);
+        for (const line of summary.lines) say(line);
+        uploadFailed = !summary.ok;
+        upload = {
+          task_id: flags.task,
+          delivered: outcomes.filter((o) => o.status === 'delivered').length,
+          pending: outcomes.filter((o) => o.status !== 'delivered').length,
+        };
+      }
+    }
+    if (flags.json) {
+      process.stdout.write(`${JSON.stringify(toJsonDocument(result, upload ? { upload } : {}), null, 2)}\n`);
+    } else {
+      process.stdout.write(`${formatTable(result)}\n`);
+    }
+    if (report) say(`report: ${report.lines} paths in ${report.file}`);
+    if (uploadFailed && result.results.some((r) => r.notUploadable)) process.exitCode = EXIT.error;
+    else process.exitCode = result.results.every((r) => r.consistent) ? EXIT.consistent : EXIT.inconsistent;
+  });
+}

@@ -1,0 +1,145 @@
+import { type Dirent, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import type { FileFacts } from './difference.js';
+
+export type Kind =
+  | 'file'
+  | 'dir'
+  | 'symlink'
+  | 'fifo'
+  | 'socket'
+  | 'char-device'
+  | 'block-device'
+  | 'unknown';
+
+/** A name or path: a string when its bytes are valid UTF-8 (fast), else the exact bytes. */
+export type Name = string | Buffer;
+
+export interface Entry {
+  name: Name;
+  kind: Kind;
+}
+
+export function kindOf(entry: Dirent<Buffer> | Dirent | Stats): Kind {
+  if (entry.isFile()) return 'file';
+  if (entry.isDirectory()) return 'dir';
+  if (entry.isSymbolicLink()) return 'symlink';
+  if (entry.isFIFO()) return 'fifo';
+  if (entry.isSocket()) return 'socket';
+  if (entry.isCharacterDevice()) return 'char-device';
+  if (entry.isBlockDevice()) return 'block-device';
+  return 'unknown';
+}
+
+export const KIND_WORDS: Record<Kind, string> = {
+  file: 'file',
+  dir: 'directory',
+  symlink: 'symbolic link',
+  fifo: 'FIFO',
+  socket: 'socket',
+  'char-device': 'character device',
+  'block-device': 'block device',
+  unknown: 'unknown entry',
+};
+
+export type Listing = { ok: true; entries: Entry[] } | { ok: false; missing: boolean; reason: string };
+
+export function errorCode(error: unknown): string {
+  return (error as NodeJS.ErrnoException)?.code ?? (error instanceof Error ? error.message : String(error));
+}
+
+const REPLACEMENT = '\uFFFD';
+
+/**
+ * Lists a directory sorted by name. Names are read as strings, which is
+ * fastest; a name that is not valid UTF-8 decodes with U+FFFD in it, and then
+ * the directory is read again as bytes (`bytes: true`), so that every name is
+ * exact. `needsBytes` says a string listing met such a name.
+ */
+function list(path: Name, bytes: boolean): Listing | { ok: true; needsBytes: true } {
+  try {
+    if (bytes) {
+      const dirents = readdirSync(path, { withFileTypes: true, encoding: 'buffer' }) as Dirent<Buffer>[];
+      const entries = dirents.map((d) => ({ name: d.name, kind: kindOf(d) }));
+      entries.sort((a, b) => Buffer.compare(a.name, b.name));
+      return { ok: true, entries };
+    }
+    const dirents = readdirSync(path, { withFileTypes: true }) as Dirent[];
+    const entries: Entry[] = new Array(dirents.length);
+    for (let i = 0; i < dirents.length; i++) {
+      const d = dirents[i]!;
+      if (d.name.includes(REPLACEMENT)) return { ok: true, needsBytes: true };
+      entries[i] = { name: d.name, kind: kindOf(d) };
+    }
+    entries.sort((a, b) => compareNames(a.name, b.name));
+    return { ok: true, entries };
+  } catch (error) {
+    const code = errorCode(error);
+    return { ok: false, missing: code === 'ENOENT' || code === 'ENOTDIR', reason: code };
+  }
+}
+
+/** Lists one directory; falls back to bytes when a name needs them. */
+export function listOne(path: Name, bytes: boolean): Listing {
+  const first = list(path, bytes);
+  return 'needsBytes' in first ? (list(path, true) as Listing) : first;
+}
+
+/** Lists both sides in the same form (strings, or bytes when either side needs them), so they merge in one order. */
+export function listBoth(source: Name, target: Name, bytes: boolean): { source: Listing; target: Listing } {
+  const s = list(source, bytes);
+  const t = list(target, bytes);
+  if ('needsBytes' in s || 'needsBytes' in t) {
+    return { source: list(source, true) as Listing, target: list(target, true) as Listing };
+  }
+  return { source: s, target: t };
+}
+
+/** One order for names: code units for strings, bytes when either is bytes (then both sides are bytes). */
+export function compareNames(a: Name, b: Name): number {
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  return Buffer.compare(toBytes(a), toBytes(b));
+}
+
+export function toBytes(name: Name): Buffer {
+  return typeof name === 'string' ? Buffer.from(name) : name;
+}
+
+/** The side whose read failed, for the reason a file could not be verified. */
+export class SideError extends Error {
+  constructor(
+    readonly side: 'source' | 'target',
+    readonly code: string,
+  ) {
+    super(`${side}: ${code}`);
+  }
+}
+
+/** A file that was listed but is gone when it is read. */
+export class VanishedError extends Error {
+  constructor(readonly side: 'source' | 'target') {
+    super(`${side} vanished`);
+  }
+}
+
+export function side<T>(which: 'source' | 'target', work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === 'ENOENT') throw new VanishedError(which);
+    throw new SideError(which, code);
+  }
+}
+
+/** Facts of a non-directory entry on disk; throws `VanishedError` or `SideError`. */
+export function factsOf(which: 'source' | 'target', path: Name, kind: Kind): FileFacts {
+  if (kind === 'symlink')
+    return { kind, link: side(which, () => readlinkSync(path, { encoding: 'buffer' })) };
+  if (kind !== 'file') return { kind };
+  const stats = side(which, () => lstatSync(path, { throwIfNoEntry: false }));
+  if (!stats) throw new VanishedError(which);
+  // it may have been replaced since it was listed
+  const now = kindOf(stats);
+  if (now !== 'file') return now === 'symlink' ? factsOf(which, path, now) : { kind: now };
+  return { kind: 'file', size: stats.size, mtime: Math.floor(stats.mtimeMs / 1000) };
+}

@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
+import * as v from 'valibot';
+import { type Kind, type Name, side } from '../listing.js';
+import { isUtf8 } from '../paths.js';
+
+/**
+ * The manifest: a tree described in NDJSON, so that a target this machine
+ * cannot mount can still be verified. Line 1 is the header; then one line per
+ * directory, depth first, each directory's entries sorted as the verifier
+ * walks them; the last line is the end record (a manifest without it was cut
+ * short). Names that are not UTF-8 are stored as base64 (`nb`, `lb`, `db`).
+ *
+ * {"sms_manifest":1,"root":"/srv","mode":"content","hash":"sha256","created_at":"…"}
+ * {"d":"","e":[{"n":"a.txt","k":"f","s":5,"m":1767323045,"h":"…"},{"n":"sub","k":"d"},{"n":"ln","k":"l","l":"a.txt"}]}
+ * {"d":"sub","e":[]}
+ * {"end":{"directories":2,"files":2}}
+ */
+export const MANIFEST_VERSION = 1;
+
+/**
+ * SHA-256: strong, and with the SHA extensions of current x86 and ARM CPUs the
+ * fastest strong hash in Node's OpenSSL (about 1.5 GB/s per core here, against
+ * 1.2 GB/s for BLAKE2b-512 and 0.6 GB/s for MD5), without a native dependency.
+ */
+export const MANIFEST_HASH = 'sha256';
+
+export const KIND_CODES: Record<Kind, string> = {
+  file: 'f',
+  dir: 'd',
+  symlink: 'l',
+  fifo: 'p',
+  socket: 's',
+  'char-device': 'c',
+  'block-device': 'b',
+  unknown: 'u',
+};
+export const KINDS_BY_CODE = Object.fromEntries(
+  Object.entries(KIND_CODES).map(([kind, code]) => [code, kind as Kind]),
+);
+
+export const HeaderSchema = v.object({
+  sms_manifest: v.literal(MANIFEST_VERSION),
+  root: v.string(),
+  mode: v.picklist(['quick', 'content']),
+  hash: v.nullable(v.literal(MANIFEST_HASH)),
+  created_at: v.string(),
+});
+const EntrySchema = v.object({
+  n: v.optional(v.string()),
+  nb: v.optional(v.string()),
+  k: v.picklist(Object.values(KIND_CODES)),
+  s: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  m: v.optional(v.pipe(v.number(), v.integer())),
+  h: v.optional(v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/))),
+  l: v.optional(v.string()),
+  lb: v.optional(v.string()),
+  err: v.optional(v.string()),
+});
+export const DirSchema = v.object({
+  d: v.optional(v.string()),
+  db: v.optional(v.string()),
+  e: v.array(EntrySchema),
+  err: v.optional(v.string()),
+});
+export const EndSchema = v.object({
+  end: v.object({
+    directories: v.number(),
+    files: v.number(),
+    sha256: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
+  }),
+});
+
+export type ManifestHeader = v.InferOutput<typeof HeaderSchema>;
+
+/** A manifest that cannot be used: the message says where and why. */
+export class ManifestError extends Error {
+  override name = 'ManifestError';
+}
+export function nameField(name: Name, text: string, bytes: string): Record<string, string> {
+  if (typeof name === 'string') return { [text]: name };
+  return isUtf8(name) ? { [text]: name.toString('utf8') } : { [bytes]: name.toString('base64') };
+}
+
+export function hashFile(path: Name, buffer: Buffer, onBytes: (n: number) => void): string {
+  const hash = createHash(MANIFEST_HASH);
+  const fd = side('source', () => openSync(path, 'r'));
+  try {
+    for (;;) {
+      const n = side('source', () => readSync(fd, buffer, 0, buffer.length, null));
+      if (n === 0) break;
+      hash.update(buffer.subarray(0, n));
+      onBytes(n);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
+}

@@ -1,0 +1,193 @@
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import * as v from 'valibot';
+import type { FileFacts } from '../difference.js';
+import { compareNames, type Entry, errorCode, type Name } from '../listing.js';
+import {
+  DirSchema,
+  EndSchema,
+  HeaderSchema,
+  KINDS_BY_CODE,
+  ManifestError,
+  type ManifestHeader,
+} from './format.js';
+
+export interface DirBlock {
+  path: Name;
+  entries: (Entry & { facts: FileFacts | undefined; hash: string | undefined; err: string | undefined })[];
+  err: string | undefined;
+  line: number;
+}
+
+/** Reads a manifest one directory at a time; every line is checked. */
+export class ManifestReader {
+  private lines: AsyncIterator<string>;
+  private lineNumber = 0;
+  private blocks = 0;
+  private readonly digest = createHash('sha256');
+  private lastLine = '';
+  private pending: DirBlock | undefined;
+  private ended = false;
+  header!: ManifestHeader;
+
+  private constructor(
+    readonly file: string,
+    input: Readable,
+  ) {
+    this.lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })[Symbol.asyncIterator]();
+  }
+
+  static async open(file: string): Promise<ManifestReader> {
+    const first = Buffer.alloc(2);
+    let fd: number;
+    try {
+      fd = openSync(file, 'r');
+    } catch (error) {
+      throw new ManifestError(`cannot read the manifest ${file}: ${errorCode(error)}`);
+    }
+    readSync(fd, first, 0, 2, 0);
+    closeSync(fd);
+    const raw = createReadStream(file);
+    const input = first[0] === 0x1f && first[1] === 0x8b ? raw.pipe(createGunzip()) : raw;
+    const reader = new ManifestReader(file, input);
+    input.on('error', () => {});
+    const header = await reader.nextRecord();
+    reader.digest.update(`${reader.lastLine}\n`);
+    const parsed = v.safeParse(HeaderSchema, header);
+    if (!parsed.success) {
+      throw new ManifestError(
+        `${file} is not an sms-agent manifest (line 1 is not its header): make it with sms-agent manifest DIR -o FILE`,
+      );
+    }
+    reader.header = parsed.output;
+    return reader;
+  }
+
+  private async nextRecord(): Promise<unknown> {
+    let next: IteratorResult<string>;
+    try {
+      next = await this.lines.next();
+    } catch (error) {
+      throw new ManifestError(
+        `${this.file} cannot be read past line ${this.lineNumber}: ${error instanceof Error ? error.message : String(error)} (a damaged gzip?)`,
+      );
+    }
+    if (next.done) return undefined;
+    this.lineNumber++;
+    this.lastLine = next.value;
+    try {
+      return JSON.parse(next.value);
+    } catch {
+      throw new ManifestError(
+        `${this.file} line ${this.lineNumber} is not JSON: the manifest is damaged; make it again`,
+      );
+    }
+  }
+
+  /** The next directory block, or undefined after the end record. */
+  private async nextBlock(): Promise<DirBlock | undefined> {
+    if (this.pending) {
+      const block = this.pending;
+      this.pending = undefined;
+      return block;
+    }
+    if (this.ended) return undefined;
+    const record = await this.nextRecord();
+    if (record === undefined) {
+      throw new ManifestError(
+        `${this.file} ends at line ${this.lineNumber} without its end record: it was cut short; make it again`,
+      );
+    }
+    const end = v.safeParse(EndSchema, record);
+    if (end.success) {
+      if (end.output.end.sha256 !== this.digest.digest('hex') || end.output.end.directories !== this.blocks) {
+        throw new ManifestError(
+          `${this.file} was changed after it was made (its checksum does not match): make it again`,
+        );
+      }
+      this.ended = true;
+      return undefined;
+    }
+    this.digest.update(`${this.lastLine}\n`);
+    this.blocks++;
+    const parsed = v.safeParse(DirSchema, record);
+    if (!parsed.success || (parsed.output.d === undefined) === (parsed.output.db === undefined)) {
+      throw new ManifestError(
+        `${this.file} line ${this.lineNumber} is not a directory record: the manifest is damaged; make it again`,
+      );
+    }
+    const d = parsed.output;
+    const entries = d.e.map((e) => {
+      if ((e.n === undefined) === (e.nb === undefined)) {
+        throw new ManifestError(
+          `${this.file} line ${this.lineNumber}: an entry without exactly one of n and nb`,
+        );
+      }
+      const kind = KINDS_BY_CODE[e.k]!;
+      const link =
+        e.l !== undefined ? Buffer.from(e.l) : e.lb !== undefined ? Buffer.from(e.lb, 'base64') : undefined;
+      return {
+        name: e.n ?? Buffer.from(e.nb!, 'base64'),
+        kind,
+        facts:
+          kind === 'dir'
+            ? undefined
+            : {
+                kind,
+                ...(e.s === undefined ? {} : { size: e.s }),
+                ...(e.m === undefined ? {} : { mtime: e.m }),
+                ...(link ? { link } : {}),
+              },
+        hash: e.h,
+        err: e.err,
+      };
+    });
+    return { path: d.d ?? Buffer.from(d.db!, 'base64'), entries, err: d.err, line: this.lineNumber };
+  }
+
+  /**
+   * The block of directory `path` (relative to the manifest root), skipping
+   * blocks that come before it (excluded or unasked subtrees); undefined when
+   * the manifest has no such directory.
+   */
+  async blockFor(path: Name): Promise<DirBlock | undefined> {
+    for (;;) {
+      const block = await this.nextBlock();
+      if (!block) return undefined;
+      const order = comparePaths(block.path, path);
+      if (order === 0) return block;
+      if (order > 0) {
+        this.pending = block;
+        return undefined;
+      }
+    }
+  }
+
+  /** Reads to the end, so that a manifest cut short is noticed even when its last blocks were not needed. */
+  async finish(): Promise<void> {
+    while (await this.nextBlock()) {}
+  }
+}
+
+/** Depth-first order of two relative paths, component by component. */
+export function comparePaths(a: Name, b: Name): number {
+  const split = (p: Name): Name[] =>
+    p.length === 0
+      ? []
+      : typeof p === 'string'
+        ? p.split('/')
+        : p
+            .toString('latin1')
+            .split('/')
+            .map((c) => Buffer.from(c, 'latin1'));
+  const as = split(a);
+  const bs = split(b);
+  for (let i = 0; i < Math.min(as.length, bs.length); i++) {
+    const order = compareNames(as[i]!, bs[i]!);
+    if (order !== 0) return order;
+  }
+  return as.length - bs.length;
+}

@@ -1,0 +1,110 @@
+import { describeDifference } from '../difference.js';
+import { factsOf, listOne, type Name, SideError, toBytes } from '../listing.js';
+import { displayPath, joinPath } from '../paths.js';
+import { Tally } from '../tally.js';
+import type { EngineOptions, Unit } from '../types.js';
+import { hashFile, ManifestError } from './format.js';
+import type { ManifestReader } from './read.js';
+
+/**
+ * Verifies source directories against a manifest: the same rules as against
+ * a mounted target, walking in the manifest's order (one thread; the source
+ * side's reads and hashes are the work).
+ */
+export class ManifestVerifier extends Tally {
+  private readonly buffer = Buffer.allocUnsafe(1024 * 1024);
+  /** Roots whose directory the manifest does not have. */
+  readonly missingRoots = new Set<number>();
+  /** Units whose directory the manifest itself listed as a directory (so it must describe it). */
+  private readonly listedByManifest = new WeakSet<Unit>();
+
+  constructor(
+    options: EngineOptions,
+    private readonly reader: ManifestReader,
+    /** Each root's path inside the manifest. */
+    private readonly targetRoots: Name[],
+    onTick?: (tally: Tally) => void,
+  ) {
+    super(options, onTick);
+    if (options.mode === 'content' && reader.header.mode !== 'content') {
+      throw new ManifestError(
+        `${reader.file} has no content hashes (it was made in quick mode): make it with --mode content, or verify with --mode quick`,
+      );
+    }
+  }
+
+  /** Verifies the units (one per root, in the manifest's order) and everything under them. */
+  async run(initial: Unit[]): Promise<void> {
+    for (const root of initial) {
+      const stack: Unit[] = [root];
+      while (stack.length > 0) {
+        const unit = stack.pop()!;
+        const children: Unit[] = [];
+        await this.process(unit, children);
+        for (let k = children.length - 1; k >= 0; k--) stack.push(children[k]!);
+      }
+    }
+    await this.reader.finish();
+  }
+
+  private async process(unit: Unit, children: Unit[]): Promise<void> {
+    const root = this.options.roots[unit.root]!;
+    const sourceDir = joinPath(root.source, unit.rel);
+    this.current = typeof sourceDir === 'string' ? sourceDir : displayPath(sourceDir);
+    const manifestPath = joinPath(this.targetRoots[unit.root]!, unit.rel);
+    if (unit.kind === 'source-only') {
+      const listing = listOne(sourceDir, typeof unit.rel !== 'string');
+      if (listing.ok) this.countOneSided(unit, listing.entries, children);
+      else this.sourceUnlisted(unit, listing);
+      return;
+    }
+    const block = await this.reader.blockFor(manifestPath);
+    if (!block && unit.rel.length === 0) this.missingRoots.add(unit.root);
+    else if (!block && (unit.kind === 'target-only' || this.listedByManifest.has(unit))) {
+      // the manifest named this directory but has no line for it: damaged, not empty
+      throw new ManifestError(
+        `${this.reader.file} lists the directory ${typeof manifestPath === 'string' ? manifestPath : displayPath(manifestPath)} but does not describe it: make it again`,
+      );
+    }
+    if (unit.kind === 'target-only') {
+      if (block) this.countOneSided(unit, block.entries, children);
+      return;
+    }
+    let source = listOne(sourceDir, typeof unit.rel !== 'string');
+    if (!source.ok) {
+      this.sourceUnlisted(unit, source);
+      return;
+    }
+    const targetEntries = block?.entries ?? [];
+    // both sides in one form, so that they merge in one order
+    if (
+      targetEntries.some((e) => typeof e.name !== 'string') &&
+      source.entries.some((e) => typeof e.name === 'string')
+    ) {
+      source = listOne(toBytes(sourceDir), true);
+      if (!source.ok) {
+        this.sourceUnlisted(unit, source);
+        return;
+      }
+    }
+    const sourceEntries = source.entries;
+    const targetProblem = block?.err
+      ? `cannot list target directory (when the manifest was made): ${block.err}`
+      : undefined;
+    this.mergeListings(unit, sourceEntries, targetEntries, targetProblem, children, (rel, name, s, t) => {
+      // the merge hands back the manifest's own entry
+      const target = t as (typeof targetEntries)[number];
+      const sourcePath = joinPath(sourceDir, name);
+      this.countPair(unit, rel, () => {
+        if (target.err) throw new SideError('target', `${target.err} (when the manifest was made)`);
+        const verdict = describeDifference(factsOf('source', sourcePath, s.kind), target.facts!, this.mode);
+        if (verdict !== 'content') return verdict;
+        const hash = hashFile(sourcePath, this.buffer, (n) => {
+          this.bytes += n;
+        });
+        return hash === target.hash ? undefined : 'content differs';
+      });
+    });
+    for (const child of children) if (child.kind === 'both') this.listedByManifest.add(child);
+  }
+}

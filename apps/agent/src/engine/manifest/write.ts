@@ -1,0 +1,124 @@
+import { createHash, type Hash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import { compileExcludes, isExcluded } from '../exclude.js';
+import { errorCode, factsOf, listOne, type Name, SideError } from '../listing.js';
+import { displayPath, joinPath } from '../paths.js';
+import type { Mode, Progress } from '../types.js';
+import { hashFile, KIND_CODES, MANIFEST_HASH, MANIFEST_VERSION, ManifestError, nameField } from './format.js';
+
+async function writeLine(out: Writable, line: string, digest?: Hash): Promise<void> {
+  digest?.update(`${line}\n`);
+  if (!out.write(`${line}\n`)) await new Promise<void>((resolve) => out.once('drain', resolve));
+}
+
+/**
+ * Writes the manifest of `dir`, streamed: one directory's entries in memory at
+ * a time. `output` ending in `.gz` is gzipped; `-` is stdout.
+ */
+export async function writeManifest(
+  dir: string,
+  options: { mode: Mode; excludes: string[]; output: string; onProgress?: (p: Progress) => void },
+): Promise<{ directories: number; files: number }> {
+  const excludes = compileExcludes(options.excludes);
+  const out: Writable = options.output === '-' ? process.stdout : createWriteStream(options.output);
+  const sink: Writable = options.output.endsWith('.gz') ? createGzip() : out;
+  if (sink !== out) sink.pipe(out);
+  const failed = new Promise<never>((_, reject) => {
+    out.once('error', (error) =>
+      reject(new ManifestError(`cannot write ${options.output}: ${errorCode(error)}`)),
+    );
+  });
+  const buffer = Buffer.allocUnsafe(1024 * 1024);
+  const progress: Progress = { entries: 0, bytes: 0, current: '' };
+  let last = 0;
+  // every line before the end record is hashed: a manifest changed anywhere is refused, never counted
+  const digest = createHash('sha256');
+  const work = (async () => {
+    await writeLine(
+      sink,
+      JSON.stringify({
+        sms_manifest: MANIFEST_VERSION,
+        root: dir,
+        mode: options.mode,
+        hash: options.mode === 'content' ? MANIFEST_HASH : null,
+        created_at: new Date().toISOString(),
+      }),
+      digest,
+    );
+    let directories = 0;
+    let files = 0;
+    const stack: Name[] = [''];
+    while (stack.length > 0) {
+      const rel = stack.pop()!;
+      const path = joinPath(dir, rel);
+      progress.current = typeof path === 'string' ? path : displayPath(path);
+      const listing = listOne(path, typeof rel !== 'string');
+      directories++;
+      if (!listing.ok) {
+        await writeLine(
+          sink,
+          JSON.stringify({ ...nameField(rel, 'd', 'db'), e: [], err: listing.reason }),
+          digest,
+        );
+        continue;
+      }
+      const records: Record<string, unknown>[] = [];
+      const children: Name[] = [];
+      for (const entry of listing.entries) {
+        const childRel = joinPath(rel, entry.name);
+        if (
+          excludes.length > 0 &&
+          isExcluded(
+            excludes,
+            typeof childRel === 'string' ? childRel : childRel.toString('utf8'),
+            entry.kind === 'dir',
+          )
+        )
+          continue;
+        progress.entries++;
+        const record: Record<string, unknown> = {
+          ...nameField(entry.name, 'n', 'nb'),
+          k: KIND_CODES[entry.kind],
+        };
+        if (entry.kind === 'dir') children.push(childRel);
+        else {
+          files++;
+          try {
+            const facts = factsOf('source', joinPath(path, entry.name), entry.kind);
+            record.k = KIND_CODES[facts.kind];
+            if (facts.size !== undefined) record.s = facts.size;
+            if (facts.mtime !== undefined) record.m = facts.mtime;
+            if (facts.link) Object.assign(record, nameField(facts.link, 'l', 'lb'));
+            if (options.mode === 'content' && facts.kind === 'file') {
+              record.h = hashFile(joinPath(path, entry.name), buffer, (n) => {
+                progress.bytes += n;
+              });
+            }
+          } catch (error) {
+            record.err = error instanceof SideError ? error.code : errorCode(error);
+          }
+        }
+        records.push(record);
+        if (options.onProgress && Date.now() - last > 200) {
+          last = Date.now();
+          options.onProgress(progress);
+        }
+      }
+      await writeLine(sink, JSON.stringify({ ...nameField(rel, 'd', 'db'), e: records }), digest);
+      for (let k = children.length - 1; k >= 0; k--) stack.push(children[k]!);
+    }
+    await writeLine(sink, JSON.stringify({ end: { directories, files, sha256: digest.digest('hex') } }));
+    await new Promise<void>((resolve) => {
+      if (out === process.stdout) sink === out ? resolve() : sink.end(resolve);
+      else {
+        out.once('finish', () => resolve());
+        sink.end();
+      }
+    });
+    options.onProgress?.(progress);
+    return { directories, files };
+  })();
+  return Promise.race([work, failed]);
+}
