@@ -152,13 +152,13 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     // the manifest is read once, in its own order: verify the directories in that order
     const ordered = [...units].sort((a, b) => comparePaths(manifestDirs[a.root]!, manifestDirs[b.root]!));
     await verifier.run(ordered);
-    reporting.finish(verifier);
+    reporting.finish(verifier.tally);
     for (const root of verifier.missingRoots) {
       warnings.push(
         `the manifest ${reader.file} has no directory ${described[root]!.target}: every file of ${described[root]!.source} counts as missing`,
       );
     }
-    counts = verifier.counts;
+    counts = verifier.tally.counts;
   } else {
     counts = await runEngine(units, run);
   }

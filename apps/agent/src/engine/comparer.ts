@@ -2,8 +2,8 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { describeDifference } from './difference.js';
 import { factsOf, listBoth, listOne, type Name, side } from './listing.js';
 import { displayPath, joinPath } from './paths.js';
-import { Tally } from './tally.js';
-import type { Unit } from './types.js';
+import { countOneSided, countPair, countUnlistedSource, mergeDirectory, Tally } from './tally.js';
+import type { EngineOptions, Unit } from './types.js';
 
 const CHUNK = 1024 * 1024;
 
@@ -13,18 +13,25 @@ const CHUNK = 1024 * 1024;
  * become new units. Everything is synchronous: it runs in a worker thread (or
  * in the CLI's own thread for small jobs and tests), where sync calls are the fastest.
  */
-export class Comparer extends Tally {
+export class Comparer {
+  readonly tally: Tally;
+  private readonly options: EngineOptions;
   private readonly sourceChunk = Buffer.allocUnsafe(CHUNK);
   private readonly targetChunk = Buffer.allocUnsafe(CHUNK);
+
+  constructor(options: EngineOptions, onTick?: (tally: Tally) => void) {
+    this.options = options;
+    this.tally = new Tally(options, onTick);
+  }
 
   /**
    * Works through the stack (depth first) until it is empty or `budget`
    * entries were looked at; what is left stays on the stack.
    */
   run(stack: Unit[], budget = Number.POSITIVE_INFINITY): void {
-    const stop = this.seen + budget;
+    const stop = this.tally.seen + budget;
     const children: Unit[] = [];
-    while (stack.length > 0 && this.seen < stop) {
+    while (stack.length > 0 && this.tally.seen < stop) {
       this.process(stack.pop()!, children);
       // visit the subdirectories in order: the first one on top
       for (let k = children.length - 1; k >= 0; k--) stack.push(children[k]!);
@@ -37,25 +44,26 @@ export class Comparer extends Tally {
     const sourceDir = joinPath(root.source, unit.rel);
     const targetDir = joinPath(root.target, unit.rel);
     const bytes = typeof unit.rel !== 'string';
-    this.current = typeof sourceDir === 'string' ? sourceDir : displayPath(sourceDir);
+    this.tally.current = typeof sourceDir === 'string' ? sourceDir : displayPath(sourceDir);
 
     if (unit.kind !== 'both') {
       const source = unit.kind === 'source-only';
       const listing = listOne(source ? sourceDir : targetDir, bytes);
-      if (listing.ok) this.countOneSided(unit, listing.entries, children);
-      else if (source) this.sourceUnlisted(unit, listing);
+      if (listing.ok) countOneSided(this.tally, unit, listing.entries, children);
+      else if (source) countUnlistedSource(this.tally, unit, listing);
       else if (!listing.missing)
-        this.report(unit, 'error', unit.rel, `cannot list target directory: ${listing.reason}`);
+        this.tally.report(unit, 'error', unit.rel, `cannot list target directory: ${listing.reason}`);
       return;
     }
     const { source, target } = listBoth(sourceDir, targetDir, bytes);
     if (!source.ok) {
-      this.sourceUnlisted(unit, source);
+      countUnlistedSource(this.tally, unit, source);
       return;
     }
     const targetProblem =
       target.ok || target.missing ? undefined : `cannot list target directory: ${target.reason}`;
-    this.mergeListings(
+    mergeDirectory(
+      this.tally,
       unit,
       source.entries,
       target.ok ? target.entries : [],
@@ -64,11 +72,11 @@ export class Comparer extends Tally {
       (rel, name, s, t) => {
         const sourcePath = joinPath(sourceDir, name);
         const targetPath = joinPath(targetDir, name);
-        this.countPair(unit, rel, () => {
+        countPair(this.tally, unit, rel, () => {
           const verdict = describeDifference(
             factsOf('source', sourcePath, s.kind),
             factsOf('target', targetPath, t.kind),
-            this.mode,
+            this.options.mode,
           );
           if (verdict !== 'content') return verdict;
           return this.sameBytes(sourcePath, targetPath) ? undefined : 'content differs';
@@ -86,11 +94,11 @@ export class Comparer extends Tally {
       for (;;) {
         const a = side('source', () => readSync(sfd, this.sourceChunk, 0, CHUNK, null));
         const b = side('target', () => readSync(tfd!, this.targetChunk, 0, CHUNK, null));
-        this.bytes += a;
+        this.tally.bytes += a;
         if (a !== b) return false;
         if (a === 0) return true;
         if (!this.sourceChunk.subarray(0, a).equals(this.targetChunk.subarray(0, b))) return false;
-        if ((this.bytes & (16 * CHUNK - 1)) < CHUNK) this.tickContent();
+        if ((this.tally.bytes & (16 * CHUNK - 1)) < CHUNK) this.tally.tickContent();
       }
     } finally {
       closeSync(sfd);

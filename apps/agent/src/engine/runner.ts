@@ -126,6 +126,6 @@ function runInThread(initial: Unit[], options: RunOptions): Counts[] {
   const reporting = reportInThread(options);
   const comparer = new Comparer(options, reporting.onTick);
   comparer.run([...initial].reverse());
-  reporting.finish(comparer);
-  return comparer.counts;
+  reporting.finish(comparer.tally);
+  return comparer.tally.counts;
 }

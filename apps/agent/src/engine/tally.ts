@@ -21,40 +21,43 @@ import {
 } from './types.js';
 
 /**
- * The counts and the report of one verification, and the rules that turn two
- * sorted listings of one directory into counts and further directories. The
- * filesystem comparer and the manifest verifier both count through here.
+ * The counts and the report of one verification. The filesystem comparer and
+ * the manifest verifier each hold one and count through the functions below,
+ * which state the counting rules once.
  */
-export abstract class Tally {
+export class Tally {
   readonly counts: Counts[];
   entries: ReportEntry[] = [];
   seen = 0;
   bytes = 0;
   current = '';
-  protected readonly excludes: ExcludeRule[];
-  protected readonly mode: Mode;
+  private readonly excludes: ExcludeRule[];
+  /** Any excludes at all: when none, no relative path needs to be built to test them. */
+  readonly hasExcludes: boolean;
+  readonly mode: Mode;
 
   constructor(
-    protected readonly options: EngineOptions,
+    readonly options: EngineOptions,
     private readonly onTick?: (tally: Tally) => void,
   ) {
     this.excludes = compileExcludes(options.excludes);
+    this.hasExcludes = this.excludes.length > 0;
     this.mode = options.mode;
     this.counts = options.roots.map(() => zeroCounts());
   }
 
-  protected report(unit: Unit, category: ReportEntry['category'], path: Name, reason: string): void {
+  report(unit: Unit, category: ReportEntry['category'], path: Name, reason: string): void {
     if (this.options.report) this.entries.push({ root: unit.root, category, path: toBytes(path), reason });
   }
 
-  protected excluded(rel: Name, kind: Kind): boolean {
+  excluded(rel: Name, kind: Kind): boolean {
     return (
-      this.excludes.length > 0 &&
+      this.hasExcludes &&
       isExcluded(this.excludes, typeof rel === 'string' ? rel : rel.toString('utf8'), kind === 'dir')
     );
   }
 
-  protected tick(): void {
+  tick(): void {
     this.seen++;
     if ((this.seen & 255) === 0) this.onTick?.(this);
   }
@@ -66,165 +69,168 @@ export abstract class Tally {
     return taken;
   }
 
-  /** A source directory that could not be listed: vanished (not counted) or unreadable (one different file). */
-  protected sourceUnlisted(unit: Unit, listing: { missing: boolean; reason: string }): void {
-    if (listing.missing) {
-      this.report(
-        unit,
-        'error',
-        unit.rel,
-        `source directory vanished during verification (${listing.reason})`,
-      );
-      return;
-    }
-    const counts = this.counts[unit.root]!;
-    counts.total++;
-    counts.different++;
-    this.report(unit, 'error', unit.rel, `cannot list source directory: ${listing.reason}`);
+  tickContent(): void {
+    this.onTick?.(this);
   }
+}
 
-  /** The entries of a directory that exists on one side only: all missing (source) or all extra (target). */
-  protected countOneSided(unit: Unit, entries: readonly Entry[], children: Unit[]): void {
-    const counts = this.counts[unit.root]!;
-    const isSource = unit.kind === 'source-only';
-    for (const entry of entries) {
-      this.tick();
-      const rel = joinPath(unit.rel, entry.name);
-      if (this.excluded(rel, entry.kind)) continue;
-      if (entry.kind === 'dir') children.push({ root: unit.root, kind: unit.kind, rel });
-      else if (isSource) {
-        counts.total++;
-        counts.missing++;
-        this.report(unit, 'missing', rel, `${KIND_WORDS[entry.kind]} missing at the target`);
-      } else {
-        counts.extra++;
-        this.report(unit, 'extra', rel, `${KIND_WORDS[entry.kind]} only at the target`);
-      }
+/** A source directory that could not be listed: vanished (not counted) or unreadable (one different file). */
+export function countUnlistedSource(
+  tally: Tally,
+  unit: Unit,
+  listing: { missing: boolean; reason: string },
+): void {
+  if (listing.missing) {
+    tally.report(
+      unit,
+      'error',
+      unit.rel,
+      `source directory vanished during verification (${listing.reason})`,
+    );
+    return;
+  }
+  const counts = tally.counts[unit.root]!;
+  counts.total++;
+  counts.different++;
+  tally.report(unit, 'error', unit.rel, `cannot list source directory: ${listing.reason}`);
+}
+
+/** The entries of a directory that exists on one side only: all missing (source) or all extra (target). */
+export function countOneSided(tally: Tally, unit: Unit, entries: readonly Entry[], children: Unit[]): void {
+  const counts = tally.counts[unit.root]!;
+  const isSource = unit.kind === 'source-only';
+  for (const entry of entries) {
+    tally.tick();
+    const rel = joinPath(unit.rel, entry.name);
+    if (tally.excluded(rel, entry.kind)) continue;
+    if (entry.kind === 'dir') children.push({ root: unit.root, kind: unit.kind, rel });
+    else if (isSource) {
+      counts.total++;
+      counts.missing++;
+      tally.report(unit, 'missing', rel, `${KIND_WORDS[entry.kind]} missing at the target`);
+    } else {
+      counts.extra++;
+      tally.report(unit, 'extra', rel, `${KIND_WORDS[entry.kind]} only at the target`);
     }
   }
+}
 
-  /**
-   * Merges the sorted listings of one directory present on both sides:
-   * counts every file, pushes the subdirectories to visit (in order), and
-   * hands pairs of files to `comparePair`.
-   */
-  protected mergeListings(
-    unit: Unit,
-    sourceEntries: readonly Entry[],
-    targetEntries: readonly Entry[],
-    targetProblem: string | undefined,
-    children: Unit[],
-    comparePair: (rel: () => Name, name: Name, source: Entry, target: Entry) => void,
-  ): void {
-    const counts = this.counts[unit.root]!;
-    let i = 0;
-    let j = 0;
-    while (i < sourceEntries.length || j < targetEntries.length) {
-      const s = sourceEntries[i];
-      const t = targetEntries[j];
-      const order = s && t ? compareNames(s.name, t.name) : s ? -1 : 1;
-      if (order < 0) i++;
-      else if (order > 0) j++;
+/**
+ * Merges the sorted listings of one directory present on both sides:
+ * counts every file, pushes the subdirectories to visit (in order), and
+ * hands pairs of files to `comparePair`.
+ */
+export function mergeDirectory(
+  tally: Tally,
+  unit: Unit,
+  sourceEntries: readonly Entry[],
+  targetEntries: readonly Entry[],
+  targetProblem: string | undefined,
+  children: Unit[],
+  comparePair: (rel: () => Name, name: Name, source: Entry, target: Entry) => void,
+): void {
+  const counts = tally.counts[unit.root]!;
+  let i = 0;
+  let j = 0;
+  while (i < sourceEntries.length || j < targetEntries.length) {
+    const s = sourceEntries[i];
+    const t = targetEntries[j];
+    const order = s && t ? compareNames(s.name, t.name) : s ? -1 : 1;
+    if (order < 0) i++;
+    else if (order > 0) j++;
+    else {
+      i++;
+      j++;
+    }
+    const name = (order <= 0 ? s : t)!.name;
+    // The relative path is built only when needed (excludes, a report line, a new unit): most files need none.
+    let relPath: Name | undefined;
+    const rel = () => {
+      relPath ??= joinPath(unit.rel, name);
+      return relPath;
+    };
+    const src = order <= 0 && s && !(tally.hasExcludes && tally.excluded(rel(), s.kind)) ? s : undefined;
+    const dst = order >= 0 && t && !(tally.hasExcludes && tally.excluded(rel(), t.kind)) ? t : undefined;
+    tally.tick();
+    if (src && !dst) {
+      if (src.kind === 'dir') children.push({ root: unit.root, kind: 'source-only', rel: rel() });
       else {
-        i++;
-        j++;
-      }
-      const name = (order <= 0 ? s : t)!.name;
-      // The relative path is built only when needed (excludes, a report line, a new unit): most files need none.
-      let relPath: Name | undefined;
-      const rel = () => {
-        relPath ??= joinPath(unit.rel, name);
-        return relPath;
-      };
-      const src =
-        order <= 0 && s && !(this.excludes.length > 0 && this.excluded(rel(), s.kind)) ? s : undefined;
-      const dst =
-        order >= 0 && t && !(this.excludes.length > 0 && this.excluded(rel(), t.kind)) ? t : undefined;
-      this.tick();
-      if (src && !dst) {
-        if (src.kind === 'dir') children.push({ root: unit.root, kind: 'source-only', rel: rel() });
-        else {
-          counts.total++;
-          if (targetProblem) {
-            counts.different++;
-            this.report(unit, 'error', rel(), targetProblem);
-          } else {
-            counts.missing++;
-            this.report(unit, 'missing', rel(), `${KIND_WORDS[src.kind]} missing at the target`);
-          }
-        }
-      } else if (!src && dst) {
-        if (dst.kind === 'dir') children.push({ root: unit.root, kind: 'target-only', rel: rel() });
-        else {
-          counts.extra++;
-          this.report(unit, 'extra', rel(), `${KIND_WORDS[dst.kind]} only at the target`);
-        }
-      } else if (src && dst) {
-        if (src.kind === 'dir' && dst.kind === 'dir')
-          children.push({ root: unit.root, kind: 'both', rel: rel() });
-        else if (src.kind === 'dir') {
-          // a target file stands where the source has a directory: the source's files are missing, the file is extra
-          children.push({ root: unit.root, kind: 'source-only', rel: rel() });
-          counts.extra++;
-          this.report(
-            unit,
-            'extra',
-            rel(),
-            `${KIND_WORDS[dst.kind]} at the target where the source has a directory`,
-          );
-        } else if (dst.kind === 'dir') {
-          // a target directory stands where the source has a file: the file differs, the directory's files are extra
-          counts.total++;
+        counts.total++;
+        if (targetProblem) {
           counts.different++;
-          this.report(
-            unit,
-            'different',
-            rel(),
-            `${KIND_WORDS[src.kind]} at the source, directory at the target`,
-          );
-          children.push({ root: unit.root, kind: 'target-only', rel: rel() });
+          tally.report(unit, 'error', rel(), targetProblem);
         } else {
-          comparePair(rel, name, src, dst);
+          counts.missing++;
+          tally.report(unit, 'missing', rel(), `${KIND_WORDS[src.kind]} missing at the target`);
         }
+      }
+    } else if (!src && dst) {
+      if (dst.kind === 'dir') children.push({ root: unit.root, kind: 'target-only', rel: rel() });
+      else {
+        counts.extra++;
+        tally.report(unit, 'extra', rel(), `${KIND_WORDS[dst.kind]} only at the target`);
+      }
+    } else if (src && dst) {
+      if (src.kind === 'dir' && dst.kind === 'dir')
+        children.push({ root: unit.root, kind: 'both', rel: rel() });
+      else if (src.kind === 'dir') {
+        // a target file stands where the source has a directory: the source's files are missing, the file is extra
+        children.push({ root: unit.root, kind: 'source-only', rel: rel() });
+        counts.extra++;
+        tally.report(
+          unit,
+          'extra',
+          rel(),
+          `${KIND_WORDS[dst.kind]} at the target where the source has a directory`,
+        );
+      } else if (dst.kind === 'dir') {
+        // a target directory stands where the source has a file: the file differs, the directory's files are extra
+        counts.total++;
+        counts.different++;
+        tally.report(
+          unit,
+          'different',
+          rel(),
+          `${KIND_WORDS[src.kind]} at the source, directory at the target`,
+        );
+        children.push({ root: unit.root, kind: 'target-only', rel: rel() });
+      } else {
+        comparePair(rel, name, src, dst);
       }
     }
   }
+}
 
-  /** Counts one compared pair of files, given how the comparison went. */
-  protected countPair(unit: Unit, rel: () => Name, judge: () => string | undefined): void {
-    const counts = this.counts[unit.root]!;
-    let reason: string | undefined;
-    try {
-      reason = judge();
-    } catch (error) {
-      if (error instanceof VanishedError) {
-        if (error.side === 'source') {
-          this.report(unit, 'error', rel(), 'source file vanished during verification');
-          return;
-        }
-        counts.total++;
-        counts.missing++;
-        this.report(unit, 'missing', rel(), 'target file vanished during verification');
+/** Counts one compared pair of files, given how the comparison went. */
+export function countPair(tally: Tally, unit: Unit, rel: () => Name, judge: () => string | undefined): void {
+  const counts = tally.counts[unit.root]!;
+  let reason: string | undefined;
+  try {
+    reason = judge();
+  } catch (error) {
+    if (error instanceof VanishedError) {
+      if (error.side === 'source') {
+        tally.report(unit, 'error', rel(), 'source file vanished during verification');
         return;
       }
       counts.total++;
-      counts.different++;
-      this.report(
-        unit,
-        'error',
-        rel(),
-        `cannot verify: ${error instanceof SideError ? `${error.side}: ${error.code}` : errorCode(error)}`,
-      );
+      counts.missing++;
+      tally.report(unit, 'missing', rel(), 'target file vanished during verification');
       return;
     }
     counts.total++;
-    if (reason !== undefined) {
-      counts.different++;
-      this.report(unit, 'different', rel(), reason);
-    }
+    counts.different++;
+    tally.report(
+      unit,
+      'error',
+      rel(),
+      `cannot verify: ${error instanceof SideError ? `${error.side}: ${error.code}` : errorCode(error)}`,
+    );
+    return;
   }
-
-  protected tickContent(): void {
-    this.onTick?.(this);
+  counts.total++;
+  if (reason !== undefined) {
+    counts.different++;
+    tally.report(unit, 'different', rel(), reason);
   }
 }

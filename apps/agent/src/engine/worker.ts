@@ -26,15 +26,15 @@ const comparer = new Comparer(options, (c) => {
 parentPort!.on('message', (request: WorkerRequest) => {
   const stack: Unit[] = fromTransfer<Unit[]>(request.units);
   comparer.run(stack, BUDGET);
-  const counts = comparer.counts.map((c) => ({ ...c }));
-  for (const c of comparer.counts) Object.assign(c, { total: 0, different: 0, missing: 0, extra: 0 });
+  const counts = comparer.tally.counts.map((c) => ({ ...c }));
+  for (const c of comparer.tally.counts) Object.assign(c, { total: 0, different: 0, missing: 0, extra: 0 });
   send({
     type: 'done',
     remaining: stack,
     counts,
-    entries: comparer.takeEntries(),
-    seen: comparer.seen - lastProgress.seen,
-    bytes: comparer.bytes - lastProgress.bytes,
+    entries: comparer.tally.takeEntries(),
+    seen: comparer.tally.seen - lastProgress.seen,
+    bytes: comparer.tally.bytes - lastProgress.bytes,
   });
-  lastProgress = { at: lastProgress.at, seen: comparer.seen, bytes: comparer.bytes };
+  lastProgress = { at: lastProgress.at, seen: comparer.tally.seen, bytes: comparer.tally.bytes };
 });

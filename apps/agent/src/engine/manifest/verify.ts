@@ -1,7 +1,7 @@
 import { describeDifference } from '../difference.js';
 import { factsOf, listOne, type Name, SideError, toBytes } from '../listing.js';
 import { displayPath, joinPath } from '../paths.js';
-import { Tally } from '../tally.js';
+import { countOneSided, countPair, countUnlistedSource, mergeDirectory, Tally } from '../tally.js';
 import type { EngineOptions, Unit } from '../types.js';
 import { hashFile, ManifestError } from './format.js';
 import type { ManifestReader } from './read.js';
@@ -11,7 +11,8 @@ import type { ManifestReader } from './read.js';
  * a mounted target, walking in the manifest's order (one thread; the source
  * side's reads and hashes are the work).
  */
-export class ManifestVerifier extends Tally {
+export class ManifestVerifier {
+  readonly tally: Tally;
   private readonly buffer = Buffer.allocUnsafe(1024 * 1024);
   /** Roots whose directory the manifest does not have. */
   readonly missingRoots = new Set<number>();
@@ -19,13 +20,13 @@ export class ManifestVerifier extends Tally {
   private readonly listedByManifest = new WeakSet<Unit>();
 
   constructor(
-    options: EngineOptions,
+    private readonly options: EngineOptions,
     private readonly reader: ManifestReader,
     /** Each root's path inside the manifest. */
     private readonly targetRoots: Name[],
     onTick?: (tally: Tally) => void,
   ) {
-    super(options, onTick);
+    this.tally = new Tally(options, onTick);
     if (options.mode === 'content' && reader.header.mode !== 'content') {
       throw new ManifestError(
         `${reader.file} has no content hashes (it was made in quick mode): make it with --mode content, or verify with --mode quick`,
@@ -50,12 +51,12 @@ export class ManifestVerifier extends Tally {
   private async process(unit: Unit, children: Unit[]): Promise<void> {
     const root = this.options.roots[unit.root]!;
     const sourceDir = joinPath(root.source, unit.rel);
-    this.current = typeof sourceDir === 'string' ? sourceDir : displayPath(sourceDir);
+    this.tally.current = typeof sourceDir === 'string' ? sourceDir : displayPath(sourceDir);
     const manifestPath = joinPath(this.targetRoots[unit.root]!, unit.rel);
     if (unit.kind === 'source-only') {
       const listing = listOne(sourceDir, typeof unit.rel !== 'string');
-      if (listing.ok) this.countOneSided(unit, listing.entries, children);
-      else this.sourceUnlisted(unit, listing);
+      if (listing.ok) countOneSided(this.tally, unit, listing.entries, children);
+      else countUnlistedSource(this.tally, unit, listing);
       return;
     }
     const block = await this.reader.blockFor(manifestPath);
@@ -67,12 +68,12 @@ export class ManifestVerifier extends Tally {
       );
     }
     if (unit.kind === 'target-only') {
-      if (block) this.countOneSided(unit, block.entries, children);
+      if (block) countOneSided(this.tally, unit, block.entries, children);
       return;
     }
     let source = listOne(sourceDir, typeof unit.rel !== 'string');
     if (!source.ok) {
-      this.sourceUnlisted(unit, source);
+      countUnlistedSource(this.tally, unit, source);
       return;
     }
     const targetEntries = block?.entries ?? [];
@@ -83,7 +84,7 @@ export class ManifestVerifier extends Tally {
     ) {
       source = listOne(toBytes(sourceDir), true);
       if (!source.ok) {
-        this.sourceUnlisted(unit, source);
+        countUnlistedSource(this.tally, unit, source);
         return;
       }
     }
@@ -91,20 +92,32 @@ export class ManifestVerifier extends Tally {
     const targetProblem = block?.err
       ? `cannot list target directory (when the manifest was made): ${block.err}`
       : undefined;
-    this.mergeListings(unit, sourceEntries, targetEntries, targetProblem, children, (rel, name, s, t) => {
-      // the merge hands back the manifest's own entry
-      const target = t as (typeof targetEntries)[number];
-      const sourcePath = joinPath(sourceDir, name);
-      this.countPair(unit, rel, () => {
-        if (target.err) throw new SideError('target', `${target.err} (when the manifest was made)`);
-        const verdict = describeDifference(factsOf('source', sourcePath, s.kind), target.facts!, this.mode);
-        if (verdict !== 'content') return verdict;
-        const hash = hashFile(sourcePath, this.buffer, (n) => {
-          this.bytes += n;
+    mergeDirectory(
+      this.tally,
+      unit,
+      sourceEntries,
+      targetEntries,
+      targetProblem,
+      children,
+      (rel, name, s, t) => {
+        // the merge hands back the manifest's own entry
+        const target = t as (typeof targetEntries)[number];
+        const sourcePath = joinPath(sourceDir, name);
+        countPair(this.tally, unit, rel, () => {
+          if (target.err) throw new SideError('target', `${target.err} (when the manifest was made)`);
+          const verdict = describeDifference(
+            factsOf('source', sourcePath, s.kind),
+            target.facts!,
+            this.options.mode,
+          );
+          if (verdict !== 'content') return verdict;
+          const hash = hashFile(sourcePath, this.buffer, (n) => {
+            this.tally.bytes += n;
+          });
+          return hash === target.hash ? undefined : 'content differs';
         });
-        return hash === target.hash ? undefined : 'content differs';
-      });
-    });
+      },
+    );
     for (const child of children) if (child.kind === 'both') this.listedByManifest.add(child);
   }
 }
