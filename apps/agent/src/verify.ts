@@ -3,7 +3,7 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { comparePaths, ManifestReader } from './engine/manifest/read.js';
 import { ManifestVerifier } from './engine/manifest/verify.js';
 import { type RunOptions, reportInThread, runEngine } from './engine/runner.js';
-import type { Counts, Mode, Progress, ReportEntry, RootSpec, Unit } from './engine/types.js';
+import type { Counts, MetadataField, Mode, Progress, ReportEntry, RootSpec, Unit } from './engine/types.js';
 import { uploadLimitProblem } from './upload/results.js';
 
 /** A problem that prevents verification: the CLI exits 2 with its message. */
@@ -20,6 +20,10 @@ export interface VerifyOptions {
   /** Directories below the source to verify one by one; none: the source itself. */
   dirs?: string[];
   mode?: Mode;
+  /** Times that differ by at most this many whole seconds count as equal (rsync's --modify-window; default 0). */
+  modifyWindow?: number;
+  /** Ownership and permission fields compared as well (default none). */
+  metadata?: MetadataField[];
   excludes?: string[];
   report?: boolean;
   workers?: number;
@@ -133,6 +137,8 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   const run: RunOptions = {
     roots,
     mode: options.mode ?? 'quick',
+    modifyWindow: options.modifyWindow ?? 0,
+    metadata: options.metadata ?? [],
     excludes: options.excludes ?? [],
     report: options.report ?? false,
     onProgress: (p) => {

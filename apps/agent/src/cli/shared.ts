@@ -1,6 +1,7 @@
 import { formatIssues, TaskIdSchema } from '@sms/domain';
 import { type Command, InvalidArgumentError } from 'commander';
 import * as v from 'valibot';
+import { METADATA_FIELDS, type MetadataField } from '../engine/types.js';
 import { readEnv } from '../env.js';
 import type { DeliveryOutcome } from '../upload/deliver.js';
 
@@ -22,6 +23,20 @@ export function taskId(value: string): string {
   const parsed = v.safeParse(TaskIdSchema, value);
   if (!parsed.success) throw new InvalidArgumentError(formatIssues(parsed.issues, { root: 'task id' }));
   return parsed.output;
+}
+
+/** `--metadata mode,uid,gid`: the fields named, each once. */
+export function metadataFields(value: string): MetadataField[] {
+  const fields = value
+    .split(',')
+    .map((field) => field.trim())
+    .filter((field) => field !== '');
+  const unknown = fields.filter((field) => !(METADATA_FIELDS as readonly string[]).includes(field));
+  if (fields.length === 0 || unknown.length > 0)
+    throw new InvalidArgumentError(
+      `expected a comma-separated list of ${METADATA_FIELDS.join(', ')}${unknown.length > 0 ? ` (not ${unknown.join(', ')})` : ''}`,
+    );
+  return [...new Set(fields)] as MetadataField[];
 }
 
 export const collect = (value: string, previous: string[]) => [...previous, value];

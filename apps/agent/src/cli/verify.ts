@@ -6,6 +6,7 @@ import { verify } from '../verify.js';
 import {
   collect,
   EXIT,
+  metadataFields,
   positiveInteger,
   say,
   summarizeDeliveries,
@@ -43,6 +44,18 @@ export function registerVerify(program: Command): void {
           .default('quick'),
       )
       .option(
+        '--modify-window <seconds>',
+        "quick mode: times that differ by at most this many whole seconds are equal (rsync's; FAT keeps 2 s)",
+        positiveInteger(1_000_000_000),
+        0,
+      )
+      .option(
+        '--metadata <list>',
+        'also compare ownership and permissions: mode, uid, gid, comma-separated (default: none, as the SMS agent)',
+        metadataFields,
+        [],
+      )
+      .option(
         '--exclude <glob>',
         'leave paths out on both sides (repeatable; rsync-like: *.log, cache/, /var/tmp, **/x)',
         collect,
@@ -72,6 +85,8 @@ export function registerVerify(program: Command): void {
         ...(flags.targetManifest === undefined ? {} : { targetManifest: flags.targetManifest }),
         dirs: flags.dir,
         mode: flags.mode,
+        modifyWindow: flags.modifyWindow,
+        metadata: flags.metadata,
         excludes: flags.exclude,
         report: report !== undefined,
         ...(flags.workers === undefined ? {} : { workers: flags.workers }),

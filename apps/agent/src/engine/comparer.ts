@@ -1,6 +1,15 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { describeDifference } from './difference.js';
-import { factsOf, listBoth, listOne, type Name, side } from './listing.js';
+import { describeDifference, type FileFacts } from './difference.js';
+import {
+  CHANGED_WHILE_READ,
+  changedSince,
+  factsOf,
+  type Kind,
+  listBoth,
+  listOne,
+  type Name,
+  side,
+} from './listing.js';
 import { displayPath, joinPath } from './paths.js';
 import { countOneSided, countPair, countUnlistedSource, mergeDirectory, Tally } from './tally.js';
 import type { EngineOptions, Unit } from './types.js';
@@ -72,34 +81,59 @@ export class Comparer {
       (rel, name, s, t) => {
         const sourcePath = joinPath(sourceDir, name);
         const targetPath = joinPath(targetDir, name);
-        countPair(this.tally, unit, rel, () => {
-          const verdict = describeDifference(
-            factsOf('source', sourcePath, s.kind),
-            factsOf('target', targetPath, t.kind),
-            this.options.mode,
-          );
-          if (verdict !== 'content') return verdict;
-          return this.sameBytes(sourcePath, targetPath) ? undefined : 'content differs';
-        });
+        countPair(this.tally, unit, rel, () => this.judge(sourcePath, targetPath, s.kind, t.kind));
       },
     );
   }
 
-  /** Compares the bytes chunk by chunk, stopping at the first differing chunk. */
-  private sameBytes(sourcePath: Name, targetPath: Name): boolean {
+  /**
+   * Why two entries (listed as `sourceKind` and `targetKind`) differ, or undefined when they match.
+   * Throws `VanishedError` or `SideError` when a side cannot be read.
+   */
+  judge(sourcePath: Name, targetPath: Name, sourceKind: Kind, targetKind: Kind): string | undefined {
+    const metadata = this.options.metadata.length > 0;
+    const source = factsOf('source', sourcePath, sourceKind, metadata);
+    const target = factsOf('target', targetPath, targetKind, metadata);
+    const verdict = describeDifference(source, target, this.options);
+    if (verdict !== 'content') return verdict;
+    return this.compareBytes(sourcePath, targetPath, source, target);
+  }
+
+  /**
+   * Compares the bytes chunk by chunk, stopping at the first differing chunk;
+   * a file whose size or time changed while it was read is not compared at all.
+   */
+  private compareBytes(
+    sourcePath: Name,
+    targetPath: Name,
+    sourceFacts: FileFacts,
+    targetFacts: FileFacts,
+  ): string | undefined {
     const sfd = side('source', () => openSync(sourcePath, 'r'));
     let tfd: number | undefined;
     try {
       tfd = side('target', () => openSync(targetPath, 'r'));
+      let same: boolean;
       for (;;) {
         const a = side('source', () => readSync(sfd, this.sourceChunk, 0, CHUNK, null));
         const b = side('target', () => readSync(tfd!, this.targetChunk, 0, CHUNK, null));
         this.tally.bytes += a;
-        if (a !== b) return false;
-        if (a === 0) return true;
-        if (!this.sourceChunk.subarray(0, a).equals(this.targetChunk.subarray(0, b))) return false;
+        if (a !== b || !this.sourceChunk.subarray(0, a).equals(this.targetChunk.subarray(0, b))) {
+          same = false;
+          break;
+        }
+        if (a === 0) {
+          same = true;
+          break;
+        }
         if ((this.tally.bytes & (16 * CHUNK - 1)) < CHUNK) this.tally.tickContent();
       }
+      const changed = [
+        changedSince('source', sfd, sourceFacts) ? 'source' : undefined,
+        changedSince('target', tfd, targetFacts) ? 'target' : undefined,
+      ].filter(Boolean);
+      if (changed.length > 0) return `${CHANGED_WHILE_READ} (at the ${changed.join(' and the ')})`;
+      return same ? undefined : 'content differs';
     } finally {
       closeSync(sfd);
       if (tfd !== undefined) closeSync(tfd);

@@ -1,36 +1,83 @@
 import { KIND_WORDS, type Kind } from './listing.js';
 import { displayPath } from './paths.js';
-import type { Mode } from './types.js';
+import type { MetadataField, Mode } from './types.js';
 
 /** What is known of one non-directory entry, from the filesystem or from a manifest. */
 export interface FileFacts {
   kind: Kind;
   size?: number;
-  /** modification time, whole seconds */
+  /** modification time: whole seconds, exact (from the nanosecond value, never from a rounded double) */
   mtime?: number;
+  /** the nanoseconds within that second (0 to 999,999,999) */
+  mtimeNs?: number;
   /** a symbolic link's target, as bytes */
   link?: Buffer;
+  /** permission bits (mode & 0o7777), owner and group */
+  mode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+/** What decides whether two entries match. */
+export interface DifferenceRules {
+  mode: Mode;
+  /** times that differ by at most this many whole seconds are equal (rsync's --modify-window) */
+  modifyWindow: number;
+  /** ownership and permissions compared as well (none by default, as the SMS agent) */
+  metadata: readonly MetadataField[];
+}
+
+/** A time for people: ISO 8601 with every nanosecond, `2025-06-20T15:48:29.999999900Z`. */
+export function formatTime(seconds: number, nanoseconds = 0): string {
+  const iso = new Date(seconds * 1000).toISOString();
+  return `${iso.slice(0, -5)}.${String(nanoseconds).padStart(9, '0')}Z`;
+}
+
+const octal = (mode: number) => mode.toString(8).padStart(4, '0');
+
+/** Why the ownership or permissions differ, for the fields compared; undefined when they match. */
+function describeMetadata(s: FileFacts, t: FileFacts, fields: readonly MetadataField[]): string | undefined {
+  const reasons: string[] = [];
+  for (const field of fields) {
+    // a symbolic link's own mode means nothing on Linux: never compared
+    if (field === 'mode' && s.kind === 'symlink') continue;
+    const a = s[field];
+    const b = t[field];
+    if (a === b) continue;
+    const show = (value: number | undefined) =>
+      value === undefined ? 'unknown' : field === 'mode' ? octal(value) : String(value);
+    reasons.push(`${field} ${show(a)} at the source, ${show(b)} at the target`);
+  }
+  return reasons.length > 0 ? reasons.join('; ') : undefined;
 }
 
 /**
  * The rules for two non-directory entries: why they differ, `undefined` when
  * they match, or `'content'` when only their bytes can tell (content mode,
- * same size).
+ * same size, same metadata).
  */
-export function describeDifference(s: FileFacts, t: FileFacts, mode: Mode): string | undefined | 'content' {
+export function describeDifference(
+  s: FileFacts,
+  t: FileFacts,
+  rules: DifferenceRules,
+): string | undefined | 'content' {
   if (s.kind !== t.kind) return `${KIND_WORDS[s.kind]} at the source, ${KIND_WORDS[t.kind]} at the target`;
   if (s.kind === 'symlink') {
-    return s.link && t.link && s.link.equals(t.link)
-      ? undefined
-      : `link target ${displayPath(s.link ?? Buffer.alloc(0))} at the source, ${displayPath(t.link ?? Buffer.alloc(0))} at the target`;
+    if (!(s.link && t.link && s.link.equals(t.link)))
+      return `link target ${displayPath(s.link ?? Buffer.alloc(0))} at the source, ${displayPath(t.link ?? Buffer.alloc(0))} at the target`;
+    return rules.metadata.length > 0 ? describeMetadata(s, t, rules.metadata) : undefined;
   }
-  // FIFOs, sockets and devices: compared by type only, never opened (opening a FIFO blocks)
-  if (s.kind !== 'file') return undefined;
+  // FIFOs, sockets and devices: compared by type (and metadata) only, never opened (opening a FIFO blocks)
+  if (s.kind !== 'file')
+    return rules.metadata.length > 0 ? describeMetadata(s, t, rules.metadata) : undefined;
   if (s.size !== t.size) return `size ${s.size} at the source, ${t.size} at the target`;
-  if (mode === 'quick') {
-    return s.mtime === t.mtime
-      ? undefined
-      : `modification time ${new Date((s.mtime ?? 0) * 1000).toISOString()} at the source, ${new Date((t.mtime ?? 0) * 1000).toISOString()} at the target`;
+  if (rules.mode === 'quick' && Math.abs((s.mtime ?? 0) - (t.mtime ?? 0)) > rules.modifyWindow) {
+    return `modification time ${formatTime(s.mtime ?? 0, s.mtimeNs)} at the source, ${formatTime(t.mtime ?? 0, t.mtimeNs)} at the target`;
   }
+  if (rules.metadata.length > 0) {
+    const metadata = describeMetadata(s, t, rules.metadata);
+    if (metadata) return metadata;
+  }
+  if (rules.mode === 'quick') return undefined;
   return s.size === 0 ? undefined : 'content';
 }

@@ -1,4 +1,12 @@
-import { type Dirent, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import {
+  type BigIntStats,
+  type Dirent,
+  fstatSync,
+  lstatSync,
+  readdirSync,
+  readlinkSync,
+  type Stats,
+} from 'node:fs';
 import type { FileFacts } from './difference.js';
 
 export type Kind =
@@ -19,7 +27,7 @@ export interface Entry {
   kind: Kind;
 }
 
-export function kindOf(entry: Dirent<Buffer> | Dirent | Stats): Kind {
+export function kindOf(entry: Dirent<Buffer> | Dirent | Stats | BigIntStats): Kind {
   if (entry.isFile()) return 'file';
   if (entry.isDirectory()) return 'dir';
   if (entry.isSymbolicLink()) return 'symlink';
@@ -131,15 +139,65 @@ export function side<T>(which: 'source' | 'target', work: () => T): T {
   }
 }
 
-/** Facts of a non-directory entry on disk; throws `VanishedError` or `SideError`. */
-export function factsOf(which: 'source' | 'target', path: Name, kind: Kind): FileFacts {
-  if (kind === 'symlink')
-    return { kind, link: side(which, () => readlinkSync(path, { encoding: 'buffer' })) };
-  if (kind !== 'file') return { kind };
-  const stats = side(which, () => lstatSync(path, { throwIfNoEntry: false }));
+const NS_PER_SECOND = 1_000_000_000n;
+
+/** Whole seconds and nanoseconds of a time in nanoseconds, exact (floored, also before 1970). */
+export function splitNanoseconds(ns: bigint): { seconds: number; nanoseconds: number } {
+  let seconds = ns / NS_PER_SECOND;
+  let rest = ns % NS_PER_SECOND;
+  if (rest < 0n) {
+    seconds -= 1n;
+    rest += NS_PER_SECOND;
+  }
+  return { seconds: Number(seconds), nanoseconds: Number(rest) };
+}
+
+/**
+ * Facts of a non-directory entry on disk; throws `VanishedError` or `SideError`.
+ * A regular file is stat'ed with nanoseconds (a double's milliseconds round a
+ * time within about 120 ns of the next second up to it); symbolic links and
+ * special files only when `metadata` asks for their mode and owner.
+ */
+export function factsOf(which: 'source' | 'target', path: Name, kind: Kind, metadata = false): FileFacts {
+  if (kind !== 'file' && !metadata) {
+    if (kind === 'symlink')
+      return { kind, link: side(which, () => readlinkSync(path, { encoding: 'buffer' })) };
+    return { kind };
+  }
+  const stats = side(which, () => lstatSync(path, { bigint: true, throwIfNoEntry: false }));
   if (!stats) throw new VanishedError(which);
   // it may have been replaced since it was listed
   const now = kindOf(stats);
-  if (now !== 'file') return now === 'symlink' ? factsOf(which, path, now) : { kind: now };
-  return { kind: 'file', size: stats.size, mtime: Math.floor(stats.mtimeMs / 1000) };
+  const facts: FileFacts = {
+    kind: now,
+    mode: Number(stats.mode) & 0o7777,
+    uid: Number(stats.uid),
+    gid: Number(stats.gid),
+  };
+  if (now === 'file') {
+    const mtime = splitNanoseconds(stats.mtimeNs);
+    facts.size = Number(stats.size);
+    facts.mtime = mtime.seconds;
+    facts.mtimeNs = mtime.nanoseconds;
+  } else if (now === 'symlink') {
+    facts.link = side(which, () => readlinkSync(path, { encoding: 'buffer' }));
+  }
+  return facts;
+}
+
+/** Reason a file read in full is not compared: it changed while it was read. */
+export const CHANGED_WHILE_READ = 'changed during verification';
+
+/**
+ * True when the open file's size or modification time (to the nanosecond) is no
+ * longer what `before` recorded: it was written while it was read.
+ */
+export function changedSince(which: 'source' | 'target', fd: number, before: FileFacts): boolean {
+  const stats = side(which, () => fstatSync(fd, { bigint: true }));
+  const mtime = splitNanoseconds(stats.mtimeNs);
+  return (
+    Number(stats.size) !== before.size ||
+    mtime.seconds !== before.mtime ||
+    mtime.nanoseconds !== before.mtimeNs
+  );
 }

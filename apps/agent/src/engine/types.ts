@@ -36,9 +36,17 @@ export interface ReportEntry {
   reason: string;
 }
 
+/** Ownership and permission fields `--metadata` may compare. */
+export const METADATA_FIELDS = ['mode', 'uid', 'gid'] as const;
+export type MetadataField = (typeof METADATA_FIELDS)[number];
+
 export interface EngineOptions {
   roots: RootSpec[];
   mode: Mode;
+  /** times that differ by at most this many whole seconds are equal (default 0) */
+  modifyWindow: number;
+  /** ownership and permission fields compared as well (default none) */
+  metadata: MetadataField[];
   excludes: string[];
   /** Collect every inconsistent path (for `--report`); off, only the counts are kept. */
   report: boolean;

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import * as v from 'valibot';
-import { type Kind, type Name, side } from '../listing.js';
+import type { FileFacts } from '../difference.js';
+import { changedSince, type Kind, type Name, side } from '../listing.js';
 import { isUtf8 } from '../paths.js';
 
 /**
@@ -10,13 +11,20 @@ import { isUtf8 } from '../paths.js';
  * directory, depth first, each directory's entries sorted as the verifier
  * walks them; the last line is the end record (a manifest without it was cut
  * short). Names that are not UTF-8 are stored as base64 (`nb`, `lb`, `db`).
+ * Every non-directory entry carries its permission bits (`p`, as a number),
+ * owner (`u`) and group (`g`); a regular file its size (`s`) and modification
+ * time exactly, whole seconds (`m`) and nanoseconds (`mn`).
  *
- * {"sms_manifest":1,"root":"/srv","mode":"content","hash":"sha256","created_at":"…"}
- * {"d":"","e":[{"n":"a.txt","k":"f","s":5,"m":1767323045,"h":"…"},{"n":"sub","k":"d"},{"n":"ln","k":"l","l":"a.txt"}]}
+ * {"sms_manifest":2,"root":"/srv","mode":"content","hash":"sha256","created_at":"…"}
+ * {"d":"","e":[{"n":"a.txt","k":"f","s":5,"m":1767323045,"mn":120000000,"p":420,"u":0,"g":0,"h":"…"},{"n":"sub","k":"d"},{"n":"ln","k":"l","l":"a.txt","p":511,"u":0,"g":0}]}
  * {"d":"sub","e":[]}
- * {"end":{"directories":2,"files":2}}
+ * {"end":{"directories":2,"files":2,"sha256":"…"}}
+ *
+ * Format 1 (before sms-agent 0.2) stored times as whole seconds rounded from a
+ * double, which could be a second off, and no owner or mode: it is refused
+ * with a message to make the manifest again, never read with those errors.
  */
-export const MANIFEST_VERSION = 1;
+export const MANIFEST_VERSION = 2;
 
 /**
  * SHA-256: strong, and with the SHA extensions of current x86 and ARM CPUs the
@@ -52,6 +60,10 @@ const EntrySchema = v.object({
   k: v.picklist(Object.values(KIND_CODES)),
   s: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   m: v.optional(v.pipe(v.number(), v.integer())),
+  mn: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(999_999_999))),
+  p: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0o7777))),
+  u: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  g: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   h: v.optional(v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/))),
   l: v.optional(v.string()),
   lb: v.optional(v.string()),
@@ -82,7 +94,16 @@ export function nameField(name: Name, text: string, bytes: string): Record<strin
   return isUtf8(name) ? { [text]: name.toString('utf8') } : { [bytes]: name.toString('base64') };
 }
 
-export function hashFile(path: Name, buffer: Buffer, onBytes: (n: number) => void): string {
+/**
+ * The SHA-256 of a file, or `changed` when its size or modification time is no
+ * longer what `before` recorded once it has been read (it was written meanwhile).
+ */
+export function hashFile(
+  path: Name,
+  before: FileFacts,
+  buffer: Buffer,
+  onBytes: (n: number) => void,
+): { hash: string; changed: boolean } {
   const hash = createHash(MANIFEST_HASH);
   const fd = side('source', () => openSync(path, 'r'));
   try {
@@ -92,8 +113,8 @@ export function hashFile(path: Name, buffer: Buffer, onBytes: (n: number) => voi
       hash.update(buffer.subarray(0, n));
       onBytes(n);
     }
+    return { hash: hash.digest('hex'), changed: changedSince('source', fd, before) };
   } finally {
     closeSync(fd);
   }
-  return hash.digest('hex');
 }

@@ -11,6 +11,7 @@ import {
   EndSchema,
   HeaderSchema,
   KINDS_BY_CODE,
+  MANIFEST_VERSION,
   ManifestError,
   type ManifestHeader,
 } from './format.js';
@@ -56,6 +57,14 @@ export class ManifestReader {
     input.on('error', () => {});
     const header = await reader.nextRecord();
     reader.digest.update(`${reader.lastLine}\n`);
+    const version = (header as { sms_manifest?: unknown } | undefined)?.sms_manifest;
+    if (typeof version === 'number' && version !== MANIFEST_VERSION) {
+      throw new ManifestError(
+        version < MANIFEST_VERSION
+          ? `${file} is a manifest of format ${version}, made by an older sms-agent (its times may be a second off and it has no owners or modes): make it again with this sms-agent (manifest format ${MANIFEST_VERSION})`
+          : `${file} is a manifest of format ${version}, newer than this sms-agent reads (${MANIFEST_VERSION}): verify with the sms-agent that made it, or make it again with this one`,
+      );
+    }
     const parsed = v.safeParse(HeaderSchema, header);
     if (!parsed.success) {
       throw new ManifestError(
@@ -138,7 +147,10 @@ export class ManifestReader {
             : {
                 kind,
                 ...(e.s === undefined ? {} : { size: e.s }),
-                ...(e.m === undefined ? {} : { mtime: e.m }),
+                ...(e.m === undefined ? {} : { mtime: e.m, mtimeNs: e.mn ?? 0 }),
+                ...(e.p === undefined ? {} : { mode: e.p }),
+                ...(e.u === undefined ? {} : { uid: e.u }),
+                ...(e.g === undefined ? {} : { gid: e.g }),
                 ...(link ? { link } : {}),
               },
         hash: e.h,

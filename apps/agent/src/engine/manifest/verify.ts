@@ -1,5 +1,5 @@
 import { describeDifference } from '../difference.js';
-import { factsOf, listOne, type Name, SideError, toBytes } from '../listing.js';
+import { CHANGED_WHILE_READ, factsOf, listOne, type Name, SideError, toBytes } from '../listing.js';
 import { displayPath, joinPath } from '../paths.js';
 import { countOneSided, countPair, countUnlistedSource, mergeDirectory, Tally } from '../tally.js';
 import type { EngineOptions, Unit } from '../types.js';
@@ -105,16 +105,14 @@ export class ManifestVerifier {
         const sourcePath = joinPath(sourceDir, name);
         countPair(this.tally, unit, rel, () => {
           if (target.err) throw new SideError('target', `${target.err} (when the manifest was made)`);
-          const verdict = describeDifference(
-            factsOf('source', sourcePath, s.kind),
-            target.facts!,
-            this.options.mode,
-          );
+          const source = factsOf('source', sourcePath, s.kind, this.options.metadata.length > 0);
+          const verdict = describeDifference(source, target.facts!, this.options);
           if (verdict !== 'content') return verdict;
-          const hash = hashFile(sourcePath, this.buffer, (n) => {
+          const read = hashFile(sourcePath, source, this.buffer, (n) => {
             this.tally.bytes += n;
           });
-          return hash === target.hash ? undefined : 'content differs';
+          if (read.changed) return `${CHANGED_WHILE_READ} (at the source)`;
+          return read.hash === target.hash ? undefined : 'content differs';
         });
       },
     );

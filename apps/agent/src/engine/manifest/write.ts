@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { compileExcludes, isExcluded } from '../exclude.js';
-import { errorCode, factsOf, listOne, type Name, SideError } from '../listing.js';
+import { CHANGED_WHILE_READ, errorCode, factsOf, listOne, type Name, SideError } from '../listing.js';
 import { displayPath, joinPath } from '../paths.js';
 import type { Mode, Progress } from '../types.js';
 import { hashFile, KIND_CODES, MANIFEST_HASH, MANIFEST_VERSION, ManifestError, nameField } from './format.js';
@@ -86,15 +86,22 @@ export async function writeManifest(
         else {
           files++;
           try {
-            const facts = factsOf('source', joinPath(path, entry.name), entry.kind);
+            // every entry's mode and owner: the manifest serves verify --metadata too
+            const facts = factsOf('source', joinPath(path, entry.name), entry.kind, true);
             record.k = KIND_CODES[facts.kind];
             if (facts.size !== undefined) record.s = facts.size;
             if (facts.mtime !== undefined) record.m = facts.mtime;
+            if (facts.mtimeNs !== undefined) record.mn = facts.mtimeNs;
             if (facts.link) Object.assign(record, nameField(facts.link, 'l', 'lb'));
+            record.p = facts.mode;
+            record.u = facts.uid;
+            record.g = facts.gid;
             if (options.mode === 'content' && facts.kind === 'file') {
-              record.h = hashFile(joinPath(path, entry.name), buffer, (n) => {
+              const read = hashFile(joinPath(path, entry.name), facts, buffer, (n) => {
                 progress.bytes += n;
               });
+              if (read.changed) throw new SideError('source', CHANGED_WHILE_READ);
+              record.h = read.hash;
             }
           } catch (error) {
             record.err = error instanceof SideError ? error.code : errorCode(error);
