@@ -2,6 +2,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import type { ConsistencyResult } from '@sms/domain';
 import { displayPath, isUtf8 } from './engine/paths.js';
 import type { Progress, ReportEntry } from './engine/types.js';
+import { plural } from './plural.js';
 import { toConsistencyResult } from './upload/results.js';
 import type { DirectoryResult, VerifyResult } from './verify.js';
 
@@ -11,30 +12,41 @@ function verdict(result: DirectoryResult): string {
   return result.consistent ? 'CONSISTENT' : 'INCONSISTENT';
 }
 
-/** The readable table: one row per verified directory, then one summary line. */
+/**
+ * The readable table: one row per verified directory, the inconsistent ones
+ * first (in the order given), then one summary line.
+ */
 export function formatTable(result: VerifyResult): string {
-  const rows = result.results.map((r) => [
+  const ordered = [
+    ...result.results.filter((r) => !r.consistent),
+    ...result.results.filter((r) => r.consistent),
+  ];
+  const rows = ordered.map((r) => [
     r.dirCheck,
     number.format(r.counts.total),
     number.format(r.counts.different),
     number.format(r.counts.missing),
     number.format(r.counts.extra),
+    number.format(r.unreadable),
     verdict(r),
   ]);
-  const header = ['DIRECTORY', 'TOTAL', 'DIFFERENT', 'MISSING', 'EXTRA', 'VERDICT'];
+  const header = ['DIRECTORY', 'TOTAL', 'DIFFERENT', 'MISSING', 'EXTRA', 'UNREADABLE', 'VERDICT'];
+  const last = header.length - 1;
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>
     cells
-      .map((cell, i) => (i === 0 || i === 5 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .map((cell, i) => (i === 0 || i === last ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
       .join('  ')
       .trimEnd();
   const sum = (key: keyof DirectoryResult['counts']) =>
     result.results.reduce((acc, r) => acc + r.counts[key], 0);
   const inconsistent = result.results.filter((r) => !r.consistent).length;
+  const unreadable = result.results.reduce((acc, r) => acc + r.unreadable, 0);
   const summary =
-    `${result.results.length} ${result.results.length === 1 ? 'directory' : 'directories'} verified (${result.mode}) in ${(result.durationMs / 1000).toFixed(2)} s: ` +
+    `${plural(result.results.length, 'directory', 'directories')} verified (${result.mode}) in ${(result.durationMs / 1000).toFixed(2)} s: ` +
     `${result.results.length - inconsistent} consistent, ${inconsistent} inconsistent; ` +
-    `${number.format(sum('total'))} files, ${number.format(sum('different'))} different, ${number.format(sum('missing'))} missing, ${number.format(sum('extra'))} extra`;
+    `${plural(sum('total'), 'file')}, ${number.format(sum('different'))} different, ${number.format(sum('missing'))} missing, ${number.format(sum('extra'))} extra` +
+    (unreadable > 0 ? `; ${number.format(unreadable)} could not be read` : '');
   return [line(header), ...rows.map(line), '', summary].join('\n');
 }
 
@@ -52,6 +64,7 @@ export function toJsonDocument(result: VerifyResult, extra: Record<string, unkno
       source: r.source,
       target: r.target,
       verdict: verdict(r),
+      unreadable: r.unreadable,
       ...(r.notUploadable ? { not_uploadable: r.notUploadable } : {}),
     })),
     notices: result.notices,

@@ -2,8 +2,20 @@ import { statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { comparePaths, ManifestReader } from './engine/manifest/read.js';
 import { ManifestVerifier } from './engine/manifest/verify.js';
+import { displayPath } from './engine/paths.js';
 import { type RunOptions, reportInThread, runEngine } from './engine/runner.js';
-import type { Counts, MetadataField, Mode, Progress, ReportEntry, RootSpec, Unit } from './engine/types.js';
+import type {
+  Counts,
+  EngineResult,
+  MetadataField,
+  Mode,
+  Progress,
+  ReportEntry,
+  RootSpec,
+  Unit,
+  Unreadable,
+} from './engine/types.js';
+import { plural } from './plural.js';
 import { uploadLimitProblem } from './upload/results.js';
 
 /** A problem that prevents verification: the CLI exits 2 with its message. */
@@ -38,6 +50,8 @@ export interface DirectoryResult {
   target: string;
   counts: Counts;
   consistent: boolean;
+  /** Entries that could not be read on either side (files among them count as different). */
+  unreadable: number;
   /** Why this result cannot be uploaded as it is (a limit of the API), if it cannot. */
   notUploadable?: string;
 }
@@ -85,6 +99,17 @@ export function normalizeDirs(source: string, dirs: readonly string[], notices: 
   return relatives.filter((rel, i) => kept.includes(rel) && relatives.indexOf(rel) === i);
 }
 
+/** The warning every run prints when entries could not be read: how many, and the first few with why. */
+export function unreadableWarning(dirCheck: string, unreadable: Unreadable): string {
+  const named = unreadable.samples.map((s) => `${displayPath(s.path) || '.'} (${s.reason})`).join('; ');
+  const more = unreadable.count - unreadable.samples.length;
+  return (
+    `${plural(unreadable.count, 'entry', 'entries')} of ${dirCheck} could not be read ` +
+    `(a file that cannot be read counts as different; verify as a user who can read both trees): ` +
+    `${named}${more > 0 ? `; and ${more} more (--report FILE names every one)` : ''}`
+  );
+}
+
 /**
  * Verifies the source against the target: one result per verified directory.
  * Throws `VerifyError` when verification cannot start (a missing source).
@@ -106,7 +131,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
 
   const roots: RootSpec[] = [];
   const units: Unit[] = [];
-  const described: Omit<DirectoryResult, 'counts' | 'consistent'>[] = [];
+  const described: Pick<DirectoryResult, 'dirCheck' | 'source' | 'target'>[] = [];
   for (const rel of dirs) {
     const sourceDir = resolve(source, rel);
     const targetDir = resolve(target, rel);
@@ -149,7 +174,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     onEntries: (entries) => options.onEntries?.(entries, dirChecks),
     ...(options.workers === undefined ? {} : { workers: options.workers }),
   };
-  let counts: Counts[];
+  let walked: EngineResult;
   if (reader) {
     // the manifest names directories with '/'
     const manifestDirs = dirs.map((d) => d.split(sep).join('/'));
@@ -164,17 +189,20 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
         `the manifest ${reader.file} has no directory ${described[root]!.target}: every file of ${described[root]!.source} counts as missing`,
       );
     }
-    counts = verifier.tally.counts;
+    walked = { counts: verifier.tally.counts, unreadable: verifier.tally.unreadable };
   } else {
-    counts = await runEngine(units, run);
+    walked = await runEngine(units, run);
   }
   const results = described.map((d, i) => {
-    const c = counts[i]!;
+    const c = walked.counts[i]!;
+    const unreadable = walked.unreadable[i]!;
+    if (unreadable.count > 0) warnings.push(unreadableWarning(d.dirCheck, unreadable));
     const problem = uploadLimitProblem(d.dirCheck, c);
     return {
       ...d,
       counts: c,
       consistent: c.different === 0 && c.missing === 0 && c.extra === 0,
+      unreadable: unreadable.count,
       ...(problem ? { notUploadable: problem } : {}),
     };
   });

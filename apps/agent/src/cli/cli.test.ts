@@ -33,8 +33,8 @@ describe('sms-agent verify (the built CLI, with worker threads)', () => {
     const p = pair({ a: '1', b: { c: '2' } }, { a: '1', b: { c: '2' } });
     const run = await runAgent(['verify', '--source', p.src, '--target', p.dst]);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^DIRECTORY\s+TOTAL\s+DIFFERENT\s+MISSING\s+EXTRA\s+VERDICT\n/);
-    expect(run.stdout).toContain(`${p.src}      2          0        0      0  CONSISTENT`);
+    expect(run.stdout).toMatch(/^DIRECTORY\s+TOTAL\s+DIFFERENT\s+MISSING\s+EXTRA\s+UNREADABLE\s+VERDICT\n/);
+    expect(run.stdout).toContain(`${p.src}      2          0        0      0           0  CONSISTENT`);
     expect(run.stdout).toMatch(
       /1 directory verified \(quick\) in [\d.]+ s: 1 consistent, 0 inconsistent; 2 files, 0 different, 0 missing, 0 extra/,
     );

@@ -39,8 +39,10 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = EXIT.error;
       return;
     }
+    // Node's own messages already start with their code (`EACCES: permission denied, open '…'`): say it once
     const code = (error as NodeJS.ErrnoException).code;
-    say(`sms-agent: ${code ? `${code}: ` : ''}${error instanceof Error ? error.message : String(error)}`);
+    const message = error instanceof Error ? error.message : String(error);
+    say(`sms-agent: ${code && !message.startsWith(`${code}:`) ? `${code}: ` : ''}${message}`);
     process.exitCode = EXIT.error;
   }
 }

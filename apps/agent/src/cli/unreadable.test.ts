@@ -1,39 +1,47 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { AGENT_BIN } from '../test-support/cli.js';
-import { treePair } from '../test-support/tree.js';
+import { type Tree, treePair } from '../test-support/tree.js';
 
-// Permissions do not stop root: the agent runs as root without the capabilities that let root ignore
-// them (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH), through setpriv from util-linux.
-const pair = treePair(
-  { open: 'o', locked: 'secret', 'locked-dir': { inner: 'i' } },
-  { open: 'o', locked: 'secret', 'locked-dir': { inner: 'i' } },
-);
-afterAll(() => {
-  chmodSync(join(pair.src, 'locked-dir'), 0o755);
-  pair.cleanup();
-});
-
-function withoutOverride(args: string[]) {
+// The tests run as root, which reads everything. What an ordinary user meets is tested by running
+// the agent as nobody (uid and gid 65534, no supplementary groups) through setpriv from util-linux.
+function asNobody(args: string[]) {
   return spawnSync(
     'setpriv',
-    ['--bounding-set=-dac_override,-dac_read_search', process.execPath, AGENT_BIN, ...args],
-    {
-      encoding: 'utf8',
-      timeout: 30_000,
-      env: { PATH: process.env.PATH ?? '', HOME: '/tmp' },
-    },
+    ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, AGENT_BIN, ...args],
+    { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH ?? '', HOME: '/tmp' } },
   );
 }
 
-describe('files the agent cannot read', () => {
-  it('are counted as different, with the reason reported per path, and verification goes on', () => {
-    chmodSync(join(pair.src, 'locked'), 0o000);
-    chmodSync(join(pair.src, 'locked-dir'), 0o000);
-    const report = join(pair.dir, 'report.ndjson');
-    const run = withoutOverride([
+/** 600 files, as in the report that found this: a user without permission on part of the target. */
+function data(): Tree {
+  const files: Tree = {};
+  for (let i = 0; i < 590; i++) files[`f${String(i).padStart(3, '0')}`] = `content ${i}`;
+  return {
+    open: 'o',
+    data: files,
+    'locked-dir': { a: '1', b: '2', c: '3', d: '4', e: '5', f: '6', g: '7', h: '8', i: '9', j: '10' },
+  };
+}
+
+const pair = treePair(data(), data());
+// nobody must reach the trees: the temporary directory is root's 0700
+chmodSync(pair.dir, 0o755);
+// 487 of the target's files can be listed and stat'ed but not read (content mode cannot compare them) …
+for (let i = 0; i < 487; i++) chmodSync(join(pair.dst, 'data', `f${String(i).padStart(3, '0')}`), 0o600);
+// … and a directory of 10 files cannot be listed at all
+chmodSync(join(pair.dst, 'locked-dir'), 0o700);
+afterAll(() => pair.cleanup());
+
+describe('entries the agent cannot read, as an ordinary user', () => {
+  it('count as different and every run says so: a warning with the number and the first paths, unreadable in --json, exit 1', () => {
+    // somewhere nobody may write: /tmp
+    const report = join(tmpdir(), `sms-agent-report-${process.pid}.ndjson`);
+    onTestFinished(() => rmSync(report, { force: true }));
+    const run = asNobody([
       'verify',
       '--source',
       pair.src,
@@ -47,27 +55,62 @@ describe('files the agent cannot read', () => {
     ]);
     expect(run.stderr).not.toMatch(/\n\s+at .*\.js:\d+/);
     expect(run.status).toBe(1);
-    // open: same; locked: cannot be read (different); locked-dir: cannot be listed (one different);
-    // its target files have no source to compare with but the source directory's files are unknown
-    const result = JSON.parse(run.stdout).consistency_result[0];
-    expect(result).toMatchObject({ num_total_files: 3, num_different_files: 2, num_target_miss_files: 0 });
+    const json = JSON.parse(run.stdout);
+    expect(json.consistency_result[0]).toMatchObject({
+      num_total_files: 601,
+      num_different_files: 497,
+      num_target_miss_files: 0,
+      num_target_more_files: 0,
+    });
+    expect(json.directories[0].unreadable).toBe(497);
+    expect(json.warnings).toHaveLength(1);
+    expect(json.warnings[0]).toContain(`497 entries of ${pair.src} could not be read`);
+    expect(json.warnings[0]).toContain('data/f000 (cannot read the target: permission denied (EACCES))');
+    expect(json.warnings[0]).toContain('and 492 more (--report FILE names every one)');
+    // the same warning on stderr, without --json too
+    expect(run.stderr).toContain(`warning: 497 entries of ${pair.src} could not be read`);
+    expect(run.stderr).not.toContain('EACCES: EACCES');
     const lines = readFileSync(report, 'utf8')
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    expect(lines).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({
-          category: 'error',
-          path: 'locked',
-          reason: 'cannot verify: source: EACCES',
-        }),
-        expect.objectContaining({
-          category: 'error',
-          path: 'locked-dir',
-          reason: 'cannot list source directory: EACCES',
-        }),
-      ]),
+    expect(lines.filter((l) => l.category === 'error')).toHaveLength(497);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        category: 'error',
+        path: 'locked-dir/a',
+        reason: 'cannot list the target directory: permission denied (EACCES)',
+      }),
     );
+  });
+
+  it('shows the number in the table, and quick mode (which reads no bytes) meets only the directory', () => {
+    const run = asNobody(['verify', '--source', pair.src, '--target', pair.dst]);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toMatch(/^DIRECTORY\s+TOTAL\s+DIFFERENT\s+MISSING\s+EXTRA\s+UNREADABLE\s+VERDICT\n/);
+    expect(run.stdout).toMatch(new RegExp(`${pair.src}\\s+601\\s+10\\s+0\\s+0\\s+10\\s+INCONSISTENT`));
+    expect(run.stdout).toContain('; 10 could not be read');
+    expect(run.stderr).toContain(`warning: 10 entries of ${pair.src} could not be read`);
+  });
+
+  it('counts a source directory that cannot be listed as one different file, and says so', () => {
+    const locked = treePair(
+      { open: 'o', secret: { x: '1', y: '2' } },
+      { open: 'o', secret: { x: '1', y: '2' } },
+    );
+    try {
+      chmodSync(locked.dir, 0o755);
+      chmodSync(join(locked.src, 'secret'), 0o700);
+      const run = asNobody(['verify', '--source', locked.src, '--target', locked.dst, '--json']);
+      expect(run.status).toBe(1);
+      const json = JSON.parse(run.stdout);
+      expect(json.consistency_result[0]).toMatchObject({ num_total_files: 2, num_different_files: 1 });
+      expect(json.directories[0].unreadable).toBe(1);
+      expect(json.warnings[0]).toContain(
+        'secret (cannot list the source directory: permission denied (EACCES))',
+      );
+    } finally {
+      locked.cleanup();
+    }
   });
 });

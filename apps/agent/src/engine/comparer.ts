@@ -61,7 +61,8 @@ export class Comparer {
       if (listing.ok) countOneSided(this.tally, unit, listing.entries, children);
       else if (source) countUnlistedSource(this.tally, unit, listing);
       else if (!listing.missing)
-        this.tally.report(unit, 'error', unit.rel, `cannot list target directory: ${listing.reason}`);
+        // its files are unknown: nothing is counted, but the run says so
+        this.tally.unreadableEntry(unit, unit.rel, `cannot list the target directory: ${listing.reason}`);
       return;
     }
     const { source, target } = listBoth(sourceDir, targetDir, bytes);
@@ -70,7 +71,7 @@ export class Comparer {
       return;
     }
     const targetProblem =
-      target.ok || target.missing ? undefined : `cannot list target directory: ${target.reason}`;
+      target.ok || target.missing ? undefined : `cannot list the target directory: ${target.reason}`;
     mergeDirectory(
       this.tally,
       unit,

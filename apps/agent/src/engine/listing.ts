@@ -55,6 +55,19 @@ export function errorCode(error: unknown): string {
   return (error as NodeJS.ErrnoException)?.code ?? (error instanceof Error ? error.message : String(error));
 }
 
+/**
+ * An error's words once, then its code: `permission denied (EACCES)`. Node's
+ * own message (`EACCES: permission denied, open '/x'`) repeats the code and the
+ * path, which the report already names.
+ */
+export function describeError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (!code) return message;
+  const words = new RegExp(`^${code}: ([^,]+)`).exec(message)?.[1];
+  return words ? `${words} (${code})` : code;
+}
+
 const REPLACEMENT = '\uFFFD';
 
 /**
@@ -82,7 +95,7 @@ function list(path: Name, bytes: boolean): Listing | { ok: true; needsBytes: tru
     return { ok: true, entries };
   } catch (error) {
     const code = errorCode(error);
-    return { ok: false, missing: code === 'ENOENT' || code === 'ENOTDIR', reason: code };
+    return { ok: false, missing: code === 'ENOENT' || code === 'ENOTDIR', reason: describeError(error) };
   }
 }
 
@@ -116,9 +129,10 @@ export function toBytes(name: Name): Buffer {
 export class SideError extends Error {
   constructor(
     readonly side: 'source' | 'target',
-    readonly code: string,
+    /** what went wrong, e.g. `permission denied (EACCES)` */
+    readonly problem: string,
   ) {
-    super(`${side}: ${code}`);
+    super(`cannot read the ${side}: ${problem}`);
   }
 }
 
@@ -133,9 +147,8 @@ export function side<T>(which: 'source' | 'target', work: () => T): T {
   try {
     return work();
   } catch (error) {
-    const code = errorCode(error);
-    if (code === 'ENOENT') throw new VanishedError(which);
-    throw new SideError(which, code);
+    if (errorCode(error) === 'ENOENT') throw new VanishedError(which);
+    throw new SideError(which, describeError(error));
   }
 }
 

@@ -3,8 +3,15 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Comparer } from './comparer.js';
-import type { Tally } from './tally.js';
-import type { Counts, EngineOptions, Progress, ReportEntry, Unit } from './types.js';
+import { mergeResult, type Tally } from './tally.js';
+import {
+  type EngineOptions,
+  type EngineResult,
+  type Progress,
+  type ReportEntry,
+  type Unit,
+  zeroCounts,
+} from './types.js';
 import { fromTransfer, type WorkerReply } from './wire.js';
 
 export interface RunOptions extends EngineOptions {
@@ -23,28 +30,21 @@ export function defaultWorkers(): number {
   return WORKERS_AVAILABLE ? Math.min(8, Math.max(1, availableParallelism())) : 0;
 }
 
-function add(into: Counts[], from: Counts[]): void {
-  from.forEach((c, i) => {
-    const t = into[i]!;
-    t.total += c.total;
-    t.different += c.different;
-    t.missing += c.missing;
-    t.extra += c.extra;
-  });
-}
-
 /**
  * Verifies the units (and everything under them) and returns the counts per
  * root. Directories are handed out depth first from one stack, so memory holds
  * the pending directories, never a list of every path.
  */
-export async function runEngine(initial: Unit[], options: RunOptions): Promise<Counts[]> {
+export async function runEngine(initial: Unit[], options: RunOptions): Promise<EngineResult> {
   const workers = options.workers ?? defaultWorkers();
   if (workers === 0 || !WORKERS_AVAILABLE) return runInThread(initial, options);
   const progress: Progress = { entries: 0, bytes: 0, current: '' };
 
   const { onProgress, onEntries, workers: _w, ...engine } = options;
-  const counts = engine.roots.map(() => ({ total: 0, different: 0, missing: 0, extra: 0 }));
+  const result: EngineResult = {
+    counts: engine.roots.map(() => zeroCounts()),
+    unreadable: engine.roots.map(() => ({ count: 0, samples: [] })),
+  };
   const stack = [...initial].reverse();
   const pool = Array.from({ length: workers }, () => new Worker(WORKER_FILE, { workerData: engine }));
   const idle: Worker[] = [];
@@ -80,7 +80,7 @@ export async function runEngine(initial: Unit[], options: RunOptions): Promise<C
             onEntries?.(reply.entries);
             return;
           }
-          add(counts, reply.counts);
+          mergeResult(result, reply);
           if (reply.entries.length > 0) onEntries?.(reply.entries);
           progress.entries += reply.seen;
           progress.bytes += reply.bytes;
@@ -97,7 +97,7 @@ export async function runEngine(initial: Unit[], options: RunOptions): Promise<C
     await Promise.all(pool.map((w) => w.terminate()));
   }
   onProgress?.(progress);
-  return counts;
+  return result;
 }
 
 /**
@@ -122,10 +122,10 @@ export function reportInThread(options: Pick<RunOptions, 'onEntries' | 'onProgre
   };
 }
 
-function runInThread(initial: Unit[], options: RunOptions): Counts[] {
+function runInThread(initial: Unit[], options: RunOptions): EngineResult {
   const reporting = reportInThread(options);
   const comparer = new Comparer(options, reporting.onTick);
   comparer.run([...initial].reverse());
   reporting.finish(comparer.tally);
-  return comparer.tally.counts;
+  return { counts: comparer.tally.counts, unreadable: comparer.tally.unreadable };
 }

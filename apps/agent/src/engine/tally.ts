@@ -1,8 +1,8 @@
 import { compileExcludes, type ExcludeRule, isExcluded } from './exclude.js';
 import {
   compareNames,
+  describeError,
   type Entry,
-  errorCode,
   KIND_WORDS,
   type Kind,
   type Name,
@@ -14,11 +14,16 @@ import { joinPath } from './paths.js';
 import {
   type Counts,
   type EngineOptions,
+  type EngineResult,
   type Mode,
   type ReportEntry,
   type Unit,
+  type Unreadable,
   zeroCounts,
 } from './types.js';
+
+/** How many unreadable entries of each verified directory a run names (the report names them all). */
+export const UNREADABLE_SAMPLES = 5;
 
 /**
  * The counts and the report of one verification. The filesystem comparer and
@@ -28,6 +33,8 @@ import {
 export class Tally {
   readonly counts: Counts[];
   entries: ReportEntry[] = [];
+  /** per root: the entries that could not be read, and the first few of them */
+  unreadable: Unreadable[];
   seen = 0;
   bytes = 0;
   current = '';
@@ -44,10 +51,52 @@ export class Tally {
     this.hasExcludes = this.excludes.length > 0;
     this.mode = options.mode;
     this.counts = options.roots.map(() => zeroCounts());
+    this.unreadable = options.roots.map(() => ({ count: 0, samples: [] }));
   }
 
-  report(unit: Unit, category: ReportEntry['category'], path: Name, reason: string): void {
-    if (this.options.report) this.entries.push({ root: unit.root, category, path: toBytes(path), reason });
+  /** A report line (kept only with `report` on), and the API count it is in, if any. */
+  report(
+    unit: Unit,
+    category: ReportEntry['category'],
+    path: Name,
+    reason: string,
+    counted?: ReportEntry['counted'],
+  ): void {
+    if (!this.options.report) return;
+    this.entries.push({
+      root: unit.root,
+      category,
+      path: toBytes(path),
+      reason,
+      ...(counted ? { counted } : {}),
+    });
+  }
+
+  /**
+   * An entry that could not be read: reported as an error, counted as
+   * unreadable, and its first few kept for the warning every run prints.
+   */
+  unreadableEntry(unit: Unit, path: Name, reason: string, counted?: 'different'): void {
+    const unreadable = this.unreadable[unit.root]!;
+    unreadable.count++;
+    if (unreadable.samples.length < UNREADABLE_SAMPLES)
+      unreadable.samples.push({ root: unit.root, category: 'error', path: toBytes(path), reason });
+    if (!this.options.report) return;
+    this.entries.push({
+      root: unit.root,
+      category: 'error',
+      path: toBytes(path),
+      reason,
+      unreadable: true,
+      ...(counted ? { counted } : {}),
+    });
+  }
+
+  /** Hands over what could not be read since the last call (the counts restart at zero). */
+  takeUnreadable(): Unreadable[] {
+    const taken = this.unreadable;
+    this.unreadable = this.options.roots.map(() => ({ count: 0, samples: [] }));
+    return taken;
   }
 
   excluded(rel: Name, kind: Kind): boolean {
@@ -92,7 +141,7 @@ export function countUnlistedSource(
   const counts = tally.counts[unit.root]!;
   counts.total++;
   counts.different++;
-  tally.report(unit, 'error', unit.rel, `cannot list source directory: ${listing.reason}`);
+  tally.unreadableEntry(unit, unit.rel, `cannot list the source directory: ${listing.reason}`, 'different');
 }
 
 /** The entries of a directory that exists on one side only: all missing (source) or all extra (target). */
@@ -107,10 +156,10 @@ export function countOneSided(tally: Tally, unit: Unit, entries: readonly Entry[
     else if (isSource) {
       counts.total++;
       counts.missing++;
-      tally.report(unit, 'missing', rel, `${KIND_WORDS[entry.kind]} missing at the target`);
+      tally.report(unit, 'missing', rel, `${KIND_WORDS[entry.kind]} missing at the target`, 'missing');
     } else {
       counts.extra++;
-      tally.report(unit, 'extra', rel, `${KIND_WORDS[entry.kind]} only at the target`);
+      tally.report(unit, 'extra', rel, `${KIND_WORDS[entry.kind]} only at the target`, 'extra');
     }
   }
 }
@@ -158,17 +207,17 @@ export function mergeDirectory(
         counts.total++;
         if (targetProblem) {
           counts.different++;
-          tally.report(unit, 'error', rel(), targetProblem);
+          tally.unreadableEntry(unit, rel(), targetProblem, 'different');
         } else {
           counts.missing++;
-          tally.report(unit, 'missing', rel(), `${KIND_WORDS[src.kind]} missing at the target`);
+          tally.report(unit, 'missing', rel(), `${KIND_WORDS[src.kind]} missing at the target`, 'missing');
         }
       }
     } else if (!src && dst) {
       if (dst.kind === 'dir') children.push({ root: unit.root, kind: 'target-only', rel: rel() });
       else {
         counts.extra++;
-        tally.report(unit, 'extra', rel(), `${KIND_WORDS[dst.kind]} only at the target`);
+        tally.report(unit, 'extra', rel(), `${KIND_WORDS[dst.kind]} only at the target`, 'extra');
       }
     } else if (src && dst) {
       if (src.kind === 'dir' && dst.kind === 'dir')
@@ -182,6 +231,7 @@ export function mergeDirectory(
           'extra',
           rel(),
           `${KIND_WORDS[dst.kind]} at the target where the source has a directory`,
+          'extra',
         );
       } else if (dst.kind === 'dir') {
         // a target directory stands where the source has a file: the file differs, the directory's files are extra
@@ -192,6 +242,7 @@ export function mergeDirectory(
           'different',
           rel(),
           `${KIND_WORDS[src.kind]} at the source, directory at the target`,
+          'different',
         );
         children.push({ root: unit.root, kind: 'target-only', rel: rel() });
       } else {
@@ -215,22 +266,38 @@ export function countPair(tally: Tally, unit: Unit, rel: () => Name, judge: () =
       }
       counts.total++;
       counts.missing++;
-      tally.report(unit, 'missing', rel(), 'target file vanished during verification');
+      tally.report(unit, 'missing', rel(), 'target file vanished during verification', 'missing');
       return;
     }
     counts.total++;
     counts.different++;
-    tally.report(
+    tally.unreadableEntry(
       unit,
-      'error',
       rel(),
-      `cannot verify: ${error instanceof SideError ? `${error.side}: ${error.code}` : errorCode(error)}`,
+      error instanceof SideError ? error.message : `cannot verify: ${describeError(error)}`,
+      'different',
     );
     return;
   }
   counts.total++;
   if (reason !== undefined) {
     counts.different++;
-    tally.report(unit, 'different', rel(), reason);
+    tally.report(unit, 'different', rel(), reason, 'different');
   }
+}
+
+/** Adds a part of a walk (one worker's batch) into the whole. */
+export function mergeResult(into: EngineResult, part: EngineResult): void {
+  part.counts.forEach((c, i) => {
+    const t = into.counts[i]!;
+    t.total += c.total;
+    t.different += c.different;
+    t.missing += c.missing;
+    t.extra += c.extra;
+  });
+  part.unreadable.forEach((u, i) => {
+    const t = into.unreadable[i]!;
+    t.count += u.count;
+    for (const sample of u.samples) if (t.samples.length < UNREADABLE_SAMPLES) t.samples.push(sample);
+  });
 }

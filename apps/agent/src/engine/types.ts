@@ -25,15 +25,30 @@ export interface Counts {
   extra: number;
 }
 
-export type Category = 'different' | 'missing' | 'extra' | 'error';
+/**
+ * A report line's category: `error` is a path that could not be read (or
+ * vanished); `transient` one that differed during the walk and matched on
+ * the recheck (`--recheck`), counted in none of the API's numbers.
+ */
+export type Category = 'different' | 'missing' | 'extra' | 'error' | 'transient';
 
-/** One inconsistent (or unverifiable, or vanished) path of one root. */
+/** One inconsistent (or unverifiable, vanished, or transient) path of one root. */
 export interface ReportEntry {
   root: number;
   category: Category;
   /** relative to the root, as bytes */
   path: Buffer;
   reason: string;
+  /** the API count this path is in, if any */
+  counted?: 'different' | 'missing' | 'extra';
+  /** it could not be read on one side (or its directory could not be listed) */
+  unreadable?: true;
+}
+
+/** The entries of one verified directory that could not be read: how many, and the first few. */
+export interface Unreadable {
+  count: number;
+  samples: ReportEntry[];
 }
 
 /** Ownership and permission fields `--metadata` may compare. */
@@ -59,6 +74,12 @@ export interface Progress {
   bytes: number;
   /** the directory being verified, for the display */
   current: string;
+}
+
+/** What a walk found, per verified directory: the API's counts, and what could not be read. */
+export interface EngineResult {
+  counts: Counts[];
+  unreadable: Unreadable[];
 }
 
 export const zeroCounts = (): Counts => ({ total: 0, different: 0, missing: 0, extra: 0 });

@@ -1,4 +1,4 @@
-import type { Counts, ReportEntry, Unit } from './types.js';
+import type { Counts, ReportEntry, Unit, Unreadable } from './types.js';
 
 export interface WorkerRequest {
   units: Unit[];
@@ -11,6 +11,7 @@ export type WorkerReply =
       type: 'done';
       remaining: Unit[];
       counts: Counts[];
+      unreadable: Unreadable[];
       entries: ReportEntry[];
       seen: number;
       bytes: number;

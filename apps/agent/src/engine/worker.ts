@@ -32,6 +32,7 @@ parentPort!.on('message', (request: WorkerRequest) => {
     type: 'done',
     remaining: stack,
     counts,
+    unreadable: comparer.tally.takeUnreadable(),
     entries: comparer.tally.takeEntries(),
     seen: comparer.tally.seen - lastProgress.seen,
     bytes: comparer.tally.bytes - lastProgress.bytes,

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import * as v from 'valibot';
 import type { FileFacts } from '../difference.js';
-import { compareNames, type Entry, errorCode, type Name } from '../listing.js';
+import { compareNames, describeError, type Entry, type Name } from '../listing.js';
 import {
   DirSchema,
   EndSchema,
@@ -47,7 +47,7 @@ export class ManifestReader {
     try {
       fd = openSync(file, 'r');
     } catch (error) {
-      throw new ManifestError(`cannot read the manifest ${file}: ${errorCode(error)}`);
+      throw new ManifestError(`cannot read the manifest ${file}: ${describeError(error)}`);
     }
     readSync(fd, first, 0, 2, 0);
     closeSync(fd);

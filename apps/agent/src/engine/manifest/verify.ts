@@ -68,7 +68,13 @@ export class ManifestVerifier {
       );
     }
     if (unit.kind === 'target-only') {
-      if (block) countOneSided(this.tally, unit, block.entries, children);
+      if (block?.err)
+        this.tally.unreadableEntry(
+          unit,
+          unit.rel,
+          `cannot list the target directory (when the manifest was made): ${block.err}`,
+        );
+      else if (block) countOneSided(this.tally, unit, block.entries, children);
       return;
     }
     let source = listOne(sourceDir, typeof unit.rel !== 'string');
@@ -90,7 +96,7 @@ export class ManifestVerifier {
     }
     const sourceEntries = source.entries;
     const targetProblem = block?.err
-      ? `cannot list target directory (when the manifest was made): ${block.err}`
+      ? `cannot list the target directory (when the manifest was made): ${block.err}`
       : undefined;
     mergeDirectory(
       this.tally,

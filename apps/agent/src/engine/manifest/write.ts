@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { compileExcludes, isExcluded } from '../exclude.js';
-import { CHANGED_WHILE_READ, errorCode, factsOf, listOne, type Name, SideError } from '../listing.js';
+import { CHANGED_WHILE_READ, describeError, factsOf, listOne, type Name, SideError } from '../listing.js';
 import { displayPath, joinPath } from '../paths.js';
 import type { Mode, Progress } from '../types.js';
 import { hashFile, KIND_CODES, MANIFEST_HASH, MANIFEST_VERSION, ManifestError, nameField } from './format.js';
@@ -27,7 +27,7 @@ export async function writeManifest(
   if (sink !== out) sink.pipe(out);
   const failed = new Promise<never>((_, reject) => {
     out.once('error', (error) =>
-      reject(new ManifestError(`cannot write ${options.output}: ${errorCode(error)}`)),
+      reject(new ManifestError(`cannot write ${options.output}: ${describeError(error)}`)),
     );
   });
   const buffer = Buffer.allocUnsafe(1024 * 1024);
@@ -104,7 +104,7 @@ export async function writeManifest(
               record.h = read.hash;
             }
           } catch (error) {
-            record.err = error instanceof SideError ? error.code : errorCode(error);
+            record.err = error instanceof SideError ? error.problem : describeError(error);
           }
         }
         records.push(record);
