@@ -3,6 +3,7 @@ import { AGENT_VERSION } from '../version.js';
 import { registerFlush } from './flush.js';
 import { registerManifest } from './manifest.js';
 import { EXIT, say, UsageError } from './shared.js';
+import { registerSpool } from './spool.js';
 import { registerUpload } from './upload.js';
 import { registerVerify } from './verify.js';
 
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerManifest(program);
   registerUpload(program);
   registerFlush(program);
+  registerSpool(program);
   return program;
 }
 
@@ -33,7 +35,7 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     // errors the user can fix: their message says what to do, no stack
-    const expected = ['VerifyError', 'UploadConfigError', 'ResultFileError', 'ManifestError'];
+    const expected = ['VerifyError', 'UploadConfigError', 'ResultFileError', 'ManifestError', 'SpoolError'];
     if (error instanceof UsageError || (error instanceof Error && expected.includes(error.name))) {
       say(`sms-agent: ${error.message}`);
       process.exitCode = EXIT.error;

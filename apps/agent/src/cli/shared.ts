@@ -3,10 +3,22 @@ import { type Command, InvalidArgumentError } from 'commander';
 import * as v from 'valibot';
 import { METADATA_FIELDS, type MetadataField } from '../engine/types.js';
 import { readEnv } from '../env.js';
+import { plural } from '../plural.js';
 import type { DeliveryOutcome } from '../upload/deliver.js';
 
-/** Exit statuses: 0 consistent (or done), 1 inconsistencies found, 2 usage error or verification impossible. */
-export const EXIT = { consistent: 0, inconsistent: 1, error: 2 } as const;
+/**
+ * Exit statuses: 0 consistent (or, for upload and flush, everything delivered), 1 inconsistencies
+ * found, 2 a usage error, verification impossible or an upload refused for good, 3 uploads kept in
+ * the spool for later (the server could not take them now), 130 and 143 interrupted by SIGINT and SIGTERM.
+ */
+export const EXIT = { consistent: 0, inconsistent: 1, error: 2, spooled: 3 } as const;
+
+/** The exit status of a set of uploads: 0 all delivered, 2 one refused for good, 3 one kept in the spool. */
+export function deliveryExit(outcomes: readonly DeliveryOutcome[]): number {
+  const refused = outcomes.some((o) => o.status === 'refused');
+  const spooled = outcomes.some((o) => o.status === 'spooled');
+  return refused ? EXIT.error : spooled ? EXIT.spooled : EXIT.consistent;
+}
 
 /** A mistake on the command line: the message says what to give instead. */
 export class UsageError extends Error {}
@@ -42,20 +54,22 @@ export function metadataFields(value: string): MetadataField[] {
 export const collect = (value: string, previous: string[]) => [...previous, value];
 export const say = (text: string) => process.stderr.write(`${text}\n`);
 
-export function summarizeDeliveries(
-  outcomes: DeliveryOutcome[],
-  spoolDir: string,
-): { ok: boolean; lines: string[] } {
+/** What stderr says of a set of uploads: the counts, then what to do about those not delivered. */
+export function summarizeDeliveries(outcomes: readonly DeliveryOutcome[], spoolDir: string): string[] {
   const delivered = outcomes.filter((o) => o.status === 'delivered').length;
-  const kept = outcomes.filter((o) => o.status === 'kept');
-  const failed = outcomes.filter((o) => o.status === 'failed');
-  const lines = [
-    `uploads: ${delivered} delivered, ${kept.length} kept in the spool, ${failed.length} refused`,
-  ];
-  if (kept.length > 0)
-    lines.push(`kept in ${spoolDir} (${kept[0]!.reason}); deliver them later with: sms-agent flush`);
-  for (const f of failed) lines.push(`refused by the server, moved to ${f.movedTo}: ${f.reason}`);
-  return { ok: kept.length === 0 && failed.length === 0, lines };
+  const spooled = outcomes.filter((o) => o.status === 'spooled');
+  const refused = outcomes.filter((o) => o.status === 'refused');
+  const lines = [`uploads: ${delivered} delivered, ${spooled.length} spooled, ${refused.length} refused`];
+  if (spooled.length > 0)
+    lines.push(
+      `${plural(spooled.length, 'upload')} kept in ${spoolDir}, not stored by the server (${spooled[0]!.reason}): deliver them later with sms-agent flush`,
+    );
+  for (const r of refused) lines.push(`refused by the server, moved to ${r.movedTo}: ${r.reason}`);
+  if (refused.length > 0)
+    lines.push(
+      `once the cause is fixed (for example the task created), send them again: sms-agent spool retry --all, then sms-agent flush (sms-agent spool list shows them)`,
+    );
+  return lines;
 }
 
 export function uploadOptions(command: Command): Command {
@@ -81,10 +95,11 @@ export interface UploadFlags {
 
 /** The upload side (client, ky, spool) is loaded only by the commands that upload: verify starts faster without it. */
 export async function uploadContext(flags: UploadFlags) {
-  const [{ Spool }, { createClient }, upload] = await Promise.all([
+  const [{ Spool }, { createClient }, upload, workflow] = await Promise.all([
     import('../upload/spool.js'),
     import('../upload/client.js'),
     import('../upload/deliver.js'),
+    import('../upload/workflow.js'),
   ]);
   const env = readEnv();
   const spool = new Spool(flags.spoolDir ?? env.spoolDir);
@@ -93,5 +108,5 @@ export async function uploadContext(flags: UploadFlags) {
     timeoutMs: flags.timeout,
     retries: flags.retries,
   });
-  return { spool, client, upload };
+  return { spool, client, upload, workflow };
 }

@@ -78,7 +78,7 @@ describe('sms-agent against a real server', () => {
       credentials,
     );
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('uploads: 1 delivered, 0 kept in the spool, 0 refused');
+    expect(run.stderr).toContain('uploads: 1 delivered, 0 spooled, 0 refused');
     const { result_list } = await client().showConsistencyResult(id);
     expect(result_list).toHaveLength(1);
     expect(result_list[0]!.check_result).toBe('INCONSISTENT');
@@ -145,8 +145,8 @@ describe('sms-agent against a real server', () => {
         ],
         credentials,
       );
-      expect(down.code).toBe(1); // the verdict stands; the upload waits
-      expect(down.stderr).toContain('uploads: 0 delivered, 1 kept in the spool, 0 refused');
+      expect(down.code).toBe(3); // only spooled: not the verdict, which nobody has stored yet
+      expect(down.stderr).toContain('uploads: 0 delivered, 1 spooled, 0 refused');
       expect(down.stderr).toContain('sms-agent flush');
     } finally {
       server = await start(port);
@@ -157,7 +157,7 @@ describe('sms-agent against a real server', () => {
     copyFileSync(join(w.spool, spooled[0]!), join(w.dir, 'copy.json'));
     const flush = await runAgent(['flush', '--endpoint', url, '--spool-dir', w.spool], credentials);
     expect(flush.code).toBe(0);
-    expect(flush.stderr).toContain('uploads: 1 delivered, 0 kept in the spool, 0 refused');
+    expect(flush.stderr).toContain('uploads: 1 delivered, 0 spooled, 0 refused');
     copyFileSync(join(w.dir, 'copy.json'), join(w.spool, spooled[0]!));
     const again = await runAgent(['flush', '--endpoint', url, '--spool-dir', w.spool], credentials);
     expect(again.code).toBe(0);
@@ -209,8 +209,8 @@ describe('sms-agent against a real server', () => {
           ],
           { SMS_TOKEN: 'any-token' },
         );
-        expect(run.code).toBe(1); // the verdict stands
-        expect(run.stderr).toContain('uploads: 0 delivered, 1 kept in the spool, 0 refused');
+        expect(run.code).toBe(3); // spooled for later
+        expect(run.stderr).toContain('uploads: 0 delivered, 1 spooled, 0 refused');
         expect(attempts).toBe(3); // the first try and 2 retries
       } finally {
         fake.closeAllConnections();
@@ -267,5 +267,188 @@ describe('sms-agent against a real server', () => {
     expect(run.stderr).toContain('refused by the server, moved to');
     expect(run.stderr).toContain('SMS.3001');
     expect(readdirSync(join(w.spool, 'failed')).some((f) => f.endsWith('.reason.txt'))).toBe(true);
+  });
+
+  it('verify --upload to an unknown task exits 2, says why, and --json names the refused upload', async () => {
+    const w = workspace();
+    const run = await runAgent(
+      [
+        'verify',
+        '--source',
+        w.src,
+        '--target',
+        w.dst,
+        '--json',
+        '--upload',
+        '--task',
+        'no-such-task',
+        '--endpoint',
+        server.url,
+        '--spool-dir',
+        w.spool,
+      ],
+      credentials,
+    );
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('uploads: 0 delivered, 0 spooled, 1 refused');
+    expect(run.stderr).toContain('sms-agent spool retry --all, then sms-agent flush');
+    const upload = JSON.parse(run.stdout).upload;
+    expect(upload).toMatchObject({
+      task_id: 'no-such-task',
+      status: 'refused',
+      delivered: 0,
+      spooled: 0,
+      refused: 1,
+    });
+    expect(upload.uploads).toHaveLength(1);
+    expect(upload.uploads[0]).toMatchObject({ directories: 1, status: 'refused' });
+    expect(upload.uploads[0].error).toContain('SMS.3001');
+    expect(upload.uploads[0].file).toContain(join(w.spool, 'failed'));
+    expect(upload.uploads[0].id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('verify --upload exits with the verdict when delivered (1 here), and --json says delivered', async () => {
+    const w = workspace();
+    const { id } = await client().createTask({ name: 'delivered' });
+    const run = await runAgent(
+      [
+        'verify',
+        '--source',
+        w.src,
+        '--target',
+        w.dst,
+        '--json',
+        '--upload',
+        '--task',
+        id,
+        '--endpoint',
+        server.url,
+        '--spool-dir',
+        w.spool,
+      ],
+      credentials,
+    );
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout).upload).toMatchObject({
+      status: 'delivered',
+      delivered: 1,
+      spooled: 0,
+      refused: 0,
+    });
+  });
+
+  it('spool list, retry and drop: a refused upload is sent again once its task exists', async () => {
+    const w = workspace();
+    // two uploads refused for good (unknown tasks): one to drop, one to retry
+    const refuse = (task: string) =>
+      runAgent(
+        [
+          'verify',
+          '--source',
+          w.src,
+          '--target',
+          w.dst,
+          '--upload',
+          '--task',
+          task,
+          '--endpoint',
+          server.url,
+          '--spool-dir',
+          w.spool,
+        ],
+        credentials,
+      );
+    expect((await refuse('not-yet-a-task')).code).toBe(2);
+    expect((await refuse('another-missing-task')).code).toBe(2);
+
+    const list = await runAgent(['spool', 'list', '--json', '--spool-dir', w.spool]);
+    expect(list.code).toBe(0);
+    const listed = JSON.parse(list.stdout);
+    expect(listed.pending).toEqual([]);
+    expect(listed.failed.map((f: { task_id: string }) => f.task_id).sort()).toEqual([
+      'another-missing-task',
+      'not-yet-a-task',
+    ]);
+    expect(listed.failed[0].reason).toContain('SMS.3001');
+    const plain = await runAgent(['spool', 'list', '--spool-dir', w.spool]);
+    expect(plain.stdout).toContain('refused  task not-yet-a-task  1 directory');
+    expect(plain.stderr).toContain('0 uploads waiting (sms-agent flush delivers them), 2 refused');
+
+    // flush says what waits in failed/ and how to act
+    const flush = await runAgent(['flush', '--endpoint', server.url, '--spool-dir', w.spool], credentials);
+    expect(flush.code).toBe(0);
+    expect(flush.stderr).toContain('2 uploads refused by the server earlier wait in');
+    expect(flush.stderr).toContain('sms-agent spool retry --all');
+
+    const drop = listed.failed.find((f: { task_id: string }) => f.task_id === 'another-missing-task');
+    const dropped = await runAgent(['spool', 'drop', drop.id.slice(0, 8), '--spool-dir', w.spool]);
+    expect(dropped.code).toBe(0);
+    expect(dropped.stderr).toContain(
+      `dropped upload ${drop.id} (task another-missing-task, 1 directory, refused)`,
+    );
+
+    const keep = listed.failed.find((f: { task_id: string }) => f.task_id === 'not-yet-a-task');
+    const unknown = await runAgent(['spool', 'retry', 'ffffffff', '--spool-dir', w.spool]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no upload ffffffff in');
+    const retried = await runAgent(['spool', 'retry', keep.id, '--spool-dir', w.spool]);
+    expect(retried.code).toBe(0);
+    expect(retried.stderr).toContain('1 upload moved back to');
+    // still an unknown task: refused again, exit 2, and back in failed/
+    const again = await runAgent(['flush', '--endpoint', server.url, '--spool-dir', w.spool], credentials);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('uploads: 0 delivered, 0 spooled, 1 refused');
+  });
+
+  it("spool retry --all sends a refused upload again once the cause is fixed (the credentials' project)", async () => {
+    const w = workspace();
+    const { id } = await client().createTask({ name: 'fixed-later' });
+    // refused for good: a body the server cannot take is impossible from verify, so use a task the
+    // user cannot see yet: a task id of the right form that does not exist is refused with 404 …
+    const run = await runAgent(
+      [
+        'verify',
+        '--source',
+        w.src,
+        '--target',
+        w.dst,
+        '--upload',
+        '--task',
+        id,
+        '--endpoint',
+        server.url,
+        '--spool-dir',
+        w.spool,
+      ],
+      { ...credentials, SMS_PROJECT: 'default' },
+    );
+    expect(run.code).toBe(1);
+    // … so make one refused by hand: move the delivered result's twin into failed/ as the agent does
+    const { Spool } = await import('../upload/spool.js');
+    const spool = new Spool(w.spool);
+    const added = spool.add(id, [
+      {
+        dir_check: '/retried',
+        num_total_files: 1,
+        num_different_files: 0,
+        num_target_miss_files: 0,
+        num_target_more_files: 0,
+      },
+    ]);
+    spool.fail(added.file, 'SMS.3001 the task was not found (simulated)');
+    const retried = await runAgent(['spool', 'retry', '--all', '--spool-dir', w.spool]);
+    expect(retried.code).toBe(0);
+    const flush = await runAgent(['flush', '--endpoint', server.url, '--spool-dir', w.spool], credentials);
+    expect(flush.code).toBe(0);
+    expect(flush.stderr).toContain('uploads: 1 delivered, 0 spooled, 0 refused');
+    const stored = (await client().showConsistencyResult(id)).result_list.map(
+      (r) => r.consistency_result[0]!.dir_check,
+    );
+    expect(stored).toContain('/retried');
+    const none = await runAgent(['spool', 'retry', '--all', '--spool-dir', w.spool]);
+    expect(none.stderr).toContain('no refused uploads in');
+    const bad = await runAgent(['spool', 'retry', '--spool-dir', w.spool]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('give one upload ID or --all');
   });
 });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { EXIT, say, summarizeDeliveries, taskId, uploadContext, uploadOptions } from './shared.js';
+import { deliveryExit, say, summarizeDeliveries, taskId, uploadContext, uploadOptions } from './shared.js';
 
 export function registerUpload(program: Command): void {
   uploadOptions(
@@ -13,8 +13,7 @@ export function registerUpload(program: Command): void {
     const results = (await import('../consistency-file.js')).read(file);
     const { spool, client, upload } = await uploadContext(flags);
     const outcomes = await upload.uploadResults(client, spool, flags.task, results);
-    const summary = summarizeDeliveries(outcomes, spool.dir);
-    for (const line of summary.lines) say(line);
-    process.exitCode = summary.ok ? EXIT.consistent : EXIT.error;
+    for (const line of summarizeDeliveries(outcomes, spool.dir)) say(line);
+    process.exitCode = deliveryExit(outcomes);
   });
 }

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { createProgressLine, formatTable, ReportWriter, toJsonDocument } from '../output.js';
+import { plural } from '../plural.js';
 import { toConsistencyResult } from '../upload/results.js';
 import { verify } from '../verify.js';
 import {
   collect,
+  deliveryExit,
   EXIT,
   metadataFields,
   positiveInteger,
@@ -24,7 +26,10 @@ export function registerVerify(program: Command): void {
       .description(
         'compare SRC with DST and count files: total, different, missing at the target, extra at the target.\n' +
           'A file is any entry that is not a directory (regular files, symbolic links, FIFOs, sockets, devices).\n' +
-          'Exit status: 0 consistent, 1 inconsistencies found, 2 usage error or verification impossible.',
+          'Exit status: 0 consistent, 1 inconsistencies found (when uploading: and every upload delivered);\n' +
+          '2 a usage error, verification impossible, or an upload refused for good (see sms-agent spool list);\n' +
+          '3 uploads kept in the spool for later (the server could not take them: sms-agent flush);\n' +
+          '130 or 143 interrupted by SIGINT or SIGTERM (nothing uploaded, --report marked incomplete).',
       )
       .requiredOption('--source <dir>', 'the migrated source directory')
       .option('--target <dir>', 'the target directory (the same tree, mounted on this machine)')
@@ -99,32 +104,24 @@ export function registerVerify(program: Command): void {
     }
     for (const notice of result.notices) say(`notice: ${notice}`);
     for (const warning of result.warnings) say(`warning: ${warning}`);
-    let upload: Record<string, unknown> | undefined;
-    let uploadFailed = false;
+    let upload: ReturnType<NonNullable<typeof uploading>['workflow']['uploadReport']> | undefined;
+    let uploadExit: number = EXIT.consistent;
     if (uploading) {
       const blocked = result.results.filter((r) => r.notUploadable);
       for (const r of blocked) say(`error: ${r.dirCheck} cannot be uploaded: ${r.notUploadable}`);
-      if (blocked.length > 0) uploadFailed = true;
+      if (blocked.length > 0) uploadExit = EXIT.error;
       else {
-        const earlier = await uploading.upload.flushSpool(uploading.client, uploading.spool);
-        if (earlier.outcomes.length > 0)
-          say(
-            `spool: ${summarizeDeliveries(earlier.outcomes, uploading.spool.dir).lines[0]} (earlier uploads)`,
-          );
-        const outcomes = await uploading.upload.uploadResults(
+        const { earlier, outcomes } = await uploading.workflow.uploadVerification(
           uploading.client,
           uploading.spool,
           flags.task,
           result.results.map(toConsistencyResult),
         );
-        const summary = summarizeDeliveries(outcomes, uploading.spool.dir);
-        for (const line of summary.lines) say(line);
-        uploadFailed = !summary.ok;
-        upload = {
-          task_id: flags.task,
-          delivered: outcomes.filter((o) => o.status === 'delivered').length,
-          pending: outcomes.filter((o) => o.status !== 'delivered').length,
-        };
+        if (earlier.length > 0)
+          say(`spool: ${summarizeDeliveries(earlier, uploading.spool.dir)[0]} (earlier uploads)`);
+        for (const line of summarizeDeliveries(outcomes, uploading.spool.dir)) say(line);
+        uploadExit = deliveryExit(outcomes);
+        upload = uploading.workflow.uploadReport(flags.task, outcomes);
       }
     }
     if (flags.json) {
@@ -132,8 +129,13 @@ export function registerVerify(program: Command): void {
     } else {
       process.stdout.write(`${formatTable(result)}\n`);
     }
-    if (report) say(`report: ${report.lines} paths in ${report.file}`);
-    if (uploadFailed && result.results.some((r) => r.notUploadable)) process.exitCode = EXIT.error;
-    else process.exitCode = result.results.every((r) => r.consistent) ? EXIT.consistent : EXIT.inconsistent;
+    if (report) say(`report: ${plural(report.lines, 'path')} in ${report.file}`);
+    // the verdict when every upload was delivered; otherwise what happened to the uploads
+    process.exitCode =
+      uploadExit !== EXIT.consistent
+        ? uploadExit
+        : result.results.every((r) => r.consistent)
+          ? EXIT.consistent
+          : EXIT.inconsistent;
   });
 }

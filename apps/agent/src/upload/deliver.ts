@@ -2,10 +2,16 @@ import { isSmsApiError, isSmsNetworkError, type SmsClient } from '@sms/client';
 import { type ConsistencyResult, Limits } from '@sms/domain';
 import type { Spool, SpoolEntry } from './spool.js';
 
+/**
+ * What became of one upload: `delivered` (the server stored it), `spooled`
+ * (it waits in the spool for `flush`: the server could not be reached, or
+ * refused the credentials), or `refused` (the server will never take it as it
+ * is: moved to `spool/failed/`).
+ */
 export type DeliveryOutcome =
   | { status: 'delivered'; file: string; entry: SpoolEntry }
-  | { status: 'kept'; file: string; entry: SpoolEntry; reason: string; network?: boolean }
-  | { status: 'failed'; file: string; entry: SpoolEntry; reason: string; movedTo: string };
+  | { status: 'spooled'; file: string; entry: SpoolEntry; reason: string; network?: boolean }
+  | { status: 'refused'; file: string; entry: SpoolEntry; reason: string; movedTo: string };
 
 /** Statuses after which the same upload can never succeed: it is moved to `failed/`. */
 const PERMANENT = new Set([400, 404, 409]);
@@ -26,10 +32,10 @@ export async function deliver(
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     if (isSmsApiError(error) && PERMANENT.has(error.status)) {
-      return { status: 'failed', file, entry, reason, movedTo: spool.fail(file, reason) };
+      return { status: 'refused', file, entry, reason, movedTo: spool.fail(file, reason) };
     }
-    if (isSmsNetworkError(error)) return { status: 'kept', file, entry, reason, network: true };
-    if (isSmsApiError(error)) return { status: 'kept', file, entry, reason };
+    if (isSmsNetworkError(error)) return { status: 'spooled', file, entry, reason, network: true };
+    if (isSmsApiError(error)) return { status: 'spooled', file, entry, reason };
     throw error;
   }
 }
@@ -58,11 +64,11 @@ async function deliverAll(client: SmsClient, spool: Spool, items: { file: string
   let unreachable: string | undefined;
   for (const { file, entry } of items) {
     if (unreachable) {
-      outcomes.push({ status: 'kept', file, entry, reason: `not tried: ${unreachable}` });
+      outcomes.push({ status: 'spooled', file, entry, reason: `not tried: ${unreachable}` });
       continue;
     }
     const outcome = await deliver(client, spool, file, entry);
-    if (outcome.status === 'kept' && outcome.network) unreachable = outcome.reason;
+    if (outcome.status === 'spooled' && outcome.network) unreachable = outcome.reason;
     outcomes.push(outcome);
   }
   return outcomes;

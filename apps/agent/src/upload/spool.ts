@@ -10,7 +10,7 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { type ConsistencyResult, TaskIdSchema, UpdateConsistencyResultRequestSchema } from '@sms/domain';
 import * as v from 'valibot';
 
@@ -84,28 +84,56 @@ export class Spool {
 
   /** The waiting uploads, oldest first; unreadable files are reported, not dropped. */
   list(): { entries: { file: string; entry: SpoolEntry }[]; broken: { file: string; reason: string }[] } {
-    let names: string[];
-    try {
-      names = readdirSync(this.dir)
-        .filter((n) => n.endsWith('.json'))
-        .sort();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], broken: [] };
-      throw error;
-    }
-    const entries: { file: string; entry: SpoolEntry }[] = [];
-    const broken: { file: string; reason: string }[] = [];
-    for (const name of names) {
-      const file = join(this.dir, name);
-      try {
-        const parsed = v.safeParse(SpoolEntrySchema, JSON.parse(readFileSync(file, 'utf8')));
-        if (parsed.success) entries.push({ file, entry: parsed.output as SpoolEntry });
-        else broken.push({ file, reason: 'not a spooled upload of this agent' });
-      } catch (error) {
-        broken.push({ file, reason: error instanceof Error ? error.message : String(error) });
-      }
-    }
-    return { entries, broken };
+    return readUploads(this.dir);
+  }
+
+  /** The uploads the server refused for good, oldest first, each with the server's reason. */
+  listFailed(): { entries: FailedUpload[]; broken: { file: string; reason: string }[] } {
+    const { entries, broken } = readUploads(this.failedDir);
+    return {
+      entries: entries.map((e) => {
+        let reason = 'no reason was kept';
+        try {
+          reason = readFileSync(`${e.file}.reason.txt`, 'utf8').trim();
+        } catch {}
+        return { ...e, reason };
+      }),
+      broken,
+    };
+  }
+
+  /**
+   * The upload whose id (its idempotency key) is `id` or starts with it (at
+   * least 8 characters), pending or failed; throws `SpoolError` naming what to
+   * do when there is none or more than one.
+   */
+  find(id: string): { file: string; entry: SpoolEntry; failed: boolean } {
+    if (id.length < 8)
+      throw new SpoolError(
+        `${id}: give at least 8 characters of an upload's id (sms-agent spool list shows them)`,
+      );
+    const pending = this.list().entries.map((e) => ({ ...e, failed: false }));
+    const failed = this.listFailed().entries.map((e) => ({ file: e.file, entry: e.entry, failed: true }));
+    const matches = [...pending, ...failed].filter((e) => e.entry.idempotency_key.startsWith(id));
+    if (matches.length === 0)
+      throw new SpoolError(`no upload ${id} in ${this.dir}: sms-agent spool list shows the uploads there`);
+    if (matches.length > 1)
+      throw new SpoolError(`${id} names ${matches.length} uploads in ${this.dir}: give more of the id`);
+    return matches[0]!;
+  }
+
+  /** Moves a refused upload back among the waiting ones (for example once its task exists); its key is kept. */
+  retry(failedFile: string): string {
+    const target = join(this.dir, basename(failedFile));
+    renameSync(failedFile, target);
+    rmSync(`${failedFile}.reason.txt`, { force: true });
+    return target;
+  }
+
+  /** Deletes an upload for good, waiting or refused (and the reason kept beside a refused one). */
+  drop(file: string): void {
+    rmSync(file, { force: true });
+    rmSync(`${file}.reason.txt`, { force: true });
   }
 
   remove(file: string): void {
@@ -120,4 +148,45 @@ export class Spool {
     writeDurably(`${target}.reason.txt`, `${reason}\n`);
     return target;
   }
+}
+
+/** An upload the server refused for good, with the reason it gave. */
+export interface FailedUpload {
+  file: string;
+  entry: SpoolEntry;
+  reason: string;
+}
+
+/** A spool command that cannot be done: the message says what to give instead. */
+export class SpoolError extends Error {
+  override name = 'SpoolError';
+}
+
+/** The spooled uploads in one folder, oldest first; files that are not one are reported, not dropped. */
+function readUploads(dir: string): {
+  entries: { file: string; entry: SpoolEntry }[];
+  broken: { file: string; reason: string }[];
+} {
+  let names: string[];
+  try {
+    names = readdirSync(dir)
+      .filter((n) => n.endsWith('.json'))
+      .sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], broken: [] };
+    throw error;
+  }
+  const entries: { file: string; entry: SpoolEntry }[] = [];
+  const broken: { file: string; reason: string }[] = [];
+  for (const name of names) {
+    const file = join(dir, name);
+    try {
+      const parsed = v.safeParse(SpoolEntrySchema, JSON.parse(readFileSync(file, 'utf8')));
+      if (parsed.success) entries.push({ file, entry: parsed.output as SpoolEntry });
+      else broken.push({ file, reason: 'not a spooled upload of this agent' });
+    } catch (error) {
+      broken.push({ file, reason: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return { entries, broken };
 }
