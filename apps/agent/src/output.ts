@@ -107,6 +107,15 @@ export class ReportWriter {
     this.lines += entries.length;
   }
 
+  /**
+   * Ends the report with a line saying it is incomplete, so that nobody reads
+   * a report cut short by a signal as the whole list:
+   * `{"incomplete":true,"reason":"interrupted by SIGINT …"}`.
+   */
+  markIncomplete(reason: string): void {
+    writeSync(this.fd, `${JSON.stringify({ incomplete: true, reason })}\n`);
+  }
+
   close(): void {
     closeSync(this.fd);
   }

@@ -41,6 +41,8 @@ export interface VerifyOptions {
   workers?: number;
   onProgress?: (progress: Progress) => void;
   onEntries?: (entries: ReportEntry[], dirChecks: string[]) => void;
+  /** Stops verification with `InterruptedError` (its reason names the signal). */
+  signal?: AbortSignal;
 }
 
 export interface DirectoryResult {
@@ -173,6 +175,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     },
     onEntries: (entries) => options.onEntries?.(entries, dirChecks),
     ...(options.workers === undefined ? {} : { workers: options.workers }),
+    ...(options.signal ? { signal: options.signal } : {}),
   };
   let walked: EngineResult;
   if (reader) {
@@ -182,7 +185,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     const verifier = new ManifestVerifier(run, reader, manifestDirs, reporting.onTick);
     // the manifest is read once, in its own order: verify the directories in that order
     const ordered = [...units].sort((a, b) => comparePaths(manifestDirs[a.root]!, manifestDirs[b.root]!));
-    await verifier.run(ordered);
+    await verifier.run(ordered, options.signal);
     reporting.finish(verifier.tally);
     for (const root of verifier.missingRoots) {
       warnings.push(

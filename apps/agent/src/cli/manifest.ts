@@ -1,6 +1,8 @@
 import { type Command, Option } from 'commander';
+import { InterruptedError } from '../engine/interrupt.js';
 import { createProgressLine } from '../output.js';
-import { collect, say, UsageError } from './shared.js';
+import { plural } from '../plural.js';
+import { collect, EXIT, interruptible, SIGNAL_EXIT, say, UsageError } from './shared.js';
 
 export function registerManifest(program: Command): void {
   program
@@ -17,7 +19,11 @@ export function registerManifest(program: Command): void {
         .choices(['quick', 'content'])
         .default('quick'),
     )
-    .option('-o, --output <file>', 'where to write it (.gz: gzipped; default: stdout)', '-')
+    .option(
+      '-o, --output <file>',
+      'where to write it (.gz: gzipped; default: stdout); written as FILE.partial and renamed once complete',
+      '-',
+    )
     .option('--exclude <glob>', 'leave paths out (repeatable, as for verify)', collect, [])
     .option('--no-progress', 'no progress display (none is shown when stderr is not a terminal)')
     .action(async (dir: string, flags) => {
@@ -33,16 +39,26 @@ export function registerManifest(program: Command): void {
       const progress =
         flags.progress && process.stderr.isTTY ? createProgressLine(process.stderr) : undefined;
       try {
-        const written = await writeManifest(root, {
-          mode: flags.mode,
-          excludes: flags.exclude,
-          output: flags.output,
-          ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
-        });
+        const written = await interruptible((signal) =>
+          writeManifest(root, {
+            mode: flags.mode,
+            excludes: flags.exclude,
+            output: flags.output,
+            signal,
+            ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
+          }),
+        );
         progress?.done();
         say(
-          `manifest of ${root}: ${written.files} files in ${written.directories} directories (${flags.mode})${flags.output === '-' ? '' : ` in ${flags.output}`}`,
+          `manifest of ${root}: ${plural(written.files, 'file')} in ${plural(written.directories, 'directory', 'directories')} (${flags.mode})${flags.output === '-' ? '' : ` in ${flags.output}`}`,
         );
+      } catch (error) {
+        if (!(error instanceof InterruptedError)) throw error;
+        progress?.done();
+        say(
+          `sms-agent: ${error.message}: the manifest is not complete${flags.output === '-' ? ' (what went to stdout has no end record, so verify refuses it)' : `; nothing was written to ${flags.output}`}`,
+        );
+        process.exitCode = SIGNAL_EXIT[error.signal] ?? EXIT.error;
       } finally {
         progress?.done();
       }

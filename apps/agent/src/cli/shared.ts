@@ -110,3 +110,24 @@ export async function uploadContext(flags: UploadFlags) {
   });
   return { spool, client, upload, workflow };
 }
+
+/** The exit status of a run ended by a signal: 128 + the signal's number, as a shell reports it. */
+export const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * Runs `work` with SIGINT and SIGTERM turned into an abort of its signal, so
+ * that it can stop cleanly (workers ended, files closed, nothing partial
+ * uploaded). A second signal ends the process at once, as usual.
+ */
+export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => controller.abort(name);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await work(controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { InterruptedError } from '../engine/interrupt.js';
 import { createProgressLine, formatTable, ReportWriter, toJsonDocument } from '../output.js';
 import { plural } from '../plural.js';
 import { toConsistencyResult } from '../upload/results.js';
@@ -8,8 +9,10 @@ import {
   collect,
   deliveryExit,
   EXIT,
+  interruptible,
   metadataFields,
   positiveInteger,
+  SIGNAL_EXIT,
   say,
   summarizeDeliveries,
   taskId,
@@ -84,20 +87,34 @@ export function registerVerify(program: Command): void {
     const progress = flags.progress && process.stderr.isTTY ? createProgressLine(process.stderr) : undefined;
     let result: Awaited<ReturnType<typeof verify>>;
     try {
-      result = await verify({
-        source: flags.source,
-        ...(flags.target === undefined ? {} : { target: flags.target }),
-        ...(flags.targetManifest === undefined ? {} : { targetManifest: flags.targetManifest }),
-        dirs: flags.dir,
-        mode: flags.mode,
-        modifyWindow: flags.modifyWindow,
-        metadata: flags.metadata,
-        excludes: flags.exclude,
-        report: report !== undefined,
-        ...(flags.workers === undefined ? {} : { workers: flags.workers }),
-        ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
-        ...(report ? { onEntries: (entries, dirChecks) => report.write(entries, dirChecks) } : {}),
-      });
+      result = await interruptible((signal) =>
+        verify({
+          signal,
+          source: flags.source,
+          ...(flags.target === undefined ? {} : { target: flags.target }),
+          ...(flags.targetManifest === undefined ? {} : { targetManifest: flags.targetManifest }),
+          dirs: flags.dir,
+          mode: flags.mode,
+          modifyWindow: flags.modifyWindow,
+          metadata: flags.metadata,
+          excludes: flags.exclude,
+          report: report !== undefined,
+          ...(flags.workers === undefined ? {} : { workers: flags.workers }),
+          ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
+          ...(report ? { onEntries: (entries, dirChecks) => report.write(entries, dirChecks) } : {}),
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof InterruptedError)) throw error;
+      progress?.done();
+      report?.markIncomplete(
+        `${error.message} before the verification ended: this report lists only what was found until then`,
+      );
+      say(
+        `sms-agent: ${error.message}: the verification did not end, nothing was uploaded${report ? `; ${report.file} is marked incomplete` : ''}`,
+      );
+      process.exitCode = SIGNAL_EXIT[error.signal] ?? EXIT.error;
+      return;
     } finally {
       progress?.done();
       report?.close();

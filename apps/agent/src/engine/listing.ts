@@ -165,6 +165,16 @@ export function splitNanoseconds(ns: bigint): { seconds: number; nanoseconds: nu
   return { seconds: Number(seconds), nanoseconds: Number(rest) };
 }
 
+/** `side` for asynchronous work. */
+export async function sideAsync<T>(which: 'source' | 'target', work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') throw new VanishedError(which);
+    throw new SideError(which, describeError(error));
+  }
+}
+
 /**
  * Facts of a non-directory entry on disk; throws `VanishedError` or `SideError`.
  * A regular file is stat'ed with nanoseconds (a double's milliseconds round a

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Comparer } from './comparer.js';
+import { InterruptedError, throwIfInterrupted, yieldToEvents } from './interrupt.js';
 import { mergeResult, type Tally } from './tally.js';
 import {
   type EngineOptions,
@@ -20,7 +21,12 @@ export interface RunOptions extends EngineOptions {
   onProgress?: (progress: Progress) => void;
   /** Called with report entries as they are found (only when `report` is on). */
   onEntries?: (entries: ReportEntry[]) => void;
+  /** Stops the run (the workers are ended) with `InterruptedError`; its reason names the signal. */
+  signal?: AbortSignal;
 }
+
+/** Entries looked at between two looks at the event loop when working in this thread. */
+const SLICE = 4096;
 
 const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
 /** Under a test runner the sources are TypeScript and there is no built worker beside them. */
@@ -37,10 +43,11 @@ export function defaultWorkers(): number {
  */
 export async function runEngine(initial: Unit[], options: RunOptions): Promise<EngineResult> {
   const workers = options.workers ?? defaultWorkers();
+  throwIfInterrupted(options.signal);
   if (workers === 0 || !WORKERS_AVAILABLE) return runInThread(initial, options);
   const progress: Progress = { entries: 0, bytes: 0, current: '' };
 
-  const { onProgress, onEntries, workers: _w, ...engine } = options;
+  const { onProgress, onEntries, workers: _w, signal, ...engine } = options;
   const result: EngineResult = {
     counts: engine.roots.map(() => zeroCounts()),
     unreadable: engine.roots.map(() => ({ count: 0, samples: [] })),
@@ -51,6 +58,9 @@ export async function runEngine(initial: Unit[], options: RunOptions): Promise<E
   let busy = 0;
   try {
     await new Promise<void>((resolve, reject) => {
+      signal?.addEventListener('abort', () => reject(new InterruptedError(String(signal.reason))), {
+        once: true,
+      });
       const dispatch = () => {
         while (idle.length > 0 && stack.length > 0) {
           const worker = idle.pop()!;
@@ -122,10 +132,16 @@ export function reportInThread(options: Pick<RunOptions, 'onEntries' | 'onProgre
   };
 }
 
-function runInThread(initial: Unit[], options: RunOptions): EngineResult {
+/** Without workers: the same walk in this thread, in slices, so that a signal is heard between them. */
+async function runInThread(initial: Unit[], options: RunOptions): Promise<EngineResult> {
   const reporting = reportInThread(options);
   const comparer = new Comparer(options, reporting.onTick);
-  comparer.run([...initial].reverse());
+  const stack = [...initial].reverse();
+  while (stack.length > 0) {
+    comparer.run(stack, SLICE);
+    await yieldToEvents();
+    throwIfInterrupted(options.signal);
+  }
   reporting.finish(comparer.tally);
   return { counts: comparer.tally.counts, unreadable: comparer.tally.unreadable };
 }

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import * as v from 'valibot';
 import type { FileFacts } from '../difference.js';
-import { changedSince, type Kind, type Name, side } from '../listing.js';
+import { throwIfInterrupted } from '../interrupt.js';
+import { changedSince, type Kind, type Name, side, sideAsync } from '../listing.js';
 import { isUtf8 } from '../paths.js';
 
 /**
@@ -116,5 +118,33 @@ export function hashFile(
     return { hash: hash.digest('hex'), changed: changedSince('source', fd, before) };
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * `hashFile` for the manifest writer, which runs on the main thread: reads
+ * asynchronously, so that a signal is heard between chunks even inside one
+ * very large file, and stops with `InterruptedError`.
+ */
+export async function hashFileAsync(
+  path: Name,
+  before: FileFacts,
+  buffer: Buffer,
+  onBytes: (n: number) => void,
+  signal?: AbortSignal,
+): Promise<{ hash: string; changed: boolean }> {
+  const hash = createHash(MANIFEST_HASH);
+  const file = await sideAsync('source', () => open(path, 'r'));
+  try {
+    for (;;) {
+      const { bytesRead } = await sideAsync('source', () => file.read(buffer, 0, buffer.length, null));
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+      onBytes(bytesRead);
+      throwIfInterrupted(signal);
+    }
+    return { hash: hash.digest('hex'), changed: changedSince('source', file.fd, before) };
+  } finally {
+    await file.close();
   }
 }

@@ -1,4 +1,5 @@
 import { describeDifference } from '../difference.js';
+import { throwIfInterrupted, yieldToEvents } from '../interrupt.js';
 import { CHANGED_WHILE_READ, factsOf, listOne, type Name, SideError, toBytes } from '../listing.js';
 import { displayPath, joinPath } from '../paths.js';
 import { countOneSided, countPair, countUnlistedSource, mergeDirectory, Tally } from '../tally.js';
@@ -35,10 +36,17 @@ export class ManifestVerifier {
   }
 
   /** Verifies the units (one per root, in the manifest's order) and everything under them. */
-  async run(initial: Unit[]): Promise<void> {
+  async run(initial: Unit[], signal?: AbortSignal): Promise<void> {
+    let yielded = Date.now();
     for (const root of initial) {
       const stack: Unit[] = [root];
       while (stack.length > 0) {
+        // the reader's lines may all be buffered: let a signal be heard now and then
+        if (Date.now() - yielded > 50) {
+          await yieldToEvents();
+          throwIfInterrupted(signal);
+          yielded = Date.now();
+        }
         const unit = stack.pop()!;
         const children: Unit[] = [];
         await this.process(unit, children);

@@ -1,28 +1,65 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { compileExcludes, isExcluded } from '../exclude.js';
+import { InterruptedError, throwIfInterrupted, yieldToEvents } from '../interrupt.js';
 import { CHANGED_WHILE_READ, describeError, factsOf, listOne, type Name, SideError } from '../listing.js';
 import { displayPath, joinPath } from '../paths.js';
 import type { Mode, Progress } from '../types.js';
-import { hashFile, KIND_CODES, MANIFEST_HASH, MANIFEST_VERSION, ManifestError, nameField } from './format.js';
+import {
+  hashFileAsync,
+  KIND_CODES,
+  MANIFEST_HASH,
+  MANIFEST_VERSION,
+  ManifestError,
+  nameField,
+} from './format.js';
 
 async function writeLine(out: Writable, line: string, digest?: Hash): Promise<void> {
   digest?.update(`${line}\n`);
   if (!out.write(`${line}\n`)) await new Promise<void>((resolve) => out.once('drain', resolve));
 }
 
+export interface ManifestOptions {
+  mode: Mode;
+  excludes: string[];
+  /** the file to write (`.gz`: gzipped), or `-` for stdout */
+  output: string;
+  onProgress?: (p: Progress) => void;
+  /** stops writing with `InterruptedError`; no file is left under the output's name */
+  signal?: AbortSignal;
+}
+
 /**
  * Writes the manifest of `dir`, streamed: one directory's entries in memory at
- * a time. `output` ending in `.gz` is gzipped; `-` is stdout.
+ * a time. `output` ending in `.gz` is gzipped; `-` is stdout. A file is
+ * written as `OUTPUT.partial` and renamed to its name only once complete, so
+ * that an interrupted or failed run never leaves a manifest cut short under
+ * the name a verifier would read.
  */
 export async function writeManifest(
   dir: string,
-  options: { mode: Mode; excludes: string[]; output: string; onProgress?: (p: Progress) => void },
+  options: ManifestOptions,
+): Promise<{ directories: number; files: number }> {
+  const temporary = options.output === '-' ? undefined : `${options.output}.partial`;
+  try {
+    const written = await writeTo(dir, options, temporary);
+    if (temporary) renameSync(temporary, options.output);
+    return written;
+  } catch (error) {
+    if (temporary) rmSync(temporary, { force: true });
+    throw error;
+  }
+}
+
+async function writeTo(
+  dir: string,
+  options: ManifestOptions,
+  temporary: string | undefined,
 ): Promise<{ directories: number; files: number }> {
   const excludes = compileExcludes(options.excludes);
-  const out: Writable = options.output === '-' ? process.stdout : createWriteStream(options.output);
+  const out: Writable = temporary ? createWriteStream(temporary) : process.stdout;
   const sink: Writable = options.output.endsWith('.gz') ? createGzip() : out;
   if (sink !== out) sink.pipe(out);
   const failed = new Promise<never>((_, reject) => {
@@ -50,7 +87,14 @@ export async function writeManifest(
     let directories = 0;
     let files = 0;
     const stack: Name[] = [''];
+    let yielded = Date.now();
     while (stack.length > 0) {
+      // writes rarely wait: let a signal be heard now and then
+      if (Date.now() - yielded > 50) {
+        await yieldToEvents();
+        throwIfInterrupted(options.signal);
+        yielded = Date.now();
+      }
       const rel = stack.pop()!;
       const path = joinPath(dir, rel);
       progress.current = typeof path === 'string' ? path : displayPath(path);
@@ -97,13 +141,20 @@ export async function writeManifest(
             record.u = facts.uid;
             record.g = facts.gid;
             if (options.mode === 'content' && facts.kind === 'file') {
-              const read = hashFile(joinPath(path, entry.name), facts, buffer, (n) => {
-                progress.bytes += n;
-              });
+              const read = await hashFileAsync(
+                joinPath(path, entry.name),
+                facts,
+                buffer,
+                (n) => {
+                  progress.bytes += n;
+                },
+                options.signal,
+              );
               if (read.changed) throw new SideError('source', CHANGED_WHILE_READ);
               record.h = read.hash;
             }
           } catch (error) {
+            if (error instanceof InterruptedError) throw error;
             record.err = error instanceof SideError ? error.problem : describeError(error);
           }
         }
@@ -127,5 +178,11 @@ export async function writeManifest(
     options.onProgress?.(progress);
     return { directories, files };
   })();
-  return Promise.race([work, failed]);
+  failed.catch(() => {}); // heard through the race; never unhandled after it
+  try {
+    return await Promise.race([work, failed]);
+  } catch (error) {
+    if (out !== process.stdout) out.destroy();
+    throw error;
+  }
 }
