@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -17,6 +17,21 @@ describe('the built package', () => {
       { cwd: packageDir, encoding: 'utf8' },
     );
     expect(output.trim()).toBe('object 30');
+  });
+
+  it('serves the limits alone at @sms/domain/limits, without loading valibot (the agent starts faster)', () => {
+    const output = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "const { Limits } = await import('@sms/domain/limits'); console.log(Limits.fileCountMax)",
+      ],
+      { cwd: packageDir, encoding: 'utf8' },
+    );
+    expect(output.trim()).toBe('1000000');
+    // nothing else is loaded with it
+    expect(readFileSync(`${packageDir}/dist/limits/limits.js`, 'utf8')).not.toMatch(/^import /m);
   });
 
   it('ships type declarations beside the JavaScript', () => {

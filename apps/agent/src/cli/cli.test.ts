@@ -204,6 +204,9 @@ describe('sms-agent verify (the built CLI, with worker threads)', () => {
       '--dir',
       '--mode',
       '--exclude',
+      '--exclude-from',
+      '--modify-window',
+      '--metadata',
       '--json',
       '--report',
       '--no-progress',
@@ -220,6 +223,47 @@ describe('sms-agent verify (the built CLI, with worker threads)', () => {
     const top = await runAgent(['--help']);
     expect(top.stdout).toContain('verify [options]');
     expect(top.stdout).toContain('flush [options]');
+    expect(top.stdout).toContain('spool');
+    expect(help.stdout).toContain('3 uploads kept in the spool for later');
+    expect(help.stdout).toContain('130 or 143 interrupted by SIGINT or SIGTERM');
+  });
+
+  it('reads --exclude-from (one pattern a line, # comments) for verify and for manifest', async () => {
+    const p = pair(
+      { keep: 'k', 'a.log': 'l', cache: { x: '1' }, tmp: { y: '2' } },
+      { keep: 'k', 'a.log': 'changed', cache: {}, tmp: { y: '22' } },
+    );
+    const list = join(p.dir, 'excludes.txt');
+    writeFileSync(list, '# what changes on its own\n*.log\r\n\ncache/\n');
+    const run = await runAgent([
+      'verify',
+      '--source',
+      p.src,
+      '--target',
+      p.dst,
+      '--exclude-from',
+      list,
+      '--exclude',
+      '/tmp',
+      '--json',
+    ]);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).consistency_result[0].num_total_files).toBe(1);
+    const manifest = join(p.dir, 'dst.manifest');
+    const made = await runAgent(['manifest', p.dst, '-o', manifest, '--exclude-from', list]);
+    expect(made.code).toBe(0);
+    expect(made.stderr).toContain('2 files in 2 directories');
+    const missing = await runAgent([
+      'verify',
+      '--source',
+      p.src,
+      '--target',
+      p.dst,
+      '--exclude-from',
+      join(p.dir, 'nope'),
+    ]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`--exclude-from ${join(p.dir, 'nope')}: cannot read it (ENOENT)`);
   });
 
   it('shows progress on a terminal, and none with --no-progress', async () => {

@@ -35,7 +35,14 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     // errors the user can fix: their message says what to do, no stack
-    const expected = ['VerifyError', 'UploadConfigError', 'ResultFileError', 'ManifestError', 'SpoolError'];
+    const expected = [
+      'VerifyError',
+      'UploadConfigError',
+      'ResultFileError',
+      'ManifestError',
+      'SpoolError',
+      'ExcludeError',
+    ];
     if (error instanceof UsageError || (error instanceof Error && expected.includes(error.name))) {
       say(`sms-agent: ${error.message}`);
       process.exitCode = EXIT.error;

@@ -2,65 +2,75 @@ import { type Command, Option } from 'commander';
 import { InterruptedError } from '../engine/interrupt.js';
 import { createProgressLine } from '../output.js';
 import { plural } from '../plural.js';
-import { collect, EXIT, interruptible, SIGNAL_EXIT, say, UsageError } from './shared.js';
+import {
+  EXIT,
+  excludeOptions,
+  excludePatterns,
+  interruptible,
+  SIGNAL_EXIT,
+  say,
+  UsageError,
+} from './shared.js';
 
 export function registerManifest(program: Command): void {
-  program
-    .command('manifest')
-    .summary('describe a tree in a manifest, to verify a target this machine cannot mount')
-    .description(
-      'write a manifest of DIR (NDJSON; gzipped when FILE ends in .gz): run it on the target, copy the file,\n' +
-        'then sms-agent verify --source SRC --target-manifest FILE counts as against a mounted target.\n' +
-        'Content mode records a SHA-256 of every regular file.',
-    )
-    .argument('<dir>', 'the directory to describe (the target of a migration)')
-    .addOption(
-      new Option('--mode <mode>', 'quick: sizes and times; content: also SHA-256 hashes')
-        .choices(['quick', 'content'])
-        .default('quick'),
-    )
-    .option(
-      '-o, --output <file>',
-      'where to write it (.gz: gzipped; default: stdout); written as FILE.partial and renamed once complete',
-      '-',
-    )
-    .option('--exclude <glob>', 'leave paths out (repeatable, as for verify)', collect, [])
-    .option('--no-progress', 'no progress display (none is shown when stderr is not a terminal)')
-    .action(async (dir: string, flags) => {
-      const { resolve } = await import('node:path');
-      const { statSync } = await import('node:fs');
-      const { writeManifest } = await import('../engine/manifest/write.js');
-      const root = resolve(dir);
-      let isDir = false;
-      try {
-        isDir = statSync(root).isDirectory();
-      } catch {}
-      if (!isDir) throw new UsageError(`${root} is not a directory`);
-      const progress =
-        flags.progress && process.stderr.isTTY ? createProgressLine(process.stderr) : undefined;
-      try {
-        const written = await interruptible((signal) =>
-          writeManifest(root, {
-            mode: flags.mode,
-            excludes: flags.exclude,
-            output: flags.output,
-            signal,
-            ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
-          }),
-        );
-        progress?.done();
-        say(
-          `manifest of ${root}: ${plural(written.files, 'file')} in ${plural(written.directories, 'directory', 'directories')} (${flags.mode})${flags.output === '-' ? '' : ` in ${flags.output}`}`,
-        );
-      } catch (error) {
-        if (!(error instanceof InterruptedError)) throw error;
-        progress?.done();
-        say(
-          `sms-agent: ${error.message}: the manifest is not complete${flags.output === '-' ? ' (what went to stdout has no end record, so verify refuses it)' : `; nothing was written to ${flags.output}`}`,
-        );
-        process.exitCode = SIGNAL_EXIT[error.signal] ?? EXIT.error;
-      } finally {
-        progress?.done();
-      }
-    });
+  excludeOptions(
+    program
+      .command('manifest')
+      .summary('describe a tree in a manifest, to verify a target this machine cannot mount')
+      .description(
+        'write a manifest of DIR (NDJSON; gzipped when FILE ends in .gz): run it on the target, copy the file,\n' +
+          'then sms-agent verify --source SRC --target-manifest FILE counts as against a mounted target.\n' +
+          'Content mode records a SHA-256 of every regular file.',
+      )
+      .argument('<dir>', 'the directory to describe (the target of a migration)')
+      .addOption(
+        new Option('--mode <mode>', 'quick: sizes and times; content: also SHA-256 hashes')
+          .choices(['quick', 'content'])
+          .default('quick'),
+      )
+      .option(
+        '-o, --output <file>',
+        'where to write it (.gz: gzipped; default: stdout); written as FILE.partial and renamed once complete',
+        '-',
+      )
+
+      .option('--no-progress', 'no progress display (none is shown when stderr is not a terminal)'),
+    'leave paths out (as for verify)',
+  ).action(async (dir: string, flags) => {
+    const { resolve } = await import('node:path');
+    const { statSync } = await import('node:fs');
+    const { writeManifest } = await import('../engine/manifest/write.js');
+    const root = resolve(dir);
+    const excludes = await excludePatterns(flags);
+    let isDir = false;
+    try {
+      isDir = statSync(root).isDirectory();
+    } catch {}
+    if (!isDir) throw new UsageError(`${root} is not a directory`);
+    const progress = flags.progress && process.stderr.isTTY ? createProgressLine(process.stderr) : undefined;
+    try {
+      const written = await interruptible((signal) =>
+        writeManifest(root, {
+          mode: flags.mode,
+          excludes,
+          output: flags.output,
+          signal,
+          ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
+        }),
+      );
+      progress?.done();
+      say(
+        `manifest of ${root}: ${plural(written.files, 'file')} in ${plural(written.directories, 'directory', 'directories')} (${flags.mode})${flags.output === '-' ? '' : ` in ${flags.output}`}`,
+      );
+    } catch (error) {
+      if (!(error instanceof InterruptedError)) throw error;
+      progress?.done();
+      say(
+        `sms-agent: ${error.message}: the manifest is not complete${flags.output === '-' ? ' (what went to stdout has no end record, so verify refuses it)' : `; nothing was written to ${flags.output}`}`,
+      );
+      process.exitCode = SIGNAL_EXIT[error.signal] ?? EXIT.error;
+    } finally {
+      progress?.done();
+    }
+  });
 }

@@ -1,6 +1,4 @@
-import { formatIssues, TaskIdSchema } from '@sms/domain';
 import { type Command, InvalidArgumentError } from 'commander';
-import * as v from 'valibot';
 import { METADATA_FIELDS, type MetadataField } from '../engine/types.js';
 import { readEnv } from '../env.js';
 import { plural } from '../plural.js';
@@ -31,9 +29,15 @@ export function positiveInteger(max: number) {
   };
 }
 
-export function taskId(value: string): string {
+/**
+ * `--task ID`, checked with the domain's schema. Checked when the command runs
+ * rather than while the options are parsed, so that a verify without --task
+ * never loads the schemas (the agent starts faster).
+ */
+export async function taskId(value: string): Promise<string> {
+  const [{ formatIssues, TaskIdSchema }, v] = await Promise.all([import('@sms/domain'), import('valibot')]);
   const parsed = v.safeParse(TaskIdSchema, value);
-  if (!parsed.success) throw new InvalidArgumentError(formatIssues(parsed.issues, { root: 'task id' }));
+  if (!parsed.success) throw new UsageError(`--task: ${formatIssues(parsed.issues, { root: 'task id' })}`);
   return parsed.output;
 }
 
@@ -130,4 +134,46 @@ export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** The `--exclude` patterns, then those of every `--exclude-from FILE` (one a line, `#` comments). */
+export async function excludePatterns(flags: {
+  exclude: string[];
+  excludeFrom: string[];
+}): Promise<string[]> {
+  if (flags.excludeFrom.length === 0) return flags.exclude;
+  const [{ readFileSync }, { parseExcludeFile }] = await Promise.all([
+    import('node:fs'),
+    import('../engine/exclude.js'),
+  ]);
+  const patterns = [...flags.exclude];
+  for (const file of flags.excludeFrom) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new UsageError(
+        `--exclude-from ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)}): give a file of patterns, one a line`,
+      );
+    }
+    patterns.push(...parseExcludeFile(text, file));
+  }
+  return patterns;
+}
+
+/** `--exclude` and `--exclude-from`, the same for verify and manifest. */
+export function excludeOptions(command: Command, what: string): Command {
+  return command
+    .option(
+      '--exclude <glob>',
+      `${what} (repeatable; rsync-like: *.log, cache/, /var/tmp, **/x)`,
+      collect,
+      [],
+    )
+    .option(
+      '--exclude-from <file>',
+      'read exclude patterns from FILE, one a line; blank lines and lines starting with # are ignored (repeatable)',
+      collect,
+      [],
+    );
 }

@@ -7,12 +7,13 @@ export function registerUpload(program: Command): void {
       .command('upload')
       .summary('upload a saved verify --json result')
       .description('upload a result saved with verify --json (in uploads of at most 30 directories)')
-      .requiredOption('--task <id>', 'the task to upload to', taskId)
+      .requiredOption('--task <id>', 'the task to upload to')
       .argument('<result.json>', 'the output of sms-agent verify --json'),
   ).action(async (file: string, flags) => {
+    const task = await taskId(flags.task);
     const results = (await import('../consistency-file.js')).read(file);
     const { spool, client, upload } = await uploadContext(flags);
-    const outcomes = await upload.uploadResults(client, spool, flags.task, results);
+    const outcomes = await upload.uploadResults(client, spool, task, results);
     for (const line of summarizeDeliveries(outcomes, spool.dir)) say(line);
     process.exitCode = deliveryExit(outcomes);
   });

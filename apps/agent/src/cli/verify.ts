@@ -9,6 +9,8 @@ import {
   collect,
   deliveryExit,
   EXIT,
+  excludeOptions,
+  excludePatterns,
   interruptible,
   metadataFields,
   positiveInteger,
@@ -22,66 +24,70 @@ import {
 } from './shared.js';
 
 export function registerVerify(program: Command): void {
-  uploadOptions(
-    program
-      .command('verify')
-      .summary('compare a source directory with its target; optionally upload the verdict')
-      .description(
-        'compare SRC with DST and count files: total, different, missing at the target, extra at the target.\n' +
-          'A file is any entry that is not a directory (regular files, symbolic links, FIFOs, sockets, devices).\n' +
-          'Exit status: 0 consistent, 1 inconsistencies found (when uploading: and every upload delivered);\n' +
-          '2 a usage error, verification impossible, or an upload refused for good (see sms-agent spool list);\n' +
-          '3 uploads kept in the spool for later (the server could not take them: sms-agent flush);\n' +
-          '130 or 143 interrupted by SIGINT or SIGTERM (nothing uploaded, --report marked incomplete).',
-      )
-      .requiredOption('--source <dir>', 'the migrated source directory')
-      .option('--target <dir>', 'the target directory (the same tree, mounted on this machine)')
-      .option(
-        '--target-manifest <file>',
-        'instead of --target: a manifest of the target made there with sms-agent manifest (.gz or plain)',
-      )
-      .option(
-        '--dir <rel>',
-        'verify SRC/REL against DST/REL, one result each (repeatable); an inner --dir of another is left out',
-        collect,
-        [],
-      )
-      .addOption(
-        new Option('--mode <mode>', 'quick: type, size and modification time; content: type, size and bytes')
-          .choices(['quick', 'content'])
-          .default('quick'),
-      )
-      .option(
-        '--modify-window <seconds>',
-        "quick mode: times that differ by at most this many whole seconds are equal (rsync's; FAT keeps 2 s)",
-        positiveInteger(1_000_000_000),
-        0,
-      )
-      .option(
-        '--metadata <list>',
-        'also compare ownership and permissions: mode, uid, gid, comma-separated (default: none, as the SMS agent)',
-        metadataFields,
-        [],
-      )
-      .option(
-        '--exclude <glob>',
-        'leave paths out on both sides (repeatable; rsync-like: *.log, cache/, /var/tmp, **/x)',
-        collect,
-        [],
-      )
-      .option('--json', 'print one JSON object on stdout; its consistency_result is the upload body')
-      .option('--report <file>', 'write one NDJSON line per inconsistent path (category, path, reason)')
-      .option('--no-progress', 'no progress display (none is shown when stderr is not a terminal)')
-      .option(
-        '--workers <n>',
-        'threads that read and compare (default: the number of cores, at most 8)',
-        positiveInteger(64),
-      )
-      .option('--upload', 'upload the results to the task given by --task')
-      .option('--task <id>', 'the task to upload to', taskId),
-  ).action(async (flags) => {
+  const command = uploadOptions(
+    excludeOptions(
+      program
+        .command('verify')
+        .summary('compare a source directory with its target; optionally upload the verdict')
+        .description(
+          'compare SRC with DST and count files: total, different, missing at the target, extra at the target.\n' +
+            'A file is any entry that is not a directory (regular files, symbolic links, FIFOs, sockets, devices).\n' +
+            'Exit status: 0 consistent, 1 inconsistencies found (when uploading: and every upload delivered);\n' +
+            '2 a usage error, verification impossible, or an upload refused for good (see sms-agent spool list);\n' +
+            '3 uploads kept in the spool for later (the server could not take them: sms-agent flush);\n' +
+            '130 or 143 interrupted by SIGINT or SIGTERM (nothing uploaded, --report marked incomplete).',
+        )
+        .requiredOption('--source <dir>', 'the migrated source directory')
+        .option('--target <dir>', 'the target directory (the same tree, mounted on this machine)')
+        .option(
+          '--target-manifest <file>',
+          'instead of --target: a manifest of the target made there with sms-agent manifest (.gz or plain)',
+        )
+        .option(
+          '--dir <rel>',
+          'verify SRC/REL against DST/REL, one result each (repeatable); an inner --dir of another is left out',
+          collect,
+          [],
+        )
+        .addOption(
+          new Option(
+            '--mode <mode>',
+            'quick: type, size and modification time; content: type, size and bytes',
+          )
+            .choices(['quick', 'content'])
+            .default('quick'),
+        )
+        .option(
+          '--modify-window <seconds>',
+          "quick mode: times that differ by at most this many whole seconds are equal (rsync's; FAT keeps 2 s)",
+          positiveInteger(1_000_000_000),
+          0,
+        )
+        .option(
+          '--metadata <list>',
+          'also compare ownership and permissions: mode, uid, gid, comma-separated (default: none, as the SMS agent)',
+          metadataFields,
+          [],
+        )
+
+        .option('--json', 'print one JSON object on stdout; its consistency_result is the upload body')
+        .option('--report <file>', 'write one NDJSON line per inconsistent path (category, path, reason)')
+        .option('--no-progress', 'no progress display (none is shown when stderr is not a terminal)')
+        .option(
+          '--workers <n>',
+          'threads that read and compare (default: the number of cores, at most 8)',
+          positiveInteger(64),
+        )
+        .option('--upload', 'upload the results to the task given by --task')
+        .option('--task <id>', 'the task to upload to'),
+      'leave paths out on both sides',
+    ),
+  );
+  command.action(async (flags) => {
+    const excludes = await excludePatterns(flags);
     if (flags.upload && !flags.task) throw new UsageError('--upload needs --task ID');
     if (flags.task && !flags.upload) throw new UsageError('--task is only used with --upload');
+    const task: string | undefined = flags.upload ? await taskId(flags.task) : undefined;
     const uploading = flags.upload ? await uploadContext(flags) : undefined;
     const report = flags.report ? new ReportWriter(flags.report) : undefined;
     const progress = flags.progress && process.stderr.isTTY ? createProgressLine(process.stderr) : undefined;
@@ -97,7 +103,7 @@ export function registerVerify(program: Command): void {
           mode: flags.mode,
           modifyWindow: flags.modifyWindow,
           metadata: flags.metadata,
-          excludes: flags.exclude,
+          excludes,
           report: report !== undefined,
           ...(flags.workers === undefined ? {} : { workers: flags.workers }),
           ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
@@ -123,7 +129,7 @@ export function registerVerify(program: Command): void {
     for (const warning of result.warnings) say(`warning: ${warning}`);
     let upload: ReturnType<NonNullable<typeof uploading>['workflow']['uploadReport']> | undefined;
     let uploadExit: number = EXIT.consistent;
-    if (uploading) {
+    if (uploading && task) {
       const blocked = result.results.filter((r) => r.notUploadable);
       for (const r of blocked) say(`error: ${r.dirCheck} cannot be uploaded: ${r.notUploadable}`);
       if (blocked.length > 0) uploadExit = EXIT.error;
@@ -131,14 +137,14 @@ export function registerVerify(program: Command): void {
         const { earlier, outcomes } = await uploading.workflow.uploadVerification(
           uploading.client,
           uploading.spool,
-          flags.task,
+          task,
           result.results.map(toConsistencyResult),
         );
         if (earlier.length > 0)
           say(`spool: ${summarizeDeliveries(earlier, uploading.spool.dir)[0]} (earlier uploads)`);
         for (const line of summarizeDeliveries(outcomes, uploading.spool.dir)) say(line);
         uploadExit = deliveryExit(outcomes);
-        upload = uploading.workflow.uploadReport(flags.task, outcomes);
+        upload = uploading.workflow.uploadReport(task, outcomes);
       }
     }
     if (flags.json) {

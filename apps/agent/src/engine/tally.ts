@@ -1,4 +1,4 @@
-import { compileExcludes, type ExcludeRule, isExcluded } from './exclude.js';
+import { ExcludeMatcher } from './exclude.js';
 import {
   compareNames,
   describeError,
@@ -38,7 +38,7 @@ export class Tally {
   seen = 0;
   bytes = 0;
   current = '';
-  private readonly excludes: ExcludeRule[];
+  private readonly excludes: ExcludeMatcher;
   /** Any excludes at all: when none, no relative path needs to be built to test them. */
   readonly hasExcludes: boolean;
   readonly mode: Mode;
@@ -47,8 +47,8 @@ export class Tally {
     readonly options: EngineOptions,
     private readonly onTick?: (tally: Tally) => void,
   ) {
-    this.excludes = compileExcludes(options.excludes);
-    this.hasExcludes = this.excludes.length > 0;
+    this.excludes = new ExcludeMatcher(options.excludes);
+    this.hasExcludes = this.excludes.size > 0;
     this.mode = options.mode;
     this.counts = options.roots.map(() => zeroCounts());
     this.unreadable = options.roots.map(() => ({ count: 0, samples: [] }));
@@ -102,7 +102,7 @@ export class Tally {
   excluded(rel: Name, kind: Kind): boolean {
     return (
       this.hasExcludes &&
-      isExcluded(this.excludes, typeof rel === 'string' ? rel : rel.toString('utf8'), kind === 'dir')
+      this.excludes.matches(typeof rel === 'string' ? rel : rel.toString('utf8'), kind === 'dir')
     );
   }
 

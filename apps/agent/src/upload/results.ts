@@ -1,4 +1,5 @@
-import { type ConsistencyResult, Limits } from '@sms/domain';
+import type { ConsistencyResult } from '@sms/domain';
+import { Limits } from '@sms/domain/limits';
 import type { Counts } from '../engine/types.js';
 import type { DirectoryResult } from '../verify.js';
 

@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import { compileExcludes, isExcluded } from '../exclude.js';
+import { ExcludeMatcher } from '../exclude.js';
 import { InterruptedError, throwIfInterrupted, yieldToEvents } from '../interrupt.js';
 import { CHANGED_WHILE_READ, describeError, factsOf, listOne, type Name, SideError } from '../listing.js';
 import { displayPath, joinPath } from '../paths.js';
@@ -58,7 +58,7 @@ async function writeTo(
   options: ManifestOptions,
   temporary: string | undefined,
 ): Promise<{ directories: number; files: number }> {
-  const excludes = compileExcludes(options.excludes);
+  const excludes = new ExcludeMatcher(options.excludes);
   const out: Writable = temporary ? createWriteStream(temporary) : process.stdout;
   const sink: Writable = options.output.endsWith('.gz') ? createGzip() : out;
   if (sink !== out) sink.pipe(out);
@@ -113,9 +113,8 @@ async function writeTo(
       for (const entry of listing.entries) {
         const childRel = joinPath(rel, entry.name);
         if (
-          excludes.length > 0 &&
-          isExcluded(
-            excludes,
+          excludes.size > 0 &&
+          excludes.matches(
             typeof childRel === 'string' ? childRel : childRel.toString('utf8'),
             entry.kind === 'dir',
           )
