@@ -42,11 +42,13 @@ export function formatTable(result: VerifyResult): string {
     result.results.reduce((acc, r) => acc + r.counts[key], 0);
   const inconsistent = result.results.filter((r) => !r.consistent).length;
   const unreadable = result.results.reduce((acc, r) => acc + r.unreadable, 0);
+  const transient = result.results.reduce((acc, r) => acc + r.transient, 0);
   const summary =
     `${plural(result.results.length, 'directory', 'directories')} verified (${result.mode}) in ${(result.durationMs / 1000).toFixed(2)} s: ` +
     `${result.results.length - inconsistent} consistent, ${inconsistent} inconsistent; ` +
     `${plural(sum('total'), 'file')}, ${number.format(sum('different'))} different, ${number.format(sum('missing'))} missing, ${number.format(sum('extra'))} extra` +
-    (unreadable > 0 ? `; ${number.format(unreadable)} could not be read` : '');
+    (unreadable > 0 ? `; ${number.format(unreadable)} could not be read` : '') +
+    (transient > 0 ? `; ${number.format(transient)} transient (equal on the recheck, not counted)` : '');
   return [line(header), ...rows.map(line), '', summary].join('\n');
 }
 
@@ -65,6 +67,7 @@ export function toJsonDocument(result: VerifyResult, extra: Record<string, unkno
       target: r.target,
       verdict: verdict(r),
       unreadable: r.unreadable,
+      transient: r.transient,
       ...(r.notUploadable ? { not_uploadable: r.notUploadable } : {}),
     })),
     notices: result.notices,
@@ -78,7 +81,7 @@ export function toJsonDocument(result: VerifyResult, extra: Record<string, unkno
 
 /**
  * `--report FILE`: one NDJSON line per inconsistent path, written as they are
- * found: `dir_check`, `category` (different, missing, extra, error), `path`
+ * found: `dir_check`, `category` (different, missing, extra, error, transient), `path`
  * (relative; bytes that are not UTF-8 as `\xNN`), `path_base64` (the exact
  * bytes, only when they are not UTF-8) and `reason`.
  */

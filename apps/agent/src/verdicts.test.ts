@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, lchownSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, lchownSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { writeManifest } from './engine/manifest/write.js';
@@ -184,4 +184,148 @@ describe('the CLI options', () => {
     expect(counts.different).toBe(1);
     expect(reasons).toEqual(['l: link target a at the source, b at the target']);
   });
+});
+
+describe('--recheck', () => {
+  async function rechecked(
+    p: { src: string; dst: string },
+    during: () => void,
+    options: Partial<VerifyOptions> = {},
+  ) {
+    const entries: ReportEntry[] = [];
+    let looked = -1;
+    const result = await verify({
+      source: p.src,
+      target: p.dst,
+      workers: 0,
+      report: true,
+      recheck: true,
+      recheckDelaySeconds: 0,
+      onEntries: (batch) => entries.push(...batch),
+      onRecheck: (paths) => {
+        looked = paths;
+        during();
+      },
+      ...options,
+    });
+    const r = result.results[0]!;
+    return {
+      counts: r.counts,
+      transient: r.transient,
+      looked,
+      report: entries.map((e) => `${e.category} ${e.path.toString()}: ${e.reason}`).sort(),
+    };
+  }
+
+  it("counts a file rewritten to the source's bytes during the delay as transient, and one still different as different", async () => {
+    const p = pair(
+      { log: 'line 1\n', data: 'right', gone: 'g', same: 's' },
+      { log: 'line 1\nline 2\n', data: 'wrong!', same: 's' },
+    );
+    const r = await rechecked(p, () => {
+      // the log is rotated back to what the source has, and the missing file arrives
+      writeFileSync(join(p.dst, 'log'), 'line 1\n');
+      utimesSync(join(p.dst, 'log'), MTIME, MTIME);
+      writeFileSync(join(p.dst, 'gone'), 'g');
+      utimesSync(join(p.dst, 'gone'), MTIME, MTIME);
+    });
+    expect(r.looked).toBe(3);
+    expect(r.counts).toEqual({ total: 4, different: 1, missing: 0, extra: 0 });
+    expect(r.transient).toBe(2);
+    expect(r.report).toEqual([
+      'different data: size 5 at the source, 6 at the target',
+      'transient gone: equal on the recheck 0 s later (during the walk: file missing at the target)',
+      'transient log: equal on the recheck 0 s later (during the walk: size 7 at the source, 14 at the target)',
+    ]);
+  });
+
+  it('counts what changed kind on the second look in its new count', async () => {
+    const p = pair({ a: 'x' }, {});
+    const r = await rechecked(p, () => writeFileSync(join(p.dst, 'a'), 'longer'));
+    expect(r.counts).toEqual({ total: 1, different: 1, missing: 0, extra: 0 });
+    expect(r.report).toEqual([
+      'different a: size 1 at the source, 6 at the target (on the recheck; during the walk: file missing at the target)',
+    ]);
+  });
+
+  it('leaves everything as it was without the option', async () => {
+    const p = pair({ log: 'a' }, { log: 'ab' });
+    const result = await verify({ source: p.src, target: p.dst, workers: 0 });
+    expect(result.results[0]!.counts.different).toBe(1);
+    expect(result.results[0]!.transient).toBe(0);
+  });
+
+  it('waits --recheck-delay seconds, is refused with a manifest, and shows transient in --json', async () => {
+    const p = pair({ a: 'x', b: 'y' }, { a: 'x', b: 'yy' });
+    const started = Date.now();
+    const run = await runAgent([
+      'verify',
+      '--source',
+      p.src,
+      '--target',
+      p.dst,
+      '--recheck',
+      '--recheck-delay',
+      '1',
+      '--json',
+    ]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('recheck: 1 path differed or was missing; looking again in 1 s');
+    expect(JSON.parse(run.stdout).directories[0]).toMatchObject({ transient: 0, unreadable: 0 });
+    const file = join(p.dir, 'm.manifest');
+    await writeManifest(p.dst, { mode: 'quick', excludes: [], output: file });
+    const refused = await runAgent(['verify', '--source', p.src, '--target-manifest', file, '--recheck']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--recheck looks at the target again, which a manifest cannot');
+  });
+});
+
+describe('a file that changes while it is read (content mode)', () => {
+  it('is different with the reason, not silently compared, and transient when the recheck finds it stable', async () => {
+    const p = pair({}, {});
+    // 256 MiB of zeros on each side, sparse (no disk used): a read long enough for the writer to be seen
+    for (const side of [p.src, p.dst]) {
+      writeFileSync(join(side, 'busy'), '');
+      truncateSync(join(side, 'busy'), 256 * 1024 ** 2);
+      utimesSync(join(side, 'busy'), MTIME, MTIME);
+    }
+    const { spawn } = await import('node:child_process');
+    const { lstatSync } = await import('node:fs');
+    // another process sets the target's modification time again and again while the agent reads it
+    const busy = join(p.dst, 'busy');
+    const start = () => spawn('sh', ['-c', `while :; do touch -m '${busy}'; done`], { stdio: 'ignore' });
+    const started = async () => {
+      while (lstatSync(busy).mtimeMs === MTIME.getTime()) await new Promise((r) => setTimeout(r, 10));
+    };
+    const toucher = start();
+    try {
+      await started();
+      const entries: ReportEntry[] = [];
+      const options = {
+        source: p.src,
+        target: p.dst,
+        workers: 0,
+        mode: 'content' as const,
+        report: true,
+        onEntries: (batch: ReportEntry[]) => entries.push(...batch),
+      };
+      const once = await verify(options);
+      expect(once.results[0]!.counts.different).toBe(1);
+      expect(entries.map((e) => e.reason)).toEqual(['changed during verification (at the target)']);
+      // with --recheck: the writer stops during the delay, and the second read finds the file equal
+      entries.length = 0;
+      const twice = await verify({
+        ...options,
+        recheck: true,
+        recheckDelaySeconds: 1,
+        onRecheck: () => toucher.kill(),
+      });
+      expect(twice.results[0]!.counts.different).toBe(0);
+      expect(twice.results[0]!.transient).toBe(1);
+      expect(entries.map((e) => e.category)).toEqual(['transient']);
+    } finally {
+      toucher.kill();
+    }
+  }, 60_000);
 });

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { ExcludeMatcher } from './engine/exclude.js';
 import { displayPath } from './engine/paths.js';
+import { isSuspect, recheck } from './engine/recheck.js';
 import { type RunOptions, reportInThread, runEngine } from './engine/runner.js';
 import type {
   Counts,
@@ -42,6 +43,12 @@ export interface VerifyOptions {
   onEntries?: (entries: ReportEntry[], dirChecks: string[]) => void;
   /** Stops verification with `InterruptedError` (its reason names the signal). */
   signal?: AbortSignal;
+  /** Verify every path found different or missing once more after the walk, and count only what still differs. */
+  recheck?: boolean;
+  /** Seconds to wait before the recheck (default 10, as the SMS agent). */
+  recheckDelaySeconds?: number;
+  /** Called when the recheck's wait begins, with the number of paths it will look at again. */
+  onRecheck?: (paths: number, delaySeconds: number) => void;
 }
 
 export interface DirectoryResult {
@@ -53,6 +60,8 @@ export interface DirectoryResult {
   consistent: boolean;
   /** Entries that could not be read on either side (files among them count as different). */
   unreadable: number;
+  /** Paths that differed during the walk and matched on the recheck (`--recheck`): in no count. */
+  transient: number;
   /** Why this result cannot be uploaded as it is (a limit of the API), if it cannot. */
   notUploadable?: string;
 }
@@ -73,6 +82,17 @@ function isDirectory(path: string): boolean | undefined {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new VerifyError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+}
+
+/** True when both paths lead to one directory (the same path, or links to it). */
+function sameDirectory(a: string, b: string): boolean {
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
   }
 }
 
@@ -123,6 +143,11 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   if ((options.target === undefined) === (options.targetManifest === undefined)) {
     throw new VerifyError('give the target as --target DIR or as --target-manifest FILE (one of them)');
   }
+  if (options.recheck && options.targetManifest !== undefined) {
+    throw new VerifyError(
+      '--recheck looks at the target again, which a manifest cannot: verify a mounted --target, or leave out --recheck',
+    );
+  }
   // the manifest's code (valibot, zlib, readline) is loaded only when a manifest is read: verify starts faster
   const manifest = options.targetManifest
     ? await Promise.all([import('./engine/manifest/read.js'), import('./engine/manifest/verify.js')])
@@ -132,6 +157,11 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   const sourceIsDir = isDirectory(source);
   if (sourceIsDir === undefined) throw new VerifyError(`source directory ${source} does not exist`);
   if (!sourceIsDir) throw new VerifyError(`source ${source} is not a directory`);
+  if (!reader && sameDirectory(source, target)) {
+    warnings.push(
+      `the source and the target are the same directory (${source}): it is verified against itself, which says nothing about a migration`,
+    );
+  }
   const dirs = options.dirs && options.dirs.length > 0 ? normalizeDirs(source, options.dirs, notices) : [''];
   // a bad pattern is said here, once, rather than by every worker
   new ExcludeMatcher(options.excludes ?? []);
@@ -163,6 +193,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     });
   }
 
+  const suspects: ReportEntry[] = [];
   let entriesSeen = 0;
   let bytesCompared = 0;
   const dirChecks = described.map((d) => d.dirCheck);
@@ -172,13 +203,23 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     modifyWindow: options.modifyWindow ?? 0,
     metadata: options.metadata ?? [],
     excludes: options.excludes ?? [],
-    report: options.report ?? false,
+    // the recheck needs the paths found different or missing, reported or not
+    report: (options.report ?? false) || (options.recheck ?? false),
     onProgress: (p) => {
       entriesSeen = p.entries;
       bytesCompared = p.bytes;
       options.onProgress?.(p);
     },
-    onEntries: (entries) => options.onEntries?.(entries, dirChecks),
+    onEntries: (entries) => {
+      if (!options.recheck) {
+        options.onEntries?.(entries, dirChecks);
+        return;
+      }
+      // what the recheck will look at again is reported once it has
+      const settled = entries.filter((e) => !isSuspect(e));
+      for (const e of entries) if (isSuspect(e)) suspects.push(e);
+      if (options.report && settled.length > 0) options.onEntries?.(settled, dirChecks);
+    },
     ...(options.workers === undefined ? {} : { workers: options.workers }),
     ...(options.signal ? { signal: options.signal } : {}),
   };
@@ -202,6 +243,14 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   } else {
     walked = await runEngine(units, run);
   }
+  let transient = roots.map(() => 0);
+  if (options.recheck) {
+    const delaySeconds = options.recheckDelaySeconds ?? 10;
+    options.onRecheck?.(suspects.length, delaySeconds);
+    const second = await recheck(suspects, walked, { ...run, delaySeconds, signal: options.signal });
+    transient = second.transient;
+    if (options.report && second.entries.length > 0) options.onEntries?.(second.entries, dirChecks);
+  }
   const results = described.map((d, i) => {
     const c = walked.counts[i]!;
     const unreadable = walked.unreadable[i]!;
@@ -212,6 +261,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       counts: c,
       consistent: c.different === 0 && c.missing === 0 && c.extra === 0,
       unreadable: unreadable.count,
+      transient: transient[i]!,
       ...(problem ? { notUploadable: problem } : {}),
     };
   });

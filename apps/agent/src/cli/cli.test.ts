@@ -329,3 +329,54 @@ describe('sms-agent upload with a bad result file', () => {
     ).toContain('no credentials');
   });
 });
+
+describe('small things a user met', () => {
+  it('says 1 file, not 1 files', async () => {
+    const p = pair({ a: '1' }, { a: '1' });
+    const run = await runAgent(['verify', '--source', p.src, '--target', p.dst]);
+    expect(run.stdout).toContain('1 directory verified');
+    expect(run.stdout).toContain('; 1 file, 0 different');
+  });
+
+  it('puts the inconsistent directories first in the table', async () => {
+    const p = pair(
+      { a: { x: '1' }, b: { y: '2' }, c: { z: '3' } },
+      { a: { x: '1' }, b: { y: '22' }, c: { z: '3' } },
+    );
+    const run = await runAgent([
+      'verify',
+      '--source',
+      p.src,
+      '--target',
+      p.dst,
+      '--dir',
+      'a',
+      '--dir',
+      'b',
+      '--dir',
+      'c',
+    ]);
+    const rows = run.stdout.split('\n').slice(1, 4);
+    expect(rows.map((r) => r.split(/\s+/)[0])).toEqual([
+      join(p.src, 'b'),
+      join(p.src, 'a'),
+      join(p.src, 'c'),
+    ]);
+    expect(rows[0]).toContain('INCONSISTENT');
+  });
+
+  it('warns when the source and the target are one directory', async () => {
+    const p = pair({ a: '1' }, {});
+    const run = await runAgent(['verify', '--source', p.src, '--target', `${p.src}/.`]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(`warning: the source and the target are the same directory (${p.src})`);
+  });
+
+  it('documents --workers 0 and counts the same with it', async () => {
+    const p = pair({ a: '1', b: { c: '2' } }, { a: '1', b: { c: '3!' } });
+    const run = await runAgent(['verify', '--source', p.src, '--target', p.dst, '--workers', '0', '--json']);
+    expect(JSON.parse(run.stdout).consistency_result[0].num_different_files).toBe(1);
+    const help = await runAgent(['verify', '--help']);
+    expect(help.stdout).toContain('0: none, all in this thread');
+  });
+});

@@ -70,12 +70,22 @@ export function registerVerify(program: Command): void {
           [],
         )
 
+        .option(
+          '--recheck',
+          "after the walk, verify every file found different or missing once more and count only what still differs (the SMS agent's CONSISTENCY_RECHECK); files that matched the second time are reported as transient",
+        )
+        .option(
+          '--recheck-delay <seconds>',
+          'seconds to wait before the recheck (0 allowed)',
+          positiveInteger(86_400),
+          10,
+        )
         .option('--json', 'print one JSON object on stdout; its consistency_result is the upload body')
         .option('--report <file>', 'write one NDJSON line per inconsistent path (category, path, reason)')
         .option('--no-progress', 'no progress display (none is shown when stderr is not a terminal)')
         .option(
           '--workers <n>',
-          'threads that read and compare (default: the number of cores, at most 8)',
+          'threads that read and compare (default: the number of cores, at most 8; 0: none, all in this thread)',
           positiveInteger(64),
         )
         .option('--upload', 'upload the results to the task given by --task')
@@ -102,6 +112,15 @@ export function registerVerify(program: Command): void {
           dirs: flags.dir,
           mode: flags.mode,
           modifyWindow: flags.modifyWindow,
+          recheck: flags.recheck ?? false,
+          recheckDelaySeconds: flags.recheckDelay,
+          onRecheck: (paths, delay) => {
+            progress?.done();
+            if (paths > 0)
+              say(
+                `recheck: ${plural(paths, 'path')} differed or ${paths === 1 ? 'was' : 'were'} missing; looking again in ${delay} s`,
+              );
+          },
           metadata: flags.metadata,
           excludes,
           report: report !== undefined,
