@@ -231,7 +231,9 @@ for (const [i, peer] of results.entries()) {
   const tool = tools[i];
   if (tool.agent && tool.baseline) {
     const base = rowOf(tool.baseline);
-    console.log(`${peer.tool} / without excludes: ${(peer.seconds / base.seconds).toFixed(2)}x the time (target: at most 1.3x)`);
+    console.log(
+      `${peer.tool} / without excludes: ${(peer.seconds / base.seconds).toFixed(2)}x the time (target: at most 1.3x)`,
+    );
   } else if (tool.peerOf) {
     const mine = rowOf(tool.peerOf);
     console.log(`${mine.tool} / ${peer.tool}: ${(mine.seconds / peer.seconds).toFixed(2)}x the time`);
