@@ -1,4 +1,4 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { METADATA_FIELDS, type MetadataField } from '../engine/types.js';
 import { readEnv } from '../env.js';
 import { plural } from '../plural.js';
@@ -161,19 +161,21 @@ export async function excludePatterns(flags: {
   return patterns;
 }
 
+/** An option given any number of times, its values gathered in a list (none by default). */
+export function listOption(flags: string, description: string, parse = collect, none = 'none'): Option {
+  return new Option(flags, description).argParser(parse).default([], none);
+}
+
 /** `--exclude` and `--exclude-from`, the same for verify and manifest. */
 export function excludeOptions(command: Command, what: string): Command {
   return command
-    .option(
-      '--exclude <glob>',
-      `${what} (repeatable; rsync-like: *.log, cache/, /var/tmp, **/x)`,
-      collect,
-      [],
+    .addOption(
+      listOption('--exclude <glob>', `${what} (repeatable; rsync-like: *.log, cache/, /var/tmp, **/x)`),
     )
-    .option(
-      '--exclude-from <file>',
-      'read exclude patterns from FILE, one a line; blank lines and lines starting with # are ignored (repeatable)',
-      collect,
-      [],
+    .addOption(
+      listOption(
+        '--exclude-from <file>',
+        'read exclude patterns from FILE, one a line; blank lines and lines starting with # are ignored (repeatable)',
+      ),
     );
 }

@@ -12,6 +12,7 @@ import {
   excludeOptions,
   excludePatterns,
   interruptible,
+  listOption,
   metadataFields,
   positiveInteger,
   SIGNAL_EXIT,
@@ -43,11 +44,13 @@ export function registerVerify(program: Command): void {
           '--target-manifest <file>',
           'instead of --target: a manifest of the target made there with sms-agent manifest (.gz or plain)',
         )
-        .option(
-          '--dir <rel>',
-          'verify SRC/REL against DST/REL, one result each (repeatable); an inner --dir of another is left out',
-          collect,
-          [],
+        .addOption(
+          listOption(
+            '--dir <rel>',
+            'verify SRC/REL against DST/REL, one result each (repeatable); an inner --dir of another is left out',
+            collect,
+            'SRC itself',
+          ),
         )
         .addOption(
           new Option(
@@ -63,11 +66,13 @@ export function registerVerify(program: Command): void {
           positiveInteger(1_000_000_000),
           0,
         )
-        .option(
-          '--metadata <list>',
-          'also compare ownership and permissions: mode, uid, gid, comma-separated (default: none, as the SMS agent)',
-          metadataFields,
-          [],
+        .addOption(
+          listOption(
+            '--metadata <list>',
+            'also compare ownership and permissions: mode, uid, gid, comma-separated',
+            metadataFields,
+            'none, as the SMS agent',
+          ),
         )
 
         .option(
@@ -81,7 +86,10 @@ export function registerVerify(program: Command): void {
           10,
         )
         .option('--json', 'print one JSON object on stdout; its consistency_result is the upload body')
-        .option('--report <file>', 'write one NDJSON line per inconsistent path (category, path, reason)')
+        .option(
+          '--report <file>',
+          'write one NDJSON line per inconsistent path: category (different, missing, extra, error, transient), path, reason; a last line {"incomplete":true,…} if interrupted',
+        )
         .option('--no-progress', 'no progress display (none is shown when stderr is not a terminal)')
         .option(
           '--workers <n>',
