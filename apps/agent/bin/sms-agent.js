@@ -1,2 +1,3 @@
 #!/usr/bin/env node
-import '../dist/bin.js';
+// The bundle (scripts/bundle.mjs): the same file the published package runs.
+import '../dist/sms-agent.js';

@@ -1,0 +1,60 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { treePair } from '../test-support/tree.js';
+
+const packageDir = fileURLToPath(new URL('../..', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'sms-agent-pack-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+// Plain npm, an empty prefix, an empty cache and --offline: if the package needed anything from a
+// registry, the install would fail. PATH holds only Node's own directory and the system's.
+const env = {
+  PATH: `${dirname(process.execPath)}:/usr/bin:/bin`,
+  HOME: work,
+  npm_config_cache: join(work, 'cache'),
+};
+
+describe('the published package', () => {
+  it('packs into a tarball that npm installs offline with no dependency, and whose sms-agent verifies', () => {
+    const packs = join(work, 'packs');
+    mkdirSync(packs);
+    execFileSync('npm', ['pack', '--pack-destination', packs], { cwd: packageDir, env, stdio: 'pipe' });
+    const tarballs = readdirSync(packs);
+    expect(tarballs).toEqual([expect.stringMatching(/^sms-agent-\d+\.\d+\.\d+\.tgz$/)]);
+    const prefix = join(work, 'prefix');
+    execFileSync(
+      'npm',
+      ['i', '-g', '--offline', '--no-audit', '--no-fund', '--prefix', prefix, join(packs, tarballs[0]!)],
+      { env, stdio: 'pipe' },
+    );
+    const installed = join(prefix, 'lib', 'node_modules', '@sms', 'agent');
+    expect(existsSync(join(installed, 'node_modules'))).toBe(false);
+    expect(readdirSync(join(installed, 'dist')).sort()).toEqual(['sms-agent.js', 'worker.js']);
+    const bin = join(prefix, 'bin', 'sms-agent');
+    const version = spawnSync(bin, ['--version'], { env, encoding: 'utf8' });
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const pair = treePair({ a: '1', b: { c: '2', d: '3' } }, { a: '1', b: { c: '22' }, e: 'x' });
+    try {
+      const run = spawnSync(bin, ['verify', '--source', pair.src, '--target', pair.dst, '--json'], {
+        env,
+        encoding: 'utf8',
+      });
+      expect(run.status).toBe(1);
+      expect(JSON.parse(run.stdout).consistency_result).toEqual([
+        {
+          dir_check: pair.src,
+          num_total_files: 3,
+          num_different_files: 1,
+          num_target_miss_files: 1,
+          num_target_more_files: 1,
+        },
+      ]);
+    } finally {
+      pair.cleanup();
+    }
+  }, 120_000);
+});
