@@ -175,6 +175,18 @@ const tools = [
     ? { name: 'rsync -rn --delete', command: 'rsync', args: ['-rn', '--delete', `${src}/`, `${dst}/`] }
     : { name: 'rsync -rcn --delete', command: 'rsync', args: ['-rcn', '--delete', `${src}/`, `${dst}/`] },
 ];
+// the single executable (scripts/build-exe.mjs), built from this Node: the same walk, started faster
+const EXE = join(here, '..', 'dist', `sms-agent-${process.platform}-${process.arch}`);
+if (process.env.BENCH_EXE !== '0') {
+  execFileSync(process.execPath, [join(here, '..', 'scripts', 'build-exe.mjs')], { stdio: 'ignore' });
+  tools.push({
+    name: `sms-agent executable --mode ${MODE}`,
+    command: EXE,
+    args: tools[0].args.slice(1),
+    agent: true,
+    versus: tools[1].name,
+  });
+}
 if (MODE === 'quick' && EXCLUDES > 0) {
   tools.push(
     {
@@ -229,7 +241,10 @@ const rowOf = (name) => results.find((r) => r.tool === name);
 console.log('');
 for (const [i, peer] of results.entries()) {
   const tool = tools[i];
-  if (tool.agent && tool.baseline) {
+  if (tool.agent && tool.versus) {
+    const peerRow = rowOf(tool.versus);
+    console.log(`${peer.tool} / ${peerRow.tool}: ${(peer.seconds / peerRow.seconds).toFixed(2)}x the time`);
+  } else if (tool.agent && tool.baseline) {
     const base = rowOf(tool.baseline);
     console.log(
       `${peer.tool} / without excludes: ${(peer.seconds / base.seconds).toFixed(2)}x the time (target: at most 1.3x)`,
@@ -243,10 +258,35 @@ for (const [i, peer] of results.entries()) {
     );
   }
 }
+// Start-up: verify of two empty directories, with a clean environment (env -i: without the
+// NODE_EXTRA_CA_CERTS some machines set, which adds about 40 ms to every Node start), median of 21.
+const empty = mkdtempSync(join(tmpdir(), 'sms-bench-empty-'));
+const startup = [
+  ['node -e 0 (the floor)', '/usr/bin/env', ['-i', process.execPath, '-e', '0']],
+  [
+    'sms-agent bundle (node dist/sms-agent.js)',
+    '/usr/bin/env',
+    ['-i', process.execPath, AGENT, 'verify', '--source', empty, '--target', empty],
+  ],
+  ...(process.env.BENCH_EXE !== '0'
+    ? [['sms-agent executable', '/usr/bin/env', ['-i', EXE, 'verify', '--source', empty, '--target', empty]]]
+    : []),
+].map(([name, command, args]) => {
+  const times = Array.from({ length: 21 }, () => {
+    const started = performance.now();
+    spawnSync(command, args, { stdio: 'ignore' });
+    return (performance.now() - started) / 1000;
+  }).sort((a, b) => a - b);
+  return { tool: name, seconds: times[10] };
+});
+rmSync(empty, { recursive: true, force: true });
+console.log('\nstart-up, verify of two empty directories (env -i, median of 21):');
+for (const row of startup) console.log(`  ${row.tool.padEnd(44)} ${row.seconds.toFixed(3)} s`);
+
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(
   join(here, 'results', `verify-${MODE}-${FILES}-latest.json`),
-  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, files: FILES, mode: MODE, gigabytes: bytes / 1e9, truth, results }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, files: FILES, mode: MODE, gigabytes: bytes / 1e9, truth, results, startup }, null, 2)}\n`,
 );
 if (!KEEP) rmSync(root, { recursive: true, force: true });
 if (results.some((r) => r.matchesTruth === false)) process.exitCode = 1;

@@ -5,14 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { Comparer } from './comparer.js';
 import { InterruptedError, throwIfInterrupted, yieldToEvents } from './interrupt.js';
 import { mergeResult, type Tally } from './tally.js';
-import {
-  type EngineOptions,
-  type EngineResult,
-  type Progress,
-  type ReportEntry,
-  type Unit,
-  zeroCounts,
-} from './types.js';
+import type { EngineOptions, EngineResult, Progress, ReportEntry, Unit } from './types.js';
 import { fromTransfer, type WorkerReply } from './wire.js';
 
 export interface RunOptions extends EngineOptions {
@@ -27,10 +20,25 @@ export interface RunOptions extends EngineOptions {
 
 /** Entries looked at between two looks at the event loop when working in this thread. */
 const SLICE = 4096;
+/** Entries looked at in this thread before the workers start (a few milliseconds' work). */
+const FIRST_SLICE = 1024;
 
+/**
+ * Set by the single executable's bundle (scripts/build-exe.mjs): the worker's own bundle as a
+ * string, since an executable has no worker file to start from (`new Worker(code, { eval: true })`).
+ */
+declare const __SMS_AGENT_WORKER_CODE__: string | undefined;
+const EMBEDDED_WORKER = typeof __SMS_AGENT_WORKER_CODE__ === 'string' ? __SMS_AGENT_WORKER_CODE__ : undefined;
 const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
 /** Under a test runner the sources are TypeScript and there is no built worker beside them. */
-export const WORKERS_AVAILABLE = existsSync(WORKER_FILE) && import.meta.url.endsWith('.js');
+export const WORKERS_AVAILABLE =
+  EMBEDDED_WORKER !== undefined || (existsSync(WORKER_FILE) && import.meta.url.endsWith('.js'));
+
+function startWorker(workerData: EngineOptions): Worker {
+  return EMBEDDED_WORKER
+    ? new Worker(EMBEDDED_WORKER, { eval: true, workerData })
+    : new Worker(WORKER_FILE, { workerData });
+}
 
 export function defaultWorkers(): number {
   return WORKERS_AVAILABLE ? Math.min(8, Math.max(1, availableParallelism())) : 0;
@@ -45,15 +53,26 @@ export async function runEngine(initial: Unit[], options: RunOptions): Promise<E
   const workers = options.workers ?? defaultWorkers();
   throwIfInterrupted(options.signal);
   if (workers === 0 || !WORKERS_AVAILABLE) return runInThread(initial, options);
-  const progress: Progress = { entries: 0, bytes: 0, current: '' };
+
+  // A worker thread takes tens of milliseconds to start: in quick mode (stat calls only, so a slice
+  // is a few milliseconds) a small tree is verified here before one could, and a large one is
+  // handed to the workers after this first slice. Content mode reads files, maybe huge ones: it
+  // starts with the workers, in parallel, and a signal can end them at once.
+  const stack = [...initial].reverse();
+  const reporting = reportInThread(options);
+  const first = new Comparer(options, reporting.onTick);
+  if (options.mode === 'quick') first.run(stack, FIRST_SLICE);
+  const result: EngineResult = { counts: first.tally.counts, unreadable: first.tally.takeUnreadable() };
+  if (stack.length === 0) {
+    reporting.finish(first.tally);
+    return result;
+  }
+  const firstEntries = first.tally.takeEntries();
+  if (firstEntries.length > 0) options.onEntries?.(firstEntries);
+  const progress: Progress = { entries: first.tally.seen, bytes: first.tally.bytes, current: '' };
 
   const { onProgress, onEntries, workers: _w, signal, ...engine } = options;
-  const result: EngineResult = {
-    counts: engine.roots.map(() => zeroCounts()),
-    unreadable: engine.roots.map(() => ({ count: 0, samples: [] })),
-  };
-  const stack = [...initial].reverse();
-  const pool = Array.from({ length: workers }, () => new Worker(WORKER_FILE, { workerData: engine }));
+  const pool = Array.from({ length: workers }, () => startWorker(engine));
   const idle: Worker[] = [];
   let busy = 0;
   try {
