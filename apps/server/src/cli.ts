@@ -35,12 +35,14 @@ Environment (every command):
   PORT                          port to listen on (default 8080)
   HOST                          address to listen on (default 127.0.0.1)
   SMS_DATA_DIR                  data directory of the embedded SQLite database (default ./.sms-data)
+                                (made 0700, the database 0600; looser ones are tightened with a warning)
   DATABASE_URL                  postgres:// URL: use PostgreSQL instead of SQLite
   SMS_ADMIN_PASSWORD            password of the first user, admin, on an empty database
                                 (default: a random one, printed once to stderr)
   SMS_TOKEN_TTL_SECONDS         token lifetime (default 86400: 24 h)
   SMS_SHUTDOWN_TIMEOUT_SECONDS  how long SIGTERM waits for requests in flight (default 10)
-  SMS_LOG_LEVEL                 debug|info|warn|error|silent (default info)
+  SMS_LOG_LEVEL                 debug|info|warn|error|silent (default info; the listening line
+                                is written at every level)
   SMS_SQLITE_DRIVER             auto|better-sqlite3|node-sqlite (default auto: node:sqlite on Node 24+)
   SMS_TRUSTED_PROXIES           reverse proxies (addresses or networks, comma-separated) whose
                                 X-Forwarded-For names the client for sign-in limits (default none)
@@ -114,6 +116,11 @@ async function withStorage<T>(work: (storage: Storage, config: ServerConfig) => 
     dataDir: config.dataDir,
     sqliteDriver: config.sqliteDriver,
   });
+  for (const { path, was, now } of storage.tightened) {
+    process.stderr.write(
+      `warning: ${path} was readable by other users (mode ${was}); tightened it to ${now}\n`,
+    );
+  }
   try {
     return await work(storage, config);
   } finally {

@@ -60,6 +60,9 @@ export async function startServer(
     dataDir: config.dataDir,
     sqliteDriver: config.sqliteDriver,
   });
+  for (const { path, was, now } of storage.tightened) {
+    logger.warn('data file was readable by other users; tightened it', { path, was, now });
+  }
   const services = await createServices(storage, { tokenTtlSeconds: config.tokenTtlSeconds });
   const bootstrap = await services.users.bootstrap(config.adminPassword);
   if (bootstrap.created) {
@@ -95,7 +98,8 @@ export async function startServer(
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info('listening', {
+  // At every level: supervisors, scripts and tests wait for this line to learn the port.
+  logger.always('listening', {
     url,
     storage: storage.dialect,
     location: storage.location,

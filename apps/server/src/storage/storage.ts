@@ -16,6 +16,7 @@ import {
 } from '@sms/domain';
 import { type Kysely, sql } from 'kysely';
 import { type Connection, connect } from '../db/connect.js';
+import type { ModeWarning } from '../db/file-modes.js';
 import { migrateToLatest } from '../db/migrations.js';
 import type { Database, Dialect } from '../db/schema.js';
 import {
@@ -215,12 +216,15 @@ function isUniqueViolation(error: unknown): boolean {
 export class Storage {
   readonly dialect: Dialect;
   readonly location: string;
+  /** What was readable by other users at opening and was tightened (see `secureDataFiles`). */
+  readonly tightened: ModeWarning[];
   private readonly db: Kysely<Database>;
 
   constructor(connection: Connection) {
     this.db = connection.db;
     this.dialect = connection.dialect;
     this.location = connection.location;
+    this.tightened = connection.tightened;
   }
 
   /** Opens the configured database and brings its schema up to date. */
