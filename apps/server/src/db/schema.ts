@@ -29,16 +29,26 @@ export interface Database {
     latest_upload_id: number | null;
     latest_finished_time: number | null;
     /**
-     * Each directory of the task with its newest result (JSON `DirectoryState[]`), and their
-     * sums: kept with every upload, so that a list of thousands of tasks reads one row each.
+     * The sums over the newest result of each of the task's directories (rows of
+     * `task_directories`), moved by each upload: a list of thousands of tasks reads one row each.
      */
-    directories: Generated<string>;
     dir_count: Generated<number>;
     inconsistent_dirs: Generated<number>;
     total_files: Generated<number>;
     different_files: Generated<number>;
     miss_files: Generated<number>;
     more_files: Generated<number>;
+  };
+  /** Each directory of each task with its newest result, and the upload that brought it. */
+  task_directories: {
+    task_id: string;
+    dir_check: string;
+    num_total_files: number;
+    num_different_files: number;
+    num_target_miss_files: number;
+    num_target_more_files: number;
+    upload_id: number;
+    finished_time: number;
   };
   consistency_uploads: {
     id: Generated<number>;
@@ -65,3 +75,13 @@ export interface Database {
 }
 
 export type Dialect = 'sqlite' | 'postgres';
+
+/** The columns of an upload that keep its task's sums right after it. */
+export const TASK_TOTAL_COLUMNS = [
+  'task_dir_count',
+  'task_inconsistent_dirs',
+  'task_total_files',
+  'task_different_files',
+  'task_miss_files',
+  'task_more_files',
+] as const;

@@ -1,7 +1,6 @@
 import {
   Actions,
   type ConsistencyResult,
-  isConsistent,
   NotFoundError,
   TASK_DIRECTORIES_PER_PAGE,
   type Task,
@@ -90,31 +89,31 @@ export class DashboardService {
     const task = await this.storage.getTask(taskId);
     if (!task || task.project_id !== principal.projectId) throw new NotFoundError('task', taskId);
     this.auth.authorizeTask(principal, Actions.getConsistencyCheckResult, task);
-    const [detail, history, uploadCount] = await Promise.all([
+    const [summary, history, uploadCount] = await Promise.all([
       this.storage.taskSummary(principal.projectId, taskId),
       this.storage.recentUploads(taskId, HISTORY_LIMIT),
       this.storage.countUploads(taskId),
     ]);
-    if (!detail) throw new NotFoundError('task', taskId); // deleted meanwhile
-    const { directories: states, ...summary } = detail;
-    const newest = history[0]?.id;
-    // The states come by name; a stable sort puts those that differ first and keeps that order.
-    const ordered = states
-      .map(({ upload_id, finished_time, ...result }) => ({
-        result,
-        finishedTime: finished_time,
-        inLatestUpload: upload_id === newest,
-      }))
-      .sort((a, b) => Number(isConsistent(a.result)) - Number(isConsistent(b.result)));
+    if (!summary) throw new NotFoundError('task', taskId); // deleted meanwhile
+    const count = summary.dir_count ?? 0;
     const perPage = TASK_DIRECTORIES_PER_PAGE;
-    const { page, pages } = pageOf(ordered.length, perPage, query.dirs_page);
+    const { page, pages } = pageOf(count, perPage, query.dirs_page);
+    const states = await this.storage.taskDirectories(taskId, {
+      limit: perPage,
+      offset: (page - 1) * perPage,
+    });
+    const newest = history[0]?.id;
     return {
       task,
       summary,
       uploadCount,
       history,
-      directories: ordered.slice((page - 1) * perPage, page * perPage),
-      directoryPage: { page, pages, perPage, count: ordered.length },
+      directories: states.map(({ upload_id, finished_time, ...result }) => ({
+        result,
+        finishedTime: finished_time,
+        inLatestUpload: upload_id === newest,
+      })),
+      directoryPage: { page, pages, perPage, count },
     };
   }
 }

@@ -18,14 +18,31 @@ import { type Kysely, sql } from 'kysely';
 import { type Connection, connect } from '../db/connect.js';
 import type { ModeWarning } from '../db/file-modes.js';
 import { migrateToLatest } from '../db/migrations.js';
-import type { Database, Dialect } from '../db/schema.js';
-import {
-  type DirectoryState,
-  nextTaskState,
-  parseDirectories,
-  TASK_TOTAL_COLUMNS,
-  taskTotalsOf,
-} from './task-state.js';
+import { type Database, type Dialect, TASK_TOTAL_COLUMNS } from '../db/schema.js';
+import { changeOf, type DirectoryState, type TaskTotals } from './directory-state.js';
+
+/** The columns of a task's row that an upload moves. */
+const TASK_TOTALS = [
+  'latest_upload_id',
+  'latest_finished_time',
+  'dir_count',
+  'inconsistent_dirs',
+  'total_files',
+  'different_files',
+  'miss_files',
+  'more_files',
+] as const;
+
+/** The columns of a directory's row besides its task. */
+const DIRECTORY_COLUMNS = [
+  'dir_check',
+  'num_total_files',
+  'num_different_files',
+  'num_target_miss_files',
+  'num_target_more_files',
+  'upload_id',
+  'finished_time',
+] as const;
 
 export interface ProjectRow {
   id: string;
@@ -99,14 +116,6 @@ const VERDICT_RANK = sql`(case ${VERDICT} ${sql.join(
   sql` `,
 )} end)`;
 
-/** What an upload folds into: the task's state as `nextTaskState` reads it. */
-function taskStateQuery(db: Kysely<Database>, taskId: string) {
-  return db
-    .selectFrom('tasks')
-    .select(['latest_upload_id', 'latest_finished_time', 'directories'])
-    .where('id', '=', taskId);
-}
-
 /** The row of an upload: its results as JSON, with their sums. */
 function uploadRow(upload: NewUpload) {
   return {
@@ -123,31 +132,6 @@ function uploadRow(upload: NewUpload) {
     more_files: upload.results.reduce((sum, r) => sum + r.num_target_more_files, 0),
   };
 }
-
-/** PostgreSQL's types of the upload's columns, for an INSERT … SELECT of parameters. */
-const UPLOAD_COLUMN_TYPES: Record<
-  keyof ReturnType<typeof uploadRow> | keyof ReturnType<typeof taskTotalsOf> | 'id',
-  string
-> = {
-  id: 'bigint',
-  task_dir_count: 'bigint',
-  task_inconsistent_dirs: 'bigint',
-  task_total_files: 'bigint',
-  task_different_files: 'bigint',
-  task_miss_files: 'bigint',
-  task_more_files: 'bigint',
-  task_id: 'text',
-  finished_time: 'bigint',
-  check_result: 'text',
-  idempotency_key: 'text',
-  request_hash: 'text',
-  results: 'text',
-  dir_count: 'integer',
-  total_files: 'bigint',
-  different_files: 'bigint',
-  miss_files: 'bigint',
-  more_files: 'bigint',
-};
 
 /** A summary row as the drivers return it, with the counts as numbers. */
 function summaryRow(
@@ -658,19 +642,33 @@ export class Storage {
     });
   }
 
-  /**
-   * One task as the list shows it, with its directories' newest results (by
-   * `dir_check`), in one read of its row; undefined when the project has no such task.
-   */
-  async taskSummary(
-    projectId: string,
-    taskId: string,
-  ): Promise<(TaskSummaryRow & { directories: DirectoryState[] }) | undefined> {
+  /** One task as the list shows it; undefined when the project has no such task. */
+  async taskSummary(projectId: string, taskId: string): Promise<TaskSummaryRow | undefined> {
     return this.run('read task summary', async () => {
-      const row = await this.summaryColumns(this.summaryQuery(projectId, { taskId }))
-        .select('tasks.directories')
-        .executeTakeFirst();
-      return row && { ...summaryRow(row), directories: parseDirectories(row.directories) };
+      const row = await this.summaryColumns(this.summaryQuery(projectId, { taskId })).executeTakeFirst();
+      return row && summaryRow(row);
+    });
+  }
+
+  /**
+   * One page of a task's directories with their newest results: those that
+   * differ first, then by `dir_check` (by code point on either database).
+   */
+  async taskDirectories(taskId: string, page: { limit: number; offset: number }): Promise<DirectoryState[]> {
+    return this.run('read task directories', async () => {
+      const byName = this.dialect === 'postgres' ? sql`dir_check collate "C"` : sql`dir_check`;
+      const rows = await this.db
+        .selectFrom('task_directories')
+        .select(DIRECTORY_COLUMNS)
+        .where('task_id', '=', taskId)
+        .orderBy(
+          sql`(case when num_different_files = 0 and num_target_miss_files = 0 and num_target_more_files = 0 then 1 else 0 end)`,
+        )
+        .orderBy(byName)
+        .limit(page.limit)
+        .offset(page.offset)
+        .execute();
+      return rows.map((row) => ({ ...row, upload_id: Number(row.upload_id) }));
     });
   }
 
@@ -744,18 +742,9 @@ export class Storage {
    */
   storeUpload(upload: NewUpload): Promise<UploadOutcome> {
     if (this.dialect !== 'sqlite') {
-      return this.run('store upload', async () => {
-        try {
-          return await this.storeUploadPostgres(upload);
-        } catch (error) {
-          // Two retries of one upload raced on another connection: the other one stored it.
-          if (isUniqueViolation(error)) {
-            const raced = await this.findEarlier(this.db, upload);
-            if (raced) return raced;
-          }
-          throw error;
-        }
-      });
+      return this.run('store upload', () =>
+        this.db.transaction().execute((trx) => this.storeUploadIn(trx, upload, true)),
+      );
     }
     return new Promise((resolve, reject) => {
       this.uploadQueue.push({ upload, resolve, reject });
@@ -780,7 +769,7 @@ export class Storage {
       const outcomes = await this.run('store upload', () =>
         this.db.transaction().execute(async (trx) => {
           const done: UploadOutcome[] = [];
-          for (const { upload } of batch) done.push(await this.storeUploadIn(trx, upload));
+          for (const { upload } of batch) done.push(await this.storeUploadIn(trx, upload, false));
           return done;
         }),
       );
@@ -808,73 +797,90 @@ export class Storage {
   }
 
   /**
-   * On PostgreSQL, the same writes as one statement, without a lock: the
-   * task's state is read with a new upload id, then the upload is inserted
-   * only if the task's state is still what was read (compare and swap). If
-   * another upload to the task came in between, it is read again and folded
-   * in anew; nothing is written twice and nothing waits on a lock.
+   * The writes of one upload inside a transaction: the task's sums and newest
+   * upload, the upload row (with the task's sums after it), and the rows of the
+   * directories it brings newer results for. Its cost is the upload's size,
+   * whatever the task's. On PostgreSQL (`lockTask`) the task's row is locked
+   * (a row lock: uploads to other tasks go on) until the commit, so that
+   * uploads to one task from several connections or instances apply one after
+   * the other; on SQLite the batch's transaction is the only writer.
    */
-  private async storeUploadPostgres(upload: NewUpload): Promise<UploadOutcome> {
-    for (let attempt = 1; attempt <= 100; attempt++) {
-      const earlier = await this.findEarlier(this.db, upload);
-      if (earlier) return earlier;
-      const task = await taskStateQuery(this.db, upload.taskId)
-        .select(sql<string>`nextval(pg_get_serial_sequence('consistency_uploads', 'id'))`.as('next_id'))
-        .executeTakeFirst();
-      if (!task) return { kind: 'task-missing' };
-      const id = Number(task.next_id);
-      const state = nextTaskState(task, { id, finishedTime: upload.finishedTime, results: upload.results });
-      const row = { id, ...uploadRow(upload), ...taskTotalsOf(state) };
-      const columns = Object.keys(row) as (keyof typeof row)[];
-      const inserted = await this.db
-        .with('moved', (w) =>
-          w
-            .updateTable('tasks')
-            .set(state)
-            .where('id', '=', upload.taskId)
-            .where(sql<boolean>`latest_upload_id is not distinct from ${task.latest_upload_id}::bigint`)
-            .where('directories', '=', task.directories)
-            .returning('id'),
-        )
-        .insertInto('consistency_uploads')
-        .columns(columns)
-        .expression(
-          sql`select ${sql.join(columns.map((c) => sql`${row[c]}::${sql.raw(UPLOAD_COLUMN_TYPES[c])}`))} from moved`,
-        )
-        .executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) {
-        return { kind: 'stored', finishedTime: upload.finishedTime };
-      }
-      // another upload to this task was stored in between: fold this one into the new state
-    }
-    throw new StorageError(
-      'Storage failed (store upload): the task changed 100 times while this upload was stored',
-    );
-  }
-
-  /**
-   * On SQLite, the writes of one upload inside the batch's transaction (one
-   * writer): the upload row, and the task's state (its newest upload, each
-   * directory's newest result and their sums) with the upload folded in.
-   */
-  private async storeUploadIn(db: Kysely<Database>, upload: NewUpload): Promise<UploadOutcome> {
-    const earlier = await this.findEarlier(db, upload);
-    if (earlier) return earlier;
+  private async storeUploadIn(
+    db: Kysely<Database>,
+    upload: NewUpload,
+    lockTask: boolean,
+  ): Promise<UploadOutcome> {
+    const taskQuery = db.selectFrom('tasks').select(TASK_TOTALS).where('id', '=', upload.taskId);
     // Deleted since the caller looked it up: say so, rather than fail the whole batch on the foreign key.
-    const task = await taskStateQuery(db, upload.taskId).executeTakeFirst();
+    const task: TaskTotals | undefined = await (lockTask
+      ? taskQuery.forNoKeyUpdate()
+      : taskQuery
+    ).executeTakeFirst();
     if (!task) return { kind: 'task-missing' };
-    // The id the upload gets, known before the insert (this transaction is the only writer), so
-    // that the upload row can keep the task's sums after it.
-    const { rows } = await sql<{
-      seq: number | null;
-    }>`select seq from sqlite_sequence where name = 'consistency_uploads'`.execute(db);
-    const id = Number(rows[0]?.seq ?? 0) + 1;
-    const state = nextTaskState(task, { id, finishedTime: upload.finishedTime, results: upload.results });
-    await db
+    const dirChecks = upload.results.map((r) => r.dir_check);
+    const current =
+      dirChecks.length === 0
+        ? []
+        : await db
+            .selectFrom('task_directories')
+            .select(DIRECTORY_COLUMNS)
+            .where('task_id', '=', upload.taskId)
+            .where('dir_check', 'in', dirChecks)
+            .execute();
+    const change = changeOf(task, current, upload);
+    const inserted = await db
       .insertInto('consistency_uploads')
-      .values({ id, ...uploadRow(upload), ...taskTotalsOf(state) })
+      .values({
+        ...uploadRow(upload),
+        task_dir_count: change.totals.dir_count,
+        task_inconsistent_dirs: change.totals.inconsistent_dirs,
+        task_total_files: change.totals.total_files,
+        task_different_files: change.totals.different_files,
+        task_miss_files: change.totals.miss_files,
+        task_more_files: change.totals.more_files,
+      })
+      .onConflict((oc) => oc.columns(['task_id', 'idempotency_key']).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (!inserted) {
+      const earlier = await this.findEarlier(db, upload);
+      if (earlier) return earlier;
+      throw new StorageError('Storage failed (store upload): its idempotency key conflicted, then was gone');
+    }
+    const uploadId = Number(inserted.id);
+    if (change.directories.length > 0) {
+      await db
+        .insertInto('task_directories')
+        .values(
+          change.directories.map((result) => ({
+            task_id: upload.taskId,
+            ...result,
+            upload_id: uploadId,
+            finished_time: upload.finishedTime,
+          })),
+        )
+        .onConflict((oc) =>
+          oc.columns(['task_id', 'dir_check']).doUpdateSet((eb) => ({
+            num_total_files: eb.ref('excluded.num_total_files'),
+            num_different_files: eb.ref('excluded.num_different_files'),
+            num_target_miss_files: eb.ref('excluded.num_target_miss_files'),
+            num_target_more_files: eb.ref('excluded.num_target_more_files'),
+            upload_id: eb.ref('excluded.upload_id'),
+            finished_time: eb.ref('excluded.finished_time'),
+          })),
+        )
+        .execute();
+    }
+    await db
+      .updateTable('tasks')
+      .set({
+        ...change.totals,
+        ...(change.becomesLatest
+          ? { latest_upload_id: uploadId, latest_finished_time: upload.finishedTime }
+          : {}),
+      })
+      .where('id', '=', upload.taskId)
       .execute();
-    await db.updateTable('tasks').set(state).where('id', '=', upload.taskId).execute();
     return { kind: 'stored', finishedTime: upload.finishedTime };
   }
 

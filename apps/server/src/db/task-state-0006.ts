@@ -1,4 +1,9 @@
 import { type ConsistencyResult, isConsistent } from '@sms/domain';
+import type { TASK_TOTAL_COLUMNS } from './schema.js';
+
+// How migration 0006 folded the uploads stored before it into each task's state (one JSON value
+// of directories per task), kept as it was so that the migration does on an old database what it
+// always did; 0007 then moves that value into rows of task_directories.
 
 /** A directory of a task with its newest result, and the upload that brought it. */
 export interface DirectoryState extends ConsistencyResult {
@@ -83,16 +88,6 @@ export function nextTaskState(
     more_files: directories.reduce((sum, d) => sum + d.num_target_more_files, 0),
   };
 }
-
-/** The columns of an upload that keep the task's sums right after it. */
-export const TASK_TOTAL_COLUMNS = [
-  'task_dir_count',
-  'task_inconsistent_dirs',
-  'task_total_files',
-  'task_different_files',
-  'task_miss_files',
-  'task_more_files',
-] as const;
 
 /** A task state's sums, as an upload keeps them. */
 export function taskTotalsOf(state: TaskState): Record<(typeof TASK_TOTAL_COLUMNS)[number], number> {
