@@ -66,7 +66,12 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('migrations on %s', (dialect)
 
     const storage = await Storage.open(options);
     cleanups.push(() => storage.close());
-    const rows = await storage.taskSummaries('p', { sort: 'name', order: 'asc', limit: 10, offset: 0 });
+    const rows = await storage.summaries.taskSummaries('p', {
+      sort: 'name',
+      order: 'asc',
+      limit: 10,
+      offset: 0,
+    });
     expect(
       rows.map((r) => [r.id, r.verdict, r.finished_time, r.dir_count, r.total_files, r.different_files]),
     ).toEqual([
@@ -78,7 +83,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('migrations on %s', (dialect)
     ]);
     // 0006: each upload keeps the task's sums right after it
     expect(
-      (await storage.recentUploads('d', 10)).map((u) => [
+      (await storage.summaries.recentUploads('d', 10)).map((u) => [
         u.finished_time,
         u.task_dir_count,
         u.task_different_files,
@@ -88,7 +93,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('migrations on %s', (dialect)
       [10, 1, 3],
     ]);
     // and both move on with the next upload
-    await storage.storeUpload({
+    await storage.uploads.storeUpload({
       taskId: 'd',
       finishedTime: 400,
       checkResult: 'CONSISTENT',
@@ -104,11 +109,11 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('migrations on %s', (dialect)
         },
       ],
     });
-    expect((await storage.recentUploads('d', 1))[0]).toMatchObject({
+    expect((await storage.summaries.recentUploads('d', 1))[0]).toMatchObject({
       task_dir_count: 2,
       task_different_files: 0,
     });
-    expect(await storage.verdictCounts('p', undefined)).toEqual({
+    expect(await storage.summaries.verdictCounts('p', undefined)).toEqual({
       inconsistent: 0,
       'no-result': 1,
       never: 1,
@@ -168,7 +173,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('migrations on %s', (dialect)
     const storage = await Storage.open(options);
     cleanups.push(() => storage.close());
     for (const row of before.rows) {
-      const summary = await storage.taskSummary('p', row.id);
+      const summary = await storage.summaries.taskSummary('p', row.id);
       const none = Number(row.dir_count) === 0;
       const count = (value: number) => (none ? null : Number(value));
       expect(summary, row.id).toMatchObject({
@@ -179,7 +184,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('migrations on %s', (dialect)
         miss_files: count(row.miss_files),
         more_files: count(row.more_files),
       });
-      const moved = await storage.taskDirectories(row.id, { limit: 5_000, offset: 0 });
+      const moved = await storage.summaries.taskDirectories(row.id, { limit: 5_000, offset: 0 });
       const byName = (a: { dir_check: string }, b: { dir_check: string }) =>
         a.dir_check < b.dir_check ? -1 : a.dir_check > b.dir_check ? 1 : 0;
       expect(moved.sort(byName), row.id).toEqual(
@@ -192,7 +197,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('migrations on %s', (dialect)
       );
     }
     // and the next upload moves the sums on from the rows
-    await storage.storeUpload({
+    await storage.uploads.storeUpload({
       taskId: 'w2',
       finishedTime: 5000,
       checkResult: 'CONSISTENT',
@@ -209,7 +214,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('migrations on %s', (dialect)
       ],
     });
     const w2 = before.rows.find((row) => row.id === 'w2')!;
-    expect(await storage.taskSummary('p', 'w2')).toMatchObject({
+    expect(await storage.summaries.taskSummary('p', 'w2')).toMatchObject({
       dir_count: Number(w2.dir_count),
       total_files: Number(w2.total_files) - 100 + 1,
       inconsistent_dirs: Number(w2.inconsistent_dirs) - 1,

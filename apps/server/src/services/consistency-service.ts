@@ -8,7 +8,7 @@ import {
   type ShowConsistencyResultResponse,
   SmsError,
 } from '@sms/domain';
-import type { Storage } from '../storage/storage.js';
+import type { UploadStore } from '../storage/storage.js';
 import type { Principal } from './auth-service.js';
 import type { TaskService } from './task-service.js';
 
@@ -19,11 +19,15 @@ function hashResults(results: readonly ConsistencyResult[]): string {
 
 /** Uploads of consistency results and their history. */
 export class ConsistencyService {
+  private readonly uploads: UploadStore;
+
   constructor(
-    private readonly storage: Storage,
+    stores: { uploads: UploadStore },
     private readonly tasks: TaskService,
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    this.uploads = stores.uploads;
+  }
 
   /**
    * Stores one upload as one history entry, stamped now. Resolves only after
@@ -39,7 +43,7 @@ export class ConsistencyService {
   ): Promise<{ replayed: boolean }> {
     await this.tasks.find(principal, taskId, Actions.updateConsistencyCheckResult);
     const requestHash = hashResults(results);
-    const outcome = await this.storage.storeUpload({
+    const outcome = await this.uploads.storeUpload({
       taskId,
       finishedTime: this.clock(),
       checkResult: deriveCheckResult(results),
@@ -59,6 +63,6 @@ export class ConsistencyService {
 
   async show(principal: Principal, taskId: string): Promise<ShowConsistencyResultResponse> {
     await this.tasks.find(principal, taskId, Actions.getConsistencyCheckResult);
-    return { task_id: taskId, result_list: await this.storage.listUploads(taskId) };
+    return { task_id: taskId, result_list: await this.uploads.listUploads(taskId) };
   }
 }

@@ -104,7 +104,7 @@ export async function createTestApp(
   /** A user with a role in a project (created if needed), and a token for it. */
   async function userWithToken(name: string, role: Role, project = 'default') {
     const password = `${name}-password`;
-    if (!(await storage.findProject({ name: project }))) await services.users.addProject(project);
+    if (!(await storage.accounts.findProject({ name: project }))) await services.users.addProject(project);
     await services.users.addUser(name, password, project, role);
     return { name, password, token: await tokenFor(name, password, project) };
   }

@@ -1,6 +1,6 @@
 import { type ConsistencyResult, fileBreakdown, type Verdict } from '@sms/domain';
 import type { FC } from 'hono/jsx';
-import type { UploadSummary } from '../../storage/storage.js';
+import type { UploadSummary } from '../../services/dashboard-service.js';
 import { formatCount, formatTime, PARTS, VERDICT_LABEL } from '../format.js';
 
 export const VerdictBadge: FC<{ verdict: Verdict }> = ({ verdict }) => (

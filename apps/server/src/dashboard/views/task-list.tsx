@@ -7,8 +7,7 @@ import {
 } from '@sms/domain';
 import type { FC } from 'hono/jsx';
 import type { Session } from '../../services/auth-service.js';
-import type { TaskListView } from '../../services/dashboard-service.js';
-import type { TaskSummaryRow } from '../../storage/storage.js';
+import type { TaskListView, TaskSummaryRow } from '../../services/dashboard-service.js';
 import { formatAgo, formatCount, formatTime, VERDICT_LABEL } from '../format.js';
 import { Layout, Notice } from './layout.js';
 import { Pager, VerdictBadge } from './parts.js';

@@ -33,7 +33,7 @@ describe('POST /v3/auth/tokens', () => {
   });
 
   it('takes the project by id as well as by name, and the only project when none is named', async () => {
-    const project = await t.storage.findProject({ name: 'default' });
+    const project = await t.storage.accounts.findProject({ name: 'default' });
     const byId = passwordTokenRequest({ user: 'admin', password: ADMIN_PASSWORD });
     const res = await post({ auth: { ...byId.auth, scope: { project: { id: project!.id } } } });
     expect(res.status).toBe(201);
