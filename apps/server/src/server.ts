@@ -8,6 +8,7 @@ import type { Logger } from './logger.js';
 import { AuthService, type SignInLimits } from './services/auth-service.js';
 import { ConsistencyService } from './services/consistency-service.js';
 import { DashboardService } from './services/dashboard-service.js';
+import { HealthService } from './services/health-service.js';
 import { TaskService } from './services/task-service.js';
 import { UserService } from './services/user-service.js';
 import { Storage } from './storage/storage.js';
@@ -29,7 +30,7 @@ export async function createServices(
   });
   const tasks = new TaskService(storage, auth, clock);
   return {
-    storage,
+    health: new HealthService(storage),
     auth,
     tasks,
     dashboard: new DashboardService(storage, auth),

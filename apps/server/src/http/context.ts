@@ -3,12 +3,12 @@ import type { Logger } from '../logger.js';
 import type { AuthService, Principal } from '../services/auth-service.js';
 import type { ConsistencyService } from '../services/consistency-service.js';
 import type { DashboardService } from '../services/dashboard-service.js';
+import type { HealthService } from '../services/health-service.js';
 import type { TaskService } from '../services/task-service.js';
-import type { Storage } from '../storage/storage.js';
 
 /** What the routes are given: services, never the environment. */
 export interface AppDeps {
-  storage: Storage;
+  health: HealthService;
   auth: AuthService;
   tasks: TaskService;
   consistency: ConsistencyService;
