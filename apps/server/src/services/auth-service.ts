@@ -31,6 +31,11 @@ export interface Principal {
   projectId: string;
   projectName: string;
   role: Role;
+  /**
+   * The task the request names, read in the principal's query (see
+   * `authenticate`): its project, or null when there is no such task.
+   */
+  task?: { id: string; projectId: string | null };
 }
 
 /** A signed-in dashboard user: who, the form token its forms must carry, and when it ends. */
@@ -271,15 +276,18 @@ export class AuthService {
     return { user, membership };
   }
 
-  /** The principal behind an `X-Auth-Token`, or `AuthenticationError` with the reason. */
-  async authenticate(token: string | undefined): Promise<Principal> {
+  /**
+   * The principal behind an `X-Auth-Token`, or `AuthenticationError` with the
+   * reason. With `taskId`, the task is read in the same query (`Principal.task`).
+   */
+  async authenticate(token: string | undefined, taskId?: string): Promise<Principal> {
     if (token === undefined || token === '') throw new AuthenticationError('token missing');
     if (!v.is(AuthTokenSchema, token)) throw new AuthenticationError('token longer than 16384 characters');
     const check = verifyTokenSignature(token, this.signingKey);
     if (!check.ok) throw new AuthenticationError(`token ${check.reason}`);
     const { claims } = check;
     if (claims.exp <= this.now()) throw new AuthenticationError('token expired');
-    return this.principalFor(claims.uid, claims.pid, claims.gen, 'token');
+    return this.principalFor(claims.uid, claims.pid, claims.gen, 'token', taskId);
   }
 
   /** The principal of a token's or session's claims, unless revoked since they were issued. */
@@ -288,8 +296,9 @@ export class AuthService {
     projectId: string,
     generation: number,
     what: 'token' | 'session' = 'session',
+    taskId?: string,
   ): Promise<Principal> {
-    const found = await this.accounts.principal(userId, projectId);
+    const found = await this.accounts.principal(userId, projectId, taskId);
     if (!found)
       throw new AuthenticationError(`${what} revoked: the user or its membership of the project was removed`);
     if (found.user.token_generation !== generation) {
@@ -301,6 +310,7 @@ export class AuthService {
       projectId: found.project.id,
       projectName: found.project.name,
       role: found.role,
+      ...(taskId === undefined ? {} : { task: { id: taskId, projectId: found.taskProjectId ?? null } }),
     };
   }
 

@@ -41,7 +41,14 @@ export class ConsistencyService {
     results: readonly ConsistencyResult[],
     idempotencyKey?: string,
   ): Promise<{ replayed: boolean }> {
-    await this.tasks.find(principal, taskId, Actions.updateConsistencyCheckResult);
+    const action = Actions.updateConsistencyCheckResult;
+    // read with the principal when the route asked for it: one query less on the hot path
+    if (principal.task?.id === taskId) {
+      const { projectId } = principal.task;
+      this.tasks.check(principal, taskId, projectId === null ? undefined : { project_id: projectId }, action);
+    } else {
+      await this.tasks.find(principal, taskId, action);
+    }
     const requestHash = hashResults(results);
     const outcome = await this.uploads.storeUpload({
       taskId,

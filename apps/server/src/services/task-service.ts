@@ -37,9 +37,22 @@ export class TaskService {
     action: (typeof Actions)[keyof typeof Actions],
   ): Promise<Task> {
     const task = await this.tasks.getTask(id);
+    this.check(principal, id, task, action);
+    return task as Task;
+  }
+
+  /**
+   * The checks of `find` on a task already read (by the principal's query,
+   * `Principal.task`): 404 when there is none, then 403 unless it may be acted on.
+   */
+  check(
+    principal: Principal,
+    id: string,
+    task: Pick<Task, 'project_id'> | undefined,
+    action: (typeof Actions)[keyof typeof Actions],
+  ): void {
     if (!task) throw new NotFoundError('task', id);
-    this.auth.authorizeTask(principal, action, task);
-    return task;
+    this.auth.authorizeTask(principal, action, { id, project_id: task.project_id });
   }
 
   show(principal: Principal, id: string): Promise<Task> {

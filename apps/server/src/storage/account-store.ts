@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Role } from '@sms/domain';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { compiledOnce } from './compiled.js';
 import type { StoreHandle } from './handle.js';
 
 export interface ProjectRow {
@@ -15,6 +16,12 @@ export interface UserRow {
   password_hash: string;
   token_generation: number;
   created_at: number;
+}
+/** A user with its role in one project. */
+export interface PrincipalRow {
+  user: UserRow;
+  project: ProjectRow;
+  role: Role;
 }
 export interface MembershipRow {
   project_id: string;
@@ -164,42 +171,57 @@ export class AccountStore {
     });
   }
 
-  /** The user and its role in one project, in one query: what every authenticated request needs. */
+  /**
+   * The user and its role in one project, in one query compiled once: what
+   * every authenticated request needs. With `taskId`, the same query also
+   * reads that task's project (null when there is no such task), so that an
+   * upload reads its principal and its task together.
+   */
   async principal(
     userId: string,
     projectId: string,
-  ): Promise<{ user: UserRow; project: ProjectRow; role: Role } | undefined> {
+    taskId?: string,
+  ): Promise<(PrincipalRow & { taskProjectId?: string | null }) | undefined> {
     return this.run('read principal', async () => {
-      const row = await this.db
-        .selectFrom('users')
-        .innerJoin('memberships', 'memberships.user_id', 'users.id')
-        .innerJoin('projects', 'projects.id', 'memberships.project_id')
-        .select([
-          'users.id as user_id',
-          'users.name as user_name',
-          'users.password_hash',
-          'users.token_generation',
-          'users.created_at as user_created_at',
-          'projects.id as project_id',
-          'projects.name as project_name',
-          'projects.created_at as project_created_at',
-          'memberships.role',
-        ])
-        .where('users.id', '=', userId)
-        .where('projects.id', '=', projectId)
-        .executeTakeFirst();
+      const { rows } = await this.db.executeQuery(
+        this.principalQuery({ userId, projectId, taskId: taskId ?? null }),
+      );
+      const row = rows[0];
       if (!row) return undefined;
       return {
         user: {
           id: row.user_id,
           name: row.user_name,
           password_hash: row.password_hash,
-          token_generation: row.token_generation,
-          created_at: row.user_created_at,
+          token_generation: Number(row.token_generation),
+          created_at: Number(row.user_created_at),
         },
-        project: { id: row.project_id, name: row.project_name, created_at: row.project_created_at },
+        project: { id: row.project_id, name: row.project_name, created_at: Number(row.project_created_at) },
         role: row.role as Role,
+        ...(taskId === undefined ? {} : { taskProjectId: row.task_project_id }),
       };
     });
   }
+
+  private readonly principalQuery = compiledOnce((slot: (name: 'userId' | 'projectId' | 'taskId') => never) =>
+    this.db
+      .selectFrom('users')
+      .innerJoin('memberships', 'memberships.user_id', 'users.id')
+      .innerJoin('projects', 'projects.id', 'memberships.project_id')
+      .leftJoin('tasks', (join) => join.on('tasks.id', '=', slot('taskId')))
+      .select([
+        'users.id as user_id',
+        'users.name as user_name',
+        'users.password_hash',
+        'users.token_generation',
+        'users.created_at as user_created_at',
+        'projects.id as project_id',
+        'projects.name as project_name',
+        'projects.created_at as project_created_at',
+        'memberships.role',
+        'tasks.project_id as task_project_id',
+      ])
+      .where('users.id', '=', slot('userId'))
+      .where('projects.id', '=', slot('projectId')),
+  );
 }

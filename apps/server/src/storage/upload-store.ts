@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Database, Dialect } from '../db/schema.js';
 import { GroupCommit } from './group-commit.js';
 import type { StoreHandle } from './handle.js';
-import { storeUploadIn } from './upload-writes.js';
+import { UploadWrites } from './upload-writes.js';
 
 export interface NewUpload {
   taskId: string;
@@ -29,17 +29,19 @@ export class UploadStore {
     this.db = handle.db;
     this.run = handle.run;
     this.dialect = handle.dialect;
+    this.writes = new UploadWrites(handle.db);
     this.groupCommit = new GroupCommit((batch) =>
       this.run('store upload', () =>
         this.db.transaction().execute(async (trx) => {
           const done: UploadOutcome[] = [];
-          for (const upload of batch) done.push(await storeUploadIn(trx, upload, false));
+          for (const upload of batch) done.push(await this.writes.store(trx, upload, false));
           return done;
         }),
       ),
     );
   }
 
+  private readonly writes: UploadWrites;
   /** SQLite's uploads that arrive together, committed together. */
   private readonly groupCommit: GroupCommit<NewUpload, UploadOutcome>;
 
@@ -58,7 +60,7 @@ export class UploadStore {
   storeUpload(upload: NewUpload): Promise<UploadOutcome> {
     if (this.dialect !== 'sqlite') {
       return this.run('store upload', () =>
-        this.db.transaction().execute((trx) => storeUploadIn(trx, upload, true)),
+        this.db.transaction().execute((trx) => this.writes.store(trx, upload, true)),
       );
     }
     return this.groupCommit.add(upload);
