@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dashboardBrowser, parseSetCookies } from '../test-support/dashboard.js';
-import { ADMIN_PASSWORD, createTestApp, result, type TestApp } from '../test-support/harness.js';
+import { ADMIN_PASSWORD, createTestApp, result, type TestApp } from '../testing/app.js';
 import { SESSION_COOKIE, SIGN_IN_COOKIE } from './routes.js';
 
 let t: TestApp;

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { type Kysely, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Storage } from '../storage/storage.js';
-import type { TestDialect } from '../test-support/harness.js';
-import { createTestDatabase } from '../test-support/postgres.js';
+import type { TestDialect } from '../testing/app.js';
+import { createTestDatabase } from '../testing/postgres.js';
 import { connect } from './connect.js';
 import { migrateToLatest } from './migrations.js';
 

@@ -6,8 +6,8 @@ import * as v from 'valibot';
 import { afterAll, describe, expect, it } from 'vitest';
 import { apiOf } from '../test-support/client.js';
 import { runUploaders } from '../test-support/load.js';
-import { createTestDatabase } from '../test-support/postgres.js';
-import { startServerProcess } from '../test-support/process.js';
+import { createTestDatabase } from '../testing/postgres.js';
+import { startServerProcess } from '../testing/process.js';
 
 /** Short in CI; LOAD_SECONDS for the longer run. */
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 3);

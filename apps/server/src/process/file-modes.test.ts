@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { apiOf } from '../test-support/client.js';
-import { result } from '../test-support/harness.js';
-import { startServerProcess } from '../test-support/process.js';
+import { result } from '../testing/app.js';
+import { startServerProcess } from '../testing/process.js';
 
 const root = mkdtempSync(join(tmpdir(), 'sms-modes-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -6,8 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { AuthService } from '../services/auth-service.js';
 import { Storage } from '../storage/storage.js';
 import { apiOf } from '../test-support/client.js';
-import { result } from '../test-support/harness.js';
-import { runServerCli, startServerProcess } from '../test-support/process.js';
+import { result } from '../testing/app.js';
+import { runServerCli, startServerProcess } from '../testing/process.js';
 
 const dirs: string[] = [];
 function dataDir(): string {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Storage } from '../storage/storage.js';
-import { openTestStorage } from '../test-support/harness.js';
+import { openTestStorage } from '../testing/app.js';
 import { UserService } from './user-service.js';
 
 let storage: Storage;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { result } from '../test-support/harness.js';
+import { result } from '../testing/app.js';
 import { changeOf, type TaskTotals } from './directory-state.js';
 
 const clean = { num_different_files: 0, num_target_miss_files: 0, num_target_more_files: 0 };

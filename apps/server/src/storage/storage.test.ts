@@ -1,6 +1,6 @@
 import { StorageError } from '@sms/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestStorage, result, type TestDialect } from '../test-support/harness.js';
+import { openTestStorage, result, type TestDialect } from '../testing/app.js';
 import { type Storage, UniqueViolation } from './storage.js';
 
 describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) => {

@@ -6,7 +6,7 @@ import {
 } from '@sms/domain';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../test-support/harness.js';
+import { createTestApp, type TestApp } from '../../testing/app.js';
 
 let t: TestApp;
 beforeAll(async () => {

@@ -52,28 +52,52 @@ export async function openTestStorage(
   };
 }
 
+/** A user `createTestApp` adds, with a role in a project (created if needed). */
+export interface TestUser {
+  name: string;
+  password: string;
+  role: Role;
+  project?: string;
+}
+
+export interface TestAppOptions {
+  /** `sqlite` (default: a fresh data directory) or `postgres` (a fresh database on `SMS_TEST_PG_URL`). */
+  dialect?: TestDialect;
+  tokenTtlSeconds?: number;
+  signInLimits?: SignInLimits;
+  /** `SMS_TRUSTED_PROXIES` */
+  trustedProxies?: string[];
+  /** Users besides `admin` (password `ADMIN_PASSWORD`, project `default`). */
+  users?: readonly TestUser[];
+  /**
+   * `frozen` (default): the server's time stands still until `advanceClock`;
+   * `running`: it follows the real time, `advanceClock` moving it ahead.
+   */
+  clock?: 'frozen' | 'running';
+}
+
 /**
- * The real app on real storage, in-process: an admin in project `default`,
- * a clock the test can move, and helpers for tokens and users.
+ * The real app on real storage, in-process: an admin in project `default`
+ * (and `users`), a clock the test can move, and helpers for tokens, users,
+ * tasks and uploads. `app.fetch` answers like the server on a port.
  */
-export async function createTestApp(
-  options: {
-    dialect?: TestDialect;
-    tokenTtlSeconds?: number;
-    signInLimits?: SignInLimits;
-    /** `SMS_TRUSTED_PROXIES` */
-    trustedProxies?: string[];
-  } = {},
-) {
+export async function createTestApp(options: TestAppOptions = {}) {
   const { storage, cleanup } = await openTestStorage(options.dialect ?? 'sqlite');
-  let now = Date.now();
-  const clock = () => now;
+  const start = Date.now();
+  let offset = 0;
+  const running = options.clock === 'running';
+  const clock = () => (running ? Date.now() : start) + offset;
   const services = await createServices(storage, {
     tokenTtlSeconds: options.tokenTtlSeconds ?? 3600,
     clock,
     ...(options.signInLimits ? { signInLimits: options.signInLimits } : {}),
   });
   await services.users.addUser('admin', ADMIN_PASSWORD, 'default', 'admin', { createProject: true });
+  for (const user of options.users ?? []) {
+    const project = user.project ?? 'default';
+    if (!(await storage.accounts.findProject({ name: project }))) await services.users.addProject(project);
+    await services.users.addUser(user.name, user.password, project, user.role);
+  }
   const logger = createMemoryLogger();
   const app = createApp({
     ...services,
@@ -149,8 +173,9 @@ export async function createTestApp(
     adminToken,
     createTask,
     upload,
+    /** Moves the server's time ahead (token issue and expiry, the dashboard's "ago"). */
     advanceClock: (ms: number) => {
-      now += ms;
+      offset += ms;
     },
     close: cleanup,
   };
