@@ -44,6 +44,7 @@ Environment (every command):
   SMS_LOG_LEVEL                 debug|info|warn|error|silent (default info; the listening line
                                 is written at every level)
   SMS_SQLITE_DRIVER             auto|better-sqlite3|node-sqlite (default auto: node:sqlite on Node 24+)
+  SMS_METRICS                   1: serve GET /metrics (Prometheus) on the API port (default 0: off)
   SMS_TRUSTED_PROXIES           reverse proxies (addresses or networks, comma-separated) whose
                                 X-Forwarded-For names the client for sign-in limits (default none)
 

@@ -5,6 +5,7 @@ import { createApp } from './http/app.js';
 import { trustedProxies } from './http/client-address.js';
 import type { AppDeps } from './http/context.js';
 import type { Logger } from './logger.js';
+import { createMetrics } from './metrics.js';
 import { AuthService, type SignInLimits } from './services/auth-service.js';
 import { ConsistencyService } from './services/consistency-service.js';
 import { DashboardService } from './services/dashboard-service.js';
@@ -56,10 +57,12 @@ export async function startServer(
   logger: Logger,
   options: { announcePassword?: (password: string) => void } = {},
 ): Promise<RunningServer> {
+  const metrics = config.metrics ? createMetrics() : undefined;
   const storage = await Storage.open({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     sqliteDriver: config.sqliteDriver,
+    ...(metrics ? { events: metrics.storage } : {}),
   });
   for (const { path, was, now } of storage.tightened) {
     logger.warn('data file was readable by other users; tightened it', { path, was, now });
@@ -80,6 +83,7 @@ export async function startServer(
       logger,
       isDraining: () => draining,
       trustedProxies: trustedProxies(config.trustedProxies),
+      ...(metrics ? { metrics } : {}),
     },
     { version: SERVER_VERSION },
   );

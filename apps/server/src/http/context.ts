@@ -1,5 +1,6 @@
 import type { BlockList } from 'node:net';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import type { AuthService, Principal } from '../services/auth-service.js';
 import type { ConsistencyService } from '../services/consistency-service.js';
 import type { DashboardService } from '../services/dashboard-service.js';
@@ -16,6 +17,8 @@ export interface AppDeps {
   /** The time, for pages that say how long ago; tests move it. */
   clock?: () => number;
   logger: Logger;
+  /** `SMS_METRICS=1`: requests are measured and `GET /metrics` serves them. */
+  metrics?: Metrics;
   /** `SMS_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the client (see `clientAddress`). */
   trustedProxies?: BlockList;
   /** True once shutdown began: new requests get 503. */

@@ -27,19 +27,42 @@ export function isUniqueViolation(error: unknown): boolean {
 export interface StoreHandle {
   readonly db: Kysely<Database>;
   readonly dialect: Dialect;
+  readonly events: StorageEvents;
   run<T>(what: string, work: () => Promise<T>): Promise<T>;
 }
 
-export function storeHandle(db: Kysely<Database>, dialect: Dialect): StoreHandle {
+/** What the storage reports as it works, for the server's metrics; each a no-op unless given. */
+export interface StorageEvents {
+  /** A SQLite group commit committed `size` uploads in one transaction. */
+  batchCommitted(size: number): void;
+  /** A database operation failed (it becomes a `StorageError`). */
+  databaseError(operation: string): void;
+  /** A failed sign-in was counted. */
+  signInFailure(): void;
+}
+
+export const NO_STORAGE_EVENTS: StorageEvents = {
+  batchCommitted: () => {},
+  databaseError: () => {},
+  signInFailure: () => {},
+};
+
+export function storeHandle(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  events: StorageEvents = NO_STORAGE_EVENTS,
+): StoreHandle {
   return {
     db,
     dialect,
+    events,
     async run(what, work) {
       try {
         return await work();
       } catch (error) {
         if (error instanceof StorageError || error instanceof UniqueViolation) throw error;
         if (isUniqueViolation(error)) throw new UniqueViolation(`${what}: already exists`, { cause: error });
+        events.databaseError(what);
         const detail = error instanceof Error ? error.message : String(error);
         throw new StorageError(`Storage failed (${what}): ${detail}`.slice(0, 900), { cause: error });
       }

@@ -13,7 +13,10 @@ export class SignInStore {
   constructor(handle: StoreHandle) {
     this.db = handle.db;
     this.run = handle.run;
+    this.events = handle.events;
   }
+
+  private readonly events: StoreHandle['events'];
 
   // --- secrets ---------------------------------------------------------------
 
@@ -55,6 +58,7 @@ export class SignInStore {
 
   /** Counts one failure for each key, in one statement each, atomically across instances. */
   async countFailure(keys: readonly string[], now: number, windowMs: number): Promise<void> {
+    this.events.signInFailure();
     await this.run('count sign-in failure', async () => {
       for (const key of keys) {
         await this.db

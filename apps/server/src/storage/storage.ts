@@ -4,14 +4,14 @@ import type { ModeWarning } from '../db/file-modes.js';
 import { migrateToLatest } from '../db/migrations.js';
 import type { Dialect } from '../db/schema.js';
 import { AccountStore } from './account-store.js';
-import { type StoreHandle, storeHandle } from './handle.js';
+import { type StorageEvents, type StoreHandle, storeHandle } from './handle.js';
 import { SignInStore } from './sign-in-store.js';
 import { TaskStore } from './task-store.js';
 import { TaskSummaryStore } from './task-summary-store.js';
 import { UploadStore } from './upload-store.js';
 
 export type { AccountStore, MembershipRow, ProjectRow, UserRow } from './account-store.js';
-export { UniqueViolation } from './handle.js';
+export { type StorageEvents, UniqueViolation } from './handle.js';
 export type { SessionRow, SignInStore } from './sign-in-store.js';
 export type { TaskStore } from './task-store.js';
 export type { TaskSummaryRow, TaskSummaryStore, UploadSummary } from './task-summary-store.js';
@@ -35,11 +35,11 @@ export class Storage {
   readonly uploads: UploadStore;
   private readonly handle: StoreHandle;
 
-  private constructor(connection: ReturnType<typeof connect>) {
+  private constructor(connection: ReturnType<typeof connect>, events?: StorageEvents) {
     this.dialect = connection.dialect;
     this.location = connection.location;
     this.tightened = connection.tightened;
-    this.handle = storeHandle(connection.db, connection.dialect);
+    this.handle = storeHandle(connection.db, connection.dialect, events);
     this.accounts = new AccountStore(this.handle);
     this.signIn = new SignInStore(this.handle);
     this.tasks = new TaskStore(this.handle);
@@ -47,9 +47,9 @@ export class Storage {
     this.uploads = new UploadStore(this.handle);
   }
 
-  /** Opens the configured database and brings its schema up to date. */
-  static async open(options: Parameters<typeof connect>[0]): Promise<Storage> {
-    const storage = new Storage(connect(options));
+  /** Opens the configured database and brings its schema up to date; `events` hear what it does (metrics). */
+  static async open(options: Parameters<typeof connect>[0] & { events?: StorageEvents }): Promise<Storage> {
+    const storage = new Storage(connect(options), options.events);
     const { db, dialect } = storage.handle;
     try {
       await storage.handle.run('migrate', () => migrateToLatest(db as Kysely<unknown>, dialect));

@@ -30,15 +30,16 @@ export class UploadStore {
     this.run = handle.run;
     this.dialect = handle.dialect;
     this.writes = new UploadWrites(handle.db);
-    this.groupCommit = new GroupCommit((batch) =>
-      this.run('store upload', () =>
+    this.groupCommit = new GroupCommit((batch) => {
+      handle.events.batchCommitted(batch.length);
+      return this.run('store upload', () =>
         this.db.transaction().execute(async (trx) => {
           const done: UploadOutcome[] = [];
           for (const upload of batch) done.push(await this.writes.store(trx, upload, false));
           return done;
         }),
-      ),
-    );
+      );
+    });
   }
 
   private readonly writes: UploadWrites;

@@ -5,9 +5,10 @@ import { type ConsistencyResult, passwordTokenRequest, type Role } from '@sms/do
 import { createApp } from '../http/app.js';
 import { trustedProxies } from '../http/client-address.js';
 import { createMemoryLogger } from '../logger.js';
+import { createMetrics } from '../metrics.js';
 import { createServices } from '../server.js';
 import type { SignInLimits } from '../services/auth-service.js';
-import { Storage } from '../storage/storage.js';
+import { Storage, type StorageEvents } from '../storage/storage.js';
 import { createTestDatabase } from './postgres.js';
 
 export type TestDialect = 'sqlite' | 'postgres';
@@ -29,10 +30,15 @@ export function result(dirCheck: string, patch: Partial<ConsistencyResult> = {})
 /** Opens a fresh storage of the given kind; `cleanup` closes and removes it. */
 export async function openTestStorage(
   dialect: TestDialect,
+  events?: StorageEvents,
 ): Promise<{ storage: Storage; cleanup: () => Promise<void> }> {
   if (dialect === 'postgres') {
     const database = await createTestDatabase();
-    const storage = await Storage.open({ databaseUrl: database.url, dataDir: '' });
+    const storage = await Storage.open({
+      databaseUrl: database.url,
+      dataDir: '',
+      ...(events ? { events } : {}),
+    });
     return {
       storage,
       cleanup: async () => {
@@ -42,7 +48,7 @@ export async function openTestStorage(
     };
   }
   const dir = mkdtempSync(join(tmpdir(), 'sms-test-'));
-  const storage = await Storage.open({ dataDir: dir });
+  const storage = await Storage.open({ dataDir: dir, ...(events ? { events } : {}) });
   return {
     storage,
     cleanup: async () => {
@@ -74,6 +80,8 @@ export interface TestAppOptions {
    * `running`: it follows the real time, `advanceClock` moving it ahead.
    */
   clock?: 'frozen' | 'running';
+  /** As with `SMS_METRICS=1`: requests measured, `GET /metrics` served (`metrics` in the result). */
+  metrics?: boolean;
 }
 
 /**
@@ -82,7 +90,8 @@ export interface TestAppOptions {
  * tasks and uploads. `app.fetch` answers like the server on a port.
  */
 export async function createTestApp(options: TestAppOptions = {}) {
-  const { storage, cleanup } = await openTestStorage(options.dialect ?? 'sqlite');
+  const metrics = options.metrics ? createMetrics() : undefined;
+  const { storage, cleanup } = await openTestStorage(options.dialect ?? 'sqlite', metrics?.storage);
   const start = Date.now();
   let offset = 0;
   const running = options.clock === 'running';
@@ -103,6 +112,7 @@ export async function createTestApp(options: TestAppOptions = {}) {
     ...services,
     logger,
     trustedProxies: trustedProxies(options.trustedProxies ?? []),
+    ...(metrics ? { metrics } : {}),
   });
 
   /** A request in-process; with `peer`, as if its connection came from that address. */
@@ -164,6 +174,7 @@ export async function createTestApp(options: TestAppOptions = {}) {
 
   return {
     app,
+    metrics,
     storage,
     services,
     logger,
