@@ -73,7 +73,14 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('migrations on %s', (dialect)
       offset: 0,
     });
     expect(
-      rows.map((r) => [r.id, r.verdict, r.finished_time, r.dir_count, r.total_files, r.different_files]),
+      rows.map((r) => [
+        r.id,
+        r.verdict,
+        r.finished_time,
+        r.dir_count,
+        r.num_total_files,
+        r.num_different_files,
+      ]),
     ).toEqual([
       ['a', 'consistent', 300, 1, 10, 0],
       ['b', 'consistent', 200, 1, 10, 0],
@@ -86,7 +93,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('migrations on %s', (dialect)
       (await storage.summaries.recentUploads('d', 10)).map((u) => [
         u.finished_time,
         u.task_dir_count,
-        u.task_different_files,
+        u.task_num_different_files,
       ]),
     ).toEqual([
       [20, 2, 3],
@@ -111,7 +118,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('migrations on %s', (dialect)
     });
     expect((await storage.summaries.recentUploads('d', 1))[0]).toMatchObject({
       task_dir_count: 2,
-      task_different_files: 0,
+      task_num_different_files: 0,
     });
     expect(await storage.summaries.verdictCounts('p', undefined)).toEqual({
       inconsistent: 0,
@@ -179,10 +186,10 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('migrations on %s', (dialect)
       expect(summary, row.id).toMatchObject({
         dir_count: count(row.dir_count),
         inconsistent_dirs: count(row.inconsistent_dirs),
-        total_files: count(row.total_files),
-        different_files: count(row.different_files),
-        miss_files: count(row.miss_files),
-        more_files: count(row.more_files),
+        num_total_files: count(row.total_files),
+        num_different_files: count(row.different_files),
+        num_target_miss_files: count(row.miss_files),
+        num_target_more_files: count(row.more_files),
       });
       const moved = await storage.summaries.taskDirectories(row.id, { limit: 5_000, offset: 0 });
       const byName = (a: { dir_check: string }, b: { dir_check: string }) =>
@@ -216,7 +223,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('migrations on %s', (dialect)
     const w2 = before.rows.find((row) => row.id === 'w2')!;
     expect(await storage.summaries.taskSummary('p', 'w2')).toMatchObject({
       dir_count: Number(w2.dir_count),
-      total_files: Number(w2.total_files) - 100 + 1,
+      num_total_files: Number(w2.total_files) - 100 + 1,
       inconsistent_dirs: Number(w2.inconsistent_dirs) - 1,
     });
   });

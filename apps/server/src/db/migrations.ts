@@ -1,16 +1,35 @@
 import type { ConsistencyResult } from '@sms/domain';
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
-import { type Database, type Dialect, TASK_TOTAL_COLUMNS } from './schema.js';
+import type { Dialect } from './schema.js';
 import {
   EMPTY_TASK_STATE,
   nextTaskState,
   parseDirectories,
+  TASK_TOTAL_COLUMNS_0006,
   type TaskState,
   taskTotalsOf,
 } from './task-state-0006.js';
 
 /** The tables as migration 0006 left them: each task's directories in one JSON value. */
-type Database0006 = Omit<Database, 'tasks'> & { tasks: Database['tasks'] & { directories: string } };
+type Database0006 = {
+  tasks: TaskState & { id: string };
+  consistency_uploads: {
+    id: number;
+    task_id: string;
+    finished_time: number;
+    results: string;
+  } & ReturnType<typeof taskTotalsOf>;
+  task_directories: {
+    task_id: string;
+    dir_check: string;
+    num_total_files: number;
+    num_different_files: number;
+    num_target_miss_files: number;
+    num_target_more_files: number;
+    upload_id: number;
+    finished_time: number;
+  };
+};
 
 /** Rows per INSERT when 0007 moves directories (8 parameters each, far below either database's limit). */
 const MOVE_CHUNK = 500;
@@ -200,7 +219,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
       async up(db: Kysely<unknown>) {
         // each upload keeps the task's sums right after it, so that the history shows whether the
         // task's gap is closing (an upload of one directory says little of the others)
-        for (const column of TASK_TOTAL_COLUMNS) {
+        for (const column of TASK_TOTAL_COLUMNS_0006) {
           await db.schema
             .alterTable('consistency_uploads')
             .addColumn(column, 'bigint', (c) => c.notNull().defaultTo(0))
@@ -267,6 +286,25 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           }
         }
         await db.schema.alterTable('tasks').dropColumn('directories').execute();
+      },
+    },
+    '0008_count_names': {
+      async up(db: Kysely<unknown>) {
+        // one name for each of the four counts, the API's, from the wire to the columns
+        const renames = [
+          ['total_files', 'num_total_files'],
+          ['different_files', 'num_different_files'],
+          ['miss_files', 'num_target_miss_files'],
+          ['more_files', 'num_target_more_files'],
+        ] as const;
+        for (const [from, to] of renames) {
+          await db.schema.alterTable('tasks').renameColumn(from, to).execute();
+          await db.schema.alterTable('consistency_uploads').renameColumn(from, to).execute();
+          await db.schema
+            .alterTable('consistency_uploads')
+            .renameColumn(`task_${from}`, `task_${to}`)
+            .execute();
+        }
       },
     },
   };

@@ -34,10 +34,10 @@ export interface Database {
      */
     dir_count: Generated<number>;
     inconsistent_dirs: Generated<number>;
-    total_files: Generated<number>;
-    different_files: Generated<number>;
-    miss_files: Generated<number>;
-    more_files: Generated<number>;
+    num_total_files: Generated<number>;
+    num_different_files: Generated<number>;
+    num_target_miss_files: Generated<number>;
+    num_target_more_files: Generated<number>;
   };
   /** Each directory of each task with its newest result, and the upload that brought it. */
   task_directories: {
@@ -60,17 +60,17 @@ export interface Database {
     /** The upload's `consistency_result` array, as JSON text. */
     results: string;
     dir_count: number;
-    total_files: number;
-    different_files: number;
-    miss_files: number;
-    more_files: number;
+    num_total_files: number;
+    num_different_files: number;
+    num_target_miss_files: number;
+    num_target_more_files: number;
     /** The task's sums right after this upload was stored: the gap over time, at the task's level. */
     task_dir_count: Generated<number>;
     task_inconsistent_dirs: Generated<number>;
-    task_total_files: Generated<number>;
-    task_different_files: Generated<number>;
-    task_miss_files: Generated<number>;
-    task_more_files: Generated<number>;
+    task_num_total_files: Generated<number>;
+    task_num_different_files: Generated<number>;
+    task_num_target_miss_files: Generated<number>;
+    task_num_target_more_files: Generated<number>;
   };
 }
 
@@ -80,8 +80,8 @@ export type Dialect = 'sqlite' | 'postgres';
 export const TASK_TOTAL_COLUMNS = [
   'task_dir_count',
   'task_inconsistent_dirs',
-  'task_total_files',
-  'task_different_files',
-  'task_miss_files',
-  'task_more_files',
+  'task_num_total_files',
+  'task_num_different_files',
+  'task_num_target_miss_files',
+  'task_num_target_more_files',
 ] as const;

@@ -1,5 +1,4 @@
 import { type ConsistencyResult, isConsistent } from '@sms/domain';
-import type { TASK_TOTAL_COLUMNS } from './schema.js';
 
 // How migration 0006 folded the uploads stored before it into each task's state (one JSON value
 // of directories per task), kept as it was so that the migration does on an old database what it
@@ -90,7 +89,17 @@ export function nextTaskState(
 }
 
 /** A task state's sums, as an upload keeps them. */
-export function taskTotalsOf(state: TaskState): Record<(typeof TASK_TOTAL_COLUMNS)[number], number> {
+/** The columns of an upload that migration 0006 added to keep the task's sums after it (renamed by 0008). */
+export const TASK_TOTAL_COLUMNS_0006 = [
+  'task_dir_count',
+  'task_inconsistent_dirs',
+  'task_total_files',
+  'task_different_files',
+  'task_miss_files',
+  'task_more_files',
+] as const;
+
+export function taskTotalsOf(state: TaskState): Record<(typeof TASK_TOTAL_COLUMNS_0006)[number], number> {
   return {
     task_dir_count: state.dir_count,
     task_inconsistent_dirs: state.inconsistent_dirs,

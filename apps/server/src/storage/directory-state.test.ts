@@ -8,10 +8,10 @@ const empty: TaskTotals = {
   latest_finished_time: null,
   dir_count: 0,
   inconsistent_dirs: 0,
-  total_files: 0,
-  different_files: 0,
-  miss_files: 0,
-  more_files: 0,
+  num_total_files: 0,
+  num_different_files: 0,
+  num_target_miss_files: 0,
+  num_target_more_files: 0,
 };
 
 describe('changeOf', () => {
@@ -25,10 +25,10 @@ describe('changeOf', () => {
     expect(change.totals).toEqual({
       dir_count: 2,
       inconsistent_dirs: 1,
-      total_files: 105,
-      different_files: 1,
-      miss_files: 2,
-      more_files: 3,
+      num_total_files: 105,
+      num_different_files: 1,
+      num_target_miss_files: 2,
+      num_target_more_files: 3,
     });
   });
 
@@ -44,7 +44,12 @@ describe('changeOf', () => {
       { ...result('/old'), upload_id: 1, finished_time: 10 },
       { ...result('/newer', { num_total_files: 5, ...clean }), upload_id: 2, finished_time: 20 },
     ];
-    Object.assign(task, { total_files: 105, different_files: 1, miss_files: 2, more_files: 3 });
+    Object.assign(task, {
+      num_total_files: 105,
+      num_different_files: 1,
+      num_target_miss_files: 2,
+      num_target_more_files: 3,
+    });
     const older = changeOf(task, rows, {
       finishedTime: 15,
       results: [result('/old', { num_total_files: 7, ...clean }), result('/newer')],
@@ -54,13 +59,13 @@ describe('changeOf', () => {
     expect(older.totals).toMatchObject({
       dir_count: 2,
       inconsistent_dirs: 0,
-      total_files: 12,
-      different_files: 0,
+      num_total_files: 12,
+      num_different_files: 0,
     });
     const tie = changeOf(task, rows, { finishedTime: 20, results: [result('/newer')] });
     expect(tie.directories).toHaveLength(1);
     expect(tie.becomesLatest).toBe(true);
-    expect(tie.totals).toMatchObject({ dir_count: 2, inconsistent_dirs: 2, total_files: 200 });
+    expect(tie.totals).toMatchObject({ dir_count: 2, inconsistent_dirs: 2, num_total_files: 200 });
   });
 
   it('changes only the newest upload for an upload with no directory', () => {

@@ -12,10 +12,10 @@ export interface TaskTotals {
   latest_finished_time: number | null;
   dir_count: number;
   inconsistent_dirs: number;
-  total_files: number;
-  different_files: number;
-  miss_files: number;
-  more_files: number;
+  num_total_files: number;
+  num_different_files: number;
+  num_target_miss_files: number;
+  num_target_more_files: number;
 }
 
 /** What one upload changes in its task: the directories whose rows it replaces or adds, and the new sums. */
@@ -43,18 +43,18 @@ export function changeOf(
   const totals = {
     dir_count: task.dir_count,
     inconsistent_dirs: task.inconsistent_dirs,
-    total_files: task.total_files,
-    different_files: task.different_files,
-    miss_files: task.miss_files,
-    more_files: task.more_files,
+    num_total_files: task.num_total_files,
+    num_different_files: task.num_different_files,
+    num_target_miss_files: task.num_target_miss_files,
+    num_target_more_files: task.num_target_more_files,
   };
   const move = (result: ConsistencyResult, sign: 1 | -1) => {
     totals.dir_count += sign;
     totals.inconsistent_dirs += isConsistent(result) ? 0 : sign;
-    totals.total_files += sign * result.num_total_files;
-    totals.different_files += sign * result.num_different_files;
-    totals.miss_files += sign * result.num_target_miss_files;
-    totals.more_files += sign * result.num_target_more_files;
+    totals.num_total_files += sign * result.num_total_files;
+    totals.num_different_files += sign * result.num_different_files;
+    totals.num_target_miss_files += sign * result.num_target_miss_files;
+    totals.num_target_more_files += sign * result.num_target_more_files;
   };
   const directories: ConsistencyResult[] = [];
   for (const result of upload.results) {

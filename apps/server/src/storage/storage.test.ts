@@ -214,8 +214,8 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
     expect(tasks[0]).toMatchObject({
       id: a,
       verdict: 'inconsistent',
-      total_files: 100,
-      different_files: 7,
+      num_total_files: 100,
+      num_different_files: 7,
       finished_time: 20,
     });
     expect(await storage.summaries.verdictCounts(project, undefined)).toEqual({
@@ -235,7 +235,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
       expect.objectContaining({
         finished_time: 20,
         check_result: 'INCONSISTENT',
-        different_files: 7,
+        num_different_files: 7,
         results: [expect.objectContaining({ dir_check: '/d' })],
       }),
     ]);
@@ -271,7 +271,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
     // the directory's result is the very upload the history calls newest: of the two at 100, the one stored last
     expect(newest?.finished_time).toBe(100);
     expect(row?.dir_count).toBe(1);
-    expect(row?.total_files).toBe(newest?.total_files);
+    expect(row?.num_total_files).toBe(newest?.num_total_files);
     expect((await storage.summaries.taskDirectories(taskId, { limit: 10, offset: 0 }))[0]).toMatchObject({
       upload_id: newest?.id,
       finished_time: 100,
@@ -311,8 +311,8 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
     expect(await summary()).toMatchObject({
       verdict: 'inconsistent',
       dir_count: 31,
-      total_files: 310,
-      different_files: 2,
+      num_total_files: 310,
+      num_different_files: 2,
       inconsistent_dirs: 1,
       finished_time: 11,
     });
@@ -321,8 +321,8 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
     expect(await summary()).toMatchObject({
       verdict: 'consistent',
       dir_count: 31,
-      total_files: 310,
-      different_files: 0,
+      num_total_files: 310,
+      num_different_files: 0,
     });
     expect(await storage.summaries.taskSummary(project, 'no-such-task')).toBeUndefined();
     expect(await storage.summaries.taskDirectories(taskId, { limit: 100, offset: 0 })).toHaveLength(31);
@@ -349,7 +349,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
     expect(outcomes.every((o) => o.kind === 'stored')).toBe(true);
     expect(await storage.summaries.taskSummary(project, taskId)).toMatchObject({
       dir_count: 24,
-      total_files: (24 * 25) / 2,
+      num_total_files: (24 * 25) / 2,
       finished_time: 1004,
     });
     expect(await storage.uploads.countUploads(taskId)).toBe(24);

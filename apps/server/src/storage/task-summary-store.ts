@@ -38,10 +38,10 @@ export interface TaskSummaryRow {
   finished_time: number | null;
   verdict: Verdict;
   dir_count: number | null;
-  total_files: number | null;
-  different_files: number | null;
-  miss_files: number | null;
-  more_files: number | null;
+  num_total_files: number | null;
+  num_different_files: number | null;
+  num_target_miss_files: number | null;
+  num_target_more_files: number | null;
   inconsistent_dirs: number | null;
 }
 /** One upload with its summed counts, and the task's sums right after it. */
@@ -49,18 +49,18 @@ export interface UploadSummary {
   id: number;
   task_dir_count: number;
   task_inconsistent_dirs: number;
-  task_total_files: number;
-  task_different_files: number;
-  task_miss_files: number;
-  task_more_files: number;
+  task_num_total_files: number;
+  task_num_different_files: number;
+  task_num_target_miss_files: number;
+  task_num_target_more_files: number;
   finished_time: number;
   check_result: CheckResult;
   results: ConsistencyResult[];
   dir_count: number;
-  total_files: number;
-  different_files: number;
-  miss_files: number;
-  more_files: number;
+  num_total_files: number;
+  num_different_files: number;
+  num_target_miss_files: number;
+  num_target_more_files: number;
 }
 /**
  * A task's verdict, in SQL (it must sort and filter thousands of tasks): never
@@ -92,10 +92,10 @@ function summaryRow(
     finished_time: row.finished_time === null ? null : Number(row.finished_time),
     verdict: row.verdict as Verdict,
     dir_count: count(row.dir_count),
-    total_files: count(row.total_files),
-    different_files: count(row.different_files),
-    miss_files: count(row.miss_files),
-    more_files: count(row.more_files),
+    num_total_files: count(row.num_total_files),
+    num_different_files: count(row.num_different_files),
+    num_target_miss_files: count(row.num_target_miss_files),
+    num_target_more_files: count(row.num_target_more_files),
     inconsistent_dirs: count(row.inconsistent_dirs),
   };
 }
@@ -132,10 +132,10 @@ export class TaskSummaryStore {
       'tasks.latest_finished_time as finished_time',
       VERDICT.as('verdict'),
       'tasks.dir_count',
-      'tasks.total_files',
-      'tasks.different_files',
-      'tasks.miss_files',
-      'tasks.more_files',
+      'tasks.num_total_files',
+      'tasks.num_different_files',
+      'tasks.num_target_miss_files',
+      'tasks.num_target_more_files',
       'tasks.inconsistent_dirs',
     ]);
   }
@@ -158,10 +158,10 @@ export class TaskSummaryStore {
       const column = {
         name: sql`lower(tasks.name)`,
         state: sql`tasks.state`,
-        total: sql`tasks.total_files`,
-        different: sql`tasks.different_files`,
-        missing: sql`tasks.miss_files`,
-        extra: sql`tasks.more_files`,
+        total: sql`tasks.num_total_files`,
+        different: sql`tasks.num_different_files`,
+        missing: sql`tasks.num_target_miss_files`,
+        extra: sql`tasks.num_target_more_files`,
         last: sql`tasks.latest_finished_time`,
       } as const;
       let page = this.summaryColumns(q);
@@ -242,10 +242,10 @@ export class TaskSummaryStore {
           'check_result',
           'results',
           'dir_count',
-          'total_files',
-          'different_files',
-          'miss_files',
-          'more_files',
+          'num_total_files',
+          'num_different_files',
+          'num_target_miss_files',
+          'num_target_more_files',
         ])
         .where('task_id', '=', taskId)
         .orderBy('finished_time', 'desc')

@@ -12,10 +12,10 @@ const TASK_TOTALS = [
   'latest_finished_time',
   'dir_count',
   'inconsistent_dirs',
-  'total_files',
-  'different_files',
-  'miss_files',
-  'more_files',
+  'num_total_files',
+  'num_different_files',
+  'num_target_miss_files',
+  'num_target_more_files',
 ] as const;
 
 /** The columns of an upload's row that `uploadRow` fills. */
@@ -27,10 +27,10 @@ const UPLOAD_COLUMNS = [
   'request_hash',
   'results',
   'dir_count',
-  'total_files',
-  'different_files',
-  'miss_files',
-  'more_files',
+  'num_total_files',
+  'num_different_files',
+  'num_target_miss_files',
+  'num_target_more_files',
 ] as const;
 
 /** The row of an upload: its results as JSON, with their sums. */
@@ -43,10 +43,10 @@ function uploadRow(upload: NewUpload): Record<(typeof UPLOAD_COLUMNS)[number], u
     request_hash: upload.requestHash,
     results: JSON.stringify(upload.results),
     dir_count: upload.results.length,
-    total_files: upload.results.reduce((sum, r) => sum + r.num_total_files, 0),
-    different_files: upload.results.reduce((sum, r) => sum + r.num_different_files, 0),
-    miss_files: upload.results.reduce((sum, r) => sum + r.num_target_miss_files, 0),
-    more_files: upload.results.reduce((sum, r) => sum + r.num_target_more_files, 0),
+    num_total_files: upload.results.reduce((sum, r) => sum + r.num_total_files, 0),
+    num_different_files: upload.results.reduce((sum, r) => sum + r.num_different_files, 0),
+    num_target_miss_files: upload.results.reduce((sum, r) => sum + r.num_target_miss_files, 0),
+    num_target_more_files: upload.results.reduce((sum, r) => sum + r.num_target_more_files, 0),
   };
 }
 
@@ -180,10 +180,10 @@ export class UploadWrites {
         ...uploadRow(upload),
         task_dir_count: totals.dir_count,
         task_inconsistent_dirs: totals.inconsistent_dirs,
-        task_total_files: totals.total_files,
-        task_different_files: totals.different_files,
-        task_miss_files: totals.miss_files,
-        task_more_files: totals.more_files,
+        task_num_total_files: totals.num_total_files,
+        task_num_different_files: totals.num_different_files,
+        task_num_target_miss_files: totals.num_target_miss_files,
+        task_num_target_more_files: totals.num_target_more_files,
       }),
     );
     if (!inserted[0]) {
