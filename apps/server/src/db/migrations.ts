@@ -1,6 +1,6 @@
 import type { ConsistencyResult } from '@sms/domain';
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
-import type { Dialect } from './schema.js';
+import type { Database, Dialect } from './schema.js';
 import {
   EMPTY_TASK_STATE,
   nextTaskState,
@@ -19,16 +19,7 @@ type Database0006 = {
     finished_time: number;
     results: string;
   } & ReturnType<typeof taskTotalsOf>;
-  task_directories: {
-    task_id: string;
-    dir_check: string;
-    num_total_files: number;
-    num_different_files: number;
-    num_target_miss_files: number;
-    num_target_more_files: number;
-    upload_id: number;
-    finished_time: number;
-  };
+  task_directories: Database['task_directories'];
 };
 
 /** Rows per INSERT when 0007 moves directories (8 parameters each, far below either database's limit). */
