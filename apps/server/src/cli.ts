@@ -5,7 +5,7 @@ import * as v from 'valibot';
 import { randomPassword } from './crypto/password.js';
 import { ConfigError, loadConfig, type ServerConfig } from './env.js';
 import { createLogger } from './logger.js';
-import { startServer } from './server.js';
+import { type RunningServer, startServer } from './server.js';
 import { AuthService } from './services/auth-service.js';
 import { UserService } from './services/user-service.js';
 import { Storage } from './storage/storage.js';
@@ -80,16 +80,13 @@ function parseRole(value: string | undefined) {
 async function serve(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  const server = await startServer(config, logger, {
-    announcePassword: (password) =>
-      process.stderr.write(
-        `\nFirst start: created user "admin" in project "default" with password:\n\n    ${password}\n\nIt is shown only this once. Change it with: sms-server user passwd admin --password-stdin\n\n`,
-      ),
-  });
-  let stopping = false;
+  let server: RunningServer | undefined;
+  let stopping: string | undefined;
   const stop = (signal: string) => {
     if (stopping) return logger.info('already shutting down', { signal });
-    stopping = true;
+    stopping = signal;
+    // a signal during the start is acted on once the server is up (see below)
+    if (!server) return;
     logger.info('shutting down', { signal });
     const timer = setTimeout(() => {
       logger.error('requests still in flight at the shutdown timeout; exiting', {
@@ -106,8 +103,20 @@ async function serve(): Promise<void> {
       },
     );
   };
+  // Set before the start: a supervisor may send SIGTERM as soon as it reads the listening line.
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  server = await startServer(config, logger, {
+    announcePassword: (password) =>
+      process.stderr.write(
+        `\nFirst start: created user "admin" in project "default" with password:\n\n    ${password}\n\nIt is shown only this once. Change it with: sms-server user passwd admin --password-stdin\n\n`,
+      ),
+  });
+  if (stopping) {
+    const signal = stopping;
+    stopping = undefined;
+    stop(signal);
+  }
 }
 
 async function withStorage<T>(work: (storage: Storage, config: ServerConfig) => Promise<T>): Promise<T> {

@@ -36,7 +36,6 @@ describe('the data directory of the embedded database', () => {
     chmodSync(dataDir, 0o755);
     chmodSync(file, 0o644);
     const server = await startServerProcess(env);
-    // a request first: the CLI sets its SIGTERM handler just after the listening line
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
     expect([modeOf(dataDir), modeOf(file)]).toEqual(['700', '600']);
     const warnings = server.stdout

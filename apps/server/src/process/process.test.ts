@@ -37,6 +37,14 @@ describe('the built server as a real process', () => {
     expect(await second.stop()).toBe(0);
   });
 
+  it('exits 0 on a SIGTERM sent the moment the listening line is read (three starts)', async () => {
+    const env = { SMS_DATA_DIR: dataDir(), SMS_ADMIN_PASSWORD: 'prompt-admin-pw' };
+    for (let start = 0; start < 3; start++) {
+      const server = await startServerProcess(env);
+      expect(await server.stop('SIGTERM'), server.stdout.join('') + server.stderr.join('')).toBe(0);
+    }
+  });
+
   it('finishes a request in flight when SIGTERM arrives, then exits 0', async () => {
     const server = await startServerProcess({
       SMS_DATA_DIR: dataDir(),
