@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Database, Dialect } from '../db/schema.js';
 import { GroupCommit } from './group-commit.js';
 import type { StoreHandle } from './handle.js';
+import { PostgresUploadWrites } from './postgres-upload.js';
 import { UploadWrites } from './upload-writes.js';
 
 export interface NewUpload {
@@ -35,7 +36,7 @@ export class UploadStore {
       return this.run('store upload', () =>
         this.db.transaction().execute(async (trx) => {
           const done: UploadOutcome[] = [];
-          for (const upload of batch) done.push(await this.writes.store(trx, upload, false));
+          for (const upload of batch) done.push(await this.writes.store(trx, upload));
           return done;
         }),
       );
@@ -43,6 +44,7 @@ export class UploadStore {
   }
 
   private readonly writes: UploadWrites;
+  private readonly postgresWrites = new PostgresUploadWrites();
   /** SQLite's uploads that arrive together, committed together. */
   private readonly groupCommit: GroupCommit<NewUpload, UploadOutcome>;
 
@@ -61,7 +63,7 @@ export class UploadStore {
   storeUpload(upload: NewUpload): Promise<UploadOutcome> {
     if (this.dialect !== 'sqlite') {
       return this.run('store upload', () =>
-        this.db.transaction().execute((trx) => this.writes.store(trx, upload, true)),
+        this.db.transaction().execute((trx) => this.postgresWrites.store(trx, upload)),
       );
     }
     return this.groupCommit.add(upload);

@@ -2,12 +2,12 @@ import { StorageError } from '@sms/domain';
 import type { Kysely } from 'kysely';
 import { type Database, TASK_TOTAL_COLUMNS } from '../db/schema.js';
 import { compiledOnce, compiledPerCount } from './compiled.js';
-import { changeOf, type TaskTotals } from './directory-state.js';
+import { changeOf, type TaskChange, type TaskTotals } from './directory-state.js';
 import { DIRECTORY_COLUMNS } from './task-summary-store.js';
 import type { NewUpload, UploadOutcome } from './upload-store.js';
 
 /** The columns of a task's row that an upload moves. */
-const TASK_TOTALS = [
+export const TASK_TOTALS = [
   'latest_upload_id',
   'latest_finished_time',
   'dir_count',
@@ -19,7 +19,7 @@ const TASK_TOTALS = [
 ] as const;
 
 /** The columns of an upload's row that `uploadRow` fills. */
-const UPLOAD_COLUMNS = [
+export const UPLOAD_COLUMNS = [
   'task_id',
   'finished_time',
   'check_result',
@@ -34,7 +34,7 @@ const UPLOAD_COLUMNS = [
 ] as const;
 
 /** The row of an upload: its results as JSON, with their sums. */
-function uploadRow(upload: NewUpload): Record<(typeof UPLOAD_COLUMNS)[number], unknown> {
+export function uploadRow(upload: NewUpload): Record<(typeof UPLOAD_COLUMNS)[number], unknown> {
   return {
     task_id: upload.taskId,
     finished_time: upload.finishedTime,
@@ -50,8 +50,22 @@ function uploadRow(upload: NewUpload): Record<(typeof UPLOAD_COLUMNS)[number], u
   };
 }
 
+/** The task's sums right after an upload, as its row keeps them (for the history chart). */
+export function taskTotalsAfter(
+  totals: TaskChange['totals'],
+): Record<(typeof TASK_TOTAL_COLUMNS)[number], number> {
+  return {
+    task_dir_count: totals.dir_count,
+    task_inconsistent_dirs: totals.inconsistent_dirs,
+    task_num_total_files: totals.num_total_files,
+    task_num_different_files: totals.num_different_files,
+    task_num_target_miss_files: totals.num_target_miss_files,
+    task_num_target_more_files: totals.num_target_more_files,
+  };
+}
+
 /** The values of a directory's row, as the upsert's slots name them. */
-const DIRECTORY_VALUES = [
+export const DIRECTORY_VALUES = [
   'dir_check',
   'num_total_files',
   'num_different_files',
@@ -60,7 +74,7 @@ const DIRECTORY_VALUES = [
 ] as const;
 
 /**
- * The writes of one upload, each query built and compiled once (per count of
+ * The writes of one upload on SQLite, each query built and compiled once (per count of
  * directories where the count shapes it) and run inside the caller's
  * transaction: the task's sums and newest upload, the upload row (with the
  * task's sums after it), and the rows of the directories it brings newer
@@ -68,7 +82,6 @@ const DIRECTORY_VALUES = [
  */
 export class UploadWrites {
   private readonly readTask;
-  private readonly readTaskLocked;
   private readonly readDirectories;
   private readonly insertUpload;
   private readonly readEarlier;
@@ -77,10 +90,9 @@ export class UploadWrites {
   private readonly moveTaskAndLatest;
 
   constructor(db: Kysely<Database>) {
-    const taskQuery = (slot: (name: 'taskId') => never) =>
-      db.selectFrom('tasks').select(TASK_TOTALS).where('id', '=', slot('taskId'));
-    this.readTask = compiledOnce(taskQuery);
-    this.readTaskLocked = compiledOnce((slot: (name: 'taskId') => never) => taskQuery(slot).forNoKeyUpdate());
+    this.readTask = compiledOnce((slot: (name: 'taskId') => never) =>
+      db.selectFrom('tasks').select(TASK_TOTALS).where('id', '=', slot('taskId')),
+    );
     this.readDirectories = compiledPerCount((count, slot: (name: string) => never) =>
       db
         .selectFrom('task_directories')
@@ -145,19 +157,14 @@ export class UploadWrites {
   }
 
   /**
-   * Stores one upload inside the caller's transaction. On PostgreSQL
-   * (`lockTask`) the task's row is locked (a row lock: uploads to other tasks
-   * go on) until the commit, so that uploads to one task from several
-   * connections or instances apply one after the other; on SQLite the
-   * batch's transaction is the only writer. An idempotency key already used
-   * for the task is found by the insert (`ON CONFLICT DO NOTHING`), and the
-   * earlier upload returned for the caller to compare.
+   * Stores one upload inside the caller's transaction, on SQLite, where the
+   * batch's transaction is the only writer (PostgreSQL: `PostgresUploadWrites`).
+   * An idempotency key already used for the task is found by the insert
+   * (`ON CONFLICT DO NOTHING`), and the earlier upload returned for the caller to compare.
    */
-  async store(db: Kysely<Database>, upload: NewUpload, lockTask: boolean): Promise<UploadOutcome> {
+  async store(db: Kysely<Database>, upload: NewUpload): Promise<UploadOutcome> {
     const taskId = upload.taskId;
-    const { rows: tasks } = await db.executeQuery(
-      (lockTask ? this.readTaskLocked : this.readTask)({ taskId }),
-    );
+    const { rows: tasks } = await db.executeQuery(this.readTask({ taskId }));
     const task: TaskTotals | undefined = tasks[0];
     // Deleted since the caller looked it up: say so, rather than fail the whole batch on the foreign key.
     if (!task) return { kind: 'task-missing' };
@@ -178,12 +185,7 @@ export class UploadWrites {
     const { rows: inserted } = await db.executeQuery(
       this.insertUpload({
         ...uploadRow(upload),
-        task_dir_count: totals.dir_count,
-        task_inconsistent_dirs: totals.inconsistent_dirs,
-        task_num_total_files: totals.num_total_files,
-        task_num_different_files: totals.num_different_files,
-        task_num_target_miss_files: totals.num_target_miss_files,
-        task_num_target_more_files: totals.num_target_more_files,
+        ...taskTotalsAfter(totals),
       }),
     );
     if (!inserted[0]) {
