@@ -48,6 +48,8 @@ describe('@sms/server/testing', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'sms-testing-'));
     const server = await startServerProcess({ SMS_DATA_DIR: dataDir });
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect(server.port).toBeGreaterThan(0);
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}`);
     expect(await server.stop()).toBe(0);
     rmSync(dataDir, { recursive: true, force: true });
   });
