@@ -8,79 +8,17 @@
 // other). Prints the ratios and writes bench/results/upload-latest.json.
 //
 //   node apps/server/bench/upload.mjs            (BENCH_SECONDS=10 BENCH_CONCURRENCY=32 to change)
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { ADMIN_PASSWORD, agent, createDatabase, post, signIn, start } from './support.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
-const PG_URL = process.env.SMS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const ADMIN_PASSWORD = 'bench-admin-password';
-
-/** Starts a server with its stdout (the JSON log) in a file, and resolves with its URL once it listens. */
-function start(script, args, env) {
-  const logFile = join(mkdtempSync(join(tmpdir(), 'sms-bench-log-')), 'stdout.log');
-  const out = openSync(logFile, 'w');
-  const child = spawn(process.execPath, [script, ...args], {
-    env: { PATH: process.env.PATH, SMS_LOG_LEVEL: 'info', PORT: '0', ...env },
-    stdio: ['ignore', out, 'inherit'],
-  });
-  let exited = false;
-  child.once('exit', () => (exited = true));
-  return new Promise((resolve, reject) => {
-    const poll = setInterval(() => {
-      const url = /"url":"([^"]+)"/.exec(readFileSync(logFile, 'utf8'))?.[1];
-      if (url) {
-        clearInterval(poll);
-        resolve({
-          url,
-          stop: () =>
-            new Promise((r) => {
-              if (exited) return r();
-              child.once('exit', r);
-              child.kill('SIGTERM');
-            }),
-        });
-      } else if (exited) {
-        clearInterval(poll);
-        reject(new Error(`${script} exited: ${readFileSync(logFile, 'utf8')}`));
-      }
-    }, 50);
-  });
-}
-
-const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-function post(url, path, headers, body) {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${url}${path}`,
-      {
-        method: 'POST',
-        agent,
-        headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-          ...headers,
-        },
-      },
-      (res) => {
-        let text = '';
-        res
-          .setEncoding('utf8')
-          .on('data', (c) => (text += c))
-          .on('end', () => resolve({ status: res.statusCode, headers: res.headers, text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 const body = JSON.stringify({
   consistency_result: Array.from({ length: 30 }, (_, i) => ({
@@ -93,18 +31,7 @@ const body = JSON.stringify({
 });
 
 async function prepare(url) {
-  const auth = await post(
-    url,
-    '/v3/auth/tokens',
-    {},
-    JSON.stringify({
-      auth: {
-        identity: { methods: ['password'], password: { user: { name: 'admin', password: ADMIN_PASSWORD } } },
-        scope: { project: { name: 'default' } },
-      },
-    }),
-  );
-  const token = auth.headers['x-subject-token'];
+  const token = await signIn(url);
   const taskIds = [];
   for (let i = 0; i < CONCURRENCY; i++) {
     const task = await post(
@@ -180,22 +107,16 @@ results.sqliteOneTask = await measure('SQLite, one task', sqlite, sqlitePrepared
 await sqlite.stop();
 rmSync(dataDir, { recursive: true, force: true });
 
-const dbName = `sms_bench_${Date.now()}`;
-const admin = new pg.Client({ connectionString: PG_URL });
-await admin.connect();
-await admin.query(`create database ${dbName}`);
-const dbUrl = new URL(PG_URL);
-dbUrl.pathname = `/${dbName}`;
+const database = await createDatabase(pg);
 const postgres = await start(join(here, '..', 'bin', 'sms-server.js'), ['serve'], {
-  DATABASE_URL: dbUrl.toString(),
+  DATABASE_URL: database.url,
   SMS_ADMIN_PASSWORD: ADMIN_PASSWORD,
 });
 const postgresPrepared = await prepare(postgres.url);
 results.postgres = await measure('PostgreSQL, own tasks', postgres, postgresPrepared);
 results.postgresOneTask = await measure('PostgreSQL, one task', postgres, postgresPrepared, true);
 await postgres.stop();
-await admin.query(`drop database ${dbName} with (force)`);
-await admin.end();
+await database.drop();
 agent.destroy();
 
 const ratio = (r) =>

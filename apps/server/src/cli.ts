@@ -5,7 +5,7 @@ import * as v from 'valibot';
 import { randomPassword } from './crypto/password.js';
 import { ConfigError, loadConfig, type ServerConfig } from './env.js';
 import { createLogger } from './logger.js';
-import { startServer } from './server.js';
+import { type RunningServer, startServer } from './server.js';
 import { AuthService } from './services/auth-service.js';
 import { UserService } from './services/user-service.js';
 import { Storage } from './storage/storage.js';
@@ -35,13 +35,16 @@ Environment (every command):
   PORT                          port to listen on (default 8080)
   HOST                          address to listen on (default 127.0.0.1)
   SMS_DATA_DIR                  data directory of the embedded SQLite database (default ./.sms-data)
+                                (made 0700, the database 0600; looser ones are tightened with a warning)
   DATABASE_URL                  postgres:// URL: use PostgreSQL instead of SQLite
   SMS_ADMIN_PASSWORD            password of the first user, admin, on an empty database
                                 (default: a random one, printed once to stderr)
   SMS_TOKEN_TTL_SECONDS         token lifetime (default 86400: 24 h)
   SMS_SHUTDOWN_TIMEOUT_SECONDS  how long SIGTERM waits for requests in flight (default 10)
-  SMS_LOG_LEVEL                 debug|info|warn|error|silent (default info)
+  SMS_LOG_LEVEL                 debug|info|warn|error|silent (default info; the listening line
+                                is written at every level)
   SMS_SQLITE_DRIVER             auto|better-sqlite3|node-sqlite (default auto: node:sqlite on Node 24+)
+  SMS_METRICS                   1: serve GET /metrics (Prometheus) on the API port (default 0: off)
   SMS_TRUSTED_PROXIES           reverse proxies (addresses or networks, comma-separated) whose
                                 X-Forwarded-For names the client for sign-in limits (default none)
 
@@ -77,16 +80,13 @@ function parseRole(value: string | undefined) {
 async function serve(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  const server = await startServer(config, logger, {
-    announcePassword: (password) =>
-      process.stderr.write(
-        `\nFirst start: created user "admin" in project "default" with password:\n\n    ${password}\n\nIt is shown only this once. Change it with: sms-server user passwd admin --password-stdin\n\n`,
-      ),
-  });
-  let stopping = false;
+  let server: RunningServer | undefined;
+  let stopping: string | undefined;
   const stop = (signal: string) => {
     if (stopping) return logger.info('already shutting down', { signal });
-    stopping = true;
+    stopping = signal;
+    // a signal during the start is acted on once the server is up (see below)
+    if (!server) return;
     logger.info('shutting down', { signal });
     const timer = setTimeout(() => {
       logger.error('requests still in flight at the shutdown timeout; exiting', {
@@ -103,8 +103,20 @@ async function serve(): Promise<void> {
       },
     );
   };
+  // Set before the start: a supervisor may send SIGTERM as soon as it reads the listening line.
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  server = await startServer(config, logger, {
+    announcePassword: (password) =>
+      process.stderr.write(
+        `\nFirst start: created user "admin" in project "default" with password:\n\n    ${password}\n\nIt is shown only this once. Change it with: sms-server user passwd admin --password-stdin\n\n`,
+      ),
+  });
+  if (stopping) {
+    const signal = stopping;
+    stopping = undefined;
+    stop(signal);
+  }
 }
 
 async function withStorage<T>(work: (storage: Storage, config: ServerConfig) => Promise<T>): Promise<T> {
@@ -114,6 +126,11 @@ async function withStorage<T>(work: (storage: Storage, config: ServerConfig) => 
     dataDir: config.dataDir,
     sqliteDriver: config.sqliteDriver,
   });
+  for (const { path, was, now } of storage.tightened) {
+    process.stderr.write(
+      `warning: ${path} was readable by other users (mode ${was}); tightened it to ${now}\n`,
+    );
+  }
   try {
     return await work(storage, config);
   } finally {

@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       sqliteDriver: undefined,
       trustedProxies: [],
+      metrics: false,
     });
   });
 
@@ -28,6 +29,7 @@ describe('loadConfig', () => {
       SMS_SHUTDOWN_TIMEOUT_SECONDS: '30',
       SMS_LOG_LEVEL: 'warn',
       SMS_TRUSTED_PROXIES: ' 10.0.0.0/8, ::1 ,192.0.2.7,',
+      SMS_METRICS: '1',
     });
     expect(config).toMatchObject({
       port: 0,
@@ -36,6 +38,7 @@ describe('loadConfig', () => {
       tokenTtlSeconds: 60,
       logLevel: 'warn',
       trustedProxies: ['10.0.0.0/8', '::1', '192.0.2.7'],
+      metrics: true,
     });
   });
 
@@ -56,6 +59,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PORT: '65536', SMS_LOG_LEVEL: 'loud' })).toThrow(ConfigError);
     expect(() => loadConfig({ PORT: '65536', SMS_LOG_LEVEL: 'loud' })).toThrow(
       'invalid configuration: PORT: expected integer <= 65535, received 65536; SMS_LOG_LEVEL: expected one of "debug" | "info" | "warn" | "error" | "silent", received "loud"',
+    );
+  });
+
+  it('refuses SMS_METRICS other than 0 or 1, saying what it takes', () => {
+    expect(() => loadConfig({ SMS_METRICS: 'yes' })).toThrow(
+      'SMS_METRICS: expected one of "0" | "1", received "yes"',
     );
   });
 });

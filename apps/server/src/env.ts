@@ -29,6 +29,10 @@ const EnvSchema = v.object({
   SMS_TOKEN_TTL_SECONDS: v.optional(Seconds(60, 366 * 24 * 3600), String(24 * 3600)),
   SMS_SHUTDOWN_TIMEOUT_SECONDS: v.optional(Seconds(1, 3600), '10'),
   SMS_LOG_LEVEL: v.optional(v.picklist(['debug', 'info', 'warn', 'error', 'silent']), 'info'),
+  SMS_METRICS: v.optional(
+    v.picklist(['0', '1'], 'expected 0 (off) or 1 (GET /metrics on the API port)'),
+    '0',
+  ),
   SMS_SQLITE_DRIVER: v.optional(v.picklist(['auto', 'better-sqlite3', 'node-sqlite']), 'auto'),
   SMS_TRUSTED_PROXIES: v.optional(
     v.pipe(
@@ -60,6 +64,8 @@ export type ServerConfig = {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** undefined: the default for this Node.js (node:sqlite on 24+, better-sqlite3 before) */
   sqliteDriver: 'better-sqlite3' | 'node-sqlite' | undefined;
+  /** `GET /metrics` (Prometheus) on the API port */
+  metrics: boolean;
   /** addresses and networks of reverse proxies whose X-Forwarded-For is believed (none by default) */
   trustedProxies: string[];
 };
@@ -95,5 +101,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     logLevel: e.SMS_LOG_LEVEL,
     sqliteDriver: e.SMS_SQLITE_DRIVER === 'auto' ? undefined : e.SMS_SQLITE_DRIVER,
     trustedProxies: e.SMS_TRUSTED_PROXIES,
+    metrics: e.SMS_METRICS === '1',
   };
 }

@@ -18,4 +18,13 @@ describe('the logger', () => {
     });
     expect(typeof line.time).toBe('string');
   });
+
+  it('writes the lines meant for every level even when silent, and nothing else', () => {
+    const logger = createMemoryLogger('silent');
+    logger.error('hidden');
+    logger.always('listening', { url: 'http://127.0.0.1:1' });
+    expect(logger.lines.map((line) => JSON.parse(line))).toEqual([
+      expect.objectContaining({ level: 'info', msg: 'listening', url: 'http://127.0.0.1:1' }),
+    ]);
+  });
 });

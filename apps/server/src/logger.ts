@@ -10,6 +10,11 @@ export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
+  /**
+   * A line written at every level, `silent` included (as level `info`): the
+   * few an operator or a supervisor must always see, such as where the server listens.
+   */
+  always(msg: string, fields?: Record<string, unknown>): void;
 }
 
 function redact(fields: Record<string, unknown>): Record<string, unknown> {
@@ -29,8 +34,13 @@ export function createLogger(
   write: (line: string) => void = (l) => process.stdout.write(l),
 ): Logger {
   const threshold = LEVELS[level];
-  const log = (at: Exclude<LogLevel, 'silent'>, msg: string, fields: Record<string, unknown> = {}) => {
-    if (LEVELS[at] < threshold) return;
+  const log = (
+    at: Exclude<LogLevel, 'silent'>,
+    msg: string,
+    fields: Record<string, unknown> = {},
+    always = false,
+  ) => {
+    if (LEVELS[at] < threshold && !always) return;
     write(`${JSON.stringify({ time: new Date().toISOString(), level: at, msg, ...redact(fields) })}\n`);
   };
   return {
@@ -38,6 +48,7 @@ export function createLogger(
     info: (msg, fields) => log('info', msg, fields),
     warn: (msg, fields) => log('warn', msg, fields),
     error: (msg, fields) => log('error', msg, fields),
+    always: (msg, fields) => log('info', msg, fields, true),
   };
 }
 

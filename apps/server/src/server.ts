@@ -5,9 +5,11 @@ import { createApp } from './http/app.js';
 import { trustedProxies } from './http/client-address.js';
 import type { AppDeps } from './http/context.js';
 import type { Logger } from './logger.js';
+import { createMetrics } from './metrics.js';
 import { AuthService, type SignInLimits } from './services/auth-service.js';
 import { ConsistencyService } from './services/consistency-service.js';
 import { DashboardService } from './services/dashboard-service.js';
+import { HealthService } from './services/health-service.js';
 import { TaskService } from './services/task-service.js';
 import { UserService } from './services/user-service.js';
 import { Storage } from './storage/storage.js';
@@ -29,7 +31,7 @@ export async function createServices(
   });
   const tasks = new TaskService(storage, auth, clock);
   return {
-    storage,
+    health: new HealthService(storage),
     auth,
     tasks,
     dashboard: new DashboardService(storage, auth),
@@ -55,11 +57,16 @@ export async function startServer(
   logger: Logger,
   options: { announcePassword?: (password: string) => void } = {},
 ): Promise<RunningServer> {
+  const metrics = config.metrics ? createMetrics() : undefined;
   const storage = await Storage.open({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     sqliteDriver: config.sqliteDriver,
+    ...(metrics ? { events: metrics.storage } : {}),
   });
+  for (const { path, was, now } of storage.tightened) {
+    logger.warn('data file was readable by other users; tightened it', { path, was, now });
+  }
   const services = await createServices(storage, { tokenTtlSeconds: config.tokenTtlSeconds });
   const bootstrap = await services.users.bootstrap(config.adminPassword);
   if (bootstrap.created) {
@@ -76,6 +83,7 @@ export async function startServer(
       logger,
       isDraining: () => draining,
       trustedProxies: trustedProxies(config.trustedProxies),
+      ...(metrics ? { metrics } : {}),
     },
     { version: SERVER_VERSION },
   );
@@ -95,7 +103,8 @@ export async function startServer(
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info('listening', {
+  // At every level: supervisors, scripts and tests wait for this line to learn the port.
+  logger.always('listening', {
     url,
     storage: storage.dialect,
     location: storage.location,

@@ -3,15 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SmsClient } from '@sms/client';
+import { runServerCli, type ServerProcess, startServerProcess } from '@sms/server/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAgent } from '../../../apps/agent/src/test-support/cli.js';
 import { treePair } from '../../../apps/agent/src/test-support/tree.js';
-import {
-  runServerCli,
-  type ServerProcess,
-  startServerProcess,
-} from '../../../apps/server/src/test-support/process.js';
 import { accessibilityViolations, launchChromium } from './chromium.js';
 
 /** Screenshots of this run: kept with the test results, never committed. */

@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SmsClient } from '@sms/client';
-import { createMemoryLogger, loadConfig, type RunningServer, startServer } from '@sms/server';
+import { type ServerProcess, startServerProcess } from '@sms/server/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runAgent } from '../test-support/cli.js';
 import { treePair } from '../test-support/tree.js';
@@ -11,17 +11,15 @@ const PASSWORD = 'e2e-admin-password';
 const credentials = { SMS_USERNAME: 'admin', SMS_PASSWORD: PASSWORD, SMS_PROJECT: 'default' };
 
 let dataDir: string;
-let server: RunningServer;
-async function start(port = 0): Promise<RunningServer> {
-  return startServer(
-    loadConfig({
-      PORT: String(port),
-      SMS_DATA_DIR: dataDir,
-      SMS_ADMIN_PASSWORD: PASSWORD,
-      SMS_LOG_LEVEL: 'silent',
-    }),
-    createMemoryLogger('error'),
-  );
+let server: ServerProcess;
+/** The built sms-server as a process, from the server's test entry. */
+async function start(port = 0): Promise<ServerProcess> {
+  return startServerProcess({
+    PORT: String(port),
+    SMS_DATA_DIR: dataDir,
+    SMS_ADMIN_PASSWORD: PASSWORD,
+    SMS_LOG_LEVEL: 'warn',
+  });
 }
 const client = () =>
   new SmsClient({
@@ -35,7 +33,7 @@ beforeAll(async () => {
   server = await start();
 });
 afterAll(async () => {
-  await server.close().catch(() => {});
+  await server.stop().catch(() => {});
   rmSync(dataDir, { recursive: true, force: true });
 });
 afterEach(() => {
@@ -122,7 +120,7 @@ describe('sms-agent against a real server', () => {
     const { id } = await client().createTask({ name: 'spool' });
     const url = server.url;
     const port = server.port;
-    await server.close();
+    await server.stop();
     try {
       const down = await runAgent(
         [

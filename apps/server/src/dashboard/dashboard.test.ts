@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dashboardBrowser, parseSetCookies } from '../test-support/dashboard.js';
-import { ADMIN_PASSWORD, createTestApp, result, type TestApp } from '../test-support/harness.js';
+import { ADMIN_PASSWORD, createTestApp, result, type TestApp } from '../testing/app.js';
 import { SESSION_COOKIE, SIGN_IN_COOKIE } from './routes.js';
 
 let t: TestApp;
@@ -111,8 +111,10 @@ describe('dashboard: signing in and out', () => {
     expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
     await expect(t.services.auth.session(id)).resolves.toMatchObject({ principal: { userName: 'admin' } });
     const { createHash } = await import('node:crypto');
-    expect(await t.storage.findSession(id)).toBeUndefined();
-    expect(await t.storage.findSession(createHash('sha256').update(id).digest('base64url'))).toBeDefined();
+    expect(await t.storage.signIn.findSession(id)).toBeUndefined();
+    expect(
+      await t.storage.signIn.findSession(createHash('sha256').update(id).digest('base64url')),
+    ).toBeDefined();
   });
 
   it('refuses a sign-in form that did not come from its page (login CSRF): no session', async () => {
@@ -406,10 +408,10 @@ describe('dashboard: the task list', () => {
   });
 
   it('pages through thousands of tasks: counts, page links, and a page past the end shows the last', async () => {
-    const project = await t.storage.findProject({ name: 'default' });
+    const project = await t.storage.accounts.findProject({ name: 'default' });
     await Promise.all(
       Array.from({ length: 2_345 }, (_, i) =>
-        t.storage.createTask(
+        t.storage.tasks.createTask(
           { projectId: project!.id, name: `host-${String(i).padStart(4, '0')}`, type: 'MIGRATE_FILE' },
           i,
         ),

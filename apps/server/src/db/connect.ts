@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import { type ModeWarning, secureDataFiles } from './file-modes.js';
 import type { Database, Dialect } from './schema.js';
 import { defaultSqliteDriver, openSqlite, type SqliteDriverName } from './sqlite-driver.js';
 
@@ -13,6 +13,8 @@ export interface Connection {
   dialect: Dialect;
   /** Where the data lives, for the start-up log line (never with a password). */
   location: string;
+  /** Files or directories that were readable by other users and were tightened, for a warning. */
+  tightened: ModeWarning[];
 }
 
 /** The file of the embedded SQLite database inside a data directory. */
@@ -22,7 +24,7 @@ export function sqliteFile(dataDir: string): string {
 
 /**
  * Opens PostgreSQL when `databaseUrl` is set, else the embedded SQLite database
- * in `dataDir` (created if needed) in WAL mode with full fsync on commit, so a
+ * in `dataDir` (created if needed, readable by its owner only) in WAL mode with full fsync on commit, so a
  * 200 is never sent for an upload a crash could lose.
  */
 export function connect(options: {
@@ -49,10 +51,11 @@ export function connect(options: {
       db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
       dialect: 'postgres',
       location: `postgres://${url.hostname}:${url.port || 5432}${url.pathname}`,
+      tightened: [],
     };
   }
-  mkdirSync(options.dataDir, { recursive: true });
   const file = sqliteFile(options.dataDir);
+  const tightened = secureDataFiles(resolve(options.dataDir), file);
   const driver = options.sqliteDriver ?? defaultSqliteDriver();
   const database = openSqlite(file, driver);
   database.exec('PRAGMA journal_mode = WAL');
@@ -63,5 +66,6 @@ export function connect(options: {
     db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
     dialect: 'sqlite',
     location: `${file} (${driver})`,
+    tightened,
   };
 }

@@ -1,20 +1,36 @@
 import type { ConsistencyResult } from '@sms/domain';
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import type { Database, Dialect } from './schema.js';
 import {
   EMPTY_TASK_STATE,
   nextTaskState,
-  TASK_TOTAL_COLUMNS,
+  parseDirectories,
+  TASK_TOTAL_COLUMNS_0006,
   type TaskState,
   taskTotalsOf,
-} from '../storage/task-state.js';
-import type { Database, Dialect } from './schema.js';
+} from './task-state-0006.js';
+
+/** The tables as migration 0006 left them: each task's directories in one JSON value. */
+type Database0006 = {
+  tasks: TaskState & { id: string };
+  consistency_uploads: {
+    id: number;
+    task_id: string;
+    finished_time: number;
+    results: string;
+  } & ReturnType<typeof taskTotalsOf>;
+  task_directories: Database['task_directories'];
+};
+
+/** Rows per INSERT when 0007 moves directories (8 parameters each, far below either database's limit). */
+const MOVE_CHUNK = 500;
 
 /**
  * Folds every stored upload, oldest first (by time, then id), a page at a
  * time, into its task's state; `each` sees every upload with the state after it.
  */
 async function foldUploads(
-  db: Kysely<Database>,
+  db: Kysely<Database0006>,
   each?: (upload: { id: number; task_id: string }, state: TaskState) => Promise<void>,
 ): Promise<Map<string, TaskState>> {
   const states = new Map<string, TaskState>();
@@ -194,7 +210,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
       async up(db: Kysely<unknown>) {
         // each upload keeps the task's sums right after it, so that the history shows whether the
         // task's gap is closing (an upload of one directory says little of the others)
-        for (const column of TASK_TOTAL_COLUMNS) {
+        for (const column of TASK_TOTAL_COLUMNS_0006) {
           await db.schema
             .alterTable('consistency_uploads')
             .addColumn(column, 'bigint', (c) => c.notNull().defaultTo(0))
@@ -202,7 +218,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         }
         // One pass over the uploads already stored, oldest first, fills in what 0004 to 0006 add:
         // each upload's task sums after it and, at the end, each task's state.
-        const typed = db as Kysely<Database>;
+        const typed = db as Kysely<Database0006>;
         const states = await foldUploads(typed, async (upload, state) => {
           await typed
             .updateTable('consistency_uploads')
@@ -212,6 +228,73 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         });
         for (const [taskId, state] of states) {
           await typed.updateTable('tasks').set(state).where('id', '=', taskId).execute();
+        }
+      },
+    },
+    '0007_task_directories': {
+      async up(db: Kysely<unknown>) {
+        // each directory of a task as a row, upserted by the uploads that name it: an upload no
+        // longer reads and rewrites the task's whole state, whose cost grew with its directories
+        await db.schema
+          .createTable('task_directories')
+          .addColumn('task_id', 'text', (c) => c.notNull().references('tasks.id').onDelete('cascade'))
+          .addColumn('dir_check', 'text', (c) => c.notNull())
+          .addColumn('num_total_files', 'bigint', (c) => c.notNull())
+          .addColumn('num_different_files', 'bigint', (c) => c.notNull())
+          .addColumn('num_target_miss_files', 'bigint', (c) => c.notNull())
+          .addColumn('num_target_more_files', 'bigint', (c) => c.notNull())
+          .addColumn('upload_id', 'bigint', (c) => c.notNull())
+          .addColumn('finished_time', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('task_directories_pk', ['task_id', 'dir_check'])
+          .execute();
+        // the tasks' JSON values, a task at a time, into rows; the sums on the tasks stay as they are
+        const typed = db as Kysely<Database0006>;
+        for (let after = ''; ; ) {
+          const task = await typed
+            .selectFrom('tasks')
+            .select(['id', 'directories'])
+            .where('id', '>', after)
+            .orderBy('id')
+            .limit(1)
+            .executeTakeFirst();
+          if (!task) break;
+          after = task.id;
+          const rows = parseDirectories(task.directories).map((d) => ({
+            task_id: task.id,
+            dir_check: d.dir_check,
+            num_total_files: d.num_total_files,
+            num_different_files: d.num_different_files,
+            num_target_miss_files: d.num_target_miss_files,
+            num_target_more_files: d.num_target_more_files,
+            upload_id: d.upload_id,
+            finished_time: d.finished_time,
+          }));
+          for (let i = 0; i < rows.length; i += MOVE_CHUNK) {
+            await typed
+              .insertInto('task_directories')
+              .values(rows.slice(i, i + MOVE_CHUNK))
+              .execute();
+          }
+        }
+        await db.schema.alterTable('tasks').dropColumn('directories').execute();
+      },
+    },
+    '0008_count_names': {
+      async up(db: Kysely<unknown>) {
+        // one name for each of the four counts, the API's, from the wire to the columns
+        const renames = [
+          ['total_files', 'num_total_files'],
+          ['different_files', 'num_different_files'],
+          ['miss_files', 'num_target_miss_files'],
+          ['more_files', 'num_target_more_files'],
+        ] as const;
+        for (const [from, to] of renames) {
+          await db.schema.alterTable('tasks').renameColumn(from, to).execute();
+          await db.schema.alterTable('consistency_uploads').renameColumn(from, to).execute();
+          await db.schema
+            .alterTable('consistency_uploads')
+            .renameColumn(`task_${from}`, `task_${to}`)
+            .execute();
         }
       },
     },

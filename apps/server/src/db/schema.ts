@@ -29,16 +29,26 @@ export interface Database {
     latest_upload_id: number | null;
     latest_finished_time: number | null;
     /**
-     * Each directory of the task with its newest result (JSON `DirectoryState[]`), and their
-     * sums: kept with every upload, so that a list of thousands of tasks reads one row each.
+     * The sums over the newest result of each of the task's directories (rows of
+     * `task_directories`), moved by each upload: a list of thousands of tasks reads one row each.
      */
-    directories: Generated<string>;
     dir_count: Generated<number>;
     inconsistent_dirs: Generated<number>;
-    total_files: Generated<number>;
-    different_files: Generated<number>;
-    miss_files: Generated<number>;
-    more_files: Generated<number>;
+    num_total_files: Generated<number>;
+    num_different_files: Generated<number>;
+    num_target_miss_files: Generated<number>;
+    num_target_more_files: Generated<number>;
+  };
+  /** Each directory of each task with its newest result, and the upload that brought it. */
+  task_directories: {
+    task_id: string;
+    dir_check: string;
+    num_total_files: number;
+    num_different_files: number;
+    num_target_miss_files: number;
+    num_target_more_files: number;
+    upload_id: number;
+    finished_time: number;
   };
   consistency_uploads: {
     id: Generated<number>;
@@ -50,18 +60,28 @@ export interface Database {
     /** The upload's `consistency_result` array, as JSON text. */
     results: string;
     dir_count: number;
-    total_files: number;
-    different_files: number;
-    miss_files: number;
-    more_files: number;
+    num_total_files: number;
+    num_different_files: number;
+    num_target_miss_files: number;
+    num_target_more_files: number;
     /** The task's sums right after this upload was stored: the gap over time, at the task's level. */
     task_dir_count: Generated<number>;
     task_inconsistent_dirs: Generated<number>;
-    task_total_files: Generated<number>;
-    task_different_files: Generated<number>;
-    task_miss_files: Generated<number>;
-    task_more_files: Generated<number>;
+    task_num_total_files: Generated<number>;
+    task_num_different_files: Generated<number>;
+    task_num_target_miss_files: Generated<number>;
+    task_num_target_more_files: Generated<number>;
   };
 }
 
 export type Dialect = 'sqlite' | 'postgres';
+
+/** The columns of an upload that keep its task's sums right after it. */
+export const TASK_TOTAL_COLUMNS = [
+  'task_dir_count',
+  'task_inconsistent_dirs',
+  'task_num_total_files',
+  'task_num_different_files',
+  'task_num_target_miss_files',
+  'task_num_target_more_files',
+] as const;

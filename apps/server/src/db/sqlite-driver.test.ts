@@ -23,8 +23,8 @@ describe('the SQLite binding', () => {
 
   it.runIf(hasNodeSqlite)('works through node:sqlite where Node has it', async () => {
     const storage = await Storage.open({ dataDir: join(dir, 'node'), sqliteDriver: 'node-sqlite' });
-    const project = await storage.createProject('p', 1);
-    expect((await storage.findProject({ name: 'p' }))?.id).toBe(project.id);
+    const project = await storage.accounts.createProject('p', 1);
+    expect((await storage.accounts.findProject({ name: 'p' }))?.id).toBe(project.id);
     await storage.close();
   });
 

@@ -4,12 +4,14 @@ import { secureHeaders } from 'hono/secure-headers';
 import { dashboardErrorPage, isDashboardPath, registerDashboard } from '../dashboard/routes.js';
 import type { AppDeps, AppEnv } from './context.js';
 import { errorResponse } from './error-response.js';
+import { measureRequests } from './middleware/metrics.js';
 import { requestContext } from './middleware/request-context.js';
 import { registerAuthDecode } from './routes/auth-decode.js';
 import { registerAuthTokens } from './routes/auth-tokens.js';
 import { registerConsistencyResultShow } from './routes/consistency-result-show.js';
 import { registerConsistencyResultUpdate } from './routes/consistency-result-update.js';
 import { registerHealth } from './routes/health.js';
+import { registerMetrics } from './routes/metrics.js';
 import { registerOpenApi } from './routes/openapi.js';
 import { registerTasksCreate } from './routes/tasks-create.js';
 import { registerTasksDelete } from './routes/tasks-delete.js';
@@ -36,6 +38,7 @@ function routeMatcher(path: string): RegExp {
  */
 export function createApp(deps: AppDeps, options: { version?: string } = {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  if (deps.metrics) app.use('*', measureRequests(deps.metrics));
   app.use('*', requestContext(deps));
   app.use(
     '*',
@@ -52,6 +55,7 @@ export function createApp(deps: AppDeps, options: { version?: string } = {}): Ho
     }),
   );
   registerHealth(app);
+  if (deps.metrics) registerMetrics(app, deps.metrics);
   registerOpenApi(app, options.version ?? '0.0.0');
   registerAuthTokens(app);
   registerAuthDecode(app);

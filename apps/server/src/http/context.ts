@@ -1,14 +1,15 @@
 import type { BlockList } from 'node:net';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import type { AuthService, Principal } from '../services/auth-service.js';
 import type { ConsistencyService } from '../services/consistency-service.js';
 import type { DashboardService } from '../services/dashboard-service.js';
+import type { HealthService } from '../services/health-service.js';
 import type { TaskService } from '../services/task-service.js';
-import type { Storage } from '../storage/storage.js';
 
 /** What the routes are given: services, never the environment. */
 export interface AppDeps {
-  storage: Storage;
+  health: HealthService;
   auth: AuthService;
   tasks: TaskService;
   consistency: ConsistencyService;
@@ -16,6 +17,8 @@ export interface AppDeps {
   /** The time, for pages that say how long ago; tests move it. */
   clock?: () => number;
   logger: Logger;
+  /** `SMS_METRICS=1`: requests are measured and `GET /metrics` serves them. */
+  metrics?: Metrics;
   /** `SMS_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the client (see `clientAddress`). */
   trustedProxies?: BlockList;
   /** True once shutdown began: new requests get 503. */

@@ -223,6 +223,18 @@ export function buildOpenApiDocument(version: string) {
           responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } },
         },
       },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics (only when the server runs with SMS_METRICS=1; 404 otherwise)',
+          responses: {
+            200: {
+              description: 'The Prometheus text format.',
+              content: { 'text/plain': { schema: { type: 'string' } } },
+            },
+            404: { description: 'Metrics are off.' },
+          },
+        },
+      },
     },
   };
 }

@@ -6,8 +6,8 @@ import * as v from 'valibot';
 import { afterAll, describe, expect, it } from 'vitest';
 import { apiOf } from '../test-support/client.js';
 import { runUploaders } from '../test-support/load.js';
-import { createTestDatabase } from '../test-support/postgres.js';
-import { startServerProcess } from '../test-support/process.js';
+import { createTestDatabase } from '../testing/postgres.js';
+import { startServerProcess } from '../testing/process.js';
 
 /** Short in CI; LOAD_SECONDS for the longer run. */
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 3);
@@ -107,5 +107,47 @@ describe.each(['sqlite', 'postgres'] as const)('durability on %s', (kind) => {
     }
     expect(entries).toBeGreaterThanOrEqual(load.acknowledged.size);
     expect(await server.stop()).toBe(0);
+  });
+});
+
+describe('durability on PostgreSQL with two server processes', () => {
+  it('stores every acknowledged upload once and none twice when one of them is killed (SIGKILL) under load and its uploaders retry on the other', {
+    timeout: 120_000,
+  }, async () => {
+    const env = await storage('postgres');
+    const doomed = await startServerProcess(env);
+    const survivor = await startServerProcess(env);
+    cleanups.push(() => void doomed.stop('SIGKILL'));
+    cleanups.push(() => void survivor.stop('SIGKILL'));
+    // one token serves both: they share the database, so its signing key
+    const token = await apiOf(doomed.url).token('admin', PASSWORD);
+    const taskId = await apiOf(survivor.url).createTask(token, 'two-instances');
+    const killer = setTimeout(() => doomed.child.kill('SIGKILL'), (SECONDS * 1000) / 2);
+    const load = await runUploaders({
+      url: doomed.url,
+      urls: [doomed.url, survivor.url],
+      failoverUrl: survivor.url,
+      token,
+      taskId,
+      concurrency: CONCURRENCY,
+      durationMs: SECONDS * 1000,
+    });
+    clearTimeout(killer);
+    // the kill happened while uploads were in flight, and those were sent again to the survivor
+    expect(load.failedOver).toBeGreaterThan(0);
+    expect([...load.otherStatuses]).toEqual([]);
+    const { entries, byName } = await stored(survivor.url, token, taskId);
+    console.log(
+      `postgres, two instances: ${load.acknowledged.size} acknowledged, ${load.failedOver} sent again after SIGKILL, ${entries} stored`,
+    );
+    // every acknowledged upload is there, once, and whole
+    for (const [name, results] of load.acknowledged) expect(byName.get(name), name).toEqual([results]);
+    // none twice (a retry of one the killed server had committed is recognised by its key)
+    for (const [name, versions] of byName) {
+      expect(versions, name).toHaveLength(1);
+      expect(versions[0]).toEqual(load.sent.get(name));
+    }
+    expect(entries).toBeGreaterThanOrEqual(load.acknowledged.size);
+    expect(await survivor.stop()).toBe(0);
   });
 });

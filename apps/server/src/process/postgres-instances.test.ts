@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiOf } from '../test-support/client.js';
-import { result } from '../test-support/harness.js';
-import { createTestDatabase } from '../test-support/postgres.js';
-import { type ServerProcess, startServerProcess } from '../test-support/process.js';
+import { result } from '../testing/app.js';
+import { createTestDatabase } from '../testing/postgres.js';
+import { type ServerProcess, startServerProcess } from '../testing/process.js';
 
 describe('two server processes on one PostgreSQL database', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;

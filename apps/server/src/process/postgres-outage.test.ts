@@ -6,7 +6,7 @@ import { loadConfig } from '../env.js';
 import { createMemoryLogger } from '../logger.js';
 import { type RunningServer, startServer } from '../server.js';
 import { apiOf } from '../test-support/client.js';
-import { createTestDatabase, TEST_PG_URL } from '../test-support/postgres.js';
+import { createTestDatabase, TEST_PG_URL } from '../testing/postgres.js';
 
 /** A TCP proxy in front of PostgreSQL: closing it is the outage, reopening it the recovery. */
 class DatabaseProxy {

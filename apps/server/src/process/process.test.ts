@@ -6,8 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { AuthService } from '../services/auth-service.js';
 import { Storage } from '../storage/storage.js';
 import { apiOf } from '../test-support/client.js';
-import { result } from '../test-support/harness.js';
-import { runServerCli, startServerProcess } from '../test-support/process.js';
+import { result } from '../testing/app.js';
+import { runServerCli, startServerProcess } from '../testing/process.js';
 
 const dirs: string[] = [];
 function dataDir(): string {
@@ -35,6 +35,14 @@ describe('the built server as a real process', () => {
     const history = await again.history(await again.token('admin', 'first-admin-pw'), taskId);
     expect(history.result_list.map((e) => e.consistency_result[0]?.dir_check)).toEqual(['/srv/data']);
     expect(await second.stop()).toBe(0);
+  });
+
+  it('exits 0 on a SIGTERM sent the moment the listening line is read (three starts)', async () => {
+    const env = { SMS_DATA_DIR: dataDir(), SMS_ADMIN_PASSWORD: 'prompt-admin-pw' };
+    for (let start = 0; start < 3; start++) {
+      const server = await startServerProcess(env);
+      expect(await server.stop('SIGTERM'), server.stdout.join('') + server.stderr.join('')).toBe(0);
+    }
   });
 
   it('finishes a request in flight when SIGTERM arrives, then exits 0', async () => {

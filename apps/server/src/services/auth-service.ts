@@ -22,7 +22,7 @@ import {
 import { deriveKey, generateMasterSecret } from '../crypto/keys.js';
 import { dummyPasswordHash, verifyPassword } from '../crypto/password.js';
 import { signToken, verifyTokenSignature } from '../crypto/tokens.js';
-import type { MembershipRow, Storage, UserRow } from '../storage/storage.js';
+import type { AccountStore, MembershipRow, SignInStore, UserRow } from '../storage/storage.js';
 
 /** Who is calling: a user acting in one project with one role. */
 export interface Principal {
@@ -31,6 +31,11 @@ export interface Principal {
   projectId: string;
   projectName: string;
   role: Role;
+  /**
+   * The task the request names, read in the principal's query (see
+   * `authenticate`): its project, or null when there is no such task.
+   */
+  task?: { id: string; projectId: string | null };
 }
 
 /** A signed-in dashboard user: who, the form token its forms must carry, and when it ends. */
@@ -90,16 +95,21 @@ export const DEFAULT_DOMAIN = { id: 'default', name: 'default' } as const;
  */
 export class AuthService {
   private constructor(
-    private readonly storage: Storage,
+    private readonly accounts: AccountStore,
+    private readonly signInState: SignInStore,
     private readonly signingKey: Buffer,
     private readonly messageKey: Buffer,
     private readonly options: Required<AuthOptions>,
   ) {}
 
-  static async create(storage: Storage, options: AuthOptions): Promise<AuthService> {
-    const master = await storage.secret('master', generateMasterSecret);
+  static async create(
+    stores: { accounts: AccountStore; signIn: SignInStore },
+    options: AuthOptions,
+  ): Promise<AuthService> {
+    const master = await stores.signIn.secret('master', generateMasterSecret);
     return new AuthService(
-      storage,
+      stores.accounts,
+      stores.signIn,
       deriveKey(master, 'token-signing'),
       deriveKey(master, 'authorization-message'),
       {
@@ -171,7 +181,7 @@ export class AuthService {
       created_at: createdAt,
       expires_at: createdAt + this.options.tokenTtlSeconds * 1000,
     };
-    await this.storage.createSession(row);
+    await this.signInState.createSession(row);
     return {
       sessionId,
       session: {
@@ -191,7 +201,7 @@ export class AuthService {
   /** The live session behind a cookie's value, or `AuthenticationError` with the reason. */
   async session(sessionId: string | undefined): Promise<Session> {
     if (sessionId === undefined || !SESSION_ID.test(sessionId)) throw new AuthenticationError('no session');
-    const row = await this.storage.findSession(hashSessionId(sessionId));
+    const row = await this.signInState.findSession(hashSessionId(sessionId));
     if (!row) throw new AuthenticationError('session ended');
     if (row.expires_at <= this.now()) throw new AuthenticationError('session expired');
     const principal = await this.principalFor(row.user_id, row.project_id, row.token_generation);
@@ -201,7 +211,7 @@ export class AuthService {
   /** Ends a session (sign-out); a session that is already gone is no error. */
   async endSession(sessionId: string | undefined): Promise<void> {
     if (sessionId === undefined || !SESSION_ID.test(sessionId)) return;
-    await this.storage.deleteSession(hashSessionId(sessionId));
+    await this.signInState.deleteSession(hashSessionId(sessionId));
   }
 
   /**
@@ -223,14 +233,14 @@ export class AuthService {
       [userKey, limits.perUser, 'for this user'],
       [addressKey, limits.perAddress, 'from this address'],
     ] as const) {
-      const { failures, windowStart } = await this.storage.failures(key, this.now(), windowMs);
+      const { failures, windowStart } = await this.signInState.failures(key, this.now(), windowMs);
       if (failures >= limit) {
         const wait = Math.max(1, Math.ceil((windowStart + windowMs - this.now()) / 1000));
         throw new TooManyRequestsError(`Too many failed sign-ins ${who}; try again in ${wait} s.`, wait);
       }
     }
     const invalid = async () => {
-      await this.storage.countFailure([userKey, addressKey], this.now(), windowMs);
+      await this.signInState.countFailure([userKey, addressKey], this.now(), windowMs);
       return new SmsError(ErrorCodes.InvalidCredentials, 'The user name, password or project is wrong.');
     };
     if (
@@ -239,14 +249,14 @@ export class AuthService {
     ) {
       throw await invalid();
     }
-    const user = await this.storage.findUser({ name: credentials.name });
+    const user = await this.accounts.findUser({ name: credentials.name });
     const passwordOk = await verifyPassword(
       credentials.password,
       user?.password_hash ?? (await dummyPasswordHash()),
     );
     if (!user || !passwordOk) throw await invalid();
 
-    const memberships = await this.storage.memberships(user.id);
+    const memberships = await this.accounts.memberships(user.id);
     const wanted = request.auth.scope?.project;
     if (!wanted && memberships.length > 1) {
       throw new ProjectRequiredError(
@@ -262,19 +272,22 @@ export class AuthService {
         )
       : memberships[0];
     if (!membership) throw await invalid();
-    await this.storage.clearFailures(userKey);
+    await this.signInState.clearFailures(userKey);
     return { user, membership };
   }
 
-  /** The principal behind an `X-Auth-Token`, or `AuthenticationError` with the reason. */
-  async authenticate(token: string | undefined): Promise<Principal> {
+  /**
+   * The principal behind an `X-Auth-Token`, or `AuthenticationError` with the
+   * reason. With `taskId`, the task is read in the same query (`Principal.task`).
+   */
+  async authenticate(token: string | undefined, taskId?: string): Promise<Principal> {
     if (token === undefined || token === '') throw new AuthenticationError('token missing');
     if (!v.is(AuthTokenSchema, token)) throw new AuthenticationError('token longer than 16384 characters');
     const check = verifyTokenSignature(token, this.signingKey);
     if (!check.ok) throw new AuthenticationError(`token ${check.reason}`);
     const { claims } = check;
     if (claims.exp <= this.now()) throw new AuthenticationError('token expired');
-    return this.principalFor(claims.uid, claims.pid, claims.gen, 'token');
+    return this.principalFor(claims.uid, claims.pid, claims.gen, 'token', taskId);
   }
 
   /** The principal of a token's or session's claims, unless revoked since they were issued. */
@@ -283,8 +296,9 @@ export class AuthService {
     projectId: string,
     generation: number,
     what: 'token' | 'session' = 'session',
+    taskId?: string,
   ): Promise<Principal> {
-    const found = await this.storage.principal(userId, projectId);
+    const found = await this.accounts.principal(userId, projectId, taskId);
     if (!found)
       throw new AuthenticationError(`${what} revoked: the user or its membership of the project was removed`);
     if (found.user.token_generation !== generation) {
@@ -296,6 +310,7 @@ export class AuthService {
       projectId: found.project.id,
       projectName: found.project.name,
       role: found.role,
+      ...(taskId === undefined ? {} : { task: { id: taskId, projectId: found.taskProjectId ?? null } }),
     };
   }
 

@@ -8,7 +8,7 @@ import {
   type ShowConsistencyResultResponse,
   SmsError,
 } from '@sms/domain';
-import type { Storage } from '../storage/storage.js';
+import type { UploadStore } from '../storage/storage.js';
 import type { Principal } from './auth-service.js';
 import type { TaskService } from './task-service.js';
 
@@ -19,11 +19,15 @@ function hashResults(results: readonly ConsistencyResult[]): string {
 
 /** Uploads of consistency results and their history. */
 export class ConsistencyService {
+  private readonly uploads: UploadStore;
+
   constructor(
-    private readonly storage: Storage,
+    stores: { uploads: UploadStore },
     private readonly tasks: TaskService,
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    this.uploads = stores.uploads;
+  }
 
   /**
    * Stores one upload as one history entry, stamped now. Resolves only after
@@ -37,9 +41,16 @@ export class ConsistencyService {
     results: readonly ConsistencyResult[],
     idempotencyKey?: string,
   ): Promise<{ replayed: boolean }> {
-    await this.tasks.find(principal, taskId, Actions.updateConsistencyCheckResult);
+    const action = Actions.updateConsistencyCheckResult;
+    // read with the principal when the route asked for it: one query less on the hot path
+    if (principal.task?.id === taskId) {
+      const { projectId } = principal.task;
+      this.tasks.check(principal, taskId, projectId === null ? undefined : { project_id: projectId }, action);
+    } else {
+      await this.tasks.find(principal, taskId, action);
+    }
     const requestHash = hashResults(results);
-    const outcome = await this.storage.storeUpload({
+    const outcome = await this.uploads.storeUpload({
       taskId,
       finishedTime: this.clock(),
       checkResult: deriveCheckResult(results),
@@ -59,6 +70,6 @@ export class ConsistencyService {
 
   async show(principal: Principal, taskId: string): Promise<ShowConsistencyResultResponse> {
     await this.tasks.find(principal, taskId, Actions.getConsistencyCheckResult);
-    return { task_id: taskId, result_list: await this.storage.listUploads(taskId) };
+    return { task_id: taskId, result_list: await this.uploads.listUploads(taskId) };
   }
 }

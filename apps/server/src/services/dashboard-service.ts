@@ -1,7 +1,6 @@
 import {
   Actions,
   type ConsistencyResult,
-  isConsistent,
   NotFoundError,
   TASK_DIRECTORIES_PER_PAGE,
   type Task,
@@ -10,7 +9,16 @@ import {
   VERDICTS_WORST_FIRST,
   type Verdict,
 } from '@sms/domain';
-import type { Storage, TaskSummaryRow, UploadSummary } from '../storage/storage.js';
+import type {
+  TaskStore,
+  TaskSummaryRow,
+  TaskSummaryStore,
+  UploadStore,
+  UploadSummary,
+} from '../storage/storage.js';
+
+export type { TaskSummaryRow, UploadSummary };
+
 import type { AuthService, Principal } from './auth-service.js';
 
 /** The uploads a task page charts and lists: the newest 50. */
@@ -60,23 +68,31 @@ function pageOf(count: number, perPage: number, asked: number): { page: number; 
 
 /** What the web dashboard shows: the same permissions as the API, read in as few queries as it can. */
 export class DashboardService {
+  private readonly tasks: TaskStore;
+  private readonly summaries: TaskSummaryStore;
+  private readonly uploads: UploadStore;
+
   constructor(
-    private readonly storage: Storage,
+    stores: { tasks: TaskStore; summaries: TaskSummaryStore; uploads: UploadStore },
     private readonly auth: AuthService,
-  ) {}
+  ) {
+    this.tasks = stores.tasks;
+    this.summaries = stores.summaries;
+    this.uploads = stores.uploads;
+  }
 
   /** One page of the project's tasks with their latest verdicts; needs the rights to list tasks and read results. */
   async taskList(principal: Principal, query: TaskSummaryQuery): Promise<TaskListView> {
     const project = `project:${principal.projectName}`;
     this.auth.authorize(principal, Actions.listTasks, project);
     this.auth.authorize(principal, Actions.getConsistencyCheckResult, project);
-    const verdictCounts = await this.storage.verdictCounts(principal.projectId, query.q);
+    const verdictCounts = await this.summaries.verdictCounts(principal.projectId, query.q);
     const matching =
       query.verdict === undefined
         ? VERDICTS_WORST_FIRST.reduce((sum, verdict) => sum + verdictCounts[verdict], 0)
         : verdictCounts[query.verdict];
     const { page, pages } = pageOf(matching, query.per_page, query.page);
-    const tasks = await this.storage.taskSummaries(principal.projectId, {
+    const tasks = await this.summaries.taskSummaries(principal.projectId, {
       ...query,
       limit: query.per_page,
       offset: (page - 1) * query.per_page,
@@ -87,34 +103,34 @@ export class DashboardService {
   /** A task's page: 404 when it is not in the principal's project, 403 when its results may not be read. */
   async taskPage(principal: Principal, taskId: string, query: TaskPageQuery): Promise<TaskPageView> {
     // Another project's task is not found here: the page does not confirm that an ID exists elsewhere.
-    const task = await this.storage.getTask(taskId);
+    const task = await this.tasks.getTask(taskId);
     if (!task || task.project_id !== principal.projectId) throw new NotFoundError('task', taskId);
     this.auth.authorizeTask(principal, Actions.getConsistencyCheckResult, task);
-    const [detail, history, uploadCount] = await Promise.all([
-      this.storage.taskSummary(principal.projectId, taskId),
-      this.storage.recentUploads(taskId, HISTORY_LIMIT),
-      this.storage.countUploads(taskId),
+    const [summary, history, uploadCount] = await Promise.all([
+      this.summaries.taskSummary(principal.projectId, taskId),
+      this.summaries.recentUploads(taskId, HISTORY_LIMIT),
+      this.uploads.countUploads(taskId),
     ]);
-    if (!detail) throw new NotFoundError('task', taskId); // deleted meanwhile
-    const { directories: states, ...summary } = detail;
-    const newest = history[0]?.id;
-    // The states come by name; a stable sort puts those that differ first and keeps that order.
-    const ordered = states
-      .map(({ upload_id, finished_time, ...result }) => ({
-        result,
-        finishedTime: finished_time,
-        inLatestUpload: upload_id === newest,
-      }))
-      .sort((a, b) => Number(isConsistent(a.result)) - Number(isConsistent(b.result)));
+    if (!summary) throw new NotFoundError('task', taskId); // deleted meanwhile
+    const count = summary.dir_count ?? 0;
     const perPage = TASK_DIRECTORIES_PER_PAGE;
-    const { page, pages } = pageOf(ordered.length, perPage, query.dirs_page);
+    const { page, pages } = pageOf(count, perPage, query.dirs_page);
+    const states = await this.summaries.taskDirectories(taskId, {
+      limit: perPage,
+      offset: (page - 1) * perPage,
+    });
+    const newest = history[0]?.id;
     return {
       task,
       summary,
       uploadCount,
       history,
-      directories: ordered.slice((page - 1) * perPage, page * perPage),
-      directoryPage: { page, pages, perPage, count: ordered.length },
+      directories: states.map(({ upload_id, finished_time, ...result }) => ({
+        result,
+        finishedTime: finished_time,
+        inLatestUpload: upload_id === newest,
+      })),
+      directoryPage: { page, pages, perPage, count },
     };
   }
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Storage } from '../storage/storage.js';
-import { openTestStorage } from '../test-support/harness.js';
+import { openTestStorage } from '../testing/app.js';
 import { UserService } from './user-service.js';
 
 let storage: Storage;
@@ -15,8 +15,8 @@ describe('UserService', () => {
     const users = new UserService(storage);
     await users.addUser('alice', 'correct horse battery', 'default', 'agent', { createProject: true });
     await users.addUser('bob', 'correct horse battery', 'default', 'viewer');
-    const alice = await storage.findUser({ name: 'alice' });
-    const bob = await storage.findUser({ name: 'bob' });
+    const alice = await storage.accounts.findUser({ name: 'alice' });
+    const bob = await storage.accounts.findUser({ name: 'bob' });
     expect(alice?.password_hash).toMatch(/^scrypt\$32768\$8\$1\$[\w-]{22}\$[\w-]{43}$/);
     expect(JSON.stringify(alice)).not.toContain('correct horse battery');
     // the same password, another salt: another hash
@@ -40,7 +40,7 @@ describe('UserService', () => {
         b.bootstrap('first-admin-pw'),
       ]);
       expect([first.created, second.created].filter(Boolean)).toHaveLength(1);
-      expect(await fresh.countUsers()).toBe(1);
+      expect(await fresh.accounts.countUsers()).toBe(1);
       expect((await a.bootstrap(undefined)).created).toBe(false);
     } finally {
       await done();

@@ -8,7 +8,7 @@ import {
 } from '@sms/domain';
 import * as v from 'valibot';
 import { hashPassword, randomPassword } from '../crypto/password.js';
-import { type ProjectRow, type Storage, UniqueViolation } from '../storage/storage.js';
+import { type AccountStore, type ProjectRow, UniqueViolation } from '../storage/storage.js';
 
 export const DEFAULT_PROJECT = 'default';
 export const DEFAULT_ADMIN = 'admin';
@@ -20,10 +20,14 @@ function checkPassword(password: string): void {
 
 /** Users, projects and memberships: what the server's CLI manages. */
 export class UserService {
+  private readonly accounts: AccountStore;
+
   constructor(
-    private readonly storage: Storage,
+    stores: { accounts: AccountStore },
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    this.accounts = stores.accounts;
+  }
 
   /**
    * On a database with no user: project `default` and user `admin` in it. The
@@ -33,7 +37,7 @@ export class UserService {
   async bootstrap(
     adminPassword: string | undefined,
   ): Promise<{ created: boolean; generatedPassword?: string }> {
-    if ((await this.storage.countUsers()) > 0) return { created: false };
+    if ((await this.accounts.countUsers()) > 0) return { created: false };
     const password = adminPassword ?? randomPassword();
     try {
       await this.addUser(DEFAULT_ADMIN, password, DEFAULT_PROJECT, 'admin', { createProject: true });
@@ -47,7 +51,7 @@ export class UserService {
 
   async addProject(name: string): Promise<ProjectRow> {
     try {
-      return await this.storage.createProject(name, this.clock());
+      return await this.accounts.createProject(name, this.clock());
     } catch (error) {
       if (error instanceof UniqueViolation) {
         throw new SmsError(
@@ -60,14 +64,14 @@ export class UserService {
   }
 
   private async project(name: string, create: boolean): Promise<ProjectRow> {
-    const found = await this.storage.findProject({ name });
+    const found = await this.accounts.findProject({ name });
     if (found) return found;
     if (!create) throw new NotFoundError('project', name);
     try {
-      return await this.storage.createProject(name, this.clock());
+      return await this.accounts.createProject(name, this.clock());
     } catch (error) {
       if (!(error instanceof UniqueViolation)) throw error;
-      const raced = await this.storage.findProject({ name });
+      const raced = await this.accounts.findProject({ name });
       if (!raced) throw error;
       return raced;
     }
@@ -85,18 +89,18 @@ export class UserService {
     const hash = await hashPassword(password);
     let user: { id: string };
     try {
-      user = await this.storage.createUser({ name, passwordHash: hash }, this.clock());
+      user = await this.accounts.createUser({ name, passwordHash: hash }, this.clock());
     } catch (error) {
       if (error instanceof UniqueViolation) {
         throw new SmsError(ErrorCodes.AlreadyExists, `A user named ${JSON.stringify(name)} already exists.`);
       }
       throw error;
     }
-    await this.storage.setMembership(user.id, project.id, role);
+    await this.accounts.setMembership(user.id, project.id, role);
   }
 
   private async user(name: string) {
-    const user = await this.storage.findUser({ name });
+    const user = await this.accounts.findUser({ name });
     if (!user) throw new NotFoundError('user', name);
     return user;
   }
@@ -105,33 +109,33 @@ export class UserService {
   async setPassword(name: string, password: string): Promise<void> {
     checkPassword(password);
     const user = await this.user(name);
-    await this.storage.setPassword(user.id, await hashPassword(password));
+    await this.accounts.setPassword(user.id, await hashPassword(password));
   }
 
   /** Removes a user; every token the user had stops working. */
   async removeUser(name: string): Promise<void> {
     const user = await this.user(name);
-    await this.storage.deleteUser(user.id);
+    await this.accounts.deleteUser(user.id);
   }
 
   /** Gives a user a role in a project (replacing the role it had there). */
   async grant(name: string, projectName: string, role: Role): Promise<void> {
     const user = await this.user(name);
     const project = await this.project(projectName, false);
-    await this.storage.setMembership(user.id, project.id, role);
+    await this.accounts.setMembership(user.id, project.id, role);
   }
 
   async revoke(name: string, projectName: string): Promise<void> {
     const user = await this.user(name);
     const project = await this.project(projectName, false);
-    await this.storage.removeMembership(user.id, project.id);
+    await this.accounts.removeMembership(user.id, project.id);
   }
 
   listUsers() {
-    return this.storage.listUsers();
+    return this.accounts.listUsers();
   }
 
   listProjects() {
-    return this.storage.listProjects();
+    return this.accounts.listProjects();
   }
 }

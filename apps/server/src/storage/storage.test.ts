@@ -1,6 +1,6 @@
 import { StorageError } from '@sms/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestStorage, result, type TestDialect } from '../test-support/harness.js';
+import { openTestStorage, result, type TestDialect } from '../testing/app.js';
 import { type Storage, UniqueViolation } from './storage.js';
 
 describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) => {
@@ -9,7 +9,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
   let projectId: string;
   beforeAll(async () => {
     ({ storage, cleanup } = await openTestStorage(dialect));
-    projectId = (await storage.createProject('alpha', 1)).id;
+    projectId = (await storage.accounts.createProject('alpha', 1)).id;
   });
   afterAll(() => cleanup());
 
@@ -19,54 +19,54 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
   });
 
   it('keeps one secret per name, the first one generated', async () => {
-    const first = await storage.secret('s', () => 'one');
-    const second = await storage.secret('s', () => 'two');
+    const first = await storage.signIn.secret('s', () => 'one');
+    const second = await storage.signIn.secret('s', () => 'two');
     expect([first, second]).toEqual(['one', 'one']);
   });
 
   it('refuses a second project or user of the same name with UniqueViolation', async () => {
-    await expect(storage.createProject('alpha', 2)).rejects.toBeInstanceOf(UniqueViolation);
-    await storage.createUser({ name: 'u1', passwordHash: 'h' }, 1);
-    await expect(storage.createUser({ name: 'u1', passwordHash: 'h' }, 1)).rejects.toBeInstanceOf(
+    await expect(storage.accounts.createProject('alpha', 2)).rejects.toBeInstanceOf(UniqueViolation);
+    await storage.accounts.createUser({ name: 'u1', passwordHash: 'h' }, 1);
+    await expect(storage.accounts.createUser({ name: 'u1', passwordHash: 'h' }, 1)).rejects.toBeInstanceOf(
       UniqueViolation,
     );
   });
 
   it('finds a principal by user and project, and moves the token generation on a password change', async () => {
-    const user = await storage.createUser({ name: 'u2', passwordHash: 'h' }, 1);
-    expect(await storage.principal(user.id, projectId)).toBeUndefined();
-    await storage.setMembership(user.id, projectId, 'agent');
-    expect((await storage.principal(user.id, projectId))?.role).toBe('agent');
-    await storage.setMembership(user.id, projectId, 'viewer');
-    expect((await storage.principal(user.id, projectId))?.role).toBe('viewer');
-    await storage.setPassword(user.id, 'h2');
-    const after = await storage.principal(user.id, projectId);
+    const user = await storage.accounts.createUser({ name: 'u2', passwordHash: 'h' }, 1);
+    expect(await storage.accounts.principal(user.id, projectId)).toBeUndefined();
+    await storage.accounts.setMembership(user.id, projectId, 'agent');
+    expect((await storage.accounts.principal(user.id, projectId))?.role).toBe('agent');
+    await storage.accounts.setMembership(user.id, projectId, 'viewer');
+    expect((await storage.accounts.principal(user.id, projectId))?.role).toBe('viewer');
+    await storage.accounts.setPassword(user.id, 'h2');
+    const after = await storage.accounts.principal(user.id, projectId);
     expect(after?.user.token_generation).toBe(1);
     expect(after?.user.password_hash).toBe('h2');
-    await storage.deleteUser(user.id);
-    expect(await storage.principal(user.id, projectId)).toBeUndefined();
+    await storage.accounts.deleteUser(user.id);
+    expect(await storage.accounts.principal(user.id, projectId)).toBeUndefined();
   });
 
   it('stores uploads with their counts and lists them newest first', async () => {
-    const taskId = await storage.createTask({ projectId, name: 'web', type: 'MIGRATE_FILE' }, 10);
+    const taskId = await storage.tasks.createTask({ projectId, name: 'web', type: 'MIGRATE_FILE' }, 10);
     const base = { taskId, checkResult: 'INCONSISTENT', idempotencyKey: undefined, requestHash: 'h' };
-    await storage.storeUpload({ ...base, finishedTime: 100, results: [result('/a')] });
-    await storage.storeUpload({
+    await storage.uploads.storeUpload({ ...base, finishedTime: 100, results: [result('/a')] });
+    await storage.uploads.storeUpload({
       ...base,
       finishedTime: 200,
       results: [result('/b'), result('/c', { num_total_files: 1_000_000 })],
     });
-    await storage.storeUpload({ ...base, finishedTime: 200, results: [] });
-    const list = await storage.listUploads(taskId);
+    await storage.uploads.storeUpload({ ...base, finishedTime: 200, results: [] });
+    const list = await storage.uploads.listUploads(taskId);
     expect(list.map((e) => e.finished_time)).toEqual([200, 200, 100]);
     expect(list[0]?.consistency_result).toEqual([]);
     expect(list[1]?.consistency_result.map((r) => r.dir_check)).toEqual(['/b', '/c']);
     expect(list[1]?.consistency_result[1]?.num_total_files).toBe(1_000_000);
-    expect(await storage.countUploads(taskId)).toBe(3);
+    expect(await storage.uploads.countUploads(taskId)).toBe(3);
   });
 
   it('stores one upload per idempotency key, also under concurrent retries', async () => {
-    const taskId = await storage.createTask({ projectId, name: 'retry', type: 'MIGRATE_FILE' }, 10);
+    const taskId = await storage.tasks.createTask({ projectId, name: 'retry', type: 'MIGRATE_FILE' }, 10);
     const upload = {
       taskId,
       finishedTime: 5,
@@ -75,18 +75,18 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
       requestHash: 'h1',
       results: [],
     };
-    const outcomes = await Promise.all(Array.from({ length: 10 }, () => storage.storeUpload(upload)));
+    const outcomes = await Promise.all(Array.from({ length: 10 }, () => storage.uploads.storeUpload(upload)));
     expect(outcomes.filter((o) => o.kind === 'stored')).toHaveLength(1);
     expect(
       outcomes
         .filter((o) => o.kind === 'replayed')
         .every((o) => o.kind === 'replayed' && o.requestHash === 'h1'),
     ).toBe(true);
-    expect(await storage.countUploads(taskId)).toBe(1);
+    expect(await storage.uploads.countUploads(taskId)).toBe(1);
   });
 
   it('says task-missing for an upload whose task was deleted before the commit', async () => {
-    const outcome = await storage.storeUpload({
+    const outcome = await storage.uploads.storeUpload({
       taskId: 'deleted-meanwhile',
       finishedTime: 1,
       checkResult: 'NO_RESULT',
@@ -98,10 +98,10 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
   });
 
   it('commits a burst of concurrent uploads, each answered once stored', async () => {
-    const taskId = await storage.createTask({ projectId, name: 'burst', type: 'MIGRATE_FILE' }, 10);
+    const taskId = await storage.tasks.createTask({ projectId, name: 'burst', type: 'MIGRATE_FILE' }, 10);
     const outcomes = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        storage.storeUpload({
+        storage.uploads.storeUpload({
           taskId,
           finishedTime: i,
           checkResult: 'CONSISTENT',
@@ -112,23 +112,28 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
       ),
     );
     expect(outcomes.every((o) => o.kind === 'stored')).toBe(true);
-    expect(await storage.countUploads(taskId)).toBe(50);
+    expect(await storage.uploads.countUploads(taskId)).toBe(50);
   });
 
   it('filters and pages tasks, and deletes a task with its uploads', async () => {
-    const other = (await storage.createProject('beta', 1)).id;
+    const other = (await storage.accounts.createProject('beta', 1)).id;
     const ids: string[] = [];
     for (let i = 0; i < 5; i++)
       ids.push(
-        await storage.createTask({ projectId: other, name: `host-${i}`, type: 'MIGRATE_BLOCK' }, 1000 + i),
+        await storage.tasks.createTask(
+          { projectId: other, name: `host-${i}`, type: 'MIGRATE_BLOCK' },
+          1000 + i,
+        ),
       );
-    const page = await storage.listTasks(other, { limit: 2, offset: 1 });
+    const page = await storage.tasks.listTasks(other, { limit: 2, offset: 1 });
     expect(page.count).toBe(5);
     expect(page.tasks.map((t) => t.name)).toEqual(['host-3', 'host-2']);
-    expect((await storage.listTasks(other, { name: 'HOST-4' })).tasks.map((t) => t.id)).toEqual([ids[4]]);
-    expect((await storage.listTasks(other, { state: 'READY' })).count).toBe(5);
-    expect((await storage.listTasks(other, { id: ids[0]! })).count).toBe(1);
-    await storage.storeUpload({
+    expect((await storage.tasks.listTasks(other, { name: 'HOST-4' })).tasks.map((t) => t.id)).toEqual([
+      ids[4],
+    ]);
+    expect((await storage.tasks.listTasks(other, { state: 'READY' })).count).toBe(5);
+    expect((await storage.tasks.listTasks(other, { id: ids[0]! })).count).toBe(1);
+    await storage.uploads.storeUpload({
       taskId: ids[0]!,
       finishedTime: 1,
       checkResult: 'NO_RESULT',
@@ -136,17 +141,18 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
       requestHash: 'h',
       results: [],
     });
-    expect(await storage.deleteTask(ids[0]!)).toBe(true);
-    expect(await storage.deleteTask(ids[0]!)).toBe(false);
-    expect(await storage.getTask(ids[0]!)).toBeUndefined();
-    expect(await storage.countUploads(ids[0]!)).toBe(0);
+    expect(await storage.tasks.deleteTask(ids[0]!)).toBe(true);
+    expect(await storage.tasks.deleteTask(ids[0]!)).toBe(false);
+    expect(await storage.tasks.getTask(ids[0]!)).toBeUndefined();
+    expect(await storage.uploads.countUploads(ids[0]!)).toBe(0);
   });
 
   it('summarises tasks by their latest upload: verdict filter, sorts, never-verified last, counts', async () => {
-    const project = (await storage.createProject('summaries', 1)).id;
-    const task = (name: string) => storage.createTask({ projectId: project, name, type: 'MIGRATE_FILE' }, 1);
+    const project = (await storage.accounts.createProject('summaries', 1)).id;
+    const task = (name: string) =>
+      storage.tasks.createTask({ projectId: project, name, type: 'MIGRATE_FILE' }, 1);
     const store = (taskId: string, time: number, different: number) =>
-      storage.storeUpload({
+      storage.uploads.storeUpload({
         taskId,
         finishedTime: time,
         checkResult: different === 0 ? 'CONSISTENT' : 'INCONSISTENT',
@@ -169,7 +175,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
     await store(a, 20, 7); // a's latest: inconsistent
     await store(b, 30, 0);
     await store(b, 5, 9); // older than b's first: b's latest stays consistent
-    await storage.storeUpload({
+    await storage.uploads.storeUpload({
       taskId: c,
       finishedTime: 40,
       checkResult: 'NO_RESULT',
@@ -177,9 +183,9 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
       requestHash: 'h',
       results: [],
     });
-    const names = async (query: Partial<Parameters<Storage['taskSummaries']>[1]>) =>
+    const names = async (query: Partial<Parameters<Storage['summaries']['taskSummaries']>[1]>) =>
       (
-        await storage.taskSummaries(project, {
+        await storage.summaries.taskSummaries(project, {
           sort: 'verdict',
           order: 'asc',
           limit: 10,
@@ -197,7 +203,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
     expect(await names({ sort: 'last', order: 'desc' })).toEqual(['c-db', 'B-web', 'a-web', 'd_web']);
     expect(await names({ sort: 'last', order: 'asc' })).toEqual(['a-web', 'B-web', 'c-db', 'd_web']);
     expect(await names({ sort: 'different', order: 'desc', limit: 2, offset: 1 })).toEqual(['B-web', 'c-db']);
-    const tasks = await storage.taskSummaries(project, {
+    const tasks = await storage.summaries.taskSummaries(project, {
       sort: 'name',
       order: 'asc',
       limit: 1,
@@ -208,40 +214,43 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
     expect(tasks[0]).toMatchObject({
       id: a,
       verdict: 'inconsistent',
-      total_files: 100,
-      different_files: 7,
+      num_total_files: 100,
+      num_different_files: 7,
       finished_time: 20,
     });
-    expect(await storage.verdictCounts(project, undefined)).toEqual({
+    expect(await storage.summaries.verdictCounts(project, undefined)).toEqual({
       inconsistent: 1,
       'no-result': 1,
       never: 1,
       consistent: 1,
     });
-    expect(await storage.verdictCounts(project, 'web')).toEqual({
+    expect(await storage.summaries.verdictCounts(project, 'web')).toEqual({
       inconsistent: 1,
       'no-result': 0,
       never: 1,
       consistent: 1,
     });
-    const recent = await storage.recentUploads(a, 1);
+    const recent = await storage.summaries.recentUploads(a, 1);
     expect(recent).toEqual([
       expect.objectContaining({
         finished_time: 20,
         check_result: 'INCONSISTENT',
-        different_files: 7,
+        num_different_files: 7,
         results: [expect.objectContaining({ dir_check: '/d' })],
       }),
     ]);
   });
 
   it("moves a task's pointer and each directory's result only forward, also under concurrent uploads", async () => {
-    const project = (await storage.createProject('burst', 1)).id;
-    const taskId = await storage.createTask({ projectId: project, name: 'burst', type: 'MIGRATE_FILE' }, 1);
+    const project = (await storage.accounts.createProject('burst', 1)).id;
+    const taskId = await storage.tasks.createTask(
+      { projectId: project, name: 'burst', type: 'MIGRATE_FILE' },
+      1,
+    );
     const times = [50, 10, 90, 30, 70, 20, 100, 80, 60, 40, 5, 100];
     await Promise.all(
       times.map((time, i) =>
-        storage.storeUpload({
+        storage.uploads.storeUpload({
           taskId,
           finishedTime: time,
           checkResult: 'INCONSISTENT',
@@ -251,24 +260,32 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
         }),
       ),
     );
-    const [row] = await storage.taskSummaries(project, { sort: 'name', order: 'asc', limit: 1, offset: 0 });
-    const [newest] = await storage.recentUploads(taskId, 1);
+    const [row] = await storage.summaries.taskSummaries(project, {
+      sort: 'name',
+      order: 'asc',
+      limit: 1,
+      offset: 0,
+    });
+    const [newest] = await storage.summaries.recentUploads(taskId, 1);
     expect(row?.finished_time).toBe(100);
     // the directory's result is the very upload the history calls newest: of the two at 100, the one stored last
     expect(newest?.finished_time).toBe(100);
     expect(row?.dir_count).toBe(1);
-    expect(row?.total_files).toBe(newest?.total_files);
-    expect((await storage.taskSummary(project, taskId))?.directories[0]).toMatchObject({
+    expect(row?.num_total_files).toBe(newest?.num_total_files);
+    expect((await storage.summaries.taskDirectories(taskId, { limit: 10, offset: 0 }))[0]).toMatchObject({
       upload_id: newest?.id,
       finished_time: 100,
     });
   });
 
   it("keeps each directory's newest result: a verification split over uploads adds up, a re-verification replaces", async () => {
-    const project = (await storage.createProject('split', 1)).id;
-    const taskId = await storage.createTask({ projectId: project, name: 'split', type: 'MIGRATE_FILE' }, 1);
+    const project = (await storage.accounts.createProject('split', 1)).id;
+    const taskId = await storage.tasks.createTask(
+      { projectId: project, name: 'split', type: 'MIGRATE_FILE' },
+      1,
+    );
     const store = (time: number, results: ReturnType<typeof result>[]) =>
-      storage.storeUpload({
+      storage.uploads.storeUpload({
         taskId,
         finishedTime: time,
         checkResult: 'INCONSISTENT',
@@ -290,12 +307,12 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
         num_target_more_files: 0,
       }),
     ]);
-    const summary = () => storage.taskSummary(project, taskId);
+    const summary = () => storage.summaries.taskSummary(project, taskId);
     expect(await summary()).toMatchObject({
       verdict: 'inconsistent',
       dir_count: 31,
-      total_files: 310,
-      different_files: 2,
+      num_total_files: 310,
+      num_different_files: 2,
       inconsistent_dirs: 1,
       finished_time: 11,
     });
@@ -304,19 +321,22 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
     expect(await summary()).toMatchObject({
       verdict: 'consistent',
       dir_count: 31,
-      total_files: 310,
-      different_files: 0,
+      num_total_files: 310,
+      num_different_files: 0,
     });
-    expect(await storage.taskSummary(project, 'no-such-task')).toBeUndefined();
-    expect((await storage.taskSummary(project, taskId))?.directories).toHaveLength(31);
+    expect(await storage.summaries.taskSummary(project, 'no-such-task')).toBeUndefined();
+    expect(await storage.summaries.taskDirectories(taskId, { limit: 100, offset: 0 })).toHaveLength(31);
   });
 
   it('loses no directory when many uploads to one task are stored at once', async () => {
-    const project = (await storage.createProject('crowd', 1)).id;
-    const taskId = await storage.createTask({ projectId: project, name: 'crowd', type: 'MIGRATE_FILE' }, 1);
+    const project = (await storage.accounts.createProject('crowd', 1)).id;
+    const taskId = await storage.tasks.createTask(
+      { projectId: project, name: 'crowd', type: 'MIGRATE_FILE' },
+      1,
+    );
     const outcomes = await Promise.all(
       Array.from({ length: 24 }, (_, i) =>
-        storage.storeUpload({
+        storage.uploads.storeUpload({
           taskId,
           finishedTime: 1000 + (i % 5),
           checkResult: 'INCONSISTENT',
@@ -327,16 +347,16 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
       ),
     );
     expect(outcomes.every((o) => o.kind === 'stored')).toBe(true);
-    expect(await storage.taskSummary(project, taskId)).toMatchObject({
+    expect(await storage.summaries.taskSummary(project, taskId)).toMatchObject({
       dir_count: 24,
-      total_files: (24 * 25) / 2,
+      num_total_files: (24 * 25) / 2,
       finished_time: 1004,
     });
-    expect(await storage.countUploads(taskId)).toBe(24);
+    expect(await storage.uploads.countUploads(taskId)).toBe(24);
   });
 
   it('keeps sessions by hash, finds and deletes them, and sweeps expired ones on the next sign-in', async () => {
-    const user = await storage.createUser({ name: 'session-user', passwordHash: 'h' }, 1);
+    const user = await storage.accounts.createUser({ name: 'session-user', passwordHash: 'h' }, 1);
     const row = (id: string, expires: number) => ({
       id_hash: id,
       user_id: user.id,
@@ -346,16 +366,16 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
       created_at: 100,
       expires_at: expires,
     });
-    await storage.createSession(row('old', 150));
-    expect(await storage.findSession('old')).toMatchObject({ expires_at: 150 });
-    await storage.createSession({ ...row('new', 1000), created_at: 200 });
-    expect(await storage.findSession('old')).toBeUndefined();
-    await storage.deleteSession('new');
-    expect(await storage.findSession('new')).toBeUndefined();
+    await storage.signIn.createSession(row('old', 150));
+    expect(await storage.signIn.findSession('old')).toMatchObject({ expires_at: 150 });
+    await storage.signIn.createSession({ ...row('new', 1000), created_at: 200 });
+    expect(await storage.signIn.findSession('old')).toBeUndefined();
+    await storage.signIn.deleteSession('new');
+    expect(await storage.signIn.findSession('new')).toBeUndefined();
     // a removed user takes its sessions with it
-    await storage.createSession({ ...row('gone', 1000), created_at: 200 });
-    await storage.deleteUser(user.id);
-    expect(await storage.findSession('gone')).toBeUndefined();
+    await storage.signIn.createSession({ ...row('gone', 1000), created_at: 200 });
+    await storage.accounts.deleteUser(user.id);
+    expect(await storage.signIn.findSession('gone')).toBeUndefined();
   });
 
   it('turns a driver failure into a StorageError once closed', async () => {
@@ -367,6 +387,6 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
 
   it('migrates an already migrated database again without harm', async () => {
     // opening runs the migrations; a second storage on the same database finds nothing to do
-    await expect(storage.countUsers()).resolves.toBeGreaterThanOrEqual(1);
+    await expect(storage.accounts.countUsers()).resolves.toBeGreaterThanOrEqual(1);
   });
 });

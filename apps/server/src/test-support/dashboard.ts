@@ -1,4 +1,4 @@
-import type { TestApp } from './harness.js';
+import type { TestApp } from '../testing/app.js';
 
 /** One Set-Cookie header, read into its parts. */
 export interface SetCookie {

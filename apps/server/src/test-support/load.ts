@@ -7,16 +7,22 @@ export interface LoadOutcome {
   /** every upload sent, acknowledged or not */
   sent: Map<string, ConsistencyResult[]>;
   failures: number;
+  /** uploads whose first server failed and that were sent again, same key, to `failoverUrl` */
+  failedOver: number;
   otherStatuses: Map<number, number>;
 }
 
 /**
  * Many concurrent uploaders against one task for a fixed time (loopback only,
  * bounded in time): each upload is unique (its first dir_check names it) and
- * carries its own idempotency key.
+ * carries its own idempotency key. With several `urls`, uploader `w` sends to
+ * `urls[w % urls.length]`; with `failoverUrl`, an upload whose server fails
+ * (killed) is sent again with the same key there, as an agent retries.
  */
 export async function runUploaders(options: {
   url: string;
+  urls?: readonly string[];
+  failoverUrl?: string;
   token: string;
   taskId: string;
   concurrency: number;
@@ -26,8 +32,10 @@ export async function runUploaders(options: {
     acknowledged: new Map(),
     sent: new Map(),
     failures: 0,
+    failedOver: 0,
     otherStatuses: new Map(),
   };
+  const urls = options.urls ?? [options.url];
   const deadline = Date.now() + options.durationMs;
   await Promise.all(
     Array.from({ length: options.concurrency }, async (_, worker) => {
@@ -41,13 +49,14 @@ export async function runUploaders(options: {
           num_target_more_files: i % 7,
         }));
         outcome.sent.set(name, results);
-        try {
-          const res = await fetch(`${options.url}/v3/tasks/${options.taskId}/consistency-result`, {
+        const key = randomUUID();
+        const send = async (url: string) => {
+          const res = await fetch(`${url}/v3/tasks/${options.taskId}/consistency-result`, {
             method: 'POST',
             headers: {
               'content-type': 'application/json',
               'x-auth-token': options.token,
-              'idempotency-key': randomUUID(),
+              'idempotency-key': key,
             },
             body: JSON.stringify({ consistency_result: results }),
             signal: AbortSignal.timeout(10_000),
@@ -55,10 +64,19 @@ export async function runUploaders(options: {
           await res.arrayBuffer();
           if (res.status === 200) outcome.acknowledged.set(name, results);
           else outcome.otherStatuses.set(res.status, (outcome.otherStatuses.get(res.status) ?? 0) + 1);
+        };
+        const url = urls[worker % urls.length] as string;
+        try {
+          await send(url);
         } catch {
           outcome.failures++;
-          // the server is gone (killed): wait a little instead of spinning
-          await new Promise((r) => setTimeout(r, 20));
+          if (options.failoverUrl !== undefined && options.failoverUrl !== url) {
+            outcome.failedOver++;
+            await send(options.failoverUrl).catch(() => outcome.failures++);
+          } else {
+            // the server is gone (killed): wait a little instead of spinning
+            await new Promise((r) => setTimeout(r, 20));
+          }
         }
       }
     }),

@@ -1,9 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createApp, createMemoryLogger, createServices, Storage } from '@sms/server';
+import { ADMIN_PASSWORD, createTestApp } from '@sms/server/testing';
 
-export const ADMIN = { user: 'admin', password: 'admin-password-1', project: 'default' };
+export const ADMIN = { user: 'admin', password: ADMIN_PASSWORD, project: 'default' };
 export const AGENT = { user: 'agent-01', password: 'agent-password-1', project: 'default' };
 export const VIEWER = { user: 'viewer-01', password: 'viewer-password-1', project: 'default' };
 
@@ -15,21 +12,20 @@ export type Fault =
   | { kind: 'hang' };
 
 /**
- * The real server app in-process, reached through a `fetch` that records every
- * request the server saw and can inject faults before or after it.
+ * The real server app in-process (`@sms/server/testing`), reached through a
+ * `fetch` that records every request the server saw and can inject faults
+ * before or after it.
  */
 export async function createTestServer(options: { tokenTtlSeconds?: number } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'sms-client-test-'));
-  const storage = await Storage.open({ dataDir: dir });
-  let offset = 0;
-  const services = await createServices(storage, {
+  const server = await createTestApp({
     tokenTtlSeconds: options.tokenTtlSeconds ?? 3600,
-    clock: () => Date.now() + offset,
+    clock: 'running',
+    users: [
+      { name: AGENT.user, password: AGENT.password, role: 'agent' },
+      { name: VIEWER.user, password: VIEWER.password, role: 'viewer' },
+    ],
   });
-  await services.users.addUser(ADMIN.user, ADMIN.password, 'default', 'admin', { createProject: true });
-  await services.users.addUser(AGENT.user, AGENT.password, 'default', 'agent');
-  await services.users.addUser(VIEWER.user, VIEWER.password, 'default', 'viewer');
-  const app = createApp({ ...services, logger: createMemoryLogger() });
+  const { app, storage, services } = server;
 
   /** Requests that reached the server, in order. */
   const seen: Request[] = [];
@@ -73,18 +69,13 @@ export async function createTestServer(options: { tokenTtlSeconds?: number } = {
     /** Faults for the next requests, in order. */
     inject: (...next: Fault[]) => faults.push(...next),
     /** Moves the server's clock (token issue and expiry). */
-    shiftServerClock: (ms: number) => {
-      offset += ms;
-    },
+    shiftServerClock: (ms: number) => server.advanceClock(ms),
     reset: () => {
       seen.length = 0;
       attempts.length = 0;
       faults.length = 0;
     },
-    close: async () => {
-      await storage.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    close: () => server.close(),
   };
 }
 

@@ -1,6 +1,6 @@
 import { type ConsistencyResult, fileBreakdown, type Verdict } from '@sms/domain';
 import type { FC } from 'hono/jsx';
-import type { UploadSummary } from '../../storage/storage.js';
+import type { UploadSummary } from '../../services/dashboard-service.js';
 import { formatCount, formatTime, PARTS, VERDICT_LABEL } from '../format.js';
 
 export const VerdictBadge: FC<{ verdict: Verdict }> = ({ verdict }) => (
@@ -79,7 +79,9 @@ const CHART = { width: 640, height: 180, left: 56, right: 8, top: 12, bottom: 34
  */
 export const HistoryChart: FC<{ uploads: readonly UploadSummary[] }> = ({ uploads }) => {
   const oldestFirst = [...uploads].reverse();
-  const gaps = oldestFirst.map((u) => u.task_different_files + u.task_miss_files + u.task_more_files);
+  const gaps = oldestFirst.map(
+    (u) => u.task_num_different_files + u.task_num_target_miss_files + u.task_num_target_more_files,
+  );
   const max = Math.max(1, ...gaps);
   const plotWidth = CHART.width - CHART.left - CHART.right;
   const plotHeight = CHART.height - CHART.top - CHART.bottom;
@@ -126,9 +128,9 @@ export const HistoryChart: FC<{ uploads: readonly UploadSummary[] }> = ({ upload
         let base = 0;
         const stack = (
           [
-            ['different', upload.task_different_files],
-            ['missing', upload.task_miss_files],
-            ['extra', upload.task_more_files],
+            ['different', upload.task_num_different_files],
+            ['missing', upload.task_num_target_miss_files],
+            ['extra', upload.task_num_target_more_files],
           ] as const
         )
           .filter(([, count]) => count > 0)
@@ -147,7 +149,7 @@ export const HistoryChart: FC<{ uploads: readonly UploadSummary[] }> = ({ upload
           });
         return (
           <g data-upload={String(i)}>
-            <title>{`after the upload of ${formatTime(upload.finished_time)}: ${formatCount(upload.task_different_files)} different, ${formatCount(upload.task_miss_files)} missing, ${formatCount(upload.task_more_files)} extra of ${formatCount(upload.task_total_files)} verified in ${formatCount(upload.task_dir_count)} ${upload.task_dir_count === 1 ? 'directory' : 'directories'}`}</title>
+            <title>{`after the upload of ${formatTime(upload.finished_time)}: ${formatCount(upload.task_num_different_files)} different, ${formatCount(upload.task_num_target_miss_files)} missing, ${formatCount(upload.task_num_target_more_files)} extra of ${formatCount(upload.task_num_total_files)} verified in ${formatCount(upload.task_dir_count)} ${upload.task_dir_count === 1 ? 'directory' : 'directories'}`}</title>
             {stack.length > 0 ? stack : <rect class="ok" x={x} width={barWidth} y={y(0) - 3} height={3} />}
           </g>
         );

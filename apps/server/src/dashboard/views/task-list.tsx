@@ -7,8 +7,7 @@ import {
 } from '@sms/domain';
 import type { FC } from 'hono/jsx';
 import type { Session } from '../../services/auth-service.js';
-import type { TaskListView } from '../../services/dashboard-service.js';
-import type { TaskSummaryRow } from '../../storage/storage.js';
+import type { TaskListView, TaskSummaryRow } from '../../services/dashboard-service.js';
 import { formatAgo, formatCount, formatTime, VERDICT_LABEL } from '../format.js';
 import { Layout, Notice } from './layout.js';
 import { Pager, VerdictBadge } from './parts.js';
@@ -82,10 +81,10 @@ const TaskRow: FC<{ task: TaskSummaryRow; now: number }> = ({ task, now }) => (
     <td data-label="Verdict">
       <VerdictBadge verdict={task.verdict} />
     </td>
-    <Count value={task.total_files} label="Verified" />
-    <Count value={task.different_files} label="Different" />
-    <Count value={task.miss_files} label="Missing" />
-    <Count value={task.more_files} label="Extra" />
+    <Count value={task.num_total_files} label="Verified" />
+    <Count value={task.num_different_files} label="Different" />
+    <Count value={task.num_target_miss_files} label="Missing" />
+    <Count value={task.num_target_more_files} label="Extra" />
     <td data-label="Last result">
       {task.finished_time === null ? (
         <span class="muted">never</span>

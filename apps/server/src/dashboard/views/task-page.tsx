@@ -15,10 +15,10 @@ const When: FC<{ ms: number; now: number }> = ({ ms, now }) => (
 /** The history table's number columns: heading and field of the upload. */
 const NUMBER_COLUMNS = [
   ['Directories', 'dir_count'],
-  ['Verified', 'total_files'],
-  ['Different', 'different_files'],
-  ['Missing', 'miss_files'],
-  ['Extra', 'more_files'],
+  ['Verified', 'num_total_files'],
+  ['Different', 'num_different_files'],
+  ['Missing', 'num_target_miss_files'],
+  ['Extra', 'num_target_more_files'],
 ] as const;
 
 /** One task: its facts, the latest result of each directory as a bar, and the history of its uploads. */
@@ -53,7 +53,7 @@ export const TaskPage: FC<{ view: TaskPageView; session: Session; now: number }>
           <>
             <dt>Totals</dt>
             <dd data-totals>
-              {`${formatCount(summary.total_files ?? 0)} verified, ${formatCount(summary.different_files ?? 0)} different, ${formatCount(summary.miss_files ?? 0)} missing, ${formatCount(summary.more_files ?? 0)} extra in ${formatCount(dirs)} ${dirs === 1 ? 'directory' : 'directories'} (the newest result of each)`}
+              {`${formatCount(summary.num_total_files ?? 0)} verified, ${formatCount(summary.num_different_files ?? 0)} different, ${formatCount(summary.num_target_miss_files ?? 0)} missing, ${formatCount(summary.num_target_more_files ?? 0)} extra in ${formatCount(dirs)} ${dirs === 1 ? 'directory' : 'directories'} (the newest result of each)`}
             </dd>
           </>
         ) : null}
@@ -173,7 +173,9 @@ export const TaskPage: FC<{ view: TaskPageView; session: Session; now: number }>
                         ))}
                         <td class="num">
                           {formatCount(
-                            upload.task_different_files + upload.task_miss_files + upload.task_more_files,
+                            upload.task_num_different_files +
+                              upload.task_num_target_miss_files +
+                              upload.task_num_target_more_files,
                           )}
                         </td>
                       </tr>

@@ -2,7 +2,7 @@ import { ErrorResponseSchema, passwordTokenRequest } from '@sms/domain';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dashboardBrowser } from '../../test-support/dashboard.js';
-import { ADMIN_PASSWORD, createTestApp, type TestApp } from '../../test-support/harness.js';
+import { ADMIN_PASSWORD, createTestApp, type TestApp } from '../../testing/app.js';
 
 let t: TestApp;
 beforeAll(async () => {

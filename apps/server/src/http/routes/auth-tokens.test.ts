@@ -1,7 +1,7 @@
 import { AuthTokenResponseSchema, ErrorResponseSchema, passwordTokenRequest } from '@sms/domain';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_PASSWORD, createTestApp, type TestApp } from '../../test-support/harness.js';
+import { ADMIN_PASSWORD, createTestApp, type TestApp } from '../../testing/app.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -33,7 +33,7 @@ describe('POST /v3/auth/tokens', () => {
   });
 
   it('takes the project by id as well as by name, and the only project when none is named', async () => {
-    const project = await t.storage.findProject({ name: 'default' });
+    const project = await t.storage.accounts.findProject({ name: 'default' });
     const byId = passwordTokenRequest({ user: 'admin', password: ADMIN_PASSWORD });
     const res = await post({ auth: { ...byId.auth, scope: { project: { id: project!.id } } } });
     expect(res.status).toBe(201);

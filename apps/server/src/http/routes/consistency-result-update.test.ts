@@ -5,7 +5,7 @@ import {
 } from '@sms/domain';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, result, type TestApp } from '../../test-support/harness.js';
+import { createTestApp, result, type TestApp } from '../../testing/app.js';
 import { BODY_LIMIT_BYTES } from '../body.js';
 
 let t: TestApp;

@@ -6,7 +6,7 @@ import {
 import type { Hono } from 'hono';
 import { readJsonBody, validateInput } from '../body.js';
 import type { AppEnv } from '../context.js';
-import { authenticate, principalOf } from '../middleware/authenticate.js';
+import { authenticateForTask, principalOf } from '../middleware/authenticate.js';
 import { TASK_PATH, taskIdOf } from './task-path.js';
 
 /**
@@ -15,7 +15,7 @@ import { TASK_PATH, taskIdOf } from './task-path.js';
  * `SMS.9004`), storage (500). 200 `{}` is sent only after the commit.
  */
 export function registerConsistencyResultUpdate(app: Hono<AppEnv>): void {
-  app.post(`${TASK_PATH}/consistency-result`, authenticate, async (c) => {
+  app.post(`${TASK_PATH}/consistency-result`, authenticateForTask, async (c) => {
     const taskId = taskIdOf(c);
     const key = c.req.header(IDEMPOTENCY_KEY_HEADER);
     const idempotencyKey =

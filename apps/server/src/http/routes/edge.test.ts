@@ -1,7 +1,7 @@
 import { ErrorResponseSchema } from '@sms/domain';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_PASSWORD, createTestApp, result, type TestApp } from '../../test-support/harness.js';
+import { ADMIN_PASSWORD, createTestApp, result, type TestApp } from '../../testing/app.js';
 
 let t: TestApp;
 beforeAll(async () => {

@@ -5,18 +5,8 @@ import type { AppEnv } from '../context.js';
 export function registerHealth(app: Hono<AppEnv>): void {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
-    try {
-      await c.get('deps').storage.ping();
-      return c.json({ status: 'ready', storage: c.get('deps').storage.dialect });
-    } catch (error) {
-      return c.json(
-        {
-          status: 'not ready',
-          storage: c.get('deps').storage.dialect,
-          reason: error instanceof Error ? error.message.slice(0, 300) : 'storage did not answer',
-        },
-        503,
-      );
-    }
+    const readiness = await c.get('deps').health.readiness();
+    if (readiness.ready) return c.json({ status: 'ready', storage: readiness.storage });
+    return c.json({ status: 'not ready', storage: readiness.storage, reason: readiness.reason }, 503);
   });
 }

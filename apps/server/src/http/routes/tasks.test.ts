@@ -6,7 +6,7 @@ import {
 } from '@sms/domain';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../test-support/harness.js';
+import { createTestApp, type TestApp } from '../../testing/app.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -44,7 +44,7 @@ describe('tasks', () => {
 
   it('lists tasks newest first with count, filters and paging', async () => {
     const { storage } = t;
-    const project = await storage.findProject({ name: 'default' });
+    const project = await storage.accounts.findProject({ name: 'default' });
     for (const name of ['db-01', 'db-02', 'cache-01']) await t.createTask(t.adminToken, name);
     const all = v.parse(ListTasksResponseSchema, await (await get('/v3/tasks')).json());
     expect(all.count).toBeGreaterThanOrEqual(4);
@@ -132,7 +132,7 @@ describe('tasks', () => {
     expect(await res.json()).toEqual({});
     expect((await get(`/v3/tasks/${id}`)).status).toBe(404);
     expect((await get(`/v3/tasks/${id}/consistency-result`)).status).toBe(404);
-    expect(await t.storage.countUploads(id)).toBe(0);
+    expect(await t.storage.uploads.countUploads(id)).toBe(0);
   });
 
   it('answers 404 SMS.3001 for an unknown task and 400 for a 37-character id', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { result } from '../test-support/harness.js';
-import { EMPTY_TASK_STATE, nextTaskState, parseDirectories } from './task-state.js';
+import { result } from '../testing/app.js';
+import { EMPTY_TASK_STATE, nextTaskState, parseDirectories } from './task-state-0006.js';
 
 const clean = { num_different_files: 0, num_target_miss_files: 0, num_target_more_files: 0 };
 const fold = (uploads: { id: number; finishedTime: number; results: ReturnType<typeof result>[] }[]) =>

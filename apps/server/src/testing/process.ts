@@ -6,6 +6,8 @@ export const SERVER_BIN = fileURLToPath(new URL('../../bin/sms-server.js', impor
 
 export interface ServerProcess {
   url: string;
+  /** The port it listens on (from `url`), to start it again on the same one. */
+  port: number;
   child: ChildProcess;
   stdout: string[];
   stderr: string[];
@@ -37,6 +39,7 @@ export function startServerProcess(env: Record<string, string>, timeoutMs = 30_0
         buffered = '';
         resolve({
           url: match[1],
+          port: Number(new URL(match[1]).port),
           child,
           stdout,
           stderr,

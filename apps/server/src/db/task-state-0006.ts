@@ -1,5 +1,9 @@
 import { type ConsistencyResult, isConsistent } from '@sms/domain';
 
+// How migration 0006 folded the uploads stored before it into each task's state (one JSON value
+// of directories per task), kept as it was so that the migration does on an old database what it
+// always did; 0007 then moves that value into rows of task_directories.
+
 /** A directory of a task with its newest result, and the upload that brought it. */
 export interface DirectoryState extends ConsistencyResult {
   upload_id: number;
@@ -84,8 +88,9 @@ export function nextTaskState(
   };
 }
 
-/** The columns of an upload that keep the task's sums right after it. */
-export const TASK_TOTAL_COLUMNS = [
+/** A task state's sums, as an upload keeps them. */
+/** The columns of an upload that migration 0006 added to keep the task's sums after it (renamed by 0008). */
+export const TASK_TOTAL_COLUMNS_0006 = [
   'task_dir_count',
   'task_inconsistent_dirs',
   'task_total_files',
@@ -94,8 +99,7 @@ export const TASK_TOTAL_COLUMNS = [
   'task_more_files',
 ] as const;
 
-/** A task state's sums, as an upload keeps them. */
-export function taskTotalsOf(state: TaskState): Record<(typeof TASK_TOTAL_COLUMNS)[number], number> {
+export function taskTotalsOf(state: TaskState): Record<(typeof TASK_TOTAL_COLUMNS_0006)[number], number> {
   return {
     task_dir_count: state.dir_count,
     task_inconsistent_dirs: state.inconsistent_dirs,

@@ -5,9 +5,10 @@ import { type ConsistencyResult, passwordTokenRequest, type Role } from '@sms/do
 import { createApp } from '../http/app.js';
 import { trustedProxies } from '../http/client-address.js';
 import { createMemoryLogger } from '../logger.js';
+import { createMetrics } from '../metrics.js';
 import { createServices } from '../server.js';
 import type { SignInLimits } from '../services/auth-service.js';
-import { Storage } from '../storage/storage.js';
+import { Storage, type StorageEvents } from '../storage/storage.js';
 import { createTestDatabase } from './postgres.js';
 
 export type TestDialect = 'sqlite' | 'postgres';
@@ -29,10 +30,15 @@ export function result(dirCheck: string, patch: Partial<ConsistencyResult> = {})
 /** Opens a fresh storage of the given kind; `cleanup` closes and removes it. */
 export async function openTestStorage(
   dialect: TestDialect,
+  events?: StorageEvents,
 ): Promise<{ storage: Storage; cleanup: () => Promise<void> }> {
   if (dialect === 'postgres') {
     const database = await createTestDatabase();
-    const storage = await Storage.open({ databaseUrl: database.url, dataDir: '' });
+    const storage = await Storage.open({
+      databaseUrl: database.url,
+      dataDir: '',
+      ...(events ? { events } : {}),
+    });
     return {
       storage,
       cleanup: async () => {
@@ -42,7 +48,7 @@ export async function openTestStorage(
     };
   }
   const dir = mkdtempSync(join(tmpdir(), 'sms-test-'));
-  const storage = await Storage.open({ dataDir: dir });
+  const storage = await Storage.open({ dataDir: dir, ...(events ? { events } : {}) });
   return {
     storage,
     cleanup: async () => {
@@ -52,33 +58,61 @@ export async function openTestStorage(
   };
 }
 
+/** A user `createTestApp` adds, with a role in a project (created if needed). */
+export interface TestUser {
+  name: string;
+  password: string;
+  role: Role;
+  project?: string;
+}
+
+export interface TestAppOptions {
+  /** `sqlite` (default: a fresh data directory) or `postgres` (a fresh database on `SMS_TEST_PG_URL`). */
+  dialect?: TestDialect;
+  tokenTtlSeconds?: number;
+  signInLimits?: SignInLimits;
+  /** `SMS_TRUSTED_PROXIES` */
+  trustedProxies?: string[];
+  /** Users besides `admin` (password `ADMIN_PASSWORD`, project `default`). */
+  users?: readonly TestUser[];
+  /**
+   * `frozen` (default): the server's time stands still until `advanceClock`;
+   * `running`: it follows the real time, `advanceClock` moving it ahead.
+   */
+  clock?: 'frozen' | 'running';
+  /** As with `SMS_METRICS=1`: requests measured, `GET /metrics` served (`metrics` in the result). */
+  metrics?: boolean;
+}
+
 /**
- * The real app on real storage, in-process: an admin in project `default`,
- * a clock the test can move, and helpers for tokens and users.
+ * The real app on real storage, in-process: an admin in project `default`
+ * (and `users`), a clock the test can move, and helpers for tokens, users,
+ * tasks and uploads. `app.fetch` answers like the server on a port.
  */
-export async function createTestApp(
-  options: {
-    dialect?: TestDialect;
-    tokenTtlSeconds?: number;
-    signInLimits?: SignInLimits;
-    /** `SMS_TRUSTED_PROXIES` */
-    trustedProxies?: string[];
-  } = {},
-) {
-  const { storage, cleanup } = await openTestStorage(options.dialect ?? 'sqlite');
-  let now = Date.now();
-  const clock = () => now;
+export async function createTestApp(options: TestAppOptions = {}) {
+  const metrics = options.metrics ? createMetrics() : undefined;
+  const { storage, cleanup } = await openTestStorage(options.dialect ?? 'sqlite', metrics?.storage);
+  const start = Date.now();
+  let offset = 0;
+  const running = options.clock === 'running';
+  const clock = () => (running ? Date.now() : start) + offset;
   const services = await createServices(storage, {
     tokenTtlSeconds: options.tokenTtlSeconds ?? 3600,
     clock,
     ...(options.signInLimits ? { signInLimits: options.signInLimits } : {}),
   });
   await services.users.addUser('admin', ADMIN_PASSWORD, 'default', 'admin', { createProject: true });
+  for (const user of options.users ?? []) {
+    const project = user.project ?? 'default';
+    if (!(await storage.accounts.findProject({ name: project }))) await services.users.addProject(project);
+    await services.users.addUser(user.name, user.password, project, user.role);
+  }
   const logger = createMemoryLogger();
   const app = createApp({
     ...services,
     logger,
     trustedProxies: trustedProxies(options.trustedProxies ?? []),
+    ...(metrics ? { metrics } : {}),
   });
 
   /** A request in-process; with `peer`, as if its connection came from that address. */
@@ -104,7 +138,7 @@ export async function createTestApp(
   /** A user with a role in a project (created if needed), and a token for it. */
   async function userWithToken(name: string, role: Role, project = 'default') {
     const password = `${name}-password`;
-    if (!(await storage.findProject({ name: project }))) await services.users.addProject(project);
+    if (!(await storage.accounts.findProject({ name: project }))) await services.users.addProject(project);
     await services.users.addUser(name, password, project, role);
     return { name, password, token: await tokenFor(name, password, project) };
   }
@@ -140,6 +174,7 @@ export async function createTestApp(
 
   return {
     app,
+    metrics,
     storage,
     services,
     logger,
@@ -149,8 +184,9 @@ export async function createTestApp(
     adminToken,
     createTask,
     upload,
+    /** Moves the server's time ahead (token issue and expiry, the dashboard's "ago"). */
     advanceClock: (ms: number) => {
-      now += ms;
+      offset += ms;
     },
     close: cleanup,
   };

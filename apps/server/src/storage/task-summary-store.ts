@@ -1,0 +1,262 @@
+import {
+  type CheckResult,
+  type ConsistencyResult,
+  type TaskState,
+  type TaskSummaryQuery,
+  type TaskType,
+  VERDICTS_WORST_FIRST,
+  type Verdict,
+} from '@sms/domain';
+import { type Kysely, sql } from 'kysely';
+import { type Database, type Dialect, TASK_TOTAL_COLUMNS } from '../db/schema.js';
+import type { DirectoryState } from './directory-state.js';
+import type { StoreHandle } from './handle.js';
+import { nameContains } from './task-store.js';
+
+/** The columns of a directory's row besides its task. */
+export const DIRECTORY_COLUMNS = [
+  'dir_check',
+  'num_total_files',
+  'num_different_files',
+  'num_target_miss_files',
+  'num_target_more_files',
+  'upload_id',
+  'finished_time',
+] as const;
+
+/**
+ * A task as the dashboard lists it: its verdict, the time of its newest
+ * upload, and the sums over the newest result of each of its directories
+ * (null when it has none).
+ */
+export interface TaskSummaryRow {
+  id: string;
+  name: string;
+  type: TaskType;
+  state: TaskState;
+  create_date: number;
+  finished_time: number | null;
+  verdict: Verdict;
+  dir_count: number | null;
+  num_total_files: number | null;
+  num_different_files: number | null;
+  num_target_miss_files: number | null;
+  num_target_more_files: number | null;
+  inconsistent_dirs: number | null;
+}
+/** One upload with its summed counts, and the task's sums right after it. */
+export interface UploadSummary {
+  id: number;
+  task_dir_count: number;
+  task_inconsistent_dirs: number;
+  task_num_total_files: number;
+  task_num_different_files: number;
+  task_num_target_miss_files: number;
+  task_num_target_more_files: number;
+  finished_time: number;
+  check_result: CheckResult;
+  results: ConsistencyResult[];
+  dir_count: number;
+  num_total_files: number;
+  num_different_files: number;
+  num_target_miss_files: number;
+  num_target_more_files: number;
+}
+/**
+ * A task's verdict, in SQL (it must sort and filter thousands of tasks): never
+ * verified without an upload; no result when its uploads held no directory;
+ * inconsistent when a directory's newest result has a different, missing or
+ * extra file; else consistent. Read off the task's own row, where each upload
+ * keeps the sums over its directories.
+ */
+const VERDICT = sql<Verdict>`(case when tasks.latest_upload_id is null then 'never' when tasks.dir_count = 0 then 'no-result' when tasks.inconsistent_dirs > 0 then 'inconsistent' else 'consistent' end)`;
+/** The verdict's place in `VERDICTS_WORST_FIRST`, for sorting. */
+const VERDICT_RANK = sql`(case ${VERDICT} ${sql.join(
+  VERDICTS_WORST_FIRST.map((verdict, rank) => sql`when ${sql.lit(verdict)} then ${sql.lit(rank)}`),
+  sql` `,
+)} end)`;
+
+/** A summary row as the drivers return it, with the counts as numbers. */
+function summaryRow(
+  row: Record<keyof TaskSummaryRow, unknown> & { id: string; name: string; create_date: number },
+): TaskSummaryRow {
+  // A task with no directory has no numbers to show (rather than zeros that look like a result).
+  const none = Number(row.dir_count) === 0;
+  const count = (value: unknown) => (none || value === null ? null : Number(value));
+  return {
+    id: row.id,
+    name: row.name,
+    type: row.type as TaskType,
+    state: row.state as TaskState,
+    create_date: row.create_date,
+    finished_time: row.finished_time === null ? null : Number(row.finished_time),
+    verdict: row.verdict as Verdict,
+    dir_count: count(row.dir_count),
+    num_total_files: count(row.num_total_files),
+    num_different_files: count(row.num_different_files),
+    num_target_miss_files: count(row.num_target_miss_files),
+    num_target_more_files: count(row.num_target_more_files),
+    inconsistent_dirs: count(row.inconsistent_dirs),
+  };
+}
+
+/** What the dashboard reads of tasks: verdicts, sums over directories, directories, recent uploads. */
+export class TaskSummaryStore {
+  private readonly db: Kysely<Database>;
+  private readonly run: StoreHandle['run'];
+  private readonly dialect: Dialect;
+
+  constructor(handle: StoreHandle) {
+    this.db = handle.db;
+    this.run = handle.run;
+    this.dialect = handle.dialect;
+  }
+
+  // --- task summaries (the dashboard) -------------------------------------------
+
+  /** A project's tasks (or one of them), with the name filter applied. */
+  private summaryQuery(projectId: string, filter: { name?: string | undefined; taskId?: string } = {}) {
+    let query = this.db.selectFrom('tasks').where('tasks.project_id', '=', projectId);
+    if (filter.taskId !== undefined) query = query.where('tasks.id', '=', filter.taskId);
+    if (filter.name !== undefined) query = query.where(nameContains(filter.name));
+    return query;
+  }
+
+  private summaryColumns<Q extends ReturnType<TaskSummaryStore['summaryQuery']>>(query: Q) {
+    return query.select([
+      'tasks.id',
+      'tasks.name',
+      'tasks.type',
+      'tasks.state',
+      'tasks.create_date',
+      'tasks.latest_finished_time as finished_time',
+      VERDICT.as('verdict'),
+      'tasks.dir_count',
+      'tasks.num_total_files',
+      'tasks.num_different_files',
+      'tasks.num_target_miss_files',
+      'tasks.num_target_more_files',
+      'tasks.inconsistent_dirs',
+    ]);
+  }
+
+  /**
+   * One page of a project's tasks with their verdicts and the sums over their
+   * directories: filtered by part of the name and by verdict, sorted by any
+   * column (how many match in all: `verdictCounts`). Tasks without numbers
+   * sort after the others whichever the direction (except by verdict, which
+   * puts the worst first).
+   */
+  async taskSummaries(
+    projectId: string,
+    query: Omit<TaskSummaryQuery, 'page' | 'per_page'> & { limit: number; offset: number },
+  ): Promise<TaskSummaryRow[]> {
+    return this.run('list task summaries', async () => {
+      let q = this.summaryQuery(projectId, { name: query.q });
+      if (query.verdict !== undefined) q = q.where(sql<boolean>`${VERDICT} = ${sql.lit(query.verdict)}`);
+      const order = query.order;
+      const column = {
+        name: sql`lower(tasks.name)`,
+        state: sql`tasks.state`,
+        total: sql`tasks.num_total_files`,
+        different: sql`tasks.num_different_files`,
+        missing: sql`tasks.num_target_miss_files`,
+        extra: sql`tasks.num_target_more_files`,
+        last: sql`tasks.latest_finished_time`,
+      } as const;
+      let page = this.summaryColumns(q);
+      if (query.sort === 'verdict') page = page.orderBy(VERDICT_RANK, order);
+      else if (query.sort === 'name' || query.sort === 'state')
+        page = page.orderBy(column[query.sort], order);
+      else if (query.sort === 'last') {
+        page = page
+          .orderBy(sql`(case when tasks.latest_finished_time is null then 1 else 0 end)`)
+          .orderBy(column.last, order);
+      } else {
+        page = page
+          .orderBy(sql`(case when tasks.dir_count = 0 then 1 else 0 end)`)
+          .orderBy(column[query.sort], order);
+      }
+      const rows = await page
+        .orderBy(sql`lower(tasks.name)`, 'asc')
+        .orderBy('tasks.id', 'asc')
+        .limit(query.limit)
+        .offset(query.offset)
+        .execute();
+      return rows.map(summaryRow);
+    });
+  }
+
+  /** One task as the list shows it; undefined when the project has no such task. */
+  async taskSummary(projectId: string, taskId: string): Promise<TaskSummaryRow | undefined> {
+    return this.run('read task summary', async () => {
+      const row = await this.summaryColumns(this.summaryQuery(projectId, { taskId })).executeTakeFirst();
+      return row && summaryRow(row);
+    });
+  }
+
+  /**
+   * One page of a task's directories with their newest results: those that
+   * differ first, then by `dir_check` (by code point on either database).
+   */
+  async taskDirectories(taskId: string, page: { limit: number; offset: number }): Promise<DirectoryState[]> {
+    return this.run('read task directories', async () => {
+      const byName = this.dialect === 'postgres' ? sql`dir_check collate "C"` : sql`dir_check`;
+      const rows = await this.db
+        .selectFrom('task_directories')
+        .select(DIRECTORY_COLUMNS)
+        .where('task_id', '=', taskId)
+        .orderBy(
+          sql`(case when num_different_files = 0 and num_target_miss_files = 0 and num_target_more_files = 0 then 1 else 0 end)`,
+        )
+        .orderBy(byName)
+        .limit(page.limit)
+        .offset(page.offset)
+        .execute();
+      return rows.map((row) => ({ ...row, upload_id: Number(row.upload_id) }));
+    });
+  }
+
+  /** How many of a project's tasks (matching the name filter) have each verdict. */
+  async verdictCounts(projectId: string, name: string | undefined): Promise<Record<Verdict, number>> {
+    return this.run('count verdicts', async () => {
+      const rows = await this.summaryQuery(projectId, { name })
+        .select((eb) => [VERDICT.as('verdict'), eb.fn.countAll<number>().as('n')])
+        .groupBy(VERDICT)
+        .execute();
+      const counts: Record<Verdict, number> = { inconsistent: 0, 'no-result': 0, never: 0, consistent: 0 };
+      for (const row of rows) counts[row.verdict] += Number(row.n);
+      return counts;
+    });
+  }
+
+  /** A task's newest uploads (at most `limit`), newest first, with their totals. */
+  async recentUploads(taskId: string, limit: number): Promise<UploadSummary[]> {
+    return this.run('read recent uploads', async () => {
+      const rows = await this.db
+        .selectFrom('consistency_uploads')
+        .select([
+          'id',
+          ...TASK_TOTAL_COLUMNS,
+          'finished_time',
+          'check_result',
+          'results',
+          'dir_count',
+          'num_total_files',
+          'num_different_files',
+          'num_target_miss_files',
+          'num_target_more_files',
+        ])
+        .where('task_id', '=', taskId)
+        .orderBy('finished_time', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .execute();
+      return rows.map(({ results, ...row }) => ({
+        ...row,
+        check_result: row.check_result as CheckResult,
+        results: JSON.parse(results) as ConsistencyResult[],
+      }));
+    });
+  }
+}

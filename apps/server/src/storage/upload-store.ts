@@ -1,0 +1,99 @@
+import type { ConsistencyResult, ConsistencyResultEntry } from '@sms/domain';
+import type { Kysely } from 'kysely';
+import type { Database, Dialect } from '../db/schema.js';
+import { GroupCommit } from './group-commit.js';
+import type { StoreHandle } from './handle.js';
+import { PostgresUploadWrites } from './postgres-upload.js';
+import { UploadWrites } from './upload-writes.js';
+
+export interface NewUpload {
+  taskId: string;
+  finishedTime: number;
+  checkResult: string;
+  idempotencyKey: string | undefined;
+  requestHash: string;
+  results: readonly ConsistencyResult[];
+}
+/** What storing an upload did: stored it, or found the same key already stored. */
+export type UploadOutcome =
+  | { kind: 'stored'; finishedTime: number }
+  | { kind: 'replayed'; requestHash: string; finishedTime: number }
+  | { kind: 'task-missing' };
+
+/** Uploads of consistency results: stored with their task's directories, and read back as the history. */
+export class UploadStore {
+  private readonly db: Kysely<Database>;
+  private readonly run: StoreHandle['run'];
+  private readonly dialect: Dialect;
+
+  constructor(handle: StoreHandle) {
+    this.db = handle.db;
+    this.run = handle.run;
+    this.dialect = handle.dialect;
+    this.writes = new UploadWrites(handle.db);
+    this.groupCommit = new GroupCommit((batch) => {
+      handle.events.batchCommitted(batch.length);
+      return this.run('store upload', () =>
+        this.db.transaction().execute(async (trx) => {
+          const done: UploadOutcome[] = [];
+          for (const upload of batch) done.push(await this.writes.store(trx, upload));
+          return done;
+        }),
+      );
+    });
+  }
+
+  private readonly writes: UploadWrites;
+  private readonly postgresWrites = new PostgresUploadWrites();
+  /** SQLite's uploads that arrive together, committed together. */
+  private readonly groupCommit: GroupCommit<NewUpload, UploadOutcome>;
+
+  /**
+   * Stores one upload as one row and folds it into its task's state, both
+   * committed together when this resolves. With an idempotency key already
+   * used for this task, nothing is written and the earlier upload is returned
+   * for the caller to compare.
+   *
+   * On SQLite, uploads that arrive together are committed together (group
+   * commit): one transaction and one fsync for the batch, each caller answered
+   * only after that commit. better-sqlite3 blocks the event loop while it
+   * fsyncs, so one fsync per upload would cap the server at the disk's fsync
+   * rate. PostgreSQL groups concurrent commits by itself.
+   */
+  storeUpload(upload: NewUpload): Promise<UploadOutcome> {
+    if (this.dialect !== 'sqlite') {
+      return this.run('store upload', () =>
+        this.db.transaction().execute((trx) => this.postgresWrites.store(trx, upload)),
+      );
+    }
+    return this.groupCommit.add(upload);
+  }
+
+  /** Every upload of a task, newest first. */
+  async listUploads(taskId: string): Promise<ConsistencyResultEntry[]> {
+    return this.run('read uploads', async () => {
+      const rows = await this.db
+        .selectFrom('consistency_uploads')
+        .select(['finished_time', 'check_result', 'results'])
+        .where('task_id', '=', taskId)
+        .orderBy('finished_time', 'desc')
+        .orderBy('id', 'desc')
+        .execute();
+      return rows.map((row) => ({
+        finished_time: row.finished_time,
+        check_result: row.check_result as ConsistencyResultEntry['check_result'],
+        consistency_result: JSON.parse(row.results) as ConsistencyResult[],
+      }));
+    });
+  }
+
+  /** How many uploads a task has (for tests and the load check). */
+  async countUploads(taskId?: string): Promise<number> {
+    return this.run('count uploads', async () => {
+      let query = this.db.selectFrom('consistency_uploads').select((eb) => eb.fn.countAll<number>().as('n'));
+      if (taskId !== undefined) query = query.where('task_id', '=', taskId);
+      const row = await query.executeTakeFirstOrThrow();
+      return Number(row.n);
+    });
+  }
+}
