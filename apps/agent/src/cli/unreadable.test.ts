@@ -23,7 +23,18 @@ function data(): Tree {
   return {
     open: 'o',
     data: files,
-    'locked-dir': { a: '1', b: '2', c: '3', d: '4', e: '5', f: '6', g: '7', h: '8', i: '9', j: '10' },
+    'locked-dir': {
+      a: '1',
+      b: '2',
+      c: '3',
+      d: '4',
+      e: '5',
+      f: '6',
+      g: '7',
+      h: '8',
+      i: '9',
+      sub: { k: '11' },
+    },
   };
 }
 
@@ -32,7 +43,7 @@ const pair = treePair(data(), data());
 chmodSync(pair.dir, 0o755);
 // 487 of the target's files can be listed and stat'ed but not read (content mode cannot compare them) …
 for (let i = 0; i < 487; i++) chmodSync(join(pair.dst, 'data', `f${String(i).padStart(3, '0')}`), 0o600);
-// … and a directory of 10 files cannot be listed at all
+// … and a directory of 10 files (one in a subdirectory) cannot be listed at all
 chmodSync(join(pair.dst, 'locked-dir'), 0o700);
 afterAll(() => pair.cleanup());
 
@@ -75,6 +86,9 @@ describe('entries the agent cannot read, as an ordinary user', () => {
       .split('\n')
       .map((l) => JSON.parse(l));
     expect(lines.filter((l) => l.category === 'error')).toHaveLength(497);
+    expect(lines.filter((l) => l.category === 'missing')).toEqual([]);
+    // the files below the directory that cannot be listed are unknown at the target, not missing
+    expect(lines.some((l) => l.path === 'locked-dir/sub/k' && l.category === 'error')).toBe(true);
     expect(lines).toContainEqual(
       expect.objectContaining({
         category: 'error',
@@ -91,6 +105,29 @@ describe('entries the agent cannot read, as an ordinary user', () => {
     expect(run.stdout).toMatch(new RegExp(`${pair.src}\\s+601\\s+10\\s+0\\s+0\\s+10\\s+INCONSISTENT`));
     expect(run.stdout).toContain('; 10 could not be read');
     expect(run.stderr).toContain(`warning: 10 entries of ${pair.src} could not be read`);
+  });
+
+  it('--recheck keeps them different and unreadable: a target it cannot search is no missing file', () => {
+    const run = asNobody([
+      'verify',
+      '--source',
+      pair.src,
+      '--target',
+      pair.dst,
+      '--recheck',
+      '--recheck-delay',
+      '0',
+      '--json',
+    ]);
+    expect(run.status).toBe(1);
+    const json = JSON.parse(run.stdout);
+    expect(json.consistency_result[0]).toMatchObject({
+      num_total_files: 601,
+      num_different_files: 10,
+      num_target_miss_files: 0,
+    });
+    expect(json.directories[0]).toMatchObject({ unreadable: 10, transient: 0 });
+    expect(json.warnings[0]).toContain('10 entries of');
   });
 
   it('counts a source directory that cannot be listed as one different file, and says so', () => {

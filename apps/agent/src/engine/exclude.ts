@@ -37,11 +37,19 @@ export function globToRegex(glob: string): string {
       } else out += '[^/]*';
     } else if (ch === '?') out += '[^/]';
     else if (ch === '[') {
-      const end = glob.indexOf(']', i + 1);
+      // a `]` first in the class (after a `!`) is one of its characters, as in fnmatch
+      let start = i + 1;
+      if (glob[start] === '!') start++;
+      if (glob[start] === ']') start++;
+      const end = glob.indexOf(']', start);
       if (end === -1) out += '\\[';
       else {
-        const body = glob.slice(i + 1, end).replace(/\\/g, '\\\\');
-        out += `[${body.startsWith('!') ? `^${body.slice(1)}` : body}]`;
+        let body = glob.slice(i + 1, end);
+        const negated = body.startsWith('!');
+        if (negated) body = body.slice(1);
+        body = body.replace(/\\/g, '\\\\').replace(/]/g, '\\]');
+        // a class never matches `/`, as in rsync: it stands for one character of a name
+        out += `(?!/)[${negated ? '^' : ''}${body}]`;
         i = end;
       }
     } else out += /[.+^${}()|\\]/.test(ch) ? `\\${ch}` : ch;
@@ -248,7 +256,8 @@ class PatternSet {
     const anyDepth = p.anchored && body.startsWith('**/') && !body.slice(3).includes('**');
     const rest = anyDepth ? body.slice(3) : body;
     if (anyDepth || !p.anchored) {
-      if (rest.includes('**')) this.deep.add(globToRegex(rest));
+      // `**`, or a `/` that may sit inside a class: no fixed number of names, tried as it is
+      if (rest.includes('**') || (rest.includes('/') && rest.includes('['))) this.deep.add(globToRegex(rest));
       else if (!rest.includes('/')) this.names.add(rest);
       else {
         const count = rest.split('/').length;

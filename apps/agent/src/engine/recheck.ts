@@ -1,8 +1,8 @@
-import { lstatSync } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Comparer } from './comparer.js';
 import { InterruptedError, throwIfInterrupted, yieldToEvents } from './interrupt.js';
-import { kindOf, type Name, SideError, VanishedError } from './listing.js';
+import { describeError, errorCode, kindOf, type Name, SideError, VanishedError } from './listing.js';
 import { isUtf8, joinPath } from './paths.js';
 import { UNREADABLE_SAMPLES } from './tally.js';
 import type { EngineOptions, EngineResult, ReportEntry } from './types.js';
@@ -25,15 +25,32 @@ function pathOf(root: string, rel: Buffer): Name {
   return joinPath(root, isUtf8(rel) ? rel.toString('utf8') : rel);
 }
 
+/** The entry at `path`, undefined when there is none (also below a file: ENOTDIR); else `SideError`. */
+function statAgain(which: 'source' | 'target', path: Name): Stats | undefined {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false });
+  } catch (error) {
+    if (errorCode(error) === 'ENOTDIR') return undefined;
+    throw new SideError(which, describeError(error));
+  }
+}
+
 function lookAgain(comparer: Comparer, source: Name, target: Name): Second {
-  const sourceStats = lstatSync(source, { throwIfNoEntry: false });
+  let sourceStats: Stats | undefined;
+  try {
+    sourceStats = statAgain('source', source);
+  } catch {
+    // the source cannot be read now: the first verdict stands
+    return { equal: false, keep: true };
+  }
   // a source gone or now a directory: nothing to compare as a file, the first verdict stands
   if (!sourceStats || sourceStats.isDirectory()) return { equal: false, keep: true };
-  let targetStats: ReturnType<typeof lstatSync>;
+  let targetStats: Stats | undefined;
   try {
-    targetStats = lstatSync(target, { throwIfNoEntry: false });
-  } catch {
-    targetStats = undefined; // a parent that is a file (ENOTDIR): missing
+    targetStats = statAgain('target', target);
+  } catch (error) {
+    // a target that cannot be read (a directory on the way not searchable) is no missing file
+    return { equal: false, counted: 'different', reason: (error as SideError).message, unreadable: true };
   }
   if (!targetStats)
     return { equal: false, counted: 'missing', reason: 'missing at the target', unreadable: false };

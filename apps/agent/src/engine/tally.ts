@@ -152,8 +152,18 @@ export function countOneSided(tally: Tally, unit: Unit, entries: readonly Entry[
     tally.tick();
     const rel = joinPath(unit.rel, entry.name);
     if (tally.excluded(rel, entry.kind)) continue;
-    if (entry.kind === 'dir') children.push({ root: unit.root, kind: unit.kind, rel });
-    else if (isSource) {
+    if (entry.kind === 'dir')
+      children.push({
+        root: unit.root,
+        kind: unit.kind,
+        rel,
+        ...(unit.targetProblem ? { targetProblem: unit.targetProblem } : {}),
+      });
+    else if (isSource && unit.targetProblem) {
+      counts.total++;
+      counts.different++;
+      tally.unreadableEntry(unit, rel, unit.targetProblem, 'different');
+    } else if (isSource) {
       counts.total++;
       counts.missing++;
       tally.report(unit, 'missing', rel, `${KIND_WORDS[entry.kind]} missing at the target`, 'missing');
@@ -202,7 +212,14 @@ export function mergeDirectory(
     const dst = order >= 0 && t && !(tally.hasExcludes && tally.excluded(rel(), t.kind)) ? t : undefined;
     tally.tick();
     if (src && !dst) {
-      if (src.kind === 'dir') children.push({ root: unit.root, kind: 'source-only', rel: rel() });
+      if (src.kind === 'dir')
+        children.push({
+          root: unit.root,
+          kind: 'source-only',
+          rel: rel(),
+          // under a target directory that cannot be listed, the target's side is unknown, not empty
+          ...(targetProblem ? { targetProblem } : {}),
+        });
       else {
         counts.total++;
         if (targetProblem) {

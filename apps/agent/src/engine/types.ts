@@ -10,6 +10,11 @@ export interface Unit {
   kind: UnitKind;
   /** a string while every name on the way is UTF-8; the exact bytes below a name that is not */
   rel: string | Buffer;
+  /**
+   * Why the target side is unknown (a target directory above could not be listed): then the
+   * source's files count as different and unreadable, not as missing.
+   */
+  targetProblem?: string;
 }
 
 /** A verified directory: its source and target as absolute paths (bytes). */

@@ -70,6 +70,8 @@ const EntrySchema = v.object({
   l: v.optional(v.string()),
   lb: v.optional(v.string()),
   err: v.optional(v.string()),
+  /** the file changed while it was hashed (content mode): it has no hash */
+  c: v.optional(v.literal(1)),
 });
 export const DirSchema = v.object({
   d: v.optional(v.string()),

@@ -18,7 +18,12 @@ import {
 
 export interface DirBlock {
   path: Name;
-  entries: (Entry & { facts: FileFacts | undefined; hash: string | undefined; err: string | undefined })[];
+  entries: (Entry & {
+    facts: FileFacts | undefined;
+    hash: string | undefined;
+    changed: boolean;
+    err: string | undefined;
+  })[];
   err: string | undefined;
   line: number;
 }
@@ -154,6 +159,7 @@ export class ManifestReader {
                 ...(link ? { link } : {}),
               },
         hash: e.h,
+        changed: e.c === 1,
         err: e.err,
       };
     });

@@ -122,6 +122,7 @@ export class ManifestVerifier {
           const source = factsOf('source', sourcePath, s.kind, this.options.metadata.length > 0);
           const verdict = describeDifference(source, target.facts!, this.options);
           if (verdict !== 'content') return verdict;
+          if (target.changed) return `${CHANGED_WHILE_READ} (at the target, while the manifest was made)`;
           const read = hashFile(sourcePath, source, this.buffer, (n) => {
             this.tally.bytes += n;
           });
