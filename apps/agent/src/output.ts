@@ -86,11 +86,19 @@ export function toJsonDocument(result: VerifyResult, extra: Record<string, unkno
  * bytes, only when they are not UTF-8) and `reason`.
  */
 export class ReportWriter {
-  private readonly fd: number;
+  private handle: number | undefined;
   lines = 0;
 
-  constructor(readonly file: string) {
-    this.fd = openSync(file, 'w');
+  /** The file is opened (and emptied) by `open`, once the run's arguments have been checked. */
+  constructor(readonly file: string) {}
+
+  open(): void {
+    this.handle ??= openSync(this.file, 'w');
+  }
+
+  private get fd(): number {
+    this.open();
+    return this.handle!;
   }
 
   write(entries: readonly ReportEntry[], dirChecks: readonly string[]): void {
@@ -119,8 +127,10 @@ export class ReportWriter {
     writeSync(this.fd, `${JSON.stringify({ incomplete: true, reason })}\n`);
   }
 
+  /** Closes the file if it was opened: a run refused for its arguments leaves an earlier report as it was. */
   close(): void {
-    closeSync(this.fd);
+    if (this.handle !== undefined) closeSync(this.handle);
+    this.handle = undefined;
   }
 }
 

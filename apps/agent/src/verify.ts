@@ -49,6 +49,8 @@ export interface VerifyOptions {
   recheckDelaySeconds?: number;
   /** Called when the recheck's wait begins, with the number of paths it will look at again. */
   onRecheck?: (paths: number, delaySeconds: number) => void;
+  /** Called once the arguments are checked, right before the walk (the CLI opens its report then). */
+  onStart?: () => void;
 }
 
 export interface DirectoryResult {
@@ -223,6 +225,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     ...(options.workers === undefined ? {} : { workers: options.workers }),
     ...(options.signal ? { signal: options.signal } : {}),
   };
+  options.onStart?.();
   let walked: EngineResult;
   if (reader && manifest) {
     const [{ comparePaths }, { ManifestVerifier }] = manifest;
@@ -247,7 +250,14 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   if (options.recheck) {
     const delaySeconds = options.recheckDelaySeconds ?? 10;
     options.onRecheck?.(suspects.length, delaySeconds);
-    const second = await recheck(suspects, walked, { ...run, delaySeconds, signal: options.signal });
+    let second: Awaited<ReturnType<typeof recheck>>;
+    try {
+      second = await recheck(suspects, walked, { ...run, delaySeconds, signal: options.signal });
+    } catch (error) {
+      // interrupted during the recheck: the report still gets what the walk found, as it found it
+      if (options.report && suspects.length > 0) options.onEntries?.(suspects, dirChecks);
+      throw error;
+    }
     transient = second.transient;
     if (options.report && second.entries.length > 0) options.onEntries?.(second.entries, dirChecks);
   }

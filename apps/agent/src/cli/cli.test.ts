@@ -380,3 +380,51 @@ describe('small things a user met', () => {
     expect(help.stdout).toContain('0: none, all in this thread');
   });
 });
+
+describe('what a failed run leaves', () => {
+  it('leaves an earlier report as it was when the arguments are refused', async () => {
+    const p = pair({ a: '1' }, { a: '1' });
+    const report = join(p.dir, 'report.ndjson');
+    writeFileSync(report, 'an earlier report\n');
+    const run = await runAgent([
+      'verify',
+      '--source',
+      join(p.dir, 'nope'),
+      '--target',
+      p.dst,
+      '--report',
+      report,
+    ]);
+    expect(run.code).toBe(2);
+    expect(readFileSync(report, 'utf8')).toBe('an earlier report\n');
+  });
+
+  it('still shows the verdict when the spool cannot be written, and exits 2 saying nothing was uploaded', async () => {
+    const p = pair({ a: '1' }, { a: '2!' });
+    const notADirectory = join(p.dir, 'file');
+    writeFileSync(notADirectory, '');
+    const run = await runAgent(
+      [
+        'verify',
+        '--source',
+        p.src,
+        '--target',
+        p.dst,
+        '--json',
+        '--upload',
+        '--task',
+        'a-task',
+        '--endpoint',
+        'http://127.0.0.1:9',
+        '--spool-dir',
+        join(notADirectory, 'spool'),
+      ],
+      { SMS_TOKEN: 'token' },
+    );
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('error: nothing was uploaded:');
+    const json = JSON.parse(run.stdout);
+    expect(json.consistency_result[0].num_different_files).toBe(1);
+    expect(json.upload).toMatchObject({ status: 'refused', delivered: 0 });
+  });
+});

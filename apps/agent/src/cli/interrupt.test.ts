@@ -15,8 +15,17 @@ truncateSync(join(pair.src, 'z-big'), BIG);
 truncateSync(join(pair.dst, 'z-big'), BIG);
 afterAll(() => pair.cleanup());
 
-/** Runs the agent, sends `signal` once it is well into its work, and waits (bounded) for it to end. */
-function interrupt(args: string[], signal: NodeJS.Signals, env: Record<string, string> = {}) {
+/**
+ * Runs the agent, sends `signal` once it is well into its work (`started` exists: the report or the
+ * partial manifest, which the agent opens only after its signal handlers are in place, then 300 ms
+ * more), and waits (bounded) for it to end.
+ */
+function interrupt(
+  args: string[],
+  signal: NodeJS.Signals,
+  started: string,
+  env: Record<string, string> = {},
+) {
   return new Promise<{ code: number | null; stdout: string; stderr: string; afterSignalMs: number }>(
     (resolve, reject) => {
       const child = spawn(process.execPath, [AGENT_BIN, ...args], {
@@ -28,16 +37,20 @@ function interrupt(args: string[], signal: NodeJS.Signals, env: Record<string, s
       child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
       child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
       let sentAt = 0;
-      const send = setTimeout(() => {
-        sentAt = Date.now();
-        child.kill(signal);
-      }, 1500);
+      const send = setInterval(() => {
+        if (!existsSync(started)) return;
+        clearInterval(send);
+        setTimeout(() => {
+          sentAt = Date.now();
+          child.kill(signal);
+        }, 300);
+      }, 20);
       const limit = setTimeout(() => {
         child.kill('SIGKILL');
         reject(new Error(`sms-agent ${args.join(' ')} did not stop after ${signal}:\n${stderr}`));
       }, 20_000);
       child.once('exit', (code) => {
-        clearTimeout(send);
+        clearInterval(send);
         clearTimeout(limit);
         resolve({ code, stdout, stderr, afterSignalMs: sentAt === 0 ? -1 : Date.now() - sentAt });
       });
@@ -81,6 +94,7 @@ describe.each([
           spool,
         ],
         signal,
+        report,
         { SMS_TOKEN: 'token' },
       );
       expect(run.afterSignalMs).toBeGreaterThan(0); // it was still working when the signal came
@@ -103,7 +117,11 @@ describe.each([
 
   it(`mid-manifest: leaves no manifest under its name, nor the partial file, exits ${status}`, async () => {
     const output = join(pair.dir, `target-${signal}.manifest.gz`);
-    const run = await interrupt(['manifest', pair.dst, '--mode', 'content', '-o', output], signal);
+    const run = await interrupt(
+      ['manifest', pair.dst, '--mode', 'content', '-o', output],
+      signal,
+      `${output}.partial`,
+    );
     expect(run.afterSignalMs).toBeGreaterThan(0);
     expect(run.code).toBe(status);
     expect(run.stderr).toContain(

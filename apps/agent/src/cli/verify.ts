@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { InterruptedError } from '../engine/interrupt.js';
+import { InterruptedError, throwIfInterrupted } from '../engine/interrupt.js';
+import { describeError } from '../engine/listing.js';
 import { createProgressLine, formatTable, ReportWriter, toJsonDocument } from '../output.js';
 import { plural } from '../plural.js';
 import { toConsistencyResult } from '../upload/results.js';
@@ -111,9 +112,10 @@ export function registerVerify(program: Command): void {
     const progress = flags.progress && process.stderr.isTTY ? createProgressLine(process.stderr) : undefined;
     let result: Awaited<ReturnType<typeof verify>>;
     try {
-      result = await interruptible((signal) =>
-        verify({
+      result = await interruptible(async (signal) => {
+        const verified = await verify({
           signal,
+          ...(report ? { onStart: () => report.open() } : {}),
           source: flags.source,
           ...(flags.target === undefined ? {} : { target: flags.target }),
           ...(flags.targetManifest === undefined ? {} : { targetManifest: flags.targetManifest }),
@@ -135,8 +137,11 @@ export function registerVerify(program: Command): void {
           ...(flags.workers === undefined ? {} : { workers: flags.workers }),
           ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
           ...(report ? { onEntries: (entries, dirChecks) => report.write(entries, dirChecks) } : {}),
-        }),
-      );
+        });
+        // a signal heard as the walk ended (its workers stopping) still stops the run: nothing is uploaded
+        throwIfInterrupted(signal);
+        return verified;
+      });
     } catch (error) {
       if (!(error instanceof InterruptedError)) throw error;
       progress?.done();
@@ -154,24 +159,34 @@ export function registerVerify(program: Command): void {
     }
     for (const notice of result.notices) say(`notice: ${notice}`);
     for (const warning of result.warnings) say(`warning: ${warning}`);
-    let upload: ReturnType<NonNullable<typeof uploading>['workflow']['uploadReport']> | undefined;
+    let upload:
+      | (ReturnType<NonNullable<typeof uploading>['workflow']['uploadReport']> & { error?: string })
+      | undefined;
     let uploadExit: number = EXIT.consistent;
     if (uploading && task) {
       const blocked = result.results.filter((r) => r.notUploadable);
       for (const r of blocked) say(`error: ${r.dirCheck} cannot be uploaded: ${r.notUploadable}`);
       if (blocked.length > 0) uploadExit = EXIT.error;
       else {
-        const { earlier, outcomes } = await uploading.workflow.uploadVerification(
-          uploading.client,
-          uploading.spool,
-          task,
-          result.results.map(toConsistencyResult),
-        );
-        if (earlier.length > 0)
-          say(`spool: ${summarizeDeliveries(earlier, uploading.spool.dir)[0]} (earlier uploads)`);
-        for (const line of summarizeDeliveries(outcomes, uploading.spool.dir)) say(line);
-        uploadExit = deliveryExit(outcomes);
-        upload = uploading.workflow.uploadReport(task, outcomes);
+        try {
+          const { earlier, outcomes } = await uploading.workflow.uploadVerification(
+            uploading.client,
+            uploading.spool,
+            task,
+            result.results.map(toConsistencyResult),
+          );
+          if (earlier.length > 0)
+            say(`spool: ${summarizeDeliveries(earlier, uploading.spool.dir)[0]} (earlier uploads)`);
+          for (const line of summarizeDeliveries(outcomes, uploading.spool.dir)) say(line);
+          uploadExit = deliveryExit(outcomes);
+          upload = uploading.workflow.uploadReport(task, outcomes);
+        } catch (error) {
+          // the spool cannot be written (a bad --spool-dir, a full disk): the verdict is still shown
+          const message = describeError(error);
+          say(`error: nothing was uploaded: ${message}; check --spool-dir ${uploading.spool.dir}`);
+          uploadExit = EXIT.error;
+          upload = { ...uploading.workflow.uploadReport(task, []), status: 'refused', error: message };
+        }
       }
     }
     if (flags.json) {

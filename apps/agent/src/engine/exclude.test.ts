@@ -67,6 +67,10 @@ describe('the compiled exclude matcher', () => {
     ['**/x', 'a/b/x', false, true],
     ['f[0-9]?.dat', 'd/f12.dat', false, true],
     ['f[!0-9].dat', 'd/f1.dat', false, false],
+    // a class is one character of a name: never a '/'
+    ['a[!x]b', 'a/b', false, false],
+    // a ']' first in a class is one of its characters
+    ['[]x]y', 'd/]y', false, true],
   ] as const)('%s against %s (directory: %s): %s', (p, file, isDirectory, excluded) => {
     expect(new ExcludeMatcher([p]).matches(file, isDirectory)).toBe(excluded);
   });
@@ -91,6 +95,9 @@ describe('--exclude-from files', () => {
   it('refuse a bad line with its file and number', () => {
     expect(() => parseExcludeFile('*.log\n/\n', 'excludes.txt')).toThrow(
       'excludes.txt line 2: --exclude "/": an empty pattern would exclude nothing useful',
+    );
+    expect(() => parseExcludeFile('# x\n*.log\nf[z-a]\n', 'excludes.txt')).toThrow(
+      /^excludes\.txt line 3: --exclude "f\[z-a\]": not a pattern/,
     );
   });
 });

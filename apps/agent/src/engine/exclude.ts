@@ -67,6 +67,7 @@ export interface ParsedPattern {
   dirOnly: boolean;
 }
 
+/** Takes a pattern apart; throws `ExcludeError` naming it when it is empty or no pattern at all. */
 export function parsePattern(pattern: string): ParsedPattern {
   if (pattern.trim() === '' || pattern === '/')
     throw new ExcludeError(
@@ -77,6 +78,14 @@ export function parsePattern(pattern: string): ParsedPattern {
   if (dirOnly) body = body.slice(0, -1);
   const anchored = body.includes('/');
   if (body.startsWith('/')) body = body.slice(1);
+  // only a class (`[z-a]`) can make a glob that is no regular expression
+  try {
+    if (body.includes('[')) new RegExp(globToRegex(body));
+  } catch (error) {
+    throw new ExcludeError(
+      `--exclude ${JSON.stringify(pattern)}: not a pattern (${(error as Error).message})`,
+    );
+  }
   return { pattern, body, anchored, dirOnly };
 }
 
@@ -245,14 +254,6 @@ class PatternSet {
   add(p: ParsedPattern): void {
     this.size++;
     const { body } = p;
-    // only a class (`[z-a]`) can make a glob that is no regular expression
-    try {
-      if (body.includes('[')) new RegExp(globToRegex(body));
-    } catch (error) {
-      throw new ExcludeError(
-        `--exclude ${JSON.stringify(p.pattern)}: not a pattern (${(error as Error).message})`,
-      );
-    }
     const anyDepth = p.anchored && body.startsWith('**/') && !body.slice(3).includes('**');
     const rest = anyDepth ? body.slice(3) : body;
     if (anyDepth || !p.anchored) {
