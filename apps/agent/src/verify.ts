@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { ExcludeMatcher } from './engine/exclude.js';
+import { excludeMatcher } from './engine/exclude.js';
 import { displayPath } from './engine/paths.js';
 import { isSuspect, recheck } from './engine/recheck.js';
 import { type RunOptions, reportInThread, runEngine } from './engine/runner.js';
@@ -165,8 +165,6 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     );
   }
   const dirs = options.dirs && options.dirs.length > 0 ? normalizeDirs(source, options.dirs, notices) : [''];
-  // a bad pattern is said here, once, rather than by every worker
-  new ExcludeMatcher(options.excludes ?? []);
 
   const roots: RootSpec[] = [];
   const units: Unit[] = [];
@@ -225,6 +223,8 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     ...(options.workers === undefined ? {} : { workers: options.workers }),
     ...(options.signal ? { signal: options.signal } : {}),
   };
+  // a bad pattern is said here, once, rather than by every worker (and this thread compiles it once)
+  excludeMatcher(run.excludes);
   options.onStart?.();
   let walked: EngineResult;
   if (reader && manifest) {

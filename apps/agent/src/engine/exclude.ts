@@ -162,8 +162,9 @@ class Alternation {
  * of globs cost a few look-ups and one small regular expression.
  */
 class KeyedGlobs {
-  private readonly byKey = new Map<string, Alternation>();
-  private lengths: number[] = [];
+  /** a trie of the globs' literal beginnings, by character code; a node may hold the globs that begin so */
+  private readonly root: TrieNode = { next: new Map() };
+  private readonly groups: Alternation[] = [];
   private readonly unkeyed = new Alternation('^');
 
   constructor(private readonly cap: number) {}
@@ -175,28 +176,43 @@ class KeyedGlobs {
       this.unkeyed.add(globToRegex(glob));
       return;
     }
-    let group = this.byKey.get(key);
-    if (!group) {
-      group = new Alternation('^');
-      this.byKey.set(key, group);
-      if (!this.lengths.includes(key.length))
-        this.lengths = [...this.lengths, key.length].sort((x, y) => x - y);
+    let node = this.root;
+    for (let i = 0; i < key.length; i++) {
+      const code = key.charCodeAt(i);
+      let child = node.next.get(code);
+      if (!child) {
+        child = { next: new Map() };
+        node.next.set(code, child);
+      }
+      node = child;
     }
-    group.add(globToRegex(glob));
+    if (!node.group) {
+      node.group = new Alternation('^');
+      this.groups.push(node.group);
+    }
+    node.group.add(globToRegex(glob));
   }
 
   seal(): void {
-    for (const group of this.byKey.values()) group.seal();
+    for (const group of this.groups) group.seal();
     this.unkeyed.seal();
   }
 
+  /** Walks the text's first characters down the trie (no string is made), trying each group met. */
   test(text: string): boolean {
-    for (const length of this.lengths) {
-      if (length > text.length) break;
-      if (this.byKey.get(text.slice(0, length))?.test(text)) return true;
+    let node: TrieNode | undefined = this.root;
+    for (let i = 0; i < text.length && i < this.cap; i++) {
+      node = node.next.get(text.charCodeAt(i));
+      if (!node) break;
+      if (node.group?.test(text)) return true;
     }
     return this.unkeyed.test(text);
   }
+}
+
+interface TrieNode {
+  next: Map<number, TrieNode>;
+  group?: Alternation;
 }
 
 /** Names (the last component of a path): literal, `*suffix`, `prefix*`, or any other glob. */
@@ -288,6 +304,18 @@ class PatternSet {
     }
     return this.anchored.test(path) || this.deep.test(path);
   }
+}
+
+const compiled = new WeakMap<readonly string[], ExcludeMatcher>();
+
+/** The matcher of a list of patterns, compiled once per list in each thread (the CLI checks, then walks). */
+export function excludeMatcher(patterns: readonly string[]): ExcludeMatcher {
+  let matcher = compiled.get(patterns);
+  if (!matcher) {
+    matcher = new ExcludeMatcher(patterns);
+    compiled.set(patterns, matcher);
+  }
+  return matcher;
 }
 
 /** Every pattern, compiled once; `matches` costs about the same for 5 patterns or 5,000. */

@@ -1,4 +1,4 @@
-import { ExcludeMatcher } from './exclude.js';
+import { type ExcludeMatcher, excludeMatcher } from './exclude.js';
 import {
   compareNames,
   describeError,
@@ -47,7 +47,7 @@ export class Tally {
     readonly options: EngineOptions,
     private readonly onTick?: (tally: Tally) => void,
   ) {
-    this.excludes = new ExcludeMatcher(options.excludes);
+    this.excludes = excludeMatcher(options.excludes);
     this.hasExcludes = this.excludes.size > 0;
     this.mode = options.mode;
     this.counts = options.roots.map(() => zeroCounts());
