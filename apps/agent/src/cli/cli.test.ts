@@ -428,3 +428,36 @@ describe('what a failed run leaves', () => {
     expect(json.upload).toMatchObject({ status: 'refused', delivered: 0 });
   });
 });
+
+describe('options that change nothing, and a manifest that is no file', () => {
+  it('says so rather than ignoring them', async () => {
+    const p = pair({ a: '1' }, { a: '1' });
+    const run = await runAgent([
+      'verify',
+      '--source',
+      p.src,
+      '--target',
+      p.dst,
+      '--mode',
+      'content',
+      '--recheck-delay',
+      '3',
+      '--modify-window',
+      '2',
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('notice: --recheck-delay has no effect without --recheck');
+    expect(run.stderr).toContain('notice: --modify-window has no effect in content mode');
+    const quiet = await runAgent(['verify', '--source', p.src, '--target', p.dst]);
+    expect(quiet.stderr).toBe('');
+  });
+
+  it('refuses a directory given as the manifest, saying what to give', async () => {
+    const p = pair({ a: '1' }, { a: '1' });
+    const run = await runAgent(['verify', '--source', p.src, '--target-manifest', p.dst]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(
+      `sms-agent: ${p.dst} is not a file: give the manifest made with sms-agent manifest DIR -o FILE\n`,
+    );
+  });
+});

@@ -50,7 +50,9 @@ export function registerSpool(program: Command): void {
         directories: e.entry.consistency_result.length,
       });
       for (const b of [...pending.broken, ...failed.broken])
-        say(`error: ${b.file} is not a readable spooled upload (${b.reason})`);
+        say(`error: ${b.file} is not a readable spooled upload (${b.reason}); move it away or delete it`);
+      // as flush: a file in the spool that is no upload is an error the operator must look at
+      if (pending.broken.length + failed.broken.length > 0) process.exitCode = 2;
       if (flags.json) {
         const document = {
           spool_dir: s.dir,

@@ -443,6 +443,12 @@ describe('sms-agent against a real server', () => {
       (r) => r.consistency_result[0]!.dir_check,
     );
     expect(stored).toContain('/retried');
+    // a file in the spool that is no upload: named, and spool list exits 2 as flush does
+    (await import('node:fs')).writeFileSync(join(w.spool, '1-not-an-upload.json'), '{');
+    const listed = await runAgent(['spool', 'list', '--spool-dir', w.spool]);
+    expect(listed.code).toBe(2);
+    expect(listed.stderr).toContain('1-not-an-upload.json is not a readable spooled upload');
+    (await import('node:fs')).rmSync(join(w.spool, '1-not-an-upload.json'));
     const none = await runAgent(['spool', 'retry', '--all', '--spool-dir', w.spool]);
     expect(none.stderr).toContain('no refused uploads in');
     const bad = await runAgent(['spool', 'retry', '--spool-dir', w.spool]);

@@ -104,6 +104,11 @@ export function registerVerify(program: Command): void {
   );
   command.action(async (flags) => {
     const excludes = await excludePatterns(flags);
+    // options that change nothing here are said, not silently ignored
+    if (command.getOptionValueSource('recheckDelay') === 'cli' && !flags.recheck)
+      say('notice: --recheck-delay has no effect without --recheck');
+    if (command.getOptionValueSource('modifyWindow') === 'cli' && flags.mode === 'content')
+      say('notice: --modify-window has no effect in content mode, which compares bytes, not times');
     if (flags.upload && !flags.task) throw new UsageError('--upload needs --task ID');
     if (flags.task && !flags.upload) throw new UsageError('--task is only used with --upload');
     const task: string | undefined = flags.upload ? await taskId(flags.task) : undefined;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -54,8 +54,15 @@ export class ManifestReader {
     } catch (error) {
       throw new ManifestError(`cannot read the manifest ${file}: ${describeError(error)}`);
     }
-    readSync(fd, first, 0, 2, 0);
-    closeSync(fd);
+    try {
+      if (!fstatSync(fd).isFile())
+        throw new ManifestError(
+          `${file} is not a file: give the manifest made with sms-agent manifest DIR -o FILE`,
+        );
+      readSync(fd, first, 0, 2, 0);
+    } finally {
+      closeSync(fd);
+    }
     const raw = createReadStream(file);
     const input = first[0] === 0x1f && first[1] === 0x8b ? raw.pipe(createGunzip()) : raw;
     const reader = new ManifestReader(file, input);
