@@ -143,12 +143,18 @@ export class VanishedError extends Error {
   }
 }
 
+/** A failed read of one side as the verifier counts it: gone (`VanishedError`) or unreadable (`SideError`). */
+export function sideError(which: 'source' | 'target', error: unknown): VanishedError | SideError {
+  return errorCode(error) === 'ENOENT'
+    ? new VanishedError(which)
+    : new SideError(which, describeError(error));
+}
+
 export function side<T>(which: 'source' | 'target', work: () => T): T {
   try {
     return work();
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') throw new VanishedError(which);
-    throw new SideError(which, describeError(error));
+    throw sideError(which, error);
   }
 }
 
@@ -170,8 +176,7 @@ export async function sideAsync<T>(which: 'source' | 'target', work: () => Promi
   try {
     return await work();
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') throw new VanishedError(which);
-    throw new SideError(which, describeError(error));
+    throw sideError(which, error);
   }
 }
 

@@ -2,7 +2,7 @@ import { lstatSync, type Stats } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Comparer } from './comparer.js';
 import { InterruptedError, throwIfInterrupted, yieldToEvents } from './interrupt.js';
-import { describeError, errorCode, kindOf, type Name, SideError, VanishedError } from './listing.js';
+import { errorCode, kindOf, type Name, SideError, sideError, VanishedError } from './listing.js';
 import { isUtf8, joinPath } from './paths.js';
 import { UNREADABLE_SAMPLES } from './tally.js';
 import type { EngineOptions, EngineResult, ReportEntry } from './types.js';
@@ -31,7 +31,7 @@ function statAgain(which: 'source' | 'target', path: Name): Stats | undefined {
     return lstatSync(path, { throwIfNoEntry: false });
   } catch (error) {
     if (errorCode(error) === 'ENOTDIR') return undefined;
-    throw new SideError(which, describeError(error));
+    throw sideError(which, error);
   }
 }
 

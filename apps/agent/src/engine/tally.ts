@@ -15,7 +15,6 @@ import {
   type Counts,
   type EngineOptions,
   type EngineResult,
-  type Mode,
   type ReportEntry,
   type Unit,
   type Unreadable,
@@ -41,7 +40,6 @@ export class Tally {
   private readonly excludes: ExcludeMatcher;
   /** Any excludes at all: when none, no relative path needs to be built to test them. */
   readonly hasExcludes: boolean;
-  readonly mode: Mode;
 
   constructor(
     readonly options: EngineOptions,
@@ -49,7 +47,6 @@ export class Tally {
   ) {
     this.excludes = excludeMatcher(options.excludes);
     this.hasExcludes = this.excludes.size > 0;
-    this.mode = options.mode;
     this.counts = options.roots.map(() => zeroCounts());
     this.unreadable = options.roots.map(() => ({ count: 0, samples: [] }));
   }
@@ -90,6 +87,13 @@ export class Tally {
       unreadable: true,
       ...(counted ? { counted } : {}),
     });
+  }
+
+  /** Hands over the counts since the last call (they restart at zero). */
+  takeCounts(): Counts[] {
+    const taken = this.counts.map((c) => ({ ...c }));
+    for (const c of this.counts) Object.assign(c, zeroCounts());
+    return taken;
   }
 
   /** Hands over what could not be read since the last call (the counts restart at zero). */

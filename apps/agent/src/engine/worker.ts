@@ -26,12 +26,10 @@ const comparer = new Comparer(options, (c) => {
 parentPort!.on('message', (request: WorkerRequest) => {
   const stack: Unit[] = fromTransfer<Unit[]>(request.units);
   comparer.run(stack, BUDGET);
-  const counts = comparer.tally.counts.map((c) => ({ ...c }));
-  for (const c of comparer.tally.counts) Object.assign(c, { total: 0, different: 0, missing: 0, extra: 0 });
   send({
     type: 'done',
     remaining: stack,
-    counts,
+    counts: comparer.tally.takeCounts(),
     unreadable: comparer.tally.takeUnreadable(),
     entries: comparer.tally.takeEntries(),
     seen: comparer.tally.seen - lastProgress.seen,
