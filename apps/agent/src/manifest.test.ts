@@ -197,7 +197,7 @@ describe('damaged manifests are clear errors (exit 2), never a wrong count', () 
     ]);
     expect(both.code).toBe(2);
     expect(both.stderr).toContain(
-      'give the target as --target DIR or as --target-manifest FILE (one of them)',
+      'give the target as --target DIR (or host:DIR over ssh) or as --target-manifest FILE (one of them)',
     );
   });
 });

@@ -1,6 +1,8 @@
 import { statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { excludeMatcher } from './engine/exclude.js';
+import { InterruptedError, throwIfInterrupted } from './engine/interrupt.js';
+import type { ManifestReader } from './engine/manifest/read.js';
 import { displayPath } from './engine/paths.js';
 import { isSuspect, recheck } from './engine/recheck.js';
 import { type RunOptions, reportInThread, runEngine } from './engine/runner.js';
@@ -16,6 +18,8 @@ import type {
   Unreadable,
 } from './engine/types.js';
 import { plural } from './plural.js';
+import type { RemoteSession } from './remote/session.js';
+import type { RemoteTarget } from './remote/target.js';
 import { uploadLimitProblem } from './upload/results.js';
 
 /** A problem that prevents verification: the CLI exits 2 with its message. */
@@ -29,6 +33,8 @@ export interface VerifyOptions {
   target?: string;
   /** A manifest of the target made with `sms-agent manifest` (plain or gzipped NDJSON). */
   targetManifest?: string;
+  /** A target on another host, reached over ssh: its manifest is made there and read as it arrives. */
+  targetRemote?: { target: RemoteTarget; ssh?: string[]; remoteAgent?: string };
   /** Directories below the source to verify one by one; none: the source itself. */
   dirs?: string[];
   mode?: Mode;
@@ -142,29 +148,88 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   const notices: string[] = [];
   const warnings: string[] = [];
   const source = resolve(options.source);
-  if ((options.target === undefined) === (options.targetManifest === undefined)) {
-    throw new VerifyError('give the target as --target DIR or as --target-manifest FILE (one of them)');
+  const given = [options.target, options.targetManifest, options.targetRemote].filter((t) => t !== undefined);
+  if (given.length !== 1) {
+    throw new VerifyError(
+      'give the target as --target DIR (or host:DIR over ssh) or as --target-manifest FILE (one of them)',
+    );
   }
   if (options.recheck && options.targetManifest !== undefined) {
     throw new VerifyError(
       '--recheck looks at the target again, which a manifest cannot: verify a mounted --target, or leave out --recheck',
     );
   }
-  // the manifest's code (valibot, zlib, readline) is loaded only when a manifest is read: verify starts faster
-  const manifest = options.targetManifest
-    ? await Promise.all([import('./engine/manifest/read.js'), import('./engine/manifest/verify.js')])
-    : undefined;
-  const reader = manifest ? await manifest[0].ManifestReader.open(options.targetManifest!) : undefined;
-  const target = reader ? reader.header.root : resolve(options.target!);
+  if (options.recheck && options.targetRemote !== undefined) {
+    throw new VerifyError(
+      '--recheck looks at the target again, which verification over ssh (one manifest made there) cannot yet: mount the target (sshfs) and verify it as a directory, or leave out --recheck',
+    );
+  }
   const sourceIsDir = isDirectory(source);
   if (sourceIsDir === undefined) throw new VerifyError(`source directory ${source} does not exist`);
   if (!sourceIsDir) throw new VerifyError(`source ${source} is not a directory`);
+  const dirs = options.dirs && options.dirs.length > 0 ? normalizeDirs(source, options.dirs, notices) : [''];
+  // the manifest names directories with '/'
+  const manifestDirs = dirs.map((d) => d.split(sep).join('/'));
+  // a bad pattern is said here, once, before anything runs (not by every worker; this thread compiles it once)
+  excludeMatcher(options.excludes ?? []);
+  // the manifest's code (valibot, zlib, readline) is loaded only when a manifest is read: verify starts faster
+  const manifest =
+    options.targetManifest !== undefined || options.targetRemote !== undefined
+      ? await Promise.all([import('./engine/manifest/read.js'), import('./engine/manifest/verify.js')])
+      : undefined;
+  let session: RemoteSession | undefined;
+  let reader: ManifestReader | undefined;
+  if (options.targetRemote) {
+    const remote = await import('./remote/manifest.js');
+    ({ reader, session } = await remote.openRemoteManifest({
+      ...options.targetRemote,
+      dirs: manifestDirs,
+      mode: options.mode ?? 'quick',
+      excludes: options.excludes ?? [],
+      ...(options.signal ? { signal: options.signal } : {}),
+    }));
+  } else if (manifest) reader = await manifest[0].ManifestReader.open(options.targetManifest!);
+  try {
+    return await verifyAgainst(options, {
+      source,
+      dirs,
+      manifestDirs,
+      notices,
+      warnings,
+      started,
+      reader,
+      session,
+      manifest,
+    });
+  } finally {
+    session?.close();
+  }
+}
+
+/** Where the target's side comes from, once it is open. */
+interface Opened {
+  source: string;
+  dirs: string[];
+  manifestDirs: string[];
+  notices: string[];
+  warnings: string[];
+  started: number;
+  reader: ManifestReader | undefined;
+  session: RemoteSession | undefined;
+  manifest:
+    | [typeof import('./engine/manifest/read.js'), typeof import('./engine/manifest/verify.js')]
+    | undefined;
+}
+
+async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<VerifyResult> {
+  const { source, dirs, manifestDirs, notices, warnings, started, reader, session, manifest } = opened;
+  const remote = options.targetRemote?.target;
+  const target = reader ? reader.header.root : resolve(options.target!);
   if (!reader && sameDirectory(source, target)) {
     warnings.push(
       `the source and the target are the same directory (${source}): it is verified against itself, which says nothing about a migration`,
     );
   }
-  const dirs = options.dirs && options.dirs.length > 0 ? normalizeDirs(source, options.dirs, notices) : [''];
 
   const roots: RootSpec[] = [];
   const units: Unit[] = [];
@@ -189,7 +254,11 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     described.push({
       dirCheck: sourceDir,
       source: sourceDir,
-      target: reader ? `${reader.file} (${targetDir})` : targetDir,
+      target: remote
+        ? `${remote.destination}:${targetDir}`
+        : reader
+          ? `${reader.file} (${targetDir})`
+          : targetDir,
     });
   }
 
@@ -223,23 +292,30 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     ...(options.workers === undefined ? {} : { workers: options.workers }),
     ...(options.signal ? { signal: options.signal } : {}),
   };
-  // a bad pattern is said here, once, rather than by every worker (and this thread compiles it once)
-  excludeMatcher(run.excludes);
   options.onStart?.();
   let walked: EngineResult;
   if (reader && manifest) {
     const [{ comparePaths }, { ManifestVerifier }] = manifest;
-    // the manifest names directories with '/'
-    const manifestDirs = dirs.map((d) => d.split(sep).join('/'));
     const reporting = reportInThread(run);
     const verifier = new ManifestVerifier(run, reader, manifestDirs, reporting.onTick);
     // the manifest is read once, in its own order: verify the directories in that order
     const ordered = [...units].sort((a, b) => comparePaths(manifestDirs[a.root]!, manifestDirs[b.root]!));
-    await verifier.run(ordered, options.signal);
+    try {
+      await verifier.run(ordered, options.signal);
+      await session?.done();
+    } catch (error) {
+      if (!session || error instanceof InterruptedError) throw error;
+      // the session ended because of the signal: the run was interrupted, nothing failed
+      throwIfInterrupted(options.signal);
+      const { explain } = await import('./remote/manifest.js');
+      throw await explain(session, reader.stream, error);
+    }
     reporting.finish(verifier.tally);
     for (const root of verifier.missingRoots) {
       warnings.push(
-        `the manifest ${reader.file} has no directory ${described[root]!.target}: every file of ${described[root]!.source} counts as missing`,
+        remote
+          ? `target directory ${described[root]!.target} does not exist: every file of ${described[root]!.source} counts as missing`
+          : `the manifest ${reader.file} has no directory ${described[root]!.target}: every file of ${described[root]!.source} counts as missing`,
       );
     }
     walked = { counts: verifier.tally.counts, unreadable: verifier.tally.unreadable };

@@ -42,6 +42,7 @@ export async function main(argv: string[]): Promise<void> {
       'ManifestError',
       'SpoolError',
       'ExcludeError',
+      'RemoteError',
     ];
     if (error instanceof UsageError || (error instanceof Error && expected.includes(error.name))) {
       say(`sms-agent: ${error.message}`);

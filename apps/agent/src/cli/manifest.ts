@@ -3,10 +3,12 @@ import { InterruptedError } from '../engine/interrupt.js';
 import { createProgressLine } from '../output.js';
 import { plural } from '../plural.js';
 import {
+  collect,
   EXIT,
   excludeOptions,
   excludePatterns,
   interruptible,
+  listOption,
   SIGNAL_EXIT,
   say,
   UsageError,
@@ -28,6 +30,14 @@ export function registerManifest(program: Command): void {
           .choices(['quick', 'content'])
           .default('quick'),
       )
+      .addOption(
+        listOption(
+          '--dir <rel>',
+          'describe only DIR/REL and what is under it (repeatable; excludes match below each, as for verify --dir); one that is not a directory gets no block, so verify counts its files as missing',
+          collect,
+          'DIR itself',
+        ),
+      )
       .option(
         '-o, --output <file>',
         'where to write it (.gz: gzipped; default: stdout); written as FILE.partial and renamed once complete',
@@ -39,14 +49,24 @@ export function registerManifest(program: Command): void {
   ).action(async (dir: string, flags) => {
     const { resolve } = await import('node:path');
     const { statSync } = await import('node:fs');
+    const { sep } = await import('node:path');
     const { writeManifest } = await import('../engine/manifest/write.js');
+    const { normalizeDirs } = await import('../verify.js');
     const root = resolve(dir);
     const excludes = await excludePatterns(flags);
+    const notices: string[] = [];
+    // the manifest names directories with '/'
+    const dirs =
+      flags.dir.length > 0
+        ? normalizeDirs(root, flags.dir, notices).map((d) => d.split(sep).join('/'))
+        : undefined;
+    for (const notice of notices) say(`notice: ${notice}`);
     let isDir = false;
     try {
       isDir = statSync(root).isDirectory();
     } catch {}
-    if (!isDir) throw new UsageError(`${root} is not a directory`);
+    // with --dir, a missing DIR is said per directory (verify over ssh counts their files as missing)
+    if (!isDir && !dirs) throw new UsageError(`${root} is not a directory`);
     const progress = flags.progress && process.stderr.isTTY ? createProgressLine(process.stderr) : undefined;
     try {
       const written = await interruptible((signal) =>
@@ -55,10 +75,13 @@ export function registerManifest(program: Command): void {
           excludes,
           output: flags.output,
           signal,
+          ...(dirs ? { dirs } : {}),
           ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
         }),
       );
       progress?.done();
+      for (const rel of written.absent)
+        say(`notice: ${resolve(root, rel)} is not a directory: the manifest has no block for it`);
       say(
         `manifest of ${root}: ${plural(written.files, 'file')} in ${plural(written.directories, 'directory', 'directories')} (${flags.mode})${flags.output === '-' ? '' : ` in ${flags.output}`}`,
       );

@@ -4,6 +4,7 @@ import { InterruptedError, throwIfInterrupted } from '../engine/interrupt.js';
 import { describeError } from '../engine/listing.js';
 import { createProgressLine, formatTable, ReportWriter, toJsonDocument } from '../output.js';
 import { plural } from '../plural.js';
+import { parseRemoteTarget, splitCommand } from '../remote/target.js';
 import { toConsistencyResult } from '../upload/results.js';
 import { verify } from '../verify.js';
 import {
@@ -40,7 +41,18 @@ export function registerVerify(program: Command): void {
             '130 or 143 interrupted by SIGINT or SIGTERM (nothing uploaded, --report marked incomplete).',
         )
         .requiredOption('--source <dir>', 'the migrated source directory')
-        .option('--target <dir>', 'the target directory (the same tree, mounted on this machine)')
+        .option(
+          '--target <dir>',
+          'the target directory: mounted on this machine, or on another host over ssh as [user@]host:DIR or ssh://[user@]host[:port]/DIR (a local name with a colon: ./a:b)',
+        )
+        .option(
+          '--ssh <command>',
+          "a target over ssh: the ssh command to reach it, as rsync's -e (default: ssh; e.g. --ssh 'ssh -p 2222 -i KEY'); ~/.ssh/config, keys, the ssh agent and known hosts apply",
+        )
+        .option(
+          '--remote-agent <path>',
+          'a target over ssh: sms-agent on that host (default: sms-agent on its PATH; if none, a copy of this agent is run from a private temporary directory there and removed afterwards)',
+        )
         .option(
           '--target-manifest <file>',
           'instead of --target: a manifest of the target made there with sms-agent manifest (.gz or plain)',
@@ -111,6 +123,11 @@ export function registerVerify(program: Command): void {
       say('notice: --modify-window has no effect in content mode, which compares bytes, not times');
     if (flags.upload && !flags.task) throw new UsageError('--upload needs --task ID');
     if (flags.task && !flags.upload) throw new UsageError('--task is only used with --upload');
+    const remote = flags.target === undefined ? undefined : parseRemoteTarget(flags.target);
+    if (!remote && (flags.ssh !== undefined || flags.remoteAgent !== undefined))
+      throw new UsageError(
+        `${flags.ssh !== undefined ? '--ssh' : '--remote-agent'} is for a --target on another host (host:DIR or ssh://host/DIR)`,
+      );
     const task: string | undefined = flags.upload ? await taskId(flags.task) : undefined;
     const uploading = flags.upload ? await uploadContext(flags) : undefined;
     const report = flags.report ? new ReportWriter(flags.report) : undefined;
@@ -122,7 +139,17 @@ export function registerVerify(program: Command): void {
           signal,
           ...(report ? { onStart: () => report.open() } : {}),
           source: flags.source,
-          ...(flags.target === undefined ? {} : { target: flags.target }),
+          ...(remote
+            ? {
+                targetRemote: {
+                  target: remote,
+                  ...(flags.ssh === undefined ? {} : { ssh: splitCommand(flags.ssh) }),
+                  ...(flags.remoteAgent === undefined ? {} : { remoteAgent: flags.remoteAgent }),
+                },
+              }
+            : flags.target === undefined
+              ? {}
+              : { target: flags.target }),
           ...(flags.targetManifest === undefined ? {} : { targetManifest: flags.targetManifest }),
           dirs: flags.dir,
           mode: flags.mode,

@@ -28,7 +28,8 @@ const FIRST_SLICE = 1024;
  * string, since an executable has no worker file to start from (`new Worker(code, { eval: true })`).
  */
 declare const __SMS_AGENT_WORKER_CODE__: string | undefined;
-const EMBEDDED_WORKER = typeof __SMS_AGENT_WORKER_CODE__ === 'string' ? __SMS_AGENT_WORKER_CODE__ : undefined;
+export const EMBEDDED_WORKER =
+  typeof __SMS_AGENT_WORKER_CODE__ === 'string' ? __SMS_AGENT_WORKER_CODE__ : undefined;
 const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
 /** Under a test runner the sources are TypeScript and there is no built worker beside them. */
 export const WORKERS_AVAILABLE =

@@ -79,6 +79,49 @@ export const DirSchema = v.object({
   e: v.array(EntrySchema),
   err: v.optional(v.string()),
 });
+export type DirRecord = v.InferOutput<typeof DirSchema>;
+
+const isInt = (x: unknown, min: number, max = Number.POSITIVE_INFINITY): boolean =>
+  typeof x === 'number' && Number.isInteger(x) && x >= min && x <= max;
+const optionalString = (x: unknown): boolean => x === undefined || typeof x === 'string';
+const optionalInt = (x: unknown, min: number, max?: number): boolean => x === undefined || isInt(x, min, max);
+const KIND_CODE_SET = new Set(Object.values(KIND_CODES));
+const HASH = /^[0-9a-f]{64}$/;
+
+/**
+ * `v.is(DirSchema, x)`, written out: a directory line is checked on every read
+ * of a manifest, a hundred thousand entries a second, where valibot's general
+ * walk was a sixth of the verifier's time. A property test holds the two equal.
+ */
+export function isDirRecord(x: unknown): x is DirRecord {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
+  const d = x as Record<string, unknown>;
+  if (!optionalString(d.d) || !optionalString(d.db) || !optionalString(d.err) || !Array.isArray(d.e))
+    return false;
+  for (const e of d.e as unknown[]) {
+    if (typeof e !== 'object' || e === null || Array.isArray(e)) return false;
+    const r = e as Record<string, unknown>;
+    if (
+      !KIND_CODE_SET.has(r.k as string) ||
+      !optionalString(r.n) ||
+      !optionalString(r.nb) ||
+      !optionalInt(r.s, 0) ||
+      !optionalInt(r.m, Number.NEGATIVE_INFINITY) ||
+      !optionalInt(r.mn, 0, 999_999_999) ||
+      !optionalInt(r.p, 0, 0o7777) ||
+      !optionalInt(r.u, 0) ||
+      !optionalInt(r.g, 0) ||
+      !(r.h === undefined || (typeof r.h === 'string' && HASH.test(r.h))) ||
+      !optionalString(r.l) ||
+      !optionalString(r.lb) ||
+      !optionalString(r.err) ||
+      !(r.c === undefined || r.c === 1)
+    )
+      return false;
+  }
+  return true;
+}
+
 export const EndSchema = v.object({
   end: v.object({
     directories: v.number(),
@@ -93,9 +136,13 @@ export type ManifestHeader = v.InferOutput<typeof HeaderSchema>;
 export class ManifestError extends Error {
   override name = 'ManifestError';
 }
-export function nameField(name: Name, text: string, bytes: string): Record<string, string> {
-  if (typeof name === 'string') return { [text]: name };
-  return isUtf8(name) ? { [text]: name.toString('utf8') } : { [bytes]: name.toString('base64') };
+
+/** A name as a JSON field (text, without braces): UTF-8 as itself, other bytes as base64: `"n":"name"` or `"nb":"base64"`. */
+export function nameJson(name: Name, text: string, bytes: string): string {
+  if (typeof name === 'string') return `"${text}":${JSON.stringify(name)}`;
+  return isUtf8(name)
+    ? `"${text}":${JSON.stringify(name.toString('utf8'))}`
+    : `"${bytes}":"${name.toString('base64')}"`;
 }
 
 /**

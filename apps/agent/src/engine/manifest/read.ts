@@ -7,9 +7,9 @@ import * as v from 'valibot';
 import type { FileFacts } from '../difference.js';
 import { compareNames, describeError, type Entry, type Name } from '../listing.js';
 import {
-  DirSchema,
   EndSchema,
   HeaderSchema,
+  isDirRecord,
   KINDS_BY_CODE,
   MANIFEST_VERSION,
   ManifestError,
@@ -41,9 +41,12 @@ export class ManifestReader {
 
   private constructor(
     readonly file: string,
-    input: Readable,
+    /** What the manifest is read from. */
+    readonly stream: Readable,
   ) {
-    this.lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })[Symbol.asyncIterator]();
+    this.lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })[
+      Symbol.asyncIterator
+    ]();
   }
 
   static async open(file: string): Promise<ManifestReader> {
@@ -64,23 +67,36 @@ export class ManifestReader {
       closeSync(fd);
     }
     const raw = createReadStream(file);
-    const input = first[0] === 0x1f && first[1] === 0x8b ? raw.pipe(createGunzip()) : raw;
-    const reader = new ManifestReader(file, input);
+    return ManifestReader.fromStream(
+      file,
+      first[0] === 0x1f && first[1] === 0x8b ? raw.pipe(createGunzip()) : raw,
+    );
+  }
+
+  /**
+   * Reads a manifest from a stream as it arrives (plain NDJSON): the output of
+   * `sms-agent manifest` on a target reached over ssh. `name` names it in messages.
+   */
+  static async fromStream(name: string, input: Readable): Promise<ManifestReader> {
+    const reader = new ManifestReader(name, input);
     input.on('error', () => {});
     const header = await reader.nextRecord();
+    if (header === undefined) {
+      throw new ManifestError(`${name} is empty: it has no manifest header`);
+    }
     reader.digest.update(`${reader.lastLine}\n`);
     const version = (header as { sms_manifest?: unknown } | undefined)?.sms_manifest;
     if (typeof version === 'number' && version !== MANIFEST_VERSION) {
       throw new ManifestError(
         version < MANIFEST_VERSION
-          ? `${file} is a manifest of format ${version}, made by an older sms-agent (its times may be a second off and it has no owners or modes): make it again with this sms-agent (manifest format ${MANIFEST_VERSION})`
-          : `${file} is a manifest of format ${version}, newer than this sms-agent reads (${MANIFEST_VERSION}): verify with the sms-agent that made it, or make it again with this one`,
+          ? `${name} is a manifest of format ${version}, made by an older sms-agent (its times may be a second off and it has no owners or modes): make it again with this sms-agent (manifest format ${MANIFEST_VERSION})`
+          : `${name} is a manifest of format ${version}, newer than this sms-agent reads (${MANIFEST_VERSION}): verify with the sms-agent that made it, or make it again with this one`,
       );
     }
     const parsed = v.safeParse(HeaderSchema, header);
     if (!parsed.success) {
       throw new ManifestError(
-        `${file} is not an sms-agent manifest (line 1 is not its header): make it with sms-agent manifest DIR -o FILE`,
+        `${name} is not an sms-agent manifest (line 1 is not its header): make it with sms-agent manifest DIR -o FILE`,
       );
     }
     reader.header = parsed.output;
@@ -134,13 +150,12 @@ export class ManifestReader {
     }
     this.digest.update(`${this.lastLine}\n`);
     this.blocks++;
-    const parsed = v.safeParse(DirSchema, record);
-    if (!parsed.success || (parsed.output.d === undefined) === (parsed.output.db === undefined)) {
+    if (!isDirRecord(record) || (record.d === undefined) === (record.db === undefined)) {
       throw new ManifestError(
         `${this.file} line ${this.lineNumber} is not a directory record: the manifest is damaged; make it again`,
       );
     }
-    const d = parsed.output;
+    const d = record;
     const entries = d.e.map((e) => {
       if ((e.n === undefined) === (e.nb === undefined)) {
         throw new ManifestError(

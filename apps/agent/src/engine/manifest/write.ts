@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { ExcludeMatcher } from '../exclude.js';
@@ -13,8 +13,17 @@ import {
   MANIFEST_HASH,
   MANIFEST_VERSION,
   ManifestError,
-  nameField,
+  nameJson,
 } from './format.js';
+import { comparePaths } from './read.js';
+
+function isDirectory(path: Name): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
 
 async function writeLine(out: Writable, line: string, digest?: Hash): Promise<void> {
   digest?.update(`${line}\n`);
@@ -29,6 +38,12 @@ export interface ManifestOptions {
   onProgress?: (p: Progress) => void;
   /** stops writing with `InterruptedError`; no file is left under the output's name */
   signal?: AbortSignal;
+  /**
+   * Only these directories below `dir` ('/'-separated, none inside another), each with what is
+   * under it, excludes matched relative to each (as verify --dir does); one that is not a
+   * directory gets no block (the verifier counts its files as missing). Default: `dir` itself.
+   */
+  dirs?: string[];
 }
 
 /**
@@ -38,10 +53,7 @@ export interface ManifestOptions {
  * that an interrupted or failed run never leaves a manifest cut short under
  * the name a verifier would read.
  */
-export async function writeManifest(
-  dir: string,
-  options: ManifestOptions,
-): Promise<{ directories: number; files: number }> {
+export async function writeManifest(dir: string, options: ManifestOptions): Promise<ManifestWritten> {
   const temporary = options.output === '-' ? undefined : `${options.output}.partial`;
   try {
     const written = await writeTo(dir, options, temporary);
@@ -53,11 +65,18 @@ export async function writeManifest(
   }
 }
 
+export interface ManifestWritten {
+  directories: number;
+  files: number;
+  /** The `dirs` that are not directories (so have no block). */
+  absent: string[];
+}
+
 async function writeTo(
   dir: string,
   options: ManifestOptions,
   temporary: string | undefined,
-): Promise<{ directories: number; files: number }> {
+): Promise<ManifestWritten> {
   const excludes = new ExcludeMatcher(options.excludes);
   const out: Writable = temporary ? createWriteStream(temporary) : process.stdout;
   const sink: Writable = options.output.endsWith('.gz') ? createGzip() : out;
@@ -86,7 +105,14 @@ async function writeTo(
     );
     let directories = 0;
     let files = 0;
-    const stack: Name[] = [''];
+    const absent: string[] = [];
+    // each root's blocks in the order the verifier reads them; `inner` is the path below the root
+    const roots = [...(options.dirs ?? [''])].sort(comparePaths);
+    const stack: { rel: Name; inner: Name }[] = [];
+    for (let r = roots.length - 1; r >= 0; r--) {
+      if (isDirectory(joinPath(dir, roots[r]!))) stack.push({ rel: roots[r]!, inner: '' });
+      else absent.unshift(roots[r]!);
+    }
     let yielded = Date.now();
     while (stack.length > 0) {
       // writes rarely wait: let a signal be heard now and then
@@ -95,7 +121,7 @@ async function writeTo(
         throwIfInterrupted(options.signal);
         yielded = Date.now();
       }
-      const rel = stack.pop()!;
+      const { rel, inner } = stack.pop()!;
       const path = joinPath(dir, rel);
       progress.current = typeof path === 'string' ? path : displayPath(path);
       const listing = listOne(path, typeof rel !== 'string');
@@ -103,42 +129,43 @@ async function writeTo(
       if (!listing.ok) {
         await writeLine(
           sink,
-          JSON.stringify({ ...nameField(rel, 'd', 'db'), e: [], err: listing.reason }),
+          `{${nameJson(rel, 'd', 'db')},"e":[],"err":${JSON.stringify(listing.reason)}}`,
           digest,
         );
         continue;
       }
-      const records: Record<string, unknown>[] = [];
-      const children: Name[] = [];
+      // each entry's JSON written as text: objects grown field by field make JSON.stringify ten times slower
+      const records: string[] = [];
+      const children: { rel: Name; inner: Name }[] = [];
       for (const entry of listing.entries) {
-        const childRel = joinPath(rel, entry.name);
-        if (
-          excludes.size > 0 &&
-          excludes.matches(
-            typeof childRel === 'string' ? childRel : childRel.toString('utf8'),
-            entry.kind === 'dir',
+        if (excludes.size > 0) {
+          const childInner = joinPath(inner, entry.name);
+          if (
+            excludes.matches(
+              typeof childInner === 'string' ? childInner : childInner.toString('utf8'),
+              entry.kind === 'dir',
+            )
           )
-        )
-          continue;
+            continue;
+        }
         progress.entries++;
-        const record: Record<string, unknown> = {
-          ...nameField(entry.name, 'n', 'nb'),
-          k: KIND_CODES[entry.kind],
-        };
-        if (entry.kind === 'dir') children.push(childRel);
-        else {
+        const name = nameJson(entry.name, 'n', 'nb');
+        if (entry.kind === 'dir') {
+          children.push({ rel: joinPath(rel, entry.name), inner: joinPath(inner, entry.name) });
+          records.push(`{${name},"k":"d"}`);
+        } else {
           files++;
+          let record = '';
+          let kind = KIND_CODES[entry.kind];
           try {
             // every entry's mode and owner: the manifest serves verify --metadata too
             const facts = factsOf('source', joinPath(path, entry.name), entry.kind, true);
-            record.k = KIND_CODES[facts.kind];
-            if (facts.size !== undefined) record.s = facts.size;
-            if (facts.mtime !== undefined) record.m = facts.mtime;
-            if (facts.mtimeNs !== undefined) record.mn = facts.mtimeNs;
-            if (facts.link) Object.assign(record, nameField(facts.link, 'l', 'lb'));
-            record.p = facts.mode;
-            record.u = facts.uid;
-            record.g = facts.gid;
+            kind = KIND_CODES[facts.kind];
+            if (facts.size !== undefined) record += `,"s":${facts.size}`;
+            if (facts.mtime !== undefined) record += `,"m":${facts.mtime}`;
+            if (facts.mtimeNs !== undefined) record += `,"mn":${facts.mtimeNs}`;
+            if (facts.link) record += `,${nameJson(facts.link, 'l', 'lb')}`;
+            record += `,"p":${facts.mode},"u":${facts.uid},"g":${facts.gid}`;
             if (options.mode === 'content' && facts.kind === 'file') {
               const read = await hashFileAsync(
                 joinPath(path, entry.name),
@@ -150,21 +177,20 @@ async function writeTo(
                 options.signal,
               );
               // written while it was hashed: no hash to trust, and the verifier says so
-              if (read.changed) record.c = 1;
-              else record.h = read.hash;
+              record += read.changed ? ',"c":1' : `,"h":"${read.hash}"`;
             }
           } catch (error) {
             if (error instanceof InterruptedError) throw error;
-            record.err = error instanceof SideError ? error.problem : describeError(error);
+            record += `,"err":${JSON.stringify(error instanceof SideError ? error.problem : describeError(error))}`;
           }
+          records.push(`{${name},"k":"${kind}"${record}}`);
         }
-        records.push(record);
         if (options.onProgress && Date.now() - last > 200) {
           last = Date.now();
           options.onProgress(progress);
         }
       }
-      await writeLine(sink, JSON.stringify({ ...nameField(rel, 'd', 'db'), e: records }), digest);
+      await writeLine(sink, `{${nameJson(rel, 'd', 'db')},"e":[${records.join(',')}]}`, digest);
       for (let k = children.length - 1; k >= 0; k--) stack.push(children[k]!);
     }
     await writeLine(sink, JSON.stringify({ end: { directories, files, sha256: digest.digest('hex') } }));
@@ -176,7 +202,7 @@ async function writeTo(
       }
     });
     options.onProgress?.(progress);
-    return { directories, files };
+    return { directories, files, absent };
   })();
   failed.catch(() => {}); // heard through the race; never unhandled after it
   try {

@@ -1,0 +1,71 @@
+import type { Readable } from 'node:stream';
+import { throwIfInterrupted } from '../engine/interrupt.js';
+import { ManifestReader } from '../engine/manifest/read.js';
+import type { Mode } from '../engine/types.js';
+import { AGENT_VERSION } from '../version.js';
+import { selfCopy } from './self.js';
+import { RemoteSession } from './session.js';
+import { RemoteError, type RemoteTarget } from './target.js';
+
+export interface RemoteManifestOptions {
+  target: RemoteTarget;
+  /** The ssh command as words (default `ssh`). */
+  ssh?: string[];
+  remoteAgent?: string;
+  /** The directories below the target to describe ('/'-separated; '' for the target itself). */
+  dirs: string[];
+  mode: Mode;
+  excludes: string[];
+  signal?: AbortSignal;
+}
+
+/**
+ * Excludes are sent to the remote agent on its command line, so that it skips
+ * what will not be compared; a list longer than this is applied here only
+ * (the verifier excludes on both sides either way).
+ */
+const MAX_REMOTE_EXCLUDES_LENGTH = 64 * 1024;
+
+/** The target's manifest, made on the remote host by `sms-agent manifest` over ssh and read as it arrives. */
+export async function openRemoteManifest(
+  options: RemoteManifestOptions,
+): Promise<{ reader: ManifestReader; session: RemoteSession }> {
+  const { target } = options;
+  // relative to the remote home, as rsync's host:path (the remote shell starts there)
+  let path = target.path.replace(/^~\/?/, '');
+  if (path === '') path = '.';
+  if (path.startsWith('-')) path = `./${path}`;
+  const args = ['manifest', path, '--mode', options.mode, '--no-progress', '--output', '-'];
+  // always by --dir: a directory that is not there gets no block, and its files count as missing (as locally)
+  for (const dir of options.dirs) args.push(`--dir=${dir === '' ? '.' : dir}`);
+  if (options.excludes.reduce((n, e) => n + e.length + 12, 0) <= MAX_REMOTE_EXCLUDES_LENGTH)
+    for (const pattern of options.excludes) args.push(`--exclude=${pattern}`);
+  const { session, output } = await RemoteSession.start({
+    target,
+    ssh: options.ssh ?? ['ssh'],
+    ...(options.remoteAgent === undefined ? {} : { remoteAgent: options.remoteAgent }),
+    copy: selfCopy(),
+    args,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  try {
+    const reader = await ManifestReader.fromStream(`the manifest from ${target.display}`, output);
+    return { reader, session };
+  } catch (error) {
+    throwIfInterrupted(options.signal);
+    throw await explain(session, output, error);
+  }
+}
+
+/**
+ * A manifest that could not be read: cut short (the session ended: ssh says
+ * why), or one this agent cannot read (the remote agent is another version).
+ */
+export async function explain(session: RemoteSession, output: Readable, error: unknown): Promise<Error> {
+  if (!(error instanceof Error) || error.name !== 'ManifestError') return error as Error;
+  if (output.readableEnded) return session.failure('before the manifest was complete', error);
+  session.close();
+  return new RemoteError(
+    `${error.message}; it came from ${session.agent} on ${session.destination}: install sms-agent ${AGENT_VERSION} there (or give --remote-agent PATH of that version)`,
+  );
+}

@@ -1,0 +1,45 @@
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EMBEDDED_WORKER } from '../engine/runner.js';
+
+/** What this agent can copy to a remote host to run there: itself. */
+export type AgentCopy =
+  /** The single executable (for hosts of its platform, with or without Node). */
+  | { kind: 'exe'; file: string; platform: NodeJS.Platform; arch: string }
+  /** The npm bundle: one ES module, for hosts with Node.js 20.19 or newer. */
+  | { kind: 'bundle'; file: string };
+
+/** The oldest Node.js the bundle runs on (its package's engines). */
+export const BUNDLE_NODE = [20, 19] as const;
+
+/**
+ * This agent as a file to copy: the executable it runs as, or the bundle it
+ * was loaded from; undefined when run from its sources (tests, development)
+ * with no bundle built.
+ */
+export function selfCopy(): AgentCopy | undefined {
+  // only the executable's build embeds the worker's code
+  if (EMBEDDED_WORKER !== undefined)
+    return { kind: 'exe', file: process.execPath, platform: process.platform, arch: process.arch };
+  const here = fileURLToPath(import.meta.url);
+  if (basename(here) === 'sms-agent.js') return { kind: 'bundle', file: here };
+  // from the sources: the package's built bundle, if there is one
+  const built = fileURLToPath(new URL('../../dist/sms-agent.js', import.meta.url));
+  return existsSync(built) ? { kind: 'bundle', file: built } : undefined;
+}
+
+/** `uname -s` and `uname -m` of the hosts an executable built for `platform` and `arch` runs on. */
+export function unameOf(platform: string, arch: string): string {
+  const system = platform === 'linux' ? 'Linux' : platform === 'darwin' ? 'Darwin' : platform;
+  const machine = arch === 'x64' ? 'x86_64' : arch === 'arm64' && platform !== 'darwin' ? 'aarch64' : arch;
+  return `${system} ${machine}`;
+}
+
+/** True when `version` (as `node --version` prints it) can run the bundle. */
+export function nodeRunsBundle(version: string): boolean {
+  const match = /^v?(\d+)\.(\d+)/.exec(version.trim());
+  if (!match) return false;
+  const [major, minor] = [Number(match[1]), Number(match[2])];
+  return major > BUNDLE_NODE[0] || (major === BUNDLE_NODE[0] && minor >= BUNDLE_NODE[1]);
+}

@@ -1,0 +1,302 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { throwIfInterrupted } from '../engine/interrupt.js';
+import { type AgentCopy, nodeRunsBundle, unameOf } from './self.js';
+import { RemoteError, type RemoteTarget, shellQuote } from './target.js';
+
+export interface SessionOptions {
+  target: RemoteTarget;
+  /** The ssh command as words (`--ssh`; default `ssh`). */
+  ssh: string[];
+  /** The agent to run on the remote host (`--remote-agent`); default: `sms-agent` on its PATH, else a copy of this one. */
+  remoteAgent?: string;
+  /** What this agent can copy there when the remote has none. */
+  copy: AgentCopy | undefined;
+  /** The remote agent's arguments. */
+  args: string[];
+  /** Ends the session (the remote side stops and removes its copy). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs on the remote host, in its POSIX shell: the agent named (or `sms-agent`
+ * on the PATH) if there is one; otherwise it says what the host is, receives
+ * a copy of this agent on its stdin into a private temporary directory, runs
+ * it there and removes the directory when it ends, also on a signal or a cut
+ * connection. Each `sms-agent:` line tells the local side what happens; the
+ * agent's output follows them.
+ */
+const REMOTE_SCRIPT = `agent=$1; shift
+if [ -n "$agent" ]; then
+  if [ -f "$agent" ] && [ -x "$agent" ]; then echo "sms-agent:run $agent"; exec "$agent" "$@"; fi
+  echo "sms-agent:missing"; exit 97
+fi
+if agent=$(command -v sms-agent 2>/dev/null); then echo "sms-agent:run $agent"; exec "$agent" "$@"; fi
+echo "sms-agent:need $(uname -s 2>/dev/null) $(uname -m 2>/dev/null) $(node --version 2>/dev/null)"
+IFS= read -r kind || exit 98
+case $kind in exe|bundle) ;; *) exit 98;; esac
+d=$(mktemp -d "\${TMPDIR:-/tmp}/sms-agent.XXXXXXXX") || { echo "sms-agent:no-temp \${TMPDIR:-/tmp}"; exit 97; }
+trap 'rm -rf "$d"' EXIT
+trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 141' PIPE
+if [ "$kind" = exe ]; then
+  cat > "$d/sms-agent" || exit 96
+  chmod 700 "$d/sms-agent"; echo "sms-agent:copied $d"; "$d/sms-agent" "$@"
+else
+  printf '{"type":"module"}\\n' > "$d/package.json"
+  cat > "$d/sms-agent.js" || exit 96
+  echo "sms-agent:copied $d"; node "$d/sms-agent.js" "$@"
+fi`;
+
+/** The end of a remote run: ssh's exit and what it and the remote said on stderr. */
+interface Ended {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/**
+ * One ssh session that runs the agent on a remote host: `output` is the
+ * remote agent's stdout once it runs (a manifest, streamed), `done()` checks
+ * that it ended well, `close()` ends it (the remote side stops and cleans up).
+ */
+export class RemoteSession {
+  /** How the remote agent runs: `sms-agent at PATH`, or `a copy of this agent`. */
+  agent = '';
+  private readonly child: ChildProcess;
+  private readonly ended: Promise<Ended>;
+  private stderr = '';
+  private spawnError: Error | undefined;
+  /** The remote agent started (after it was found or copied): a failure now is its own. */
+  private running = false;
+  private closed = false;
+
+  private constructor(private readonly options: SessionOptions) {
+    const [command, ...sshArgs] = options.ssh;
+    const remoteCommand = [
+      'sh',
+      '-c',
+      shellQuote(REMOTE_SCRIPT),
+      'sms-agent-remote',
+      shellQuote(options.remoteAgent ?? ''),
+      ...options.args.map(shellQuote),
+    ].join(' ');
+    const port = options.target.port === undefined ? [] : ['-p', String(options.target.port)];
+    this.child = spawn(command!, [...sshArgs, ...port, '--', options.target.destination, remoteCommand], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.ended = new Promise((resolve) => {
+      this.child.once('error', (error) => {
+        this.spawnError = error;
+        resolve({ code: null, signal: null });
+      });
+      this.child.once('close', (code, signal) => resolve({ code, signal }));
+    });
+    options.signal?.addEventListener('abort', () => this.close(), { once: true });
+    this.child.stdin!.on('error', () => {}); // ssh ended while a copy was sent: said by its exit
+    this.child.stderr!.setEncoding('utf8');
+    this.child.stderr!.on('data', (text: string) => {
+      // the end of what ssh and the remote said is what explains a failure
+      this.stderr = (this.stderr + text).slice(-16_384);
+    });
+  }
+
+  /** Starts the session; resolves once the remote agent runs, with its stdout. */
+  static async start(options: SessionOptions): Promise<{ session: RemoteSession; output: Readable }> {
+    const session = new RemoteSession(options);
+    try {
+      return { session, output: await session.handshake() };
+    } catch (error) {
+      session.close();
+      throwIfInterrupted(options.signal);
+      throw error;
+    }
+  }
+
+  private async handshake(): Promise<Readable> {
+    const out = this.child.stdout!;
+    const { display } = this.options.target;
+    for (;;) {
+      const line = await readLine(out);
+      if (line === undefined) throw await this.failure('before the agent ran there');
+      if (!line.startsWith('sms-agent:')) {
+        throw new RemoteError(
+          `${display}: the remote shell printed "${line.slice(0, 200)}" before the agent ran: a login script that writes to stdout gets in the way (as it does for rsync and scp); make it quiet for non-interactive shells`,
+        );
+      }
+      const [status, ...rest] = line.slice('sms-agent:'.length).split(' ');
+      const detail = rest.join(' ');
+      if (status === 'run') {
+        this.agent = `sms-agent at ${detail}`;
+        this.child.stdin!.end();
+        this.running = true;
+        return out;
+      }
+      if (status === 'copied') {
+        this.agent = `a copy of this agent in ${detail}`;
+        this.running = true;
+        return out;
+      }
+      if (status === 'missing')
+        throw new RemoteError(
+          `--remote-agent ${this.options.remoteAgent}: no such executable file on ${this.options.target.destination}: give the path of sms-agent there, or leave out --remote-agent to copy this agent there`,
+        );
+      if (status === 'no-temp')
+        throw new RemoteError(
+          `${display}: cannot make a temporary directory in ${detail} to copy the agent to: set TMPDIR there, or install sms-agent there and give --remote-agent PATH`,
+        );
+      if (status === 'need') this.send(detail);
+      else
+        throw new RemoteError(`${display}: the remote side said "${line}", which this agent does not know`);
+    }
+  }
+
+  /** The remote has no agent: send this one, if the host can run it. */
+  private send(host: string): void {
+    const [system = '', machine = '', node = ''] = host.split(' ');
+    const { copy } = this.options;
+    const where = this.options.target.destination;
+    const refuse = (why: string): never => {
+      this.child.stdin!.end('none\n');
+      throw new RemoteError(why);
+    };
+    if (!copy)
+      refuse(
+        `${where} has no sms-agent on its PATH and this agent runs from its sources, so it has no file to copy there: build it (pnpm build), or give --remote-agent PATH`,
+      );
+    else if (copy.kind === 'exe') {
+      const wanted = unameOf(copy.platform, copy.arch);
+      if (`${system} ${machine}` !== wanted)
+        refuse(
+          `${where} is ${system || 'an unknown system'} ${machine} and has no sms-agent on its PATH; this executable is for ${wanted}: install sms-agent there and give --remote-agent PATH`,
+        );
+    } else if (!nodeRunsBundle(node))
+      refuse(
+        `${where} has no sms-agent on its PATH and ${node ? `its Node.js is ${node}` : 'no Node.js'}, too old to run a copy of this agent (the npm package needs Node.js 20.19 or newer): run the single executable (sms-agent-linux-x64) on this machine instead, which needs no Node.js there, or install sms-agent there and give --remote-agent PATH`,
+      );
+    this.child.stdin!.write(`${copy!.kind}\n`);
+    createReadStream(copy!.file).pipe(this.child.stdin!);
+  }
+
+  get destination(): string {
+    return this.options.target.destination;
+  }
+
+  /** Resolves when the session ended well; otherwise rejects with what happened. */
+  async done(): Promise<void> {
+    const ended = await this.ended;
+    if (ended.code !== 0) throw await this.failure('');
+  }
+
+  /**
+   * What went wrong, from ssh's exit and stderr: `when` says when (empty: at
+   * the end). A manifest cut short is explained by the session that carried it.
+   */
+  async failure(when: string, cause?: Error): Promise<RemoteError> {
+    const ended = await Promise.race([
+      this.ended,
+      new Promise<Ended>((resolve) => setTimeout(() => resolve({ code: null, signal: null }), 5000).unref()),
+    ]);
+    const { display, destination } = this.options.target;
+    const said = this.said();
+    if (this.spawnError) {
+      return new RemoteError(
+        `cannot run ${this.options.ssh[0]} to reach ${display}: ${(this.spawnError as NodeJS.ErrnoException).code ?? this.spawnError.message}: install the OpenSSH client, or name it with --ssh`,
+      );
+    }
+    const status =
+      ended.signal !== null
+        ? `ended by ${ended.signal}`
+        : ended.code === null
+          ? 'still running'
+          : `exit status ${ended.code}`;
+    const context = `${when ? ` ${when}` : ''}${cause ? ` (${cause.message})` : ''}`;
+    if (ended.code === 255 || !this.running) {
+      return new RemoteError(
+        `ssh to ${destination} failed${context} (${status})${said ? `: ${said}` : ''}: ${sshHint(said, destination)}`,
+      );
+    }
+    if (ended.code === 0 && cause)
+      return new RemoteError(
+        `${cause.message.replace(/: make it again$/, '')}: the agent on ${destination} (${this.agent}) ended without error${said ? ` saying: ${said}` : ''}; run again`,
+      );
+    if (ended.code === 126 && this.agent.startsWith('a copy'))
+      return new RemoteError(
+        `the copy of this agent could not be run on ${destination} (${status})${said ? `: ${said}` : ''}: its temporary directory may be on a noexec mount: set TMPDIR there to another directory, or install sms-agent there and give --remote-agent PATH`,
+      );
+    return new RemoteError(
+      `the agent on ${destination} (${this.agent}) failed${context} (${status})${said ? `: ${said}` : ''}${cause ? ': run again; if it fails again, run the same sms-agent manifest there by hand to see why' : ''}`,
+    );
+  }
+
+  /** What ssh and the remote said on stderr, on one line, without the agent's own prefix twice. */
+  private said(): string {
+    return this.stderr
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '')
+      .slice(-6)
+      .join(' / ');
+  }
+
+  /** Ends the session (if it has not ended): the remote side stops at its next write and removes its copy. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+    this.child.stdout?.destroy();
+  }
+
+  /** Resolves once ssh has exited (after `close`). */
+  async exited(): Promise<void> {
+    await this.ended;
+  }
+}
+
+function sshHint(said: string, destination: string): string {
+  if (/Connection refused/i.test(said))
+    return 'nothing answers ssh there: check the host and the port (ssh://host:PORT/path, or --ssh "ssh -p PORT")';
+  if (/Could not resolve hostname|Name or service not known/i.test(said))
+    return 'check the host name (or its Host entry in ~/.ssh/config)';
+  if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key .* changed/i.test(said))
+    return `the host's key is not the one known for ${destination}: check its fingerprint, then update known_hosts (ssh-keygen -R HOST) or connect once with ssh to accept it`;
+  if (/Permission denied|Too many authentication failures|no more authentication methods/i.test(said))
+    return 'authentication failed: check the user (user@host) and the key (ssh-add, or --ssh "ssh -i KEY")';
+  if (/timed out|No route to host|Network is unreachable/i.test(said))
+    return 'the host cannot be reached from here: check the network, or a jump host in ~/.ssh/config (ProxyJump)';
+  return `check that ssh ${destination} true works from this machine, with the same --ssh`;
+}
+
+/** One line of `stream` (without its newline), leaving what follows it unread; undefined at its end. */
+async function readLine(stream: Readable): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  for (;;) {
+    const chunk: Buffer | null = stream.read();
+    if (chunk === null) {
+      if (stream.readableEnded || stream.destroyed) return undefined;
+      const more = await new Promise<boolean>((resolve) => {
+        const onReadable = () => finish(true);
+        const onEnd = () => finish(false);
+        const finish = (value: boolean) => {
+          stream.off('readable', onReadable);
+          stream.off('end', onEnd);
+          stream.off('close', onEnd);
+          resolve(value);
+        };
+        stream.once('readable', onReadable);
+        stream.once('end', onEnd);
+        stream.once('close', onEnd);
+      });
+      if (!more && stream.readableLength === 0) return undefined;
+      continue;
+    }
+    const newline = chunk.indexOf(0x0a);
+    if (newline === -1) {
+      chunks.push(chunk);
+      if (chunks.reduce((n, c) => n + c.length, 0) > 65_536) return Buffer.concat(chunks).toString('utf8');
+      continue;
+    }
+    chunks.push(chunk.subarray(0, newline));
+    if (newline + 1 < chunk.length) stream.unshift(chunk.subarray(newline + 1));
+    return Buffer.concat(chunks).toString('utf8');
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Targets reached over ssh: `ssh://[user@]host[:port]/path` and rsync's
+ * `[user@]host:path`, and the `--ssh` command that reaches them.
+ */
+
+export interface RemoteTarget {
+  /** What ssh is given as the destination: `host` or `user@host`. */
+  destination: string;
+  /** The port of an `ssh://` target, if it names one. */
+  port?: number;
+  /** The directory on the remote host: absolute, or relative to the remote user's home ('' for the home itself). */
+  path: string;
+  /** How messages name the target: `user@host:path`. */
+  display: string;
+}
+
+/** A bad remote target, or verification over ssh that cannot go on: the message says what to do (exit 2). */
+export class RemoteError extends Error {
+  override name = 'RemoteError';
+}
+
+const HOST = /^(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.%A-Za-z]+\])$/;
+const USER = /^[^@/:\s]+$/;
+
+/**
+ * The remote target `value` names, or undefined when it is a local path. As
+ * rsync: a colon before any slash makes `host:path` (so a local directory
+ * whose name has a colon is given as `./a:b`).
+ */
+export function parseRemoteTarget(value: string): RemoteTarget | undefined {
+  if (value.startsWith('ssh://')) return parseUrl(value);
+  const colon = value.startsWith('[') ? value.indexOf(']:') + 1 : value.indexOf(':');
+  const slash = value.indexOf('/');
+  if (colon <= 0 || (slash !== -1 && slash < colon)) return undefined;
+  const authority = value.slice(0, colon);
+  const path = value.slice(colon + 1);
+  const { user, host } = splitAuthority(authority, value);
+  const destination = user ? `${user}@${host}` : host;
+  return { destination, path, display: `${destination}:${path}` };
+}
+
+function splitAuthority(authority: string, value: string): { user?: string; host: string } {
+  const at = authority.lastIndexOf('@');
+  const user = at === -1 ? undefined : authority.slice(0, at);
+  const host = authority.slice(at + 1);
+  if (user !== undefined && !USER.test(user))
+    throw new RemoteError(`--target ${value}: "${user}" is not a user name`);
+  if (!HOST.test(host))
+    throw new RemoteError(
+      `--target ${value}: "${host}" is not a host name (give host:path, user@host:path or ssh://user@host:port/path)`,
+    );
+  // a host name that ssh would read as an option
+  if (host.startsWith('-')) throw new RemoteError(`--target ${value}: a host name cannot start with -`);
+  return user === undefined ? { host } : { user, host };
+}
+
+/** `ssh://[user@]host[:port]/path`: `/path` is absolute; `/~/path` is below the remote home. */
+function parseUrl(value: string): RemoteTarget {
+  const rest = value.slice('ssh://'.length);
+  const slash = rest.indexOf('/');
+  const authority = slash === -1 ? rest : rest.slice(0, slash);
+  let path = slash === -1 ? '' : decodeURIComponentSafe(rest.slice(slash), value);
+  if (path === '/~' || path.startsWith('/~/')) path = path.slice(3);
+  let hostPort = authority;
+  let port: number | undefined;
+  const portMatch = /^(.*?):(\d*)$/.exec(authority);
+  if (portMatch && !authority.endsWith(']')) {
+    hostPort = portMatch[1]!;
+    if (portMatch[2] !== '') {
+      port = Number(portMatch[2]);
+      if (!Number.isInteger(port) || port < 1 || port > 65535)
+        throw new RemoteError(`--target ${value}: the port must be 1..65535`);
+    }
+  }
+  if (hostPort === '') throw new RemoteError(`--target ${value}: no host (give ssh://host/path)`);
+  const { user, host } = splitAuthority(hostPort, value);
+  const destination = user ? `${user}@${host}` : host;
+  return {
+    destination,
+    ...(port === undefined ? {} : { port }),
+    path,
+    display: `${destination}${port === undefined ? '' : `:${port}`}:${path}`,
+  };
+}
+
+function decodeURIComponentSafe(path: string, value: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    throw new RemoteError(`--target ${value}: the path has a bad %-escape`);
+  }
+}
+
+/**
+ * The `--ssh` command as words, as rsync's `-e`: split on blanks, with
+ * single quotes, double quotes and backslashes as a shell has them (no
+ * variables, no globs).
+ */
+export function splitCommand(command: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let inWord = false;
+  let quote: "'" | '"' | undefined;
+  for (let i = 0; i < command.length; i++) {
+    const c = command[i]!;
+    if (quote === "'") {
+      if (c === "'") quote = undefined;
+      else word += c;
+    } else if (quote === '"') {
+      if (c === '"') quote = undefined;
+      else if (c === '\\' && i + 1 < command.length && '"\\$`'.includes(command[i + 1]!))
+        word += command[++i];
+      else word += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      inWord = true;
+    } else if (c === '\\' && i + 1 < command.length) {
+      word += command[++i];
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(word);
+      word = '';
+      inWord = false;
+    } else {
+      word += c;
+      inWord = true;
+    }
+  }
+  if (quote) throw new RemoteError(`--ssh ${command}: a quote is not closed`);
+  if (inWord) words.push(word);
+  if (words.length === 0)
+    throw new RemoteError('--ssh is empty: give the ssh command, e.g. --ssh "ssh -p 2222"');
+  return words;
+}
+
+/** One word for a POSIX shell: the remote command line is read by the remote user's shell. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_./=:@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
