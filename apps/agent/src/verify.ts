@@ -188,6 +188,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       excludes: options.excludes ?? [],
       ...(options.signal ? { signal: options.signal } : {}),
     }));
+    notices.push(`the target's manifest is made on ${session.destination} by ${session.agent}`);
   } else if (manifest) reader = await manifest[0].ManifestReader.open(options.targetManifest!);
   try {
     return await verifyAgainst(options, {

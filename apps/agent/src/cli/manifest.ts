@@ -44,7 +44,11 @@ export function registerManifest(program: Command): void {
         '-',
       )
 
-      .option('--no-progress', 'no progress display (none is shown when stderr is not a terminal)'),
+      .option('--no-progress', 'no progress display (none is shown when stderr is not a terminal)')
+      .addOption(
+        // set by verify over ssh, which ends the run by closing the connection
+        new Option('--until-stdin-closes', 'stop (as interrupted) when stdin closes').hideHelp(),
+      ),
     'leave paths out (as for verify)',
   ).action(async (dir: string, flags) => {
     const { resolve } = await import('node:path');
@@ -69,15 +73,17 @@ export function registerManifest(program: Command): void {
     if (!isDir && !dirs) throw new UsageError(`${root} is not a directory`);
     const progress = flags.progress && process.stderr.isTTY ? createProgressLine(process.stderr) : undefined;
     try {
-      const written = await interruptible((signal) =>
-        writeManifest(root, {
-          mode: flags.mode,
-          excludes,
-          output: flags.output,
-          signal,
-          ...(dirs ? { dirs } : {}),
-          ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
-        }),
+      const written = await interruptible(
+        (signal) =>
+          writeManifest(root, {
+            mode: flags.mode,
+            excludes,
+            output: flags.output,
+            signal,
+            ...(dirs ? { dirs } : {}),
+            ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
+          }),
+        { untilStdinCloses: flags.untilStdinCloses ?? false },
       );
       progress?.done();
       for (const rel of written.absent)

@@ -123,16 +123,29 @@ export const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 }
  * that it can stop cleanly (workers ended, files closed, nothing partial
  * uploaded). A second signal ends the process at once, as usual.
  */
-export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function interruptible<T>(
+  work: (signal: AbortSignal) => Promise<T>,
+  options: { untilStdinCloses?: boolean } = {},
+): Promise<T> {
   const controller = new AbortController();
   const onSignal = (name: NodeJS.Signals) => controller.abort(name);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // run over ssh by verify: its side closing the connection ends this run (sshd sends no signal)
+  const onStdinClosed = () => controller.abort('the end of stdin (the verifying side is gone)');
+  if (options.untilStdinCloses) {
+    process.stdin.on('end', onStdinClosed).on('close', onStdinClosed).on('error', onStdinClosed);
+    process.stdin.resume();
+  }
   try {
     return await work(controller.signal);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    if (options.untilStdinCloses) {
+      process.stdin.off('end', onStdinClosed).off('close', onStdinClosed).off('error', onStdinClosed);
+      process.stdin.destroy();
+    }
   }
 }
 

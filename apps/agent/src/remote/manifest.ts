@@ -35,7 +35,17 @@ export async function openRemoteManifest(
   let path = target.path.replace(/^~\/?/, '');
   if (path === '') path = '.';
   if (path.startsWith('-')) path = `./${path}`;
-  const args = ['manifest', path, '--mode', options.mode, '--no-progress', '--output', '-'];
+  // --until-stdin-closes: sshd sends no signal when this side goes; the remote agent stops when its stdin closes
+  const args = [
+    'manifest',
+    path,
+    '--mode',
+    options.mode,
+    '--no-progress',
+    '--output',
+    '-',
+    '--until-stdin-closes',
+  ];
   // always by --dir: a directory that is not there gets no block, and its files count as missing (as locally)
   for (const dir of options.dirs) args.push(`--dir=${dir === '' ? '.' : dir}`);
   if (options.excludes.reduce((n, e) => n + e.length + 12, 0) <= MAX_REMOTE_EXCLUDES_LENGTH)

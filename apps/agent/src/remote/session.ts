@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { throwIfInterrupted } from '../engine/interrupt.js';
 import { type AgentCopy, nodeRunsBundle, unameOf } from './self.js';
@@ -34,19 +34,15 @@ if [ -n "$agent" ]; then
 fi
 if agent=$(command -v sms-agent 2>/dev/null); then echo "sms-agent:run $agent"; exec "$agent" "$@"; fi
 echo "sms-agent:need $(uname -s 2>/dev/null) $(uname -m 2>/dev/null) $(node --version 2>/dev/null)"
-IFS= read -r kind || exit 98
+read -r kind size || exit 98
 case $kind in exe|bundle) ;; *) exit 98;; esac
 d=$(mktemp -d "\${TMPDIR:-/tmp}/sms-agent.XXXXXXXX") || { echo "sms-agent:no-temp \${TMPDIR:-/tmp}"; exit 97; }
 trap 'rm -rf "$d"' EXIT
 trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 141' PIPE
-if [ "$kind" = exe ]; then
-  cat > "$d/sms-agent" || exit 96
-  chmod 700 "$d/sms-agent"; echo "sms-agent:copied $d"; "$d/sms-agent" "$@"
-else
-  printf '{"type":"module"}\\n' > "$d/package.json"
-  cat > "$d/sms-agent.js" || exit 96
-  echo "sms-agent:copied $d"; node "$d/sms-agent.js" "$@"
-fi`;
+f="$d/sms-agent"; [ "$kind" = bundle ] && f="$d/sms-agent.js" && printf '{"type":"module"}\\n' > "$d/package.json"
+head -c "$size" > "$f" && [ "$(wc -c < "$f")" -eq "$size" ] || { echo "sms-agent:short $(wc -c < "$f")"; exit 96; }
+echo "sms-agent:copied $d"
+if [ "$kind" = exe ]; then chmod 700 "$f"; "$f" "$@"; else node "$f" "$@"; fi`;
 
 /** The end of a remote run: ssh's exit and what it and the remote said on stderr. */
 interface Ended {
@@ -127,7 +123,6 @@ export class RemoteSession {
       const detail = rest.join(' ');
       if (status === 'run') {
         this.agent = `sms-agent at ${detail}`;
-        this.child.stdin!.end();
         this.running = true;
         return out;
       }
@@ -139,6 +134,10 @@ export class RemoteSession {
       if (status === 'missing')
         throw new RemoteError(
           `--remote-agent ${this.options.remoteAgent}: no such executable file on ${this.options.target.destination}: give the path of sms-agent there, or leave out --remote-agent to copy this agent there`,
+        );
+      if (status === 'short')
+        throw new RemoteError(
+          `${display}: the copy of this agent arrived short (${detail} bytes): the connection was cut while it was sent; run again`,
         );
       if (status === 'no-temp')
         throw new RemoteError(
@@ -173,8 +172,9 @@ export class RemoteSession {
       refuse(
         `${where} has no sms-agent on its PATH and ${node ? `its Node.js is ${node}` : 'no Node.js'}, too old to run a copy of this agent (the npm package needs Node.js 20.19 or newer): run the single executable (sms-agent-linux-x64) on this machine instead, which needs no Node.js there, or install sms-agent there and give --remote-agent PATH`,
       );
-    this.child.stdin!.write(`${copy!.kind}\n`);
-    createReadStream(copy!.file).pipe(this.child.stdin!);
+    // stdin stays open after the copy: the remote agent stops as soon as it closes (this side ended)
+    this.child.stdin!.write(`${copy!.kind} ${statSync(copy!.file).size}\n`);
+    createReadStream(copy!.file).pipe(this.child.stdin!, { end: false });
   }
 
   get destination(): string {
@@ -210,6 +210,10 @@ export class RemoteSession {
           ? 'still running'
           : `exit status ${ended.code}`;
     const context = `${when ? ` ${when}` : ''}${cause ? ` (${cause.message})` : ''}`;
+    if (this.running && (ended.code === 255 || ended.signal !== null))
+      return new RemoteError(
+        `the connection to ${destination} ended${context} (${status})${said ? `: ${said}` : ''}: run again; if it ends again, check the network and that nothing stops the agent there`,
+      );
     if (ended.code === 255 || !this.running) {
       return new RemoteError(
         `ssh to ${destination} failed${context} (${status})${said ? `: ${said}` : ''}: ${sshHint(said, destination)}`,
@@ -242,8 +246,8 @@ export class RemoteSession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // its stdout then ends, so that a reader waiting on it ends too
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
-    this.child.stdout?.destroy();
   }
 
   /** Resolves once ssh has exited (after `close`). */

@@ -118,6 +118,12 @@ export class ManifestReader {
     try {
       return JSON.parse(next.value);
     } catch {
+      // a last line cut in the middle: the manifest was cut short, not damaged
+      const after = await this.lines.next().catch(() => ({ done: false }));
+      if (after.done)
+        throw new ManifestError(
+          `${this.file} ends at line ${this.lineNumber} in the middle of a line, without its end record: it was cut short; make it again`,
+        );
       throw new ManifestError(
         `${this.file} line ${this.lineNumber} is not JSON: the manifest is damaged; make it again`,
       );

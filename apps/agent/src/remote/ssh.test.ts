@@ -1,0 +1,148 @@
+import { chmodSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ReportEntry } from '../engine/types.js';
+import { RULE_CASES } from '../test-support/rule-cases.js';
+import { type Sshd, startSshd } from '../test-support/sshd.js';
+import { treePair } from '../test-support/tree.js';
+import { type VerifyOptions, verify } from '../verify.js';
+
+// Verification against a target on another host, through a real OpenSSH server on 127.0.0.1:
+// every counting rule counts as against the mounted target, in both modes, with an agent found
+// on the remote host (on its PATH, or named by --remote-agent) and without one (a copy of this
+// agent's bundle is sent over ssh and run from a private temporary directory there).
+const BUNDLE = fileURLToPath(new URL('../../dist/sms-agent.js', import.meta.url));
+
+let plain: Sshd;
+let withAgent: Sshd;
+let installed: string;
+const pairs: { cleanup: () => void }[] = [];
+
+beforeAll(async () => {
+  plain = await startSshd();
+  // a host where sms-agent is installed: on the PATH of its sessions
+  const bin = join(plain.dir, 'remote-bin');
+  mkdirSync(bin);
+  installed = join(bin, 'sms-agent');
+  writeFileSync(installed, `#!/bin/sh\nexec ${process.execPath} ${BUNDLE} "$@"\n`);
+  chmodSync(installed, 0o755);
+  withAgent = await startSshd({ path: `${bin}:/usr/local/bin:/usr/bin:/bin` });
+}, 30_000);
+afterAll(async () => {
+  await plain?.stop();
+  await withAgent?.stop();
+});
+afterEach(() => {
+  for (const p of pairs.splice(0)) p.cleanup();
+});
+
+type How = 'copied' | 'on its PATH' | 'named by --remote-agent';
+
+async function compare(
+  source: Parameters<typeof treePair>[0],
+  target: Parameters<typeof treePair>[1],
+  options: Partial<VerifyOptions>,
+  mode: 'quick' | 'content',
+  how: How,
+) {
+  const pair = treePair(source, target);
+  pairs.push(pair);
+  const run = async (where: Partial<VerifyOptions>) => {
+    const entries: ReportEntry[] = [];
+    const result = await verify({
+      source: pair.src,
+      workers: 0,
+      report: true,
+      mode,
+      onEntries: (e) => entries.push(...e),
+      ...options,
+      ...where,
+    });
+    const report = entries
+      .map((e) => `${e.root} ${e.category} ${e.path.toString('latin1')} ${e.reason}`)
+      .sort();
+    return {
+      counts: result.results.map((r) => r.counts),
+      report,
+      warnings: result.warnings,
+      notices: result.notices,
+    };
+  };
+  const server = how === 'on its PATH' ? withAgent : plain;
+  const mounted = await run({ target: pair.dst });
+  const remote = await run({
+    targetRemote: {
+      target: { destination: server.host, path: pair.dst, display: `${server.host}:${pair.dst}` },
+      ssh: ['ssh', '-F', server.config],
+      ...(how === 'named by --remote-agent' ? { remoteAgent: installed } : {}),
+    },
+  });
+  return { mounted, remote };
+}
+
+describe.each<How>(['copied', 'on its PATH', 'named by --remote-agent'])(
+  'a target over ssh, the remote agent %s',
+  (how) => {
+    it.each(
+      RULE_CASES.flatMap(([name, s, t, o]) =>
+        (['quick', 'content'] as const).map((m) => [name, m, s, t, o] as const),
+      ),
+    )(
+      'counts %s (%s) as against the mounted target',
+      async (_name, mode, source, target, options) => {
+        const { mounted, remote } = await compare(source, target, options ?? {}, mode, how);
+        expect(remote.counts).toEqual(mounted.counts);
+        expect(remote.report).toEqual(mounted.report);
+        expect(remote.notices).toContainEqual(
+          expect.stringMatching(
+            how === 'copied'
+              ? /^the target's manifest is made on sms-test-host by a copy of this agent in .*\/sms-agent\.\w+$/
+              : /^the target's manifest is made on sms-test-host by sms-agent at .*\/remote-bin\/sms-agent$/,
+          ),
+        );
+        // nothing of a copied agent is left on the remote host
+        expect(readdirSync(plain.tmp)).toEqual([]);
+      },
+      30_000,
+    );
+  },
+);
+
+describe('a target over ssh: what the operator sees', () => {
+  it('a target directory that does not exist there: every file missing, with a warning', async () => {
+    const pair = treePair({ a: '1', b: { c: '2' } }, {});
+    pairs.push(pair);
+    const result = await verify({
+      source: pair.src,
+      workers: 0,
+      targetRemote: {
+        target: { destination: plain.host, path: `${pair.dst}/nope`, display: '' },
+        ssh: ['ssh', '-F', plain.config],
+      },
+    });
+    expect(result.results[0]!.counts).toEqual({ total: 2, different: 0, missing: 2, extra: 0 });
+    expect(result.warnings[0]).toBe(
+      `target directory ${plain.host}:${pair.dst}/nope does not exist: every file of ${pair.src} counts as missing`,
+    );
+  });
+
+  it('a name that is not UTF-8, and a link to the target root', async () => {
+    const pair = treePair({}, {});
+    pairs.push(pair);
+    const name = Buffer.from([0x63, 0x61, 0x66, 0xe9]);
+    writeFileSync(Buffer.concat([Buffer.from(`${pair.src}/`), name]), 'x');
+    writeFileSync(Buffer.concat([Buffer.from(`${pair.dst}/`), name]), 'y');
+    symlinkSync(pair.dst, join(pair.dir, 'link'));
+    const result = await verify({
+      source: pair.src,
+      workers: 0,
+      mode: 'content',
+      targetRemote: {
+        target: { destination: plain.host, path: join(pair.dir, 'link'), display: '' },
+        ssh: ['ssh', '-F', plain.config],
+      },
+    });
+    expect(result.results[0]!.counts).toEqual({ total: 1, different: 1, missing: 0, extra: 0 });
+  });
+});

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { parseRemoteTarget, shellQuote, splitCommand } from './target.js';
+
+describe('--target on another host', () => {
+  it.each([
+    ['host:/srv/data', { destination: 'host', path: '/srv/data', display: 'host:/srv/data' }],
+    ['root@10.0.0.5:/srv', { destination: 'root@10.0.0.5', path: '/srv', display: 'root@10.0.0.5:/srv' }],
+    ['host:data', { destination: 'host', path: 'data', display: 'host:data' }],
+    ['host:', { destination: 'host', path: '', display: 'host:' }],
+    ['[::1]:/srv', { destination: '[::1]', path: '/srv', display: '[::1]:/srv' }],
+    ['ssh://host/srv/data', { destination: 'host', path: '/srv/data', display: 'host:/srv/data' }],
+    [
+      'ssh://me@host:2222/srv/a%20b',
+      { destination: 'me@host', port: 2222, path: '/srv/a b', display: 'me@host:2222:/srv/a b' },
+    ],
+    ['ssh://host/~/data', { destination: 'host', path: 'data', display: 'host:data' }],
+    ['ssh://host', { destination: 'host', path: '', display: 'host:' }],
+  ])('%s is a remote target', (value, expected) => {
+    expect(parseRemoteTarget(value)).toEqual(expected);
+  });
+
+  it.each(['/srv/data', './a:b', 'dir/x:y', 'relative', '/mnt/host:path'])(
+    '%s is a local directory (a slash before the colon, as rsync)',
+    (value) => {
+      expect(parseRemoteTarget(value)).toBeUndefined();
+    },
+  );
+
+  it.each([
+    ['ho st:/x', 'is not a host name'],
+    ['a@b@:/x', 'is not a user name'],
+    ['user@:/x', 'is not a host name'],
+    ['us er@host:/x', 'is not a user name'],
+    ['ssh://host:0/x', 'the port must be 1..65535'],
+    ['ssh://host:65536/x', 'the port must be 1..65535'],
+    ['ssh:///x', 'no host'],
+    ['ssh://host/%zz', 'bad %-escape'],
+    ['-oProxyCommand=x:/y', 'is not a host name'],
+  ])('%s is refused: %s', (value, message) => {
+    expect(() => parseRemoteTarget(value)).toThrow(message);
+  });
+
+  it('accepts the port at both edges of its range', () => {
+    expect(parseRemoteTarget('ssh://h:1/x')?.port).toBe(1);
+    expect(parseRemoteTarget('ssh://h:65535/x')?.port).toBe(65535);
+  });
+});
+
+describe('--ssh, split as rsync -e', () => {
+  it.each([
+    ['ssh', ['ssh']],
+    ['ssh -p 2222 -i key', ['ssh', '-p', '2222', '-i', 'key']],
+    [`ssh -i "my key" -o 'ProxyJump=a b'`, ['ssh', '-i', 'my key', '-o', 'ProxyJump=a b']],
+    ['ssh -o A=b\\ c', ['ssh', '-o', 'A=b c']],
+    [`ssh ""`, ['ssh', '']],
+  ])('%s', (value, words) => {
+    expect(splitCommand(value)).toEqual(words);
+  });
+
+  it('refuses an unclosed quote and an empty command', () => {
+    expect(() => splitCommand(`ssh -i 'key`)).toThrow('a quote is not closed');
+    expect(() => splitCommand('   ')).toThrow('--ssh is empty');
+  });
+});
+
+describe('the remote command line', () => {
+  it('quotes what a POSIX shell would change', () => {
+    expect(shellQuote('plain/path-1.x')).toBe('plain/path-1.x');
+    expect(shellQuote("it's $HOME *")).toBe(`'it'\\''s $HOME *'`);
+    expect(shellQuote('')).toBe(`''`);
+  });
+});
