@@ -31,9 +31,17 @@ const bundle = async (input, file, define) =>
 
 await bundle('src/engine/worker.ts', join(work, 'worker.cjs'), {});
 const workerCode = readFileSync(join(work, 'worker.cjs'), 'utf8');
+// A single executable has no module loader for import(): a builtin imported dynamically fails at
+// run time there (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), so the sources import builtins statically.
+const dynamicImport = (code) => /\bimport\(\s*["'`]/.exec(code);
 await bundle('src/exe.ts', join(work, 'sms-agent.cjs'), {
   __SMS_AGENT_WORKER_CODE__: JSON.stringify(workerCode),
 });
+for (const file of ['worker.cjs', 'sms-agent.cjs']) {
+  const found = dynamicImport(readFileSync(join(work, file), 'utf8'));
+  if (found)
+    throw new Error(`${file} keeps a dynamic import(…) at ${found.index}: import node builtins statically`);
+}
 
 const config = join(work, 'sea-config.json');
 const blob = join(work, 'sea-prep.blob');

@@ -1,8 +1,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { pathWithoutNode, startSshd } from '../test-support/sshd.js';
 import { treePair } from '../test-support/tree.js';
 
 const packageDir = fileURLToPath(new URL('../..', import.meta.url));
@@ -68,4 +69,66 @@ describe('the single executable (for hosts without Node)', () => {
       pair.cleanup();
     }
   });
+
+  it('makes a manifest and reads --exclude-from (what loads modules later than verify)', () => {
+    const pair = treePair({ a: '1', 'b.log': '2' }, { a: '1', 'b.log': '3' });
+    try {
+      const excludes = join(pair.dir, 'excludes');
+      writeFileSync(excludes, '# logs\n*.log\n');
+      const manifest = join(pair.dir, 'target.ndjson.gz');
+      const made = run(['manifest', pair.dst, '--exclude-from', excludes, '-o', manifest]);
+      expect(made.status, made.stderr).toBe(0);
+      const verify = run([
+        'verify',
+        '--source',
+        pair.src,
+        '--target-manifest',
+        manifest,
+        '--exclude-from',
+        excludes,
+        '--json',
+      ]);
+      expect(verify.status, verify.stderr).toBe(0);
+      expect(JSON.parse(verify.stdout).consistency_result[0].num_total_files).toBe(1);
+    } finally {
+      pair.cleanup();
+    }
+  });
+
+  it('verifies a target over ssh with nothing installed there (no agent, no Node.js): copies itself, runs there, removes itself', async () => {
+    const pair = treePair(
+      { a: 'same', b: 'source', c: { d: 'only here' }, e: { link: 'a' } },
+      { a: 'same', b: 'target', x: 'extra', e: { link: 'a' } },
+    );
+    const sshd = await startSshd({ path: pathWithoutNode(pair.dir) });
+    try {
+      for (const mode of ['quick', 'content']) {
+        const local = run(['verify', '--source', pair.src, '--target', pair.dst, '--mode', mode, '--json']);
+        // ssh named by its path: the empty environment has no PATH
+        const remote = run([
+          'verify',
+          '--source',
+          pair.src,
+          '--target',
+          `${sshd.host}:${pair.dst}`,
+          '--ssh',
+          `/usr/bin/ssh -F ${sshd.config}`,
+          '--mode',
+          mode,
+          '--json',
+        ]);
+        expect(remote.status, remote.stderr).toBe(1);
+        expect(JSON.parse(remote.stdout).consistency_result).toEqual(
+          JSON.parse(local.stdout).consistency_result,
+        );
+        expect(remote.stderr).toMatch(
+          /the target's manifest is made on sms-test-host by a copy of this agent in /,
+        );
+        expect(readdirSync(sshd.tmp)).toEqual([]);
+      }
+    } finally {
+      await sshd.stop();
+      pair.cleanup();
+    }
+  }, 60_000);
 });

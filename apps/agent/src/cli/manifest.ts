@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
 import { type Command, Option } from 'commander';
 import { InterruptedError } from '../engine/interrupt.js';
 import { createProgressLine } from '../output.js';
@@ -51,9 +53,6 @@ export function registerManifest(program: Command): void {
       ),
     'leave paths out (as for verify)',
   ).action(async (dir: string, flags) => {
-    const { resolve } = await import('node:path');
-    const { statSync } = await import('node:fs');
-    const { sep } = await import('node:path');
     const { writeManifest } = await import('../engine/manifest/write.js');
     const { normalizeDirs } = await import('../verify.js');
     const root = resolve(dir);

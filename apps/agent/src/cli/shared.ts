@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { METADATA_FIELDS, type MetadataField } from '../engine/types.js';
 import { readEnv } from '../env.js';
@@ -155,10 +156,7 @@ export async function excludePatterns(flags: {
   excludeFrom: string[];
 }): Promise<string[]> {
   if (flags.excludeFrom.length === 0) return flags.exclude;
-  const [{ readFileSync }, { parseExcludeFile }] = await Promise.all([
-    import('node:fs'),
-    import('../engine/exclude.js'),
-  ]);
+  const { parseExcludeFile } = await import('../engine/exclude.js');
   const patterns = [...flags.exclude];
   for (const file of flags.excludeFrom) {
     let text: string;

@@ -1,18 +1,10 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_BIN, runAgent } from '../test-support/cli.js';
-import { type Sshd, startSshd } from '../test-support/sshd.js';
+import { pathWithoutNode, type Sshd, startSshd } from '../test-support/sshd.js';
 import { treePair } from '../test-support/tree.js';
 
 // What an operator meets when a target over ssh cannot be verified: never a count, always exit 2
@@ -44,13 +36,7 @@ const verifyOver = (extra: string[], ssh = sshd.ssh, target = `${sshd.host}:${pa
 beforeAll(async () => {
   sshd = await startSshd();
   // a host without Node.js: its sessions' PATH has the shell's tools and no node
-  const bin = join(pair.dir, 'no-node-bin');
-  mkdirSync(bin);
-  for (const tool of ['sh', 'bash', 'env', 'mktemp', 'head', 'wc', 'cat', 'chmod', 'rm', 'uname'])
-    symlinkSync(
-      execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(),
-      join(bin, tool),
-    );
+  const bin = pathWithoutNode(pair.dir);
   noNode = await startSshd({ path: bin });
 }, 30_000);
 afterAll(async () => {

@@ -1,5 +1,13 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,4 +139,18 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A directory of the shell tools a session needs (sh, mktemp, head, …) and no
+ * node: as PATH of an sshd's sessions, a host without Node.js.
+ */
+export function pathWithoutNode(dir: string): string {
+  const bin = join(dir, 'no-node-bin');
+  mkdirSync(bin, { recursive: true });
+  for (const tool of ['sh', 'bash', 'env', 'mktemp', 'head', 'wc', 'cat', 'chmod', 'rm', 'uname']) {
+    const path = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
+    if (!existsSync(join(bin, tool))) symlinkSync(path, join(bin, tool));
+  }
+  return bin;
 }
