@@ -1,11 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statfsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Comparer } from './comparer.js';
 import { InterruptedError, throwIfInterrupted, yieldToEvents } from './interrupt.js';
 import { mergeResult, type Tally } from './tally.js';
-import type { EngineOptions, EngineResult, Progress, ReportEntry, Unit } from './types.js';
+import type { EngineOptions, EngineResult, Progress, ReportEntry, RootSpec, Unit } from './types.js';
 import { fromTransfer, type WorkerReply } from './wire.js';
 
 export interface RunOptions extends EngineOptions {
@@ -41,8 +41,45 @@ function startWorker(workerData: EngineOptions): Worker {
     : new Worker(WORKER_FILE, { workerData });
 }
 
-export function defaultWorkers(): number {
-  return WORKERS_AVAILABLE ? Math.min(8, Math.max(1, availableParallelism())) : 0;
+/**
+ * Filesystems whose every call is a round trip to another machine or process (statfs(2) magic
+ * numbers): NFS, SMB and CIFS, FUSE (sshfs, rclone mount, s3fs…), 9P, Ceph, AFS, Coda, GFS2,
+ * OCFS2 and Lustre. There the work is waiting, not CPU.
+ */
+const SLOW_FILESYSTEMS = new Set([
+  0x6969, 0x517b, 0xff534d42, 0xfe534d42, 0x65735546, 0x01021997, 0x00c36400, 0x5346414f, 0x73757245,
+  0x01161970, 0x7461636f, 0x0bd00bd0,
+]);
+
+/** Threads when a side is on such a filesystem: more requests in flight while each waits. */
+export const SLOW_FILESYSTEM_WORKERS = 16;
+
+/** True when `path` is on a filesystem of `SLOW_FILESYSTEMS` (false when it cannot be told). */
+export function onSlowFilesystem(path: string): boolean {
+  try {
+    return SLOW_FILESYSTEMS.has(statfsSync(path).type >>> 0);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Threads by default: the cores available, at most 8; or `SLOW_FILESYSTEM_WORKERS` when a root's
+ * source or target is on a network filesystem (its calls wait on the network: with one request in
+ * flight per thread, more threads finish sooner; on a local disk more threads than cores do not).
+ */
+export function defaultWorkers(roots: readonly RootSpec[] = []): number {
+  return WORKERS_AVAILABLE ? threadsFor(roots, availableParallelism()) : 0;
+}
+
+/** `defaultWorkers` with `cores` cores and workers available. */
+export function threadsFor(roots: readonly RootSpec[], cores: number): number {
+  const threads = Math.min(8, Math.max(1, cores));
+  return anySlowFilesystem(roots) ? Math.max(threads, SLOW_FILESYSTEM_WORKERS) : threads;
+}
+
+function anySlowFilesystem(roots: readonly RootSpec[]): boolean {
+  return roots.some((r) => onSlowFilesystem(r.source) || onSlowFilesystem(r.target));
 }
 
 /**
@@ -51,18 +88,20 @@ export function defaultWorkers(): number {
  * the pending directories, never a list of every path.
  */
 export async function runEngine(initial: Unit[], options: RunOptions): Promise<EngineResult> {
-  const workers = options.workers ?? defaultWorkers();
+  const slow = anySlowFilesystem(options.roots);
+  const workers = options.workers ?? defaultWorkers(options.roots);
   throwIfInterrupted(options.signal);
   if (workers === 0 || !WORKERS_AVAILABLE) return runInThread(initial, options);
 
   // A worker thread takes tens of milliseconds to start: in quick mode (stat calls only, so a slice
   // is a few milliseconds) a small tree is verified here before one could, and a large one is
   // handed to the workers after this first slice. Content mode reads files, maybe huge ones: it
-  // starts with the workers, in parallel, and a signal can end them at once.
+  // starts with the workers, in parallel, and a signal can end them at once. So does a network
+  // filesystem, where a slice in one thread would be a thousand round trips one after the other.
   const stack = [...initial].reverse();
   const reporting = reportInThread(options);
   const first = new Comparer(options, reporting.onTick);
-  if (options.mode === 'quick') first.run(stack, FIRST_SLICE);
+  if (options.mode === 'quick' && !slow) first.run(stack, FIRST_SLICE);
   const result: EngineResult = { counts: first.tally.counts, unreadable: first.tally.takeUnreadable() };
   if (stack.length === 0) {
     reporting.finish(first.tally);

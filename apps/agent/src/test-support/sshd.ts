@@ -154,3 +154,19 @@ export function pathWithoutNode(dir: string): string {
   }
   return bin;
 }
+
+/** `remote` (a directory on this machine) mounted through this server with sshfs (FUSE). */
+export function mountSshfs(sshd: Sshd, remote: string): { mountpoint: string; unmount(): void } {
+  const mountpoint = mkdtempSync(join(tmpdir(), 'sms-sshfs-'));
+  execFileSync('sshfs', ['-o', `ssh_command=ssh -F ${sshd.config}`, `${sshd.host}:${remote}`, mountpoint], {
+    stdio: 'pipe',
+    timeout: 20_000,
+  });
+  return {
+    mountpoint,
+    unmount() {
+      execFileSync('fusermount', ['-u', mountpoint], { stdio: 'pipe' });
+      rmSync(mountpoint, { recursive: true, force: true });
+    },
+  };
+}
