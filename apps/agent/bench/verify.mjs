@@ -11,12 +11,18 @@
 //   BENCH_MODE=content BENCH_FILES=20000 BENCH_MEAN_KB=150 node apps/agent/bench/verify.mjs
 //   BENCH_FILES=1000000 BENCH_RUNS=1 node apps/agent/bench/verify.mjs      (memory on a million files)
 //
+// Where /usr/sbin/sshd is installed it also verifies over ssh (sms-agent --target host:DIR, with the
+// agent installed there and copied there, against rsync -rn/-rcn -e ssh) and, in quick mode,
+// through an sshfs mount of the target (against rsync -rn on the same mount); BENCH_SSH=0 and
+// BENCH_SSHFS=0 leave them out.
+//
 // In quick mode it also runs both with 5,000 exclude patterns (BENCH_EXCLUDES) from one
 // --exclude-from file: a mix of names, *suffixes, prefixes*, directories/, anchored paths and globs,
 // and **/names, of which one (extra-*) matches the extra files: the agent must stay within 1.3x of
 // its time without excludes.
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
+  chmodSync,
   closeSync,
   existsSync,
   mkdirSync,
@@ -206,6 +212,104 @@ if (MODE === 'quick' && EXCLUDES > 0) {
     },
   );
 }
+// Over ssh and through an sshfs mount: a real OpenSSH server on a free port of 127.0.0.1 (the
+// tests' harness, src/test-support/sshd.ts, bundled here by rolldown), serving this machine's dst.
+let sshd;
+let sshfs;
+if (process.env.BENCH_SSH !== '0' && existsSync('/usr/sbin/sshd')) {
+  const { build } = await import('rolldown');
+  const harness = join(root, 'sshd-harness.mjs');
+  await build({
+    cwd: join(here, '..'),
+    input: 'src/test-support/sshd.ts',
+    platform: 'node',
+    logLevel: 'warn',
+    output: { file: harness, format: 'esm', codeSplitting: false },
+  });
+  const { startSshd, mountSshfs } = await import(harness);
+  sshd = await startSshd();
+  // an agent installed on the remote host (the bundle, run by this Node), beside the copy made when none is
+  const installed = join(root, 'remote-sms-agent');
+  writeFileSync(
+    installed,
+    `#!/bin/sh\nexec ${process.execPath} ${join(here, '..', 'dist', 'sms-agent.js')} "$@"\n`,
+  );
+  chmodSync(installed, 0o755);
+  const remote = [
+    'verify',
+    '--source',
+    src,
+    '--target',
+    `${sshd.host}:${dst}`,
+    '--ssh',
+    sshd.ssh,
+    '--mode',
+    MODE,
+    '--json',
+    '--no-progress',
+  ];
+  const rsyncSsh = `${MODE === 'quick' ? 'rsync -rn' : 'rsync -rcn'} -e ssh`;
+  tools.push(
+    {
+      name: 'sms-agent over ssh, installed there',
+      command: process.execPath,
+      args: [AGENT, ...remote, '--remote-agent', installed],
+      agent: true,
+      versus: rsyncSsh,
+      goal: 'at most 1.0x',
+    },
+    {
+      name: 'sms-agent over ssh, copied there',
+      command: process.execPath,
+      args: [AGENT, ...remote],
+      agent: true,
+      versus: rsyncSsh,
+    },
+    ...(process.env.BENCH_EXE !== '0'
+      ? [
+          {
+            name: 'sms-agent executable over ssh, copied',
+            command: EXE,
+            args: remote,
+            agent: true,
+            versus: rsyncSsh,
+          },
+        ]
+      : []),
+    {
+      name: rsyncSsh,
+      command: 'rsync',
+      args: [
+        MODE === 'quick' ? '-rn' : '-rcn',
+        '--delete',
+        '-e',
+        sshd.ssh,
+        `${src}/`,
+        `${sshd.host}:${dst}/`,
+      ],
+      peerless: true,
+    },
+  );
+  if (MODE === 'quick' && process.env.BENCH_SSHFS !== '0' && existsSync('/dev/fuse')) {
+    sshfs = mountSshfs(sshd, dst);
+    tools.push(
+      {
+        name: 'sms-agent, target on sshfs',
+        command: process.execPath,
+        args: [AGENT, 'verify', '--source', src, '--target', sshfs.mountpoint, '--json', '--no-progress'],
+        agent: true,
+        versus: 'rsync -rn, target on sshfs',
+        goal: 'at most 0.7x',
+      },
+      {
+        name: 'rsync -rn, target on sshfs',
+        command: 'rsync',
+        args: ['-rn', '--delete', `${src}/`, `${sshfs.mountpoint}/`],
+        peerless: true,
+      },
+    );
+  }
+}
 if (existsSync('/usr/bin/rclone')) {
   tools.push(
     MODE === 'quick'
@@ -243,7 +347,9 @@ for (const [i, peer] of results.entries()) {
   const tool = tools[i];
   if (tool.agent && tool.versus) {
     const peerRow = rowOf(tool.versus);
-    console.log(`${peer.tool} / ${peerRow.tool}: ${(peer.seconds / peerRow.seconds).toFixed(2)}x the time`);
+    console.log(
+      `${peer.tool} / ${peerRow.tool}: ${(peer.seconds / peerRow.seconds).toFixed(2)}x the time${tool.goal ? ` (target: ${tool.goal})` : ''}`,
+    );
   } else if (tool.agent && tool.baseline) {
     const base = rowOf(tool.baseline);
     console.log(
@@ -252,7 +358,7 @@ for (const [i, peer] of results.entries()) {
   } else if (tool.peerOf) {
     const mine = rowOf(tool.peerOf);
     console.log(`${mine.tool} / ${peer.tool}: ${(mine.seconds / peer.seconds).toFixed(2)}x the time`);
-  } else if (!tool.agent) {
+  } else if (!tool.agent && !tool.peerless) {
     console.log(
       `sms-agent / ${peer.tool}: ${(agent.seconds / peer.seconds).toFixed(2)}x the time (${agent.seconds <= peer.seconds ? 'faster or equal' : 'slower'})`,
     );
@@ -288,5 +394,7 @@ writeFileSync(
   join(here, 'results', `verify-${MODE}-${FILES}-latest.json`),
   `${JSON.stringify({ date: new Date().toISOString(), node: process.version, files: FILES, mode: MODE, gigabytes: bytes / 1e9, truth, results, startup }, null, 2)}\n`,
 );
+sshfs?.unmount();
+await sshd?.stop();
 if (!KEEP) rmSync(root, { recursive: true, force: true });
 if (results.some((r) => r.matchesTruth === false)) process.exitCode = 1;
