@@ -54,3 +54,31 @@ export function verifyTokenSignature(token: string, key: Buffer): TokenCheck {
     return { ok: false, reason: 'malformed' };
   }
 }
+
+/**
+ * `verifyTokenSignature` with the last `size` tokens whose signature was
+ * good remembered, so that an agent's every upload does not hash its token
+ * again. Only the signature is remembered: it never changes for a token and a
+ * key, while expiry and revocation (a password change, a lost membership) are
+ * checked by the caller on every request, as before. Forged tokens are never
+ * remembered. The oldest entry goes first when it is full.
+ */
+export class TokenSignatures {
+  private readonly verified = new Map<string, TokenClaims>();
+
+  constructor(
+    private readonly key: Buffer,
+    private readonly size = 1024,
+  ) {}
+
+  check(token: string): TokenCheck {
+    const known = this.verified.get(token);
+    if (known) return { ok: true, claims: known };
+    const check = verifyTokenSignature(token, this.key);
+    if (check.ok) {
+      if (this.verified.size >= this.size) this.verified.delete(this.verified.keys().next().value as string);
+      this.verified.set(token, check.claims);
+    }
+    return check;
+  }
+}

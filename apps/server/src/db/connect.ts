@@ -3,7 +3,12 @@ import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { type ModeWarning, secureDataFiles } from './file-modes.js';
 import type { Database, Dialect } from './schema.js';
-import { defaultSqliteDriver, openSqlite, type SqliteDriverName } from './sqlite-driver.js';
+import {
+  defaultSqliteDriver,
+  openSqlite,
+  type SqliteDriverName,
+  type SqliteHandle,
+} from './sqlite-driver.js';
 
 // int8 (bigint) columns hold ms timestamps and counts, all far below 2^53: read them as numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
@@ -11,6 +16,12 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 export interface Connection {
   db: Kysely<Database>;
   dialect: Dialect;
+  /**
+   * SQLite only: the database handle under Kysely (statements prepared once
+   * and reused), for the upload's statements run synchronously in one
+   * transaction while Kysely's connection is held.
+   */
+  sqlite?: SqliteHandle;
   /** Where the data lives, for the start-up log line (never with a password). */
   location: string;
   /** Files or directories that were readable by other users and were tightened, for a warning. */
@@ -65,6 +76,7 @@ export function connect(options: {
   return {
     db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
     dialect: 'sqlite',
+    sqlite: database,
     location: `${file} (${driver})`,
     tightened,
   };

@@ -1,5 +1,6 @@
 import type { ConsistencyResult } from '@sms/domain';
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { STORE_UPLOAD_FUNCTION } from './postgres-store-upload.js';
 import type { Database, Dialect } from './schema.js';
 import {
   EMPTY_TASK_STATE,
@@ -296,6 +297,12 @@ function migrations(dialect: Dialect): Record<string, Migration> {
             .renameColumn(`task_${from}`, `task_${to}`)
             .execute();
         }
+      },
+    },
+    '0009_postgres_store_upload': {
+      async up(db: Kysely<unknown>) {
+        // PostgreSQL stores an upload in one call (one round trip) where it took five; SQLite has no functions
+        if (dialect === 'postgres') await sql.raw(STORE_UPLOAD_FUNCTION).execute(db);
       },
     },
   };

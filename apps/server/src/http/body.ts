@@ -1,3 +1,4 @@
+import { IncomingMessage } from 'node:http';
 import { ErrorCodes, RequestValidationError, SmsError } from '@sms/domain';
 import type { Context } from 'hono';
 import * as v from 'valibot';
@@ -12,9 +13,21 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
 
 const JSON_MEDIA_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?(;.*)?$/i;
 
-async function readLimited(request: Request, limit = BODY_LIMIT_BYTES): Promise<Uint8Array> {
+/**
+ * The body, refused past `limit` bytes. Served by Node (`servedByNode`) with
+ * a `Content-Length`, Node's parser ends the body at that length, so a
+ * declared length within the limit is read whole by @hono/node-server's
+ * direct read (no web stream, no `Request` built: a tenth of an upload's CPU
+ * time); otherwise (chunked, or in-process) the stream is read up to the limit.
+ */
+async function readLimited(
+  request: Request,
+  limit = BODY_LIMIT_BYTES,
+  servedByNode = false,
+): Promise<Uint8Array> {
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
+  if (servedByNode && declared !== null) return new Uint8Array(await request.arrayBuffer());
   if (!request.body) return new Uint8Array();
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -76,6 +89,11 @@ export async function readFormBody(c: Context<AppEnv>): Promise<Record<string, s
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Whether the request came through @hono/node-server (which passes Node's request as `env.incoming`). */
+function servedByNode(c: Context<AppEnv>): boolean {
+  return (c.env as { incoming?: unknown } | undefined)?.incoming instanceof IncomingMessage;
+}
+
 /**
  * Reads the body as JSON and validates it with a domain schema. Each fault has
  * its own 400 code: no Content-Type (`SMS.2005`), not JSON (`SMS.2006`), too
@@ -98,7 +116,7 @@ export async function readJsonBody<S extends v.GenericSchema>(
       `The Content-Type ${JSON.stringify(contentType.slice(0, 100))} is not application/json (with charset UTF-8 if any).`,
     );
   }
-  const bytes = await readLimited(c.req.raw);
+  const bytes = await readLimited(c.req.raw, BODY_LIMIT_BYTES, servedByNode(c));
   let text: string;
   try {
     text = utf8.decode(bytes);

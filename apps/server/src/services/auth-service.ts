@@ -21,7 +21,7 @@ import {
 } from '../crypto/authorization-message.js';
 import { deriveKey, generateMasterSecret } from '../crypto/keys.js';
 import { dummyPasswordHash, verifyPassword } from '../crypto/password.js';
-import { signToken, verifyTokenSignature } from '../crypto/tokens.js';
+import { signToken, TokenSignatures } from '../crypto/tokens.js';
 import type { AccountStore, MembershipRow, SignInStore, UserRow } from '../storage/storage.js';
 
 /** Who is calling: a user acting in one project with one role. */
@@ -100,7 +100,12 @@ export class AuthService {
     private readonly signingKey: Buffer,
     private readonly messageKey: Buffer,
     private readonly options: Required<AuthOptions>,
-  ) {}
+  ) {
+    this.signatures = new TokenSignatures(signingKey);
+  }
+
+  /** Tokens whose signature was checked already (expiry and revocation are checked each time). */
+  private readonly signatures: TokenSignatures;
 
   static async create(
     stores: { accounts: AccountStore; signIn: SignInStore },
@@ -283,7 +288,7 @@ export class AuthService {
   async authenticate(token: string | undefined, taskId?: string): Promise<Principal> {
     if (token === undefined || token === '') throw new AuthenticationError('token missing');
     if (!v.is(AuthTokenSchema, token)) throw new AuthenticationError('token longer than 16384 characters');
-    const check = verifyTokenSignature(token, this.signingKey);
+    const check = this.signatures.check(token);
     if (!check.ok) throw new AuthenticationError(`token ${check.reason}`);
     const { claims } = check;
     if (claims.exp <= this.now()) throw new AuthenticationError('token expired');

@@ -12,9 +12,9 @@ import type { UploadStore } from '../storage/storage.js';
 import type { Principal } from './auth-service.js';
 import type { TaskService } from './task-service.js';
 
-/** The same results give the same hash: what an idempotent retry is compared by. */
-function hashResults(results: readonly ConsistencyResult[]): string {
-  return createHash('sha256').update(JSON.stringify(results)).digest('base64url');
+/** The same results give the same hash: what an idempotent retry is compared by (of the results as JSON). */
+function hashResults(resultsJson: string): string {
+  return createHash('sha256').update(resultsJson).digest('base64url');
 }
 
 /** Uploads of consistency results and their history. */
@@ -49,7 +49,8 @@ export class ConsistencyService {
     } else {
       await this.tasks.find(principal, taskId, action);
     }
-    const requestHash = hashResults(results);
+    const resultsJson = JSON.stringify(results);
+    const requestHash = hashResults(resultsJson);
     const outcome = await this.uploads.storeUpload({
       taskId,
       finishedTime: this.clock(),
@@ -57,6 +58,7 @@ export class ConsistencyService {
       idempotencyKey,
       requestHash,
       results,
+      resultsJson,
     });
     if (outcome.kind === 'task-missing') throw new NotFoundError('task', taskId);
     if (outcome.kind === 'replayed' && outcome.requestHash !== requestHash) {

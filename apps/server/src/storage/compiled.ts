@@ -31,18 +31,3 @@ export function compiledOnce<Row, Name extends string>(
     ) as CompiledQuery<Row>;
   };
 }
-
-/** `compiledOnce` for queries whose shape depends on a count (rows inserted, values listed): one per count. */
-export function compiledPerCount<Row, Name extends string>(
-  build: (count: number, slot: (name: Name) => never) => Compilable<Row>,
-): (count: number, values: Record<Name, unknown>) => CompiledQuery<Row> {
-  const byCount = new Map<number, (values: Record<Name, unknown>) => CompiledQuery<Row>>();
-  return (count, values) => {
-    let compiled = byCount.get(count);
-    if (!compiled) {
-      compiled = compiledOnce<Row, Name>((slot) => build(count, slot));
-      byCount.set(count, compiled);
-    }
-    return compiled(values);
-  };
-}

@@ -1,6 +1,7 @@
 import { StorageError } from '@sms/domain';
 import type { Kysely } from 'kysely';
 import type { Database, Dialect } from '../db/schema.js';
+import type { SqliteHandle } from '../db/sqlite-driver.js';
 
 /** A unique constraint refused the write (the name is taken, the key is used). */
 export class UniqueViolation extends Error {
@@ -27,6 +28,8 @@ export function isUniqueViolation(error: unknown): boolean {
 export interface StoreHandle {
   readonly db: Kysely<Database>;
   readonly dialect: Dialect;
+  /** SQLite only: the handle under `db`, to run statements on while holding Kysely's connection. */
+  readonly sqlite: SqliteHandle | undefined;
   readonly events: StorageEvents;
   run<T>(what: string, work: () => Promise<T>): Promise<T>;
 }
@@ -51,10 +54,12 @@ export function storeHandle(
   db: Kysely<Database>,
   dialect: Dialect,
   events: StorageEvents = NO_STORAGE_EVENTS,
+  sqlite?: SqliteHandle,
 ): StoreHandle {
   return {
     db,
     dialect,
+    sqlite,
     events,
     async run(what, work) {
       try {

@@ -39,7 +39,7 @@ export class Storage {
     this.dialect = connection.dialect;
     this.location = connection.location;
     this.tightened = connection.tightened;
-    this.handle = storeHandle(connection.db, connection.dialect, events);
+    this.handle = storeHandle(connection.db, connection.dialect, events, connection.sqlite);
     this.accounts = new AccountStore(this.handle);
     this.signIn = new SignInStore(this.handle);
     this.tasks = new TaskStore(this.handle);

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Database, Dialect } from '../db/schema.js';
 import { GroupCommit } from './group-commit.js';
 import type { StoreHandle } from './handle.js';
-import { PostgresUploadWrites } from './postgres-upload.js';
+import { storePostgresUpload } from './postgres-upload.js';
 import { UploadWrites } from './upload-writes.js';
 
 export interface NewUpload {
@@ -13,6 +13,8 @@ export interface NewUpload {
   idempotencyKey: string | undefined;
   requestHash: string;
   results: readonly ConsistencyResult[];
+  /** `results` as JSON, when the caller has it already (it hashed it); made from `results` if not. */
+  resultsJson?: string;
 }
 /** What storing an upload did: stored it, or found the same key already stored. */
 export type UploadOutcome =
@@ -30,21 +32,19 @@ export class UploadStore {
     this.db = handle.db;
     this.run = handle.run;
     this.dialect = handle.dialect;
-    this.writes = new UploadWrites(handle.db);
+    const writes = handle.sqlite && new UploadWrites(handle.sqlite);
     this.groupCommit = new GroupCommit((batch) => {
       handle.events.batchCommitted(batch.length);
+      // Kysely's hold on its one connection keeps its other queries out of the batch's transaction.
       return this.run('store upload', () =>
-        this.db.transaction().execute(async (trx) => {
-          const done: UploadOutcome[] = [];
-          for (const upload of batch) done.push(await this.writes.store(trx, upload));
-          return done;
+        this.db.connection().execute(async () => {
+          if (!writes) throw new Error('group commit without a SQLite handle');
+          return writes.storeBatch(batch);
         }),
       );
     });
   }
 
-  private readonly writes: UploadWrites;
-  private readonly postgresWrites = new PostgresUploadWrites();
   /** SQLite's uploads that arrive together, committed together. */
   private readonly groupCommit: GroupCommit<NewUpload, UploadOutcome>;
 
@@ -62,9 +62,7 @@ export class UploadStore {
    */
   storeUpload(upload: NewUpload): Promise<UploadOutcome> {
     if (this.dialect !== 'sqlite') {
-      return this.run('store upload', () =>
-        this.db.transaction().execute((trx) => this.postgresWrites.store(trx, upload)),
-      );
+      return this.run('store upload', () => storePostgresUpload(this.db, upload));
     }
     return this.groupCommit.add(upload);
   }

@@ -1,8 +1,16 @@
 import { StorageError } from '@sms/domain';
-import type { Kysely } from 'kysely';
-import { type Database, TASK_TOTAL_COLUMNS } from '../db/schema.js';
-import { compiledOnce, compiledPerCount } from './compiled.js';
-import { changeOf, type TaskChange, type TaskTotals } from './directory-state.js';
+import type { SqliteStatement } from 'kysely';
+import { TASK_TOTAL_COLUMNS } from '../db/schema.js';
+import type { SqliteHandle } from '../db/sqlite-driver.js';
+import {
+  changeOf,
+  changeReplacingAll,
+  type DirectoryState,
+  type DirectorySums,
+  NO_DIRECTORIES,
+  type TaskChange,
+  type TaskTotals,
+} from './directory-state.js';
 import { DIRECTORY_COLUMNS } from './task-summary-store.js';
 import type { NewUpload, UploadOutcome } from './upload-store.js';
 
@@ -41,7 +49,7 @@ export function uploadRow(upload: NewUpload): Record<(typeof UPLOAD_COLUMNS)[num
     check_result: upload.checkResult,
     idempotency_key: upload.idempotencyKey ?? null,
     request_hash: upload.requestHash,
-    results: JSON.stringify(upload.results),
+    results: upload.resultsJson ?? JSON.stringify(upload.results),
     dir_count: upload.results.length,
     num_total_files: upload.results.reduce((sum, r) => sum + r.num_total_files, 0),
     num_different_files: upload.results.reduce((sum, r) => sum + r.num_different_files, 0),
@@ -73,150 +81,168 @@ export const DIRECTORY_VALUES = [
   'num_target_more_files',
 ] as const;
 
+/** `?, ?, …`: `count` placeholders. */
+function placeholders(count: number): string {
+  return Array.from({ length: count }, () => '?').join(', ');
+}
+
+const READ_TASK = `select ${TASK_TOTALS.join(', ')} from tasks where id = ?`;
+
+/** The sums of the current rows of `count` directories, and how many are newer than the upload. */
+const sumDirectories = (count: number) => `select count(*) as dir_count,
+    coalesce(sum(num_different_files + num_target_miss_files + num_target_more_files > 0), 0) as inconsistent_dirs,
+    ${DIRECTORY_VALUES.slice(1)
+      .map((c) => `coalesce(sum(${c}), 0) as ${c}`)
+      .join(', ')},
+    coalesce(sum(finished_time > ?), 0) as newer
+  from task_directories where task_id = ? and dir_check in (${placeholders(count)})`;
+
+const readDirectories = (count: number) =>
+  `select ${DIRECTORY_COLUMNS.join(', ')} from task_directories where task_id = ? and dir_check in (${placeholders(count)})`;
+
+const INSERT_UPLOAD = `insert into consistency_uploads (${[...UPLOAD_COLUMNS, ...TASK_TOTAL_COLUMNS].join(', ')})
+  values (${placeholders(UPLOAD_COLUMNS.length + TASK_TOTAL_COLUMNS.length)})
+  on conflict (task_id, idempotency_key) do nothing returning id`;
+
+const READ_EARLIER =
+  'select request_hash, finished_time from consistency_uploads where task_id = ? and idempotency_key = ?';
+
+const upsertDirectories = (count: number) => `insert into task_directories
+    (task_id, ${DIRECTORY_VALUES.join(', ')}, upload_id, finished_time)
+  values ${Array.from({ length: count }, () => `(${placeholders(DIRECTORY_VALUES.length + 3)})`).join(', ')}
+  on conflict (task_id, dir_check) do update set ${[
+    ...DIRECTORY_VALUES.slice(1),
+    'upload_id',
+    'finished_time',
+  ]
+    .map((c) => `${c} = excluded.${c}`)
+    .join(', ')}`;
+
+const SUMS = TASK_TOTALS.filter((c) => !c.startsWith('latest_'));
+const MOVE_TASK = `update tasks set ${SUMS.map((c) => `${c} = ?`).join(', ')} where id = ?`;
+const MOVE_TASK_AND_LATEST = `update tasks set ${TASK_TOTALS.map((c) => `${c} = ?`).join(', ')} where id = ?`;
+
 /**
- * The writes of one upload on SQLite, each query built and compiled once (per count of
- * directories where the count shapes it) and run inside the caller's
- * transaction: the task's sums and newest upload, the upload row (with the
- * task's sums after it), and the rows of the directories it brings newer
- * results for. Its cost is the upload's size, whatever the task's.
+ * The writes of uploads on SQLite, a batch at a time: one transaction of
+ * statements prepared once (per count of directories where the count shapes
+ * them) and run synchronously on the database handle, so nothing else runs on
+ * the connection between them and no query is built per upload. For each
+ * upload: the task's sums, the sums of the rows of the directories it names
+ * (the rows themselves only when one is newer than the upload), the upload
+ * row (with the task's sums after it), the rows of its directories, and the
+ * task's sums. Its cost is the upload's size, whatever the task's.
  */
 export class UploadWrites {
-  private readonly readTask;
-  private readonly readDirectories;
-  private readonly insertUpload;
-  private readonly readEarlier;
-  private readonly upsertDirectories;
-  private readonly moveTask;
-  private readonly moveTaskAndLatest;
+  private readonly statements = new Map<string, SqliteStatement>();
 
-  constructor(db: Kysely<Database>) {
-    this.readTask = compiledOnce((slot: (name: 'taskId') => never) =>
-      db.selectFrom('tasks').select(TASK_TOTALS).where('id', '=', slot('taskId')),
-    );
-    this.readDirectories = compiledPerCount((count, slot: (name: string) => never) =>
-      db
-        .selectFrom('task_directories')
-        .select(DIRECTORY_COLUMNS)
-        .where('task_id', '=', slot('taskId'))
-        .where(
-          'dir_check',
-          'in',
-          Array.from({ length: count }, (_, i) => slot(`d${i}`)),
-        ),
-    );
-    const uploadColumns = [...UPLOAD_COLUMNS, ...TASK_TOTAL_COLUMNS] as const;
-    this.insertUpload = compiledOnce((slot: (name: (typeof uploadColumns)[number]) => never) =>
-      db
-        .insertInto('consistency_uploads')
-        .values(Object.fromEntries(uploadColumns.map((c) => [c, slot(c)])) as never)
-        .onConflict((oc) => oc.columns(['task_id', 'idempotency_key']).doNothing())
-        .returning('id'),
-    );
-    this.readEarlier = compiledOnce((slot: (name: 'taskId' | 'key') => never) =>
-      db
-        .selectFrom('consistency_uploads')
-        .select(['request_hash', 'finished_time'])
-        .where('task_id', '=', slot('taskId'))
-        .where('idempotency_key', '=', slot('key')),
-    );
-    this.upsertDirectories = compiledPerCount((count, slot: (name: string) => never) =>
-      db
-        .insertInto('task_directories')
-        .values(
-          Array.from({ length: count }, (_, i) => ({
-            task_id: slot('taskId'),
-            ...Object.fromEntries(DIRECTORY_VALUES.map((c) => [c, slot(`${c}${i}`)])),
-            upload_id: slot('uploadId'),
-            finished_time: slot('finishedTime'),
-          })) as never,
-        )
-        .onConflict((oc) =>
-          oc.columns(['task_id', 'dir_check']).doUpdateSet((eb) => ({
-            num_total_files: eb.ref('excluded.num_total_files'),
-            num_different_files: eb.ref('excluded.num_different_files'),
-            num_target_miss_files: eb.ref('excluded.num_target_miss_files'),
-            num_target_more_files: eb.ref('excluded.num_target_more_files'),
-            upload_id: eb.ref('excluded.upload_id'),
-            finished_time: eb.ref('excluded.finished_time'),
-          })),
-        ),
-    );
-    const moveTask = (latest: boolean) =>
-      compiledOnce((slot: (name: (typeof TASK_TOTALS)[number] | 'taskId') => never) =>
-        db
-          .updateTable('tasks')
-          .set(
-            Object.fromEntries(
-              TASK_TOTALS.filter((c) => latest || !c.startsWith('latest_')).map((c) => [c, slot(c)]),
-            ) as never,
-          )
-          .where('id', '=', slot('taskId')),
-      );
-    this.moveTask = moveTask(false);
-    this.moveTaskAndLatest = moveTask(true);
+  constructor(private readonly sqlite: SqliteHandle) {}
+
+  private statement(sql: string): SqliteStatement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.sqlite.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  private readonly perCount = new Map<string, string>();
+
+  /** The SQL of a statement shaped by a count, made once per count. */
+  private sqlFor(make: (count: number) => string, name: string, count: number): string {
+    const key = `${name}:${count}`;
+    let sql = this.perCount.get(key);
+    if (sql === undefined) {
+      sql = make(count);
+      this.perCount.set(key, sql);
+    }
+    return sql;
   }
 
   /**
-   * Stores one upload inside the caller's transaction, on SQLite, where the
-   * batch's transaction is the only writer (PostgreSQL: `PostgresUploadWrites`).
-   * An idempotency key already used for the task is found by the insert
-   * (`ON CONFLICT DO NOTHING`), and the earlier upload returned for the caller to compare.
+   * Stores a batch of uploads in one transaction, committed before this
+   * returns; the caller holds the connection. An upload whose task is gone is
+   * answered `task-missing` without failing the batch; any other failure
+   * rolls the whole batch back and throws.
    */
-  async store(db: Kysely<Database>, upload: NewUpload): Promise<UploadOutcome> {
-    const taskId = upload.taskId;
-    const { rows: tasks } = await db.executeQuery(this.readTask({ taskId }));
-    const task: TaskTotals | undefined = tasks[0];
+  storeBatch(uploads: readonly NewUpload[]): UploadOutcome[] {
+    this.statement('begin').run([]);
+    try {
+      const outcomes = uploads.map((upload) => this.store(upload));
+      this.statement('commit').run([]);
+      return outcomes;
+    } catch (error) {
+      try {
+        this.statement('rollback').run([]);
+      } catch {
+        // the failed commit may have ended the transaction already
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * One upload, inside the batch's transaction, the only writer. An
+   * idempotency key already used for the task is found by the insert (`ON
+   * CONFLICT DO NOTHING`), and the earlier upload returned for the caller to compare.
+   */
+  private store(upload: NewUpload): UploadOutcome {
+    const { taskId, finishedTime } = upload;
+    const task = this.statement(READ_TASK).all([taskId])[0] as TaskTotals | undefined;
     // Deleted since the caller looked it up: say so, rather than fail the whole batch on the foreign key.
     if (!task) return { kind: 'task-missing' };
-    const count = upload.results.length;
-    const current =
-      count === 0
-        ? []
-        : (
-            await db.executeQuery(
-              this.readDirectories(count, {
-                taskId,
-                ...Object.fromEntries(upload.results.map((r, i) => [`d${i}`, r.dir_check])),
-              }),
-            )
-          ).rows;
-    const change = changeOf(task, current, upload);
+    const change = this.changeOf(task, upload);
     const { totals } = change;
-    const { rows: inserted } = await db.executeQuery(
-      this.insertUpload({
-        ...uploadRow(upload),
-        ...taskTotalsAfter(totals),
-      }),
-    );
-    if (!inserted[0]) {
-      const { rows } = await db.executeQuery(this.readEarlier({ taskId, key: upload.idempotencyKey }));
-      const earlier = rows[0];
+    const row = uploadRow(upload);
+    const after = taskTotalsAfter(totals);
+    const inserted = this.statement(INSERT_UPLOAD).all([
+      ...UPLOAD_COLUMNS.map((c) => row[c]),
+      ...TASK_TOTAL_COLUMNS.map((c) => after[c]),
+    ])[0] as { id: number | bigint } | undefined;
+    if (!inserted) {
+      const earlier = this.statement(READ_EARLIER).all([taskId, upload.idempotencyKey ?? null])[0] as
+        | { request_hash: string; finished_time: number }
+        | undefined;
       if (earlier) {
-        return {
-          kind: 'replayed',
-          requestHash: earlier.request_hash,
-          finishedTime: Number(earlier.finished_time),
-        };
+        return { kind: 'replayed', requestHash: earlier.request_hash, finishedTime: earlier.finished_time };
       }
       throw new StorageError('Storage failed (store upload): its idempotency key conflicted, then was gone');
     }
-    const uploadId = Number(inserted[0].id);
+    const uploadId = Number(inserted.id);
     const fresh = change.directories;
     if (fresh.length > 0) {
-      const values: Record<string, unknown> = { taskId, uploadId, finishedTime: upload.finishedTime };
-      for (const [i, result] of fresh.entries()) {
-        for (const column of DIRECTORY_VALUES) values[`${column}${i}`] = result[column];
+      const values: unknown[] = [];
+      for (const result of fresh) {
+        values.push(taskId);
+        for (const column of DIRECTORY_VALUES) values.push(result[column]);
+        values.push(uploadId, finishedTime);
       }
-      await db.executeQuery(this.upsertDirectories(fresh.length, values));
+      this.statement(this.sqlFor(upsertDirectories, 'upsert', fresh.length)).run(values);
     }
-    await db.executeQuery(
-      (change.becomesLatest ? this.moveTaskAndLatest : this.moveTask)({
-        taskId,
-        ...totals,
-        latest_upload_id: uploadId,
-        latest_finished_time: upload.finishedTime,
-      }),
-    );
-    return { kind: 'stored', finishedTime: upload.finishedTime };
+    const sums = SUMS.map((c) => totals[c as keyof typeof totals]);
+    if (change.becomesLatest) {
+      this.statement(MOVE_TASK_AND_LATEST).run([uploadId, finishedTime, ...sums, taskId]);
+    } else {
+      this.statement(MOVE_TASK).run([...sums, taskId]);
+    }
+    return { kind: 'stored', finishedTime };
+  }
+
+  /** What the upload changes in its task: from the sums of its directories' rows, or from the rows when one is newer. */
+  private changeOf(task: TaskTotals, upload: NewUpload): TaskChange {
+    const count = upload.results.length;
+    if (count === 0) return changeReplacingAll(task, NO_DIRECTORIES, upload);
+    const dirChecks = upload.results.map((r) => r.dir_check);
+    const sums = this.statement(this.sqlFor(sumDirectories, 'sum', count)).all([
+      upload.finishedTime,
+      upload.taskId,
+      ...dirChecks,
+    ])[0] as DirectorySums & { newer: number };
+    if (sums.newer === 0) return changeReplacingAll(task, sums, upload);
+    const current = this.statement(this.sqlFor(readDirectories, 'read', count)).all([
+      upload.taskId,
+      ...dirChecks,
+    ]) as DirectoryState[];
+    return changeOf(task, current, upload);
   }
 }
