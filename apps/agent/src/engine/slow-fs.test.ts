@@ -35,12 +35,21 @@ describe('a target on a network filesystem', () => {
   it('gets more threads by default; a local pair keeps the cores (at most 8)', () => {
     const local = [{ source: pair.src, target: pair.dst }];
     const remote = [{ source: pair.src, target: mount.mountpoint }];
-    for (const cores of [1, 2, 8, 64]) {
-      expect(threadsFor(local, cores)).toBe(Math.min(8, cores));
-      expect(threadsFor(remote, cores)).toBe(SLOW_FILESYSTEM_WORKERS);
+    // 4 per core, at least 8 and at most 16; a local pair keeps one per core, at most 8
+    for (const [cores, onDisk, onNetwork] of [
+      [1, 1, 8],
+      [2, 2, 8],
+      [3, 3, 12],
+      [4, 4, 16],
+      [8, 8, 16],
+      [64, 8, 16],
+    ] as const) {
+      expect(threadsFor(local, cores)).toBe(onDisk);
+      expect(threadsFor(remote, cores)).toBe(onNetwork);
     }
+    expect(SLOW_FILESYSTEM_WORKERS).toEqual({ min: 8, max: 16 });
     // a network filesystem on the source side counts as well
-    expect(threadsFor([{ source: mount.mountpoint, target: pair.src }], 2)).toBe(SLOW_FILESYSTEM_WORKERS);
+    expect(threadsFor([{ source: mount.mountpoint, target: pair.src }], 2)).toBe(8);
   });
 
   it.each(['quick', 'content'] as const)('counts (%s) as the local target does', async (mode) => {
