@@ -1,7 +1,8 @@
 import { statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { excludeMatcher } from './engine/exclude.js';
-import { InterruptedError, throwIfInterrupted } from './engine/interrupt.js';
+import { InterruptedError, throwIfInterrupted, yieldToEvents } from './engine/interrupt.js';
+import type { SourceReadAhead } from './engine/manifest/prefetch.js';
 import type { ManifestReader } from './engine/manifest/read.js';
 import { displayPath } from './engine/paths.js';
 import { isSuspect, recheck } from './engine/recheck.js';
@@ -179,19 +180,39 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       : undefined;
   let session: RemoteSession | undefined;
   let reader: ManifestReader | undefined;
+  let readAhead: SourceReadAhead | undefined;
   if (options.targetRemote) {
-    const remote = await import('./remote/manifest.js');
-    ({ reader, session } = await remote.openRemoteManifest({
+    const [remote, { SourceReadAhead }, { comparePaths }] = await Promise.all([
+      import('./remote/manifest.js'),
+      import('./engine/manifest/prefetch.js'),
+      import('./engine/manifest/read.js'),
+    ]);
+    const opening = remote.openRemoteManifest({
       ...options.targetRemote,
       dirs: manifestDirs,
       mode: options.mode ?? 'quick',
       excludes: options.excludes ?? [],
       ...(options.signal ? { signal: options.signal } : {}),
-    }));
+    });
+    // while ssh connects and the remote agent starts, the source side is read ahead
+    let opened = false;
+    opening.then(
+      () => (opened = true),
+      () => (opened = true),
+    );
+    readAhead = new SourceReadAhead(
+      dirs.map((d) => resolve(source, d)),
+      options.excludes ?? [],
+      (options.metadata ?? []).length > 0,
+      manifestDirs.map((_, i) => i).sort((a, b) => comparePaths(manifestDirs[a]!, manifestDirs[b]!)),
+    );
+    while (!opened && readAhead.step(1024)) await yieldToEvents();
+    ({ reader, session } = await opening);
     notices.push(`the target's manifest is made on ${session.destination} by ${session.agent}`);
   } else if (manifest) reader = await manifest[0].ManifestReader.open(options.targetManifest!);
   try {
     return await verifyAgainst(options, {
+      readAhead,
       source,
       dirs,
       manifestDirs,
@@ -217,13 +238,15 @@ interface Opened {
   started: number;
   reader: ManifestReader | undefined;
   session: RemoteSession | undefined;
+  readAhead: SourceReadAhead | undefined;
   manifest:
     | [typeof import('./engine/manifest/read.js'), typeof import('./engine/manifest/verify.js')]
     | undefined;
 }
 
 async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<VerifyResult> {
-  const { source, dirs, manifestDirs, notices, warnings, started, reader, session, manifest } = opened;
+  const { source, dirs, manifestDirs, notices, warnings, started, reader, session, manifest, readAhead } =
+    opened;
   const remote = options.targetRemote?.target;
   const target = reader ? reader.header.root : resolve(options.target!);
   if (!reader && sameDirectory(source, target)) {
@@ -298,7 +321,7 @@ async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<Ve
   if (reader && manifest) {
     const [{ comparePaths }, { ManifestVerifier }] = manifest;
     const reporting = reportInThread(run);
-    const verifier = new ManifestVerifier(run, reader, manifestDirs, reporting.onTick);
+    const verifier = new ManifestVerifier(run, reader, manifestDirs, reporting.onTick, readAhead);
     // the manifest is read once, in its own order: verify the directories in that order
     const ordered = [...units].sort((a, b) => comparePaths(manifestDirs[a.root]!, manifestDirs[b.root]!));
     try {

@@ -106,7 +106,7 @@ export function registerVerify(program: Command): void {
         .option('--no-progress', 'no progress display (none is shown when stderr is not a terminal)')
         .option(
           '--workers <n>',
-          'threads that read and compare (default: the number of cores, at most 8; 4 per core (8 to 16) when a side is on a network filesystem (NFS, SMB, FUSE such as sshfs), where the work is waiting; 0: none, all in this thread)',
+          'threads that read and compare (0: none, all in this thread; default: the number of cores, at most 8, or 4 per core (8 to 16) when a side is on a network filesystem such as NFS, SMB or sshfs, where the work is waiting)',
           positiveInteger(64),
         )
         .option('--upload', 'upload the results to the task given by --task')

@@ -5,6 +5,7 @@ import { displayPath, joinPath } from '../paths.js';
 import { countOneSided, countPair, countUnlistedSource, mergeDirectory, Tally } from '../tally.js';
 import type { EngineOptions, Unit } from '../types.js';
 import { hashFile, ManifestError } from './format.js';
+import type { SourceReadAhead } from './prefetch.js';
 import type { ManifestReader } from './read.js';
 
 /**
@@ -26,6 +27,8 @@ export class ManifestVerifier {
     /** Each root's path inside the manifest. */
     private readonly targetRoots: Name[],
     onTick?: (tally: Tally) => void,
+    /** The source side read ahead while the manifest was on its way, if it was. */
+    private readonly readAhead?: SourceReadAhead,
   ) {
     this.tally = new Tally(options, onTick);
     if (options.mode === 'content' && reader.header.mode !== 'content') {
@@ -61,8 +64,9 @@ export class ManifestVerifier {
     const sourceDir = joinPath(root.source, unit.rel);
     this.tally.current = typeof sourceDir === 'string' ? sourceDir : displayPath(sourceDir);
     const manifestPath = joinPath(this.targetRoots[unit.root]!, unit.rel);
+    const ahead = unit.kind === 'target-only' ? undefined : this.readAhead?.take(unit.root, unit.rel);
     if (unit.kind === 'source-only') {
-      const listing = listOne(sourceDir, typeof unit.rel !== 'string');
+      const listing = ahead?.listing ?? listOne(sourceDir, typeof unit.rel !== 'string');
       if (listing.ok) countOneSided(this.tally, unit, listing.entries, children);
       else countUnlistedSource(this.tally, unit, listing);
       return;
@@ -85,7 +89,7 @@ export class ManifestVerifier {
       else if (block) countOneSided(this.tally, unit, block.entries, children);
       return;
     }
-    let source = listOne(sourceDir, typeof unit.rel !== 'string');
+    let source = ahead?.listing ?? listOne(sourceDir, typeof unit.rel !== 'string');
     if (!source.ok) {
       countUnlistedSource(this.tally, unit, source);
       return;
@@ -119,7 +123,9 @@ export class ManifestVerifier {
         const sourcePath = joinPath(sourceDir, name);
         countPair(this.tally, unit, rel, () => {
           if (target.err) throw new SideError('target', `${target.err} (when the manifest was made)`);
-          const source = factsOf('source', sourcePath, s.kind, this.options.metadata.length > 0);
+          const known = typeof name === 'string' ? ahead?.facts.get(name) : undefined;
+          if (known instanceof Error) throw known;
+          const source = known ?? factsOf('source', sourcePath, s.kind, this.options.metadata.length > 0);
           const verdict = describeDifference(source, target.facts!, this.options);
           if (verdict !== 'content') return verdict;
           if (target.changed) return `${CHANGED_WHILE_READ} (at the target, while the manifest was made)`;
