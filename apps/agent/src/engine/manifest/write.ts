@@ -8,6 +8,7 @@ import { describeError, factsOf, listOne, type Name, SideError } from '../listin
 import { displayPath, joinPath } from '../paths.js';
 import type { Mode, Progress } from '../types.js';
 import {
+  hashFile,
   hashFileAsync,
   KIND_CODES,
   MANIFEST_HASH,
@@ -24,6 +25,9 @@ function isDirectory(path: Name): boolean {
     return false;
   }
 }
+
+/** Files up to this size are hashed with synchronous reads (about 10 ms each at SHA-256's speed). */
+const SYNC_HASH_MAX = 16 * 1024 * 1024;
 
 async function writeLine(out: Writable, line: string, digest?: Hash): Promise<void> {
   digest?.update(`${line}\n`);
@@ -167,15 +171,21 @@ async function writeTo(
             if (facts.link) record += `,${nameJson(facts.link, 'l', 'lb')}`;
             record += `,"p":${facts.mode},"u":${facts.uid},"g":${facts.gid}`;
             if (options.mode === 'content' && facts.kind === 'file') {
-              const read = await hashFileAsync(
-                joinPath(path, entry.name),
-                facts,
-                buffer,
-                (n) => {
-                  progress.bytes += n;
-                },
-                options.signal,
-              );
+              const onBytes = (n: number) => {
+                progress.bytes += n;
+              };
+              // a small file is read with synchronous calls (each asynchronous one costs a round trip
+              // to libuv's threads: with a few per file, most of the time on small files); a large
+              // one asynchronously, so that a signal is heard while it is read
+              const read =
+                (facts.size ?? 0) <= SYNC_HASH_MAX
+                  ? hashFile(joinPath(path, entry.name), facts, buffer, onBytes)
+                  : await hashFileAsync(joinPath(path, entry.name), facts, buffer, onBytes, options.signal);
+              if (Date.now() - yielded > 50) {
+                await yieldToEvents();
+                throwIfInterrupted(options.signal);
+                yielded = Date.now();
+              }
               // written while it was hashed: no hash to trust, and the verifier says so
               record += read.changed ? ',"c":1' : `,"h":"${read.hash}"`;
             }
