@@ -14,7 +14,7 @@ import { displayPath, joinPath } from './paths.js';
 import { countOneSided, countPair, countUnlistedSource, mergeDirectory, Tally } from './tally.js';
 import type { EngineOptions, Unit } from './types.js';
 
-const CHUNK = 1024 * 1024;
+const CHUNK = 256 * 1024;
 
 /**
  * Verifies a source against a target on this machine, one directory at a

@@ -15,7 +15,7 @@ import type { ManifestReader } from './read.js';
  */
 export class ManifestVerifier {
   readonly tally: Tally;
-  private readonly buffer = Buffer.allocUnsafe(1024 * 1024);
+  private readonly buffer = Buffer.allocUnsafe(256 * 1024);
   /** Roots whose directory the manifest does not have. */
   readonly missingRoots = new Set<number>();
   /** Units whose directory the manifest itself listed as a directory (so it must describe it). */

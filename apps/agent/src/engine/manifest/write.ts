@@ -90,7 +90,7 @@ async function writeTo(
       reject(new ManifestError(`cannot write ${options.output}: ${describeError(error)}`)),
     );
   });
-  const buffer = Buffer.allocUnsafe(1024 * 1024);
+  const buffer = Buffer.allocUnsafe(256 * 1024);
   const progress: Progress = { entries: 0, bytes: 0, current: '' };
   let last = 0;
   // every line before the end record is hashed: a manifest changed anywhere is refused, never counted
