@@ -187,27 +187,49 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       import('./engine/manifest/prefetch.js'),
       import('./engine/manifest/read.js'),
     ]);
+    // while ssh connects and the remote agent starts, the source side is read ahead (not while a copy
+    // of this agent is sent: the copy moves a chunk per turn of the event loop)
+    let sending = false;
     const opening = remote.openRemoteManifest({
       ...options.targetRemote,
       dirs: manifestDirs,
       mode: options.mode ?? 'quick',
       excludes: options.excludes ?? [],
       ...(options.signal ? { signal: options.signal } : {}),
+      onCopy: (now) => {
+        sending = now;
+      },
     });
-    // while ssh connects and the remote agent starts, the source side is read ahead
     let opened = false;
     opening.then(
       () => (opened = true),
       () => (opened = true),
     );
-    readAhead = new SourceReadAhead(
-      dirs.map((d) => resolve(source, d)),
-      options.excludes ?? [],
-      (options.metadata ?? []).length > 0,
-      manifestDirs.map((_, i) => i).sort((a, b) => comparePaths(manifestDirs[a]!, manifestDirs[b]!)),
-    );
-    while (!opened && readAhead.step(1024)) await yieldToEvents();
+    try {
+      readAhead = new SourceReadAhead(
+        dirs.map((d) => resolve(source, d)),
+        options.excludes ?? [],
+        (options.metadata ?? []).length > 0,
+        manifestDirs.map((_, i) => i).sort((a, b) => comparePaths(manifestDirs[a]!, manifestDirs[b]!)),
+      );
+      let more = true;
+      while (!opened && more) {
+        if (sending) await new Promise((resolve) => setTimeout(resolve, 5));
+        else {
+          more = readAhead.step(1024);
+          await yieldToEvents();
+        }
+      }
+    } catch (error) {
+      // the session is not left running (nobody would read it, and it would never end)
+      await opening.then(
+        (o) => o.session.close(),
+        () => {},
+      );
+      throw error;
+    }
     ({ reader, session } = await opening);
+    for (const note of session.notes) notices.push(note);
     notices.push(`the target's manifest is made on ${session.destination} by ${session.agent}`);
   } else if (manifest) reader = await manifest[0].ManifestReader.open(options.targetManifest!);
   try {

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -128,6 +128,29 @@ describe('the single executable (for hosts without Node)', () => {
       }
     } finally {
       await sshd.stop();
+    }
+    // a host without the GNU C library (no getconf to say which: musl, as on Alpine) is refused
+    const bare = join(pair.dir, 'bare-bin');
+    mkdirSync(bare);
+    for (const tool of readdirSync(pathWithoutNode(pair.dir)))
+      if (tool !== 'getconf')
+        symlinkSync(readlinkSync(join(pair.dir, 'no-node-bin', tool)), join(bare, tool));
+    const musl = await startSshd({ path: bare });
+    try {
+      const refused = run([
+        'verify',
+        '--source',
+        pair.src,
+        '--target',
+        `${musl.host}:${pair.dst}`,
+        '--ssh',
+        `/usr/bin/ssh -F ${musl.config}`,
+      ]);
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toContain('this executable needs glibc 2.28 or newer');
+      expect(readdirSync(musl.tmp)).toEqual([]);
+    } finally {
+      await musl.stop();
       pair.cleanup();
     }
   }, 60_000);

@@ -1,4 +1,4 @@
-import { existsSync, statfsSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statfsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -61,13 +61,59 @@ const SLOW_FILESYSTEMS = new Set([
 const SLOW_FILESYSTEM_THREADS_PER_CORE = 4;
 export const SLOW_FILESYSTEM_WORKERS = { min: 8, max: 16 } as const;
 
+const FUSE = 0x65735546;
+/**
+ * FUSE filesystems on local disks (their mount's type in /proc/self/mountinfo): not slow in that
+ * way, and more threads would make a spinning disk seek.
+ */
+const LOCAL_FUSE = new Set([
+  'fuseblk',
+  'fuse.ntfs-3g',
+  'fuse.exfat',
+  'fuse.mergerfs',
+  'fuse.fuse-overlayfs',
+  'fuse.bindfs',
+  'fuse.encfs',
+  'fuse.gocryptfs',
+  'fuse.squashfuse',
+  'fuse.unionfs',
+  'fuse.unionfs-fuse',
+  'fuse.lxcfs',
+]);
+
 /** True when `path` is on a filesystem of `SLOW_FILESYSTEMS` (false when it cannot be told). */
 export function onSlowFilesystem(path: string): boolean {
   try {
-    return SLOW_FILESYSTEMS.has(statfsSync(path).type >>> 0);
+    const type = statfsSync(path).type >>> 0;
+    if (!SLOW_FILESYSTEMS.has(type)) return false;
+    return type !== FUSE || !LOCAL_FUSE.has(mountType(realpathSync(path)) ?? '');
   } catch {
     return false;
   }
+}
+
+/** The type of the mount `path` (a real path) is on, from /proc/self/mountinfo (undefined when unreadable). */
+export function mountType(path: string, mountinfo?: string): string | undefined {
+  let text = mountinfo;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/self/mountinfo', 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+  let best: { point: string; type: string } | undefined;
+  for (const line of text.split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (!left || !right) continue;
+    // mount points escape blanks and backslashes as octal
+    const point = (left.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_, o) =>
+      String.fromCharCode(Number.parseInt(o, 8)),
+    );
+    const inside = point === '/' || path === point || path.startsWith(`${point}/`);
+    if (inside && (!best || point.length >= best.point.length)) best = { point, type: right.split(' ')[0]! };
+  }
+  return best?.type;
 }
 
 /**

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mountSshfs, type Sshd, startSshd } from '../test-support/sshd.js';
 import { treePair } from '../test-support/tree.js';
 import { verify } from '../verify.js';
-import { onSlowFilesystem, SLOW_FILESYSTEM_WORKERS, threadsFor } from './runner.js';
+import { mountType, onSlowFilesystem, SLOW_FILESYSTEM_WORKERS, threadsFor } from './runner.js';
 
 // A target mounted over the network (here sshfs, through a real OpenSSH server on 127.0.0.1)
 // answers each call in a round trip: it is told apart from a local disk, gets more threads (more
@@ -30,6 +30,23 @@ describe('a target on a network filesystem', () => {
     expect(onSlowFilesystem(mount.mountpoint)).toBe(true);
     expect(onSlowFilesystem(tmpdir())).toBe(false);
     expect(onSlowFilesystem('/nonexistent')).toBe(false);
+  });
+
+  it('reads the mount type of a FUSE filesystem: a local one (ntfs-3g, mergerfs…) is not slow', () => {
+    const mountinfo = [
+      '22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw',
+      '40 22 0:50 / /mnt/usb rw,relatime - fuseblk /dev/sdb1 rw,user_id=0',
+      '41 22 0:51 / /mnt/pool rw - fuse.mergerfs pool rw',
+      '42 22 0:52 / /mnt/remote\\040host rw - fuse.sshfs me@host:/srv rw',
+      '43 42 0:53 / /mnt/remote\\040host/inner rw - fuse.rclone s3: rw',
+    ].join('\n');
+    expect(mountType('/mnt/usb/data', mountinfo)).toBe('fuseblk');
+    expect(mountType('/mnt/pool', mountinfo)).toBe('fuse.mergerfs');
+    expect(mountType('/mnt/remote host/x', mountinfo)).toBe('fuse.sshfs');
+    expect(mountType('/mnt/remote host/inner/y', mountinfo)).toBe('fuse.rclone');
+    expect(mountType('/mnt/usbx', mountinfo)).toBe('ext4');
+    // and the real sshfs mount reads as one
+    expect(mountType(mount.mountpoint)).toBe('fuse.sshfs');
   });
 
   it('gets more threads by default; a local pair keeps the cores (at most 8)', () => {

@@ -17,6 +17,8 @@ export interface RemoteManifestOptions {
   mode: Mode;
   excludes: string[];
   signal?: AbortSignal;
+  /** Told when a copy of this agent starts and ends being sent. */
+  onCopy?: (sending: boolean) => void;
 }
 
 /**
@@ -32,7 +34,11 @@ export async function openRemoteManifest(
 ): Promise<{ reader: ManifestReader; session: RemoteSession }> {
   const { target } = options;
   // relative to the remote home, as rsync's host:path (the remote shell starts there)
-  let path = target.path.replace(/^~\/?/, '');
+  if (/^~[^/]/.test(target.path))
+    throw new RemoteError(
+      `--target ${target.display}: ~user is not expanded here: give the directory from / (host:/home/user/DIR), or relative to the login user's home (host:DIR)`,
+    );
+  let path = target.path.replace(/^~(\/|$)/, '');
   if (path === '') path = '.';
   if (path.startsWith('-')) path = `./${path}`;
   // --until-stdin-closes: sshd sends no signal when this side goes; the remote agent stops when its stdin closes
@@ -57,6 +63,7 @@ export async function openRemoteManifest(
     copy: selfCopy(),
     args,
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onCopy ? { onCopy: options.onCopy } : {}),
   });
   try {
     const reader = await ManifestReader.fromStream(`the manifest from ${target.display}`, output);

@@ -43,3 +43,11 @@ export function nodeRunsBundle(version: string): boolean {
   const [major, minor] = [Number(match[1]), Number(match[2])];
   return major > BUNDLE_NODE[0] || (major === BUNDLE_NODE[0] && minor >= BUNDLE_NODE[1]);
 }
+
+/** True when `libc` (as `getconf GNU_LIBC_VERSION` prints it, blanks as dashes: `glibc-2.36`) runs Node.js 20: glibc 2.28 or newer. */
+export function glibcRunsExecutable(libc: string): boolean {
+  const match = /^glibc-(\d+)\.(\d+)/.exec(libc.trim());
+  if (!match) return false;
+  const [major, minor] = [Number(match[1]), Number(match[2])];
+  return major > 2 || (major === 2 && minor >= 28);
+}

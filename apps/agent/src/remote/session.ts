@@ -2,7 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { throwIfInterrupted } from '../engine/interrupt.js';
-import { type AgentCopy, nodeRunsBundle, unameOf } from './self.js';
+import { AGENT_VERSION } from '../version.js';
+import { type AgentCopy, glibcRunsExecutable, nodeRunsBundle, unameOf } from './self.js';
 import { RemoteError, type RemoteTarget, shellQuote } from './target.js';
 
 export interface SessionOptions {
@@ -17,6 +18,8 @@ export interface SessionOptions {
   args: string[];
   /** Ends the session (the remote side stops and removes its copy). */
   signal?: AbortSignal;
+  /** Told when a copy of this agent starts and ends being sent (work on this side can wait meanwhile). */
+  onCopy?: (sending: boolean) => void;
 }
 
 /**
@@ -27,22 +30,29 @@ export interface SessionOptions {
  * connection. Each `sms-agent:` line tells the local side what happens; the
  * agent's output follows them.
  */
-const REMOTE_SCRIPT = `agent=$1; shift
-if [ -n "$agent" ]; then
-  if [ -f "$agent" ] && [ -x "$agent" ]; then echo "sms-agent:run $agent"; exec "$agent" "$@"; fi
-  echo "sms-agent:missing"; exit 97
-fi
-if agent=$(command -v sms-agent 2>/dev/null); then echo "sms-agent:run $agent"; exec "$agent" "$@"; fi
-echo "sms-agent:need $(uname -s 2>/dev/null) $(uname -m 2>/dev/null) $(node --version 2>/dev/null)"
-read -r kind size || exit 98
-case $kind in exe|bundle) ;; *) exit 98;; esac
-d=$(mktemp -d "\${TMPDIR:-/tmp}/sms-agent.XXXXXXXX") || { echo "sms-agent:no-temp \${TMPDIR:-/tmp}"; exit 97; }
-trap 'rm -rf "$d"' EXIT
-trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 141' PIPE
-f="$d/sms-agent"; [ "$kind" = bundle ] && f="$d/sms-agent.js" && printf '{"type":"module"}\\n' > "$d/package.json"
-head -c "$size" > "$f" && [ "$(wc -c < "$f")" -eq "$size" ] || { echo "sms-agent:short $(wc -c < "$f")"; exit 96; }
-echo "sms-agent:copied $d"
-if [ "$kind" = exe ]; then chmod 700 "$f"; "$f" "$@"; else node "$f" "$@"; fi`;
+const REMOTE_SCRIPT = [
+  'agent=$1; want=$2; shift 2',
+  // --remote-agent: a path (~/ is the home), or a command on the PATH
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell, not a template
+  'if [ -n "$agent" ]; then case $agent in "~/"*) agent="$HOME/${agent#"~/"}";; esac; case $agent in */*) a=; if [ -f "$agent" ] && [ -x "$agent" ]; then a=$agent; fi;; *) a=$(command -v "$agent" 2>/dev/null);; esac; if [ -z "$a" ]; then echo "sms-agent:missing"; exit 97; fi; echo "sms-agent:run $a"; exec "$a" "$@"; fi',
+  // sms-agent on the PATH, if it is this version; another one is said, and a copy runs instead
+  'if a=$(command -v sms-agent 2>/dev/null); then v=$("$a" --version </dev/null 2>/dev/null); if [ "$v" = "$want" ]; then echo "sms-agent:run $a"; exec "$a" "$@"; fi; echo "sms-agent:other $v $a"; fi',
+  'echo "sms-agent:need os=$(uname -s 2>/dev/null) arch=$(uname -m 2>/dev/null) node=$(node --version 2>/dev/null) libc=$(getconf GNU_LIBC_VERSION 2>/dev/null | tr " " "-")"',
+  'read -r kind size || exit 98',
+  'case $kind in exe|bundle) ;; *) exit 98;; esac',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell, not a template
+  'd=$(mktemp -d "${TMPDIR:-/tmp}/sms-agent.XXXXXXXX") || { echo "sms-agent:no-temp ${TMPDIR:-/tmp}"; exit 97; }',
+  `trap 'rm -rf "$d"' EXIT`,
+  `trap 'exit 129' HUP`,
+  `trap 'exit 130' INT`,
+  `trap 'exit 143' TERM`,
+  `trap 'exit 141' PIPE`,
+  `f="$d/sms-agent"; if [ "$kind" = bundle ]; then f="$d/sms-agent.js"; printf '{"type":"module"}\\n' > "$d/package.json"; fi`,
+  'head -c "$size" > "$f" && [ "$(wc -c < "$f")" -eq "$size" ] || { echo "sms-agent:short $(wc -c < "$f")"; exit 96; }',
+  'echo "sms-agent:copied $d"',
+  'if [ "$kind" = exe ]; then chmod 700 "$f"; "$f" "$@"; else node "$f" "$@"; fi',
+  // one line: csh and tcsh, a login shell on some hosts, refuse a newline inside quotes
+].join('; ');
 
 /** The end of a remote run: ssh's exit and what it and the remote said on stderr. */
 interface Ended {
@@ -74,6 +84,7 @@ export class RemoteSession {
       shellQuote(REMOTE_SCRIPT),
       'sms-agent-remote',
       shellQuote(options.remoteAgent ?? ''),
+      shellQuote(AGENT_VERSION),
       ...options.args.map(shellQuote),
     ].join(' ');
     const port = options.target.port === undefined ? [] : ['-p', String(options.target.port)];
@@ -87,7 +98,8 @@ export class RemoteSession {
       });
       this.child.once('close', (code, signal) => resolve({ code, signal }));
     });
-    options.signal?.addEventListener('abort', () => this.close(), { once: true });
+    if (options.signal?.aborted) this.close();
+    else options.signal?.addEventListener('abort', () => this.close(), { once: true });
     this.child.stdin!.on('error', () => {}); // ssh ended while a copy was sent: said by its exit
     this.child.stderr!.setEncoding('utf8');
     this.child.stderr!.on('data', (text: string) => {
@@ -143,6 +155,13 @@ export class RemoteSession {
         throw new RemoteError(
           `${display}: cannot make a temporary directory in ${detail} to copy the agent to: set TMPDIR there, or install sms-agent there and give --remote-agent PATH`,
         );
+      if (status === 'other') {
+        const [version = '', ...path] = rest;
+        this.notes.push(
+          `sms-agent at ${path.join(' ')} on ${this.options.target.destination} is ${version ? `version ${version}` : 'not a working sms-agent'}, not ${AGENT_VERSION}: a copy of this agent runs there instead`,
+        );
+        continue;
+      }
       if (status === 'need') this.send(detail);
       else
         throw new RemoteError(`${display}: the remote side said "${line}", which this agent does not know`);
@@ -151,13 +170,20 @@ export class RemoteSession {
 
   /** The remote has no agent: send this one, if the host can run it. */
   private send(host: string): void {
-    const [system = '', machine = '', node = ''] = host.split(' ');
+    const facts = Object.fromEntries(
+      host
+        .split(' ')
+        .map((pair) => pair.split('='))
+        .map(([key, ...value]) => [key!, value.join('=')]),
+    ) as Record<string, string | undefined>;
+    const { os: system = '', arch: machine = '', node = '', libc = '' } = facts;
     const { copy } = this.options;
     const where = this.options.target.destination;
     const refuse = (why: string): never => {
       this.child.stdin!.end('none\n');
       throw new RemoteError(why);
     };
+    const install = 'install sms-agent there and give --remote-agent PATH';
     if (!copy)
       refuse(
         `${where} has no sms-agent on its PATH and this agent runs from its sources, so it has no file to copy there: build it (pnpm build), or give --remote-agent PATH`,
@@ -166,16 +192,32 @@ export class RemoteSession {
       const wanted = unameOf(copy.platform, copy.arch);
       if (`${system} ${machine}` !== wanted)
         refuse(
-          `${where} is ${system || 'an unknown system'} ${machine} and has no sms-agent on its PATH; this executable is for ${wanted}: install sms-agent there and give --remote-agent PATH`,
+          `${where} is ${system || 'an unknown system'} ${machine} and has no sms-agent on its PATH; this executable is for ${wanted}: ${install}`,
+        );
+      if (copy.platform === 'linux' && !glibcRunsExecutable(libc))
+        refuse(
+          `${where} has ${libc ? libc.replace('-', ' ') : 'no GNU C library (musl, as on Alpine?)'} and no sms-agent on its PATH; this executable needs glibc 2.28 or newer (as Node.js 20 does): ${install}${nodeRunsBundle(node) ? ', or run the npm package on this machine, which copies itself to a host with Node.js' : ''}`,
         );
     } else if (!nodeRunsBundle(node))
       refuse(
-        `${where} has no sms-agent on its PATH and ${node ? `its Node.js is ${node}` : 'no Node.js'}, too old to run a copy of this agent (the npm package needs Node.js 20.19 or newer): run the single executable (sms-agent-linux-x64) on this machine instead, which needs no Node.js there, or install sms-agent there and give --remote-agent PATH`,
+        `${where} has no sms-agent on its PATH and ${node ? `its Node.js is ${node}` : 'no Node.js'}, too old to run a copy of this agent (the npm package needs Node.js 20.19 or newer): run the single executable (sms-agent-linux-x64) on this machine instead, which needs no Node.js there, or ${install}`,
       );
+    this.sending = true;
+    this.options.onCopy?.(true);
     // stdin stays open after the copy: the remote agent stops as soon as it closes (this side ended)
     this.child.stdin!.write(`${copy!.kind} ${statSync(copy!.file).size}\n`);
-    createReadStream(copy!.file).pipe(this.child.stdin!, { end: false });
+    const payload = createReadStream(copy!.file, { highWaterMark: 1024 * 1024 });
+    payload.once('close', () => {
+      this.sending = false;
+      this.options.onCopy?.(false);
+    });
+    payload.pipe(this.child.stdin!, { end: false });
   }
+
+  /** A copy of this agent is being sent. */
+  sending = false;
+  /** What the operator should know of how the remote side runs (said as notices). */
+  readonly notes: string[] = [];
 
   get destination(): string {
     return this.options.target.destination;
@@ -222,6 +264,14 @@ export class RemoteSession {
     if (ended.code === 0 && cause)
       return new RemoteError(
         `${cause.message.replace(/: make it again$/, '')}: the agent on ${destination} (${this.agent}) ended without error${said ? ` saying: ${said}` : ''}; run again`,
+      );
+    if (ended.code === 127 && this.agent.startsWith('a copy'))
+      return new RemoteError(
+        `the copy of this agent could not start on ${destination} (${status})${said ? `: ${said}` : ''}: its C library or loader is not one it runs with: install sms-agent there and give --remote-agent PATH`,
+      );
+    if (/unknown option|error: too many arguments/.test(said) && this.agent.startsWith('sms-agent at'))
+      return new RemoteError(
+        `the agent on ${destination} (${this.agent}) does not know what this one asks of it (${status}): ${said}: install sms-agent ${AGENT_VERSION} there, or leave out --remote-agent so that a copy of this agent runs`,
       );
     if (ended.code === 126 && this.agent.startsWith('a copy'))
       return new RemoteError(

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,6 +140,60 @@ describe('a target over ssh that cannot be verified: exit 2, ssh’s message and
     const run = await verifyOver(['--recheck']);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--recheck looks at the target again');
+  });
+});
+
+describe('which agent runs there', () => {
+  it('an sms-agent of another version on the remote PATH is said, and a copy of this one runs instead', async () => {
+    const bin = join(sshd.dir, 'old-agent-bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'sms-agent'), '#!/bin/sh\necho 0.0.1\n');
+    chmodSync(join(bin, 'sms-agent'), 0o755);
+    const old = await startSshd({ path: `${bin}:/usr/local/bin:/usr/bin:/bin` });
+    try {
+      const run = await verifyOver(['--json'], old.ssh, `${old.host}:${pair.dst}`);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toContain(
+        `notice: sms-agent at ${join(bin, 'sms-agent')} on ${old.host} is version 0.0.1, not`,
+      );
+      expect(run.stderr).toContain('a copy of this agent runs there instead');
+      expect(run.stderr).toMatch(/made on sms-test-host by a copy of this agent in /);
+      expect(readdirSync(old.tmp)).toEqual([]);
+    } finally {
+      await old.stop();
+    }
+  });
+
+  it('--remote-agent may name a command on the remote PATH', async () => {
+    const bin = join(sshd.dir, 'named-agent-bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'my-sms-agent'), `#!/bin/sh\nexec ${process.execPath} ${BUNDLE} "$@"\n`);
+    chmodSync(join(bin, 'my-sms-agent'), 0o755);
+    const named = await startSshd({ path: `${bin}:/usr/local/bin:/usr/bin:/bin` });
+    try {
+      const run = await verifyOver(
+        ['--remote-agent', 'my-sms-agent'],
+        named.ssh,
+        `${named.host}:${pair.dst}`,
+      );
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toContain(`by sms-agent at ${join(bin, 'my-sms-agent')}`);
+      const missing = await verifyOver(
+        ['--remote-agent', 'no-such-agent'],
+        named.ssh,
+        `${named.host}:${pair.dst}`,
+      );
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('--remote-agent no-such-agent: no such executable file');
+    } finally {
+      await named.stop();
+    }
+  });
+
+  it('host:~user/DIR is refused, saying how to name the directory', async () => {
+    const run = await verifyOver([], sshd.ssh, `${sshd.host}:~bob/data`);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('~user is not expanded here: give the directory from /');
   });
 });
 

@@ -7,7 +7,9 @@ describe('--target on another host', () => {
     ['root@10.0.0.5:/srv', { destination: 'root@10.0.0.5', path: '/srv', display: 'root@10.0.0.5:/srv' }],
     ['host:data', { destination: 'host', path: 'data', display: 'host:data' }],
     ['host:', { destination: 'host', path: '', display: 'host:' }],
-    ['[::1]:/srv', { destination: '[::1]', path: '/srv', display: '[::1]:/srv' }],
+    ['[::1]:/srv', { destination: '::1', path: '/srv', display: '[::1]:/srv' }],
+    ['me@[fe80::1%eth0]:x', { destination: 'me@fe80::1%eth0', path: 'x', display: 'me@[fe80::1%eth0]:x' }],
+    ['ssh://[::1]:2222/srv', { destination: '::1', port: 2222, path: '/srv', display: '[::1]:2222:/srv' }],
     ['ssh://host/srv/data', { destination: 'host', path: '/srv/data', display: 'host:/srv/data' }],
     [
       'ssh://me@host:2222/srv/a%20b',
@@ -28,6 +30,7 @@ describe('--target on another host', () => {
 
   it.each([
     ['ho st:/x', 'is not a host name'],
+    ['my dir:x', 'a local directory whose name has a colon: ./NAME'],
     ['a@b@:/x', 'is not a user name'],
     ['user@:/x', 'is not a host name'],
     ['us er@host:/x', 'is not a user name'],

@@ -29,17 +29,33 @@ const USER = /^[^@/:\s]+$/;
  */
 export function parseRemoteTarget(value: string): RemoteTarget | undefined {
   if (value.startsWith('ssh://')) return parseUrl(value);
-  const colon = value.startsWith('[') ? value.indexOf(']:') + 1 : value.indexOf(':');
+  // an IPv6 address in brackets holds colons of its own: the one that counts follows the bracket
+  const bracket = value.indexOf('[');
+  const first = value.indexOf(':');
+  const colon = bracket !== -1 && bracket < first ? value.indexOf(']:', bracket) + 1 : first;
   const slash = value.indexOf('/');
   if (colon <= 0 || (slash !== -1 && slash < colon)) return undefined;
   const authority = value.slice(0, colon);
   const path = value.slice(colon + 1);
-  const { user, host } = splitAuthority(authority, value);
-  const destination = user ? `${user}@${host}` : host;
-  return { destination, path, display: `${destination}:${path}` };
+  const { user, host } = splitAuthority(authority, value, true);
+  return {
+    destination: destinationOf(user, host),
+    path,
+    display: `${user ? `${user}@` : ''}${host}:${path}`,
+  };
 }
 
-function splitAuthority(authority: string, value: string): { user?: string; host: string } {
+/** What ssh is given: an IPv6 address without its brackets (ssh would look `[::1]` up as a name). */
+function destinationOf(user: string | undefined, host: string): string {
+  const bare = host.startsWith('[') ? host.slice(1, -1) : host;
+  return user ? `${user}@${bare}` : bare;
+}
+
+function splitAuthority(
+  authority: string,
+  value: string,
+  colonForm = false,
+): { user?: string; host: string } {
   const at = authority.lastIndexOf('@');
   const user = at === -1 ? undefined : authority.slice(0, at);
   const host = authority.slice(at + 1);
@@ -47,7 +63,7 @@ function splitAuthority(authority: string, value: string): { user?: string; host
     throw new RemoteError(`--target ${value}: "${user}" is not a user name`);
   if (!HOST.test(host))
     throw new RemoteError(
-      `--target ${value}: "${host}" is not a host name (give host:path, user@host:path or ssh://user@host:port/path)`,
+      `--target ${value}: "${host}" is not a host name (give host:path, user@host:path or ssh://user@host:port/path${colonForm ? '; a local directory whose name has a colon: ./NAME' : ''})`,
     );
   // a host name that ssh would read as an option
   if (host.startsWith('-')) throw new RemoteError(`--target ${value}: a host name cannot start with -`);
@@ -74,12 +90,12 @@ function parseUrl(value: string): RemoteTarget {
   }
   if (hostPort === '') throw new RemoteError(`--target ${value}: no host (give ssh://host/path)`);
   const { user, host } = splitAuthority(hostPort, value);
-  const destination = user ? `${user}@${host}` : host;
+  const named = `${user ? `${user}@` : ''}${host}`;
   return {
-    destination,
+    destination: destinationOf(user, host),
     ...(port === undefined ? {} : { port }),
     path,
-    display: `${destination}${port === undefined ? '' : `:${port}`}:${path}`,
+    display: `${named}${port === undefined ? '' : `:${port}`}:${path}`,
   };
 }
 

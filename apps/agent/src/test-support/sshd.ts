@@ -148,7 +148,20 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
 export function pathWithoutNode(dir: string): string {
   const bin = join(dir, 'no-node-bin');
   mkdirSync(bin, { recursive: true });
-  for (const tool of ['sh', 'bash', 'env', 'mktemp', 'head', 'wc', 'cat', 'chmod', 'rm', 'uname']) {
+  for (const tool of [
+    'sh',
+    'bash',
+    'env',
+    'mktemp',
+    'head',
+    'wc',
+    'cat',
+    'chmod',
+    'rm',
+    'uname',
+    'getconf',
+    'tr',
+  ]) {
     const path = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
     if (!existsSync(join(bin, tool))) symlinkSync(path, join(bin, tool));
   }

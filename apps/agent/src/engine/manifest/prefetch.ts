@@ -14,6 +14,11 @@ interface Ahead {
 
 /** Entries read ahead at most: about 200 bytes each held. */
 const MAX_AHEAD = 200_000;
+/**
+ * A directory larger than this ends the reading ahead (the verifier reads it and what follows
+ * itself): a step stays short, so that the connection's progress and a signal are heard.
+ */
+const MAX_DIRECTORY = 20_000;
 
 /**
  * Reads the source side ahead while a target's manifest is still on its way
@@ -53,6 +58,10 @@ export class SourceReadAhead {
       const { root, rel } = this.stack.pop()!;
       const dir = joinPath(this.sources[root]!, rel);
       const listing = listOne(dir, false);
+      if (listing.ok && listing.entries.length > MAX_DIRECTORY) {
+        this.stack.length = 0;
+        return false;
+      }
       const facts = new Map<string, FileFacts | Error>();
       const children: string[] = [];
       if (listing.ok) {
