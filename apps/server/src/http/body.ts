@@ -95,6 +95,19 @@ function servedByNode(c: Context<AppEnv>): boolean {
 }
 
 /**
+ * The request's body up to `BODY_LIMIT_BYTES` (too large: `SMS.2004`), read
+ * once: a signed request's body is read to check its signature, before the
+ * route reads it as JSON.
+ */
+export async function readRawBody(c: Context<AppEnv>): Promise<Uint8Array> {
+  const read = c.get('rawBody');
+  if (read) return read;
+  const bytes = await readLimited(c.req.raw, BODY_LIMIT_BYTES, servedByNode(c));
+  c.set('rawBody', bytes);
+  return bytes;
+}
+
+/**
  * Reads the body as JSON and validates it with a domain schema. Each fault has
  * its own 400 code: no Content-Type (`SMS.2005`), not JSON (`SMS.2006`), too
  * large (`SMS.2004`), not UTF-8 or not JSON (`SMS.1002`), a rule broken (`SMS.1001`).
@@ -116,7 +129,7 @@ export async function readJsonBody<S extends v.GenericSchema>(
       `The Content-Type ${JSON.stringify(contentType.slice(0, 100))} is not application/json (with charset UTF-8 if any).`,
     );
   }
-  const bytes = await readLimited(c.req.raw, BODY_LIMIT_BYTES, servedByNode(c));
+  const bytes = await readRawBody(c);
   let text: string;
   try {
     text = utf8.decode(bytes);

@@ -22,7 +22,7 @@ import {
 import { deriveKey, generateMasterSecret } from '../crypto/keys.js';
 import { dummyPasswordHash, verifyPassword } from '../crypto/password.js';
 import { signToken, TokenSignatures } from '../crypto/tokens.js';
-import type { AccountStore, MembershipRow, SignInStore, UserRow } from '../storage/storage.js';
+import type { AccountStore, MembershipRow, PrincipalRow, SignInStore, UserRow } from '../storage/storage.js';
 
 /** Who is calling: a user acting in one project with one role. */
 export interface Principal {
@@ -36,6 +36,21 @@ export interface Principal {
    * `authenticate`): its project, or null when there is no such task.
    */
   task?: { id: string; projectId: string | null };
+}
+
+/** The principal of a user's role in a project, as `AccountStore.principal` read it (with the task, when asked). */
+export function toPrincipal(
+  found: PrincipalRow & { taskProjectId?: string | null },
+  taskId: string | undefined,
+): Principal {
+  return {
+    userId: found.user.id,
+    userName: found.user.name,
+    projectId: found.project.id,
+    projectName: found.project.name,
+    role: found.role,
+    ...(taskId === undefined ? {} : { task: { id: taskId, projectId: found.taskProjectId ?? null } }),
+  };
 }
 
 /** A signed-in dashboard user: who, the form token its forms must carry, and when it ends. */
@@ -309,14 +324,7 @@ export class AuthService {
     if (found.user.token_generation !== generation) {
       throw new AuthenticationError(`${what} revoked: the password was changed`);
     }
-    return {
-      userId: found.user.id,
-      userName: found.user.name,
-      projectId: found.project.id,
-      projectName: found.project.name,
-      role: found.role,
-      ...(taskId === undefined ? {} : { task: { id: taskId, projectId: found.taskProjectId ?? null } }),
-    };
+    return toPrincipal(found, taskId);
   }
 
   /** Throws `SMS.9004` unless the principal's role allows `action` in its project. */
