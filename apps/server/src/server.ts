@@ -37,7 +37,10 @@ export async function createServices(
     health: new HealthService(storage),
     auth,
     accessKeys,
-    signatures: new SignatureService(storage, accessKeys, clock),
+    signatures: new SignatureService(storage, accessKeys, {
+      clock,
+      ...(options.signInLimits ? { signInLimits: options.signInLimits } : {}),
+    }),
     tasks,
     dashboard: new DashboardService(storage, auth),
     clock,

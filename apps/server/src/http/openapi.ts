@@ -64,6 +64,7 @@ const SIGNING =
   `Refusals (403): \`${ErrorCodes.AccessKeyInvalid.code}\` unknown, inactive or deleted key; \`${ErrorCodes.SignatureMismatch.code}\` wrong signature; ` +
   `\`${ErrorCodes.SdkDateInvalid.code}\` missing, malformed or stale date; \`${ErrorCodes.AuthorizationMalformed.code}\` malformed Authorization, ` +
   `an unsigned ${PROJECT_ID_HEADER}, or a token sent as well; \`${ErrorCodes.ProjectNotAllowed.code}\` a project the user has no role in. ` +
+  `A wrong key or signature counts as a failed sign-in (for the key and the address); past the limits, 429 \`${ErrorCodes.TooManyRequests.code}\`. ` +
   "A signed request's body (at most 1 MiB, else 400 `SMS.2004`) is read before the signature is checked.";
 
 /**

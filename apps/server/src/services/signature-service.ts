@@ -1,4 +1,5 @@
 import {
+  AccessKeyIdSchema,
   AUTH_TOKEN_HEADER,
   AuthenticationError,
   type ErrorCodeEntry,
@@ -9,6 +10,7 @@ import {
   SDK_DATE_SKEW_SECONDS,
   SIGNATURE_ALGORITHM,
 } from '@sms/domain';
+import * as v from 'valibot';
 import {
   formatSdkDate,
   type ParsedAuthorization,
@@ -17,9 +19,10 @@ import {
   sha256Hex,
   signatureMatches,
 } from '../crypto/sdk-signature.js';
-import type { AccountStore } from '../storage/storage.js';
+import type { AccountStore, SignInStore } from '../storage/storage.js';
 import type { AccessKeyService } from './access-key-service.js';
 import { type Principal, toPrincipal } from './auth-service.js';
+import { DEFAULT_SIGN_IN_LIMITS, refuseOverLimit, type SignInLimits } from './sign-in-limits.js';
 
 /** A request as a signature check reads it. */
 export interface SignedRequest {
@@ -32,6 +35,8 @@ export interface SignedRequest {
   header(name: string): string | undefined;
   /** The body's bytes (read once, up to the body limit). */
   body(): Promise<Uint8Array>;
+  /** The client's address, as the sign-in limits count it. */
+  address: string;
 }
 
 const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
@@ -49,30 +54,53 @@ function refuse(entry: ErrorCodeEntry, reason: string, message: string): Authent
  * Requests signed with an access key (`Authorization: SDK-HMAC-SHA256 …`),
  * as the official Huawei Cloud SDKs sign them. Checked in this order: the
  * header's form and that no token comes with it (`SMS.9009`), `X-Sdk-Date`
- * (`SMS.9008`), the key (`SMS.9006`, read from the database on every request),
+ * (`SMS.9008`), the sign-in limits (429 `SMS.9005`), the key (`SMS.9006`, read from the database on every request),
  * the signature (`SMS.9007`), the project (`SMS.9010`). The key's user's role
  * in the project then decides, as for a token.
  */
 export class SignatureService {
   private readonly accounts: AccountStore;
+  private readonly signIn: SignInStore;
+  private readonly clock: () => number;
+  private readonly limits: SignInLimits;
 
   constructor(
-    stores: { accounts: AccountStore },
+    stores: { accounts: AccountStore; signIn: SignInStore },
     private readonly accessKeys: AccessKeyService,
-    private readonly clock: () => number = Date.now,
+    options: { clock?: () => number; signInLimits?: SignInLimits } = {},
   ) {
     this.accounts = stores.accounts;
+    this.signIn = stores.signIn;
+    this.clock = options.clock ?? Date.now;
+    this.limits = options.signInLimits ?? DEFAULT_SIGN_IN_LIMITS;
   }
 
   async authenticate(request: SignedRequest, taskId?: string): Promise<Principal> {
     const auth = this.parse(request);
     const date = this.checkDate(request.header(SDK_DATE_HEADER));
+    // A wrong key or signature counts as a failed sign-in, for the key (as for a user name) and the
+    // address (shared with password sign-ins); past the limits, refused before any check (429).
+    const counts = [
+      ...(v.is(AccessKeyIdSchema, auth.accessKey)
+        ? [[`access-key:${auth.accessKey}`, this.limits.perUser, 'with this access key'] as const]
+        : []),
+      [`address:${request.address}`, this.limits.perAddress, 'from this address'] as const,
+    ];
+    await refuseOverLimit(this.signIn, counts, this.clock(), this.limits.windowSeconds);
+    const failed = (entry: ErrorCodeEntry, reason: string, message: string) =>
+      this.signIn
+        .countFailure(
+          counts.map(([key]) => key),
+          this.clock(),
+          this.limits.windowSeconds * 1000,
+        )
+        .then(() => refuse(entry, reason, message));
     const body = await request.body();
     const bodyHash = sha256Hex(body);
     const declared = request.header(SDK_CONTENT_SHA256_HEADER);
     const key = await this.accessKeys.activeSecret(auth.accessKey);
     if (!key) {
-      throw refuse(
+      throw await failed(
         ErrorCodes.AccessKeyInvalid,
         `access key ${auth.accessKey} unknown, inactive or deleted`,
         'The access key is unknown, inactive or deleted; sign with an active access key.',
@@ -80,7 +108,7 @@ export class SignatureService {
     }
     const parts = { ...request, payloadHash: declared ?? bodyHash, date };
     if (!signatureMatches(parts, auth, key.secret)) {
-      throw refuse(
+      throw await failed(
         ErrorCodes.SignatureMismatch,
         `signature of access key ${auth.accessKey} does not match`,
         'The signature does not match the request; sign it with the secret key of this access key (SDK-HMAC-SHA256).',

@@ -4,6 +4,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import * as v from 'valibot';
 import { isSignedAuthorization, type SignedRequest } from '../../services/signature-service.js';
 import { readRawBody } from '../body.js';
+import { clientAddress } from '../client-address.js';
 import type { AppEnv } from '../context.js';
 
 /** The path and query as the client sent them (a signature covers them before any decoding). */
@@ -28,6 +29,7 @@ function signedRequest(c: Context<AppEnv>): SignedRequest {
     ...rawTarget(c),
     header: (name) => c.req.header(name),
     body: () => readRawBody(c),
+    address: clientAddress(c),
   };
 }
 

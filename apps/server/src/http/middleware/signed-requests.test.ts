@@ -1,9 +1,9 @@
-import { ForbiddenErrorResponseSchema, ListTasksResponseSchema } from '@sms/domain';
+import { ForbiddenErrorResponseSchema, ListTasksResponseSchema, passwordTokenRequest } from '@sms/domain';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatSdkDate } from '../../crypto/sdk-signature.js';
 import { type KeyPair, officialSignature } from '../../test-support/sdk.js';
-import { createTestApp, result, type TestApp } from '../../testing/app.js';
+import { ADMIN_PASSWORD, createTestApp, result, type TestApp } from '../../testing/app.js';
 
 let t: TestApp;
 let key: KeyPair;
@@ -157,5 +157,45 @@ describe('requests signed with an access key (SDK-HMAC-SHA256)', () => {
     const res = await t.upload(taskId, { consistency_result: [] }, { authorization: 'Bearer something' });
     expect(res.status).toBe(200);
     expect((await t.upload(taskId, {}, { authorization: 'Basic eDp5' }, null)).status).toBe(403);
+  });
+});
+
+describe('failed signatures and the sign-in limits', () => {
+  it('count for the key and the address: past the limit even a right signature, and a password, wait (429)', async () => {
+    const limited = await createTestApp({
+      clock: 'running',
+      signInLimits: { perUser: 3, perAddress: 5, windowSeconds: 900 },
+    });
+    try {
+      const pid = (await limited.storage.accounts.findProject({ name: 'default' }))!.id;
+      const made = await limited.services.accessKeys.createFor('admin');
+      const right = { ak: made.credential.access, sk: made.credential.secret, projectId: pid };
+      const send = (k: KeyPair) => {
+        const signed = officialSignature({ url: `${ORIGIN}/v3/tasks`, method: 'GET', key: k });
+        return limited.request('/v3/tasks', signed.init, '198.51.100.7');
+      };
+      expect((await send(right)).status).toBe(200);
+      for (let i = 0; i < 3; i++)
+        expect((await send({ ...right, sk: `${right.sk.slice(0, -1)}X` })).status).toBe(403);
+      const waiting = await send(right);
+      expect(waiting.status).toBe(429);
+      expect(waiting.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(((await waiting.json()) as { error_code: string }).error_code).toBe('SMS.9005');
+      // two unknown keys from the same address reach its limit of 5: a password sign-in from there waits too
+      for (let i = 0; i < 2; i++)
+        expect((await send({ ...right, ak: `UNKNOWN0000000000${i}00` })).status).toBe(403);
+      const token = await limited.request(
+        '/v3/auth/tokens',
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(passwordTokenRequest({ user: 'admin', password: ADMIN_PASSWORD })),
+        },
+        '198.51.100.7',
+      );
+      expect(token.status).toBe(429);
+    } finally {
+      await limited.close();
+    }
   });
 });
