@@ -89,9 +89,15 @@ export async function readFormBody(c: Context<AppEnv>): Promise<Record<string, s
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Whether the request came through @hono/node-server (which passes Node's request as `env.incoming`). */
+/** Node's request when @hono/node-server serves it (as `env.incoming`); undefined in-process. */
+export function nodeRequestOf(c: Context<AppEnv>): IncomingMessage | undefined {
+  const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
+  return incoming instanceof IncomingMessage ? incoming : undefined;
+}
+
+/** Whether the request came through @hono/node-server. */
 function servedByNode(c: Context<AppEnv>): boolean {
-  return (c.env as { incoming?: unknown } | undefined)?.incoming instanceof IncomingMessage;
+  return nodeRequestOf(c) !== undefined;
 }
 
 /**

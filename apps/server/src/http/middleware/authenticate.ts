@@ -1,22 +1,16 @@
-import { IncomingMessage } from 'node:http';
 import { AUTH_TOKEN_HEADER, TaskIdSchema } from '@sms/domain';
 import type { Context, MiddlewareHandler } from 'hono';
 import * as v from 'valibot';
 import { isSignedAuthorization, type SignedRequest } from '../../services/signature-service.js';
-import { readRawBody } from '../body.js';
+import { nodeRequestOf, readRawBody } from '../body.js';
 import { clientAddress } from '../client-address.js';
 import type { AppEnv } from '../context.js';
 
 /** The path and query as the client sent them (a signature covers them before any decoding). */
 function rawTarget(c: Context<AppEnv>): { rawPath: string; rawQuery: string } {
-  const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
-  const target =
-    incoming instanceof IncomingMessage && incoming.url?.startsWith('/')
-      ? incoming.url
-      : (() => {
-          const url = new URL(c.req.url);
-          return `${url.pathname}${url.search}`;
-        })();
+  const sent = nodeRequestOf(c)?.url;
+  const url = new URL(c.req.url);
+  const target = sent?.startsWith('/') ? sent : `${url.pathname}${url.search}`;
   const query = target.indexOf('?');
   return query < 0
     ? { rawPath: target, rawQuery: '' }
@@ -48,7 +42,8 @@ function principalOfRequest(c: Context<AppEnv>, taskId?: string) {
 /**
  * The first check of every protected route: a missing, malformed, expired or
  * revoked token (403 `SMS.9001`), or a signature refused (403 `SMS.9006`..`SMS.9010`),
- * is answered before the path or body is looked at.
+ * is answered before the path or body is looked at (but a signed request's body
+ * is read first, up to the body limit: the signature covers it).
  */
 export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set('principal', await principalOfRequest(c));
