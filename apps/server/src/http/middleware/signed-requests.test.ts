@@ -199,3 +199,26 @@ describe('failed signatures and the sign-in limits', () => {
     }
   });
 });
+
+describe('the payload hash the SDKs may send (X-Sdk-Content-Sha256)', () => {
+  it('accepts UNSIGNED-PAYLOAD without a body, and refuses it, or another hash, with one (SMS.9007)', async () => {
+    const get = officialSignature({
+      url: `${ORIGIN}/v3/tasks`,
+      method: 'GET',
+      key,
+      headers: { 'X-Sdk-Content-Sha256': 'UNSIGNED-PAYLOAD' },
+    });
+    expect((await t.request('/v3/tasks', get.init)).status).toBe(200);
+    for (const declared of ['UNSIGNED-PAYLOAD', 'a'.repeat(64)]) {
+      const post = officialSignature({
+        url: `${ORIGIN}/v3/tasks/${taskId}/consistency-result`,
+        method: 'POST',
+        key,
+        body: { consistency_result: [] },
+        headers: { 'X-Sdk-Content-Sha256': declared },
+      });
+      const res = await t.request(`/v3/tasks/${taskId}/consistency-result`, post.init);
+      expect((await refusal(res)).error_code, declared).toBe('SMS.9007');
+    }
+  });
+});
