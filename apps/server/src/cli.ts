@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { isSmsError, NameSchema, RoleSchema } from '@sms/domain';
 import * as v from 'valibot';
+import { accessKeyCommand } from './cli/access-key.js';
 import { randomPassword } from './crypto/password.js';
 import { ConfigError, loadConfig, type ServerConfig } from './env.js';
 import { createLogger } from './logger.js';
@@ -26,6 +27,11 @@ Usage:
   sms-server user revoke NAME --project P     take a user out of a project
   sms-server user remove NAME                 delete a user (revokes the user's tokens)
   sms-server user list                        list users and their roles
+  sms-server access-key create USER [--description TEXT] [--json]
+                                              make an access key (AK/SK) for signed requests; the
+                                              secret key is printed this once (--json: the API's body)
+  sms-server access-key list [USER]           list access keys (never their secrets)
+  sms-server access-key delete ACCESS_KEY     delete an access key (refused from the next request on)
   sms-server decode MESSAGE                   read the reason inside a 403's encoded_authorization_message
 
 Passwords: with --password-stdin the first line of standard input; without it a random
@@ -166,6 +172,8 @@ async function main(argv: string[]): Promise<void> {
       project: { type: 'string' },
       role: { type: 'string' },
       'password-stdin': { type: 'boolean' },
+      description: { type: 'string' },
+      json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
     },
@@ -178,6 +186,9 @@ async function main(argv: string[]): Promise<void> {
   await withStorage(async (storage) => {
     const users = new UserService(storage);
     const say = (line: string) => process.stdout.write(`${line}\n`);
+    if (command === 'access-key') {
+      return accessKeyCommand(storage, sub, name, values, say, (message) => new UsageError(message));
+    }
     switch (`${command} ${sub ?? ''}`) {
       case 'project add':
         await users.addProject(parseName(name, 'project NAME'));

@@ -6,10 +6,12 @@ import { trustedProxies } from './http/client-address.js';
 import type { AppDeps } from './http/context.js';
 import type { Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
+import { AccessKeyService, accessKeySealingKey } from './services/access-key-service.js';
 import { AuthService, type SignInLimits } from './services/auth-service.js';
 import { ConsistencyService } from './services/consistency-service.js';
 import { DashboardService } from './services/dashboard-service.js';
 import { HealthService } from './services/health-service.js';
+import { SignatureService } from './services/signature-service.js';
 import { TaskService } from './services/task-service.js';
 import { UserService } from './services/user-service.js';
 import { Storage } from './storage/storage.js';
@@ -30,9 +32,15 @@ export async function createServices(
     ...(options.signInLimits ? { signInLimits: options.signInLimits } : {}),
   });
   const tasks = new TaskService(storage, auth, clock);
+  const accessKeys = new AccessKeyService(storage, await accessKeySealingKey(storage.signIn), clock);
   return {
     health: new HealthService(storage),
     auth,
+    accessKeys,
+    signatures: new SignatureService(storage, accessKeys, {
+      clock,
+      ...(options.signInLimits ? { signInLimits: options.signInLimits } : {}),
+    }),
     tasks,
     dashboard: new DashboardService(storage, auth),
     clock,

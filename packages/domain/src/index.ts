@@ -2,6 +2,7 @@
 export * from './auth/index.js';
 export * from './auth-token/index.js';
 export * from './consistency-result/index.js';
+export * from './credential/index.js';
 export * from './error-codes/index.js';
 export * from './error-response/index.js';
 export * from './idempotency/index.js';

@@ -6,7 +6,10 @@ export function generateMasterSecret(): string {
 }
 
 /** Separate keys for separate purposes, derived from the master secret. */
-export function deriveKey(masterSecret: string, purpose: 'token-signing' | 'authorization-message'): Buffer {
+export function deriveKey(
+  masterSecret: string,
+  purpose: 'token-signing' | 'authorization-message' | 'access-key-secret',
+): Buffer {
   return Buffer.from(
     hkdfSync('sha256', Buffer.from(masterSecret, 'base64url'), Buffer.alloc(0), `sms:${purpose}`, 32),
   );

@@ -1,6 +1,5 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
-  AuthenticationError,
   AuthTokenRequestSchema,
   ErrorCodes,
   formatIssues,
@@ -14,8 +13,7 @@ import {
   TooManyRequestsError,
 } from '@sms/domain';
 import type { Context, Hono } from 'hono';
-import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import type { JSX } from 'hono/jsx/jsx-runtime';
+import { getCookie, setCookie } from 'hono/cookie';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import * as v from 'valibot';
 import { readFormBody } from '../http/body.js';
@@ -23,56 +21,37 @@ import { clientAddress } from '../http/client-address.js';
 import type { AppEnv } from '../http/context.js';
 import { logFailure } from '../http/error-response.js';
 import { ProjectRequiredError, type Session } from '../services/auth-service.js';
+import { registerAccessKeyPages } from './access-key-pages.js';
+import {
+  clearCookie,
+  cookieOptions,
+  currentSession,
+  FORM_TOKEN,
+  nowOf,
+  render,
+  SESSION_COOKIE,
+  SIGN_IN_COOKIE,
+  sameToken,
+  toSignIn,
+} from './session.js';
 import { MessagePage } from './views/message.js';
 import { SignInPage, type SignInProps } from './views/sign-in.js';
 import { TaskListPage } from './views/task-list.js';
 import { TaskPage } from './views/task-page.js';
 
-/** The session cookie: its value is the session id; the server keeps only a hash of it. */
-export const SESSION_COOKIE = 'sms_session';
-/** The sign-in form's cookie: the same random value as the form's hidden field (login CSRF). */
-export const SIGN_IN_COOKIE = 'sms_signin';
-const COOKIE_PATH = '/ui';
+export { SESSION_COOKIE, SIGN_IN_COOKIE } from './session.js';
+
 const SIGN_IN_FORM_SECONDS = 3600;
-const FORM_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
 /** True for the dashboard's paths, whose errors are pages rather than JSON. */
 export function isDashboardPath(path: string): boolean {
   return path === '/ui' || path.startsWith('/ui/');
 }
 
-/** Served over HTTPS, here or at a proxy in front: then cookies are `Secure`. */
-function isHttps(c: Context<AppEnv>): boolean {
-  if (new URL(c.req.url).protocol === 'https:') return true;
-  // Trusting the header can only add `Secure`: a forged one makes the cookie stricter, never weaker.
-  return c.req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase() === 'https';
-}
-
-function cookieOptions(c: Context<AppEnv>, maxAge: number) {
-  return { path: COOKIE_PATH, httpOnly: true, sameSite: 'Strict', secure: isHttps(c), maxAge } as const;
-}
-
-function clearCookie(c: Context<AppEnv>, name: string): void {
-  deleteCookie(c, name, { path: COOKIE_PATH, secure: isHttps(c) });
-}
-
-function sameToken(a: string | undefined, b: string | undefined): boolean {
-  if (a === undefined || b === undefined || !FORM_TOKEN.test(a) || !FORM_TOKEN.test(b)) return false;
-  return timingSafeEqual(Buffer.from(a), Buffer.from(b));
-}
-
 /** A `next` to return to after signing in: a dashboard path on this server, or nothing. */
 function safeNext(raw: string | undefined): string | undefined {
   if (raw === undefined || raw.length > 2048) return undefined;
   return /^\/ui\/[^/\\\s][^\\\s]*$/.test(raw) ? raw : undefined;
-}
-
-function nowOf(c: Context<AppEnv>): number {
-  return (c.get('deps').clock ?? Date.now)();
-}
-
-function render(c: Context<AppEnv>, page: JSX.Element, status: ContentfulStatusCode = 200): Response {
-  return c.html(`<!doctype html>${String(page)}`, status);
 }
 
 /** 400: a page naming the query field that is wrong and how. */
@@ -92,27 +71,6 @@ function queryNotUnderstood(
     />,
     400,
   );
-}
-
-/** The signed-in session, or undefined (and the stale cookie cleared). */
-async function currentSession(c: Context<AppEnv>): Promise<Session | undefined> {
-  const cookie = getCookie(c, SESSION_COOKIE);
-  if (cookie === undefined) return undefined;
-  try {
-    const session = await c.get('deps').auth.session(cookie);
-    c.set('principal', session.principal);
-    return session;
-  } catch (error) {
-    if (!(error instanceof AuthenticationError)) throw error;
-    clearCookie(c, SESSION_COOKIE);
-    return undefined;
-  }
-}
-
-function toSignIn(c: Context<AppEnv>, hadCookie: boolean): Response {
-  const params = new URLSearchParams({ next: c.req.path + (new URL(c.req.url).search || '') });
-  if (hadCookie) params.set('ended', '1');
-  return c.redirect(`/ui/sign-in?${params}`, 303);
 }
 
 function signInForm(
@@ -279,6 +237,8 @@ export function registerDashboard(app: Hono<AppEnv>): void {
     const view = await c.get('deps').dashboard.taskPage(session.principal, taskId, query.output);
     return render(c, <TaskPage view={view} session={session} now={nowOf(c)} />);
   });
+
+  registerAccessKeyPages(app);
 
   app.get('/ui/*', async (c) =>
     render(

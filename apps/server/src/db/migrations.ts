@@ -305,6 +305,22 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         if (dialect === 'postgres') await sql.raw(STORE_UPLOAD_FUNCTION).execute(db);
       },
     },
+    '0010_access_keys': {
+      async up(db: Kysely<unknown>) {
+        // access keys (AK/SK) for the SDKs' signed requests; the secret is kept sealed with a key
+        // derived from the master secret, since checking a signature needs it back
+        await db.schema
+          .createTable('access_keys')
+          .addColumn('access_key', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('secret_sealed', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('access_keys_user').on('access_keys').column('user_id').execute();
+      },
+    },
   };
 }
 

@@ -16,6 +16,17 @@ export interface Database {
   projects: { id: string; name: string; created_at: number };
   users: { id: string; name: string; password_hash: string; token_generation: number; created_at: number };
   memberships: { user_id: string; project_id: string; role: string };
+  /** A user's access keys (AK/SK): the secret only sealed with the server's key (AES-256-GCM). */
+  access_keys: {
+    access_key: string;
+    user_id: string;
+    /** `seal(secret, key derived from the master secret, access_key)`: never the secret itself. */
+    secret_sealed: string;
+    /** `active` or `inactive` */
+    status: string;
+    description: string;
+    created_at: number;
+  };
   tasks: {
     id: string;
     project_id: string;

@@ -228,6 +228,78 @@ describe('fuzzing the running server (loopback, bounded)', () => {
     );
   });
 
+  it(
+    'answers malformed Authorization headers and X-Sdk-Date values with a documented 4xx, never 500',
+    TEST_TIMEOUT,
+    async () => {
+      const hex = fc.stringMatching(/^[0-9a-f]{64}$/);
+      const names = fc.array(
+        fc.constantFrom('host', 'x-sdk-date', 'content-type', 'x-project-id', 'X-Sdk-Date', ''),
+        {
+          maxLength: 5,
+        },
+      );
+      const authorization = fc.oneof(
+        fc.string({ maxLength: 300 }).map((s) => `SDK-HMAC-SHA256 ${s}`),
+        fc
+          .tuple(fc.string({ maxLength: 30 }), names, fc.oneof(hex, fc.string({ maxLength: 70 })))
+          .map(
+            ([ak, signed, sig]) =>
+              `SDK-HMAC-SHA256 Access=${ak}, SignedHeaders=${signed.join(';')}, Signature=${sig}`,
+          ),
+        fc
+          .tuple(fc.stringMatching(/^[A-Z0-9]{20}$/), names, hex)
+          .map(
+            ([ak, signed, sig]) =>
+              `SDK-HMAC-SHA256 Access=${ak}, SignedHeaders=${signed.join(';')}, Signature=${sig}`,
+          ),
+        fc.constantFrom(
+          'sdk-hmac-sha256',
+          'SDK-HMAC-SHA256',
+          ' SDK-HMAC-SHA256 Access=',
+          'Bearer x',
+          'Basic eDp5',
+        ),
+      );
+      const date = fc.oneof(
+        fc.constant(undefined),
+        fc.string({ maxLength: 30 }),
+        fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }).map((d) =>
+          d
+            .toISOString()
+            .replace(/[-:]/g, '')
+            .replace(/\.\d{3}/, ''),
+        ),
+        fc.stringMatching(/^\d{8}T\d{6}Z$/),
+      );
+      await fc.assert(
+        fc.asyncProperty(
+          authorization,
+          date,
+          fc.boolean(),
+          fc.boolean(),
+          async (auth, sdkDate, withToken, get) => {
+            const headers: [string, string][] = [
+              ['authorization', auth.replace(/[^\x20-\x7e]/g, '?')],
+              ['content-type', 'application/json'],
+            ];
+            if (sdkDate !== undefined) headers.push(['x-sdk-date', sdkDate.replace(/[^\x20-\x7e]/g, '?')]);
+            if (withToken) headers.push(['x-auth-token', token]);
+            const answer = await raw(
+              get ? 'GET' : 'POST',
+              `/v3/tasks/${taskId}/consistency-result`,
+              headers,
+              get ? undefined : '{"consistency_result":[]}',
+            );
+            // failed signatures count toward the sign-in limits: past them, 429
+            check(answer, [...UPLOAD_STATUSES, 429]);
+          },
+        ),
+        { numRuns: RUNS, interruptAfterTimeLimit: TIME_LIMIT_MS },
+      );
+    },
+  );
+
   it('reads a token of 16384 characters (the API maximum) instead of refusing its headers with 431', async () => {
     for (const length of [16_384, 16_385]) {
       const answer = await raw(

@@ -89,9 +89,28 @@ export async function readFormBody(c: Context<AppEnv>): Promise<Record<string, s
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Whether the request came through @hono/node-server (which passes Node's request as `env.incoming`). */
+/** Node's request when @hono/node-server serves it (as `env.incoming`); undefined in-process. */
+export function nodeRequestOf(c: Context<AppEnv>): IncomingMessage | undefined {
+  const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
+  return incoming instanceof IncomingMessage ? incoming : undefined;
+}
+
+/** Whether the request came through @hono/node-server. */
 function servedByNode(c: Context<AppEnv>): boolean {
-  return (c.env as { incoming?: unknown } | undefined)?.incoming instanceof IncomingMessage;
+  return nodeRequestOf(c) !== undefined;
+}
+
+/**
+ * The request's body up to `BODY_LIMIT_BYTES` (too large: `SMS.2004`), read
+ * once: a signed request's body is read to check its signature, before the
+ * route reads it as JSON.
+ */
+export async function readRawBody(c: Context<AppEnv>): Promise<Uint8Array> {
+  const read = c.get('rawBody');
+  if (read) return read;
+  const bytes = await readLimited(c.req.raw, BODY_LIMIT_BYTES, servedByNode(c));
+  c.set('rawBody', bytes);
+  return bytes;
 }
 
 /**
@@ -116,7 +135,7 @@ export async function readJsonBody<S extends v.GenericSchema>(
       `The Content-Type ${JSON.stringify(contentType.slice(0, 100))} is not application/json (with charset UTF-8 if any).`,
     );
   }
-  const bytes = await readLimited(c.req.raw, BODY_LIMIT_BYTES, servedByNode(c));
+  const bytes = await readRawBody(c);
   let text: string;
   try {
     text = utf8.decode(bytes);

@@ -1,16 +1,21 @@
 import type { BlockList } from 'node:net';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import type { AccessKeyService } from '../services/access-key-service.js';
 import type { AuthService, Principal } from '../services/auth-service.js';
 import type { ConsistencyService } from '../services/consistency-service.js';
 import type { DashboardService } from '../services/dashboard-service.js';
 import type { HealthService } from '../services/health-service.js';
+import type { SignatureService } from '../services/signature-service.js';
 import type { TaskService } from '../services/task-service.js';
 
 /** What the routes are given: services, never the environment. */
 export interface AppDeps {
   health: HealthService;
   auth: AuthService;
+  /** Requests signed with an access key (`Authorization: SDK-HMAC-SHA256 …`). */
+  signatures: SignatureService;
+  accessKeys: AccessKeyService;
   tasks: TaskService;
   consistency: ConsistencyService;
   dashboard: DashboardService;
@@ -29,6 +34,8 @@ export type AppEnv = {
   Variables: {
     requestId: string;
     principal: Principal | undefined;
+    /** The body, once read (see `readRawBody`). */
+    rawBody: Uint8Array | undefined;
     deps: AppDeps;
   };
 };

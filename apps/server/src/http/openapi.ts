@@ -1,10 +1,15 @@
 import {
+  ACCESS_KEYS_PER_USER,
   Actions,
   AUTH_TOKEN_HEADER,
   ErrorCodes,
   IDEMPOTENCY_KEY_HEADER,
   Limits,
+  PROJECT_ID_HEADER,
   REQUEST_ID_HEADER,
+  SDK_DATE_HEADER,
+  SDK_DATE_SKEW_SECONDS,
+  SIGNATURE_ALGORITHM,
   SUBJECT_TOKEN_HEADER,
   TASK_PAGE_DEFAULT,
   TASK_PAGE_MAX,
@@ -39,7 +44,28 @@ const taskIdParam = {
   description: `Task ID. ${1}..${Limits.taskIdMaxLength} characters.`,
   schema: { type: 'string', minLength: 1, maxLength: Limits.taskIdMaxLength },
 };
-const security = [{ token: [] }];
+/** Every protected route takes either a token or an access key's signature (never both). */
+const security = [{ token: [] }, { accessKey: [] }];
+const accessKeyParam = {
+  name: 'access_key',
+  in: 'path',
+  required: true,
+  description: 'The access key id (AK): 20 capital letters and digits.',
+  schema: { type: 'string', pattern: '^[A-Z0-9]{20}$' },
+};
+const SIGNING =
+  `Sign each request as the Huawei Cloud SDKs do (API Gateway's AK/SK signing, \`${SIGNATURE_ALGORITHM}\`): ` +
+  `\`Authorization: ${SIGNATURE_ALGORITHM} Access=AK, SignedHeaders=content-type;host;x-project-id;x-sdk-date, Signature=hex\`, ` +
+  `where the signature is hex HMAC-SHA256(secret key, "${SIGNATURE_ALGORITHM}\\n" + ${SDK_DATE_HEADER} + "\\n" + hex SHA-256 of the canonical request), ` +
+  'the canonical request being the method, the path with each segment percent-encoded again and a trailing slash, the sorted query, ' +
+  'the signed headers as `name:value` lines, their names joined by `;`, and the hex SHA-256 of the body, one per line. ' +
+  `${SDK_DATE_HEADER} (like 20261204T185512Z, UTC) may be at most ${SDK_DATE_SKEW_SECONDS / 60} minutes from the server's clock. ` +
+  `${PROJECT_ID_HEADER} (signed) names the project; without it, the user's only project. The key's user's role there decides, as for a token. ` +
+  `Refusals (403): \`${ErrorCodes.AccessKeyInvalid.code}\` unknown, inactive or deleted key; \`${ErrorCodes.SignatureMismatch.code}\` wrong signature; ` +
+  `\`${ErrorCodes.SdkDateInvalid.code}\` missing, malformed or stale date; \`${ErrorCodes.AuthorizationMalformed.code}\` malformed Authorization, ` +
+  `an unsigned ${PROJECT_ID_HEADER}, or a token sent as well; \`${ErrorCodes.ProjectNotAllowed.code}\` a project the user has no role in. ` +
+  `A wrong key or signature counts as a failed sign-in (for the key and the address); past the limits, 429 \`${ErrorCodes.TooManyRequests.code}\`. ` +
+  "A signed request's body (at most 1 MiB, else 400 `SMS.2004`) is read before the signature is checked.";
 
 /**
  * The OpenAPI 3.1 document of the server. Every body schema comes from
@@ -54,7 +80,8 @@ export function buildOpenApiDocument(version: string) {
       title: 'SMS consistency-result API',
       version,
       description:
-        'The Huawei Cloud SMS v3 consistency-result API with the tasks and IAM-style tokens around it. ' +
+        'The Huawei Cloud SMS v3 consistency-result API with the tasks, IAM-style tokens and access keys around it. ' +
+        `Authenticate with a token in ${AUTH_TOKEN_HEADER}, or sign the request with an access key as the official Huawei Cloud SDKs do (see the \`accessKey\` security scheme). ` +
         `Every response carries ${REQUEST_ID_HEADER}. Request bodies larger than ${BODY_LIMIT_BYTES} bytes are refused (400 \`SMS.2004\`). ` +
         'People read the results on the web dashboard at `/ui` (same users and projects).',
     },
@@ -65,6 +92,12 @@ export function buildOpenApiDocument(version: string) {
           in: 'header',
           name: AUTH_TOKEN_HEADER,
           description: 'A token from POST /v3/auth/tokens.',
+        },
+        accessKey: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Authorization',
+          description: `An access key (AK/SK) from POST /v3.0/OS-CREDENTIAL/credentials. ${SIGNING}`,
         },
       },
       schemas,
@@ -214,6 +247,54 @@ export function buildOpenApiDocument(version: string) {
             }),
           },
           responses: { 200: { description: 'The decoded reason.', ...json({ type: 'object' }) }, ...errors },
+        },
+      },
+      '/v3.0/OS-CREDENTIAL/credentials': {
+        post: {
+          operationId: 'CreatePermanentAccessKey',
+          summary: 'Create an access key (AK/SK) for a user',
+          description:
+            'For the caller itself, or (admins) any user of its project. The secret key is in this answer only. ' +
+            `At most ${ACCESS_KEYS_PER_USER} keys per user (409 \`${ErrorCodes.AccessKeyLimitReached.code}\`).`,
+          security,
+          requestBody: { required: true, ...json(ref('CreateCredentialRequest')) },
+          responses: {
+            201: { description: 'The new key with its secret.', ...json(ref('CreateCredentialResponse')) },
+            ...errors,
+            409: { description: codesFor(409), ...json(ref('ErrorResponse')) },
+          },
+        },
+        get: {
+          operationId: 'ListPermanentAccessKeys',
+          summary: "List a user's access keys (never their secrets)",
+          description: "Without `user_id`, the caller's own; an admin may name any user of its project.",
+          security,
+          parameters: [{ name: 'user_id', in: 'query', required: false, schema: { type: 'string' } }],
+          responses: {
+            200: { description: 'The keys.', ...json(ref('ListCredentialsResponse')) },
+            ...errors,
+          },
+        },
+      },
+      '/v3.0/OS-CREDENTIAL/credentials/{access_key}': {
+        put: {
+          operationId: 'UpdatePermanentAccessKey',
+          summary: 'Activate or deactivate an access key, or change its description',
+          security,
+          parameters: [accessKeyParam],
+          requestBody: { required: true, ...json(ref('UpdateCredentialRequest')) },
+          responses: {
+            200: { description: 'The key as it is now.', ...json(ref('UpdateCredentialResponse')) },
+            ...errors,
+          },
+        },
+        delete: {
+          operationId: 'DeletePermanentAccessKey',
+          summary: 'Delete an access key',
+          description: 'Requests signed with it are refused from the next one on, on every instance.',
+          security,
+          parameters: [accessKeyParam],
+          responses: { 204: { description: 'Deleted.' }, ...errors },
         },
       },
       '/healthz': { get: { summary: 'The process is alive', responses: { 200: { description: 'ok' } } } },

@@ -11,7 +11,6 @@ import {
   roleAllows,
   SmsError,
   type Task,
-  TooManyRequestsError,
 } from '@sms/domain';
 import * as v from 'valibot';
 import {
@@ -22,7 +21,8 @@ import {
 import { deriveKey, generateMasterSecret } from '../crypto/keys.js';
 import { dummyPasswordHash, verifyPassword } from '../crypto/password.js';
 import { signToken, TokenSignatures } from '../crypto/tokens.js';
-import type { AccountStore, MembershipRow, SignInStore, UserRow } from '../storage/storage.js';
+import type { AccountStore, MembershipRow, PrincipalRow, SignInStore, UserRow } from '../storage/storage.js';
+import { DEFAULT_SIGN_IN_LIMITS, refuseOverLimit, type SignInLimits } from './sign-in-limits.js';
 
 /** Who is calling: a user acting in one project with one role. */
 export interface Principal {
@@ -36,6 +36,21 @@ export interface Principal {
    * `authenticate`): its project, or null when there is no such task.
    */
   task?: { id: string; projectId: string | null };
+}
+
+/** The principal of a user's role in a project, as `AccountStore.principal` read it (with the task, when asked). */
+export function toPrincipal(
+  found: PrincipalRow & { taskProjectId?: string | null },
+  taskId: string | undefined,
+): Principal {
+  return {
+    userId: found.user.id,
+    userName: found.user.name,
+    projectId: found.project.id,
+    projectName: found.project.name,
+    role: found.role,
+    ...(taskId === undefined ? {} : { task: { id: taskId, projectId: found.taskProjectId ?? null } }),
+  };
 }
 
 /** A signed-in dashboard user: who, the form token its forms must carry, and when it ends. */
@@ -70,15 +85,7 @@ export class ProjectRequiredError extends SmsError {
   }
 }
 
-/** Failed sign-ins allowed in one window, per user name and per client address. */
-export interface SignInLimits {
-  perUser: number;
-  perAddress: number;
-  windowSeconds: number;
-}
-
-/** 10 failures per user and 100 per address in 15 minutes: enough for typos, far too few for guessing. */
-export const DEFAULT_SIGN_IN_LIMITS: SignInLimits = { perUser: 10, perAddress: 100, windowSeconds: 15 * 60 };
+export { DEFAULT_SIGN_IN_LIMITS, type SignInLimits } from './sign-in-limits.js';
 
 export interface AuthOptions {
   tokenTtlSeconds: number;
@@ -234,16 +241,15 @@ export class AuthService {
     const userKey = `user:${credentials.name}`;
     const addressKey = `address:${address}`;
     // Refused before any password is hashed: a guesser gets neither an answer nor our CPU.
-    for (const [key, limit, who] of [
-      [userKey, limits.perUser, 'for this user'],
-      [addressKey, limits.perAddress, 'from this address'],
-    ] as const) {
-      const { failures, windowStart } = await this.signInState.failures(key, this.now(), windowMs);
-      if (failures >= limit) {
-        const wait = Math.max(1, Math.ceil((windowStart + windowMs - this.now()) / 1000));
-        throw new TooManyRequestsError(`Too many failed sign-ins ${who}; try again in ${wait} s.`, wait);
-      }
-    }
+    await refuseOverLimit(
+      this.signInState,
+      [
+        [userKey, limits.perUser, 'for this user'],
+        [addressKey, limits.perAddress, 'from this address'],
+      ],
+      this.now(),
+      limits.windowSeconds,
+    );
     const invalid = async () => {
       await this.signInState.countFailure([userKey, addressKey], this.now(), windowMs);
       return new SmsError(ErrorCodes.InvalidCredentials, 'The user name, password or project is wrong.');
@@ -309,14 +315,7 @@ export class AuthService {
     if (found.user.token_generation !== generation) {
       throw new AuthenticationError(`${what} revoked: the password was changed`);
     }
-    return {
-      userId: found.user.id,
-      userName: found.user.name,
-      projectId: found.project.id,
-      projectName: found.project.name,
-      role: found.role,
-      ...(taskId === undefined ? {} : { task: { id: taskId, projectId: found.taskProjectId ?? null } }),
-    };
+    return toPrincipal(found, taskId);
   }
 
   /** Throws `SMS.9004` unless the principal's role allows `action` in its project. */

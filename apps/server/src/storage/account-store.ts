@@ -133,6 +133,7 @@ export class AccountStore {
     await this.run('delete user', () =>
       this.db.transaction().execute(async (trx) => {
         await trx.deleteFrom('memberships').where('user_id', '=', userId).execute();
+        await trx.deleteFrom('access_keys').where('user_id', '=', userId).execute();
         await trx.deleteFrom('users').where('id', '=', userId).execute();
       }),
     );

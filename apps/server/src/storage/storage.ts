@@ -3,6 +3,7 @@ import { connect } from '../db/connect.js';
 import type { ModeWarning } from '../db/file-modes.js';
 import { migrateToLatest } from '../db/migrations.js';
 import type { Dialect } from '../db/schema.js';
+import { AccessKeyStore } from './access-key-store.js';
 import { AccountStore } from './account-store.js';
 import { type StorageEvents, type StoreHandle, storeHandle } from './handle.js';
 import { SignInStore } from './sign-in-store.js';
@@ -10,7 +11,13 @@ import { TaskStore } from './task-store.js';
 import { TaskSummaryStore } from './task-summary-store.js';
 import { UploadStore } from './upload-store.js';
 
-export type { AccountStore, MembershipRow, ProjectRow, UserRow } from './account-store.js';
+export {
+  AccessKeyLimitReached,
+  type AccessKeyListing,
+  type AccessKeyRow,
+  type AccessKeyStore,
+} from './access-key-store.js';
+export type { AccountStore, MembershipRow, PrincipalRow, ProjectRow, UserRow } from './account-store.js';
 export { type StorageEvents, UniqueViolation } from './handle.js';
 export type { SessionRow, SignInStore } from './sign-in-store.js';
 export type { TaskStore } from './task-store.js';
@@ -29,6 +36,7 @@ export class Storage {
   /** What was readable by other users at opening and was tightened (see `secureDataFiles`). */
   readonly tightened: ModeWarning[];
   readonly accounts: AccountStore;
+  readonly accessKeys: AccessKeyStore;
   readonly signIn: SignInStore;
   readonly tasks: TaskStore;
   readonly summaries: TaskSummaryStore;
@@ -41,6 +49,7 @@ export class Storage {
     this.tightened = connection.tightened;
     this.handle = storeHandle(connection.db, connection.dialect, events, connection.sqlite);
     this.accounts = new AccountStore(this.handle);
+    this.accessKeys = new AccessKeyStore(this.handle);
     this.signIn = new SignInStore(this.handle);
     this.tasks = new TaskStore(this.handle);
     this.summaries = new TaskSummaryStore(this.handle);

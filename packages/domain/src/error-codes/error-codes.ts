@@ -38,6 +38,12 @@ export const ErrorCodes = {
     status: 409,
     meaning: 'An entity with that name already exists.',
   },
+  AccessKeyLimitReached: {
+    code: 'SMS.1006',
+    status: 409,
+    meaning:
+      'The user already has 2 access keys, the most allowed; delete one (DELETE /v3.0/OS-CREDENTIAL/credentials/{access_key}) before creating another.',
+  },
   RequestBodyTooLarge: {
     code: 'SMS.2004',
     status: 400,
@@ -102,6 +108,36 @@ export const ErrorCodes = {
     status: 429,
     meaning:
       'Too many failed sign-ins for this user or from this address; wait for the seconds in Retry-After.',
+  },
+  AccessKeyInvalid: {
+    code: 'SMS.9006',
+    status: 403,
+    meaning:
+      'The access key in Authorization is unknown, inactive or deleted (or its user was removed); sign with an active key from POST /v3.0/OS-CREDENTIAL/credentials or sms-server access-key create.',
+  },
+  SignatureMismatch: {
+    code: 'SMS.9007',
+    status: 403,
+    meaning:
+      'The SDK-HMAC-SHA256 signature does not match the request: sign the method, path, query, signed headers and body with the secret key of this access key, and send them unchanged.',
+  },
+  SdkDateInvalid: {
+    code: 'SMS.9008',
+    status: 403,
+    meaning:
+      "X-Sdk-Date is missing, not in the form 20261204T185512Z (UTC), or more than 15 minutes from the server's clock; set the client's clock right (NTP) and sign again.",
+  },
+  AuthorizationMalformed: {
+    code: 'SMS.9009',
+    status: 403,
+    meaning:
+      'The Authorization header is not "SDK-HMAC-SHA256 Access=AK, SignedHeaders=a;b, Signature=hex", a signed header or X-Project-Id is missing from the signature, or the request carries both a signature and an X-Auth-Token; send exactly one of them.',
+  },
+  ProjectNotAllowed: {
+    code: 'SMS.9010',
+    status: 403,
+    meaning:
+      "The access key's user has no role in the project of X-Project-Id (or, without that header, is in several projects); send the id of one of the user's projects in X-Project-Id.",
   },
 } as const satisfies Record<string, ErrorCodeEntry>;
 

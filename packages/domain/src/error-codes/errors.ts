@@ -67,17 +67,20 @@ export class PermissionDeniedError extends SmsError {
   }
 }
 
-/** The token is missing, malformed, expired or revoked (`SMS.9001`). */
+/**
+ * The caller is not authenticated: by default the token is missing, malformed,
+ * expired or revoked (`SMS.9001`); a signed request names its own code
+ * (`SMS.9006`..`SMS.9010`) and says what to do in `message`.
+ */
 export class AuthenticationError extends SmsError {
   override name = 'AuthenticationError';
   constructor(
     /** Why, for the encrypted authorization message only (never sent in clear). */
     readonly reason: string,
+    entry: ErrorCodeEntry = ErrorCodes.AuthenticationFailed,
+    message = 'Authentication failed: the X-Auth-Token is missing, invalid, expired or revoked.',
   ) {
-    super(
-      ErrorCodes.AuthenticationFailed,
-      'Authentication failed: the X-Auth-Token is missing, invalid, expired or revoked.',
-    );
+    super(entry, message);
   }
 }
 

@@ -7,6 +7,13 @@ import {
   UpdateConsistencyResultRequestSchema,
   UpdateConsistencyResultResponseSchema,
 } from '../consistency-result/index.js';
+import {
+  CreateCredentialRequestSchema,
+  CreateCredentialResponseSchema,
+  ListCredentialsResponseSchema,
+  UpdateCredentialRequestSchema,
+  UpdateCredentialResponseSchema,
+} from '../credential/index.js';
 import { ErrorResponseSchema, ForbiddenErrorResponseSchema } from '../error-response/index.js';
 import {
   CreateTaskRequestSchema,
@@ -47,6 +54,11 @@ export function buildJsonSchemas() {
     ListTasksResponse: convert(ListTasksResponseSchema),
     AuthTokenRequest: convert(AuthTokenRequestSchema),
     AuthTokenResponse: convert(AuthTokenResponseSchema),
+    CreateCredentialRequest: convert(CreateCredentialRequestSchema),
+    CreateCredentialResponse: convert(CreateCredentialResponseSchema),
+    ListCredentialsResponse: convert(ListCredentialsResponseSchema),
+    UpdateCredentialRequest: convert(UpdateCredentialRequestSchema),
+    UpdateCredentialResponse: convert(UpdateCredentialResponseSchema),
   } as const satisfies Record<string, JsonSchema>;
 }
 

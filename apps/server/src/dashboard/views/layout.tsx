@@ -31,6 +31,7 @@ export const Layout: FC<{ title: string; session?: Session | undefined; children
               <strong>{session.principal.userName}</strong> ({session.principal.role}) in project{' '}
               <strong>{session.principal.projectName}</strong>
             </span>
+            <a href="/ui/access-keys">Your access keys</a>
             <form method="post" action="/ui/sign-out">
               <input type="hidden" name="csrf" value={session.csrfToken} />
               <button type="submit" class="secondary">

@@ -1,15 +1,52 @@
 import { AUTH_TOKEN_HEADER, TaskIdSchema } from '@sms/domain';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import * as v from 'valibot';
+import { isSignedAuthorization, type SignedRequest } from '../../services/signature-service.js';
+import { nodeRequestOf, readRawBody } from '../body.js';
+import { clientAddress } from '../client-address.js';
 import type { AppEnv } from '../context.js';
+
+/** The path and query as the client sent them (a signature covers them before any decoding). */
+function rawTarget(c: Context<AppEnv>): { rawPath: string; rawQuery: string } {
+  const sent = nodeRequestOf(c)?.url;
+  const url = new URL(c.req.url);
+  const target = sent?.startsWith('/') ? sent : `${url.pathname}${url.search}`;
+  const query = target.indexOf('?');
+  return query < 0
+    ? { rawPath: target, rawQuery: '' }
+    : { rawPath: target.slice(0, query), rawQuery: target.slice(query + 1) };
+}
+
+function signedRequest(c: Context<AppEnv>): SignedRequest {
+  return {
+    method: c.req.method,
+    ...rawTarget(c),
+    header: (name) => c.req.header(name),
+    body: () => readRawBody(c),
+    address: clientAddress(c),
+  };
+}
+
+/**
+ * Who is calling: a request signed with an access key (`Authorization:
+ * SDK-HMAC-SHA256 …`) is checked as the SDKs sign it; any other, exactly as
+ * before, by its `X-Auth-Token`.
+ */
+function principalOfRequest(c: Context<AppEnv>, taskId?: string) {
+  const deps = c.get('deps');
+  return isSignedAuthorization(c.req.header('authorization'))
+    ? deps.signatures.authenticate(signedRequest(c), taskId)
+    : deps.auth.authenticate(c.req.header(AUTH_TOKEN_HEADER), taskId);
+}
 
 /**
  * The first check of every protected route: a missing, malformed, expired or
- * revoked token is refused (403 `SMS.9001`) before the path or body is looked at.
+ * revoked token (403 `SMS.9001`), or a signature refused (403 `SMS.9006`..`SMS.9010`),
+ * is answered before the path or body is looked at (but a signed request's body
+ * is read first, up to the body limit: the signature covers it).
  */
 export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const principal = await c.get('deps').auth.authenticate(c.req.header(AUTH_TOKEN_HEADER));
-  c.set('principal', principal);
+  c.set('principal', await principalOfRequest(c));
   await next();
 };
 
@@ -27,12 +64,6 @@ export function principalOf(c: { get(key: 'principal'): AppEnv['Variables']['pri
  */
 export const authenticateForTask: MiddlewareHandler<AppEnv> = async (c, next) => {
   const taskId = c.req.param('task_id');
-  const principal = await c
-    .get('deps')
-    .auth.authenticate(
-      c.req.header(AUTH_TOKEN_HEADER),
-      taskId && v.is(TaskIdSchema, taskId) ? taskId : undefined,
-    );
-  c.set('principal', principal);
+  c.set('principal', await principalOfRequest(c, taskId && v.is(TaskIdSchema, taskId) ? taskId : undefined));
   await next();
 };

@@ -33,6 +33,23 @@ describe('health, documents and the edges of the app', () => {
     expect(Object.keys(doc.components.schemas)).toContain('ForbiddenErrorResponse');
   });
 
+  it('describes both ways to authenticate, and the access keys’ routes', async () => {
+    const doc = (await (await t.request('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, { operationId?: string; security?: object[] }>>;
+      components: { securitySchemes: Record<string, { description: string }> };
+    };
+    expect(Object.keys(doc.components.securitySchemes)).toEqual(['token', 'accessKey']);
+    expect(doc.components.securitySchemes.accessKey?.description).toContain('SDK-HMAC-SHA256');
+    expect(doc.paths['/v3/tasks/{task_id}/consistency-result']?.post?.security).toEqual([
+      { token: [] },
+      { accessKey: [] },
+    ]);
+    expect(doc.paths['/v3.0/OS-CREDENTIAL/credentials']?.post?.operationId).toBe('CreatePermanentAccessKey');
+    expect(doc.paths['/v3.0/OS-CREDENTIAL/credentials/{access_key}']?.delete?.operationId).toBe(
+      'DeletePermanentAccessKey',
+    );
+  });
+
   it('serves a readable API reference page', async () => {
     const res = await t.request('/docs');
     expect(res.status).toBe(200);

@@ -1,0 +1,42 @@
+import { AccessKeyIdSchema, CredentialDescriptionSchema } from '@sms/domain';
+import * as v from 'valibot';
+import { AccessKeyService, accessKeySealingKey } from '../services/access-key-service.js';
+import type { Storage } from '../storage/storage.js';
+
+/** `sms-server access-key create|list|delete`: the operator's side of `/v3.0/OS-CREDENTIAL/credentials`. */
+export async function accessKeyCommand(
+  storage: Storage,
+  sub: string | undefined,
+  argument: string | undefined,
+  options: { description?: string | undefined; json?: boolean | undefined },
+  say: (line: string) => void,
+  usage: (message: string) => Error,
+): Promise<void> {
+  const keys = new AccessKeyService(storage, await accessKeySealingKey(storage.signIn));
+  switch (sub) {
+    case 'create': {
+      if (argument === undefined) throw usage('missing USER');
+      if (options.description !== undefined && !v.is(CredentialDescriptionSchema, options.description))
+        throw usage('--description: expected at most 255 characters');
+      const created = await keys.createFor(argument, options.description ?? '');
+      if (options.json) return say(JSON.stringify(created));
+      const { access, secret } = created.credential;
+      say(`created access key ${access} for user ${argument}`);
+      return say(`secret key (shown once): ${secret}`);
+    }
+    case 'list':
+      for (const key of await keys.listFor(argument)) {
+        say([key.access, key.user_name, key.status, key.create_time, key.description].join('\t'));
+      }
+      return;
+    case 'delete': {
+      if (argument === undefined) throw usage('missing ACCESS_KEY');
+      if (!v.is(AccessKeyIdSchema, argument))
+        throw usage(`${JSON.stringify(argument)} is not an access key (20 capital letters and digits)`);
+      await keys.deleteKey(argument);
+      return say(`deleted access key ${argument}; requests signed with it are refused from now on`);
+    }
+    default:
+      throw usage(`unknown command ${JSON.stringify(`access-key ${sub ?? ''}`.trim())}`);
+  }
+}
