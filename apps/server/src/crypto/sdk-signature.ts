@@ -1,25 +1,19 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { SIGNATURE_ALGORITHM } from '@sms/domain';
+import { canonicalRequest, type SignedRequestParts, signCanonicalRequest } from '@sms/domain/signature';
 
 /**
- * The Huawei Cloud SDKs' request signature (`SDK-HMAC-SHA256`, API Gateway's
- * AK/SK signing), built exactly as the official Node.js SDK core's
- * `AKSKSigner` builds it (`@huaweicloud/huaweicloud-sdk-core`, auth/AKSKSigner):
- *
- *     canonical request = method \n canonical URI \n canonical query \n
- *                         canonical headers (each "name:value\n") \n signed headers \n payload hash
- *     string to sign    = "SDK-HMAC-SHA256" \n X-Sdk-Date \n hex(sha256(canonical request))
- *     signature         = hex(hmac-sha256(secret key, string to sign))
+ * Checking the Huawei Cloud SDKs' request signature (`SDK-HMAC-SHA256`, API
+ * Gateway's AK/SK signing): the `Authorization` header read, and the
+ * signature compared. The canonical request, string to sign and signature are
+ * built in `@sms/domain/signature`, exactly as the official Node.js SDK core's
+ * `AKSKSigner` builds them, and shared with `@sms/client`, which signs.
  */
 
 /** `Authorization: SDK-HMAC-SHA256 Access=AK, SignedHeaders=a;b, Signature=hex`, as the SDKs write it. */
 const AUTHORIZATION =
   /^SDK-HMAC-SHA256 +Access=([^\s,]+), *SignedHeaders=([^\s,]+), *Signature=([0-9a-f]{64})$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
-const SDK_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
-
-/** The SHA-256 of nothing: what the SDKs sign for a request without a body. */
-export const EMPTY_BODY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /** True when an `Authorization` header claims this signature scheme (well formed or not). */
 export function isSignedAuthorization(header: string): boolean {
@@ -45,116 +39,6 @@ export function parseAuthorization(header: string): ParsedAuthorization | undefi
   return { accessKey, signedHeaders, signedHeaderList, signature };
 }
 
-/** A time as the SDKs write `X-Sdk-Date`: `20261204T185512Z` (UTC, whole seconds). */
-export function formatSdkDate(time: number): string {
-  return new Date(time)
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '');
-}
-
-/** `X-Sdk-Date` (`20261204T185512Z`, UTC) in ms since the epoch, or undefined when it is not one. */
-export function parseSdkDate(value: string): number | undefined {
-  const match = SDK_DATE.exec(value);
-  if (!match) return undefined;
-  const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const time = Date.UTC(year, month - 1, day, hour, minute, second);
-  // 20261331T…: Date.UTC would roll it over into another day; the SDKs never send one
-  return formatSdkDate(time) === value ? time : undefined;
-}
-
-/**
- * The SDK's `urlEncode`: UTF-8, every byte but `A-Z a-z 0-9 - _ . ~` as
- * `%XX` (capitals). `encodeURIComponent` leaves `! ' ( ) *` alone as well.
- */
-export function sdkUrlEncode(text: string): string {
-  return encodeURIComponent(text).replace(
-    /[!'()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
-}
-
-/**
- * The SDK's canonical URI: the path as sent (still percent-encoded), each
- * segment encoded again, and a trailing `/` (the SDK signs `/v3/tasks/` for
- * `/v3/tasks`).
- */
-export function canonicalUri(rawPath: string): string {
-  const encoded = rawPath.split('/').map(sdkUrlEncode).join('/');
-  return encoded.endsWith('/') ? encoded : `${encoded}/`;
-}
-
-/**
- * The SDK's canonical query string: parameters sorted by name (decoded, in
- * code-unit order), the values of a repeated name sorted, each `name=value`
- * encoded as `sdkUrlEncode` does, joined by `&`.
- */
-export function canonicalQueryString(rawQuery: string): string {
-  const values = new Map<string, string[]>();
-  for (const [name, value] of new URLSearchParams(rawQuery)) {
-    const list = values.get(name);
-    if (list) list.push(value);
-    else values.set(name, [value]);
-  }
-  const parts: string[] = [];
-  for (const name of [...values.keys()].sort()) {
-    const list = values.get(name) ?? [];
-    if (list.length > 1) list.sort();
-    for (const value of list) parts.push(`${sdkUrlEncode(name)}=${sdkUrlEncode(value)}`);
-  }
-  return parts.join('&');
-}
-
-/** What the signature covers, read off the request. */
-export interface SignedRequestParts {
-  method: string;
-  /** The path as sent, percent-encoding kept. */
-  rawPath: string;
-  /** The query string as sent, without `?`. */
-  rawQuery: string;
-  /** The value of a request header (names in lower case), or undefined. */
-  header(name: string): string | undefined;
-  /** The payload hash: `X-Sdk-Content-Sha256` when the client sent it, else hex SHA-256 of the body. */
-  payloadHash: string;
-  /** `X-Sdk-Date` as sent. */
-  date: string;
-}
-
-export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-/**
- * The canonical request for the signed headers in `order`. The Node.js SDK
- * writes the headers' lines in `localeCompare` order and the signed-header
- * list in code-unit order (they differ only for names with `_` against `-` or
- * a digit); the other SDKs write both in the list's order.
- */
-function canonicalRequest(request: SignedRequestParts, auth: ParsedAuthorization, order: string[]): string {
-  const headers = order.map((name) => `${name}:${request.header(name) ?? ''}\n`).join('');
-  return [
-    request.method,
-    canonicalUri(request.rawPath),
-    canonicalQueryString(request.rawQuery),
-    headers,
-    auth.signedHeaderList,
-    request.payloadHash,
-  ].join('\n');
-}
-
-/** The signature of a canonical request with a secret key, as the SDKs compute it. */
-export function signCanonicalRequest(canonical: string, date: string, secretKey: string): string {
-  const stringToSign = `${SIGNATURE_ALGORITHM}\n${date}\n${sha256Hex(canonical)}`;
-  return createHmac('sha256', secretKey).update(stringToSign).digest('hex');
-}
-
 /** True when `auth.signature` is the request's signature under `secretKey` (compared in constant time). */
 export function signatureMatches(
   request: SignedRequestParts,
@@ -168,7 +52,7 @@ export function signatureMatches(
   let matches = false;
   for (const order of orders) {
     const expected = Buffer.from(
-      signCanonicalRequest(canonicalRequest(request, auth, order), request.date, secretKey),
+      signCanonicalRequest(canonicalRequest(request, auth.signedHeaderList, order), request.date, secretKey),
       'hex',
     );
     if (timingSafeEqual(expected, given)) matches = true;

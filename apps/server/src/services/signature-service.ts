@@ -10,15 +10,9 @@ import {
   SDK_DATE_SKEW_SECONDS,
   SIGNATURE_ALGORITHM,
 } from '@sms/domain';
+import { formatSdkDate, parseSdkDate, sha256Hex } from '@sms/domain/signature';
 import * as v from 'valibot';
-import {
-  formatSdkDate,
-  type ParsedAuthorization,
-  parseAuthorization,
-  parseSdkDate,
-  sha256Hex,
-  signatureMatches,
-} from '../crypto/sdk-signature.js';
+import { type ParsedAuthorization, parseAuthorization, signatureMatches } from '../crypto/sdk-signature.js';
 import type { AccountStore, SignInStore } from '../storage/storage.js';
 import type { AccessKeyService } from './access-key-service.js';
 import { type Principal, toPrincipal } from './auth-service.js';

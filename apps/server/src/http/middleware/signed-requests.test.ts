@@ -1,7 +1,7 @@
 import { ForbiddenErrorResponseSchema, ListTasksResponseSchema, passwordTokenRequest } from '@sms/domain';
+import { formatSdkDate } from '@sms/domain/signature';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatSdkDate } from '../../crypto/sdk-signature.js';
 import { type KeyPair, officialSignature } from '../../test-support/sdk.js';
 import { ADMIN_PASSWORD, createTestApp, result, type TestApp } from '../../testing/app.js';
 
