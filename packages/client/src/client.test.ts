@@ -335,3 +335,102 @@ describe('tokens', () => {
     expect(server.seen[0]?.headers.get('x-auth-token')).toBe(token);
   });
 });
+
+describe('signing with an access key (AK/SK), as the official SDKs sign', () => {
+  let key: { accessKey: string; secretKey: string; projectId: string };
+  beforeAll(async () => {
+    const created = await server.services.accessKeys.createFor(ADMIN.user, 'client tests');
+    const project = await server.storage.accounts.findProject({ name: ADMIN.project });
+    key = {
+      accessKey: created.credential.access,
+      secretKey: created.credential.secret,
+      projectId: project!.id,
+    };
+  });
+  const signer = (credentials: Partial<typeof key> = key) =>
+    new SmsClient({
+      endpoint: ENDPOINT,
+      credentials: credentials as typeof key,
+      fetch: server.fetch,
+      retry: fast,
+    });
+  const wrongSecret = () => `${key.secretKey.slice(0, -1)}${key.secretKey.endsWith('X') ? 'Y' : 'X'}`;
+
+  it('uploads, reads and lists as the key’s user, every request signed and none asking for a token', async () => {
+    const { id } = await admin.createTask({ name: 'signed' });
+    server.reset();
+    const client = signer();
+    await client.updateConsistencyResult(id, [result('/srv/signed')]);
+    const history = await client.showConsistencyResult(id);
+    expect(history.result_list[0]?.consistency_result[0]?.dir_check).toBe('/srv/signed');
+    const { tasks } = await client.listTasks({ name: 'signed', limit: 5 });
+    expect(tasks.map((task) => task.id)).toContain(id);
+    expect(server.seen).toHaveLength(3);
+    const upload = server.seen[0]!;
+    expect(upload.headers.get('authorization')).toMatch(
+      new RegExp(
+        `^SDK-HMAC-SHA256 Access=${key.accessKey}, SignedHeaders=content-type;host;x-project-id;x-sdk-date, Signature=[0-9a-f]{64}$`,
+      ),
+    );
+    expect(upload.headers.get('x-sdk-date')).toMatch(/^\d{8}T\d{6}Z$/);
+    expect(upload.headers.get('x-project-id')).toBe(key.projectId);
+    for (const request of server.seen) {
+      expect(request.headers.get('x-auth-token')).toBeNull();
+      expect(request.headers.get('authorization')).toMatch(/^SDK-HMAC-SHA256 /);
+    }
+    expect(server.seen[2]!.headers.get('authorization')).toContain(
+      'SignedHeaders=host;x-project-id;x-sdk-date,',
+    );
+  });
+
+  it('signs every attempt of a retried upload again', async () => {
+    const { id } = await admin.createTask({ name: 'signed-retry' });
+    server.reset();
+    server.inject({ kind: 'status', status: 503 });
+    await signer().updateConsistencyResult(id, [result('/srv/retried')]);
+    expect(server.attempts).toHaveLength(2);
+    expect(server.seen).toHaveLength(1);
+    expect(server.seen[0]!.headers.get('authorization')).toMatch(/^SDK-HMAC-SHA256 /);
+  });
+
+  it('takes the user’s only project when no project id is given', async () => {
+    const { projectId: _, ...withoutProject } = key;
+    server.reset();
+    await signer(withoutProject).listTasks();
+    expect(server.seen[0]!.headers.get('x-project-id')).toBeNull();
+  });
+
+  it('is refused with the server’s code: a wrong secret (SMS.9007), an unknown key (SMS.9006), a project of no role (SMS.9010), a clock 20 minutes off (SMS.9008)', async () => {
+    const refused = (credentials: Partial<typeof key>, code: string) =>
+      expect(signer(credentials).listTasks()).rejects.toMatchObject({
+        name: 'SmsForbiddenError',
+        status: 403,
+        errorCode: code,
+      });
+    server.reset();
+    await refused({ ...key, secretKey: wrongSecret() }, 'SMS.9007');
+    expect(server.attempts).toHaveLength(1);
+    await refused({ ...key, accessKey: 'ABCDEFGHIJ0123456789' }, 'SMS.9006');
+    await refused({ ...key, projectId: 'no-such-project' }, 'SMS.9010');
+    server.shiftServerClock(20 * 60 * 1000);
+    try {
+      await refused(key, 'SMS.9008');
+    } finally {
+      server.shiftServerClock(-20 * 60 * 1000);
+    }
+    expect(server.seen.some((r) => r.url.endsWith('/v3/auth/tokens'))).toBe(false);
+  });
+
+  it('checks the key before sending anything, and gets no token with it', async () => {
+    expect(() => signer({ ...key, accessKey: 'not-a-key' })).toThrow(SmsValidationError);
+    expect(() => signer({ ...key, secretKey: '' })).toThrow(/secret key/);
+    expect(
+      () =>
+        new SmsClient({
+          endpoint: ENDPOINT,
+          credentials: { ...key, ...ADMIN } as unknown as typeof key,
+        }),
+    ).toThrow(/not both/);
+    await expect(signer().createToken()).rejects.toThrow(SmsValidationError);
+  });
+});

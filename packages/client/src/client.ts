@@ -1,4 +1,5 @@
 import {
+  AccessKeyIdSchema,
   AUTH_TOKEN_HEADER,
   type AuthTokenResponse,
   AuthTokenResponseSchema,
@@ -16,6 +17,7 @@ import {
   ListTasksParamsSchema,
   type ListTasksResponse,
   ListTasksResponseSchema,
+  PROJECT_ID_HEADER,
   passwordTokenRequest,
   REQUEST_ID_HEADER,
   type ShowConsistencyResultResponse,
@@ -28,6 +30,7 @@ import {
   UpdateConsistencyResultResponseSchema,
 } from '@sms/domain';
 import ky, {
+  type BeforeRequestHook,
   HTTPError,
   type KyInstance,
   type Options as KyOptions,
@@ -53,13 +56,68 @@ export interface SmsCredentials {
   project?: string;
 }
 
+/**
+ * An access key (AK/SK): the client signs every request with it, as the
+ * official Huawei Cloud SDKs do (`Authorization: SDK-HMAC-SHA256 …`,
+ * `X-Sdk-Date`, `X-Project-Id`); no token is fetched. Signing needs Node.js
+ * (`node:crypto`, loaded on the first signed request).
+ */
+export interface SmsAccessKeyCredentials {
+  /** The access key id (AK): 20 capital letters and digits. */
+  accessKey: string;
+  /** The secret key (SK), shown once when the key was made. */
+  secretKey: string;
+  /** The project the requests are for (`X-Project-Id`); may be left out when the key's user has only one. */
+  projectId?: string;
+}
+
+/** True when the credentials are an access key rather than a user and password. */
+function isAccessKey(
+  credentials: SmsCredentials | SmsAccessKeyCredentials,
+): credentials is SmsAccessKeyCredentials {
+  return 'accessKey' in credentials || 'secretKey' in credentials;
+}
+
+/** The headers of a request that the signature covers besides `host` and `x-sdk-date`. */
+const SIGNED_HEADERS = ['content-type', PROJECT_ID_HEADER.toLowerCase()];
+
+/**
+ * A ky hook that signs each attempt of a request with an access key, just
+ * before it is sent (a retry gets a new `X-Sdk-Date`).
+ */
+function signWith(key: SmsAccessKeyCredentials): BeforeRequestHook {
+  return async (request) => {
+    const { EMPTY_BODY_SHA256, sha256Hex, signRequest } = await import('@sms/domain/signature');
+    if (key.projectId !== undefined) request.headers.set(PROJECT_ID_HEADER, key.projectId);
+    const headers: Record<string, string> = {};
+    for (const name of SIGNED_HEADERS) {
+      const value = request.headers.get(name);
+      if (value !== null) headers[name] = value;
+    }
+    const body = request.body ? new Uint8Array(await request.clone().arrayBuffer()) : undefined;
+    const signed = signRequest(
+      {
+        method: request.method,
+        url: request.url,
+        headers,
+        payloadHash: body ? sha256Hex(body) : EMPTY_BODY_SHA256,
+      },
+      key,
+    );
+    for (const [name, value] of Object.entries(signed)) request.headers.set(name, value);
+  };
+}
+
 export interface SmsClientOptions {
   /** The server's base URL, e.g. `http://127.0.0.1:8080`. */
   endpoint: string;
   /** A static token (`X-Auth-Token`). Give this or `credentials`. */
   token?: string;
-  /** A user and password: the client gets a token, caches it and renews it. */
-  credentials?: SmsCredentials;
+  /**
+   * A user and password (the client gets a token, caches it and renews it),
+   * or an access key (the client signs every request with it).
+   */
+  credentials?: SmsCredentials | SmsAccessKeyCredentials;
   /**
    * ky's retry options (`limit`, `backoffLimit`, `delay`, `jitter`, …) or a
    * limit. Default: 4 retries with exponential backoff and full jitter, at most
@@ -129,6 +187,7 @@ async function readBody(response: Response): Promise<unknown> {
  *
  * @example
  * const client = new SmsClient({ endpoint: 'http://127.0.0.1:8080', credentials: { user: 'agent-01', password, project: 'default' } });
+ * const signing = new SmsClient({ endpoint: 'http://127.0.0.1:8080', credentials: { accessKey, secretKey, projectId } });
  * await client.updateConsistencyResult(taskId, [{ dir_check: '/root/data', num_total_files: 1235, num_different_files: 0, num_target_miss_files: 0, num_target_more_files: 0 }]);
  */
 export class SmsClient {
@@ -152,6 +211,22 @@ export class SmsClient {
     if (options.token !== undefined && options.credentials !== undefined) {
       throw new SmsValidationError('invalid options: give token or credentials, not both', []);
     }
+    const credentials = options.credentials;
+    if (credentials !== undefined && isAccessKey(credentials)) {
+      if ('user' in credentials || 'password' in credentials) {
+        throw new SmsValidationError(
+          'invalid options: credentials are a user and password or an access key and secret key, not both',
+          [],
+        );
+      }
+      validate(AccessKeyIdSchema, credentials.accessKey, 'credentials.accessKey');
+      if (typeof credentials.secretKey !== 'string' || credentials.secretKey === '') {
+        throw new SmsValidationError(
+          'invalid credentials.secretKey: the secret key of the access key is required',
+          [],
+        );
+      }
+    }
     this.options = options;
     this.endpoint = endpoint.toString().replace(/\/$/, '');
     const retry = typeof options.retry === 'number' ? { limit: options.retry } : (options.retry ?? {});
@@ -165,6 +240,9 @@ export class SmsClient {
         ...retry,
       },
       headers: { 'user-agent': options.userAgent ?? `@sms/client/${CLIENT_VERSION}`, ...options.headers },
+      ...(credentials !== undefined && isAccessKey(credentials)
+        ? { hooks: { beforeRequest: [signWith(credentials)] } }
+        : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
   }
@@ -279,7 +357,12 @@ export class SmsClient {
     options: RequestOptions = {},
   ): Promise<{ token: string; expiresAt: Date; body: AuthTokenResponse }> {
     const credentials = this.options.credentials;
-    if (!credentials) throw new SmsValidationError('createToken needs credentials in the client options', []);
+    if (!credentials || isAccessKey(credentials)) {
+      throw new SmsValidationError(
+        'createToken needs a user and password in the client options (an access key signs each request instead)',
+        [],
+      );
+    }
     const response = await this.request('v3/auth/tokens', {
       method: 'post',
       json: passwordTokenRequest(credentials),
@@ -308,7 +391,7 @@ export class SmsClient {
 
   private async token(signal: AbortSignal | undefined): Promise<string | undefined> {
     if (this.options.token !== undefined) return this.options.token;
-    if (!this.options.credentials) return undefined;
+    if (!this.options.credentials || isAccessKey(this.options.credentials)) return undefined;
     if (this.cached && Date.now() < this.cached.renewAt) return this.cached.token;
     // One sign-in for every call that needs a token at the same time.
     this.renewing ??= this.createToken(signal ? { signal } : {})
@@ -343,6 +426,7 @@ export class SmsClient {
       // A token the server no longer accepts (expired early, revoked): sign in again, once.
       if (
         this.options.credentials &&
+        !isAccessKey(this.options.credentials) &&
         error instanceof SmsForbiddenError &&
         error.errorCode === ErrorCodes.AuthenticationFailed.code
       ) {

@@ -9,6 +9,7 @@ export type {
 } from '@sms/domain';
 export {
   type RequestOptions,
+  type SmsAccessKeyCredentials,
   SmsClient,
   type SmsClientOptions,
   type SmsCredentials,

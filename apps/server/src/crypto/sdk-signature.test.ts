@@ -1,4 +1,10 @@
-import { type SignedRequestParts, sha256Hex } from '@sms/domain/signature';
+import {
+  EMPTY_BODY_SHA256,
+  parseSdkDate,
+  type SignedRequestParts,
+  sha256Hex,
+  signRequest,
+} from '@sms/domain/signature';
 import { describe, expect, it } from 'vitest';
 import { officialSignature } from '../test-support/sdk.js';
 import { parseAuthorization, signatureMatches } from './sdk-signature.js';
@@ -53,8 +59,9 @@ describe('the SDK-HMAC-SHA256 signature, against the official SDK core’s AKSKS
     { what: 'a body with non-ASCII text', method: 'POST', path: '/v3/tasks', body: { name: 'żółw ✓ "q"' } },
   ];
 
-  it.each(cases)('accepts $what signed by the official signer, with that secret only', (c) => {
-    const signed = officialSignature({
+  /** A case as the official signer signs it, at DATE. */
+  const officiallySigned = (c: (typeof cases)[number]) =>
+    officialSignature({
       url: `http://127.0.0.1:8080${c.path}`,
       method: c.method,
       key,
@@ -62,6 +69,9 @@ describe('the SDK-HMAC-SHA256 signature, against the official SDK core’s AKSKS
       ...(c.query ? { query: c.query } : {}),
       ...(c.body ? { body: c.body } : {}),
     });
+
+  it.each(cases)('accepts $what signed by the official signer, with that secret only', (c) => {
+    const signed = officiallySigned(c);
     const request = received(signed);
     const auth = authOf(signed);
     expect(auth.accessKey).toBe(key.ak);
@@ -77,6 +87,30 @@ describe('the SDK-HMAC-SHA256 signature, against the official SDK core’s AKSKS
       false,
     );
   });
+
+  it.each(cases)(
+    'signs $what byte for byte as the official signer does (the signer @sms/client uses)',
+    (c) => {
+      const signed = officiallySigned(c);
+      const ours = signRequest(
+        {
+          method: c.method,
+          url: signed.url,
+          headers: {
+            ...(c.body ? { 'content-type': 'application/json' } : {}),
+            'x-project-id': key.projectId,
+          },
+          payloadHash: c.body ? sha256Hex(JSON.stringify(c.body)) : EMPTY_BODY_SHA256,
+        },
+        { accessKey: key.ak, secretKey: key.sk },
+        parseSdkDate(DATE)!,
+      );
+      expect(ours).toEqual({
+        'X-Sdk-Date': DATE,
+        Authorization: new Headers(signed.init.headers).get('authorization'),
+      });
+    },
+  );
 
   it('reads only the SDKs’ Authorization form', () => {
     const sig = 'a'.repeat(64);

@@ -35,6 +35,8 @@ export async function createTestServer(options: { tokenTtlSeconds?: number } = {
 
   const fetch: typeof globalThis.fetch = async (input, init) => {
     const request = new Request(input, init);
+    // what an HTTP connection carries and the in-process app would not see: the URL's Host
+    if (!request.headers.has('host')) request.headers.set('host', new URL(request.url).host);
     request.signal.throwIfAborted();
     attempts.push(request.clone());
     const fault = faults.shift();
