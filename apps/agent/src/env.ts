@@ -8,6 +8,9 @@ export interface AgentEnv {
   username: string | undefined;
   password: string | undefined;
   project: string | undefined;
+  accessKey: string | undefined;
+  secretKey: string | undefined;
+  projectId: string | undefined;
   spoolDir: string;
 }
 
@@ -20,6 +23,9 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): AgentEnv {
     username: value('SMS_USERNAME'),
     password: value('SMS_PASSWORD'),
     project: value('SMS_PROJECT'),
+    accessKey: value('SMS_ACCESS_KEY'),
+    secretKey: value('SMS_SECRET_KEY'),
+    projectId: value('SMS_PROJECT_ID'),
     spoolDir: value('SMS_SPOOL_DIR') ?? join(stateHome, 'sms-agent', 'spool'),
   };
 }

@@ -226,6 +226,9 @@ describe('sms-agent verify (the built CLI, with worker threads)', () => {
     expect(top.stdout).toContain('spool');
     expect(help.stdout).toContain('3 uploads kept in the spool for later');
     expect(help.stdout).toContain('130 or 143 interrupted by SIGINT or SIGTERM');
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain(
+      'or an access key: $SMS_ACCESS_KEY, $SMS_SECRET_KEY and $SMS_PROJECT_ID (one way only)',
+    );
   });
 
   it('reads --exclude-from (one pattern a line, # comments) for verify and for manifest', async () => {
@@ -327,6 +330,39 @@ describe('sms-agent upload with a bad result file', () => {
     expect(
       (await runAgent(['upload', '--task', 't1', file], { SMS_ENDPOINT: 'http://127.0.0.1:1' })).stderr,
     ).toContain('no credentials');
+  });
+
+  it.each([
+    [{ SMS_ACCESS_KEY: 'ABCDEFGHIJ0123456789' }, 'SMS_ACCESS_KEY is set without SMS_SECRET_KEY'],
+    [{ SMS_SECRET_KEY: 's'.repeat(40) }, 'SMS_SECRET_KEY is set without SMS_ACCESS_KEY'],
+    [
+      {
+        SMS_ACCESS_KEY: 'ABCDEFGHIJ0123456789',
+        SMS_SECRET_KEY: 's'.repeat(40),
+        SMS_USERNAME: 'admin',
+        SMS_PASSWORD: 'pw',
+      },
+      'credentials given two ways: SMS_ACCESS_KEY and SMS_SECRET_KEY, and SMS_USERNAME, SMS_PASSWORD',
+    ],
+    [
+      { SMS_ACCESS_KEY: 'ABCDEFGHIJ0123456789', SMS_SECRET_KEY: 's'.repeat(40), SMS_TOKEN: 't' },
+      'credentials given two ways: SMS_ACCESS_KEY and SMS_SECRET_KEY, and SMS_TOKEN',
+    ],
+    [{ SMS_ACCESS_KEY: 'lower-case', SMS_SECRET_KEY: 's'.repeat(40) }, 'expected an access key'],
+    [
+      { SMS_USERNAME: 'admin', SMS_PASSWORD: 'pw', SMS_PROJECT_ID: 'p-1' },
+      'SMS_PROJECT_ID goes with an access key',
+    ],
+  ])('exits 2 for access-key settings that cannot be right: %o', async (env, message) => {
+    const p = pair({}, {});
+    const file = join(p.dir, 'result.json');
+    writeFileSync(file, '{"consistency_result":[]}');
+    const run = await runAgent(['upload', '--task', 't1', file], {
+      SMS_ENDPOINT: 'http://127.0.0.1:1',
+      ...env,
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
   });
 });
 

@@ -81,7 +81,7 @@ export function uploadOptions(command: Command): Command {
   return command
     .option(
       '--endpoint <url>',
-      'the server (default: $SMS_ENDPOINT); credentials from $SMS_TOKEN, or $SMS_USERNAME, $SMS_PASSWORD and $SMS_PROJECT',
+      'the server (default: $SMS_ENDPOINT); credentials from $SMS_TOKEN, or $SMS_USERNAME, $SMS_PASSWORD and $SMS_PROJECT, or an access key: $SMS_ACCESS_KEY, $SMS_SECRET_KEY and $SMS_PROJECT_ID (one way only)',
     )
     .option(
       '--spool-dir <dir>',

@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SmsClient } from '@sms/client';
-import { type ServerProcess, startServerProcess } from '@sms/server/testing';
+import { runServerCli, type ServerProcess, startServerProcess } from '@sms/server/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runAgent } from '../test-support/cli.js';
 import { treePair } from '../test-support/tree.js';
@@ -140,6 +140,33 @@ describe('sms-agent against a real server', () => {
     expect((await client().showConsistencyResult(id)).result_list[0]!.consistency_result[0]!.dir_check).toBe(
       w.src,
     );
+  });
+
+  it('uploads with an access key (SMS_ACCESS_KEY, SMS_SECRET_KEY, SMS_PROJECT_ID) made by sms-server access-key create', async () => {
+    const made = await runServerCli(
+      ['access-key', 'create', 'admin', '--description', 'agent e2e', '--json'],
+      {
+        SMS_DATA_DIR: dataDir,
+        SMS_ADMIN_PASSWORD: PASSWORD,
+      },
+    );
+    expect(made.code, made.stderr).toBe(0);
+    const { credential } = JSON.parse(made.stdout) as { credential: { access: string; secret: string } };
+    const admin = client();
+    const { body } = await admin.createToken();
+    const w = workspace();
+    const { id } = await admin.createTask({ name: 'aksk' });
+    const run = await verifyUpload(w, id, [], {
+      SMS_ACCESS_KEY: credential.access,
+      SMS_SECRET_KEY: credential.secret,
+      SMS_PROJECT_ID: body.token.project.id,
+    });
+    expect(run.stderr).toContain('uploads: 1 delivered, 0 spooled, 0 refused');
+    expect(run.code).toBe(1);
+    const { result_list } = await admin.showConsistencyResult(id);
+    expect(result_list).toHaveLength(1);
+    expect(result_list[0]!.consistency_result.map((r) => r.dir_check)).toEqual([w.src]);
+    expect(readdirSync(w.spool).filter((f) => f.endsWith('.json'))).toEqual([]);
   });
 
   it('spools when the server is down, and flush delivers it exactly once', async () => {
