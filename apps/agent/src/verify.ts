@@ -178,14 +178,19 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     options.targetManifest !== undefined || options.targetRemote !== undefined
       ? await Promise.all([import('./engine/manifest/read.js'), import('./engine/manifest/verify.js')])
       : undefined;
+  // the manifest is read once, in its own order: the roots' indices in that order
+  const manifestOrder = manifest
+    ? manifestDirs
+        .map((_, i) => i)
+        .sort((a, b) => manifest[0].comparePaths(manifestDirs[a]!, manifestDirs[b]!))
+    : undefined;
   let session: RemoteSession | undefined;
   let reader: ManifestReader | undefined;
   let readAhead: SourceReadAhead | undefined;
   if (options.targetRemote) {
-    const [remote, { SourceReadAhead }, { comparePaths }] = await Promise.all([
+    const [remote, { SourceReadAhead }] = await Promise.all([
       import('./remote/manifest.js'),
       import('./engine/manifest/prefetch.js'),
-      import('./engine/manifest/read.js'),
     ]);
     // while ssh connects and the remote agent starts, the source side is read ahead (not while a copy
     // of this agent is sent: the copy moves a chunk per turn of the event loop)
@@ -210,7 +215,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
         dirs.map((d) => resolve(source, d)),
         options.excludes ?? [],
         (options.metadata ?? []).length > 0,
-        manifestDirs.map((_, i) => i).sort((a, b) => comparePaths(manifestDirs[a]!, manifestDirs[b]!)),
+        manifestOrder!,
       );
       let more = true;
       while (!opened && more) {
@@ -238,6 +243,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       source,
       dirs,
       manifestDirs,
+      manifestOrder,
       notices,
       warnings,
       started,
@@ -255,6 +261,7 @@ interface Opened {
   source: string;
   dirs: string[];
   manifestDirs: string[];
+  manifestOrder: number[] | undefined;
   notices: string[];
   warnings: string[];
   started: number;
@@ -267,8 +274,19 @@ interface Opened {
 }
 
 async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<VerifyResult> {
-  const { source, dirs, manifestDirs, notices, warnings, started, reader, session, manifest, readAhead } =
-    opened;
+  const {
+    source,
+    dirs,
+    manifestDirs,
+    manifestOrder,
+    notices,
+    warnings,
+    started,
+    reader,
+    session,
+    manifest,
+    readAhead,
+  } = opened;
   const remote = options.targetRemote?.target;
   const target = reader ? reader.header.root : resolve(options.target!);
   if (!reader && sameDirectory(source, target)) {
@@ -341,11 +359,11 @@ async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<Ve
   options.onStart?.();
   let walked: EngineResult;
   if (reader && manifest) {
-    const [{ comparePaths }, { ManifestVerifier }] = manifest;
+    const [, { ManifestVerifier }] = manifest;
     const reporting = reportInThread(run);
     const verifier = new ManifestVerifier(run, reader, manifestDirs, reporting.onTick, readAhead);
-    // the manifest is read once, in its own order: verify the directories in that order
-    const ordered = [...units].sort((a, b) => comparePaths(manifestDirs[a.root]!, manifestDirs[b.root]!));
+    // verify the directories in the manifest's order (unit i is root i)
+    const ordered = manifestOrder!.map((root) => units[root]!);
     try {
       await verifier.run(ordered, options.signal);
       await session?.done();

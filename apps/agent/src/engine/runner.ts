@@ -121,14 +121,18 @@ export function mountType(path: string, mountinfo?: string): string | undefined 
  * source or target is on a network filesystem (its calls wait on the network: with one request in
  * flight per thread, more threads finish sooner; on a local disk more threads than cores do not).
  */
-export function defaultWorkers(roots: readonly RootSpec[] = []): number {
-  return WORKERS_AVAILABLE ? threadsFor(roots, availableParallelism()) : 0;
+export function defaultWorkers(roots: readonly RootSpec[] = [], slow = anySlowFilesystem(roots)): number {
+  return WORKERS_AVAILABLE ? threadsFor(roots, availableParallelism(), slow) : 0;
 }
 
-/** `defaultWorkers` with `cores` cores and workers available. */
-export function threadsFor(roots: readonly RootSpec[], cores: number): number {
+/** `defaultWorkers` with `cores` cores and workers available (`slow`: a root on a network filesystem). */
+export function threadsFor(
+  roots: readonly RootSpec[],
+  cores: number,
+  slow = anySlowFilesystem(roots),
+): number {
   const n = Math.max(1, cores);
-  if (!anySlowFilesystem(roots)) return Math.min(8, n);
+  if (!slow) return Math.min(8, n);
   return Math.min(
     SLOW_FILESYSTEM_WORKERS.max,
     Math.max(SLOW_FILESYSTEM_WORKERS.min, SLOW_FILESYSTEM_THREADS_PER_CORE * n),
@@ -145,8 +149,9 @@ function anySlowFilesystem(roots: readonly RootSpec[]): boolean {
  * the pending directories, never a list of every path.
  */
 export async function runEngine(initial: Unit[], options: RunOptions): Promise<EngineResult> {
+  // each root's filesystem is looked at once (statfs, and /proc/self/mountinfo for FUSE)
   const slow = anySlowFilesystem(options.roots);
-  const workers = options.workers ?? defaultWorkers(options.roots);
+  const workers = options.workers ?? defaultWorkers(options.roots, slow);
   throwIfInterrupted(options.signal);
   if (workers === 0 || !WORKERS_AVAILABLE) return runInThread(initial, options);
 
