@@ -143,10 +143,10 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
 
 /**
  * A directory of the shell tools a session needs (sh, mktemp, head, …) and no
- * node: as PATH of an sshd's sessions, a host without Node.js.
+ * node (nor the tools in `leaveOut`): as PATH of an sshd's sessions, a host without Node.js.
  */
-export function pathWithoutNode(dir: string): string {
-  const bin = join(dir, 'no-node-bin');
+export function pathWithoutNode(dir: string, leaveOut: string[] = []): string {
+  const bin = join(dir, ['no-node-bin', ...leaveOut].join('-without-'));
   mkdirSync(bin, { recursive: true });
   for (const tool of [
     'sh',
@@ -162,6 +162,7 @@ export function pathWithoutNode(dir: string): string {
     'getconf',
     'tr',
   ]) {
+    if (leaveOut.includes(tool)) continue;
     const path = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
     if (!existsSync(join(bin, tool))) symlinkSync(path, join(bin, tool));
   }
