@@ -1,5 +1,4 @@
 import { timingSafeEqual } from 'node:crypto';
-import { SIGNATURE_ALGORITHM } from '@sms/domain';
 import { canonicalRequest, type SignedRequestParts, signCanonicalRequest } from '@sms/domain/signature';
 
 /**
@@ -14,11 +13,6 @@ import { canonicalRequest, type SignedRequestParts, signCanonicalRequest } from 
 const AUTHORIZATION =
   /^SDK-HMAC-SHA256 +Access=([^\s,]+), *SignedHeaders=([^\s,]+), *Signature=([0-9a-f]{64})$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
-
-/** True when an `Authorization` header claims this signature scheme (well formed or not). */
-export function isSignedAuthorization(header: string): boolean {
-  return header.trimStart().toUpperCase().startsWith(SIGNATURE_ALGORITHM);
-}
 
 export interface ParsedAuthorization {
   accessKey: string;
