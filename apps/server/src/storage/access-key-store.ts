@@ -1,6 +1,5 @@
-import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import type { StoreHandle } from './handle.js';
+import { Store } from './handle.js';
 
 /** An access key as stored: the secret only sealed. */
 export type AccessKeyRow = Database['access_keys'];
@@ -27,17 +26,7 @@ const LISTED = [
  * deactivated or deleted (or whose user was removed: the rows go with the
  * user) is refused at once by every instance on the database.
  */
-export class AccessKeyStore {
-  private readonly db: Kysely<Database>;
-  private readonly dialect: StoreHandle['dialect'];
-  private readonly run: StoreHandle['run'];
-
-  constructor(handle: StoreHandle) {
-    this.db = handle.db;
-    this.dialect = handle.dialect;
-    this.run = handle.run;
-  }
-
+export class AccessKeyStore extends Store {
   /**
    * Adds a key unless its user holds `max` already (`AccessKeyLimitReached`).
    * The count and the insert are one transaction; on PostgreSQL the user's row

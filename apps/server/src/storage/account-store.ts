@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Role } from '@sms/domain';
-import type { Kysely } from 'kysely';
-import type { Database } from '../db/schema.js';
 import { compiledOnce } from './compiled.js';
-import type { StoreHandle } from './handle.js';
+import { Store } from './handle.js';
 
 export interface ProjectRow {
   id: string;
@@ -30,15 +28,7 @@ export interface MembershipRow {
 }
 
 /** Projects, users and their memberships (roles in projects). */
-export class AccountStore {
-  private readonly db: Kysely<Database>;
-  private readonly run: StoreHandle['run'];
-
-  constructor(handle: StoreHandle) {
-    this.db = handle.db;
-    this.run = handle.run;
-  }
-
+export class AccountStore extends Store {
   // --- projects --------------------------------------------------------------
 
   async createProject(name: string, now: number): Promise<ProjectRow> {

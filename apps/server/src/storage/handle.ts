@@ -34,6 +34,19 @@ export interface StoreHandle {
   run<T>(what: string, work: () => Promise<T>): Promise<T>;
 }
 
+/** What every store starts from: the one handle's database, dialect and `run`, held once here. */
+export abstract class Store {
+  protected readonly db: Kysely<Database>;
+  protected readonly dialect: Dialect;
+  protected readonly run: StoreHandle['run'];
+
+  constructor(handle: StoreHandle) {
+    this.db = handle.db;
+    this.dialect = handle.dialect;
+    this.run = handle.run;
+  }
+}
+
 /** What the storage reports as it works, for the server's metrics; each a no-op unless given. */
 export interface StorageEvents {
   /** A SQLite group commit committed `size` uploads in one transaction. */

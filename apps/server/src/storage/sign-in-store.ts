@@ -1,22 +1,18 @@
-import { type Kysely, sql } from 'kysely';
+import { sql } from 'kysely';
 import type { Database } from '../db/schema.js';
-import type { StoreHandle } from './handle.js';
+import { Store, type StoreHandle } from './handle.js';
 
 /** A dashboard session as stored: the hash of its id, who, and until when. */
 export type SessionRow = Database['sessions'];
 
 /** What signing in keeps: the secrets (the token key), failed sign-ins per key, and dashboard sessions. */
-export class SignInStore {
-  private readonly db: Kysely<Database>;
-  private readonly run: StoreHandle['run'];
+export class SignInStore extends Store {
+  private readonly events: StoreHandle['events'];
 
   constructor(handle: StoreHandle) {
-    this.db = handle.db;
-    this.run = handle.run;
+    super(handle);
     this.events = handle.events;
   }
-
-  private readonly events: StoreHandle['events'];
 
   // --- secrets ---------------------------------------------------------------
 

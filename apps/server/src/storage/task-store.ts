@@ -6,9 +6,8 @@ import {
   type TaskState,
   type TaskType,
 } from '@sms/domain';
-import { type Kysely, sql } from 'kysely';
-import type { Database } from '../db/schema.js';
-import type { StoreHandle } from './handle.js';
+import { sql } from 'kysely';
+import { Store } from './handle.js';
 
 /** Tasks whose name contains `part`, ignoring case; `%`, `_` and `\\` in it match themselves. */
 export function nameContains(part: string) {
@@ -17,15 +16,7 @@ export function nameContains(part: string) {
 }
 
 /** Tasks: created, read, listed and deleted with their uploads. */
-export class TaskStore {
-  private readonly db: Kysely<Database>;
-  private readonly run: StoreHandle['run'];
-
-  constructor(handle: StoreHandle) {
-    this.db = handle.db;
-    this.run = handle.run;
-  }
-
+export class TaskStore extends Store {
   // --- tasks -----------------------------------------------------------------
 
   async createTask(task: { projectId: string; name: string; type: TaskType }, now: number): Promise<string> {

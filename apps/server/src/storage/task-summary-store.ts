@@ -7,10 +7,10 @@ import {
   VERDICTS_WORST_FIRST,
   type Verdict,
 } from '@sms/domain';
-import { type Kysely, sql } from 'kysely';
-import { type Database, type Dialect, TASK_TOTAL_COLUMNS } from '../db/schema.js';
+import { sql } from 'kysely';
+import { TASK_TOTAL_COLUMNS } from '../db/schema.js';
 import type { DirectoryState } from './directory-state.js';
-import type { StoreHandle } from './handle.js';
+import { Store } from './handle.js';
 import { nameContains } from './task-store.js';
 
 /** The columns of a directory's row besides its task. */
@@ -101,17 +101,7 @@ function summaryRow(
 }
 
 /** What the dashboard reads of tasks: verdicts, sums over directories, directories, recent uploads. */
-export class TaskSummaryStore {
-  private readonly db: Kysely<Database>;
-  private readonly run: StoreHandle['run'];
-  private readonly dialect: Dialect;
-
-  constructor(handle: StoreHandle) {
-    this.db = handle.db;
-    this.run = handle.run;
-    this.dialect = handle.dialect;
-  }
-
+export class TaskSummaryStore extends Store {
   // --- task summaries (the dashboard) -------------------------------------------
 
   /** A project's tasks (or one of them), with the name filter applied. */

@@ -1,8 +1,6 @@
 import type { ConsistencyResult, ConsistencyResultEntry } from '@sms/domain';
-import type { Kysely } from 'kysely';
-import type { Database, Dialect } from '../db/schema.js';
 import { GroupCommit } from './group-commit.js';
-import type { StoreHandle } from './handle.js';
+import { Store, type StoreHandle } from './handle.js';
 import { storePostgresUpload } from './postgres-upload.js';
 import { UploadWrites } from './upload-writes.js';
 
@@ -23,15 +21,9 @@ export type UploadOutcome =
   | { kind: 'task-missing' };
 
 /** Uploads of consistency results: stored with their task's directories, and read back as the history. */
-export class UploadStore {
-  private readonly db: Kysely<Database>;
-  private readonly run: StoreHandle['run'];
-  private readonly dialect: Dialect;
-
+export class UploadStore extends Store {
   constructor(handle: StoreHandle) {
-    this.db = handle.db;
-    this.run = handle.run;
-    this.dialect = handle.dialect;
+    super(handle);
     const writes = handle.sqlite && new UploadWrites(handle.sqlite);
     this.groupCommit = new GroupCommit((batch) => {
       handle.events.batchCommitted(batch.length);
