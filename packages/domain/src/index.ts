@@ -5,6 +5,7 @@ export * from './consistency-result/index.js';
 export * from './credential/index.js';
 export * from './error-codes/index.js';
 export * from './error-response/index.js';
+export * from './findings/index.js';
 export * from './idempotency/index.js';
 export * from './issues/index.js';
 export * from './limits/index.js';

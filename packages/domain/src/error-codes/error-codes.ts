@@ -44,6 +44,12 @@ export const ErrorCodes = {
     meaning:
       'The user already has 2 access keys, the most allowed; delete one (DELETE /v3.0/OS-CREDENTIAL/credentials/{access_key}) before creating another.',
   },
+  FindingsWithoutResult: {
+    code: 'SMS.1007',
+    status: 409,
+    meaning:
+      "Findings name a directory that has no result in this task yet: upload the run's counts first (POST /v3/tasks/{task_id}/consistency-result with the same X-Sms-Run-Id), then its findings.",
+  },
   RequestBodyTooLarge: {
     code: 'SMS.2004',
     status: 400,

@@ -1,0 +1,116 @@
+import * as v from 'valibot';
+import { describe, expect, it } from 'vitest';
+import { Limits } from '../limits/index.js';
+import {
+  FindingLimits,
+  FindingSchema,
+  FindingsLineSchema,
+  FindingsQuerySchema,
+  isTruncationMarker,
+  RunIdSchema,
+  resyncEntry,
+} from './findings.js';
+
+const good = { dir_check: '/srv', category: 'missing', path: 'a/b.txt', reason: 'not at the target' };
+
+function message(schema: v.GenericSchema, input: unknown): string {
+  const parsed = v.safeParse(schema, input);
+  expect(parsed.success).toBe(false);
+  return parsed.issues!.map((i) => i.message).join('; ');
+}
+
+describe('FindingSchema', () => {
+  it('takes a report line as the agent writes it', () => {
+    expect(v.parse(FindingSchema, good)).toEqual(good);
+    const bytes = Buffer.from([0x61, 0xff, 0x62]);
+    const latin = { ...good, path: 'a\ufffdb', path_base64: bytes.toString('base64') };
+    expect(v.parse(FindingSchema, latin)).toEqual(latin);
+  });
+
+  it('takes a path of 4096 characters and refuses 4097', () => {
+    expect(v.is(FindingSchema, { ...good, path: 'p'.repeat(FindingLimits.pathMaxLength) })).toBe(true);
+    expect(v.is(FindingSchema, { ...good, path: 'p'.repeat(FindingLimits.pathMaxLength + 1) })).toBe(false);
+  });
+
+  it('takes a dir_check of 1024 characters and refuses 1025, as the API', () => {
+    expect(v.is(FindingSchema, { ...good, dir_check: 'd'.repeat(Limits.dirCheckMaxLength) })).toBe(true);
+    expect(v.is(FindingSchema, { ...good, dir_check: 'd'.repeat(Limits.dirCheckMaxLength + 1) })).toBe(false);
+  });
+
+  it('takes a reason of 1024 characters and refuses 1025', () => {
+    expect(v.is(FindingSchema, { ...good, reason: 'r'.repeat(1024) })).toBe(true);
+    expect(v.is(FindingSchema, { ...good, reason: 'r'.repeat(1025) })).toBe(false);
+  });
+
+  it.each([
+    ['', 'not an empty string'],
+    ['/etc/passwd', 'without a leading /'],
+    ['a/../../etc', '. or .. segments'],
+    ['./a', '. or .. segments'],
+    ['a//b', 'empty'],
+    ['a\0b', 'NUL'],
+  ])('refuses the path %j, saying why', (path, why) => {
+    expect(message(FindingSchema, { ...good, path })).toContain(why);
+  });
+
+  it('refuses an unknown category, an unknown field and bad base64, naming what was expected', () => {
+    expect(message(FindingSchema, { ...good, category: 'gone' })).toContain(
+      'different, missing, extra, error, transient',
+    );
+    expect(v.is(FindingSchema, { ...good, size: 1 })).toBe(false);
+    expect(message(FindingSchema, { ...good, path_base64: 'not base64!' })).toContain('base64');
+    expect(
+      message(FindingSchema, { ...good, path_base64: Buffer.from('/abs').toString('base64') }),
+    ).toContain('relative');
+  });
+});
+
+describe('FindingsLineSchema', () => {
+  it('tells a truncation marker from a finding', () => {
+    const marker = v.parse(FindingsLineSchema, { dir_check: '/srv', truncated: true });
+    expect(isTruncationMarker(marker)).toBe(true);
+    expect(isTruncationMarker(v.parse(FindingsLineSchema, good))).toBe(false);
+    expect(v.is(FindingsLineSchema, { dir_check: '/srv', truncated: false })).toBe(false);
+    expect(v.is(FindingsLineSchema, { ...good, truncated: true })).toBe(false);
+  });
+});
+
+describe('RunIdSchema', () => {
+  it('takes a UUID and refuses anything else', () => {
+    expect(v.is(RunIdSchema, crypto.randomUUID())).toBe(true);
+    expect(v.is(RunIdSchema, crypto.randomUUID().toUpperCase())).toBe(true);
+    expect(message(RunIdSchema, 'run-1')).toContain('UUID');
+  });
+});
+
+describe('FindingsQuerySchema', () => {
+  it('reads the query strings, with limits 1..1000', () => {
+    expect(v.parse(FindingsQuerySchema, { limit: '1000', category: 'different,missing' })).toEqual({
+      limit: 1000,
+      category: ['different', 'missing'],
+    });
+    expect(v.is(FindingsQuerySchema, { limit: '1' })).toBe(true);
+    expect(v.is(FindingsQuerySchema, { limit: '0' })).toBe(false);
+    expect(v.is(FindingsQuerySchema, { limit: '1001' })).toBe(false);
+    expect(v.is(FindingsQuerySchema, { limit: '1.5' })).toBe(false);
+    expect(v.is(FindingsQuerySchema, { category: 'different,gone' })).toBe(false);
+    expect(v.is(FindingsQuerySchema, { format: 'xml' })).toBe(false);
+    expect(v.is(FindingsQuerySchema, { page: '2' })).toBe(false);
+  });
+});
+
+describe('resyncEntry', () => {
+  it('gives the path bytes and a newline, or NUL', () => {
+    expect(Buffer.from(resyncEntry({ path: 'a/b' }, false)!).toString()).toBe('a/b\n');
+    expect(Buffer.from(resyncEntry({ path: 'a/b' }, true)!).toString()).toBe('a/b\0');
+    const raw = Buffer.from([0x61, 0xff]);
+    expect(Buffer.from(resyncEntry({ path: 'a\ufffd', path_base64: raw.toString('base64') }, true)!)).toEqual(
+      Buffer.concat([raw, Buffer.from([0])]),
+    );
+  });
+
+  it('leaves a name with a newline out of a list of lines, and keeps it in a NUL-separated one', () => {
+    expect(resyncEntry({ path: 'a\nb' }, false)).toBeUndefined();
+    expect(Buffer.from(resyncEntry({ path: 'a\nb' }, true)!).toString()).toBe('a\nb\0');
+  });
+});
