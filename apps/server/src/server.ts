@@ -10,6 +10,7 @@ import { AccessKeyService, accessKeySealingKey } from './services/access-key-ser
 import { AuthService, type SignInLimits } from './services/auth-service.js';
 import { ConsistencyService } from './services/consistency-service.js';
 import { DashboardService } from './services/dashboard-service.js';
+import { FindingService } from './services/finding-service.js';
 import { HealthService } from './services/health-service.js';
 import { SignatureService } from './services/signature-service.js';
 import { TaskService } from './services/task-service.js';
@@ -23,7 +24,7 @@ export const MAX_HEADER_BYTES = 64 * 1024;
 /** Builds the services on a storage: what `createApp` and the CLI both use. */
 export async function createServices(
   storage: Storage,
-  options: { tokenTtlSeconds: number; clock?: () => number; signInLimits?: SignInLimits },
+  options: { tokenTtlSeconds: number; clock?: () => number; signInLimits?: SignInLimits; logger?: Logger },
 ): Promise<Omit<AppDeps, 'logger'> & { users: UserService }> {
   const clock = options.clock ?? Date.now;
   const auth = await AuthService.create(storage, {
@@ -33,6 +34,7 @@ export async function createServices(
   });
   const tasks = new TaskService(storage, auth, clock);
   const accessKeys = new AccessKeyService(storage, await accessKeySealingKey(storage.signIn), clock);
+  const findings = new FindingService(storage, tasks, clock, options.logger);
   return {
     health: new HealthService(storage),
     auth,
@@ -44,7 +46,10 @@ export async function createServices(
     tasks,
     dashboard: new DashboardService(storage, auth),
     clock,
-    consistency: new ConsistencyService(storage, tasks, clock),
+    consistency: new ConsistencyService(storage, tasks, clock, (taskId, dirChecks) =>
+      findings.sweepLater(taskId, dirChecks),
+    ),
+    findings,
     users: new UserService(storage, clock),
   };
 }
@@ -75,7 +80,10 @@ export async function startServer(
   for (const { path, was, now } of storage.tightened) {
     logger.warn('data file was readable by other users; tightened it', { path, was, now });
   }
-  const services = await createServices(storage, { tokenTtlSeconds: config.tokenTtlSeconds });
+  const services = await createServices(storage, { tokenTtlSeconds: config.tokenTtlSeconds, logger });
+  const abandoned = await services.findings.abandonStaleUploads();
+  if (abandoned > 0)
+    logger.warn('deleted findings uploads left unfinished by a stop', { uploads: abandoned });
   const bootstrap = await services.users.bootstrap(config.adminPassword);
   if (bootstrap.created) {
     logger.info('created user admin in project default', {
@@ -134,6 +142,7 @@ export async function startServer(
         const sweeper = setInterval(closeIdle, 50);
         server.once('close', () => clearInterval(sweeper));
       });
+      await services.findings.swept();
       await storage.close();
       logger.info('stopped');
     })();

@@ -102,6 +102,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('migrations on %s', (dialect)
     // and both move on with the next upload
     await storage.uploads.storeUpload({
       taskId: 'd',
+      runId: 'run-test',
       finishedTime: 400,
       checkResult: 'CONSISTENT',
       idempotencyKey: undefined,
@@ -206,6 +207,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('migrations on %s', (dialect)
     // and the next upload moves the sums on from the rows
     await storage.uploads.storeUpload({
       taskId: 'w2',
+      runId: 'run-test',
       finishedTime: 5000,
       checkResult: 'CONSISTENT',
       idempotencyKey: undefined,

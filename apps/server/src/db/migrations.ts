@@ -1,5 +1,12 @@
 import type { ConsistencyResult } from '@sms/domain';
-import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import {
+  type ColumnDefinitionBuilder,
+  type Kysely,
+  type Migration,
+  type MigrationProvider,
+  Migrator,
+  sql,
+} from 'kysely';
 import { STORE_UPLOAD_FUNCTION } from './postgres-store-upload.js';
 import type { Database, Dialect } from './schema.js';
 import {
@@ -300,9 +307,10 @@ function migrations(dialect: Dialect): Record<string, Migration> {
       },
     },
     '0009_postgres_store_upload': {
-      async up(db: Kysely<unknown>) {
-        // PostgreSQL stores an upload in one call (one round trip) where it took five; SQLite has no functions
-        if (dialect === 'postgres') await sql.raw(STORE_UPLOAD_FUNCTION).execute(db);
+      async up() {
+        // PostgreSQL stores an upload in one call (one round trip) where it took five; SQLite has no functions.
+        // The function is made by 0011 in the form the code calls now (with the run id); a database
+        // migrated before 0011 had its first form made here, which 0011 drops.
       },
     },
     '0010_access_keys': {
@@ -319,6 +327,77 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('created_at', 'bigint', (c) => c.notNull())
           .execute();
         await db.schema.createIndex('access_keys_user').on('access_keys').column('user_id').execute();
+      },
+    },
+    '0011_findings': {
+      async up(db: Kysely<unknown>) {
+        // runs (X-Sms-Run-Id) on uploads; null for uploads stored before: each its own run
+        await db.schema.alterTable('consistency_uploads').addColumn('run_id', 'text').execute();
+        await db.schema
+          .createIndex('uploads_task_run')
+          .on('consistency_uploads')
+          .columns(['task_id', 'run_id'])
+          .execute();
+        const id = (c: ColumnDefinitionBuilder) =>
+          dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement();
+        const idType = dialect === 'postgres' ? 'bigserial' : 'integer';
+        // one findings upload (one request): its rows are seen only once it is `done`
+        await db.schema
+          .createTable('finding_batches')
+          .addColumn('id', idType, id)
+          .addColumn('task_id', 'text', (c) => c.notNull().references('tasks.id').onDelete('cascade'))
+          .addColumn('run_id', 'text', (c) => c.notNull())
+          .addColumn('idempotency_key', 'text')
+          .addColumn('request_hash', 'text')
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('stored', 'bigint', (c) => c.notNull().defaultTo(0))
+          .addColumn('superseded', 'text', (c) => c.notNull().defaultTo('[]'))
+          .addColumn('dirs', 'text', (c) => c.notNull().defaultTo('[]'))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('finding_batches_task_key')
+          .unique()
+          .on('finding_batches')
+          .columns(['task_id', 'idempotency_key'])
+          .execute();
+        await db.schema
+          .createTable('findings')
+          .addColumn('id', idType, id)
+          .addColumn('task_id', 'text', (c) => c.notNull().references('tasks.id').onDelete('cascade'))
+          .addColumn('dir_check', 'text', (c) => c.notNull())
+          .addColumn('run_id', 'text', (c) => c.notNull())
+          .addColumn('batch_id', 'bigint', (c) => c.notNull())
+          .addColumn('category', 'text', (c) => c.notNull())
+          .addColumn('path', 'text', (c) => c.notNull())
+          .addColumn('path_base64', 'text')
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .execute();
+        // a directory's findings of one run in the order they came: pages, counts and sweeps seek here
+        await db.schema
+          .createIndex('findings_task_dir_run')
+          .on('findings')
+          .columns(['task_id', 'dir_check', 'run_id', 'id'])
+          .execute();
+        // each directory's findings of a run, once stored: how many, and whether the agent cut the list
+        await db.schema
+          .createTable('finding_directories')
+          .addColumn('task_id', 'text', (c) => c.notNull().references('tasks.id').onDelete('cascade'))
+          .addColumn('dir_check', 'text', (c) => c.notNull())
+          .addColumn('run_id', 'text', (c) => c.notNull())
+          .addColumn('findings', 'bigint', (c) => c.notNull())
+          .addColumn('truncated', 'integer', (c) => c.notNull())
+          .addPrimaryKeyConstraint('finding_directories_pk', ['task_id', 'dir_check', 'run_id'])
+          .execute();
+        if (dialect === 'postgres') {
+          await sql
+            .raw(
+              'drop function if exists sms_store_upload(text, bigint, text, text, text, text, text[], bigint[], bigint[], bigint[], bigint[])',
+            )
+            .execute(db);
+          await sql.raw(STORE_UPLOAD_FUNCTION).execute(db);
+        }
       },
     },
   };

@@ -12,6 +12,8 @@
  * An idempotency key already used for the task inserts nothing and answers
  * the earlier upload's hash and time for the caller to compare.
  *
+ * The upload's run is `p_run_id` (migration 0011 added it).
+ *
  * Answers one row: `stored`, `replayed` (with `request_hash`, `finished_time`)
  * or `task-missing`; no row when the key conflicted and the earlier upload was gone.
  */
@@ -19,7 +21,8 @@ export const STORE_UPLOAD_FUNCTION = `
 create or replace function sms_store_upload(
   p_task_id text, p_finished_time bigint, p_check_result text, p_idempotency_key text,
   p_request_hash text, p_results text, p_dir_check text[], p_num_total_files bigint[],
-  p_num_different_files bigint[], p_num_target_miss_files bigint[], p_num_target_more_files bigint[]
+  p_num_different_files bigint[], p_num_target_miss_files bigint[], p_num_target_more_files bigint[],
+  p_run_id text
 ) returns table (outcome text, request_hash text, finished_time bigint)
 language plpgsql volatile
 -- planned for each call: a plan cached while a task's directories were few would scan them all later
@@ -61,7 +64,7 @@ begin
   insert into consistency_uploads (task_id, finished_time, check_result, idempotency_key, request_hash,
     results, dir_count, num_total_files, num_different_files, num_target_miss_files, num_target_more_files,
     task_dir_count, task_inconsistent_dirs, task_num_total_files, task_num_different_files,
-    task_num_target_miss_files, task_num_target_more_files)
+    task_num_target_miss_files, task_num_target_more_files, run_id)
   values (p_task_id, p_finished_time, p_check_result, p_idempotency_key, p_request_hash, p_results,
     cardinality(p_dir_check),
     (select coalesce(sum(x), 0) from unnest(p_num_total_files) x),
@@ -70,7 +73,8 @@ begin
     (select coalesce(sum(x), 0) from unnest(p_num_target_more_files) x),
     t.dir_count + d.dir_count, t.inconsistent_dirs + d.inconsistent_dirs,
     t.num_total_files + d.num_total_files, t.num_different_files + d.num_different_files,
-    t.num_target_miss_files + d.num_target_miss_files, t.num_target_more_files + d.num_target_more_files)
+    t.num_target_miss_files + d.num_target_miss_files, t.num_target_more_files + d.num_target_more_files,
+    p_run_id)
   on conflict (task_id, idempotency_key) do nothing
   returning id into v_id;
   if v_id is null then

@@ -82,6 +82,46 @@ export interface Database {
     task_num_different_files: Generated<number>;
     task_num_target_miss_files: Generated<number>;
     task_num_target_more_files: Generated<number>;
+    /** The run (`X-Sms-Run-Id`, or one made for the upload); null for uploads stored before runs were kept. */
+    run_id: string | null;
+  };
+  /** One findings upload (one request); its findings are seen once it is `done`. */
+  finding_batches: {
+    id: Generated<number>;
+    task_id: string;
+    run_id: string;
+    idempotency_key: string | null;
+    /** SHA-256 (base64url) of the uploaded NDJSON, decompressed: what a replay is compared by. */
+    request_hash: string | null;
+    /** `open` while its lines arrive, `done` once all were stored. */
+    state: string;
+    stored: Generated<number>;
+    /** The directories whose lines were dropped for a later run's result (JSON array). */
+    superseded: Generated<string>;
+    /** The directories it stored findings of (JSON array): what an abandoned batch's clean-up deletes. */
+    dirs: Generated<string>;
+    created_at: number;
+    updated_at: number;
+  };
+  /** The per-path findings behind the counts: current when their run made the directory's newest result. */
+  findings: {
+    id: Generated<number>;
+    task_id: string;
+    dir_check: string;
+    run_id: string;
+    batch_id: number;
+    category: string;
+    path: string;
+    path_base64: string | null;
+    reason: string;
+  };
+  /** Each directory's stored findings of a run: how many, and whether the agent cut the list (1) or not (0). */
+  finding_directories: {
+    task_id: string;
+    dir_check: string;
+    run_id: string;
+    findings: number;
+    truncated: number;
   };
 }
 

@@ -14,6 +14,8 @@ import { registerCredentialsCreate } from './routes/credentials-create.js';
 import { registerCredentialsDelete } from './routes/credentials-delete.js';
 import { registerCredentialsList } from './routes/credentials-list.js';
 import { registerCredentialsUpdate } from './routes/credentials-update.js';
+import { registerFindingsList } from './routes/findings-list.js';
+import { registerFindingsUpload } from './routes/findings-upload.js';
 import { registerHealth } from './routes/health.js';
 import { registerMetrics } from './routes/metrics.js';
 import { registerOpenApi } from './routes/openapi.js';
@@ -73,6 +75,8 @@ export function createApp(deps: AppDeps, options: { version?: string } = {}): Ho
   registerTasksDelete(app);
   registerConsistencyResultUpdate(app);
   registerConsistencyResultShow(app);
+  registerFindingsUpload(app);
+  registerFindingsList(app);
   registerDashboard(app);
 
   const routes = app.routes

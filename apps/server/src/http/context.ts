@@ -5,6 +5,7 @@ import type { AccessKeyService } from '../services/access-key-service.js';
 import type { AuthService, Principal } from '../services/auth-service.js';
 import type { ConsistencyService } from '../services/consistency-service.js';
 import type { DashboardService } from '../services/dashboard-service.js';
+import type { FindingService } from '../services/finding-service.js';
 import type { HealthService } from '../services/health-service.js';
 import type { SignatureService } from '../services/signature-service.js';
 import type { TaskService } from '../services/task-service.js';
@@ -18,6 +19,8 @@ export interface AppDeps {
   accessKeys: AccessKeyService;
   tasks: TaskService;
   consistency: ConsistencyService;
+  /** Per-path findings (our extension). */
+  findings: FindingService;
   dashboard: DashboardService;
   /** The time, for pages that say how long ago; tests move it. */
   clock?: () => number;

@@ -3,10 +3,15 @@ import {
   Actions,
   AUTH_TOKEN_HEADER,
   ErrorCodes,
+  FINDING_CATEGORIES,
+  FindingLimits,
   IDEMPOTENCY_KEY_HEADER,
   Limits,
   PROJECT_ID_HEADER,
   REQUEST_ID_HEADER,
+  RESYNC_CATEGORIES,
+  RUN_ID_HEADER,
+  SDK_CONTENT_SHA256_HEADER,
   SDK_DATE_HEADER,
   SDK_DATE_SKEW_SECONDS,
   SIGNATURE_ALGORITHM,
@@ -43,6 +48,18 @@ const taskIdParam = {
   required: true,
   description: `Task ID. ${1}..${Limits.taskIdMaxLength} characters.`,
   schema: { type: 'string', minLength: 1, maxLength: Limits.taskIdMaxLength },
+};
+const idempotencyKeyParam = {
+  name: IDEMPOTENCY_KEY_HEADER,
+  in: 'header',
+  required: false,
+  schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' },
+};
+const runIdParam = {
+  name: RUN_ID_HEADER,
+  in: 'header',
+  required: false,
+  schema: { type: 'string', format: 'uuid' },
 };
 /** Every protected route takes either a token or an access key's signature (never both). */
 const security = [{ token: [] }, { accessKey: [] }];
@@ -119,16 +136,24 @@ export function buildOpenApiDocument(version: string) {
           security,
           parameters: [
             taskIdParam,
+            idempotencyKeyParam,
             {
-              name: IDEMPOTENCY_KEY_HEADER,
-              in: 'header',
-              required: false,
-              schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' },
+              ...runIdParam,
+              description:
+                `Ours (an extension; the SMS API has none): the run the upload belongs to, a UUID. One \`sms-agent verify\` is one run, ` +
+                'however many uploads it sends; the dashboard counts runs, and findings name them. Without it, the upload is a run of its own, ' +
+                `whose id is answered in the response's ${RUN_ID_HEADER} header.`,
             },
           ],
           requestBody: { required: true, ...json(ref('UpdateConsistencyResultRequest')) },
           responses: {
             200: {
+              headers: {
+                [RUN_ID_HEADER]: {
+                  description: 'Ours: the run the upload was stored in (the one sent, or a new one).',
+                  schema: { type: 'string', format: 'uuid' },
+                },
+              },
               description: 'The consistency verification results were updated.',
               ...json(ref('UpdateConsistencyResultResponse')),
             },
@@ -147,6 +172,123 @@ export function buildOpenApiDocument(version: string) {
           parameters: [taskIdParam],
           responses: {
             200: { description: 'The history.', ...json(ref('ShowConsistencyResultResponse')) },
+            ...errors,
+          },
+        },
+      },
+      '/v3/tasks/{task_id}/consistency-result/files': {
+        post: {
+          operationId: 'UploadConsistencyFindings',
+          summary: "Upload a run's per-path findings (ours)",
+          description:
+            'Our extension, not part of the SMS API (whose endpoints it leaves unchanged): the per-path lines behind the counts, one ' +
+            "line of the agent's `--report` each, as NDJSON (`application/x-ndjson`, optionally `Content-Encoding: gzip`), read as a stream. " +
+            `Each line is a \`Finding\` or a \`TruncationMarker\` (the directory had more than ${FindingLimits.perDirectoryPerRun} findings in the run; the list is cut), ` +
+            `at most ${FindingLimits.lineMaxBytes} bytes. Checks, in order: token or signature (403), headers (400), task (404), permission \`` +
+            Actions.updateConsistencyCheckResult +
+            `\` (403), the run (409 \`${ErrorCodes.FindingsWithoutResult.code}\` when no counts of it were uploaded to the task), then each line: ` +
+            `a line that breaks a rule is a 400 \`SMS.1001\` naming its number and the rule; a directory without a result is a 409 \`${ErrorCodes.FindingsWithoutResult.code}\`; ` +
+            `more than ${FindingLimits.perDirectoryPerRun} findings of one directory in one run is a 400. A refused or cut-off request stores nothing. ` +
+            "Lines of a directory whose newest result is from another run are not kept (`superseded_dirs`). A directory's findings are those of the run " +
+            'that made its newest result; they accumulate over several requests of that run, and a newer run replaces them. ' +
+            `With an \`${IDEMPOTENCY_KEY_HEADER}\`, a retry with the same body (compared decompressed) is answered as the first time and stored once; ` +
+            `other findings with the same key are a 409 \`SMS.1003\`. Signed with an access key, the request must send ${SDK_CONTENT_SHA256_HEADER} ` +
+            '(the hex SHA-256 of the body as sent) and sign it: the body is streamed, not read first, and a body that does not match it is a 403 `SMS.9007` with nothing stored.',
+          security,
+          parameters: [
+            taskIdParam,
+            {
+              ...runIdParam,
+              required: true,
+              description: 'The run whose findings these are: the id its counts were uploaded with.',
+            },
+            idempotencyKeyParam,
+            {
+              name: 'Content-Encoding',
+              in: 'header',
+              required: false,
+              schema: { type: 'string', enum: ['gzip', 'identity'] },
+            },
+          ],
+          requestBody: {
+            required: true,
+            content: {
+              'application/x-ndjson': {
+                schema: { oneOf: [ref('Finding'), ref('TruncationMarker')] },
+                example:
+                  '{"dir_check":"/srv/data","category":"missing","path":"a/b.txt","reason":"not at the target"}\n{"dir_check":"/srv/data","truncated":true}\n',
+              },
+            },
+          },
+          responses: {
+            200: {
+              description: 'Every line was read; the kept findings are stored.',
+              ...json(ref('UploadFindingsResponse')),
+            },
+            ...errors,
+            409: { description: codesFor(409), ...json(ref('ErrorResponse')) },
+          },
+        },
+        get: {
+          operationId: 'ListConsistencyFindings',
+          summary: "Read a task's current findings: a page, CSV, or a re-sync list (ours)",
+          description:
+            "Our extension. The task's current findings (of the run that made each directory's newest result), ordered by `dir_check`, then as the agent sent them. " +
+            `A JSON page of \`limit\` (1..${FindingLimits.pageMax}, default ${FindingLimits.pageDefault}); pass \`next_marker\` back as \`marker\` for the next. ` +
+            '`Accept: text/csv` (or `format=csv`) streams every match as CSV with a header row (`dir_check,category,path,path_base64,reason,run_id,finished_time`); ' +
+            "a cell that starts with `=`, `+`, `-`, `@`, tab or CR is prefixed with `'` against formula injection. " +
+            `\`format=files-from\` streams the paths to copy again (default categories: ${RESYNC_CATEGORIES.join(', ')}) relative to \`dir_check\`, their own bytes, ` +
+            'one a line for `rsync --files-from`, or NUL-separated with `null=1` for `rsync --from0` (a name holding a newline is only in the NUL-separated list). ' +
+            'A re-sync list needs `dir_check` when the task has findings in more than one directory. Permission `' +
+            Actions.getConsistencyCheckResult +
+            '`.',
+          security,
+          parameters: [
+            taskIdParam,
+            {
+              name: 'dir_check',
+              in: 'query',
+              schema: { type: 'string', maxLength: Limits.dirCheckMaxLength },
+            },
+            {
+              name: 'category',
+              in: 'query',
+              description: `One or more of ${FINDING_CATEGORIES.join(', ')}, comma-separated.`,
+              schema: { type: 'string' },
+            },
+            {
+              name: 'limit',
+              in: 'query',
+              schema: {
+                type: 'integer',
+                minimum: 1,
+                maximum: FindingLimits.pageMax,
+                default: FindingLimits.pageDefault,
+              },
+            },
+            {
+              name: 'marker',
+              in: 'query',
+              schema: { type: 'string', maxLength: FindingLimits.markerMaxLength },
+            },
+            { name: 'format', in: 'query', schema: { type: 'string', enum: ['json', 'csv', 'files-from'] } },
+            {
+              name: 'null',
+              in: 'query',
+              description: 'files-from: 1 for NUL-separated paths.',
+              schema: { type: 'string', enum: ['0', '1'] },
+            },
+          ],
+          responses: {
+            200: {
+              description: 'A page (JSON), CSV, or a re-sync list.',
+              content: {
+                'application/json': { schema: ref('FindingsPage') },
+                'text/csv': { schema: { type: 'string' } },
+                'text/plain': { schema: { type: 'string' } },
+                'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+              },
+            },
             ...errors,
           },
         },

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   Actions,
   type ConsistencyResult,
@@ -25,6 +25,8 @@ export class ConsistencyService {
     stores: { uploads: UploadStore },
     private readonly tasks: TaskService,
     private readonly clock: () => number = Date.now,
+    /** Told the directories of each stored upload: their older runs' findings are swept. */
+    private readonly onStored?: (taskId: string, dirChecks: readonly string[]) => void,
   ) {
     this.uploads = stores.uploads;
   }
@@ -33,13 +35,15 @@ export class ConsistencyService {
    * Stores one upload as one history entry, stamped now. Resolves only after
    * the commit. With an idempotency key already used for this task: the same
    * results are acknowledged again without a second entry; other results are a
-   * conflict (`SMS.1003`).
+   * conflict (`SMS.1003`). The upload belongs to run `runId` (the agent's
+   * `X-Sms-Run-Id`); without one it is a run of its own.
    */
   async upload(
     principal: Principal,
     taskId: string,
     results: readonly ConsistencyResult[],
     idempotencyKey?: string,
+    runId: string = randomUUID(),
   ): Promise<{ replayed: boolean }> {
     const action = Actions.updateConsistencyCheckResult;
     // read with the principal when the route asked for it: one query less on the hot path
@@ -53,6 +57,7 @@ export class ConsistencyService {
     const requestHash = hashResults(resultsJson);
     const outcome = await this.uploads.storeUpload({
       taskId,
+      runId,
       finishedTime: this.clock(),
       checkResult: deriveCheckResult(results),
       idempotencyKey,
@@ -61,6 +66,11 @@ export class ConsistencyService {
       resultsJson,
     });
     if (outcome.kind === 'task-missing') throw new NotFoundError('task', taskId);
+    if (outcome.kind === 'stored' && results.length > 0)
+      this.onStored?.(
+        taskId,
+        results.map((r) => r.dir_check),
+      );
     if (outcome.kind === 'replayed' && outcome.requestHash !== requestHash) {
       throw new SmsError(
         ErrorCodes.IdempotencyKeyReused,

@@ -29,6 +29,12 @@ export interface SignedRequest {
   header(name: string): string | undefined;
   /** The body's bytes (read once, up to the body limit). */
   body(): Promise<Uint8Array>;
+  /**
+   * A body too large to read first (a findings upload): the signature is
+   * checked with the hash its `X-Sdk-Content-Sha256` declares, which the
+   * route then compares with the body's as it streams, before it keeps anything.
+   */
+  streamed?: boolean;
   /** The client's address, as the sign-in limits count it. */
   address: string;
 }
@@ -89,9 +95,16 @@ export class SignatureService {
           this.limits.windowSeconds * 1000,
         )
         .then(() => refuse(entry, reason, message));
-    const body = await request.body();
-    const bodyHash = sha256Hex(body);
     const declared = request.header(SDK_CONTENT_SHA256_HEADER);
+    if (request.streamed && (declared === undefined || !/^[0-9a-f]{64}$/.test(declared))) {
+      throw refuse(
+        ErrorCodes.AuthorizationMalformed,
+        `streamed body signed without ${SDK_CONTENT_SHA256_HEADER}`,
+        `A findings upload signed with an access key must send ${SDK_CONTENT_SHA256_HEADER}: the hex SHA-256 of the body as sent (compressed), and sign it.`,
+      );
+    }
+    const body = request.streamed ? new Uint8Array() : await request.body();
+    const bodyHash = request.streamed && declared !== undefined ? declared : sha256Hex(body);
     const key = await this.accessKeys.activeSecret(auth.accessKey);
     if (!key) {
       throw await failed(

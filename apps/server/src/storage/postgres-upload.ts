@@ -4,9 +4,9 @@ import type { Database } from '../db/schema.js';
 import type { NewUpload, UploadOutcome } from './upload-store.js';
 import { uploadRow } from './upload-writes.js';
 
-/** The call of `sms_store_upload` (migration 0009, `db/postgres-store-upload.ts`). */
+/** The call of `sms_store_upload` (migration 0011, `db/postgres-store-upload.ts`). */
 const STORE_UPLOAD = `select outcome, request_hash, finished_time
-  from sms_store_upload($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`;
+  from sms_store_upload($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`;
 
 /**
  * On PostgreSQL, one upload as one function call: one round trip and one
@@ -32,6 +32,7 @@ export async function storePostgresUpload(db: Kysely<Database>, upload: NewUploa
       results.map((r) => r.num_different_files),
       results.map((r) => r.num_target_miss_files),
       results.map((r) => r.num_target_more_files),
+      upload.runId,
     ]) as CompiledQuery<{ outcome: string; request_hash: string | null; finished_time: number | null }>,
   );
   const answer = rows[0];

@@ -49,7 +49,13 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
 
   it('stores uploads with their counts and lists them newest first', async () => {
     const taskId = await storage.tasks.createTask({ projectId, name: 'web', type: 'MIGRATE_FILE' }, 10);
-    const base = { taskId, checkResult: 'INCONSISTENT', idempotencyKey: undefined, requestHash: 'h' };
+    const base = {
+      taskId,
+      runId: 'run-test',
+      checkResult: 'INCONSISTENT',
+      idempotencyKey: undefined,
+      requestHash: 'h',
+    };
     await storage.uploads.storeUpload({ ...base, finishedTime: 100, results: [result('/a')] });
     await storage.uploads.storeUpload({
       ...base,
@@ -69,6 +75,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
     const taskId = await storage.tasks.createTask({ projectId, name: 'retry', type: 'MIGRATE_FILE' }, 10);
     const upload = {
       taskId,
+      runId: 'run-test',
       finishedTime: 5,
       checkResult: 'CONSISTENT',
       idempotencyKey: 'k1',
@@ -88,6 +95,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
   it('says task-missing for an upload whose task was deleted before the commit', async () => {
     const outcome = await storage.uploads.storeUpload({
       taskId: 'deleted-meanwhile',
+      runId: 'run-test',
       finishedTime: 1,
       checkResult: 'NO_RESULT',
       idempotencyKey: undefined,
@@ -103,6 +111,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
       Array.from({ length: 50 }, (_, i) =>
         storage.uploads.storeUpload({
           taskId,
+          runId: 'run-test',
           finishedTime: i,
           checkResult: 'CONSISTENT',
           idempotencyKey: `b-${i}`,
@@ -135,6 +144,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
     expect((await storage.tasks.listTasks(other, { id: ids[0]! })).count).toBe(1);
     await storage.uploads.storeUpload({
       taskId: ids[0]!,
+      runId: 'run-test',
       finishedTime: 1,
       checkResult: 'NO_RESULT',
       idempotencyKey: undefined,
@@ -154,6 +164,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
     const store = (taskId: string, time: number, different: number) =>
       storage.uploads.storeUpload({
         taskId,
+        runId: 'run-test',
         finishedTime: time,
         checkResult: different === 0 ? 'CONSISTENT' : 'INCONSISTENT',
         idempotencyKey: undefined,
@@ -177,6 +188,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
     await store(b, 5, 9); // older than b's first: b's latest stays consistent
     await storage.uploads.storeUpload({
       taskId: c,
+      runId: 'run-test',
       finishedTime: 40,
       checkResult: 'NO_RESULT',
       idempotencyKey: undefined,
@@ -252,6 +264,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
       times.map((time, i) =>
         storage.uploads.storeUpload({
           taskId,
+          runId: 'run-test',
           finishedTime: time,
           checkResult: 'INCONSISTENT',
           idempotencyKey: undefined,
@@ -287,6 +300,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
     const store = (time: number, results: ReturnType<typeof result>[]) =>
       storage.uploads.storeUpload({
         taskId,
+        runId: 'run-test',
         finishedTime: time,
         checkResult: 'INCONSISTENT',
         idempotencyKey: undefined,
@@ -338,6 +352,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
       Array.from({ length: 24 }, (_, i) =>
         storage.uploads.storeUpload({
           taskId,
+          runId: 'run-test',
           finishedTime: 1000 + (i % 5),
           checkResult: 'INCONSISTENT',
           idempotencyKey: `k${i}`,

@@ -5,6 +5,7 @@ import { migrateToLatest } from '../db/migrations.js';
 import type { Dialect } from '../db/schema.js';
 import { AccessKeyStore } from './access-key-store.js';
 import { AccountStore } from './account-store.js';
+import { FindingStore } from './finding-store.js';
 import { type StorageEvents, type StoreHandle, storeHandle } from './handle.js';
 import { SignInStore } from './sign-in-store.js';
 import { TaskStore } from './task-store.js';
@@ -18,6 +19,7 @@ export {
   type AccessKeyStore,
 } from './access-key-store.js';
 export type { AccountStore, MembershipRow, PrincipalRow, ProjectRow, UserRow } from './account-store.js';
+export type { DirectoryRun, FindingDirectory, FindingRow, FindingStore } from './finding-store.js';
 export { type StorageEvents, UniqueViolation } from './handle.js';
 export type { SessionRow, SignInStore } from './sign-in-store.js';
 export type { TaskStore } from './task-store.js';
@@ -41,6 +43,7 @@ export class Storage {
   readonly tasks: TaskStore;
   readonly summaries: TaskSummaryStore;
   readonly uploads: UploadStore;
+  readonly findings: FindingStore;
   private readonly handle: StoreHandle;
 
   private constructor(connection: ReturnType<typeof connect>, events?: StorageEvents) {
@@ -54,6 +57,7 @@ export class Storage {
     this.tasks = new TaskStore(this.handle);
     this.summaries = new TaskSummaryStore(this.handle);
     this.uploads = new UploadStore(this.handle);
+    this.findings = new FindingStore(this.handle);
   }
 
   /** Opens the configured database and brings its schema up to date; `events` hear what it does (metrics). */

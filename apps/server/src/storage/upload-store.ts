@@ -6,6 +6,8 @@ import { UploadWrites } from './upload-writes.js';
 
 export interface NewUpload {
   taskId: string;
+  /** The run it belongs to: the agent's `X-Sms-Run-Id`, or one made for this upload alone. */
+  runId: string;
   finishedTime: number;
   checkResult: string;
   idempotencyKey: string | undefined;

@@ -39,6 +39,7 @@ export const UPLOAD_COLUMNS = [
   'num_different_files',
   'num_target_miss_files',
   'num_target_more_files',
+  'run_id',
 ] as const;
 
 /** The row of an upload: its results as JSON, with their sums. */
@@ -55,6 +56,7 @@ export function uploadRow(upload: NewUpload): Record<(typeof UPLOAD_COLUMNS)[num
     num_different_files: upload.results.reduce((sum, r) => sum + r.num_different_files, 0),
     num_target_miss_files: upload.results.reduce((sum, r) => sum + r.num_target_miss_files, 0),
     num_target_more_files: upload.results.reduce((sum, r) => sum + r.num_target_more_files, 0),
+    run_id: upload.runId,
   };
 }
 

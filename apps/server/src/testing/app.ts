@@ -172,6 +172,29 @@ export async function createTestApp(options: TestAppOptions = {}) {
     });
   }
 
+  /** `POST …/consistency-result/files`: lines (objects, or NDJSON text as is) of run `runId`. */
+  function uploadFindings(
+    taskId: string,
+    runId: string,
+    lines: readonly unknown[] | string | Uint8Array,
+    headers: Record<string, string> = {},
+    token: string | null = adminToken,
+  ) {
+    return request(`/v3/tasks/${taskId}/consistency-result/files`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-ndjson',
+        'x-sms-run-id': runId,
+        ...(token === null ? {} : { 'x-auth-token': token }),
+        ...headers,
+      },
+      body:
+        typeof lines === 'string' || lines instanceof Uint8Array
+          ? lines
+          : lines.map((l) => `${JSON.stringify(l)}\n`).join(''),
+    });
+  }
+
   return {
     app,
     metrics,
@@ -184,11 +207,15 @@ export async function createTestApp(options: TestAppOptions = {}) {
     adminToken,
     createTask,
     upload,
+    uploadFindings,
     /** Moves the server's time ahead (token issue and expiry, the dashboard's "ago"). */
     advanceClock: (ms: number) => {
       offset += ms;
     },
-    close: cleanup,
+    close: async () => {
+      await services.findings.swept();
+      await cleanup();
+    },
   };
 }
 

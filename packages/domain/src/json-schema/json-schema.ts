@@ -16,6 +16,12 @@ import {
 } from '../credential/index.js';
 import { ErrorResponseSchema, ForbiddenErrorResponseSchema } from '../error-response/index.js';
 import {
+  FindingSchema,
+  FindingsPageSchema,
+  TruncationMarkerSchema,
+  UploadFindingsResponseSchema,
+} from '../findings/index.js';
+import {
   CreateTaskRequestSchema,
   CreateTaskResponseSchema,
   ListTasksParamsSchema,
@@ -59,6 +65,10 @@ export function buildJsonSchemas() {
     ListCredentialsResponse: convert(ListCredentialsResponseSchema),
     UpdateCredentialRequest: convert(UpdateCredentialRequestSchema),
     UpdateCredentialResponse: convert(UpdateCredentialResponseSchema),
+    Finding: convert(FindingSchema),
+    TruncationMarker: convert(TruncationMarkerSchema),
+    UploadFindingsResponse: convert(UploadFindingsResponseSchema),
+    FindingsPage: convert(FindingsPageSchema),
   } as const satisfies Record<string, JsonSchema>;
 }
 

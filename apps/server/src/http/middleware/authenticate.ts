@@ -1,4 +1,4 @@
-import { AUTH_TOKEN_HEADER, TaskIdSchema } from '@sms/domain';
+import { AUTH_TOKEN_HEADER, SDK_CONTENT_SHA256_HEADER, TaskIdSchema } from '@sms/domain';
 import type { Context, MiddlewareHandler } from 'hono';
 import * as v from 'valibot';
 import { isSignedAuthorization, type SignedRequest } from '../../services/signature-service.js';
@@ -17,8 +17,9 @@ function rawTarget(c: Context<AppEnv>): { rawPath: string; rawQuery: string } {
     : { rawPath: target.slice(0, query), rawQuery: target.slice(query + 1) };
 }
 
-function signedRequest(c: Context<AppEnv>): SignedRequest {
+function signedRequest(c: Context<AppEnv>, streamed = false): SignedRequest {
   return {
+    streamed,
     method: c.req.method,
     ...rawTarget(c),
     header: (name) => c.req.header(name),
@@ -32,10 +33,10 @@ function signedRequest(c: Context<AppEnv>): SignedRequest {
  * SDK-HMAC-SHA256 …`) is checked as the SDKs sign it; any other, exactly as
  * before, by its `X-Auth-Token`.
  */
-function principalOfRequest(c: Context<AppEnv>, taskId?: string) {
+function principalOfRequest(c: Context<AppEnv>, taskId?: string, streamed = false) {
   const deps = c.get('deps');
   return isSignedAuthorization(c.req.header('authorization'))
-    ? deps.signatures.authenticate(signedRequest(c), taskId)
+    ? deps.signatures.authenticate(signedRequest(c, streamed), taskId)
     : deps.auth.authenticate(c.req.header(AUTH_TOKEN_HEADER), taskId);
 }
 
@@ -67,3 +68,21 @@ export const authenticateForTask: MiddlewareHandler<AppEnv> = async (c, next) =>
   c.set('principal', await principalOfRequest(c, taskId && v.is(TaskIdSchema, taskId) ? taskId : undefined));
   await next();
 };
+
+/**
+ * `authenticate` for a route whose body is streamed, never read whole (a
+ * findings upload): a signed request must declare its body's hash in
+ * `X-Sdk-Content-Sha256`, which the signature covers and which the route
+ * compares with the body's own once it has read it (`streamedBodySha256`).
+ */
+export const authenticateStreamed: MiddlewareHandler<AppEnv> = async (c, next) => {
+  c.set('principal', await principalOfRequest(c, undefined, true));
+  await next();
+};
+
+/** The hash a signed streamed body must have (hex SHA-256), or undefined for a request with a token. */
+export function streamedBodySha256(c: Context<AppEnv>): string | undefined {
+  return isSignedAuthorization(c.req.header('authorization'))
+    ? c.req.header(SDK_CONTENT_SHA256_HEADER)
+    : undefined;
+}

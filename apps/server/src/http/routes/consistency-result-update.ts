@@ -1,12 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import {
   IDEMPOTENCY_KEY_HEADER,
   IdempotencyKeySchema,
+  RUN_ID_HEADER,
   UpdateConsistencyResultRequestSchema,
 } from '@sms/domain';
 import type { Hono } from 'hono';
 import { readJsonBody, validateInput } from '../body.js';
 import type { AppEnv } from '../context.js';
 import { authenticateForTask, principalOf } from '../middleware/authenticate.js';
+import { runIdOf } from './findings-upload.js';
 import { TASK_PATH, taskIdOf } from './task-path.js';
 
 /**
@@ -20,10 +23,15 @@ export function registerConsistencyResultUpdate(app: Hono<AppEnv>): void {
     const key = c.req.header(IDEMPOTENCY_KEY_HEADER);
     const idempotencyKey =
       key === undefined ? undefined : validateInput(IdempotencyKeySchema, key, IDEMPOTENCY_KEY_HEADER);
+    const run = c.req.header(RUN_ID_HEADER);
+    // ours: the run the upload belongs to (one sms-agent verify); without one, the upload is a run of
+    // its own, whose id is answered for findings to name it
+    const runId = runIdOf(run) ?? randomUUID();
+    c.header(RUN_ID_HEADER, runId);
     const body = await readJsonBody(c, UpdateConsistencyResultRequestSchema);
     await c
       .get('deps')
-      .consistency.upload(principalOf(c), taskId, body.consistency_result ?? [], idempotencyKey);
+      .consistency.upload(principalOf(c), taskId, body.consistency_result ?? [], idempotencyKey, runId);
     return c.json({}, 200);
   });
 }

@@ -1,0 +1,386 @@
+import {
+  Actions,
+  ErrorCodes,
+  type FindingCategory,
+  FindingLimits,
+  type FindingsDirectory,
+  type FindingsLine,
+  type FindingsPage,
+  type FindingsQuery,
+  isTruncationMarker,
+  RESYNC_CATEGORIES,
+  SmsError,
+  type StoredFinding,
+  type UploadFindingsResponse,
+} from '@sms/domain';
+import type { NdjsonDigest, NdjsonLine } from '../http/ndjson.js';
+import type { Logger } from '../logger.js';
+import type { FindingDirectory, FindingRow, FindingStore } from '../storage/finding-store.js';
+import { UniqueViolation } from '../storage/handle.js';
+import type { Principal } from './auth-service.js';
+import type { TaskService } from './task-service.js';
+
+/** Findings written to the database at once while an upload's lines arrive. */
+const WRITE_CHUNK = 2000;
+/** An upload left open this long (its server stopped mid-way) is abandoned by the next with its key, and swept. */
+export const STALE_UPLOAD_MS = 10 * 60 * 1000;
+/** Directories read at once while walking a task's findings in order. */
+const DIRECTORY_PAGE = 200;
+
+/** A findings upload that a signature covers: the hex SHA-256 its `X-Sdk-Content-Sha256` declared. */
+export interface SignedBody {
+  sha256: string;
+  refuse(): Error;
+}
+
+/** What a directory of an upload came to: its findings kept (of the run of its newest result) or dropped. */
+interface DirectoryIntake {
+  current: boolean;
+  /** Findings of this run stored before this upload. */
+  before: number;
+  /** Findings this upload stores. */
+  added: number;
+}
+
+/** The position after a finding, as `next_marker` carries it (base64url of `[dir_check, id]`). */
+function encodeMarker(dirCheck: string, id: number): string {
+  return Buffer.from(JSON.stringify([dirCheck, id])).toString('base64url');
+}
+
+function decodeMarker(marker: string): { dir_check: string; id: number } {
+  try {
+    const value = JSON.parse(Buffer.from(marker, 'base64url').toString('utf8')) as unknown;
+    if (
+      Array.isArray(value) &&
+      value.length === 2 &&
+      typeof value[0] === 'string' &&
+      Number.isSafeInteger(value[1]) &&
+      (value[1] as number) >= 0
+    )
+      return { dir_check: value[0], id: value[1] as number };
+  } catch {}
+  throw new SmsError(
+    ErrorCodes.InvalidParameter,
+    'marker: not a marker this server gave; pass the next_marker of the previous page unchanged, or none for the first page.',
+  );
+}
+
+/** A finding with its directory's run, in the order the API gives them. */
+export interface OrderedFinding {
+  finding: StoredFinding;
+  id: number;
+  directory: FindingDirectory;
+}
+
+/**
+ * Findings (our extension): uploads of a run's per-path lines, streamed
+ * into the database and seen whole or not at all, and reads of a task's
+ * current findings (those of the run that made each directory's newest
+ * result) as pages, CSV or re-sync lists.
+ */
+export class FindingService {
+  private readonly findings: FindingStore;
+  /** Clean-ups waiting their turn: one at a time, off the requests' path. */
+  private sweeping: Promise<void> = Promise.resolve();
+
+  constructor(
+    stores: { findings: FindingStore },
+    private readonly tasks: TaskService,
+    private readonly clock: () => number = Date.now,
+    private readonly logger?: Logger,
+  ) {
+    this.findings = stores.findings;
+  }
+
+  /**
+   * Stores an upload's findings of run `runId` as they arrive. Nothing is
+   * seen until the last line is stored; a bad line, a cut stream or a wrong
+   * signature deletes what was written. With an idempotency key already used:
+   * the same body is answered as the first time, another is a conflict.
+   */
+  async upload(
+    principal: Principal,
+    taskId: string,
+    runId: string,
+    idempotencyKey: string | undefined,
+    lines: AsyncIterable<NdjsonLine<FindingsLine>>,
+    digest: Partial<NdjsonDigest>,
+    signed?: SignedBody,
+  ): Promise<UploadFindingsResponse> {
+    await this.tasks.find(principal, taskId, Actions.updateConsistencyCheckResult);
+    if (idempotencyKey !== undefined) {
+      const earlier = await this.findings.batchByKey(taskId, idempotencyKey);
+      if (earlier?.state === 'done') {
+        for await (const _ of lines) {
+          // read to the end: the body is compared by its hash
+        }
+        if (signed && digest.sentSha256 !== signed.sha256) throw signed.refuse();
+        if (earlier.request_hash !== digest.contentHash || earlier.run_id !== runId) {
+          throw new SmsError(
+            ErrorCodes.IdempotencyKeyReused,
+            'This Idempotency-Key was already used for this task with other findings; send a new key for a new upload.',
+          );
+        }
+        return { run_id: runId, stored: earlier.stored, superseded_dirs: earlier.superseded };
+      }
+      if (earlier) {
+        if (earlier.updated_at > this.clock() - STALE_UPLOAD_MS) {
+          throw new SmsError(
+            ErrorCodes.IdempotencyKeyReused,
+            'An upload with this Idempotency-Key is still being stored; wait for its answer, or retry in a minute.',
+          );
+        }
+        await this.abandonStale({ id: earlier.id, task_id: taskId, run_id: earlier.run_id });
+      }
+    }
+    if (!(await this.findings.runExists(taskId, runId))) {
+      throw new SmsError(
+        ErrorCodes.FindingsWithoutResult,
+        `Run ${runId} has no result in task ${taskId}: upload its counts first (POST /v3/tasks/${taskId}/consistency-result with X-Sms-Run-Id: ${runId}), then its findings.`,
+      );
+    }
+    let batchId: number;
+    try {
+      batchId = await this.findings.openBatch(taskId, runId, idempotencyKey, this.clock());
+    } catch (error) {
+      if (!(error instanceof UniqueViolation)) throw error;
+      throw new SmsError(
+        ErrorCodes.IdempotencyKeyReused,
+        'An upload with this Idempotency-Key is being stored right now; wait for its answer.',
+      );
+    }
+    const directories = new Map<string, DirectoryIntake>();
+    const truncated = new Set<string>();
+    let rows: FindingRow[] = [];
+    let stored = 0;
+    try {
+      for await (const { line, value } of lines) {
+        const dirCheck = value.dir_check;
+        let intake = directories.get(dirCheck);
+        if (!intake) {
+          intake = await this.intake(taskId, runId, dirCheck, line);
+          directories.set(dirCheck, intake);
+        }
+        if (!intake.current) continue;
+        if (isTruncationMarker(value)) {
+          truncated.add(dirCheck);
+          continue;
+        }
+        intake.added++;
+        if (intake.before + intake.added > FindingLimits.perDirectoryPerRun) {
+          throw new SmsError(
+            ErrorCodes.InvalidParameter,
+            `line ${line}: more than ${FindingLimits.perDirectoryPerRun} findings of dir_check ${JSON.stringify(dirCheck)} in run ${runId}, the API's most files per directory; send {"dir_check":…,"truncated":true} instead of the rest.`,
+          );
+        }
+        rows.push({
+          dir_check: dirCheck,
+          category: value.category,
+          path: value.path,
+          path_base64: value.path_base64 ?? null,
+          reason: value.reason,
+        });
+        if (rows.length >= WRITE_CHUNK) {
+          await this.findings.addFindings(taskId, runId, batchId, rows);
+          stored += rows.length;
+          rows = [];
+        }
+      }
+      await this.findings.addFindings(taskId, runId, batchId, rows);
+      stored += rows.length;
+      if (signed && digest.sentSha256 !== signed.sha256) throw signed.refuse();
+      const superseded = [...directories].filter(([, d]) => !d.current).map(([dir]) => dir);
+      await this.findings.closeBatch(taskId, batchId, {
+        runId,
+        requestHash: digest.contentHash ?? '',
+        stored,
+        superseded,
+        counts: new Map([...directories].filter(([, d]) => d.current).map(([dir, d]) => [dir, d.added])),
+        truncated,
+        now: this.clock(),
+      });
+      this.sweepLater(taskId, [...directories.keys()]);
+      return { run_id: runId, stored, superseded_dirs: superseded };
+    } catch (error) {
+      await this.findings.abandonBatch(taskId, runId, batchId, directories.keys()).catch((cleanup: unknown) =>
+        this.logger?.warn('could not delete an abandoned findings upload; it is swept at the next start', {
+          err: String(cleanup),
+          taskId,
+          runId,
+        }),
+      );
+      throw error;
+    }
+  }
+
+  /** Whether a directory's lines are kept: it must have a result, and it must be of this run. */
+  private async intake(
+    taskId: string,
+    runId: string,
+    dirCheck: string,
+    line: number,
+  ): Promise<DirectoryIntake> {
+    const current = (await this.findings.currentRuns(taskId, [dirCheck])).get(dirCheck);
+    if (!current) {
+      throw new SmsError(
+        ErrorCodes.FindingsWithoutResult,
+        `line ${line}: dir_check ${JSON.stringify(dirCheck).slice(0, 300)} has no result in task ${taskId}; upload the run's counts of it first (POST /v3/tasks/${taskId}/consistency-result with X-Sms-Run-Id: ${runId}).`,
+      );
+    }
+    if (current.run_id !== runId) return { current: false, before: 0, added: 0 };
+    return { current: true, before: await this.findings.storedCount(taskId, dirCheck, runId), added: 0 };
+  }
+
+  /**
+   * Removes, later and one at a time, the findings of these directories that
+   * are no longer current (an older run's): after a findings upload, and
+   * after counts that make a newer run a directory's newest result.
+   */
+  sweepLater(taskId: string, dirChecks: readonly string[]): void {
+    if (dirChecks.length === 0) return;
+    this.sweeping = this.sweeping
+      .then(() => this.findings.sweep(taskId, dirChecks))
+      .then(
+        () => {},
+        (error: unknown) =>
+          this.logger?.warn('sweeping old findings failed; retried with the next upload', {
+            err: String(error),
+            taskId,
+          }),
+      );
+  }
+
+  /** Waits for the clean-ups asked for so far (tests, shutdown). */
+  async swept(): Promise<void> {
+    await this.sweeping;
+  }
+
+  /** Deletes an upload whose server stopped mid-way, and what it wrote. */
+  private async abandonStale(batch: { id: number; task_id: string; run_id: string }): Promise<void> {
+    const dirs = await this.findings.directoriesOfRun(batch.task_id, batch.run_id);
+    await this.findings.abandonBatch(batch.task_id, batch.run_id, batch.id, dirs);
+  }
+
+  /** Deletes every upload left open by a server that stopped mid-way (at start). */
+  async abandonStaleUploads(): Promise<number> {
+    const stale = await this.findings.staleBatches(this.clock(), STALE_UPLOAD_MS);
+    for (const batch of stale) await this.abandonStale(batch);
+    return stale.length;
+  }
+
+  /** One page of a task's current findings, in a stable order (by directory, then as sent). */
+  async page(principal: Principal, taskId: string, query: FindingsQuery): Promise<FindingsPage> {
+    await this.tasks.find(principal, taskId, Actions.getConsistencyCheckResult);
+    const limit = query.limit ?? FindingLimits.pageDefault;
+    const items: OrderedFinding[] = [];
+    const after = query.marker === undefined ? undefined : decodeMarker(query.marker);
+    for await (const item of this.ordered(taskId, query, after)) {
+      items.push(item);
+      if (items.length > limit) break;
+    }
+    const page = items.slice(0, limit);
+    const directories = new Map<string, FindingsDirectory>();
+    const describe = (d: FindingDirectory): FindingsDirectory => ({
+      dir_check: d.dir_check,
+      run_id: d.run_id,
+      finished_time: d.finished_time,
+      truncated: d.truncated,
+    });
+    if (query.dir_check !== undefined) {
+      const [only] = await this.findings.findingDirectories(taskId, { dirCheck: query.dir_check, limit: 1 });
+      if (only) directories.set(only.dir_check, describe(only));
+    }
+    for (const item of page)
+      if (!directories.has(item.directory.dir_check))
+        directories.set(item.directory.dir_check, describe(item.directory));
+    const last = page.at(-1);
+    return {
+      task_id: taskId,
+      findings: page.map((i) => i.finding),
+      directories: [...directories.values()],
+      ...(items.length > limit && last
+        ? { next_marker: encodeMarker(last.directory.dir_check, last.id) }
+        : {}),
+    };
+  }
+
+  /**
+   * Every current finding that matches, for an export: the caller's right to
+   * read is checked before the first is read. A re-sync list (`resync`)
+   * takes different and missing unless told, and names one directory: a
+   * task with findings in several must be given `dir_check`.
+   */
+  async export(
+    principal: Principal,
+    taskId: string,
+    query: FindingsQuery,
+    options: { resync: boolean },
+  ): Promise<AsyncGenerator<OrderedFinding>> {
+    await this.tasks.find(principal, taskId, Actions.getConsistencyCheckResult);
+    if (options.resync && query.dir_check === undefined) {
+      const directories = await this.findings.findingDirectories(taskId, { limit: 2 });
+      if (directories.length > 1) {
+        throw new SmsError(
+          ErrorCodes.InvalidParameter,
+          'dir_check: this task has findings in more than one directory, and a re-sync list is relative to one; name it with dir_check (the task page lists them).',
+        );
+      }
+    }
+    const categories: readonly FindingCategory[] | undefined =
+      query.category ?? (options.resync ? RESYNC_CATEGORIES : undefined);
+    return this.ordered(
+      taskId,
+      { ...query, ...(categories ? { category: [...categories] } : {}) },
+      undefined,
+    );
+  }
+
+  /** The current findings that match, in order, after `after` when given: a directory at a time, a page at a time. */
+  private async *ordered(
+    taskId: string,
+    query: Pick<FindingsQuery, 'dir_check' | 'category'>,
+    after: { dir_check: string; id: number } | undefined,
+  ): AsyncGenerator<OrderedFinding> {
+    let from = after?.dir_check;
+    let skipFrom = false;
+    for (;;) {
+      const directories = await this.findings.findingDirectories(taskId, {
+        ...(query.dir_check === undefined ? {} : { dirCheck: query.dir_check }),
+        ...(from === undefined ? {} : { from }),
+        limit: DIRECTORY_PAGE,
+      });
+      for (const directory of directories) {
+        if (skipFrom && directory.dir_check === from) continue;
+        if (after && directory.dir_check < after.dir_check) continue;
+        let afterId = after && directory.dir_check === after.dir_check ? after.id : 0;
+        for (;;) {
+          const rows = await this.findings.directoryFindings(taskId, directory, {
+            afterId,
+            limit: 1000,
+            ...(query.category ? { categories: query.category } : {}),
+          });
+          for (const row of rows) {
+            yield {
+              id: row.id,
+              directory,
+              finding: {
+                dir_check: row.dir_check,
+                category: row.category,
+                path: row.path,
+                ...(row.path_base64 === null ? {} : { path_base64: row.path_base64 }),
+                reason: row.reason,
+                run_id: row.run_id,
+                finished_time: directory.finished_time,
+              },
+            };
+          }
+          if (rows.length < 1000) break;
+          afterId = rows.at(-1)!.id;
+        }
+      }
+      if (directories.length < DIRECTORY_PAGE || query.dir_check !== undefined) return;
+      from = directories.at(-1)!.dir_check;
+      skipFrom = true;
+    }
+  }
+}

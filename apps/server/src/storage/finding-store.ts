@@ -1,0 +1,467 @@
+import type { FindingCategory } from '@sms/domain';
+import type { SelectQueryBuilder, SqliteStatement } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { Store, type StoreHandle } from './handle.js';
+
+/** A finding as a row: the line the agent sent, with its task, run and upload (batch). */
+export interface FindingRow {
+  dir_check: string;
+  category: FindingCategory;
+  path: string;
+  path_base64: string | null;
+  reason: string;
+}
+
+/** A finding as a page shows it: the row's id orders it within its directory. */
+export interface StoredFindingRow extends FindingRow {
+  id: number;
+  run_id: string;
+}
+
+/** The run that made a directory's newest result, and when it was stored. */
+export interface DirectoryRun {
+  dir_check: string;
+  /** Null for a result stored before runs were kept: no findings can be of it. */
+  run_id: string | null;
+  finished_time: number;
+}
+
+/** A directory's current findings: of the run of its newest result. */
+export interface FindingDirectory {
+  dir_check: string;
+  run_id: string;
+  finished_time: number;
+  findings: number;
+  truncated: boolean;
+}
+
+/** A findings upload as stored: `open` while its lines arrive, `done` once all were stored. */
+export interface FindingBatch {
+  id: number;
+  run_id: string;
+  request_hash: string | null;
+  state: 'open' | 'done';
+  stored: number;
+  superseded: string[];
+  dirs: string[];
+  updated_at: number;
+}
+
+/** Where a page starts: after this finding of this directory. */
+export interface FindingsCursor {
+  dir_check: string;
+  id: number;
+}
+
+const INSERT_COLUMNS = [
+  'task_id',
+  'dir_check',
+  'run_id',
+  'batch_id',
+  'category',
+  'path',
+  'path_base64',
+  'reason',
+] as const;
+
+/** Rows a statement inserts at once: 8 values each, well within SQLite's and PostgreSQL's parameter limits. */
+const INSERT_CHUNK = 500;
+/** Rows one clean-up statement deletes, so that no statement holds the database long. */
+const DELETE_CHUNK = 5000;
+
+/**
+ * Findings: the per-path lines behind a directory's counts (our extension).
+ * A findings upload is a batch, written in chunks as its lines arrive and
+ * seen only once closed; a directory's current findings are those of the
+ * run that made its newest result, and older runs' are swept away.
+ */
+export class FindingStore extends Store {
+  private readonly sqlite: StoreHandle['sqlite'];
+  private readonly statements = new Map<string, SqliteStatement>();
+
+  constructor(handle: StoreHandle) {
+    super(handle);
+    this.sqlite = handle.sqlite;
+  }
+
+  private statement(sql: string): SqliteStatement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.sqlite!.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** The run of each named directory's newest result; directories without one are left out. */
+  async currentRuns(taskId: string, dirChecks: readonly string[]): Promise<Map<string, DirectoryRun>> {
+    return this.run('read directory runs', async () => {
+      const runs = new Map<string, DirectoryRun>();
+      if (dirChecks.length === 0) return runs;
+      const rows = await this.db
+        .selectFrom('task_directories as td')
+        .innerJoin('consistency_uploads as u', 'u.id', 'td.upload_id')
+        .select(['td.dir_check', 'u.run_id', 'td.finished_time'])
+        .where('td.task_id', '=', taskId)
+        .where('td.dir_check', 'in', [...dirChecks])
+        .execute();
+      for (const row of rows) runs.set(row.dir_check, { ...row, finished_time: Number(row.finished_time) });
+      return runs;
+    });
+  }
+
+  /** Whether any upload of the task carries this run. */
+  async runExists(taskId: string, runId: string): Promise<boolean> {
+    return this.run('read run', async () => {
+      const row = await this.db
+        .selectFrom('consistency_uploads')
+        .select('id')
+        .where('task_id', '=', taskId)
+        .where('run_id', '=', runId)
+        .limit(1)
+        .executeTakeFirst();
+      return row !== undefined;
+    });
+  }
+
+  /** How many findings of this directory and run are stored already (by closed uploads). */
+  async storedCount(taskId: string, dirCheck: string, runId: string): Promise<number> {
+    return this.run('count findings', async () => {
+      const row = await this.db
+        .selectFrom('finding_directories')
+        .select('findings')
+        .where('task_id', '=', taskId)
+        .where('dir_check', '=', dirCheck)
+        .where('run_id', '=', runId)
+        .executeTakeFirst();
+      return Number(row?.findings ?? 0);
+    });
+  }
+
+  /** The upload that used this idempotency key for the task, if any. */
+  async batchByKey(taskId: string, idempotencyKey: string): Promise<FindingBatch | undefined> {
+    return this.run('read findings upload', async () => {
+      const row = await this.db
+        .selectFrom('finding_batches')
+        .select(['id', 'run_id', 'request_hash', 'state', 'stored', 'superseded', 'dirs', 'updated_at'])
+        .where('task_id', '=', taskId)
+        .where('idempotency_key', '=', idempotencyKey)
+        .executeTakeFirst();
+      return row && batchOf(row);
+    });
+  }
+
+  /** Starts an upload; a key already used for the task throws `UniqueViolation`. */
+  async openBatch(
+    taskId: string,
+    runId: string,
+    idempotencyKey: string | undefined,
+    now: number,
+  ): Promise<number> {
+    return this.run('start findings upload', async () => {
+      const row = await this.db
+        .insertInto('finding_batches')
+        .values({
+          task_id: taskId,
+          run_id: runId,
+          idempotency_key: idempotencyKey ?? null,
+          request_hash: null,
+          state: 'open',
+          created_at: now,
+          updated_at: now,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      return Number(row.id);
+    });
+  }
+
+  /** Writes a chunk of an open upload's findings, committed when this resolves (not yet seen). */
+  async addFindings(
+    taskId: string,
+    runId: string,
+    batchId: number,
+    rows: readonly FindingRow[],
+  ): Promise<void> {
+    if (rows.length === 0) return;
+    await this.run('store findings', async () => {
+      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+        const chunk = rows.slice(i, i + INSERT_CHUNK);
+        if (this.sqlite) {
+          // synchronous on the one connection, held from Kysely's other queries: one short transaction
+          await this.db.connection().execute(async () => {
+            const values: unknown[] = [];
+            for (const r of chunk)
+              values.push(taskId, r.dir_check, runId, batchId, r.category, r.path, r.path_base64, r.reason);
+            this.statement('begin').run([]);
+            try {
+              this.statement(insertFindings(chunk.length)).run(values);
+              this.statement('commit').run([]);
+            } catch (error) {
+              this.statement('rollback').run([]);
+              throw error;
+            }
+          });
+        } else {
+          await this.db
+            .insertInto('findings')
+            .values(chunk.map((r) => ({ ...r, task_id: taskId, run_id: runId, batch_id: batchId })))
+            .execute();
+        }
+      }
+    });
+  }
+
+  /**
+   * Closes an upload: its findings are seen from now on (those of
+   * directories whose newest result is still of its run), with each
+   * directory's count and truncation moved on, in one transaction.
+   */
+  async closeBatch(
+    taskId: string,
+    batchId: number,
+    closing: {
+      runId: string;
+      requestHash: string;
+      stored: number;
+      superseded: readonly string[];
+      /** Findings stored per directory, and the directories the agent cut. */
+      counts: ReadonlyMap<string, number>;
+      truncated: ReadonlySet<string>;
+      now: number;
+    },
+  ): Promise<void> {
+    await this.run('close findings upload', () =>
+      this.db.transaction().execute(async (trx) => {
+        const dirs = new Set([...closing.counts.keys(), ...closing.truncated]);
+        for (const dirCheck of dirs) {
+          const count = closing.counts.get(dirCheck) ?? 0;
+          const truncated = closing.truncated.has(dirCheck) ? 1 : 0;
+          await trx
+            .insertInto('finding_directories')
+            .values({
+              task_id: taskId,
+              dir_check: dirCheck,
+              run_id: closing.runId,
+              findings: count,
+              truncated,
+            })
+            .onConflict((oc) =>
+              oc.columns(['task_id', 'dir_check', 'run_id']).doUpdateSet((eb) => ({
+                findings: eb('finding_directories.findings', '+', count),
+                // once cut, cut: a later upload of the run without a marker does not make the list whole
+                ...(truncated === 1 ? { truncated: 1 } : {}),
+              })),
+            )
+            .execute();
+        }
+        await trx
+          .updateTable('finding_batches')
+          .set({
+            state: 'done',
+            request_hash: closing.requestHash,
+            stored: closing.stored,
+            superseded: JSON.stringify(closing.superseded),
+            dirs: JSON.stringify([...dirs]),
+            updated_at: closing.now,
+          })
+          .where('id', '=', batchId)
+          .execute();
+      }),
+    );
+  }
+
+  /** Deletes an upload that did not end (a bad line, a cut stream) and what it wrote. */
+  async abandonBatch(taskId: string, runId: string, batchId: number, dirs: Iterable<string>): Promise<void> {
+    await this.run('abandon findings upload', async () => {
+      for (const dirCheck of dirs) {
+        await this.deleteInChunks((query) =>
+          query
+            .where('task_id', '=', taskId)
+            .where('dir_check', '=', dirCheck)
+            .where('run_id', '=', runId)
+            .where('batch_id', '=', batchId),
+        );
+      }
+      await this.db.deleteFrom('finding_batches').where('id', '=', batchId).execute();
+    });
+  }
+
+  /**
+   * Deletes the findings of these directories that are not of the run of
+   * their newest result (an older run's, or a directory's no longer in the
+   * task), a chunk per statement.
+   */
+  async sweep(taskId: string, dirChecks: readonly string[]): Promise<number> {
+    const runs = await this.currentRuns(taskId, dirChecks);
+    let deleted = 0;
+    for (const dirCheck of dirChecks) {
+      const current = runs.get(dirCheck)?.run_id ?? null;
+      deleted += await this.run('sweep findings', async () => {
+        let count = 0;
+        // two ranges of the index around the current run, so that its own rows are never scanned
+        for (const side of current === null ? (['all'] as const) : (['<', '>'] as const)) {
+          count += await this.deleteInChunks((query) => {
+            const mine = query.where('task_id', '=', taskId).where('dir_check', '=', dirCheck);
+            return side === 'all' || current === null ? mine : mine.where('run_id', side, current);
+          });
+        }
+        let directories = this.db
+          .deleteFrom('finding_directories')
+          .where('task_id', '=', taskId)
+          .where('dir_check', '=', dirCheck);
+        if (current !== null) directories = directories.where('run_id', '<>', current);
+        await directories.execute();
+        return count;
+      });
+    }
+    return deleted;
+  }
+
+  /**
+   * Deletes the findings `where` picks, a chunk per statement (ids first, then
+   * those rows by id), so that no statement holds the database long. Runs
+   * inside the caller's `run`.
+   */
+  private async deleteInChunks(
+    where: (
+      query: SelectQueryBuilder<Database, 'findings', { id: number }>,
+    ) => SelectQueryBuilder<Database, 'findings', { id: number }>,
+  ): Promise<number> {
+    let count = 0;
+    for (;;) {
+      const ids = await where(this.db.selectFrom('findings').select('id')).limit(DELETE_CHUNK).execute();
+      if (ids.length === 0) return count;
+      await this.db
+        .deleteFrom('findings')
+        .where(
+          'id',
+          'in',
+          ids.map((r) => r.id),
+        )
+        .execute();
+      count += ids.length;
+    }
+  }
+
+  /** Uploads left open for longer than `olderThan` ms before `now` (their server stopped mid-way). */
+  async staleBatches(
+    now: number,
+    olderThan: number,
+  ): Promise<{ id: number; task_id: string; run_id: string }[]> {
+    return this.run('read stale findings uploads', () =>
+      this.db
+        .selectFrom('finding_batches')
+        .select(['id', 'task_id', 'run_id'])
+        .where('state', '=', 'open')
+        .where('updated_at', '<', now - olderThan)
+        .execute()
+        .then((rows) => rows.map((r) => ({ ...r, id: Number(r.id) }))),
+    );
+  }
+
+  /** The directories of the task that an abandoned upload may have written to: every directory with findings of its run. */
+  async directoriesOfRun(taskId: string, runId: string): Promise<string[]> {
+    return this.run('read directories of run', async () => {
+      const rows = await this.db
+        .selectFrom('findings')
+        .select('dir_check')
+        .distinct()
+        .where('task_id', '=', taskId)
+        .where('run_id', '=', runId)
+        .execute();
+      return rows.map((r) => r.dir_check);
+    });
+  }
+
+  /**
+   * The directories with current findings, in `dir_check` order from `from`
+   * (inclusive), at most `limit`; or only `dirCheck` when given.
+   */
+  async findingDirectories(
+    taskId: string,
+    options: { dirCheck?: string; from?: string; limit: number },
+  ): Promise<FindingDirectory[]> {
+    return this.run('read finding directories', async () => {
+      let query = this.db
+        .selectFrom('finding_directories as fd')
+        .innerJoin('task_directories as td', (join) =>
+          join.onRef('td.task_id', '=', 'fd.task_id').onRef('td.dir_check', '=', 'fd.dir_check'),
+        )
+        .innerJoin('consistency_uploads as u', 'u.id', 'td.upload_id')
+        .select(['fd.dir_check', 'fd.run_id', 'td.finished_time', 'fd.findings', 'fd.truncated'])
+        .where('fd.task_id', '=', taskId)
+        .whereRef('u.run_id', '=', 'fd.run_id');
+      if (options.dirCheck !== undefined) query = query.where('fd.dir_check', '=', options.dirCheck);
+      if (options.from !== undefined) query = query.where('fd.dir_check', '>=', options.from);
+      const rows = await query.orderBy('fd.dir_check').limit(options.limit).execute();
+      return rows.map((r) => ({
+        dir_check: r.dir_check,
+        run_id: r.run_id,
+        finished_time: Number(r.finished_time),
+        findings: Number(r.findings),
+        truncated: Number(r.truncated) === 1,
+      }));
+    });
+  }
+
+  /**
+   * Up to `limit` current findings of one directory's run, in the order they
+   * were sent, after finding `afterId`, of the given categories (all when none).
+   */
+  async directoryFindings(
+    taskId: string,
+    directory: { dir_check: string; run_id: string },
+    options: { afterId: number; limit: number; categories?: readonly FindingCategory[] },
+  ): Promise<StoredFindingRow[]> {
+    return this.run('read findings', async () => {
+      let query = this.db
+        .selectFrom('findings as f')
+        .innerJoin('finding_batches as b', 'b.id', 'f.batch_id')
+        .select(['f.id', 'f.dir_check', 'f.run_id', 'f.category', 'f.path', 'f.path_base64', 'f.reason'])
+        .where('f.task_id', '=', taskId)
+        .where('f.dir_check', '=', directory.dir_check)
+        .where('f.run_id', '=', directory.run_id)
+        .where('f.id', '>', options.afterId)
+        .where('b.state', '=', 'done');
+      if (options.categories && options.categories.length > 0)
+        query = query.where('f.category', 'in', [...options.categories]);
+      const rows = await query.orderBy('f.id').limit(options.limit).execute();
+      return rows.map((r) => ({ ...r, id: Number(r.id), category: r.category as FindingCategory }));
+    });
+  }
+}
+
+function batchOf(row: {
+  id: number;
+  run_id: string;
+  request_hash: string | null;
+  state: string;
+  stored: number;
+  superseded: string;
+  dirs: string;
+  updated_at: number;
+}): FindingBatch {
+  return {
+    id: Number(row.id),
+    run_id: row.run_id,
+    request_hash: row.request_hash,
+    state: row.state === 'done' ? 'done' : 'open',
+    stored: Number(row.stored),
+    superseded: JSON.parse(row.superseded) as string[],
+    dirs: JSON.parse(row.dirs) as string[],
+    updated_at: Number(row.updated_at),
+  };
+}
+
+const insertSql = new Map<number, string>();
+/** SQLite's insert of `count` findings in one statement, made once per count. */
+function insertFindings(count: number): string {
+  let sql = insertSql.get(count);
+  if (sql === undefined) {
+    const row = `(${INSERT_COLUMNS.map(() => '?').join(', ')})`;
+    sql = `insert into findings (${INSERT_COLUMNS.join(', ')}) values ${Array.from({ length: count }, () => row).join(', ')}`;
+    insertSql.set(count, sql);
+  }
+  return sql;
+}
