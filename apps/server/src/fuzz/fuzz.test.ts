@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { ErrorResponseSchema, ForbiddenErrorResponseSchema } from '@sms/domain';
 import fc from 'fast-check';
 import * as v from 'valibot';
@@ -22,6 +24,7 @@ let dir: string;
 let token: string;
 let taskId: string;
 let cases = 0;
+const RUN_ID = randomUUID();
 let rssAtStart = 0;
 
 /** Resident memory after a full collection when the test runs with --expose-gc (vitest's forks do not by default). */
@@ -123,6 +126,26 @@ beforeAll(async () => {
   const api = apiOf(server.url);
   token = await api.token('admin', 'fuzz-admin-password');
   taskId = await api.createTask(token, 'fuzz');
+  // a run with counts of two directories, for the findings endpoint to accept lines of
+  const counts = await raw(
+    'POST',
+    `/v3/tasks/${taskId}/consistency-result`,
+    [
+      ['content-type', 'application/json'],
+      ['x-auth-token', token],
+      ['x-sms-run-id', RUN_ID],
+    ],
+    JSON.stringify({
+      consistency_result: ['/srv', '/var'].map((dir_check) => ({
+        dir_check,
+        num_total_files: 10,
+        num_different_files: 1,
+        num_target_miss_files: 1,
+        num_target_more_files: 1,
+      })),
+    }),
+  );
+  expect(counts.status).toBe(200);
   rssAtStart = settledRss();
 });
 
@@ -295,6 +318,112 @@ describe('fuzzing the running server (loopback, bounded)', () => {
             check(answer, [...UPLOAD_STATUSES, 429]);
           },
         ),
+        { numRuns: RUNS, interruptAfterTimeLimit: TIME_LIMIT_MS },
+      );
+    },
+  );
+
+  it(
+    'answers findings uploads (bad lines, huge lines, bad gzip, wrong runs) with a documented status, never a 500',
+    TEST_TIMEOUT,
+    async () => {
+      const validLine = fc
+        .record({
+          dir_check: fc.constantFrom('/srv', '/var', '/elsewhere'),
+          category: fc.constantFrom('different', 'missing', 'extra', 'error', 'transient', 'gone'),
+          path: fc.oneof(
+            fc.string({ minLength: 1, maxLength: 40 }),
+            fc.constantFrom('a/b', '../x', '/abs', 'a//b'),
+          ),
+          reason: fc.string({ maxLength: 60 }),
+        })
+        .map((f) => JSON.stringify(f));
+      const line = fc.oneof(
+        { weight: 5, arbitrary: validLine },
+        { weight: 1, arbitrary: fc.constant(JSON.stringify({ dir_check: '/srv', truncated: true })) },
+        { weight: 1, arbitrary: fc.string({ maxLength: 80 }) },
+        {
+          weight: 1,
+          arbitrary: fc.nat({ max: 40_000 }).map((n) => `{"dir_check":"/srv","reason":"${'r'.repeat(n)}"}`),
+        },
+        { weight: 1, arbitrary: fc.jsonValue().map((j) => JSON.stringify(j) ?? 'null') },
+      );
+      const body = fc.oneof(
+        fc.array(line, { maxLength: 30 }).map((lines) => Buffer.from(lines.join('\n'))),
+        fc.uint8Array({ maxLength: 2000 }).map((b) => Buffer.from(b)),
+      );
+      const encoding = fc.constantFrom<'none' | 'gzip' | 'claims-gzip' | 'cut-gzip'>(
+        'none',
+        'gzip',
+        'claims-gzip',
+        'cut-gzip',
+      );
+      const runId = fc.constantFrom(RUN_ID, RUN_ID.toUpperCase(), randomUUID(), 'not-a-uuid', '');
+      const type = fc.constantFrom(
+        'application/x-ndjson',
+        'application/json',
+        '',
+        'application/x-ndjson; charset=utf-8',
+      );
+      await fc.assert(
+        fc.asyncProperty(
+          body,
+          encoding,
+          runId,
+          type,
+          fc.boolean(),
+          async (payload, enc, run, contentType, withKey) => {
+            const gz = gzipSync(payload);
+            const sent =
+              enc === 'gzip' || enc === 'claims-gzip'
+                ? enc === 'gzip'
+                  ? gz
+                  : payload
+                : enc === 'cut-gzip'
+                  ? gz.subarray(0, gz.length >> 1)
+                  : payload;
+            const headers: [string, string][] = [['x-auth-token', token]];
+            if (contentType) headers.push(['content-type', contentType]);
+            if (run) headers.push(['x-sms-run-id', run]);
+            if (enc !== 'none') headers.push(['content-encoding', 'gzip']);
+            if (withKey) headers.push(['idempotency-key', randomUUID()]);
+            const answer = await raw('POST', `/v3/tasks/${taskId}/consistency-result/files`, headers, sent);
+            check(answer, UPLOAD_STATUSES);
+          },
+        ),
+        { numRuns: RUNS, interruptAfterTimeLimit: TIME_LIMIT_MS },
+      );
+      // and the reads, with odd queries
+      const query = fc.record({
+        limit: fc.oneof(
+          fc.constant(undefined),
+          fc.string({ maxLength: 6 }),
+          fc.integer({ min: -5, max: 2000 }).map(String),
+        ),
+        marker: fc.oneof(
+          fc.constant(undefined),
+          fc.string({ maxLength: 40 }),
+          fc.base64String({ maxLength: 40 }),
+        ),
+        category: fc.oneof(
+          fc.constant(undefined),
+          fc.constantFrom('missing', 'different,missing', 'x', ',', ''),
+        ),
+        format: fc.oneof(fc.constant(undefined), fc.constantFrom('json', 'csv', 'files-from', 'xml')),
+        dir_check: fc.oneof(fc.constant(undefined), fc.constantFrom('/srv', '', 'x'.repeat(1100))),
+      });
+      await fc.assert(
+        fc.asyncProperty(query, async (q) => {
+          const params = new URLSearchParams(
+            Object.entries(q).filter((e): e is [string, string] => e[1] !== undefined),
+          );
+          const answer = await raw('GET', `/v3/tasks/${taskId}/consistency-result/files?${params}`, [
+            ['x-auth-token', token],
+          ]);
+          cases++;
+          expect([200, 400], `${answer.status}: ${answer.text.slice(0, 200)}`).toContain(answer.status);
+          if (answer.status === 400) expect(v.is(ErrorResponseSchema, JSON.parse(answer.text))).toBe(true);
+        }),
         { numRuns: RUNS, interruptAfterTimeLimit: TIME_LIMIT_MS },
       );
     },

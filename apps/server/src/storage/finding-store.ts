@@ -344,6 +344,18 @@ export class FindingStore extends Store {
     }
   }
 
+  /** How many finding rows the task has, seen or not (for tests and the benchmark). */
+  async rowCount(taskId: string): Promise<number> {
+    return this.run('count finding rows', async () => {
+      const row = await this.db
+        .selectFrom('findings')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('task_id', '=', taskId)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    });
+  }
+
   /** Uploads left open for longer than `olderThan` ms before `now` (their server stopped mid-way). */
   async staleBatches(
     now: number,
