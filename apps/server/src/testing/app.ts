@@ -176,7 +176,7 @@ export async function createTestApp(options: TestAppOptions = {}) {
   function uploadFindings(
     taskId: string,
     runId: string,
-    lines: readonly unknown[] | string | Uint8Array,
+    lines: readonly unknown[] | string | Uint8Array | ReadableStream<Uint8Array>,
     headers: Record<string, string> = {},
     token: string | null = adminToken,
   ) {
@@ -189,10 +189,11 @@ export async function createTestApp(options: TestAppOptions = {}) {
         ...headers,
       },
       body:
-        typeof lines === 'string' || lines instanceof Uint8Array
+        typeof lines === 'string' || lines instanceof Uint8Array || lines instanceof ReadableStream
           ? lines
           : lines.map((l) => `${JSON.stringify(l)}\n`).join(''),
-    });
+      ...(lines instanceof ReadableStream ? { duplex: 'half' } : {}),
+    } as RequestInit);
   }
 
   return {
