@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { dashboardBrowser, parseSetCookies } from '../test-support/dashboard.js';
+import { dashboardBrowser, parseSetCookies, textOf } from '../test-support/dashboard.js';
 import { ADMIN_PASSWORD, createTestApp, result, type TestApp } from '../testing/app.js';
 import { SESSION_COOKIE, SIGN_IN_COOKIE } from './routes.js';
 
@@ -10,18 +10,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await t.close();
 });
-
-/** The text of the page without tags, spaces squeezed: what a reader sees. */
-const textOf = (html: string) =>
-  html
-    .replace(/<style[\s\S]*?<\/style>/g, '')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/&#39;/g, "'")
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&amp;/g, '&')
-    .replace(/\s+/g, ' ');
 
 /** The `<tr>` of a task in the list. */
 const rowOf = (html: string, taskId: string) => {
@@ -547,7 +535,7 @@ describe('dashboard: the task page', () => {
     const old = dir('/old');
     expect(old).toContain('data-count="10" style="width:100.0000%"');
     expect(old).not.toContain('data-part="different"');
-    expect(textOf(old)).toContain('not in the latest upload');
+    expect(textOf(old)).toContain('not verified by the latest run');
     // the task's totals add up the newest result of every directory
     expect(textOf(html)).toContain(
       'Totals 610 verified, 100 different, 200 missing, 200 extra in 2 directories (the newest result of each)',
@@ -558,7 +546,7 @@ describe('dashboard: the task page', () => {
     expect(html).toContain('href="/ui/tasks"');
   });
 
-  it('charts the history oldest first, one stacked bar per upload, and lists it', async () => {
+  it('charts the history oldest first, one stacked bar per run (here an upload each), and lists it', async () => {
     const id = await t.createTask(t.adminToken, 'closing');
     for (const gap of [40, 10, 0]) {
       await t.upload(id, {
@@ -574,19 +562,19 @@ describe('dashboard: the task page', () => {
       t.advanceClock(600_000);
     }
     const html = await (await (await signedIn()).get(`/ui/tasks/${id}`)).text();
-    const bars = [...html.matchAll(/<g data-upload="(\d)"><title>[^<]*: (\d+) different/g)].map((m) =>
+    const bars = [...html.matchAll(/<g data-run="(\d)"><title>[^<]*: (\d+) different/g)].map((m) =>
       Number(m[2]),
     );
     expect(bars).toEqual([40, 10, 0]);
     expect(textOf(html)).toContain("the task's gap went from 40 to 0 files");
     // the first bar is the tallest: its height spans the plot
     expect(html).toMatch(
-      /<g data-upload="0">[\s\S]*?<rect class="different" x="[\d.]+" width="[\d.]+" y="12" height="134"/,
+      /<g data-run="0">[\s\S]*?<rect class="different" x="[\d.]+" width="[\d.]+" y="12" height="134"/,
     );
-    expect(html).toMatch(/<g data-upload="2">[\s\S]*?<rect class="ok"/);
-    expect(textOf(html)).toContain('All 3 uploads.');
+    expect(html).toMatch(/<g data-run="2">[\s\S]*?<rect class="ok"/);
+    expect(textOf(html)).toContain('All 3 runs.');
     expect(
-      [...html.matchAll(/<table class="history">[\s\S]*?<\/table>/g)][0]?.[0].match(/<tr>/g),
+      [...html.matchAll(/<table class="history">[\s\S]*?<\/table>/g)][0]?.[0].match(/<tr[ >]/g),
     ).toHaveLength(4);
   });
 
@@ -603,19 +591,21 @@ describe('dashboard: the task page', () => {
     // only /a, now fixed: the upload itself is consistent, the task still has /b's 5
     await t.upload(id, { consistency_result: [result('/a', bad(0))] });
     const html = await (await (await signedIn()).get(`/ui/tasks/${id}`)).text();
-    const bars = [...html.matchAll(/<g data-upload="(\d)"><title>[^<]*: (\d+) different/g)].map((m) =>
+    const bars = [...html.matchAll(/<g data-run="(\d)"><title>[^<]*: (\d+) different/g)].map((m) =>
       Number(m[2]),
     );
     expect(bars).toEqual([15, 5]);
     expect(textOf(html)).toContain("the task's gap went from 15 to 5 files");
     // the table: the second upload held 0 different files, and left the task with 5
     const rows = [
-      ...(/<table class="history">[\s\S]*?<\/table>/.exec(html)?.[0] ?? '').matchAll(/<tr>([\s\S]*?)<\/tr>/g),
+      ...(/<table class="history">[\s\S]*?<\/table>/.exec(html)?.[0] ?? '').matchAll(
+        /<tr[^>]*>([\s\S]*?)<\/tr>/g,
+      ),
     ]
       .slice(1)
       .map((m) => textOf(m[1] ?? '').trim());
-    expect(rows[0]).toMatch(/Consistent 1 100 0 0 0 5$/);
-    expect(rows[1]).toMatch(/Inconsistent 2 200 15 0 0 15$/);
+    expect(rows[0]).toMatch(/ 1 Consistent 1 100 0 0 0 5$/);
+    expect(rows[1]).toMatch(/ 1 Inconsistent 2 200 15 0 0 15$/);
   });
 
   it('pages the directories of a big task, 100 to a page, those that differ first', async () => {
@@ -669,15 +659,15 @@ describe('dashboard: the task page', () => {
     }
   });
 
-  it('keeps to the newest 50 uploads in the chart and says how many there are', async () => {
+  it('keeps to the newest 50 runs in the chart and says how many there are', async () => {
     const id = await t.createTask(t.adminToken, 'busy');
     for (let i = 0; i < 55; i++) {
       await t.upload(id, { consistency_result: [result('/d')] });
       t.advanceClock(1000);
     }
     const html = await (await (await signedIn()).get(`/ui/tasks/${id}`)).text();
-    expect([...html.matchAll(/<g data-upload=/g)]).toHaveLength(50);
-    expect(textOf(html)).toContain('The newest 50 of 55 uploads.');
+    expect([...html.matchAll(/<g data-run=/g)]).toHaveLength(50);
+    expect(textOf(html)).toContain('The newest 50 of 55 runs.');
   });
 
   it('handles a task with no uploads, an upload with no directories, and a directory of no files', async () => {

@@ -2,8 +2,11 @@ import { randomBytes } from 'node:crypto';
 import {
   AuthTokenRequestSchema,
   ErrorCodes,
+  type FindingsQuery,
+  FindingsQuerySchema,
   formatIssues,
   isSmsError,
+  NotFoundError,
   PermissionDeniedError,
   passwordTokenRequest,
   permissionDeniedSentence,
@@ -20,6 +23,7 @@ import { readFormBody } from '../http/body.js';
 import { clientAddress } from '../http/client-address.js';
 import type { AppEnv } from '../http/context.js';
 import { logFailure } from '../http/error-response.js';
+import { exportFindings } from '../http/routes/findings-list.js';
 import { ProjectRequiredError, type Session } from '../services/auth-service.js';
 import { registerAccessKeyPages } from './access-key-pages.js';
 import {
@@ -34,6 +38,7 @@ import {
   sameToken,
   toSignIn,
 } from './session.js';
+import { FINDINGS_PER_PAGE, FindingsPageView } from './views/findings-page.js';
 import { MessagePage } from './views/message.js';
 import { SignInPage, type SignInProps } from './views/sign-in.js';
 import { TaskListPage } from './views/task-list.js';
@@ -99,6 +104,14 @@ const FORM_FIELD_OF: Record<string, string> = {
  * a page per task. Every form carries a token bound to the session (or, for
  * sign-in, to a cookie), so another site cannot submit it. No script is served.
  */
+/** A findings page's task and query (the API's query fields); the query undefined when it breaks a rule. */
+function findingsQueryOf(c: Context<AppEnv>): { taskId: string; query: FindingsQuery | undefined } {
+  const taskId: string = c.req.param('task_id') ?? '';
+  if (!v.is(TaskIdSchema, taskId)) throw new NotFoundError('task', String(taskId).slice(0, 40));
+  const parsed = v.safeParse(FindingsQuerySchema, c.req.query());
+  return { taskId, query: parsed.success ? parsed.output : undefined };
+}
+
 export function registerDashboard(app: Hono<AppEnv>): void {
   app.use('/ui/*', async (c, next) => {
     await next();
@@ -237,6 +250,61 @@ export function registerDashboard(app: Hono<AppEnv>): void {
     const view = await c.get('deps').dashboard.taskPage(session.principal, taskId, query.output);
     return render(c, <TaskPage view={view} session={session} now={nowOf(c)} />);
   });
+
+  app.get('/ui/tasks/:task_id/findings', async (c) => {
+    const session = await currentSession(c);
+    if (!session) return toSignIn(c, getCookie(c, SESSION_COOKIE) !== undefined);
+    const { taskId, query } = findingsQueryOf(c);
+    if (query === undefined || query.dir_check === undefined) {
+      return render(
+        c,
+        <MessagePage
+          title="Page not understood"
+          message="A findings page names one directory (dir_check) of the task; follow a directory's findings link on the task page."
+          session={session}
+        />,
+        400,
+      );
+    }
+    const task = await c.get('deps').dashboard.readableTask(session.principal, taskId);
+    const page = await c
+      .get('deps')
+      .findings.page(session.principal, taskId, { ...query, limit: FINDINGS_PER_PAGE });
+    return render(
+      c,
+      <FindingsPageView
+        view={{
+          task,
+          dirCheck: query.dir_check,
+          categories: query.category,
+          paged: query.marker !== undefined,
+          page,
+        }}
+        session={session}
+        now={nowOf(c)}
+      />,
+    );
+  });
+
+  // the downloads of a findings page: the API's exports, with the dashboard's session
+  for (const [path, format] of [
+    ['findings.csv', 'csv'],
+    ['resync.txt', 'files-from'],
+    ['resync.from0', 'files-from-nul'],
+  ] as const) {
+    app.get(`/ui/tasks/:task_id/${path}`, async (c) => {
+      const session = await currentSession(c);
+      if (!session) return toSignIn(c, getCookie(c, SESSION_COOKIE) !== undefined);
+      const { taskId, query } = findingsQueryOf(c);
+      if (query === undefined) return c.text('query not understood: use the links of a findings page', 400);
+      await c.get('deps').dashboard.readableTask(session.principal, taskId);
+      return exportFindings(c, session.principal, taskId, {
+        ...query,
+        format: format === 'csv' ? 'csv' : 'files-from',
+        ...(format === 'files-from-nul' ? { null: '1' } : {}),
+      });
+    });
+  }
 
   registerAccessKeyPages(app);
 

@@ -10,6 +10,8 @@ import {
   type Verdict,
 } from '@sms/domain';
 import type {
+  FindingStore,
+  RunSummary,
   TaskStore,
   TaskSummaryRow,
   TaskSummaryStore,
@@ -17,11 +19,11 @@ import type {
   UploadSummary,
 } from '../storage/storage.js';
 
-export type { TaskSummaryRow, UploadSummary };
+export type { RunSummary, TaskSummaryRow, UploadSummary };
 
 import type { AuthService, Principal } from './auth-service.js';
 
-/** The uploads a task page charts and lists: the newest 50. */
+/** The runs a task page charts and lists: the newest 50. */
 export const HISTORY_LIMIT = 50;
 
 export interface TaskListView {
@@ -36,12 +38,16 @@ export interface TaskListView {
   verdictCounts: Record<Verdict, number>;
 }
 
-/** A directory's most recent result, and the upload it came in. */
+/** A directory's most recent result, the run it came from, and its findings. */
 export interface DirectoryLatest {
   result: ConsistencyResult;
   finishedTime: number;
-  /** True when the task's latest upload holds this directory. */
-  inLatestUpload: boolean;
+  /** The run of its newest result (`upload:<id>` for one stored before runs were kept). */
+  runId: string;
+  /** True when the task's latest run verified this directory. */
+  inLatestRun: boolean;
+  /** Its current findings (of that run), when the agent sent any. */
+  findings?: { count: number; truncated: boolean };
 }
 
 export interface TaskPageView {
@@ -49,8 +55,9 @@ export interface TaskPageView {
   /** The task as the list shows it: verdict and sums over its directories. */
   summary: TaskSummaryRow;
   uploadCount: number;
-  /** The newest uploads, newest first (at most `HISTORY_LIMIT`). */
-  history: UploadSummary[];
+  runCount: number;
+  /** The newest runs, newest first (at most `HISTORY_LIMIT`). */
+  history: RunSummary[];
   /**
    * One page (`TASK_DIRECTORIES_PER_PAGE`) of the task's directories with their newest results,
    * in the order: the inconsistent first, then by name.
@@ -71,14 +78,16 @@ export class DashboardService {
   private readonly tasks: TaskStore;
   private readonly summaries: TaskSummaryStore;
   private readonly uploads: UploadStore;
+  private readonly findings: FindingStore;
 
   constructor(
-    stores: { tasks: TaskStore; summaries: TaskSummaryStore; uploads: UploadStore },
+    stores: { tasks: TaskStore; summaries: TaskSummaryStore; uploads: UploadStore; findings: FindingStore },
     private readonly auth: AuthService,
   ) {
     this.tasks = stores.tasks;
     this.summaries = stores.summaries;
     this.uploads = stores.uploads;
+    this.findings = stores.findings;
   }
 
   /** One page of the project's tasks with their latest verdicts; needs the rights to list tasks and read results. */
@@ -102,14 +111,12 @@ export class DashboardService {
 
   /** A task's page: 404 when it is not in the principal's project, 403 when its results may not be read. */
   async taskPage(principal: Principal, taskId: string, query: TaskPageQuery): Promise<TaskPageView> {
-    // Another project's task is not found here: the page does not confirm that an ID exists elsewhere.
-    const task = await this.tasks.getTask(taskId);
-    if (!task || task.project_id !== principal.projectId) throw new NotFoundError('task', taskId);
-    this.auth.authorizeTask(principal, Actions.getConsistencyCheckResult, task);
-    const [summary, history, uploadCount] = await Promise.all([
+    const task = await this.readableTask(principal, taskId);
+    const [summary, history, uploadCount, runCount] = await Promise.all([
       this.summaries.taskSummary(principal.projectId, taskId),
-      this.summaries.recentUploads(taskId, HISTORY_LIMIT),
+      this.summaries.recentRuns(taskId, HISTORY_LIMIT),
       this.uploads.countUploads(taskId),
+      this.summaries.countRuns(taskId),
     ]);
     if (!summary) throw new NotFoundError('task', taskId); // deleted meanwhile
     const count = summary.dir_count ?? 0;
@@ -119,18 +126,39 @@ export class DashboardService {
       limit: perPage,
       offset: (page - 1) * perPage,
     });
-    const newest = history[0]?.id;
+    const [runs, findings] = await Promise.all([
+      this.summaries.runsOfUploads(states.map((s) => s.upload_id)),
+      this.findings.findingDirectories(taskId, { dirChecks: states.map((s) => s.dir_check), limit: perPage }),
+    ]);
+    const findingsOf = new Map(findings.map((f) => [f.dir_check, f]));
+    const newest = history[0]?.run_id;
     return {
       task,
       summary,
       uploadCount,
+      runCount,
       history,
-      directories: states.map(({ upload_id, finished_time, ...result }) => ({
-        result,
-        finishedTime: finished_time,
-        inLatestUpload: upload_id === newest,
-      })),
+      directories: states.map(({ upload_id, finished_time, ...result }) => {
+        const runId = runs.get(upload_id) ?? `upload:${upload_id}`;
+        const found = findingsOf.get(result.dir_check);
+        return {
+          result,
+          finishedTime: finished_time,
+          runId,
+          inLatestRun: runId === newest,
+          ...(found ? { findings: { count: found.findings, truncated: found.truncated } } : {}),
+        };
+      }),
       directoryPage: { page, pages, perPage, count },
     };
+  }
+
+  /** A task whose results the principal may read: 404 when it is not in the principal's project, 403 when its results may not be read. */
+  async readableTask(principal: Principal, taskId: string): Promise<Task> {
+    // Another project's task is not found here: the page does not confirm that an ID exists elsewhere.
+    const task = await this.tasks.getTask(taskId);
+    if (!task || task.project_id !== principal.projectId) throw new NotFoundError('task', taskId);
+    this.auth.authorizeTask(principal, Actions.getConsistencyCheckResult, task);
+    return task;
   }
 }

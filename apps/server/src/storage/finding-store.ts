@@ -388,11 +388,11 @@ export class FindingStore extends Store {
 
   /**
    * The directories with current findings, in `dir_check` order from `from`
-   * (inclusive), at most `limit`; or only `dirCheck` when given.
+   * (inclusive), at most `limit`; or only `dirCheck`, or those of `dirChecks`, when given.
    */
   async findingDirectories(
     taskId: string,
-    options: { dirCheck?: string; from?: string; limit: number },
+    options: { dirCheck?: string; dirChecks?: readonly string[]; from?: string; limit: number },
   ): Promise<FindingDirectory[]> {
     return this.run('read finding directories', async () => {
       let query = this.db
@@ -405,6 +405,10 @@ export class FindingStore extends Store {
         .where('fd.task_id', '=', taskId)
         .whereRef('u.run_id', '=', 'fd.run_id');
       if (options.dirCheck !== undefined) query = query.where('fd.dir_check', '=', options.dirCheck);
+      if (options.dirChecks !== undefined) {
+        if (options.dirChecks.length === 0) return [];
+        query = query.where('fd.dir_check', 'in', [...options.dirChecks]);
+      }
       if (options.from !== undefined) query = query.where('fd.dir_check', '>=', options.from);
       const rows = await query.orderBy('fd.dir_check').limit(options.limit).execute();
       return rows.map((r) => ({

@@ -23,7 +23,7 @@ export type { DirectoryRun, FindingDirectory, FindingRow, FindingStore } from '.
 export { type StorageEvents, UniqueViolation } from './handle.js';
 export type { SessionRow, SignInStore } from './sign-in-store.js';
 export type { TaskStore } from './task-store.js';
-export type { TaskSummaryRow, TaskSummaryStore, UploadSummary } from './task-summary-store.js';
+export type { RunSummary, TaskSummaryRow, TaskSummaryStore, UploadSummary } from './task-summary-store.js';
 export type { NewUpload, UploadOutcome, UploadStore } from './upload-store.js';
 
 /**

@@ -63,6 +63,25 @@ export interface UploadSummary {
   num_target_more_files: number;
 }
 /**
+ * One run of a task (an agent's `verify`, however many uploads it sent; an
+ * upload without a run id is a run of its own): its uploads summed, and the
+ * task's sums right after its last upload.
+ */
+export interface RunSummary extends Omit<UploadSummary, 'id' | 'results'> {
+  /** The run id; `upload:<id>` for an upload stored without one before runs were kept. */
+  run_id: string;
+  uploads: number;
+  started_time: number;
+  /** When its last upload was stored. */
+  finished_time: number;
+  /** INCONSISTENT when an upload of the run was, else CONSISTENT when one was, else NO_RESULT. */
+  check_result: CheckResult;
+}
+
+/** The run of an upload row: its run id, or one of its own for an upload stored before runs were kept. */
+const RUN_OF_UPLOAD = sql<string>`coalesce(run_id, 'upload:' || cast(id as text))`;
+
+/**
  * A task's verdict, in SQL (it must sort and filter thousands of tasks): never
  * verified without an upload; no result when its uploads held no directory;
  * inconsistent when a directory's newest result has a different, missing or
@@ -217,6 +236,92 @@ export class TaskSummaryStore extends Store {
       const counts: Record<Verdict, number> = { inconsistent: 0, 'no-result': 0, never: 0, consistent: 0 };
       for (const row of rows) counts[row.verdict] += Number(row.n);
       return counts;
+    });
+  }
+
+  /** A task's newest runs (at most `limit`), newest first (by their last upload), with their sums. */
+  async recentRuns(taskId: string, limit: number): Promise<RunSummary[]> {
+    return this.run('read recent runs', async () => {
+      const runs = await this.db
+        .selectFrom('consistency_uploads')
+        .select([
+          RUN_OF_UPLOAD.as('run_id'),
+          sql<number>`max(id)`.as('last_id'),
+          sql<number>`count(*)`.as('uploads'),
+          sql<number>`min(finished_time)`.as('started_time'),
+          sql<number>`max(finished_time)`.as('finished_time'),
+          sql<number>`max(case when check_result = 'INCONSISTENT' then 2 when check_result = 'CONSISTENT' then 1 else 0 end)`.as(
+            'rank',
+          ),
+          sql<number>`sum(dir_count)`.as('dir_count'),
+          sql<number>`sum(num_total_files)`.as('num_total_files'),
+          sql<number>`sum(num_different_files)`.as('num_different_files'),
+          sql<number>`sum(num_target_miss_files)`.as('num_target_miss_files'),
+          sql<number>`sum(num_target_more_files)`.as('num_target_more_files'),
+        ])
+        .where('task_id', '=', taskId)
+        .groupBy(RUN_OF_UPLOAD)
+        .orderBy(sql`max(finished_time)`, 'desc')
+        .orderBy(sql`max(id)`, 'desc')
+        .limit(limit)
+        .execute();
+      if (runs.length === 0) return [];
+      const after = await this.db
+        .selectFrom('consistency_uploads')
+        .select(['id', ...TASK_TOTAL_COLUMNS])
+        .where(
+          'id',
+          'in',
+          runs.map((r) => Number(r.last_id)),
+        )
+        .execute();
+      const totals = new Map(after.map((row) => [Number(row.id), row]));
+      return runs.map((r) => {
+        const last = totals.get(Number(r.last_id));
+        return {
+          run_id: r.run_id,
+          uploads: Number(r.uploads),
+          started_time: Number(r.started_time),
+          finished_time: Number(r.finished_time),
+          check_result: (['NO_RESULT', 'CONSISTENT', 'INCONSISTENT'] as const)[Number(r.rank)] ?? 'NO_RESULT',
+          dir_count: Number(r.dir_count),
+          num_total_files: Number(r.num_total_files),
+          num_different_files: Number(r.num_different_files),
+          num_target_miss_files: Number(r.num_target_miss_files),
+          num_target_more_files: Number(r.num_target_more_files),
+          task_dir_count: Number(last?.task_dir_count ?? 0),
+          task_inconsistent_dirs: Number(last?.task_inconsistent_dirs ?? 0),
+          task_num_total_files: Number(last?.task_num_total_files ?? 0),
+          task_num_different_files: Number(last?.task_num_different_files ?? 0),
+          task_num_target_miss_files: Number(last?.task_num_target_miss_files ?? 0),
+          task_num_target_more_files: Number(last?.task_num_target_more_files ?? 0),
+        };
+      });
+    });
+  }
+
+  /** How many runs a task has. */
+  async countRuns(taskId: string): Promise<number> {
+    return this.run('count runs', async () => {
+      const row = await this.db
+        .selectFrom('consistency_uploads')
+        .select(sql<number>`count(distinct ${RUN_OF_UPLOAD})`.as('n'))
+        .where('task_id', '=', taskId)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    });
+  }
+
+  /** The run of each of these uploads (`upload:<id>` for one stored without a run id). */
+  async runsOfUploads(uploadIds: readonly number[]): Promise<Map<number, string>> {
+    return this.run('read runs of uploads', async () => {
+      if (uploadIds.length === 0) return new Map();
+      const rows = await this.db
+        .selectFrom('consistency_uploads')
+        .select(['id', RUN_OF_UPLOAD.as('run_id')])
+        .where('id', 'in', [...new Set(uploadIds)])
+        .execute();
+      return new Map(rows.map((r) => [Number(r.id), r.run_id]));
     });
   }
 

@@ -79,3 +79,15 @@ export function dashboardBrowser(app: TestApp, headers: Record<string, string> =
     },
   };
 }
+
+/** The text of a page without tags, spaces squeezed: what a reader sees. */
+export const textOf = (html: string) =>
+  html
+    .replace(/<style[\s\S]*?<\/style>/g, '')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ');

@@ -1,6 +1,6 @@
 import { type ConsistencyResult, fileBreakdown, type Verdict } from '@sms/domain';
 import type { FC } from 'hono/jsx';
-import type { UploadSummary } from '../../services/dashboard-service.js';
+import type { RunSummary } from '../../services/dashboard-service.js';
 import { formatCount, formatTime, PARTS, VERDICT_LABEL } from '../format.js';
 
 export const VerdictBadge: FC<{ verdict: Verdict }> = ({ verdict }) => (
@@ -71,14 +71,20 @@ export const DirectoryCounts: FC<{ result: ConsistencyResult }> = ({ result }) =
 
 const CHART = { width: 640, height: 180, left: 56, right: 8, top: 12, bottom: 34 } as const;
 
+/** A run's id as the pages show it: its first 8 characters (an upload stored before runs were kept: "upload N"). */
+export function shortRun(runId: string): string {
+  return runId.startsWith('upload:') ? `upload ${runId.slice(7)}` : runId.slice(0, 8);
+}
+
 /**
- * The history as stacked bars, oldest on the left: the task's gap (different
- * + missing + extra files over the newest result of each directory) right
- * after each upload, so a user sees whether it is closing, also when uploads
+ * The history as stacked bars, oldest on the left, one a run (an agent's
+ * verify, however many uploads it sent): the task's gap (different +
+ * missing + extra files over the newest result of each directory) right
+ * after each run, so a user sees whether it is closing, also when runs
  * cover only some directories. No gap is a small green tick on the baseline.
  */
-export const HistoryChart: FC<{ uploads: readonly UploadSummary[] }> = ({ uploads }) => {
-  const oldestFirst = [...uploads].reverse();
+export const HistoryChart: FC<{ runs: readonly RunSummary[] }> = ({ runs }) => {
+  const oldestFirst = [...runs].reverse();
   const gaps = oldestFirst.map(
     (u) => u.task_num_different_files + u.task_num_target_miss_files + u.task_num_target_more_files,
   );
@@ -92,8 +98,8 @@ export const HistoryChart: FC<{ uploads: readonly UploadSummary[] }> = ({ upload
   const last = oldestFirst.at(-1);
   const description =
     first && last
-      ? `${oldestFirst.length} ${oldestFirst.length === 1 ? 'upload' : 'uploads'} from ${formatTime(first.finished_time)} to ${formatTime(last.finished_time)}; the task's gap went from ${formatCount(gaps[0] ?? 0)} to ${formatCount(gaps.at(-1) ?? 0)} files.`
-      : 'No uploads yet.';
+      ? `${oldestFirst.length} ${oldestFirst.length === 1 ? 'run' : 'runs'} from ${formatTime(first.finished_time)} to ${formatTime(last.finished_time)}; the task's gap went from ${formatCount(gaps[0] ?? 0)} to ${formatCount(gaps.at(-1) ?? 0)} files.`
+      : 'No runs yet.';
   return (
     <svg
       class="chart"
@@ -101,7 +107,7 @@ export const HistoryChart: FC<{ uploads: readonly UploadSummary[] }> = ({ upload
       role="img"
       aria-labelledby="chart-title chart-desc"
     >
-      <title id="chart-title">The task's files not matching after each upload, oldest to newest</title>
+      <title id="chart-title">The task's files not matching after each run, oldest to newest</title>
       <desc id="chart-desc">{description}</desc>
       <defs>
         <pattern
@@ -148,8 +154,8 @@ export const HistoryChart: FC<{ uploads: readonly UploadSummary[] }> = ({ upload
             return rect;
           });
         return (
-          <g data-upload={String(i)}>
-            <title>{`after the upload of ${formatTime(upload.finished_time)}: ${formatCount(upload.task_num_different_files)} different, ${formatCount(upload.task_num_target_miss_files)} missing, ${formatCount(upload.task_num_target_more_files)} extra of ${formatCount(upload.task_num_total_files)} verified in ${formatCount(upload.task_dir_count)} ${upload.task_dir_count === 1 ? 'directory' : 'directories'}`}</title>
+          <g data-run={String(i)}>
+            <title>{`after run ${shortRun(upload.run_id)} (${formatCount(upload.uploads)} ${upload.uploads === 1 ? 'upload' : 'uploads'}, ended ${formatTime(upload.finished_time)}): ${formatCount(upload.task_num_different_files)} different, ${formatCount(upload.task_num_target_miss_files)} missing, ${formatCount(upload.task_num_target_more_files)} extra of ${formatCount(upload.task_num_total_files)} verified in ${formatCount(upload.task_dir_count)} ${upload.task_dir_count === 1 ? 'directory' : 'directories'}`}</title>
             {stack.length > 0 ? stack : <rect class="ok" x={x} width={barWidth} y={y(0) - 3} height={3} />}
           </g>
         );

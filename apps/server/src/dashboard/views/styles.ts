@@ -49,6 +49,10 @@ td.name{overflow-wrap:anywhere;min-width:10rem}
 .badge.current{box-shadow:0 0 0 2px var(--text)}
 .muted{color:var(--muted)}
 .pager{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;margin:1rem 0}
+.filters{display:flex;flex-wrap:wrap;gap:.25rem 1rem;margin:1rem 0}
+.filters a[aria-current]{font-weight:700;color:var(--text);text-decoration:none}
+.downloads{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}
+table.findings td code{overflow-wrap:anywhere}
 .facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0 0 1rem}
 .facts dt{font-weight:600}.facts dd{margin:0;overflow-wrap:anywhere}
 .legend{display:flex;flex-wrap:wrap;gap:.5rem 1.25rem;list-style:none;padding:0;margin:0 0 1rem}

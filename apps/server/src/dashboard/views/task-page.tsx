@@ -3,8 +3,17 @@ import type { FC } from 'hono/jsx';
 import type { Session } from '../../services/auth-service.js';
 import type { TaskPageView } from '../../services/dashboard-service.js';
 import { formatAgo, formatCount, formatTime } from '../format.js';
+import { findingsHref } from './findings-page.js';
 import { Layout } from './layout.js';
-import { DirectoryCounts, HistoryChart, Legend, Pager, ProportionBar, VerdictBadge } from './parts.js';
+import {
+  DirectoryCounts,
+  HistoryChart,
+  Legend,
+  Pager,
+  ProportionBar,
+  shortRun,
+  VerdictBadge,
+} from './parts.js';
 
 const When: FC<{ ms: number; now: number }> = ({ ms, now }) => (
   <time datetime={new Date(ms).toISOString()}>
@@ -12,7 +21,7 @@ const When: FC<{ ms: number; now: number }> = ({ ms, now }) => (
   </time>
 );
 
-/** The history table's number columns: heading and field of the upload. */
+/** The history table's number columns: heading and field of the run. */
 const NUMBER_COLUMNS = [
   ['Directories', 'dir_count'],
   ['Verified', 'num_total_files'],
@@ -21,13 +30,13 @@ const NUMBER_COLUMNS = [
   ['Extra', 'num_target_more_files'],
 ] as const;
 
-/** One task: its facts, the latest result of each directory as a bar, and the history of its uploads. */
+/** One task: its facts, the latest result of each directory as a bar, and the history of its runs. */
 export const TaskPage: FC<{ view: TaskPageView; session: Session; now: number }> = ({
   view,
   session,
   now,
 }) => {
-  const { task, summary, history, directories, directoryPage, uploadCount } = view;
+  const { task, summary, history, directories, directoryPage, uploadCount, runCount } = view;
   const first = (directoryPage.page - 1) * directoryPage.perPage;
   const dirsHref = (page: number) =>
     `/ui/tasks/${encodeURIComponent(task.id)}${page === 1 ? '' : `?dirs_page=${page}`}#directories`;
@@ -57,8 +66,8 @@ export const TaskPage: FC<{ view: TaskPageView; session: Session; now: number }>
             </dd>
           </>
         ) : null}
-        <dt>Uploads</dt>
-        <dd>{formatCount(uploadCount)}</dd>
+        <dt>Runs</dt>
+        <dd>{`${formatCount(runCount)} (${formatCount(uploadCount)} ${uploadCount === 1 ? 'upload' : 'uploads'})`}</dd>
         <dt>State</dt>
         <dd>{task.state}</dd>
         <dt>Type</dt>
@@ -94,7 +103,7 @@ export const TaskPage: FC<{ view: TaskPageView; session: Session; now: number }>
             ) : null}
             <Legend />
             <ul class="dirs">
-              {directories.map(({ result, finishedTime, inLatestUpload }) => (
+              {directories.map(({ result, finishedTime, runId, inLatestRun, findings }) => (
                 <li class="dir" data-dir={result.dir_check}>
                   <h3>
                     <code>{result.dir_check || '(empty path)'}</code>
@@ -103,9 +112,19 @@ export const TaskPage: FC<{ view: TaskPageView; session: Session; now: number }>
                   <ProportionBar result={result} />
                   <DirectoryCounts result={result} />
                   <p class="when">
-                    From the upload of <When ms={finishedTime} now={now} />
-                    {inLatestUpload ? '' : '; not in the latest upload'}
+                    From run <code>{shortRun(runId)}</code> of <When ms={finishedTime} now={now} />
+                    {inLatestRun ? ' (the latest run)' : '; not verified by the latest run'}
                   </p>
+                  {findings ? (
+                    <p class="findings-link">
+                      <a href={findingsHref(task.id, result.dir_check)}>
+                        {`${formatCount(findings.count)} ${findings.count === 1 ? 'finding' : 'findings'}: which files, and why`}
+                      </a>
+                      {findings.truncated ? ' (the agent cut the list)' : ''}
+                    </p>
+                  ) : isConsistent(result) ? null : (
+                    <p class="muted">No per-file findings were uploaded with this run.</p>
+                  )}
                 </li>
               ))}
             </ul>
@@ -129,23 +148,28 @@ export const TaskPage: FC<{ view: TaskPageView; session: Session; now: number }>
         ) : (
           <>
             <p class="muted">
-              {history.length < uploadCount
-                ? `The newest ${formatCount(history.length)} of ${formatCount(uploadCount)} uploads.`
-                : uploadCount === 1
-                  ? 'One upload.'
-                  : `All ${formatCount(uploadCount)} uploads.`}{' '}
-              Each bar is the task's files that did not match right after an upload (different, missing and
-              extra, over the newest result of each directory), oldest on the left; a green tick on the
-              baseline is a moment when everything matched. The table lists what each upload itself held.
+              {history.length < runCount
+                ? `The newest ${formatCount(history.length)} of ${formatCount(runCount)} runs.`
+                : runCount === 1
+                  ? 'One run.'
+                  : `All ${formatCount(runCount)} runs.`}{' '}
+              A run is one verification by an agent, however many uploads it sent (30 directories an upload).
+              Each bar is the task's files that did not match right after a run (different, missing and extra,
+              over the newest result of each directory), oldest on the left; a green tick on the baseline is a
+              moment when everything matched. The table lists what each run itself held.
             </p>
-            <HistoryChart uploads={history} />
+            <HistoryChart runs={history} />
             <details open={history.length <= 10}>
-              <summary>Uploads as a table</summary>
-              <section class="table-wrap" aria-label="Uploads" tabindex={0}>
+              <summary>Runs as a table</summary>
+              <section class="table-wrap" aria-label="Runs" tabindex={0}>
                 <table class="history">
                   <thead>
                     <tr>
-                      <th scope="col">Time (UTC)</th>
+                      <th scope="col">Ended (UTC)</th>
+                      <th scope="col">Run</th>
+                      <th scope="col" class="num">
+                        Uploads
+                      </th>
                       <th scope="col">Verdict</th>
                       {NUMBER_COLUMNS.map(([label]) => (
                         <th scope="col" class="num">
@@ -159,12 +183,16 @@ export const TaskPage: FC<{ view: TaskPageView; session: Session; now: number }>
                   </thead>
                   <tbody>
                     {history.map((upload) => (
-                      <tr>
+                      <tr data-run={upload.run_id}>
                         <td>
                           <time datetime={new Date(upload.finished_time).toISOString()}>
                             {formatTime(upload.finished_time)}
                           </time>
                         </td>
+                        <td>
+                          <code title={upload.run_id}>{shortRun(upload.run_id)}</code>
+                        </td>
+                        <td class="num">{formatCount(upload.uploads)}</td>
                         <td>
                           <VerdictBadge verdict={verdictOf(upload.check_result)} />
                         </td>

@@ -1,5 +1,6 @@
-import { FindingsQuerySchema, resyncEntry, type StoredFinding } from '@sms/domain';
+import { type FindingsQuery, FindingsQuerySchema, resyncEntry, type StoredFinding } from '@sms/domain';
 import type { Context, Hono } from 'hono';
+import type { Principal } from '../../services/auth-service.js';
 import { validateInput } from '../body.js';
 import type { AppEnv } from '../context.js';
 import { authenticate, principalOf } from '../middleware/authenticate.js';
@@ -81,6 +82,43 @@ function wantsCsv(c: Context<AppEnv>, format: string | undefined): boolean {
 }
 
 /**
+ * A task's findings streamed as CSV or as a re-sync list (`format`), read
+ * only as fast as the client takes them: what the API and the dashboard's
+ * downloads send.
+ */
+export async function exportFindings(
+  c: Context<AppEnv>,
+  principal: Principal,
+  taskId: string,
+  query: FindingsQuery & { format: 'csv' | 'files-from' },
+): Promise<Response> {
+  const findings = c.get('deps').findings;
+  if (query.format === 'files-from') {
+    const nul = query.null === '1';
+    const items = await findings.export(principal, taskId, query, { resync: true });
+    return c.body(
+      streamOf(items, (item) => resyncEntry(item.finding, nul)),
+      200,
+      {
+        'content-type': nul ? 'application/octet-stream' : 'text/plain; charset=utf-8',
+        'content-disposition': `attachment; filename="${taskId}-resync${nul ? '.from0' : '.txt'}"`,
+        'cache-control': 'no-store',
+      },
+    );
+  }
+  const items = await findings.export(principal, taskId, query, { resync: false });
+  return c.body(
+    streamOf(items, (item) => csvRow(item.finding), `${CSV_COLUMNS.join(',')}\r\n`),
+    200,
+    {
+      'content-type': 'text/csv; charset=utf-8',
+      'content-disposition': `attachment; filename="${taskId}-findings.csv"`,
+      'cache-control': 'no-store',
+    },
+  );
+}
+
+/**
  * `GET /v3/tasks/{task_id}/consistency-result/files` (ours): a task's
  * current findings as a JSON page (`limit`, `marker`), as CSV (`Accept:
  * text/csv` or `format=csv`), or as a re-sync list for `rsync --files-from`
@@ -91,33 +129,12 @@ export function registerFindingsList(app: Hono<AppEnv>): void {
   app.get(`${TASK_PATH}/consistency-result/files`, authenticate, async (c) => {
     const taskId = taskIdOf(c);
     const query = validateInput(FindingsQuerySchema, c.req.query(), 'query');
-    const findings = c.get('deps').findings;
     const principal = principalOf(c);
-    if (query.format === 'files-from') {
-      const nul = query.null === '1';
-      const items = await findings.export(principal, taskId, query, { resync: true });
-      return c.body(
-        streamOf(items, (item) => resyncEntry(item.finding, nul)),
-        200,
-        {
-          'content-type': nul ? 'application/octet-stream' : 'text/plain; charset=utf-8',
-          'content-disposition': `attachment; filename="${taskId}-resync${nul ? '.from0' : '.txt'}"`,
-          'cache-control': 'no-store',
-        },
-      );
-    }
-    if (wantsCsv(c, query.format)) {
-      const items = await findings.export(principal, taskId, query, { resync: false });
-      return c.body(
-        streamOf(items, (item) => csvRow(item.finding), `${CSV_COLUMNS.join(',')}\r\n`),
-        200,
-        {
-          'content-type': 'text/csv; charset=utf-8',
-          'content-disposition': `attachment; filename="${taskId}-findings.csv"`,
-          'cache-control': 'no-store',
-        },
-      );
-    }
-    return c.json(await findings.page(principal, taskId, query));
+    if (query.format === 'files-from' || wantsCsv(c, query.format))
+      return exportFindings(c, principal, taskId, {
+        ...query,
+        format: query.format === 'files-from' ? 'files-from' : 'csv',
+      });
+    return c.json(await c.get('deps').findings.page(principal, taskId, query));
   });
 }
