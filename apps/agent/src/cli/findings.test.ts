@@ -202,7 +202,8 @@ describe('verify --upload with findings', () => {
       child.stderr.setEncoding('utf8').on('data', (c: string) => {
         stderr += c;
         // once: a second signal ends the agent at once, as usual
-        if (stderr.includes('looking again') && child.signalCode === null && !child.killed) child.kill('SIGINT');
+        if (stderr.includes('looking again') && child.signalCode === null && !child.killed)
+          child.kill('SIGINT');
       });
       child.once('exit', resolve);
     });
