@@ -12,6 +12,11 @@ export interface AgentEnv {
   secretKey: string | undefined;
   projectId: string | undefined;
   spoolDir: string;
+  /**
+   * For tests only: findings kept per directory per run before the truncation
+   * marker (`SMS_AGENT_FINDINGS_LIMIT`; the API's 1,000,000 when unset).
+   */
+  findingsLimit: number | undefined;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): AgentEnv {
@@ -27,5 +32,8 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): AgentEnv {
     secretKey: value('SMS_SECRET_KEY'),
     projectId: value('SMS_PROJECT_ID'),
     spoolDir: value('SMS_SPOOL_DIR') ?? join(stateHome, 'sms-agent', 'spool'),
+    findingsLimit: /^[1-9][0-9]*$/.test(value('SMS_AGENT_FINDINGS_LIMIT') ?? '')
+      ? Number(value('SMS_AGENT_FINDINGS_LIMIT'))
+      : undefined,
   };
 }

@@ -79,6 +79,17 @@ export function toJsonDocument(result: VerifyResult, extra: Record<string, unkno
   };
 }
 
+/** One line of the report, and one finding of the upload: the entry with its directory and its path's bytes. */
+export function findingOf(entry: ReportEntry, dirChecks: readonly string[]) {
+  return {
+    dir_check: dirChecks[entry.root]!,
+    category: entry.category,
+    path: displayPath(entry.path),
+    ...(isUtf8(entry.path) ? {} : { path_base64: entry.path.toString('base64') }),
+    reason: entry.reason,
+  };
+}
+
 /**
  * `--report FILE`: one NDJSON line per inconsistent path, written as they are
  * found: `dir_check`, `category` (different, missing, extra, error, transient), `path`
@@ -103,17 +114,7 @@ export class ReportWriter {
 
   write(entries: readonly ReportEntry[], dirChecks: readonly string[]): void {
     if (entries.length === 0) return;
-    const text = entries
-      .map((e) =>
-        JSON.stringify({
-          dir_check: dirChecks[e.root],
-          category: e.category,
-          path: displayPath(e.path),
-          ...(isUtf8(e.path) ? {} : { path_base64: e.path.toString('base64') }),
-          reason: e.reason,
-        }),
-      )
-      .join('\n');
+    const text = entries.map((e) => JSON.stringify(findingOf(e, dirChecks))).join('\n');
     writeSync(this.fd, `${text}\n`);
     this.lines += entries.length;
   }

@@ -9,6 +9,11 @@ import {
   CreateTaskResponseSchema,
   ErrorCodes,
   ErrorResponseSchema,
+  type FindingCategory,
+  type FindingsLine,
+  type FindingsPage,
+  FindingsPageSchema,
+  FindingsQuerySchema,
   ForbiddenErrorResponseSchema,
   formatIssues,
   IDEMPOTENCY_KEY_HEADER,
@@ -20,14 +25,19 @@ import {
   PROJECT_ID_HEADER,
   passwordTokenRequest,
   REQUEST_ID_HEADER,
+  RUN_ID_HEADER,
+  RunIdSchema,
   type ShowConsistencyResultResponse,
   ShowConsistencyResultResponseSchema,
+  type StoredFinding,
   SUBJECT_TOKEN_HEADER,
   type Task,
   TaskIdSchema,
   TaskSchema,
   UpdateConsistencyResultRequestSchema,
   UpdateConsistencyResultResponseSchema,
+  type UploadFindingsResponse,
+  UploadFindingsResponseSchema,
 } from '@sms/domain';
 import ky, {
   type BeforeRequestHook,
@@ -46,6 +56,7 @@ import {
   SmsResponseError,
   SmsValidationError,
 } from './errors.js';
+import { bufferedFindingsBody, type FindingsSource, findingsBody } from './findings-body.js';
 import { CLIENT_VERSION } from './version.js';
 
 /** A user's password, for a client that fetches and renews its own token. */
@@ -147,6 +158,39 @@ export interface UpdateConsistencyResultOptions extends RequestOptions {
    * processes (a spooled upload delivered later).
    */
   idempotencyKey?: string;
+  /**
+   * The run this upload belongs to (`X-Sms-Run-Id`, a UUID): every upload of
+   * one verification carries the same one. Without it the server makes the
+   * upload a run of its own.
+   */
+  runId?: string;
+}
+
+export interface UploadFindingsOptions extends RequestOptions {
+  /** The idempotency key of this upload. Default: a new random UUID per call, the same on every retry of it. */
+  idempotencyKey?: string;
+}
+
+/** Which findings of a task: a directory, categories (one or several). */
+export interface FindingsFilter {
+  /** Only this directory's findings. */
+  dirCheck?: string;
+  /** Only these categories (default: all; for `files-from`, different and missing). */
+  category?: FindingCategory | readonly FindingCategory[];
+}
+
+export interface ListFindingsQuery extends FindingsFilter {
+  /** Findings per page, 1..1000 (default 100). */
+  limit?: number;
+  /** The `next_marker` of the page before. */
+  marker?: string;
+}
+
+export interface ExportFindingsQuery extends FindingsFilter {
+  /** `csv`: every matching finding, a header row first; `files-from`: the re-sync list for `rsync --files-from`. */
+  format: 'csv' | 'files-from';
+  /** `files-from` only: NUL-separated entries (`rsync --from0`) instead of one path a line. */
+  null?: boolean;
 }
 
 const DEFAULT_RETRY = {
@@ -168,6 +212,23 @@ function validate<S extends v.GenericSchema>(schema: S, input: unknown, root: st
     throw new SmsValidationError(`invalid ${root}: ${formatIssues(parsed.issues, { root })}`, parsed.issues);
   }
   return parsed.output;
+}
+
+/** The query string of `GET …/consistency-result/files`, checked with the domain's schema. */
+function findingsSearchParams(
+  query: ListFindingsQuery | ExportFindingsQuery | (ListFindingsQuery & Partial<ExportFindingsQuery>),
+): Record<string, string> {
+  const raw: Record<string, string> = {};
+  const q = query as ListFindingsQuery & Partial<ExportFindingsQuery>;
+  if (q.dirCheck !== undefined) raw.dir_check = q.dirCheck;
+  if (q.category !== undefined)
+    raw.category = typeof q.category === 'string' ? q.category : q.category.join(',');
+  if (q.limit !== undefined) raw.limit = String(q.limit);
+  if (q.marker !== undefined) raw.marker = q.marker;
+  if (q.format !== undefined) raw.format = q.format;
+  if (q.null !== undefined) raw.null = q.null ? '1' : '0';
+  validate(FindingsQuerySchema, raw, 'query');
+  return raw;
 }
 
 async function readBody(response: Response): Promise<unknown> {
@@ -194,6 +255,7 @@ export class SmsClient {
   readonly endpoint: string;
   private readonly http: KyInstance;
   private readonly options: SmsClientOptions;
+  private readonly defaultHeaders: Record<string, string>;
   private cached: { token: string; renewAt: number } | undefined;
   private renewing: Promise<string> | undefined;
 
@@ -230,6 +292,10 @@ export class SmsClient {
     this.options = options;
     this.endpoint = endpoint.toString().replace(/\/$/, '');
     const retry = typeof options.retry === 'number' ? { limit: options.retry } : (options.retry ?? {});
+    this.defaultHeaders = {
+      'user-agent': options.userAgent ?? `@sms/client/${CLIENT_VERSION}`,
+      ...options.headers,
+    };
     this.http = ky.create({
       prefixUrl: this.endpoint,
       timeout: options.timeout ?? 30_000,
@@ -239,7 +305,7 @@ export class SmsClient {
         shouldRetry: ({ error }) => (error.name === 'AbortError' ? false : undefined),
         ...retry,
       },
-      headers: { 'user-agent': options.userAgent ?? `@sms/client/${CLIENT_VERSION}`, ...options.headers },
+      headers: this.defaultHeaders,
       ...(credentials !== undefined && isAccessKey(credentials)
         ? { hooks: { beforeRequest: [signWith(credentials)] } }
         : {}),
@@ -265,13 +331,14 @@ export class SmsClient {
       options.idempotencyKey ?? globalThis.crypto.randomUUID(),
       'idempotencyKey',
     );
+    const run = options.runId === undefined ? undefined : validate(RunIdSchema, options.runId, 'runId');
     await this.send(
       UpdateConsistencyResultResponseSchema,
       `v3/tasks/${encodeURIComponent(id)}/consistency-result`,
       {
         method: 'post',
         json: body,
-        headers: { [IDEMPOTENCY_KEY_HEADER]: key },
+        headers: { [IDEMPOTENCY_KEY_HEADER]: key, ...(run === undefined ? {} : { [RUN_ID_HEADER]: run }) },
         retry: { methods: ['post'] },
         ...this.signalOf(options),
       },
@@ -349,6 +416,120 @@ export class SmsClient {
   }
 
   /**
+   * Uploads findings of a run (`POST /v3/tasks/{task_id}/consistency-result/files`,
+   * our extension): gzip NDJSON, one finding or truncation marker a line, each
+   * line checked with the domain's schema before it is sent. The counts of the
+   * run (`updateConsistencyResult` with the same `runId`) must have been
+   * delivered first: a directory without a result is refused (409 `SMS.1007`).
+   *
+   * A list is checked whole before anything is sent and retried like any
+   * upload (one `Idempotency-Key` for every attempt). An iterable is streamed
+   * as it is read and, as a stream cannot be sent twice, **never retried**:
+   * on a network error call again with a new iterable and the same
+   * `idempotencyKey`. With an access key the gzip body is buffered in memory
+   * first (the signature covers its hash), and so is retried.
+   * @example const { stored } = await client.uploadFindings(taskId, runId, findings, { idempotencyKey });
+   */
+  async uploadFindings(
+    taskId: string,
+    runId: string,
+    findings: readonly FindingsLine[] | FindingsSource,
+    options: UploadFindingsOptions = {},
+  ): Promise<UploadFindingsResponse> {
+    const id = validate(TaskIdSchema, taskId, 'task_id');
+    const run = validate(RunIdSchema, runId, 'runId');
+    const key = validate(
+      IdempotencyKeySchema,
+      options.idempotencyKey ?? globalThis.crypto.randomUUID(),
+      'idempotencyKey',
+    );
+    const path = `v3/tasks/${encodeURIComponent(id)}/consistency-result/files`;
+    const headers = {
+      'content-type': 'application/x-ndjson',
+      'content-encoding': 'gzip',
+      [RUN_ID_HEADER]: run,
+      [IDEMPOTENCY_KEY_HEADER]: key,
+    };
+    const credentials = this.options.credentials;
+    if (Array.isArray(findings) || (credentials !== undefined && isAccessKey(credentials))) {
+      const body = await bufferedFindingsBody(findings);
+      return this.send(UploadFindingsResponseSchema, path, {
+        method: 'post',
+        body,
+        headers,
+        retry: { methods: ['post'] },
+        ...this.signalOf(options),
+      });
+    }
+    const response = await this.postStream(path, headers, findingsBody(findings), options.signal);
+    return this.parse(UploadFindingsResponseSchema, response);
+  }
+
+  /**
+   * One page of a task's findings (`GET /v3/tasks/{task_id}/consistency-result/files`),
+   * in a stable order; pass its `next_marker` as `marker` for the next.
+   * @example const page = await client.listFindings(taskId, { category: ['different', 'missing'], limit: 1000 });
+   */
+  async listFindings(
+    taskId: string,
+    query: ListFindingsQuery = {},
+    options: RequestOptions = {},
+  ): Promise<FindingsPage> {
+    const id = validate(TaskIdSchema, taskId, 'task_id');
+    return this.send(FindingsPageSchema, `v3/tasks/${encodeURIComponent(id)}/consistency-result/files`, {
+      method: 'get',
+      searchParams: findingsSearchParams(query),
+      ...this.signalOf(options),
+    });
+  }
+
+  /**
+   * Every finding of a task that matches, page after page (`listFindings`
+   * following `next_marker`), as an async iterator.
+   * @example for await (const finding of client.findings(taskId, { dirCheck: '/data' })) console.log(finding.path);
+   */
+  async *findings(
+    taskId: string,
+    query: ListFindingsQuery = {},
+    options: RequestOptions = {},
+  ): AsyncGenerator<StoredFinding, void, undefined> {
+    let marker = query.marker;
+    do {
+      const page = await this.listFindings(
+        taskId,
+        { ...query, ...(marker === undefined ? {} : { marker }) },
+        options,
+      );
+      yield* page.findings;
+      marker = page.next_marker;
+    } while (marker !== undefined);
+  }
+
+  /**
+   * A task's findings as a byte stream, read as the server writes it: `csv`
+   * (a header row, then every matching finding) or `files-from` (the paths to
+   * copy again, relative to the directory, for `rsync --files-from`, or with
+   * `null: true` NUL-separated for `--from0`; different and missing unless
+   * `category` says otherwise; `dirCheck` is needed when the task has findings
+   * in more than one directory).
+   * @example const list = await client.exportFindings(taskId, { format: 'files-from', dirCheck: '/data', null: true });
+   */
+  async exportFindings(
+    taskId: string,
+    query: ExportFindingsQuery,
+    options: RequestOptions = {},
+  ): Promise<ReadableStream<Uint8Array>> {
+    const id = validate(TaskIdSchema, taskId, 'task_id');
+    const response = await this.authorized(`v3/tasks/${encodeURIComponent(id)}/consistency-result/files`, {
+      method: 'get',
+      searchParams: findingsSearchParams(query),
+      headers: { accept: query.format === 'csv' ? 'text/csv' : 'text/plain' },
+      ...this.signalOf(options),
+    });
+    return response.body ?? new Response('').body!;
+  }
+
+  /**
    * Gets a new token with the client's credentials (`POST /v3/auth/tokens`)
    * and caches it. Called by itself when needed; call it to sign in early.
    * @example const { token, expiresAt } = await client.createToken();
@@ -407,6 +588,11 @@ export class SmsClient {
     path: string,
     options: KyOptions,
   ): Promise<v.InferOutput<S>> {
+    return this.parse(schema, await this.authorized(path, options));
+  }
+
+  /** A request with the client's token (signing in first when needed, and once more when the token is refused). */
+  private async authorized(path: string, options: KyOptions): Promise<Response> {
     const signal = options.signal ?? undefined;
     signal?.throwIfAborted();
     const attempt = async () => {
@@ -419,9 +605,8 @@ export class SmsClient {
         },
       });
     };
-    let response: Response;
     try {
-      response = await attempt();
+      return await attempt();
     } catch (error) {
       // A token the server no longer accepts (expired early, revoked): sign in again, once.
       if (
@@ -431,12 +616,61 @@ export class SmsClient {
         error.errorCode === ErrorCodes.AuthenticationFailed.code
       ) {
         this.cached = undefined;
-        response = await attempt();
-      } else {
-        throw error;
+        return attempt();
       }
+      throw error;
     }
-    return this.parse(schema, response);
+  }
+
+  /**
+   * A POST whose body is a stream, sent once with `fetch` itself: ky keeps a
+   * copy of every body for its retries, which would hold a whole stream in
+   * memory. The timeout counts from the body's end (the stream lasts as long
+   * as its source).
+   */
+  private async postStream(
+    path: string,
+    headers: Record<string, string>,
+    body: ReturnType<typeof findingsBody>,
+    signal: AbortSignal | undefined,
+  ): Promise<Response> {
+    signal?.throwIfAborted();
+    const token = await this.token(signal);
+    const timeout = new AbortController();
+    const timeoutMs = this.options.timeout ?? 30_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    void body.ended.then(() => {
+      timer = setTimeout(() => timeout.abort(), timeoutMs);
+    });
+    const url = `${this.endpoint}/${path}`;
+    let response: Response;
+    try {
+      response = await (this.options.fetch ?? globalThis.fetch)(url, {
+        method: 'POST',
+        headers: {
+          ...this.defaultHeaders,
+          ...headers,
+          ...(token ? { [AUTH_TOKEN_HEADER]: token } : {}),
+        },
+        body: body.body,
+        duplex: 'half',
+        signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal,
+      } as RequestInit);
+    } catch (error) {
+      const failure = body.failure();
+      if (failure !== undefined) throw failure;
+      if (signal?.aborted) throw signal.reason;
+      if (timeout.signal.aborted) {
+        throw new SmsNetworkError(`POST ${url}: no answer within ${timeoutMs} ms of the body's end`, {
+          cause: error,
+        });
+      }
+      throw await this.translate(error);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!response.ok) throw await this.apiError(response);
+    return response;
   }
 
   private async request(path: string, options: KyOptions): Promise<Response> {
@@ -459,37 +693,39 @@ export class SmsClient {
     return parsed.output;
   }
 
-  private async translate(error: unknown): Promise<unknown> {
-    if (error instanceof HTTPError) {
-      const { response } = error;
-      const body = await readBody(response);
-      const base: SmsApiErrorDetails = {
-        status: response.status,
-        errorCode: undefined,
-        errorMsg: typeof body === 'string' ? body.slice(0, 500) : undefined,
-        requestId: response.headers.get(REQUEST_ID_HEADER) ?? undefined,
-        body,
-      };
-      const forbidden = v.safeParse(ForbiddenErrorResponseSchema, body);
-      if (response.status === 403 && forbidden.success) {
-        return new SmsForbiddenError({
-          ...base,
-          errorCode: forbidden.output.error_code,
-          errorMsg: forbidden.output.error_msg,
-          encodedAuthorizationMessage: forbidden.output.encoded_authorization_message,
-          errorParam: forbidden.output.error_param,
-          details: forbidden.output.details,
-        });
-      }
-      const plain = v.safeParse(ErrorResponseSchema, body);
-      if (plain.success)
-        return new SmsApiError({
-          ...base,
-          errorCode: plain.output.error_code,
-          errorMsg: plain.output.error_msg,
-        });
-      return new SmsApiError(base);
+  /** The error of an HTTP error answer: `SmsForbiddenError` for a 403 of the API's shape, else `SmsApiError`. */
+  private async apiError(response: Response): Promise<SmsApiError> {
+    const body = await readBody(response);
+    const base: SmsApiErrorDetails = {
+      status: response.status,
+      errorCode: undefined,
+      errorMsg: typeof body === 'string' ? body.slice(0, 500) : undefined,
+      requestId: response.headers.get(REQUEST_ID_HEADER) ?? undefined,
+      body,
+    };
+    const forbidden = v.safeParse(ForbiddenErrorResponseSchema, body);
+    if (response.status === 403 && forbidden.success) {
+      return new SmsForbiddenError({
+        ...base,
+        errorCode: forbidden.output.error_code,
+        errorMsg: forbidden.output.error_msg,
+        encodedAuthorizationMessage: forbidden.output.encoded_authorization_message,
+        errorParam: forbidden.output.error_param,
+        details: forbidden.output.details,
+      });
     }
+    const plain = v.safeParse(ErrorResponseSchema, body);
+    if (plain.success)
+      return new SmsApiError({
+        ...base,
+        errorCode: plain.output.error_code,
+        errorMsg: plain.output.error_msg,
+      });
+    return new SmsApiError(base);
+  }
+
+  private async translate(error: unknown): Promise<unknown> {
+    if (error instanceof HTTPError) return this.apiError(error.response);
     if (error instanceof TimeoutError) {
       return new SmsNetworkError(
         `${error.request.method} ${error.request.url} timed out after ${this.options.timeout ?? 30_000} ms (retries included)`,

@@ -1,19 +1,30 @@
 export type {
   ConsistencyResult,
   CreateTaskRequest,
+  Finding,
+  FindingCategory,
+  FindingsLine,
+  FindingsPage,
   ListTasksParams,
   ListTasksResponse,
   ShowConsistencyResultResponse,
+  StoredFinding,
   Task,
+  TruncationMarker,
   UpdateConsistencyResultRequest,
+  UploadFindingsResponse,
 } from '@sms/domain';
 export {
+  type ExportFindingsQuery,
+  type FindingsFilter,
+  type ListFindingsQuery,
   type RequestOptions,
   type SmsAccessKeyCredentials,
   SmsClient,
   type SmsClientOptions,
   type SmsCredentials,
   type UpdateConsistencyResultOptions,
+  type UploadFindingsOptions,
 } from './client.js';
 export {
   isSmsApiError,
@@ -30,4 +41,5 @@ export {
   SmsResponseError,
   SmsValidationError,
 } from './errors.js';
+export type { FindingsSource } from './findings-body.js';
 export { CLIENT_VERSION } from './version.js';

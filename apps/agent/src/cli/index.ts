@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { AGENT_VERSION } from '../version.js';
 import { registerFlush } from './flush.js';
 import { registerManifest } from './manifest.js';
+import { registerResyncList } from './resync-list.js';
 import { EXIT, say, UsageError } from './shared.js';
 import { registerSpool } from './spool.js';
 import { registerUpload } from './upload.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerUpload(program);
   registerFlush(program);
   registerSpool(program);
+  registerResyncList(program);
   return program;
 }
 
@@ -43,6 +45,7 @@ export async function main(argv: string[]): Promise<void> {
       'SpoolError',
       'ExcludeError',
       'RemoteError',
+      'ReportFileError',
     ];
     if (error instanceof UsageError || (error instanceof Error && expected.includes(error.name))) {
       say(`sms-agent: ${error.message}`);

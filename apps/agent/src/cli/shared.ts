@@ -61,6 +61,8 @@ export const say = (text: string) => process.stderr.write(`${text}\n`);
 
 /** What stderr says of a set of uploads: the counts, then what to do about those not delivered. */
 export function summarizeDeliveries(outcomes: readonly DeliveryOutcome[], spoolDir: string): string[] {
+  const skipped = outcomes.filter((o) => o.status === 'skipped');
+  outcomes = outcomes.filter((o) => o.status !== 'skipped');
   const delivered = outcomes.filter((o) => o.status === 'delivered').length;
   const spooled = outcomes.filter((o) => o.status === 'spooled');
   const refused = outcomes.filter((o) => o.status === 'refused');
@@ -74,7 +76,43 @@ export function summarizeDeliveries(outcomes: readonly DeliveryOutcome[], spoolD
     lines.push(
       `once the cause is fixed (for example the task created), send them again: sms-agent spool retry --all, then sms-agent flush (sms-agent spool list shows them)`,
     );
+  for (const s of skipped)
+    lines.push(
+      `findings of run ${'run_id' in s.entry ? s.entry.run_id : ''} not uploaded and dropped: ${s.reason}`,
+    );
   return lines;
+}
+
+/** What stderr says of the findings before they are sent: directories whose list is cut, findings left out. */
+export function findingsNotes(findings: {
+  limit: number;
+  truncated: ReadonlySet<string>;
+  left: { count: number; first: string };
+}): string[] {
+  const lines = [...findings.truncated].map(
+    (dir) =>
+      `findings: ${dir} has more than ${findings.limit.toLocaleString('en-US')} findings in this run: the first ${findings.limit.toLocaleString('en-US')} are uploaded, then a marker saying its list is cut (--report FILE lists them all; verify its subdirectories with --dir for whole lists)`,
+  );
+  if (findings.left.count > 0)
+    lines.push(
+      `findings: ${plural(findings.left.count, 'finding')} cannot be uploaded as the API takes them and ${findings.left.count === 1 ? 'is' : 'are'} left out (${findings.left.first}); --report FILE lists ${findings.left.count === 1 ? 'it' : 'them'}`,
+    );
+  return lines;
+}
+
+/** What stderr says of the findings' upload of a run. */
+export function findingsSummary(outcome: DeliveryOutcome, spoolDir: string): string {
+  const lines = 'lines' in outcome.entry ? plural(outcome.entry.lines, 'line') : 'findings';
+  switch (outcome.status) {
+    case 'delivered':
+      return `findings: ${lines} delivered${outcome.superseded && outcome.superseded.length > 0 ? `; not kept for ${outcome.superseded.join(', ')}, whose newest result is from a later run` : ''}`;
+    case 'skipped':
+      return `findings: not uploaded: ${outcome.reason}; the counts are; --no-findings leaves findings out`;
+    case 'spooled':
+      return `findings: ${lines} kept in ${spoolDir} (${outcome.reason}): sms-agent flush delivers them after the counts of the run`;
+    case 'refused':
+      return `findings: refused by the server, moved to ${outcome.movedTo}: ${outcome.reason}`;
+  }
 }
 
 export function uploadOptions(command: Command): Command {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { plural } from '../plural.js';
+import type { SpoolEntry } from '../upload/spool.js';
 import { say, UsageError } from './shared.js';
 
 interface SpoolFlags {
@@ -24,7 +25,9 @@ export function registerSpool(program: Command): void {
     .description(
       'Every upload waits in the spool until the server stores it. One the server cannot take now\n' +
         '(unreachable, credentials refused) stays there for sms-agent flush; one it refuses for good\n' +
-        '(400, 404, 409: for example an unknown task) is moved to spool/failed/ with the reason.',
+        '(400, 404, 409: for example an unknown task) is moved to spool/failed/ with the reason.\n' +
+        'An upload is the counts of up to 30 directories, or the findings of a run (their lines in a\n' +
+        '.ndjson file beside it), which are sent only after the counts of their run.',
     );
 
   spool
@@ -36,18 +39,12 @@ export function registerSpool(program: Command): void {
       const s = await openSpool(flags);
       const pending = s.list();
       const failed = s.listFailed();
-      const row = (e: {
-        entry: {
-          idempotency_key: string;
-          task_id: string;
-          created_at: string;
-          consistency_result: unknown[];
-        };
-      }) => ({
+      const { describeEntry, entryInWords } = await import('../upload/spool.js');
+      const row = (e: { entry: SpoolEntry }) => ({
         id: e.entry.idempotency_key,
         task_id: e.entry.task_id,
         created_at: e.entry.created_at,
-        directories: e.entry.consistency_result.length,
+        ...describeEntry(e.entry),
       });
       for (const b of [...pending.broken, ...failed.broken])
         say(`error: ${b.file} is not a readable spooled upload (${b.reason}); move it away or delete it`);
@@ -63,14 +60,14 @@ export function registerSpool(program: Command): void {
         return;
       }
       const lines = [
-        ...pending.entries.map((e) => {
-          const r = row(e);
-          return `${r.id}  pending  task ${r.task_id}  ${plural(r.directories, 'directory', 'directories')}  ${r.created_at}`;
-        }),
-        ...failed.entries.map((e) => {
-          const r = row(e);
-          return `${r.id}  refused  task ${r.task_id}  ${plural(r.directories, 'directory', 'directories')}  ${r.created_at}\n    ${e.reason}`;
-        }),
+        ...pending.entries.map(
+          (e) =>
+            `${e.entry.idempotency_key}  pending  task ${e.entry.task_id}  ${entryInWords(e.entry)}  ${e.entry.created_at}`,
+        ),
+        ...failed.entries.map(
+          (e) =>
+            `${e.entry.idempotency_key}  refused  task ${e.entry.task_id}  ${entryInWords(e.entry)}  ${e.entry.created_at}\n    ${e.reason}`,
+        ),
       ];
       if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
       say(
@@ -113,9 +110,37 @@ export function registerSpool(program: Command): void {
     .action(async (id: string, flags: SpoolFlags) => {
       const s = await openSpool(flags);
       const found = s.find(id);
+      const { entryInWords } = await import('../upload/spool.js');
       s.drop(found.file);
       say(
-        `dropped upload ${found.entry.idempotency_key} (task ${found.entry.task_id}, ${plural(found.entry.consistency_result.length, 'directory', 'directories')}, ${found.failed ? 'refused' : 'waiting'}): it will not be sent`,
+        `dropped upload ${found.entry.idempotency_key} (task ${found.entry.task_id}, ${entryInWords(found.entry)}, ${found.failed ? 'refused' : 'waiting'}): it will not be sent`,
       );
+    });
+
+  spool
+    .command('show')
+    .summary('one upload: what it holds, its run, its files and, if refused, why')
+    .argument('<id>', 'the upload (its id, or its first 8 or more characters), from sms-agent spool list')
+    .option(...spoolDirOption)
+    .action(async (id: string, flags: SpoolFlags) => {
+      const s = await openSpool(flags);
+      const found = s.find(id);
+      const { describeEntry, isFindingsEntry, linesFileOf } = await import('../upload/spool.js');
+      const reason = found.failed
+        ? s.listFailed().entries.find((e) => e.file === found.file)?.reason
+        : undefined;
+      const document = {
+        id: found.entry.idempotency_key,
+        status: found.failed ? 'refused' : 'pending',
+        task_id: found.entry.task_id,
+        created_at: found.entry.created_at,
+        ...describeEntry(found.entry),
+        file: found.file,
+        ...(isFindingsEntry(found.entry)
+          ? { lines_file: linesFileOf(found.file), directories_list: found.entry.directories }
+          : { consistency_result: found.entry.consistency_result }),
+        ...(reason === undefined ? {} : { reason }),
+      };
+      process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
     });
 }

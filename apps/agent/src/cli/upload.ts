@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { deliveryExit, say, summarizeDeliveries, taskId, uploadContext, uploadOptions } from './shared.js';
 
@@ -13,7 +14,8 @@ export function registerUpload(program: Command): void {
     const task = await taskId(flags.task);
     const results = (await import('../consistency-file.js')).read(file);
     const { spool, client, upload } = await uploadContext(flags);
-    const outcomes = await upload.uploadResults(client, spool, task, results);
+    // the uploads of one saved result are one run, as those of the verify that made it would have been
+    const outcomes = await upload.uploadResults(client, spool, task, results, randomUUID());
     for (const line of summarizeDeliveries(outcomes, spool.dir)) say(line);
     process.exitCode = deliveryExit(outcomes);
   });

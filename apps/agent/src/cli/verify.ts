@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { InterruptedError, throwIfInterrupted } from '../engine/interrupt.js';
 import { describeError } from '../engine/listing.js';
+import { readEnv } from '../env.js';
 import { createProgressLine, formatTable, ReportWriter, toJsonDocument } from '../output.js';
 import { plural } from '../plural.js';
 import { parseRemoteTarget, splitCommand } from '../remote/target.js';
@@ -13,6 +15,8 @@ import {
   EXIT,
   excludeOptions,
   excludePatterns,
+  findingsNotes,
+  findingsSummary,
   interruptible,
   listOption,
   metadataFields,
@@ -109,8 +113,15 @@ export function registerVerify(program: Command): void {
           'threads that read and compare (0: none, all in this thread; default: the number of cores, at most 8, or 4 per core (8 to 16) when a side is on a network filesystem such as NFS, SMB or sshfs, where the work is waiting)',
           positiveInteger(64),
         )
-        .option('--upload', 'upload the results to the task given by --task')
-        .option('--task <id>', 'the task to upload to'),
+        .option(
+          '--upload',
+          'upload the results to the task given by --task: the counts, then the findings of the run (the lines --report writes; at most 1,000,000 per directory, then a marker saying the list is cut)',
+        )
+        .option('--task <id>', 'the task to upload to')
+        .option(
+          '--no-findings',
+          'with --upload: upload the counts only, not the findings (for an SMS server without them)',
+        ),
       'leave paths out on both sides',
     ),
   );
@@ -128,8 +139,19 @@ export function registerVerify(program: Command): void {
       throw new UsageError(
         `${flags.ssh !== undefined ? '--ssh' : '--remote-agent'} is for a --target on another host (host:DIR or ssh://host/DIR)`,
       );
+    if (!flags.findings && !flags.upload)
+      say('notice: --no-findings has no effect without --upload (findings are only uploaded)');
     const task: string | undefined = flags.upload ? await taskId(flags.task) : undefined;
     const uploading = flags.upload ? await uploadContext(flags) : undefined;
+    // one verification is one run: every upload of it carries this id, also when flush delivers it later
+    const runId = randomUUID();
+    const findings =
+      uploading && task && flags.findings
+        ? new (await import('../upload/findings.js')).FindingsRecorder(
+            uploading.spool.startFindings(task, runId),
+            readEnv().findingsLimit,
+          )
+        : undefined;
     const report = flags.report ? new ReportWriter(flags.report) : undefined;
     const progress = flags.progress && process.stderr.isTTY ? createProgressLine(process.stderr) : undefined;
     let result: Awaited<ReturnType<typeof verify>>;
@@ -165,16 +187,25 @@ export function registerVerify(program: Command): void {
           },
           metadata: flags.metadata,
           excludes,
-          report: report !== undefined,
+          report: report !== undefined || findings !== undefined,
           ...(flags.workers === undefined ? {} : { workers: flags.workers }),
           ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
-          ...(report ? { onEntries: (entries, dirChecks) => report.write(entries, dirChecks) } : {}),
+          ...(report || findings
+            ? {
+                onEntries: (entries, dirChecks) => {
+                  report?.write(entries, dirChecks);
+                  findings?.write(entries, dirChecks);
+                },
+              }
+            : {}),
         });
         // a signal heard as the walk ended (its workers stopping) still stops the run: nothing is uploaded
         throwIfInterrupted(signal);
         return verified;
       });
     } catch (error) {
+      // an interrupted or failed run uploads nothing: its findings are not left in the spool
+      findings?.abort();
       if (!(error instanceof InterruptedError)) throw error;
       progress?.done();
       report?.markIncomplete(
@@ -198,21 +229,36 @@ export function registerVerify(program: Command): void {
     if (uploading && task) {
       const blocked = result.results.filter((r) => r.notUploadable);
       for (const r of blocked) say(`error: ${r.dirCheck} cannot be uploaded: ${r.notUploadable}`);
-      if (blocked.length > 0) uploadExit = EXIT.error;
-      else {
+      if (blocked.length > 0) {
+        findings?.abort();
+        uploadExit = EXIT.error;
+      } else {
         try {
-          const { earlier, outcomes } = await uploading.workflow.uploadVerification(
+          if (findings) for (const line of findingsNotes(findings)) say(line);
+          const delivered = await uploading.workflow.uploadVerification(
             uploading.client,
             uploading.spool,
             task,
             result.results.map(toConsistencyResult),
+            { runId, ...(findings ? { commitFindings: () => findings.commit() } : {}) },
           );
+          const { earlier, outcomes } = delivered;
           if (earlier.length > 0)
             say(`spool: ${summarizeDeliveries(earlier, uploading.spool.dir)[0]} (earlier uploads)`);
           for (const line of summarizeDeliveries(outcomes, uploading.spool.dir)) say(line);
-          uploadExit = deliveryExit(outcomes);
-          upload = uploading.workflow.uploadReport(task, outcomes);
+          if (delivered.findings) say(findingsSummary(delivered.findings, uploading.spool.dir));
+          if (findings?.failure !== undefined)
+            say(
+              `warning: findings not uploaded: they could not be written to ${uploading.spool.dir} (${findings.failure}); the counts were`,
+            );
+          uploadExit = deliveryExit(delivered.findings ? [...outcomes, delivered.findings] : outcomes);
+          upload = uploading.workflow.uploadReport(task, outcomes, {
+            runId,
+            findings: delivered.findings,
+            truncatedDirs: [...(findings?.truncated ?? [])],
+          });
         } catch (error) {
+          findings?.abort();
           // the spool cannot be written (a bad --spool-dir, a full disk): the verdict is still shown
           const message = describeError(error);
           say(`error: nothing was uploaded: ${message}; check --spool-dir ${uploading.spool.dir}`);

@@ -11,31 +11,64 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, join } from 'node:path';
-import { type ConsistencyResult, TaskIdSchema, UpdateConsistencyResultRequestSchema } from '@sms/domain';
+import {
+  type ConsistencyResult,
+  type ConsistencyResultSchema,
+  RunIdSchema,
+  TaskIdSchema,
+  UpdateConsistencyResultRequestSchema,
+} from '@sms/domain';
 import * as v from 'valibot';
 
-/** One upload waiting for the server: results of one task, with the key every attempt carries. */
-export interface SpoolEntry {
-  version: 1;
-  task_id: string;
-  idempotency_key: string;
-  created_at: string;
-  consistency_result: ConsistencyResult[];
-}
-
-const SpoolEntrySchema = v.object({
+/**
+ * An upload of counts: results of one task, with the key every attempt
+ * carries and (from agents that make runs) the run they belong to; spool
+ * files of older agents have no `run_id`, and are delivered without one.
+ */
+const CountsEntrySchema = v.object({
   version: v.literal(1),
+  kind: v.optional(v.literal('counts')),
   task_id: TaskIdSchema,
   idempotency_key: v.string(),
   created_at: v.string(),
+  run_id: v.optional(RunIdSchema),
   consistency_result: v.pipe(
     v.array(v.unknown()),
     v.check(
       (list) => v.is(UpdateConsistencyResultRequestSchema, { consistency_result: list }),
       'not a valid upload',
     ),
-  ),
+  ) as v.GenericSchema<unknown[], v.InferOutput<typeof ConsistencyResultSchema>[]>,
 });
+
+/**
+ * An upload of the findings of a run: the lines wait beside the entry, in
+ * `<entry>.ndjson`, one finding or truncation marker a line.
+ */
+const FindingsEntrySchema = v.object({
+  version: v.literal(1),
+  kind: v.literal('findings'),
+  task_id: TaskIdSchema,
+  idempotency_key: v.string(),
+  created_at: v.string(),
+  run_id: RunIdSchema,
+  /** Lines in the file (findings and truncation markers). */
+  lines: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  /** The directories the lines are of. */
+  directories: v.array(v.string()),
+});
+
+const SpoolEntrySchema = v.union([FindingsEntrySchema, CountsEntrySchema]);
+
+/** One upload waiting for the server. */
+export type SpoolEntry = v.InferOutput<typeof SpoolEntrySchema>;
+export type CountsEntry = v.InferOutput<typeof CountsEntrySchema>;
+export type FindingsEntry = v.InferOutput<typeof FindingsEntrySchema>;
+
+export const isFindingsEntry = (entry: SpoolEntry): entry is FindingsEntry => entry.kind === 'findings';
+
+/** The file of a findings upload's lines, beside its entry. */
+export const linesFileOf = (entryFile: string) => entryFile.replace(/\.json$/, '.ndjson');
 
 function writeDurably(path: string, text: string): void {
   const temporary = `${path}.tmp-${process.pid}`;
@@ -68,13 +101,14 @@ export class Spool {
   }
 
   /** Writes an upload (fsynced) and returns its file. */
-  add(taskId: string, results: ConsistencyResult[]): { file: string; entry: SpoolEntry } {
+  add(taskId: string, results: ConsistencyResult[], runId?: string): { file: string; entry: SpoolEntry } {
     mkdirSync(this.dir, { recursive: true });
-    const entry: SpoolEntry = {
+    const entry: CountsEntry = {
       version: 1,
       task_id: taskId,
       idempotency_key: randomUUID(),
       created_at: new Date().toISOString(),
+      ...(runId === undefined ? {} : { run_id: runId }),
       consistency_result: results,
     };
     const file = join(this.dir, `${Date.now()}-${entry.idempotency_key}.json`);
@@ -122,9 +156,19 @@ export class Spool {
     return matches[0]!;
   }
 
+  /**
+   * Starts the findings upload of a run: its lines are written to the spool
+   * as they come (`FindingsSpoolFile`), and it becomes an upload only once
+   * `commit` has made it durable.
+   */
+  startFindings(taskId: string, runId: string): FindingsSpoolFile {
+    return new FindingsSpoolFile(this.dir, taskId, runId);
+  }
+
   /** Moves a refused upload back among the waiting ones (for example once its task exists); its key is kept. */
   retry(failedFile: string): string {
     const target = join(this.dir, basename(failedFile));
+    moveLines(failedFile, target);
     renameSync(failedFile, target);
     rmSync(`${failedFile}.reason.txt`, { force: true });
     return target;
@@ -132,21 +176,112 @@ export class Spool {
 
   /** Deletes an upload for good, waiting or refused (and the reason kept beside a refused one). */
   drop(file: string): void {
-    rmSync(file, { force: true });
+    this.remove(file);
     rmSync(`${file}.reason.txt`, { force: true });
   }
 
+  /** Removes a delivered upload (its entry first: an entry is never left without its lines). */
   remove(file: string): void {
     rmSync(file, { force: true });
+    rmSync(linesFileOf(file), { force: true });
   }
 
   /** Moves an upload the server refused for good out of the way, with the reason beside it. */
   fail(file: string, reason: string): string {
     mkdirSync(this.failedDir, { recursive: true });
-    const target = join(this.failedDir, file.split('/').pop()!);
+    const target = join(this.failedDir, basename(file));
+    moveLines(file, target);
     renameSync(file, target);
     writeDurably(`${target}.reason.txt`, `${reason}\n`);
     return target;
+  }
+}
+
+/** Moves the lines of a findings upload, if it has any, before its entry (an entry never points at nothing). */
+function moveLines(from: string, to: string): void {
+  try {
+    renameSync(linesFileOf(from), linesFileOf(to));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
+/**
+ * The findings of one run on their way into the spool: lines appended to a
+ * `.partial` file as the verification finds them (never all in memory), then
+ * on `commit` fsynced, renamed and described by an entry written last. A run
+ * that does not end well is `abort`ed: nothing is left.
+ */
+export class FindingsSpoolFile {
+  private readonly key = randomUUID();
+  private readonly base: string;
+  private handle: number | undefined;
+  private pending = '';
+  private lines = 0;
+  private readonly directories = new Set<string>();
+
+  constructor(
+    private readonly dir: string,
+    private readonly taskId: string,
+    private readonly runId: string,
+  ) {
+    this.base = join(dir, `${Date.now()}-${this.key}`);
+  }
+
+  /** The file is made with the first lines: a run without findings, or whose spool cannot be written, leaves none. */
+  private get fd(): number {
+    if (this.handle === undefined) {
+      mkdirSync(this.dir, { recursive: true });
+      this.handle = openSync(`${this.base}.ndjson.partial`, 'w');
+    }
+    return this.handle;
+  }
+
+  /** Appends lines (JSON objects), buffered in chunks of about 64 KiB. */
+  append(line: { dir_check: string; [field: string]: unknown }): void {
+    this.pending += `${JSON.stringify(line)}\n`;
+    this.lines++;
+    this.directories.add(line.dir_check);
+    if (this.pending.length >= 64 * 1024) this.flush();
+  }
+
+  private flush(): void {
+    if (this.pending !== '') writeSync(this.fd, this.pending);
+    this.pending = '';
+  }
+
+  /** Makes the findings an upload of the spool (fsynced), or leaves nothing when there are none. */
+  commit(): { file: string; entry: FindingsEntry } | undefined {
+    if (this.lines === 0) return undefined;
+    this.flush();
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    this.handle = undefined;
+    renameSync(`${this.base}.ndjson.partial`, `${this.base}.ndjson`);
+    const entry: FindingsEntry = {
+      version: 1,
+      kind: 'findings',
+      task_id: this.taskId,
+      idempotency_key: this.key,
+      created_at: new Date().toISOString(),
+      run_id: this.runId,
+      lines: this.lines,
+      directories: [...this.directories],
+    };
+    const file = `${this.base}.json`;
+    writeDurably(file, `${JSON.stringify(entry)}\n`);
+    return { file, entry };
+  }
+
+  /** Leaves nothing in the spool (an interrupted run uploads nothing). */
+  abort(): void {
+    try {
+      if (this.handle !== undefined) closeSync(this.handle);
+      rmSync(`${this.base}.ndjson.partial`, { force: true });
+    } catch {
+      // a spool that cannot be written holds no partial file to remove
+    }
+    this.handle = undefined;
   }
 }
 
@@ -182,11 +317,36 @@ function readUploads(dir: string): {
     const file = join(dir, name);
     try {
       const parsed = v.safeParse(SpoolEntrySchema, JSON.parse(readFileSync(file, 'utf8')));
-      if (parsed.success) entries.push({ file, entry: parsed.output as SpoolEntry });
+      if (parsed.success) entries.push({ file, entry: parsed.output });
       else broken.push({ file, reason: 'not a spooled upload of this agent' });
     } catch (error) {
       broken.push({ file, reason: error instanceof Error ? error.message : String(error) });
     }
   }
   return { entries, broken };
+}
+
+/** What an upload holds, as `spool list` and `--json` show it. */
+export function describeEntry(entry: SpoolEntry) {
+  return isFindingsEntry(entry)
+    ? {
+        kind: 'findings' as const,
+        directories: entry.directories.length,
+        findings: entry.lines,
+        run_id: entry.run_id,
+      }
+    : {
+        kind: 'counts' as const,
+        directories: entry.consistency_result.length,
+        ...(entry.run_id === undefined ? {} : { run_id: entry.run_id }),
+      };
+}
+
+/** The same in words: `2 directories`, or `findings: 1,234 lines of 2 directories`. */
+export function entryInWords(entry: SpoolEntry): string {
+  const d = describeEntry(entry);
+  const dirs = `${d.directories} ${d.directories === 1 ? 'directory' : 'directories'}`;
+  return d.kind === 'findings'
+    ? `findings: ${d.findings.toLocaleString('en-US')} ${d.findings === 1 ? 'line' : 'lines'} of ${dirs}`
+    : dirs;
 }

@@ -1,0 +1,145 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AGENT_BIN } from '../test-support/cli.js';
+import { treePair } from '../test-support/tree.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sms-resync-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** sms-agent with its stdout as bytes (a re-sync list holds names that are not UTF-8). */
+function agent(args: string[]) {
+  const run = spawnSync(process.execPath, [AGENT_BIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: '/tmp' },
+    timeout: 60_000,
+  });
+  return { code: run.status, stdout: run.stdout, stderr: run.stderr.toString('utf8') };
+}
+
+const line = (category: string, path: string, extra: Record<string, string> = {}, dirCheck = '/data') =>
+  JSON.stringify({ dir_check: dirCheck, category, path, ...extra, reason: `${category} reason` });
+
+function report(name: string, lines: string[]): string {
+  const file = join(dir, name);
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+const everyCategory = report('every.ndjson', [
+  line('different', 'a/changed'),
+  line('missing', 'gone'),
+  line('extra', 'more'),
+  line('error', 'unreadable'),
+  line('transient', 'flaky'),
+  line('missing', 'bad\uFFFDname', {
+    path_base64: Buffer.from([0x62, 0x61, 0x64, 0xff, 0x6e]).toString('base64'),
+  }),
+  line('missing', 'two\nlines'),
+]);
+
+describe('sms-agent resync-list', () => {
+  it('lists the different and missing paths of a report, one a line, the bytes of a name that is not UTF-8 as they are', () => {
+    const run = agent(['resync-list', everyCategory]);
+    expect(run.code).toBe(0);
+    expect(
+      run.stdout.equals(
+        Buffer.concat([Buffer.from('a/changed\ngone\nbad'), Buffer.from([0xff]), Buffer.from('n\n')]),
+      ),
+    ).toBe(true);
+    expect(run.stderr).toContain('1 path with a newline in its name was left out');
+    expect(run.stderr).toContain('use --null, and rsync --from0');
+  });
+
+  it('--null ends each path with NUL and names the path with a newline too', () => {
+    const run = agent(['resync-list', '--null', everyCategory]);
+    expect(run.code).toBe(0);
+    expect(run.stdout.toString('latin1')).toBe('a/changed\0gone\0bad\xffn\0two\nlines\0');
+    expect(run.stderr).not.toContain('warning');
+  });
+
+  it('--category picks the categories', () => {
+    const run = agent(['resync-list', '--category', 'extra,error,transient', everyCategory]);
+    expect(run.stdout.toString('utf8')).toBe('more\nunreadable\nflaky\n');
+  });
+
+  it('needs --dir-check when the report holds more than one directory, and exits 2 naming them', () => {
+    const two = report('two.ndjson', [line('missing', 'x'), line('missing', 'y', {}, '/var')]);
+    const refused = agent(['resync-list', two]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      'holds findings of 2 directories (/data, /var): name one with --dir-check DIR',
+    );
+    expect(agent(['resync-list', '--dir-check', '/var', two]).stdout.toString()).toBe('y\n');
+  });
+
+  it('warns that an incomplete report makes an incomplete list', () => {
+    const cut = report('cut.ndjson', [
+      line('missing', 'x'),
+      JSON.stringify({ incomplete: true, reason: 'interrupted by SIGINT' }),
+    ]);
+    const run = agent(['resync-list', cut]);
+    expect(run.code).toBe(0);
+    expect(run.stdout.toString()).toBe('x\n');
+    expect(run.stderr).toContain(
+      'is incomplete (interrupted by SIGINT): the list holds only what was found before the verification stopped',
+    );
+  });
+
+  it('exits 2 naming the line of a bad report, a missing file and an unknown category', () => {
+    const bad = report('bad.ndjson', [line('missing', 'x'), line('missing', '../up'), '{']);
+    const badLine = agent(['resync-list', bad]);
+    expect(badLine.code).toBe(2);
+    expect(badLine.stderr).toMatch(
+      /bad\.ndjson line 2 is not a finding of sms-agent verify --report: path: expected a path relative/,
+    );
+    expect(badLine.stdout.length).toBe(0);
+    const notJson = agent(['resync-list', report('nojson.ndjson', ['{'])]);
+    expect(notJson.stderr).toMatch(/nojson\.ndjson line 1 is not JSON/);
+    const missing = agent(['resync-list', join(dir, 'nowhere.ndjson')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(
+      'nowhere.ndjson (ENOENT): give the file written by sms-agent verify --report FILE',
+    );
+    const category = agent(['resync-list', '--category', 'lost', everyCategory]);
+    expect(category.code).toBe(2);
+    expect(category.stderr).toContain(
+      '--category lost: expected a comma-separated list of different, missing, extra',
+    );
+  });
+
+  it('makes a list with which rsync --files-from copies what differed: verify then says consistent', () => {
+    const odd = Buffer.from([0x6f, 0x64, 0x64, 0xe9]); // "odd" and a Latin-1 é: not UTF-8
+    const pair = treePair(
+      { a: { changed: 'new content', same: 's' }, gone: 'g', 'two\nlines': 'n' },
+      { a: { changed: 'old', same: 's' } },
+    );
+    try {
+      writeFileSync(Buffer.concat([Buffer.from(`${pair.src}/`), odd]), 'odd');
+      const list = join(pair.dir, 'list');
+      const reportFile = join(pair.dir, 'report.ndjson');
+      const before = agent([
+        'verify',
+        '--source',
+        pair.src,
+        '--target',
+        pair.dst,
+        '--mode',
+        'content',
+        '--report',
+        reportFile,
+      ]);
+      expect(before.code).toBe(1);
+      const made = agent(['resync-list', '--null', reportFile]);
+      expect(made.code).toBe(0);
+      writeFileSync(list, made.stdout);
+      execFileSync('rsync', ['-r', '--from0', `--files-from=${list}`, `${pair.src}/`, `${pair.dst}/`]);
+      const after = agent(['verify', '--source', pair.src, '--target', pair.dst, '--mode', 'content']);
+      expect(after.stderr).toBe('');
+      expect(after.code).toBe(0);
+    } finally {
+      pair.cleanup();
+    }
+  });
+});

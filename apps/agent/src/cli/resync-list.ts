@@ -1,0 +1,71 @@
+import type { Command } from 'commander';
+import { plural } from '../plural.js';
+import { say, UsageError } from './shared.js';
+
+const CATEGORIES = 'different, missing, extra, error, transient';
+
+/** `sms-agent resync-list REPORT`: the paths to copy again, from a --report file, for rsync --files-from. */
+export function registerResyncList(program: Command): void {
+  program
+    .command('resync-list')
+    .summary('turn a --report file into the list of paths to copy again, for rsync --files-from')
+    .description(
+      'write on stdout the paths of REPORT (a file written by sms-agent verify --report) to copy again,\n' +
+        'relative to their directory, one a line (or NUL-separated with --null), as the server exports them\n' +
+        '(GET …/consistency-result/files?format=files-from):\n' +
+        '  sms-agent resync-list --null report.ndjson > list && rsync -r --from0 --files-from=list SRC/ DST/\n' +
+        'Exit status: 0 the list was written (warnings on stderr), 2 a bad file or option.',
+    )
+    .argument('<report>', 'the file written by sms-agent verify --report')
+    .option('--null', 'end each path with NUL instead of a newline (rsync --from0), which names every path')
+    .option(
+      '--dir-check <dir>',
+      'the verified directory whose paths to list (needed when the report holds more than one)',
+    )
+    .option(
+      '--category <list>',
+      `the categories to list, comma-separated, of ${CATEGORIES}`,
+      (value: string) => value,
+      'different,missing',
+    )
+    .action(async (report: string, flags: { null?: boolean; dirCheck?: string; category: string }) => {
+      const [{ writeResyncList }, { FindingCategoryListSchema }, v] = await Promise.all([
+        import('../resync-list.js'),
+        import('@sms/domain'),
+        import('valibot'),
+      ]);
+      const categories = v.safeParse(FindingCategoryListSchema, flags.category);
+      if (!categories.success)
+        throw new UsageError(
+          `--category ${flags.category}: expected a comma-separated list of ${CATEGORIES}`,
+        );
+      const write = (chunk: Uint8Array) =>
+        new Promise<void>((resolve, reject) =>
+          process.stdout.write(chunk, (error) => (error ? reject(error) : resolve())),
+        );
+      const summary = await writeResyncList(
+        report,
+        { nul: flags.null ?? false, dirCheck: flags.dirCheck, categories: categories.output },
+        write,
+      );
+      if (summary.incomplete !== undefined)
+        say(
+          `warning: ${report} is incomplete (${summary.incomplete}): the list holds only what was found before the verification stopped; verify again for a whole list`,
+        );
+      if (flags.dirCheck !== undefined && !summary.directories.includes(flags.dirCheck))
+        say(
+          `warning: ${report} has no findings of ${flags.dirCheck}${summary.directories.length > 0 ? ` (it has: ${summary.directories.join(', ')})` : ''}: the list is empty`,
+        );
+      for (const dir of summary.truncated)
+        say(
+          `warning: the findings of ${dir} were cut: the list lacks the rest; verify its subdirectories with --dir`,
+        );
+      if (summary.withNewline > 0)
+        say(
+          `warning: ${plural(summary.withNewline, 'path')} with a newline in ${summary.withNewline === 1 ? 'its name was' : 'their names were'} left out (a list of lines cannot name ${summary.withNewline === 1 ? 'it' : 'them'}): use --null, and rsync --from0`,
+        );
+      say(
+        `resync-list: ${plural(summary.entries, 'path')} of ${summary.dirCheck ?? 'no directory'} (${categories.output.join(', ')})`,
+      );
+    });
+}

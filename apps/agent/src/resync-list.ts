@@ -1,0 +1,143 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import {
+  type FindingCategory,
+  FindingsLineSchema,
+  formatIssues,
+  isTruncationMarker,
+  resyncEntry,
+} from '@sms/domain';
+import * as v from 'valibot';
+
+/** A report that cannot be turned into a list: the message names the file, the line and what to do. */
+export class ReportFileError extends Error {
+  override name = 'ReportFileError';
+}
+
+export interface ResyncOptions {
+  /** NUL-separated entries (`rsync --from0`) instead of one path a line. */
+  nul: boolean;
+  /** The directory whose paths are listed; needed when the report holds more than one. */
+  dirCheck?: string | undefined;
+  categories: readonly FindingCategory[];
+}
+
+export interface ResyncSummary {
+  entries: number;
+  /** Paths left out of a list of lines because their names hold a newline. */
+  withNewline: number;
+  /** The reason of the report's `{"incomplete":true,…}` line, if it has one. */
+  incomplete?: string;
+  /** Directories whose findings were cut (truncation markers). */
+  truncated: string[];
+  /** The directory listed. */
+  dirCheck: string | undefined;
+  /** The directories of the report. */
+  directories: string[];
+}
+
+type ReportLine =
+  | { kind: 'line'; value: v.InferOutput<typeof FindingsLineSchema> }
+  | { kind: 'incomplete'; reason: string };
+
+/** The lines of a `--report` file, checked one by one; a bad one is a `ReportFileError` naming it. */
+async function* readReport(file: string): AsyncGenerator<ReportLine> {
+  const input = createReadStream(file);
+  const opened = new Promise<void>((resolve, reject) => {
+    input.once('open', () => resolve());
+    input.once('error', reject);
+  });
+  try {
+    await opened;
+  } catch (error) {
+    throw new ReportFileError(
+      `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)}): give the file written by sms-agent verify --report FILE`,
+    );
+  }
+  let number = 0;
+  for await (const text of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
+    number++;
+    if (text.trim() === '') continue;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw new ReportFileError(
+        `${file} line ${number} is not JSON (${error instanceof Error ? error.message : String(error)}): give a file written by sms-agent verify --report FILE`,
+      );
+    }
+    if (typeof json === 'object' && json !== null && (json as { incomplete?: unknown }).incomplete === true) {
+      yield {
+        kind: 'incomplete',
+        reason: String((json as { reason?: unknown }).reason ?? 'no reason given'),
+      };
+      continue;
+    }
+    const parsed = v.safeParse(FindingsLineSchema, json);
+    if (!parsed.success)
+      throw new ReportFileError(
+        `${file} line ${number} is not a finding of sms-agent verify --report: ${formatIssues(parsed.issues, { root: 'line' })}`,
+      );
+    yield { kind: 'line', value: parsed.output };
+  }
+}
+
+/**
+ * Writes the re-sync list of a `--report` file through `write`: the paths of
+ * the chosen categories of one directory, relative to it, as the server's
+ * `format=files-from` export writes them (`resyncEntry` of `@sms/domain`).
+ * The file is read twice (first to check it and find its directories), never
+ * held in memory.
+ */
+export async function writeResyncList(
+  file: string,
+  options: ResyncOptions,
+  write: (chunk: Uint8Array) => Promise<void>,
+): Promise<ResyncSummary> {
+  const directories = new Set<string>();
+  let incomplete: string | undefined;
+  for await (const line of readReport(file)) {
+    if (line.kind === 'incomplete') incomplete = line.reason;
+    else directories.add(line.value.dir_check);
+  }
+  if (options.dirCheck === undefined && directories.size > 1) {
+    throw new ReportFileError(
+      `${file} holds findings of ${directories.size} directories (${[...directories].join(', ')}): name one with --dir-check DIR, as rsync copies into one destination at a time`,
+    );
+  }
+  const dirCheck = options.dirCheck ?? [...directories][0];
+  const summary: ResyncSummary = {
+    entries: 0,
+    withNewline: 0,
+    truncated: [],
+    dirCheck,
+    directories: [...directories],
+    ...(incomplete === undefined ? {} : { incomplete }),
+  };
+  let chunk: Uint8Array[] = [];
+  let size = 0;
+  for await (const line of readReport(file)) {
+    if (line.kind !== 'line' || line.value.dir_check !== dirCheck) continue;
+    const finding = line.value;
+    if (isTruncationMarker(finding)) {
+      summary.truncated.push(finding.dir_check);
+      continue;
+    }
+    if (!options.categories.includes(finding.category)) continue;
+    const entry = resyncEntry(finding, options.nul);
+    if (entry === undefined) {
+      summary.withNewline++;
+      continue;
+    }
+    summary.entries++;
+    chunk.push(entry);
+    size += entry.length;
+    if (size >= 64 * 1024) {
+      await write(Buffer.concat(chunk));
+      chunk = [];
+      size = 0;
+    }
+  }
+  if (chunk.length > 0) await write(Buffer.concat(chunk));
+  return summary;
+}
