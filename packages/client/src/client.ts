@@ -27,6 +27,7 @@ import {
   REQUEST_ID_HEADER,
   RUN_ID_HEADER,
   RunIdSchema,
+  SDK_CONTENT_SHA256_HEADER,
   type ShowConsistencyResultResponse,
   ShowConsistencyResultResponseSchema,
   type StoredFinding,
@@ -106,15 +107,10 @@ function signWith(key: SmsAccessKeyCredentials): BeforeRequestHook {
       if (value !== null) headers[name] = value;
     }
     const body = request.body ? new Uint8Array(await request.clone().arrayBuffer()) : undefined;
-    const signed = signRequest(
-      {
-        method: request.method,
-        url: request.url,
-        headers,
-        payloadHash: body ? sha256Hex(body) : EMPTY_BODY_SHA256,
-      },
-      key,
-    );
+    const payloadHash = body ? sha256Hex(body) : EMPTY_BODY_SHA256;
+    // the body's hash declared too: a server that streams a large body (findings) checks it as it reads
+    if (body) request.headers.set(SDK_CONTENT_SHA256_HEADER, payloadHash);
+    const signed = signRequest({ method: request.method, url: request.url, headers, payloadHash }, key);
     for (const [name, value] of Object.entries(signed)) request.headers.set(name, value);
   };
 }
