@@ -351,7 +351,6 @@ export class FindingService {
       });
       for (const directory of directories) {
         if (skipFrom && directory.dir_check === from) continue;
-        if (after && directory.dir_check < after.dir_check) continue;
         let afterId = after && directory.dir_check === after.dir_check ? after.id : 0;
         for (;;) {
           const rows = await this.findings.directoryFindings(taskId, directory, {
