@@ -1,28 +1,29 @@
 #!/usr/bin/env node
 // Findings benchmark (issue 13): a run with 1,000,000 findings (a target missing a directory of a
-// million files) uploaded to the server on SQLite as one gzip NDJSON stream, as the agent sends
-// them; then the findings pages and the CSV export. Prints and checks:
-//   - the upload's time (target: at most 30 s) and the server's peak RSS growth during it (at most 100 MiB);
+// million files): the real agent verifies the tree while the server is down (counts and findings
+// go to its spool), then `sms-agent flush` uploads them to the server on SQLite; then the findings
+// pages and the CSV export. Prints and checks:
+//   - the flush's time, agent start to the server's last commit (target: at most 30 s), and the
+//     server's peak RSS growth during it (at most 100 MiB);
 //   - the p50 of the first page and of a deep page reached by marker (at most 50 ms each);
 //   - the CSV export's time to first byte (at most 200 ms), its rows, and the RSS growth during it.
 // Writes bench/results/findings-latest.json.
 //
-//   node apps/server/bench/findings.mjs        (BENCH_FINDINGS=1000000 to change the count)
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+//   node apps/server/bench/findings.mjs        (BENCH_FINDINGS=1000000 to change the count; needs the
+//   agent built too: pnpm bench:findings builds both)
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { createGzip } from 'node:zlib';
 import { ADMIN_PASSWORD, post, signIn, start } from './support.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const FINDINGS = Number(process.env.BENCH_FINDINGS ?? 1_000_000);
 const SAMPLES = 50;
 const SERVER = join(here, '..', 'bin', 'sms-server.js');
-const DIR = '/srv/data';
+const AGENT = join(here, '..', '..', 'agent', 'bin', 'sms-agent.js');
 
 /** The server's resident memory, from /proc (bytes). */
 function rssOf(pid) {
@@ -44,30 +45,31 @@ function watchRss(pid) {
   };
 }
 
-/** The findings of a directory of FINDINGS files missing at the target, as NDJSON lines. */
-function* lines() {
-  for (let i = 0; i < FINDINGS; i++) {
-    const path = `lost/${String(i >> 10).padStart(4, '0')}/file-${String(i).padStart(7, '0')}.dat`;
-    yield `{"dir_check":"${DIR}","category":"missing","path":"${path}","reason":"not at the target"}\n`;
+/** A source of FINDINGS empty files under lost/ (1,000 to a directory) and a target without lost/. */
+function makeTrees(root) {
+  const src = join(root, 'src');
+  const dst = join(root, 'dst');
+  mkdirSync(join(src, 'kept'), { recursive: true });
+  mkdirSync(join(dst, 'kept'), { recursive: true });
+  for (let d = 0; d * 1000 < FINDINGS; d++) {
+    const dir = join(src, 'lost', String(d).padStart(4, '0'));
+    mkdirSync(dir, { recursive: true });
+    for (let f = d * 1000; f < Math.min(FINDINGS, (d + 1) * 1000); f++)
+      closeSync(openSync(join(dir, `file-${String(f).padStart(7, '0')}.dat`), 'w'));
   }
+  return { src, dst };
 }
 
-function uploadFindings(url, path, headers) {
-  return new Promise((resolve, reject) => {
-    const req = request(`${url}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip', ...headers },
-    });
-    req.on('response', (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode, text }));
-    });
-    req.on('error', reject);
-    Readable.from(lines(), { objectMode: false })
-      .pipe(createGzip({ level: 1 }))
-      .pipe(req);
+/** Runs the built agent with only the given environment; throws unless it exits with one of `codes`. */
+function agent(args, env, codes) {
+  const started = performance.now();
+  const run = spawnSync(process.execPath, [AGENT, ...args], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME ?? '/tmp', ...env },
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
   });
+  if (!codes.includes(run.status)) throw new Error(`sms-agent ${args[0]}: exit ${run.status}\n${run.stderr}`);
+  return { ...run, seconds: (performance.now() - started) / 1000 };
 }
 
 function get(url, path, headers) {
@@ -102,44 +104,59 @@ function get(url, path, headers) {
 
 const percentile = (list, p) => [...list].sort((a, b) => a - b)[Math.floor((list.length - 1) * p)];
 
-const dataDir = mkdtempSync(join(tmpdir(), 'sms-bench-findings-'));
-const server = await start(SERVER, ['serve'], { SMS_ADMIN_PASSWORD: ADMIN_PASSWORD, SMS_DATA_DIR: dataDir });
+const work = mkdtempSync(join(tmpdir(), 'sms-bench-findings-'));
+const dataDir = join(work, 'data');
+const env = { SMS_ADMIN_PASSWORD: ADMIN_PASSWORD, SMS_DATA_DIR: dataDir };
+const madeAt = performance.now();
+const { src, dst } = makeTrees(work);
+console.log(`made a source of ${FINDINGS} files in ${((performance.now() - madeAt) / 1000).toFixed(1)} s`);
+let server = await start(SERVER, ['serve'], env);
 try {
   const token = await signIn(server.url);
   const auth = { 'x-auth-token': token };
   const task = JSON.parse((await post(server.url, '/v3/tasks', auth, '{"name":"findings"}')).text).id;
-  const runId = randomUUID();
-  const counts = await post(
-    server.url,
-    `/v3/tasks/${task}/consistency-result`,
-    { ...auth, 'x-sms-run-id': runId },
-    JSON.stringify({
-      consistency_result: [
-        {
-          dir_check: DIR,
-          num_total_files: FINDINGS,
-          num_different_files: 0,
-          num_target_miss_files: FINDINGS,
-          num_target_more_files: 0,
-        },
-      ],
-    }),
+  // the agent verifies while the server is down: its counts and findings wait in the spool
+  const down = server.url;
+  await server.stop();
+  const credentials = { SMS_USERNAME: 'admin', SMS_PASSWORD: ADMIN_PASSWORD, SMS_PROJECT: 'default' };
+  const spool = join(work, 'spool');
+  const verified = agent(
+    [
+      'verify',
+      '--source',
+      src,
+      '--target',
+      dst,
+      '--upload',
+      '--task',
+      task,
+      '--endpoint',
+      down,
+      '--spool-dir',
+      spool,
+      '--retries',
+      '0',
+    ],
+    credentials,
+    [3],
   );
-  if (counts.status !== 200) throw new Error(`counts: ${counts.status} ${counts.text}`);
-
+  console.log(`sms-agent verify (server down, all spooled): ${verified.seconds.toFixed(1)} s`);
+  server = await start(SERVER, ['serve'], env);
   const pid = server.child.pid;
   const before = rssOf(pid);
   const stopWatch = watchRss(pid);
-  const started = performance.now();
-  const up = await uploadFindings(server.url, `/v3/tasks/${task}/consistency-result/files`, {
-    ...auth,
-    'x-sms-run-id': runId,
-    'idempotency-key': randomUUID(),
-  });
-  const uploadSeconds = (performance.now() - started) / 1000;
+  const flushed = agent(['flush', '--endpoint', server.url, '--spool-dir', spool], credentials, [0]);
+  const uploadSeconds = flushed.seconds;
   const uploadGrowth = stopWatch() - before;
-  if (up.status !== 200) throw new Error(`findings: ${up.status} ${up.text}`);
-  if (JSON.parse(up.text).stored !== FINDINGS) throw new Error(`stored: ${up.text}`);
+  // the run's counts, then its findings
+  if (!/uploads: 2 delivered, 0 spooled, 0 refused/.test(flushed.stderr))
+    throw new Error(`flush did not deliver counts and findings: ${flushed.stderr}`);
+  const authAgain = { 'x-auth-token': await signIn(server.url) };
+  Object.assign(auth, authAgain);
+  const rows = JSON.parse(
+    (await get(server.url, `/v3/tasks/${task}/consistency-result/files?limit=1`, auth)).text,
+  );
+  if (!rows.findings?.length) throw new Error(`no findings stored: ${JSON.stringify(rows)}`);
 
   const base = `/v3/tasks/${task}/consistency-result/files`;
   const firstTimes = [];
@@ -170,6 +187,7 @@ try {
   const figures = {
     date: new Date().toISOString(),
     findings: FINDINGS,
+    agent_verify_seconds: Number(verified.seconds.toFixed(2)),
     upload_seconds: Number(uploadSeconds.toFixed(2)),
     upload_rss_growth_mib: Number((uploadGrowth / MiB).toFixed(1)),
     first_page_p50_ms: Number(percentile(firstTimes, 0.5).toFixed(2)),
@@ -182,7 +200,7 @@ try {
   };
   const verdict = (ok) => (ok ? 'ok' : 'MISSED');
   console.log(
-    `upload of ${FINDINGS} findings: ${figures.upload_seconds} s (target <= 30 s: ${verdict(uploadSeconds <= 30)}), server RSS +${figures.upload_rss_growth_mib} MiB (target <= 100: ${verdict(uploadGrowth <= 100 * MiB)})`,
+    `sms-agent flush of ${FINDINGS} findings (and their counts): ${figures.upload_seconds} s (target <= 30 s: ${verdict(uploadSeconds <= 30)}), server RSS +${figures.upload_rss_growth_mib} MiB (target <= 100: ${verdict(uploadGrowth <= 100 * MiB)})`,
   );
   console.log(
     `pages of 100: first p50 ${figures.first_page_p50_ms} ms, deep (at ${deepAt}, by marker) p50 ${figures.deep_page_p50_ms} ms (target <= 50 ms: ${verdict(figures.first_page_p50_ms <= 50 && figures.deep_page_p50_ms <= 50)})`,
@@ -196,5 +214,5 @@ try {
   writeFileSync(join(results, 'findings-latest.json'), `${JSON.stringify(figures, null, 2)}\n`);
 } finally {
   await server.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
 }
