@@ -129,6 +129,67 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('migrations on %s', (dialect)
     });
   });
 
+  it('0011 keeps uploads stored before runs as runs of their own, and replaces the first form of PostgreSQL’s upload function', async () => {
+    const options = await database();
+    const { db } = connect(options);
+    const raw = db as unknown as Kysely<unknown>;
+    await migrateToLatest(raw, dialect, '0010_access_keys');
+    if (dialect === 'postgres') {
+      // what 0009 made before 0011: a function of the same name without the run id
+      await sql`create or replace function sms_store_upload(text, bigint, text, text, text, text, text[], bigint[], bigint[], bigint[], bigint[])
+        returns table (outcome text, request_hash text, finished_time bigint) language sql as $$ select 'old'::text, null::text, null::bigint $$`.execute(
+        raw,
+      );
+    }
+    await sql`insert into projects (id, name, created_at) values ('p', 'p', 1)`.execute(raw);
+    await sql`insert into tasks (id, project_id, name, type, state, create_date) values ('t', 'p', 't', 'MIGRATE_FILE', 'READY', 1)`.execute(
+      raw,
+    );
+    for (const time of [10, 20]) {
+      await sql`insert into consistency_uploads (task_id, finished_time, check_result, request_hash, results, dir_count, num_total_files, num_different_files, num_target_miss_files, num_target_more_files)
+        values ('t', ${time}, 'CONSISTENT', 'h', '[]', 0, 0, 0, 0, 0)`.execute(raw);
+    }
+    await migrateToLatest(raw, dialect);
+    if (dialect === 'postgres') {
+      const { rows } = await sql<{
+        n: string;
+      }>`select count(*) as n from pg_proc where proname = 'sms_store_upload'`.execute(raw);
+      expect(Number(rows[0]?.n)).toBe(1);
+    }
+    await db.destroy();
+    const storage = await Storage.open(options);
+    cleanups.push(() => storage.close());
+    // two uploads without a run id: two runs
+    expect(await storage.summaries.countRuns('t')).toBe(2);
+    const stored = await storage.uploads.storeUpload({
+      taskId: 't',
+      runId: '3f1c9c3e-5b7a-4d2e-9a41-0c8e6f1d2b3a',
+      finishedTime: 30,
+      checkResult: 'CONSISTENT',
+      idempotencyKey: undefined,
+      requestHash: 'h',
+      results: [
+        {
+          dir_check: '/a',
+          num_total_files: 1,
+          num_different_files: 0,
+          num_target_miss_files: 0,
+          num_target_more_files: 0,
+        },
+      ],
+    });
+    expect(stored.kind).toBe('stored');
+    const runs = await storage.summaries.recentRuns('t', 10);
+    expect(runs.map((r) => r.run_id)).toEqual([
+      '3f1c9c3e-5b7a-4d2e-9a41-0c8e6f1d2b3a',
+      expect.stringMatching(/^upload:\d+$/),
+      expect.stringMatching(/^upload:\d+$/),
+    ]);
+    expect((await storage.findings.currentRuns('t', ['/a'])).get('/a')?.run_id).toBe(
+      '3f1c9c3e-5b7a-4d2e-9a41-0c8e6f1d2b3a',
+    );
+  });
+
   it('0007 moves the directories of a database of the 0006 format into rows: wide tasks show the same totals and directories', async () => {
     const options = await database();
     const { db } = connect(options);
