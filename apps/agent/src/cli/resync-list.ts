@@ -10,10 +10,10 @@ export function registerResyncList(program: Command): void {
     .command('resync-list')
     .summary('turn a --report file into the list of paths to copy again, for rsync --files-from')
     .description(
-      'write on stdout the paths of REPORT (a file written by sms-agent verify --report) to copy again,\n' +
-        'relative to their directory, one a line (or NUL-separated with --null), as the server exports them\n' +
-        '(GET …/consistency-result/files?format=files-from):\n' +
-        '  sms-agent resync-list --null report.ndjson > list && rsync -r --from0 --files-from=list SRC/ DST/\n' +
+      'write on stdout the paths of REPORT (a file written by sms-agent verify --report) to copy again, relative to\n' +
+        'their directory, one a line (or NUL-separated with --null), as the server exports them\n' +
+        '(GET …/consistency-result/files?format=files-from); rsync -a keeps the times that quick mode compares:\n' +
+        '  sms-agent resync-list --null report.ndjson > list && rsync -a --from0 --files-from=list SRC/ DST/\n' +
         'Exit status: 0 the list was written (warnings on stderr), 2 a bad file or option.',
     )
     .argument('<report>', 'the file written by sms-agent verify --report')
