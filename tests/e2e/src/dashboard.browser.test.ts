@@ -1,10 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SmsClient } from '@sms/client';
 import { runServerCli, type ServerProcess, startServerProcess } from '@sms/server/testing';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAgent } from '../../../apps/agent/src/test-support/cli.js';
 import { treePair } from '../../../apps/agent/src/test-support/tree.js';
@@ -23,21 +24,30 @@ let server: ServerProcess;
 let browser: Browser;
 let taskId: string;
 let trees: ReturnType<typeof treePair>;
+/** The run of the first verification (its `--json`), its `--report` file, and when it ran. */
+let runId: string;
+let reportFile: string;
+let ranBetween: [number, number];
 let splitTaskId: string;
 let splitTrees: ReturnType<typeof treePair>;
+let splitRunId: string;
 const TASK_NAME = 'web-01 cutover';
+
+/** What the test does to data/ at the target: the paths it changed, removed and added. */
+const MUTATED = {
+  different: ['file-0.txt', 'file-1.txt'],
+  missing: ['file-2.txt', 'file-3.txt', 'file-4.txt'],
+  extra: ['extra-0.txt', 'extra-1.txt', 'extra-2.txt', 'extra-3.txt'],
+} as const;
 
 /** Source and target of a migration: in data/, 2 files differ, 3 are missing and 4 extra; etc/ matches. */
 function migratedTrees() {
   const data: Record<string, string> = {};
   for (let i = 0; i < 12; i++) data[`file-${i}.txt`] = `content ${i}`;
   const target: Record<string, string> = { ...data };
-  target['file-0.txt'] = 'changed, longer content';
-  target['file-1.txt'] = 'changed, longer content';
-  delete target['file-2.txt'];
-  delete target['file-3.txt'];
-  delete target['file-4.txt'];
-  for (let i = 0; i < 4; i++) target[`extra-${i}.txt`] = 'only at the target';
+  for (const path of MUTATED.different) target[path] = 'changed, longer content';
+  for (const path of MUTATED.missing) delete target[path];
+  for (const path of MUTATED.extra) target[path] = 'only at the target';
   const etc = { 'a.conf': 'a', 'b.conf': 'b', 'c.conf': 'c', 'd.conf': 'd', 'e.conf': 'e' };
   return treePair({ data, etc }, { data: target, etc });
 }
@@ -85,22 +95,40 @@ beforeAll(async () => {
   });
   taskId = (await admin.createTask({ name: TASK_NAME })).id;
   trees = migratedTrees();
-  const run = await verifyAndUpload(trees, taskId, ['--dir', 'data', '--dir', 'etc', '--mode', 'content']);
+  reportFile = join(trees.dir, 'report.ndjson');
+  const started = Date.now();
+  const run = await verifyAndUpload(trees, taskId, [
+    '--dir',
+    'data',
+    '--dir',
+    'etc',
+    '--mode',
+    'content',
+    '--json',
+    '--report',
+    reportFile,
+  ]);
+  ranBetween = [started, Date.now()];
   expect(run.code, run.stderr).toBe(1);
   expect(run.stderr).toContain('uploads: 1 delivered');
+  // the counts, then the findings of the run: the 9 paths of data/
+  expect(run.stderr).toContain('findings: 9 lines delivered');
+  runId = JSON.parse(run.stdout).upload.run_id;
+  expect(runId).toMatch(/^[0-9a-f-]{36}$/);
 
   // 32 directories: the agent sends them in two uploads (30 + 2); only d00, in the first, has a missing file
   const many: Record<string, Record<string, string>> = {};
   for (let i = 0; i < 32; i++) many[`d${String(i).padStart(2, '0')}`] = { 'a.txt': 'a', 'b.txt': 'b' };
   splitTrees = treePair(many, { ...many, d00: { 'a.txt': 'a' } });
   splitTaskId = (await admin.createTask({ name: 'db-02 many directories' })).id;
-  const split = await verifyAndUpload(
-    splitTrees,
-    splitTaskId,
-    Object.keys(many).flatMap((dir) => ['--dir', dir]),
-  );
+  const split = await verifyAndUpload(splitTrees, splitTaskId, [
+    ...Object.keys(many).flatMap((dir) => ['--dir', dir]),
+    '--json',
+  ]);
   expect(split.code, split.stderr).toBe(1);
   expect(split.stderr).toContain('uploads: 2 delivered');
+  splitRunId = JSON.parse(split.stdout).upload.run_id;
+  expect(splitRunId).toMatch(/^[0-9a-f-]{36}$/);
   browser = await launchChromium();
 }, 120_000);
 
@@ -127,6 +155,80 @@ async function signIn(page: Page, user: string, password: string) {
 
 const cellsOf = (page: Page, id: string) =>
   page.locator(`tr[data-task-id="${id}"] td`).evaluateAll((cells) => cells.map((c) => c.textContent?.trim()));
+
+/** One line of the agent's `--report` (a finding). */
+interface ReportedFinding {
+  dir_check: string;
+  category: 'different' | 'missing' | 'extra';
+  path: string;
+  path_base64?: string;
+  reason: string;
+}
+
+/** The findings the first verification wrote to its `--report`, in its order. */
+const reportedFindings = (): ReportedFinding[] =>
+  readFileSync(reportFile, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line));
+
+/** Items as sorted JSON texts: lists compared whatever their order. */
+const byText = (items: readonly unknown[]) => items.map((item) => JSON.stringify(item)).sort();
+
+/** The rows of a findings page: the row's category and path, and its cells' text. */
+const findingRows = (page: Page) =>
+  page.locator('table.findings tbody tr').evaluateAll((rows) =>
+    rows.map((r) => ({
+      category: r.getAttribute('data-category'),
+      path: r.getAttribute('data-path'),
+      cells: Array.from(r.querySelectorAll('td'), (td) => td.textContent?.trim()),
+    })),
+  );
+
+/** Clicks a download link as a user would, then reads the file the browser saved. */
+async function download(page: Page, link: Locator) {
+  const [file] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  const saved = await file.path();
+  expect(await file.failure()).toBeNull();
+  return { name: file.suggestedFilename(), text: await readFile(saved, 'utf8') };
+}
+
+/** RFC 4180 CSV (CRLF after every row, `"` doubled in quoted cells) as rows of cells. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (ch === '\r' && text[i + 1] === '\n') {
+      rows.push([...row, cell]);
+      row = [];
+      cell = '';
+      i++;
+    } else cell += ch;
+  }
+  if (quoted || row.length > 0 || cell !== '')
+    throw new Error(`CSV not ended by CRLF: ${JSON.stringify(text)}`);
+  return rows;
+}
+
+/** A findings page's category labels. */
+const CATEGORY_LABEL = {
+  different: 'Different',
+  missing: 'Missing at the target',
+  extra: 'Extra at the target',
+} as const;
 
 describe('the dashboard in Chromium', { timeout: 60_000 }, () => {
   it('signs in with the keyboard, sets a safe cookie, and lists the task with the numbers the agent uploaded', async () => {
@@ -224,11 +326,174 @@ describe('the dashboard in Chromium', { timeout: 60_000 }, () => {
       'Missing at target',
       'Extra at target',
     ]);
-    // the history: one upload, in the chart and in the table
-    expect(await page.locator('svg.chart g[data-upload]').count()).toBe(1);
+    // the history: one run of one upload, in the chart and in the table
+    expect(await page.locator('svg.chart g[data-run]').count()).toBe(1);
+    expect(await page.locator(`table.history tbody tr[data-run="${runId}"]`).count()).toBe(1);
     expect(await page.locator('table.history tbody tr').count()).toBe(1);
     expect(await accessibilityViolations(page)).toEqual([]);
     await page.screenshot({ path: join(SCREENSHOTS, 'task-page.png'), fullPage: true });
+    await context.close();
+  });
+
+  it("follows a directory into its findings: the agent's paths and reasons, filtered by category, downloaded as CSV and as a re-sync list", async () => {
+    const report = reportedFindings();
+    const dir = join(trees.src, 'data');
+    // the agent's own report: exactly the test's mutations of data/, each with a reason, nothing of etc/
+    expect(byText(report.map((f) => [f.dir_check, f.category, f.path]))).toEqual(
+      byText(
+        Object.entries(MUTATED).flatMap(([category, paths]) => paths.map((path) => [dir, category, path])),
+      ),
+    );
+    for (const f of report) expect(f.reason, f.path).not.toBe('');
+
+    const context = await browser.newContext({
+      viewport: { width: 1280, height: 900 },
+      acceptDownloads: true,
+    });
+    const page = await context.newPage();
+    await signIn(page, 'vera', users.vera.password);
+    await page.getByRole('link', { name: TASK_NAME }).click();
+    await page.waitForURL(`${server.url}/ui/tasks/${taskId}`);
+    // etc/ matches: no findings to show; data/ links to its 9
+    expect(await page.locator(`li.dir[data-dir="${join(trees.src, 'etc')}"] .findings-link`).count()).toBe(0);
+    await page
+      .locator(`li.dir[data-dir="${dir}"]`)
+      .getByRole('link', { name: '9 findings: which files, and why' })
+      .click();
+    await page.waitForURL((url) => url.pathname === `/ui/tasks/${taskId}/findings`);
+    expect(new URL(page.url()).searchParams.get('dir_check')).toBe(dir);
+    expect(await page.locator('h1').textContent()).toBe(`Findings in ${dir}`);
+
+    // the run, and when its result of data/ was stored (during the verification)
+    const run = page.locator('p[data-run]');
+    expect(await run.getAttribute('data-run')).toBe(runId);
+    const stored = Date.parse((await run.locator('time').getAttribute('datetime')) ?? '');
+    expect(stored).toBeGreaterThanOrEqual(Math.floor(ranBetween[0] / 1000) * 1000);
+    expect(stored).toBeLessThanOrEqual(ranBetween[1]);
+    expect(await page.getByText('The list is cut').count()).toBe(0);
+
+    // every path of the report, with its category and its reason, on one page
+    expect(byText(await findingRows(page))).toEqual(
+      byText(
+        report.map((f) => ({
+          category: f.category,
+          path: f.path,
+          cells: [f.path, CATEGORY_LABEL[f.category], f.reason],
+        })),
+      ),
+    );
+    expect(await page.locator('nav.pager').textContent()).toContain('9 shown, 100 to a page');
+    expect(await page.locator('a[rel="next"]').count()).toBe(0);
+    expect(await accessibilityViolations(page)).toEqual([]);
+
+    // the category filter: each category's links show its findings only
+    const filters = page.getByRole('navigation', { name: 'Filter by category' });
+    const filter = (label: string) => filters.getByRole('link', { name: label, exact: true });
+    expect(await filter('All').getAttribute('aria-current')).toBe('page');
+    for (const [category, label] of Object.entries(CATEGORY_LABEL)) {
+      await filter(label).click();
+      await page.waitForURL((url) => url.searchParams.get('category') === category);
+      expect(await filter(label).getAttribute('aria-current')).toBe('page');
+      expect(await filter('All').getAttribute('aria-current')).toBeNull();
+      expect(byText((await findingRows(page)).map((r) => [r.category, r.path]))).toEqual(
+        byText(report.filter((f) => f.category === category).map((f) => [f.category, f.path])),
+      );
+    }
+    // the CSV of a filtered page holds that category only (here the extra files)
+    const extraCsv = parseCsv((await download(page, page.getByRole('link', { name: 'Download CSV' }))).text);
+    expect(byText(extraCsv.slice(1).map((row) => [row[1], row[2]]))).toEqual(
+      byText(MUTATED.extra.map((path) => ['extra', path])),
+    );
+    await filter('Could not be read').click();
+    await page.waitForURL((url) => url.searchParams.get('category') === 'error');
+    expect(await findingRows(page)).toEqual([]);
+    expect(await page.getByText('No findings of this category.').count()).toBe(1);
+    await filter('All').click();
+    await page.waitForURL((url) => !url.searchParams.has('category'));
+    expect((await findingRows(page)).length).toBe(9);
+
+    // the CSV: the header, then one row per finding of the report, with its run and time
+    const csv = await download(page, page.getByRole('link', { name: 'Download CSV' }));
+    expect(csv.name).toBe(`${taskId}-findings.csv`);
+    const [header, ...rows] = parseCsv(csv.text);
+    // the header spelt as the API states it, independently of the server's own list of columns
+    expect(header?.join(',')).toBe('dir_check,category,path,path_base64,reason,run_id,finished_time');
+    expect(byText(rows)).toEqual(
+      byText(
+        report.map((f) => [
+          f.dir_check,
+          f.category,
+          f.path,
+          '',
+          f.reason,
+          runId,
+          new Date(stored).toISOString(),
+        ]),
+      ),
+    );
+
+    // the re-sync list: the different and missing paths, relative to data/, one a line;
+    // the same bytes as the agent's resync-list of its report, and likewise NUL-separated
+    const resync = await download(page, page.getByRole('link', { name: 'Download the re-sync list' }));
+    expect(resync.name).toBe(`${taskId}-resync.txt`);
+    expect(resync.text.endsWith('\n')).toBe(true);
+    expect(resync.text.slice(0, -1).split('\n').sort()).toEqual(
+      [...MUTATED.different, ...MUTATED.missing].sort(),
+    );
+    const agentList = await runAgent(['resync-list', reportFile, '--dir-check', dir]);
+    expect(agentList.code, agentList.stderr).toBe(0);
+    expect(resync.text).toBe(agentList.stdout);
+    const resync0 = await download(page, page.getByRole('link', { name: '(NUL-separated)' }));
+    expect(resync0.name).toBe(`${taskId}-resync.from0`);
+    expect(resync0.text.slice(0, -1).split('\0').sort()).toEqual(
+      [...MUTATED.different, ...MUTATED.missing].sort(),
+    );
+    const agentList0 = await runAgent(['resync-list', '--null', reportFile, '--dir-check', dir]);
+    expect(agentList0.code, agentList0.stderr).toBe(0);
+    expect(resync0.text).toBe(agentList0.stdout);
+    await context.close();
+  });
+
+  it('shows a verification the agent sent in two uploads (32 directories) as one run', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await signIn(page, 'vera', users.vera.password);
+    await page.getByRole('link', { name: 'db-02 many directories' }).click();
+    await page.waitForURL(`${server.url}/ui/tasks/${splitTaskId}`);
+    expect(await page.locator('dl.facts dt:text-is("Runs") + dd').textContent()).toBe('1 (2 uploads)');
+    expect(await page.locator('svg.chart g[data-run]').count()).toBe(1);
+    const history = page.locator('table.history tbody tr');
+    expect(await history.count()).toBe(1);
+    expect(await history.getAttribute('data-run')).toBe(splitRunId);
+    // uploads, verdict, directories, verified, different, missing, extra, the task's gap after
+    const cells = await history.locator('td').allTextContents();
+    expect(cells.slice(2).map((c) => c.trim())).toEqual([
+      '2',
+      'Inconsistent',
+      '32',
+      '64',
+      '0',
+      '1',
+      '0',
+      '1',
+    ]);
+    // d00 came in the first upload, d31 in the second: both from the one latest run
+    const runOf = (d: string) =>
+      page.locator(`li.dir[data-dir="${join(splitTrees.src, d)}"] p.when`).textContent();
+    const [first, second] = [await runOf('d00'), await runOf('d31')];
+    expect(first).toContain('(the latest run)');
+    expect(first?.split(' of ')[0]).toBe(
+      `From run ${await page.locator('table.history tbody tr code').textContent()}`,
+    );
+    expect(second?.split(' of ')[0]).toBe(first?.split(' of ')[0]);
+    // and d00's missing file is its one finding
+    await page
+      .locator(`li.dir[data-dir="${join(splitTrees.src, 'd00')}"]`)
+      .getByRole('link', { name: '1 finding: which files, and why' })
+      .click();
+    await page.waitForURL((url) => url.pathname === `/ui/tasks/${splitTaskId}/findings`);
+    expect((await findingRows(page)).map((r) => [r.category, r.path])).toEqual([['missing', 'b.txt']]);
+    expect(await page.locator('p[data-run]').getAttribute('data-run')).toBe(splitRunId);
     await context.close();
   });
 
