@@ -9,6 +9,7 @@ export * from './findings/index.js';
 export * from './idempotency/index.js';
 export * from './issues/index.js';
 export * from './limits/index.js';
+export * from './paths/index.js';
 export * from './task/index.js';
 export * from './task-id/index.js';
 export * from './task-summary/index.js';

@@ -23,7 +23,7 @@ describe('FindingSchema', () => {
   it('takes a report line as the agent writes it', () => {
     expect(v.parse(FindingSchema, good)).toEqual(good);
     const bytes = Buffer.from([0x61, 0xff, 0x62]);
-    const latin = { ...good, path: 'a\ufffdb', path_base64: bytes.toString('base64') };
+    const latin = { ...good, path: 'a\\xffb', path_base64: bytes.toString('base64') };
     expect(v.parse(FindingSchema, latin)).toEqual(latin);
   });
 
@@ -60,8 +60,40 @@ describe('FindingSchema', () => {
     expect(v.is(FindingSchema, { ...good, size: 1 })).toBe(false);
     expect(message(FindingSchema, { ...good, path_base64: 'not base64!' })).toContain('base64');
     expect(
-      message(FindingSchema, { ...good, path_base64: Buffer.from('/abs').toString('base64') }),
+      message(FindingSchema, {
+        ...good,
+        path: '/abs\\xff',
+        path_base64: Buffer.from([0x2f, 0x61, 0x62, 0x73, 0xff]).toString('base64'),
+      }),
     ).toContain('relative');
+  });
+});
+
+describe('FindingSchema: path_base64', () => {
+  const b64 = (bytes: number[] | string) => Buffer.from(bytes as never).toString('base64');
+
+  it('takes bytes that are not UTF-8 only with their display form as path', () => {
+    expect(
+      v.is(FindingSchema, { ...good, path: 'caf\\xe9', path_base64: b64([0x63, 0x61, 0x66, 0xe9]) }),
+    ).toBe(true);
+    expect(
+      message(FindingSchema, { ...good, path: 'harmless.txt', path_base64: b64([0x63, 0x61, 0x66, 0xe9]) }),
+    ).toContain('path must show the bytes of path_base64');
+  });
+
+  it('refuses UTF-8 bytes in path_base64: a name that climbs out cannot hide there', () => {
+    expect(
+      message(FindingSchema, { ...good, path: 'harmless.txt', path_base64: b64('../../home/u/.ssh/id_rsa') }),
+    ).toContain('only for a name that is not UTF-8');
+    // nor in its display form: the path's rules hold for the bytes
+    const climbing = [0x2e, 0x2e, 0x2f, 0xff];
+    expect(v.is(FindingSchema, { ...good, path: '../\\xff', path_base64: b64(climbing) })).toBe(false);
+  });
+
+  it('refuses a NUL in dir_check and reason, which PostgreSQL cannot keep', () => {
+    expect(message(FindingSchema, { ...good, dir_check: '/a\0b' })).toContain('NUL');
+    expect(message(FindingSchema, { ...good, reason: 'x\0' })).toContain('NUL');
+    expect(v.is(FindingsQuerySchema, { dir_check: '\0' })).toBe(false);
   });
 });
 
@@ -104,13 +136,18 @@ describe('resyncEntry', () => {
     expect(Buffer.from(resyncEntry({ path: 'a/b' }, false)!).toString()).toBe('a/b\n');
     expect(Buffer.from(resyncEntry({ path: 'a/b' }, true)!).toString()).toBe('a/b\0');
     const raw = Buffer.from([0x61, 0xff]);
-    expect(Buffer.from(resyncEntry({ path: 'a\ufffd', path_base64: raw.toString('base64') }, true)!)).toEqual(
+    expect(Buffer.from(resyncEntry({ path: 'a\\xff', path_base64: raw.toString('base64') }, true)!)).toEqual(
       Buffer.concat([raw, Buffer.from([0])]),
     );
   });
 
-  it('leaves a name with a newline out of a list of lines, and keeps it in a NUL-separated one', () => {
+  it('leaves a name with a newline or a carriage return out of a list of lines, and keeps it in a NUL-separated one', () => {
     expect(resyncEntry({ path: 'a\nb' }, false)).toBeUndefined();
+    // rsync --files-from ends a line at CR too: "report\rsecret.key" would name secret.key
+    expect(resyncEntry({ path: 'report\rsecret.key' }, false)).toBeUndefined();
+    expect(Buffer.from(resyncEntry({ path: 'report\rsecret.key' }, true)!).toString()).toBe(
+      'report\rsecret.key\0',
+    );
     expect(Buffer.from(resyncEntry({ path: 'a\nb' }, true)!).toString()).toBe('a\nb\0');
   });
 });

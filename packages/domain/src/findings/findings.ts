@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { DirCheckSchema, EpochMillisSchema } from '../consistency-result/consistency-result.js';
 import { Limits } from '../limits/index.js';
+import { displayPath, isUtf8Bytes } from '../paths/index.js';
 import { TaskIdSchema } from '../task-id/index.js';
 
 /**
@@ -68,7 +69,11 @@ export const FindingPathSchema = v.pipe(
   ),
 );
 
-/** `path_base64`: the path's bytes, when they are not UTF-8 (`path` then shows them with replacement characters). */
+/**
+ * `path_base64`: the path's bytes, only when they are not UTF-8; `path` is
+ * then their `displayPath` (each invalid byte as `\xNN`), so that the rules
+ * of `path` hold for the bytes too.
+ */
 export const PathBase64Schema = v.pipe(
   v.string(),
   v.minLength(4, 'expected the base64 of the path bytes'),
@@ -77,25 +82,35 @@ export const PathBase64Schema = v.pipe(
     /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/,
     'expected standard base64 (RFC 4648, padded)',
   ),
-  v.check((b64) => {
-    let bytes: Uint8Array;
-    try {
-      bytes = base64Bytes(b64);
-    } catch {
-      return true; // the regex above has said what is wrong
-    }
-    return bytes.length > 0 && !bytes.includes(0) && bytes[0] !== 0x2f;
-  }, 'the path bytes must be relative to dir_check and hold no NUL'),
 );
 
+/** A string PostgreSQL can store: no NUL character. */
+const noNul = v.check<string, string>((text) => !text.includes('\0'), 'cannot hold a NUL character');
+
 /** One finding: one line of the agent's `--report`. */
-export const FindingSchema = v.strictObject({
-  dir_check: DirCheckSchema,
-  category: FindingCategorySchema,
-  path: FindingPathSchema,
-  path_base64: v.optional(PathBase64Schema),
-  reason: v.pipe(v.string(), v.maxLength(FindingLimits.reasonMaxLength)),
-});
+export const FindingSchema = v.pipe(
+  v.strictObject({
+    dir_check: v.pipe(DirCheckSchema, noNul),
+    category: FindingCategorySchema,
+    path: FindingPathSchema,
+    path_base64: v.optional(PathBase64Schema),
+    reason: v.pipe(v.string(), v.maxLength(FindingLimits.reasonMaxLength), noNul),
+  }),
+  // only once every field is valid: the bytes must be a name that is not UTF-8, shown as `path`
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed || dataset.issues || dataset.value.path_base64 === undefined) return;
+    const bytes = base64Bytes(dataset.value.path_base64);
+    if (isUtf8Bytes(bytes)) {
+      addIssue({
+        message: 'path_base64 is only for a name that is not UTF-8; a UTF-8 name goes in path alone',
+      });
+    } else if (displayPath(bytes) !== dataset.value.path) {
+      addIssue({
+        message: `path must show the bytes of path_base64 (each byte that is not UTF-8 as \\xNN): expected ${JSON.stringify(displayPath(bytes)).slice(0, 200)}`,
+      });
+    }
+  }),
+);
 export type Finding = v.InferOutput<typeof FindingSchema>;
 
 /**
@@ -103,7 +118,7 @@ export type Finding = v.InferOutput<typeof FindingSchema>;
  * sent (more than `FindingLimits.perDirectoryPerRun`): its list is cut.
  */
 export const TruncationMarkerSchema = v.strictObject({
-  dir_check: DirCheckSchema,
+  dir_check: v.pipe(DirCheckSchema, noNul),
   truncated: v.literal(true),
 });
 export type TruncationMarker = v.InferOutput<typeof TruncationMarkerSchema>;
@@ -123,7 +138,7 @@ export function isTruncationMarker(line: FindingsLine): line is TruncationMarker
 /** The 200 body of `POST …/consistency-result/files`. */
 export const UploadFindingsResponseSchema = v.strictObject({
   run_id: RunIdSchema,
-  /** Findings stored by this request (0 for a replay's repeat: it stored them the first time). */
+  /** Findings stored by this request (a replay answers the first request's answer again). */
   stored: v.pipe(v.number(), v.integer(), v.minValue(0)),
   /** Directories whose newest result is from a later run: their lines were not kept. */
   superseded_dirs: v.array(DirCheckSchema),
@@ -143,7 +158,7 @@ export const FindingCategoryListSchema = v.pipe(
 
 /** The query of `GET …/consistency-result/files`, as strings from the URL. */
 export const FindingsQuerySchema = v.strictObject({
-  dir_check: v.optional(DirCheckSchema),
+  dir_check: v.optional(v.pipe(DirCheckSchema, noNul)),
   category: v.optional(FindingCategoryListSchema),
   limit: v.optional(
     v.pipe(
@@ -162,7 +177,7 @@ export type FindingsQuery = v.InferOutput<typeof FindingsQuerySchema>;
 
 /** A finding as the server keeps it: with the run it came from and when that run's result was stored. */
 export const StoredFindingSchema = v.strictObject({
-  ...FindingSchema.entries,
+  ...FindingSchema.pipe[0].entries,
   run_id: RunIdSchema,
   finished_time: EpochMillisSchema,
 });
@@ -204,8 +219,8 @@ const encoder = new TextEncoder();
  * One entry of a re-sync list (for `rsync --files-from`, relative to
  * `dir_check`): the path's own bytes (from `path_base64` when it has one),
  * ended by a newline, or by NUL when `nul` (for `rsync --from0`, and for
- * names that hold a newline). Undefined for a name that holds a newline when
- * not `nul`: a list of lines cannot hold it.
+ * names that hold a newline). Undefined for a name that holds a newline or a
+ * carriage return when not `nul`: a list of lines cannot hold it.
  */
 export function resyncEntry(
   finding: Pick<Finding, 'path' | 'path_base64'>,
@@ -213,8 +228,9 @@ export function resyncEntry(
 ): Uint8Array | undefined {
   const path =
     finding.path_base64 === undefined ? encoder.encode(finding.path) : base64Bytes(finding.path_base64);
-  // one path a line cannot name a path that holds a newline: only the NUL-separated list has it
-  if (!nul && path.includes(0x0a)) return undefined;
+  // one path a line cannot name a path that holds a line break (rsync ends a line at LF or CR):
+  // only the NUL-separated list has it
+  if (!nul && (path.includes(0x0a) || path.includes(0x0d))) return undefined;
   const entry = new Uint8Array(path.length + 1);
   entry.set(path);
   entry[path.length] = nul ? 0 : 0x0a;

@@ -319,7 +319,7 @@ describe.each(['sqlite', 'postgres'] as const)('findings on %s', (dialect) => {
       finding('/d', 'sub/changed', { category: 'different' }),
       finding('/d', 'extra', { category: 'extra' }),
       finding('/d', 'unreadable', { category: 'error' }),
-      finding('/d', 'a\ufffdb', { path_base64: raw.toString('base64') }),
+      finding('/d', 'a\\xffb', { path_base64: raw.toString('base64') }),
       finding('/d', 'new\nline'),
     ]);
     const lines = await text(taskId, '?format=files-from');
