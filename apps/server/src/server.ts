@@ -21,6 +21,9 @@ import { SERVER_VERSION } from './version.js';
 /** The most header bytes a request may carry (Node's parser answers 431 past it). */
 export const MAX_HEADER_BYTES = 64 * 1024;
 
+/** The longest a request may take to arrive whole (body included): an hour, for large findings uploads. */
+export const REQUEST_TIMEOUT_MS = 60 * 60 * 1000;
+
 /** Builds the services on a storage: what `createApp` and the CLI both use. */
 export async function createServices(
   storage: Storage,
@@ -81,7 +84,7 @@ export async function startServer(
     logger.warn('data file was readable by other users; tightened it', { path, was, now });
   }
   const services = await createServices(storage, { tokenTtlSeconds: config.tokenTtlSeconds, logger });
-  const abandoned = await services.findings.abandonStaleUploads();
+  const abandoned = await services.findings.abandonStaleUploads(storage.dialect === 'sqlite');
   if (abandoned > 0)
     logger.warn('deleted findings uploads left unfinished by a stop', { uploads: abandoned });
   const bootstrap = await services.users.bootstrap(config.adminPassword);
@@ -111,7 +114,9 @@ export async function startServer(
         hostname: config.host,
         // Node's default of 16 KiB for all headers together would refuse (431) a token of the
         // 16384 characters the API allows; 64 KiB lets every valid request reach our checks.
-        serverOptions: { maxHeaderSize: MAX_HEADER_BYTES },
+        // a findings upload of a million lines from a slow link may take longer than Node's default of
+        // 5 minutes for a whole request; headers still have to come within Node's 60 s
+        serverOptions: { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: REQUEST_TIMEOUT_MS },
       },
       () => resolve(s),
     );

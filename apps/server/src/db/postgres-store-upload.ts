@@ -14,7 +14,7 @@
  *
  * The upload's run is `p_run_id` (migration 0011 added it).
  *
- * Answers one row: `stored`, `replayed` (with `request_hash`, `finished_time`)
+ * Answers one row: `stored`, `replayed` (with `request_hash`, `finished_time`, `run_id`)
  * or `task-missing`; no row when the key conflicted and the earlier upload was gone.
  */
 export const STORE_UPLOAD_FUNCTION = `
@@ -23,7 +23,7 @@ create or replace function sms_store_upload(
   p_request_hash text, p_results text, p_dir_check text[], p_num_total_files bigint[],
   p_num_different_files bigint[], p_num_target_miss_files bigint[], p_num_target_more_files bigint[],
   p_run_id text
-) returns table (outcome text, request_hash text, finished_time bigint)
+) returns table (outcome text, request_hash text, finished_time bigint, run_id text)
 language plpgsql volatile
 -- planned for each call: a plan cached while a task's directories were few would scan them all later
 set plan_cache_mode = force_custom_plan
@@ -35,7 +35,7 @@ declare
 begin
   select * into t from tasks where id = p_task_id for no key update;
   if not found then
-    return query select 'task-missing'::text, null::text, null::bigint;
+    return query select 'task-missing'::text, null::text, null::bigint, null::text;
     return;
   end if;
   with v as (
@@ -78,7 +78,7 @@ begin
   on conflict (task_id, idempotency_key) do nothing
   returning id into v_id;
   if v_id is null then
-    return query select 'replayed'::text, u.request_hash, u.finished_time from consistency_uploads u
+    return query select 'replayed'::text, u.request_hash, u.finished_time, u.run_id from consistency_uploads u
       where u.task_id = p_task_id and u.idempotency_key = p_idempotency_key;
     return;
   end if;
@@ -108,6 +108,6 @@ begin
     latest_finished_time = case when t.latest_finished_time is null
       or p_finished_time >= t.latest_finished_time then p_finished_time else t.latest_finished_time end
   where id = p_task_id;
-  return query select 'stored'::text, null::text, p_finished_time;
+  return query select 'stored'::text, null::text, p_finished_time, p_run_id;
 end
 $fn$`;

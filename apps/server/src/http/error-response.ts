@@ -81,6 +81,8 @@ export function errorResponse(c: Context<AppEnv>, error: unknown): Response {
   if (isSmsError(error)) {
     if (error.status === 403) return c.json(forbiddenBody(c, error), 403);
     if (error instanceof TooManyRequestsError) c.header('Retry-After', String(error.retryAfterSeconds));
+    // another request holds the upload's key for a moment: clients that honour Retry-After come back
+    if (error.code === ErrorCodes.UploadInProgress.code) c.header('Retry-After', '2');
     const body: ErrorResponse = {
       error_code: error.code,
       error_msg: clip(error.message, Limits.errorMsgMaxLength),

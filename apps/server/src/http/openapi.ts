@@ -192,7 +192,7 @@ export function buildOpenApiDocument(version: string) {
             "Lines of a directory whose newest result is from another run are not kept (`superseded_dirs`). A directory's findings are those of the run " +
             'that made its newest result; they accumulate over several requests of that run, and a newer run replaces them. ' +
             `With an \`${IDEMPOTENCY_KEY_HEADER}\`, a retry with the same body (compared decompressed) is answered as the first time and stored once; ` +
-            `other findings with the same key are a 409 \`SMS.1003\`. Signed with an access key, the request must send ${SDK_CONTENT_SHA256_HEADER} ` +
+            `other findings with the same key are a 409 \`SMS.1003\`; while another request holds the key (or one cut off a moment ago is being cleaned up), a 503 \`${ErrorCodes.UploadInProgress.code}\` with Retry-After. Signed with an access key, the request must send ${SDK_CONTENT_SHA256_HEADER} ` +
             '(the hex SHA-256 of the body as sent) and sign it: the body is streamed, not read first, and a body that does not match it is a 403 `SMS.9007` with nothing stored.',
           security,
           parameters: [
@@ -227,6 +227,10 @@ export function buildOpenApiDocument(version: string) {
             },
             ...errors,
             409: { description: codesFor(409), ...json(ref('ErrorResponse')) },
+            503: {
+              description: `${codesFor(503)} Retry after the seconds in Retry-After.`,
+              ...json(ref('ErrorResponse')),
+            },
           },
         },
         get: {
@@ -236,7 +240,7 @@ export function buildOpenApiDocument(version: string) {
             "Our extension. The task's current findings (of the run that made each directory's newest result), ordered by `dir_check`, then as the agent sent them. " +
             `A JSON page of \`limit\` (1..${FindingLimits.pageMax}, default ${FindingLimits.pageDefault}); pass \`next_marker\` back as \`marker\` for the next. ` +
             '`Accept: text/csv` (or `format=csv`) streams every match as CSV with a header row (`dir_check,category,path,path_base64,reason,run_id,finished_time`); ' +
-            "a cell that starts with `=`, `+`, `-`, `@`, tab or CR is prefixed with `'` against formula injection. " +
+            "a cell of `dir_check`, `path` or `reason` that starts with `=`, `+`, `-`, `@`, tab or CR is prefixed with `'` against formula injection (the other columns are never changed). " +
             `\`format=files-from\` streams the paths to copy again (default categories: ${RESYNC_CATEGORIES.join(', ')}) relative to \`dir_check\`, their own bytes, ` +
             'one a line for `rsync --files-from`, or NUL-separated with `null=1` for `rsync --from0` (a name holding a newline is only in the NUL-separated list). ' +
             'A re-sync list needs `dir_check` when the task has findings in more than one directory. Permission `' +

@@ -43,8 +43,8 @@ export class ConsistencyService {
     taskId: string,
     results: readonly ConsistencyResult[],
     idempotencyKey?: string,
-    runId: string = randomUUID(),
-  ): Promise<{ replayed: boolean }> {
+    runId?: string,
+  ): Promise<{ replayed: boolean; runId: string | undefined }> {
     const action = Actions.updateConsistencyCheckResult;
     // read with the principal when the route asked for it: one query less on the hot path
     if (principal.task?.id === taskId) {
@@ -55,16 +55,17 @@ export class ConsistencyService {
     }
     const resultsJson = JSON.stringify(results);
     const requestHash = hashResults(resultsJson);
-    const outcome = await this.uploads.storeUpload({
+    const upload = {
       taskId,
-      runId,
+      runId: runId ?? randomUUID(),
       finishedTime: this.clock(),
       checkResult: deriveCheckResult(results),
       idempotencyKey,
       requestHash,
       results,
       resultsJson,
-    });
+    };
+    const outcome = await this.uploads.storeUpload(upload);
     if (outcome.kind === 'task-missing') throw new NotFoundError('task', taskId);
     if (outcome.kind === 'stored' && results.length > 0)
       this.onStored?.(
@@ -77,7 +78,17 @@ export class ConsistencyService {
         'This Idempotency-Key was already used for this task with different results; send a new key for a new upload.',
       );
     }
-    return { replayed: outcome.kind === 'replayed' };
+    if (outcome.kind === 'replayed') {
+      // a retry answers the run the upload was stored in; naming another run is a conflict
+      if (runId !== undefined && outcome.runId !== null && outcome.runId !== runId) {
+        throw new SmsError(
+          ErrorCodes.IdempotencyKeyReused,
+          `This Idempotency-Key was already used for this task in run ${outcome.runId}; send a new key for an upload of run ${runId}.`,
+        );
+      }
+      return { replayed: true, runId: outcome.runId ?? undefined };
+    }
+    return { replayed: false, runId: upload.runId };
   }
 
   async show(principal: Principal, taskId: string): Promise<ShowConsistencyResultResponse> {

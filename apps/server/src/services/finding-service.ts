@@ -15,15 +15,33 @@ import {
 } from '@sms/domain';
 import type { NdjsonDigest, NdjsonLine } from '../http/ndjson.js';
 import type { Logger } from '../logger.js';
-import type { FindingDirectory, FindingRow, FindingStore } from '../storage/finding-store.js';
+import {
+  AbandonedUpload,
+  type FindingDirectory,
+  type FindingRow,
+  type FindingStore,
+} from '../storage/finding-store.js';
 import { UniqueViolation } from '../storage/handle.js';
 import type { Principal } from './auth-service.js';
 import type { TaskService } from './task-service.js';
 
 /** Findings written to the database at once while an upload's lines arrive. */
 const WRITE_CHUNK = 2000;
-/** An upload left open this long (its server stopped mid-way) is abandoned by the next with its key, and swept. */
-export const STALE_UPLOAD_MS = 10 * 60 * 1000;
+/**
+ * An upload that wrote nothing for this long (each chunk of 2,000 findings is
+ * its heartbeat) is taken for dead: the next request with its key, or a
+ * server starting on PostgreSQL, deletes it. A server on SQLite (one process)
+ * deletes every unfinished upload at start.
+ */
+export const STALE_UPLOAD_MS = 2 * 60 * 1000;
+
+/** Answered while another request holds an upload's key: the client retries after `Retry-After`. */
+function inProgress(): SmsError {
+  return new SmsError(
+    ErrorCodes.UploadInProgress,
+    'An upload with this Idempotency-Key is being stored right now, or was cut off a moment ago; retry in a few seconds.',
+  );
+}
 /** Directories read at once while walking a task's findings in order. */
 const DIRECTORY_PAGE = 200;
 
@@ -80,8 +98,10 @@ export interface OrderedFinding {
  */
 export class FindingService {
   private readonly findings: FindingStore;
-  /** Clean-ups waiting their turn: one at a time, off the requests' path. */
-  private sweeping: Promise<void> = Promise.resolve();
+  /** Directories to sweep, by task: gathered while a sweep runs, so that the queue stays as small as the work. */
+  private readonly toSweep = new Map<string, Set<string>>();
+  /** The sweep running, if any: one at a time, off the requests' path. */
+  private sweeping: Promise<void> | undefined;
 
   constructor(
     stores: { findings: FindingStore },
@@ -124,12 +144,7 @@ export class FindingService {
         return { run_id: runId, stored: earlier.stored, superseded_dirs: earlier.superseded };
       }
       if (earlier) {
-        if (earlier.updated_at > this.clock() - STALE_UPLOAD_MS) {
-          throw new SmsError(
-            ErrorCodes.IdempotencyKeyReused,
-            'An upload with this Idempotency-Key is still being stored; wait for its answer, or retry in a minute.',
-          );
-        }
+        if (earlier.updated_at > this.clock() - STALE_UPLOAD_MS) throw inProgress();
         await this.abandonStale({ id: earlier.id, task_id: taskId, run_id: earlier.run_id });
       }
     }
@@ -143,11 +158,9 @@ export class FindingService {
     try {
       batchId = await this.findings.openBatch(taskId, runId, idempotencyKey, this.clock());
     } catch (error) {
+      // another request took the key between the look-up and here: its answer, or a retry's replay, will tell
       if (!(error instanceof UniqueViolation)) throw error;
-      throw new SmsError(
-        ErrorCodes.IdempotencyKeyReused,
-        'An upload with this Idempotency-Key is being stored right now; wait for its answer.',
-      );
+      throw inProgress();
     }
     const directories = new Map<string, DirectoryIntake>();
     const truncated = new Set<string>();
@@ -181,12 +194,12 @@ export class FindingService {
           reason: value.reason,
         });
         if (rows.length >= WRITE_CHUNK) {
-          await this.findings.addFindings(taskId, runId, batchId, rows);
+          await this.findings.addFindings(taskId, runId, batchId, rows, this.clock());
           stored += rows.length;
           rows = [];
         }
       }
-      await this.findings.addFindings(taskId, runId, batchId, rows);
+      await this.findings.addFindings(taskId, runId, batchId, rows, this.clock());
       stored += rows.length;
       if (signed && digest.sentSha256 !== signed.sha256) throw signed.refuse();
       const superseded = [...directories].filter(([, d]) => !d.current).map(([dir]) => dir);
@@ -201,7 +214,8 @@ export class FindingService {
       });
       this.sweepLater(taskId, [...directories.keys()]);
       return { run_id: runId, stored, superseded_dirs: superseded };
-    } catch (error) {
+    } catch (caught) {
+      const error = caught instanceof AbandonedUpload ? inProgress() : caught;
       await this.findings.abandonBatch(taskId, runId, batchId, directories.keys()).catch((cleanup: unknown) =>
         this.logger?.warn('could not delete an abandoned findings upload; it is swept at the next start', {
           err: String(cleanup),
@@ -238,21 +252,37 @@ export class FindingService {
    */
   sweepLater(taskId: string, dirChecks: readonly string[]): void {
     if (dirChecks.length === 0) return;
-    this.sweeping = this.sweeping
-      .then(() => this.findings.sweep(taskId, dirChecks))
-      .then(
-        () => {},
-        (error: unknown) =>
-          this.logger?.warn('sweeping old findings failed; retried with the next upload', {
-            err: String(error),
-            taskId,
-          }),
-      );
+    let dirs = this.toSweep.get(taskId);
+    if (!dirs) {
+      dirs = new Set();
+      this.toSweep.set(taskId, dirs);
+    }
+    for (const dir of dirChecks) dirs.add(dir);
+    this.sweeping ??= this.drainSweeps().finally(() => {
+      this.sweeping = undefined;
+    });
+  }
+
+  private async drainSweeps(): Promise<void> {
+    for (;;) {
+      const next = this.toSweep.entries().next();
+      if (next.done) return;
+      const [taskId, dirs] = next.value;
+      this.toSweep.delete(taskId);
+      try {
+        await this.findings.sweep(taskId, [...dirs]);
+      } catch (error) {
+        this.logger?.warn('sweeping old findings failed; retried with the next upload of their directories', {
+          err: String(error),
+          taskId,
+        });
+      }
+    }
   }
 
   /** Waits for the clean-ups asked for so far (tests, shutdown). */
   async swept(): Promise<void> {
-    await this.sweeping;
+    while (this.sweeping) await this.sweeping;
   }
 
   /** Deletes an upload whose server stopped mid-way, and what it wrote. */
@@ -261,9 +291,13 @@ export class FindingService {
     await this.findings.abandonBatch(batch.task_id, batch.run_id, batch.id, dirs);
   }
 
-  /** Deletes every upload left open by a server that stopped mid-way (at start). */
-  async abandonStaleUploads(): Promise<number> {
-    const stale = await this.findings.staleBatches(this.clock(), STALE_UPLOAD_MS);
+  /**
+   * Deletes the uploads left unfinished by a server that stopped mid-way (at
+   * start): all of them when this server is the database's only one (SQLite),
+   * else those that wrote nothing for `STALE_UPLOAD_MS`.
+   */
+  async abandonStaleUploads(onlyServer: boolean): Promise<number> {
+    const stale = await this.findings.staleBatches(this.clock(), onlyServer ? -1 : STALE_UPLOAD_MS);
     for (const batch of stale) await this.abandonStale(batch);
     return stale.length;
   }

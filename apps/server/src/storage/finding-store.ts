@@ -1,7 +1,7 @@
 import type { FindingCategory } from '@sms/domain';
-import type { SelectQueryBuilder, SqliteStatement } from 'kysely';
+import type { ExpressionBuilder, SelectQueryBuilder, SqliteStatement } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { Store, type StoreHandle } from './handle.js';
+import { Store, type StoreHandle, StoreRefusal } from './handle.js';
 
 /** A finding as a row: the line the agent sent, with its task, run and upload (batch). */
 export interface FindingRow {
@@ -40,7 +40,7 @@ export interface FindingBatch {
   id: number;
   run_id: string;
   request_hash: string | null;
-  state: 'open' | 'done';
+  state: 'open' | 'done' | 'abandoned';
   stored: number;
   superseded: string[];
   dirs: string[];
@@ -68,6 +68,13 @@ const INSERT_COLUMNS = [
 const INSERT_CHUNK = 500;
 /** Rows one clean-up statement deletes, so that no statement holds the database long. */
 const DELETE_CHUNK = 5000;
+/** Values of one `in (…)` list, far below SQLite's and PostgreSQL's limits on parameters. */
+const IN_LIST_CHUNK = 500;
+
+/** A findings upload abandoned while it was still being written (it looked dead); nothing of it is kept. */
+export class AbandonedUpload extends StoreRefusal {
+  override name = 'AbandonedUpload';
+}
 
 /**
  * Findings: the per-path lines behind a directory's counts (our extension).
@@ -97,15 +104,16 @@ export class FindingStore extends Store {
   async currentRuns(taskId: string, dirChecks: readonly string[]): Promise<Map<string, DirectoryRun>> {
     return this.run('read directory runs', async () => {
       const runs = new Map<string, DirectoryRun>();
-      if (dirChecks.length === 0) return runs;
-      const rows = await this.db
-        .selectFrom('task_directories as td')
-        .innerJoin('consistency_uploads as u', 'u.id', 'td.upload_id')
-        .select(['td.dir_check', 'u.run_id', 'td.finished_time'])
-        .where('td.task_id', '=', taskId)
-        .where('td.dir_check', 'in', [...dirChecks])
-        .execute();
-      for (const row of rows) runs.set(row.dir_check, { ...row, finished_time: Number(row.finished_time) });
+      for (let i = 0; i < dirChecks.length; i += IN_LIST_CHUNK) {
+        const rows = await this.db
+          .selectFrom('task_directories as td')
+          .innerJoin('consistency_uploads as u', 'u.id', 'td.upload_id')
+          .select(['td.dir_check', 'u.run_id', 'td.finished_time'])
+          .where('td.task_id', '=', taskId)
+          .where('td.dir_check', 'in', dirChecks.slice(i, i + IN_LIST_CHUNK))
+          .execute();
+        for (const row of rows) runs.set(row.dir_check, { ...row, finished_time: Number(row.finished_time) });
+      }
       return runs;
     });
   }
@@ -182,33 +190,54 @@ export class FindingStore extends Store {
     runId: string,
     batchId: number,
     rows: readonly FindingRow[],
+    now: number,
   ): Promise<void> {
     if (rows.length === 0) return;
+    const valuesOf = (chunk: readonly FindingRow[]) => {
+      const values: unknown[] = [];
+      for (const r of chunk)
+        values.push(taskId, r.dir_check, runId, batchId, r.category, r.path, r.path_base64, r.reason);
+      return values;
+    };
     await this.run('store findings', async () => {
-      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-        const chunk = rows.slice(i, i + INSERT_CHUNK);
-        if (this.sqlite) {
-          // synchronous on the one connection, held from Kysely's other queries: one short transaction
-          await this.db.connection().execute(async () => {
-            const values: unknown[] = [];
-            for (const r of chunk)
-              values.push(taskId, r.dir_check, runId, batchId, r.category, r.path, r.path_base64, r.reason);
-            this.statement('begin').run([]);
+      if (this.sqlite) {
+        // synchronous on the one connection, held from Kysely's other queries: one short transaction of
+        // statements prepared once (a full chunk, or one row for the rest), and the upload's heartbeat
+        await this.db.connection().execute(async () => {
+          this.statement('begin').run([]);
+          try {
+            let i = 0;
+            for (; i + INSERT_CHUNK <= rows.length; i += INSERT_CHUNK)
+              this.statement(INSERT_FULL_CHUNK).run(valuesOf(rows.slice(i, i + INSERT_CHUNK)));
+            for (; i < rows.length; i++) this.statement(INSERT_ONE).run(valuesOf([rows[i]!]));
+            this.statement(HEARTBEAT).run([now, batchId]);
+            this.statement('commit').run([]);
+          } catch (error) {
             try {
-              this.statement(insertFindings(chunk.length)).run(values);
-              this.statement('commit').run([]);
-            } catch (error) {
               this.statement('rollback').run([]);
-              throw error;
+            } catch {
+              // the failed commit may have ended the transaction already
             }
-          });
-        } else {
-          await this.db
-            .insertInto('findings')
-            .values(chunk.map((r) => ({ ...r, task_id: taskId, run_id: runId, batch_id: batchId })))
-            .execute();
-        }
+            throw error;
+          }
+        });
+        return;
       }
+      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+        await this.db
+          .insertInto('findings')
+          .values(
+            rows
+              .slice(i, i + INSERT_CHUNK)
+              .map((r) => ({ ...r, task_id: taskId, run_id: runId, batch_id: batchId })),
+          )
+          .execute();
+      }
+      await this.db
+        .updateTable('finding_batches')
+        .set({ updated_at: now })
+        .where('id', '=', batchId)
+        .execute();
     });
   }
 
@@ -233,6 +262,15 @@ export class FindingStore extends Store {
   ): Promise<void> {
     await this.run('close findings upload', () =>
       this.db.transaction().execute(async (trx) => {
+        // abandoned meanwhile (its key taken over after it looked dead): nothing of it is kept
+        const closed = await trx
+          .updateTable('finding_batches')
+          .set({ state: 'done', updated_at: closing.now })
+          .where('id', '=', batchId)
+          .where('state', '=', 'open')
+          .executeTakeFirst();
+        if (Number(closed.numUpdatedRows) !== 1)
+          throw new AbandonedUpload('the findings upload was abandoned while it was written');
         const dirs = new Set([...closing.counts.keys(), ...closing.truncated]);
         for (const dirCheck of dirs) {
           const count = closing.counts.get(dirCheck) ?? 0;
@@ -258,12 +296,10 @@ export class FindingStore extends Store {
         await trx
           .updateTable('finding_batches')
           .set({
-            state: 'done',
             request_hash: closing.requestHash,
             stored: closing.stored,
             superseded: JSON.stringify(closing.superseded),
             dirs: JSON.stringify([...dirs]),
-            updated_at: closing.now,
           })
           .where('id', '=', batchId)
           .execute();
@@ -274,6 +310,13 @@ export class FindingStore extends Store {
   /** Deletes an upload that did not end (a bad line, a cut stream) and what it wrote. */
   async abandonBatch(taskId: string, runId: string, batchId: number, dirs: Iterable<string>): Promise<void> {
     await this.run('abandon findings upload', async () => {
+      // first its key is freed and it is marked, so that a retry starts afresh at once and a request
+      // still writing to it cannot close it
+      await this.db
+        .updateTable('finding_batches')
+        .set({ state: 'abandoned', idempotency_key: null })
+        .where('id', '=', batchId)
+        .execute();
       for (const dirCheck of dirs) {
         await this.deleteInChunks((query) =>
           query
@@ -289,33 +332,64 @@ export class FindingStore extends Store {
 
   /**
    * Deletes the findings of these directories that are not of the run of
-   * their newest result (an older run's, or a directory's no longer in the
-   * task), a chunk per statement.
+   * their newest result (an older run's, or any of a directory whose newest
+   * result was stored before runs were kept), a chunk per statement. Which run
+   * is current is read by each statement itself, so a newer run arriving
+   * while this runs is never taken for an old one; the rows of the current
+   * run (also of an upload still arriving) are never scanned.
    */
   async sweep(taskId: string, dirChecks: readonly string[]): Promise<number> {
-    const runs = await this.currentRuns(taskId, dirChecks);
     let deleted = 0;
-    for (const dirCheck of dirChecks) {
-      const current = runs.get(dirCheck)?.run_id ?? null;
+    for (const dirCheck of await this.directoriesWithFindings(taskId, dirChecks)) {
       deleted += await this.run('sweep findings', async () => {
+        const current = (eb: ExpressionBuilder<Database, 'findings' | 'finding_directories'>) =>
+          eb.fn.coalesce(
+            eb
+              .selectFrom('task_directories as td')
+              .innerJoin('consistency_uploads as u', 'u.id', 'td.upload_id')
+              .select('u.run_id')
+              .where('td.task_id', '=', taskId)
+              .where('td.dir_check', '=', dirCheck),
+            eb.val(''),
+          );
         let count = 0;
-        // two ranges of the index around the current run, so that its own rows are never scanned
-        for (const side of current === null ? (['all'] as const) : (['<', '>'] as const)) {
-          count += await this.deleteInChunks((query) => {
-            const mine = query.where('task_id', '=', taskId).where('dir_check', '=', dirCheck);
-            return side === 'all' || current === null ? mine : mine.where('run_id', side, current);
-          });
+        // two ranges of the index around the current run ('' when none: every row is above it)
+        for (const side of ['<', '>'] as const) {
+          count += await this.deleteInChunks((query) =>
+            query
+              .where('task_id', '=', taskId)
+              .where('dir_check', '=', dirCheck)
+              .where((eb) => eb('run_id', side, current(eb as never))),
+          );
         }
-        let directories = this.db
+        await this.db
           .deleteFrom('finding_directories')
           .where('task_id', '=', taskId)
-          .where('dir_check', '=', dirCheck);
-        if (current !== null) directories = directories.where('run_id', '<>', current);
-        await directories.execute();
+          .where('dir_check', '=', dirCheck)
+          .where((eb) => eb('run_id', '<>', current(eb as never)))
+          .execute();
         return count;
       });
     }
     return deleted;
+  }
+
+  /** Of these directories, those with stored findings of some run (most directories have none). */
+  private async directoriesWithFindings(taskId: string, dirChecks: readonly string[]): Promise<string[]> {
+    const found: string[] = [];
+    for (let i = 0; i < dirChecks.length; i += IN_LIST_CHUNK) {
+      const rows = await this.run('read directories with findings', () =>
+        this.db
+          .selectFrom('finding_directories')
+          .select('dir_check')
+          .distinct()
+          .where('task_id', '=', taskId)
+          .where('dir_check', 'in', dirChecks.slice(i, i + IN_LIST_CHUNK))
+          .execute(),
+      );
+      for (const row of rows) found.push(row.dir_check);
+    }
+    return found;
   }
 
   /**
@@ -365,7 +439,7 @@ export class FindingStore extends Store {
       this.db
         .selectFrom('finding_batches')
         .select(['id', 'task_id', 'run_id'])
-        .where('state', '=', 'open')
+        .where('state', '<>', 'done')
         .where('updated_at', '<', now - olderThan)
         .execute()
         .then((rows) => rows.map((r) => ({ ...r, id: Number(r.id) }))),
@@ -462,7 +536,7 @@ function batchOf(row: {
     id: Number(row.id),
     run_id: row.run_id,
     request_hash: row.request_hash,
-    state: row.state === 'done' ? 'done' : 'open',
+    state: row.state === 'done' || row.state === 'abandoned' ? row.state : 'open',
     stored: Number(row.stored),
     superseded: JSON.parse(row.superseded) as string[],
     dirs: JSON.parse(row.dirs) as string[],
@@ -470,14 +544,11 @@ function batchOf(row: {
   };
 }
 
-const insertSql = new Map<number, string>();
-/** SQLite's insert of `count` findings in one statement, made once per count. */
+/** SQLite's insert of `count` findings in one statement. */
 function insertFindings(count: number): string {
-  let sql = insertSql.get(count);
-  if (sql === undefined) {
-    const row = `(${INSERT_COLUMNS.map(() => '?').join(', ')})`;
-    sql = `insert into findings (${INSERT_COLUMNS.join(', ')}) values ${Array.from({ length: count }, () => row).join(', ')}`;
-    insertSql.set(count, sql);
-  }
-  return sql;
+  const row = `(${INSERT_COLUMNS.map(() => '?').join(', ')})`;
+  return `insert into findings (${INSERT_COLUMNS.join(', ')}) values ${Array.from({ length: count }, () => row).join(', ')}`;
 }
+const INSERT_FULL_CHUNK = insertFindings(INSERT_CHUNK);
+const INSERT_ONE = insertFindings(1);
+const HEARTBEAT = 'update finding_batches set updated_at = ? where id = ?';

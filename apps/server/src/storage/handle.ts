@@ -3,8 +3,13 @@ import type { Kysely } from 'kysely';
 import type { Database, Dialect } from '../db/schema.js';
 import type { SqliteHandle } from '../db/sqlite-driver.js';
 
+/** A store's answer that is not a database failure: `run` passes it on as it is. */
+export class StoreRefusal extends Error {
+  override name = 'StoreRefusal';
+}
+
 /** A unique constraint refused the write (the name is taken, the key is used). */
-export class UniqueViolation extends Error {
+export class UniqueViolation extends StoreRefusal {
   override name = 'UniqueViolation';
 }
 
@@ -78,7 +83,7 @@ export function storeHandle(
       try {
         return await work();
       } catch (error) {
-        if (error instanceof StorageError || error instanceof UniqueViolation) throw error;
+        if (error instanceof StorageError || error instanceof StoreRefusal) throw error;
         if (isUniqueViolation(error)) throw new UniqueViolation(`${what}: already exists`, { cause: error });
         events.databaseError(what);
         const detail = error instanceof Error ? error.message : String(error);

@@ -19,7 +19,12 @@ export interface NewUpload {
 /** What storing an upload did: stored it, or found the same key already stored. */
 export type UploadOutcome =
   | { kind: 'stored'; finishedTime: number }
-  | { kind: 'replayed'; requestHash: string; finishedTime: number }
+  | {
+      kind: 'replayed';
+      requestHash: string;
+      finishedTime: number /** the earlier upload's run (null: stored before runs) */;
+      runId: string | null;
+    }
   | { kind: 'task-missing' };
 
 /** Uploads of consistency results: stored with their task's directories, and read back as the history. */

@@ -107,7 +107,7 @@ const INSERT_UPLOAD = `insert into consistency_uploads (${[...UPLOAD_COLUMNS, ..
   on conflict (task_id, idempotency_key) do nothing returning id`;
 
 const READ_EARLIER =
-  'select request_hash, finished_time from consistency_uploads where task_id = ? and idempotency_key = ?';
+  'select request_hash, finished_time, run_id from consistency_uploads where task_id = ? and idempotency_key = ?';
 
 const upsertDirectories = (count: number) => `insert into task_directories
     (task_id, ${DIRECTORY_VALUES.join(', ')}, upload_id, finished_time)
@@ -203,10 +203,15 @@ export class UploadWrites {
     ])[0] as { id: number | bigint } | undefined;
     if (!inserted) {
       const earlier = this.statement(READ_EARLIER).all([taskId, upload.idempotencyKey ?? null])[0] as
-        | { request_hash: string; finished_time: number }
+        | { request_hash: string; finished_time: number; run_id: string | null }
         | undefined;
       if (earlier) {
-        return { kind: 'replayed', requestHash: earlier.request_hash, finishedTime: earlier.finished_time };
+        return {
+          kind: 'replayed',
+          requestHash: earlier.request_hash,
+          finishedTime: earlier.finished_time,
+          runId: earlier.run_id,
+        };
       }
       throw new StorageError('Storage failed (store upload): its idempotency key conflicted, then was gone');
     }

@@ -83,6 +83,12 @@ export const ErrorCodes = {
     meaning:
       'The server is shutting down and takes no new requests; retry against another instance or later.',
   },
+  UploadInProgress: {
+    code: 'SMS.2010',
+    status: 503,
+    meaning:
+      'An upload with this Idempotency-Key is being stored right now (or was cut off a moment ago and is being cleaned up); retry after the seconds in Retry-After.',
+  },
   TaskNotFound: {
     code: 'SMS.3001',
     status: 404,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   IDEMPOTENCY_KEY_HEADER,
   IdempotencyKeySchema,
@@ -23,15 +22,14 @@ export function registerConsistencyResultUpdate(app: Hono<AppEnv>): void {
     const key = c.req.header(IDEMPOTENCY_KEY_HEADER);
     const idempotencyKey =
       key === undefined ? undefined : validateInput(IdempotencyKeySchema, key, IDEMPOTENCY_KEY_HEADER);
-    const run = c.req.header(RUN_ID_HEADER);
     // ours: the run the upload belongs to (one sms-agent verify); without one, the upload is a run of
-    // its own, whose id is answered for findings to name it
-    const runId = runIdOf(run) ?? randomUUID();
-    c.header(RUN_ID_HEADER, runId);
+    // its own; the run it was stored in is answered (a retry's: the first's), for findings to name it
+    const runId = runIdOf(c.req.header(RUN_ID_HEADER));
     const body = await readJsonBody(c, UpdateConsistencyResultRequestSchema);
-    await c
+    const stored = await c
       .get('deps')
       .consistency.upload(principalOf(c), taskId, body.consistency_result ?? [], idempotencyKey, runId);
+    if (stored.runId !== undefined) c.header(RUN_ID_HEADER, stored.runId);
     return c.json({}, 200);
   });
 }

@@ -19,13 +19,18 @@ export const CSV_COLUMNS = [
 
 /**
  * One CSV cell: quoted when it holds a comma, quote or line break; and a
- * cell a spreadsheet would read as a formula (starting with `=`, `+`, `-`,
- * `@`, tab or CR) is neutralised with a leading `'` (OWASP's advice).
+ * cell of free text (`text`) a spreadsheet would read as a formula (starting
+ * with `=`, `+`, `-`, `@`, tab or CR) is neutralised with a leading `'`
+ * (OWASP's advice). The machine-made columns (category, path_base64, run_id,
+ * finished_time) are never changed: base64 may start with `+`.
  */
-export function csvCell(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+export function csvCell(value: string, text = true): string {
+  const safe = text && /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
+
+/** The CSV columns people or agents wrote, which a spreadsheet must not run. */
+const TEXT_COLUMNS = new Set<string>(['dir_check', 'path', 'reason']);
 
 export function csvRow(finding: StoredFinding): string {
   const cells: Record<(typeof CSV_COLUMNS)[number], string> = {
@@ -37,7 +42,7 @@ export function csvRow(finding: StoredFinding): string {
     run_id: finding.run_id,
     finished_time: new Date(finding.finished_time).toISOString(),
   };
-  return `${CSV_COLUMNS.map((c) => csvCell(cells[c])).join(',')}\r\n`;
+  return `${CSV_COLUMNS.map((c) => csvCell(cells[c], TEXT_COLUMNS.has(c))).join(',')}\r\n`;
 }
 
 /** Rows put in the stream at once. */

@@ -307,6 +307,15 @@ describe.each(['sqlite', 'postgres'] as const)('findings on %s', (dialect) => {
     expect(body.toString()).toContain(`'@x,,"'-2\nline",${runId},`);
     expect(lines.at(-2)).toMatch(/^\/d,missing,plain,,ok,/);
     expect(lines.at(-1)).toBe('');
+    // machine-made columns are never changed: base64 that starts with "+" stays decodable
+    const plus = await taskWithRun(['/p']);
+    const bytes = Buffer.from([0xf8, 0x41, 0x42]);
+    await t.uploadFindings(plus.taskId, plus.runId, [
+      finding('/p', '\\xf8AB', { path_base64: bytes.toString('base64') }),
+    ]);
+    const plusCsv = (await text(plus.taskId, '?format=csv')).body.toString().split('\r\n')[1]!;
+    expect(bytes.toString('base64')).toMatch(/^\+/);
+    expect(plusCsv).toContain(`,${bytes.toString('base64')},`);
     const viaFormat = await text(taskId, '?format=csv');
     expect(viaFormat.body.equals(body)).toBe(true);
   });
@@ -425,6 +434,94 @@ describe.each(['sqlite', 'postgres'] as const)('findings on %s', (dialect) => {
     expect((await page(taskId)).findings).toEqual([]);
     // the rows written before the break were deleted, not only hidden
     expect(await t.storage.findings.rowCount(taskId)).toBe(0);
+  });
+
+  it('answers a counts retry with the run it was stored in, and refuses the key with another run', async () => {
+    const taskId = await t.createTask();
+    const key = { 'idempotency-key': randomUUID() };
+    const body = { consistency_result: [result('/d')] };
+    // a plain SMS client: no run id; the run the server made is answered, the same on the retry
+    const first = await t.upload(taskId, body, key);
+    const made = first.headers.get('x-sms-run-id');
+    expect(made).toMatch(/^[0-9a-f-]{36}$/);
+    const again = await t.upload(taskId, body, key);
+    expect(again.status).toBe(200);
+    expect(again.headers.get('x-sms-run-id')).toBe(made);
+    // so findings of that run are taken
+    expect((await t.uploadFindings(taskId, made!, [finding('/d', 'a')])).status).toBe(200);
+    const other = await t.upload(taskId, body, { ...key, 'x-sms-run-id': randomUUID() });
+    expect(other.status).toBe(409);
+    expect(await errorOf(other)).toMatchObject({ error_code: 'SMS.1003' });
+  });
+
+  it('answers 503 with Retry-After while another request holds the key, and takes the key over once that one looks dead', async () => {
+    const { taskId, runId } = await taskWithRun(['/d']);
+    const key = randomUUID();
+    // another request's upload with this key, that has written a chunk and then stopped writing
+    const batch = await t.storage.findings.openBatch(taskId, runId, key, Date.now());
+    await t.storage.findings.addFindings(
+      taskId,
+      runId,
+      batch,
+      [{ dir_check: '/d', category: 'missing', path: 'partial', path_base64: null, reason: 'r' }],
+      t.services.clock!(),
+    );
+    const busy = await t.uploadFindings(taskId, runId, [finding('/d', 'a')], { 'idempotency-key': key });
+    expect(busy.status).toBe(503);
+    expect(busy.headers.get('retry-after')).toBe('2');
+    expect(await errorOf(busy)).toMatchObject({ error_code: 'SMS.2010' });
+    // it wrote nothing for over two minutes: the next request with its key deletes it and is stored
+    t.advanceClock(2 * 60 * 1000 + 1000);
+    const taken = await t.uploadFindings(taskId, runId, [finding('/d', 'a')], { 'idempotency-key': key });
+    expect(taken.status, await taken.clone().text()).toBe(200);
+    expect((await page(taskId)).findings.map((f) => f.path)).toEqual(['a']);
+    expect(await t.storage.findings.rowCount(taskId)).toBe(1);
+  });
+
+  it('never closes an upload that was abandoned while it was written, and deletes unfinished uploads at start', async () => {
+    const { taskId, runId } = await taskWithRun(['/d']);
+    const row = { dir_check: '/d', category: 'missing' as const, path: 'x', path_base64: null, reason: 'r' };
+    const batch = await t.storage.findings.openBatch(taskId, runId, undefined, Date.now());
+    await t.storage.findings.addFindings(taskId, runId, batch, [row], Date.now());
+    await t.storage.findings.abandonBatch(taskId, runId, batch, ['/d']);
+    await expect(
+      t.storage.findings.closeBatch(taskId, batch, {
+        runId,
+        requestHash: 'h',
+        stored: 1,
+        superseded: [],
+        counts: new Map([['/d', 1]]),
+        truncated: new Set(),
+        now: Date.now(),
+      }),
+    ).rejects.toThrow(/abandoned/i);
+    expect((await page(taskId)).directories).toEqual([]);
+    // a server stopped mid-upload: at start, on the database's only server, every unfinished upload goes
+    const left = await t.storage.findings.openBatch(taskId, runId, randomUUID(), Date.now());
+    await t.storage.findings.addFindings(taskId, runId, left, [row, row], Date.now());
+    expect(await t.storage.findings.rowCount(taskId)).toBe(2);
+    expect(await t.services.findings.abandonStaleUploads(true)).toBe(1);
+    expect(await t.storage.findings.rowCount(taskId)).toBe(0);
+  });
+
+  it('sweeps an older run’s rows but never those of the current run, also while its upload is still arriving', async () => {
+    const { taskId, runId: first } = await taskWithRun(['/d']);
+    await t.uploadFindings(taskId, first, [finding('/d', 'old-1'), finding('/d', 'old-2')]);
+    const { runId: second } = await taskWithRun(['/d'], undefined, taskId);
+    // the second run's findings: one upload done, one still arriving
+    await t.uploadFindings(taskId, second, [finding('/d', 'new')]);
+    const open = await t.storage.findings.openBatch(taskId, second, undefined, Date.now());
+    await t.storage.findings.addFindings(
+      taskId,
+      second,
+      open,
+      [{ dir_check: '/d', category: 'missing', path: 'arriving', path_base64: null, reason: 'r' }],
+      Date.now(),
+    );
+    await t.services.findings.swept();
+    expect(await t.storage.findings.sweep(taskId, ['/d'])).toBe(0);
+    expect(await t.storage.findings.rowCount(taskId)).toBe(2);
+    expect((await page(taskId)).findings.map((f) => f.path)).toEqual(['new']);
   });
 
   it('deletes a task’s findings with the task', async () => {
