@@ -9,7 +9,7 @@ const count = fc.integer({ min: 0, max: Limits.fileCountMax });
 /** A valid result: different + missing never exceed the total. */
 const validResult: fc.Arbitrary<ConsistencyResult> = fc
   .record({
-    dir_check: fc.string({ maxLength: Limits.dirCheckMaxLength }),
+    dir_check: fc.string({ maxLength: Limits.dirCheckMaxLength }).map((d) => d.replaceAll('\0', '')),
     num_total_files: count,
     a: fc.double({ min: 0, max: 1, noNaN: true }),
     b: fc.double({ min: 0, max: 1, noNaN: true }),
@@ -58,6 +58,7 @@ const mutations: Record<string, Mutation> = {
   unknownField: (r, i) => set(r, i, 'finished_time', 1),
   dirCheckTooLong: (r, i) => set(r, i, 'dir_check', 'd'.repeat(Limits.dirCheckMaxLength + 1)),
   dirCheckNotString: (r, i, _f, s) => set(r, i, 'dir_check', s),
+  dirCheckWithNul: (r, i) => set(r, i, 'dir_check', `${String(r[i]!.dir_check).slice(0, 1000)}\0`),
   subsetRuleBroken: (r, i) =>
     set(
       r,

@@ -10,8 +10,16 @@ export const FileCountSchema = v.pipe(
   v.maxValue(Limits.fileCountMax),
 );
 
-/** `dir_check`: the directory verified, 0..1024 characters. */
-export const DirCheckSchema = v.pipe(v.string(), v.maxLength(Limits.dirCheckMaxLength));
+/**
+ * `dir_check`: the directory verified, 0..1024 characters, without a NUL
+ * character (no path holds one, and PostgreSQL cannot store it: it was a 500
+ * there and taken on SQLite; now a 400 on both).
+ */
+export const DirCheckSchema = v.pipe(
+  v.string(),
+  v.maxLength(Limits.dirCheckMaxLength),
+  v.check((dir) => !dir.includes('\0'), 'cannot hold a NUL character: no path can'),
+);
 
 /**
  * One verified directory. All five fields are mandatory. Different and missing

@@ -90,7 +90,7 @@ const noNul = v.check<string, string>((text) => !text.includes('\0'), 'cannot ho
 /** One finding: one line of the agent's `--report`. */
 export const FindingSchema = v.pipe(
   v.strictObject({
-    dir_check: v.pipe(DirCheckSchema, noNul),
+    dir_check: DirCheckSchema,
     category: FindingCategorySchema,
     path: FindingPathSchema,
     path_base64: v.optional(PathBase64Schema),
@@ -118,7 +118,7 @@ export type Finding = v.InferOutput<typeof FindingSchema>;
  * sent (more than `FindingLimits.perDirectoryPerRun`): its list is cut.
  */
 export const TruncationMarkerSchema = v.strictObject({
-  dir_check: v.pipe(DirCheckSchema, noNul),
+  dir_check: DirCheckSchema,
   truncated: v.literal(true),
 });
 export type TruncationMarker = v.InferOutput<typeof TruncationMarkerSchema>;
@@ -158,7 +158,7 @@ export const FindingCategoryListSchema = v.pipe(
 
 /** The query of `GET …/consistency-result/files`, as strings from the URL. */
 export const FindingsQuerySchema = v.strictObject({
-  dir_check: v.optional(v.pipe(DirCheckSchema, noNul)),
+  dir_check: v.optional(DirCheckSchema),
   category: v.optional(FindingCategoryListSchema),
   limit: v.optional(
     v.pipe(

@@ -33,6 +33,14 @@ describe.each(['sqlite', 'postgres'] as const)(
     });
     afterAll(() => t.close());
 
+    it('refuses a dir_check with a NUL character with 400 on either database (PostgreSQL cannot store it)', async () => {
+      const res = await t.upload(taskId, { consistency_result: [result('/a\u0000b')] });
+      expect(res.status).toBe(400);
+      const error = await errorOf(res);
+      expect(error.error_code).toBe('SMS.1001');
+      expect(error.error_msg).toMatch(/consistency_result\[0\]\.dir_check: cannot hold a NUL character/);
+    });
+
     it("stores the page's example upload and answers 200 {} as application/json", async () => {
       const before = (await history()).result_list.length;
       const res = await t.upload(taskId, {
