@@ -156,4 +156,60 @@ describe('findings end to end: agent, real server, API, rsync', () => {
       pair.cleanup();
     }
   });
+
+  it('delivers a run’s counts and findings exactly once across a server outage and flush', async () => {
+    const pair = treePair({ data: { a: '1', b: '2', c: '3' } }, { data: { a: '1' } });
+    const downDir = mkdtempSync(join(tmpdir(), 'sms-findings-outage-'));
+    let other: ServerProcess | undefined = await startServerProcess({
+      SMS_DATA_DIR: downDir,
+      SMS_ADMIN_PASSWORD: PASSWORD,
+      SMS_LOG_LEVEL: 'warn',
+    });
+    try {
+      const api = new SmsClient({
+        endpoint: other.url,
+        credentials: { user: 'admin', password: PASSWORD, project: 'default' },
+      });
+      const { id } = await api.createTask({ name: 'outage' });
+      const endpoint = other.url;
+      await other.stop();
+      other = undefined;
+      const spool = join(pair.dir, 'spool');
+      const args = [
+        '--source',
+        pair.src,
+        '--target',
+        pair.dst,
+        '--upload',
+        '--task',
+        id,
+        '--spool-dir',
+        spool,
+      ];
+      const down = await runAgent(['verify', ...args, '--endpoint', endpoint, '--retries', '0'], credentials);
+      expect(down.code, down.stderr).toBe(3);
+      other = await startServerProcess({
+        SMS_DATA_DIR: downDir,
+        SMS_ADMIN_PASSWORD: PASSWORD,
+        SMS_LOG_LEVEL: 'warn',
+      });
+      const up = new SmsClient({
+        endpoint: other.url,
+        credentials: { user: 'admin', password: PASSWORD, project: 'default' },
+      });
+      const flushed = await runAgent(['flush', '--endpoint', other.url, '--spool-dir', spool], credentials);
+      expect(flushed.code, flushed.stderr).toBe(0);
+      // a second flush finds nothing left: nothing is sent twice
+      const again = await runAgent(['flush', '--endpoint', other.url, '--spool-dir', spool], credentials);
+      expect(again.code, again.stderr).toBe(0);
+      expect((await up.showConsistencyResult(id)).result_list).toHaveLength(1);
+      const paths = [];
+      for await (const f of up.findings(id, {})) paths.push(`${f.category} ${f.path}`);
+      expect(paths.sort()).toEqual(['missing data/b', 'missing data/c']);
+    } finally {
+      await other?.stop().catch(() => {});
+      rmSync(downDir, { recursive: true, force: true });
+      pair.cleanup();
+    }
+  });
 });
