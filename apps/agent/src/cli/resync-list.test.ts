@@ -33,7 +33,7 @@ const everyCategory = report('every.ndjson', [
   line('extra', 'more'),
   line('error', 'unreadable'),
   line('transient', 'flaky'),
-  line('missing', 'bad\uFFFDname', {
+  line('missing', 'bad\\xffn', {
     path_base64: Buffer.from([0x62, 0x61, 0x64, 0xff, 0x6e]).toString('base64'),
   }),
   line('missing', 'two\nlines'),
