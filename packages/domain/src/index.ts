@@ -1,6 +1,7 @@
 // JSON Schema generation lives at '@sms/domain/json-schema', so that importing the schemas does not load @valibot/to-json-schema.
 export * from './auth/index.js';
 export * from './auth-token/index.js';
+export * from './configuration/index.js';
 export * from './consistency-result/index.js';
 export * from './credential/index.js';
 export * from './error-codes/index.js';
@@ -13,3 +14,4 @@ export * from './paths/index.js';
 export * from './task/index.js';
 export * from './task-id/index.js';
 export * from './task-summary/index.js';
+export * from './verification/index.js';

@@ -14,17 +14,32 @@ export const Actions = {
   getConsistencyCheckResult: 'sms:server:getConsistencyCheckResult',
   manageUsers: 'sms:server:manageUsers',
   decodeAuthorizationMessage: 'sms:server:decodeAuthorizationMessage',
+  /** Ours: read a task's agent configuration (all roles). */
+  getConfiguration: 'sms:server:getConfigurationSetting',
+  /** Ours: set it (admins). */
+  updateConfiguration: 'sms:server:updateConfigurationSetting',
+  /** Ours: ask for a verification ("Verify now"; admins). */
+  requestConsistencyCheck: 'sms:server:requestConsistencyCheck',
+  /** Ours: take and run verification requests (agents' daemons; admins). */
+  runConsistencyCheck: 'sms:server:runConsistencyCheck',
 } as const;
 export type Action = (typeof Actions)[keyof typeof Actions];
 
 /**
  * What each role may do in its project: `admin` everything; `agent` read tasks
- * and upload results; `viewer` read tasks and results.
+ * and their configuration, upload results, and run verification requests;
+ * `viewer` read tasks, their configuration and results.
  */
 export const RolePermissions: Readonly<Record<Role, readonly Action[]>> = {
   admin: Object.values(Actions),
-  agent: [Actions.listTasks, Actions.getTask, Actions.updateConsistencyCheckResult],
-  viewer: [Actions.listTasks, Actions.getTask, Actions.getConsistencyCheckResult],
+  agent: [
+    Actions.listTasks,
+    Actions.getTask,
+    Actions.updateConsistencyCheckResult,
+    Actions.getConfiguration,
+    Actions.runConsistencyCheck,
+  ],
+  viewer: [Actions.listTasks, Actions.getTask, Actions.getConsistencyCheckResult, Actions.getConfiguration],
 };
 
 /** True when `role` allows `action`. */

@@ -50,6 +50,12 @@ export const ErrorCodes = {
     meaning:
       "Findings name a directory that has no result in this task yet: upload the run's counts first (POST /v3/tasks/{task_id}/consistency-result with the same X-Sms-Run-Id), then its findings.",
   },
+  LeaseHeld: {
+    code: 'SMS.1008',
+    status: 409,
+    meaning:
+      'The verification request is held by another agent, or the lease named is no longer this one (it expired and the request went back to pending); take another request.',
+  },
   RequestBodyTooLarge: {
     code: 'SMS.2004',
     status: 400,
