@@ -3,6 +3,13 @@ import {
   AUTH_TOKEN_HEADER,
   type AuthTokenResponse,
   AuthTokenResponseSchema,
+  type CheckResult,
+  ClaimRequestSchema,
+  type ClaimResponse,
+  ClaimResponseSchema,
+  type ConfigurationEntry,
+  type ConfigurationResponse,
+  ConfigurationResponseSchema,
   type ConsistencyResult,
   type CreateTaskRequest,
   CreateTaskRequestSchema,
@@ -14,8 +21,10 @@ import {
   type FindingsPage,
   FindingsPageSchema,
   FindingsQuerySchema,
+  FinishRequestSchema,
   ForbiddenErrorResponseSchema,
   formatIssues,
+  HeartbeatRequestSchema,
   IDEMPOTENCY_KEY_HEADER,
   IdempotencyKeySchema,
   type ListTasksParams,
@@ -25,6 +34,7 @@ import {
   PROJECT_ID_HEADER,
   passwordTokenRequest,
   REQUEST_ID_HEADER,
+  ReleaseRequestSchema,
   RUN_ID_HEADER,
   RunIdSchema,
   SDK_CONTENT_SHA256_HEADER,
@@ -35,10 +45,17 @@ import {
   type Task,
   TaskIdSchema,
   TaskSchema,
+  UpdateConfigurationRequestSchema,
   UpdateConsistencyResultRequestSchema,
   UpdateConsistencyResultResponseSchema,
   type UploadFindingsResponse,
   UploadFindingsResponseSchema,
+  VerificationIdSchema,
+  VerificationLimits,
+  type VerificationList,
+  VerificationListSchema,
+  type VerificationRequest,
+  VerificationRequestSchema,
 } from '@sms/domain';
 import ky, {
   type BeforeRequestHook,
@@ -188,6 +205,37 @@ export interface ExportFindingsQuery extends FindingsFilter {
   /** `files-from` only: NUL-separated entries (`rsync --from0`) instead of one path a line. */
   null?: boolean;
 }
+
+export interface PollConsistencyChecksOptions extends RequestOptions {
+  /**
+   * Seconds the server may wait for a pending request to appear, 0..30
+   * (default 30). The call's timeout is this plus the client's `timeout`.
+   */
+  wait?: number;
+}
+
+export interface ClaimConsistencyCheckOptions extends RequestOptions {
+  /** How long the claim holds without a heartbeat, 10..3600 seconds. */
+  leaseSeconds: number;
+  /** The name the agent gives itself (its host name), shown with the request. */
+  agent: string;
+}
+
+export interface HeartbeatConsistencyCheckOptions extends RequestOptions {
+  /** The `lease_id` of the claim. */
+  leaseId: string;
+  /** The lease's new length from now, 10..3600 seconds. */
+  leaseSeconds: number;
+  /** The run, once the agent has made it (the request shows it while it runs). */
+  runId?: string;
+}
+
+/** How a claimed request ended: `done` with the run and its verdict, or `failed` with what went wrong. */
+export type FinishConsistencyCheckOptions = RequestOptions &
+  (
+    | { leaseId: string; state: 'done'; runId: string; checkResult: CheckResult }
+    | { leaseId: string; state: 'failed'; runId?: string; error: string }
+  );
 
 const DEFAULT_RETRY = {
   limit: 4,
@@ -523,6 +571,215 @@ export class SmsClient {
       ...this.signalOf(options),
     });
     return response.body ?? new Response('').body!;
+  }
+
+  /**
+   * Reads a task's agent configuration (`GET /v3/tasks/{task_id}/configuration-setting`):
+   * every key set, as `{ config_key, config_value }` strings; `parseConfiguration`
+   * of `@sms/domain` reads the values.
+   * @example const { configuration, problems } = parseConfiguration((await client.getConfiguration(taskId)).configurations);
+   */
+  async getConfiguration(taskId: string, options: RequestOptions = {}): Promise<ConfigurationResponse> {
+    const id = validate(TaskIdSchema, taskId, 'task_id');
+    return this.send(
+      ConfigurationResponseSchema,
+      `v3/tasks/${encodeURIComponent(id)}/configuration-setting`,
+      { method: 'get', ...this.signalOf(options) },
+    );
+  }
+
+  /**
+   * Sets keys of a task's configuration (`POST /v3/tasks/{task_id}/configuration-setting`,
+   * admins): each value checked with its key's schema before anything is
+   * sent; `config_value: ""` removes the key; keys not named are kept.
+   * Retried: setting the same values again changes nothing.
+   * @example await client.updateConfiguration(taskId, [{ config_key: 'CONSISTENCY_DIR', config_value: '["/root/data"]' }]);
+   */
+  async updateConfiguration(
+    taskId: string,
+    entries: readonly ConfigurationEntry[],
+    options: RequestOptions = {},
+  ): Promise<void> {
+    const id = validate(TaskIdSchema, taskId, 'task_id');
+    const body = validate(UpdateConfigurationRequestSchema, { configurations: entries }, 'body');
+    await this.send(v.object({}), `v3/tasks/${encodeURIComponent(id)}/configuration-setting`, {
+      method: 'post',
+      json: body,
+      retry: { methods: ['post'] },
+      ...this.signalOf(options),
+    });
+  }
+
+  /**
+   * Asks for a verification of a task (`POST /v3/tasks/{task_id}/consistency-check`,
+   * admins): a new pending request (`created: true`), or the one already
+   * pending or running (`created: false`). Retried: a retry after a lost
+   * answer finds the request the first attempt made.
+   * @example const { request, created } = await client.requestConsistencyCheck(taskId);
+   */
+  async requestConsistencyCheck(
+    taskId: string,
+    options: RequestOptions = {},
+  ): Promise<{ request: VerificationRequest; created: boolean }> {
+    const id = validate(TaskIdSchema, taskId, 'task_id');
+    const response = await this.authorized(`v3/tasks/${encodeURIComponent(id)}/consistency-check`, {
+      method: 'post',
+      json: {},
+      retry: { methods: ['post'] },
+      ...this.signalOf(options),
+    });
+    return {
+      request: await this.parse(VerificationRequestSchema, response),
+      created: response.status === 201,
+    };
+  }
+
+  /**
+   * A task's verification requests, newest first (`GET /v3/tasks/{task_id}/consistency-checks`).
+   * @example const { requests } = await client.listConsistencyChecks(taskId);
+   */
+  async listConsistencyChecks(taskId: string, options: RequestOptions = {}): Promise<VerificationList> {
+    const id = validate(TaskIdSchema, taskId, 'task_id');
+    return this.send(VerificationListSchema, `v3/tasks/${encodeURIComponent(id)}/consistency-checks`, {
+      method: 'get',
+      ...this.signalOf(options),
+    });
+  }
+
+  /**
+   * The pending verification requests of the project's tasks, oldest first
+   * (`GET /v3/consistency-checks?wait=N`, agents and admins): a long poll,
+   * answered as soon as one is pending or after `wait` seconds with none.
+   * Each attempt may last `wait` seconds plus the client's `timeout`.
+   * @example const { requests } = await client.pollConsistencyChecks({ wait: 30, signal });
+   */
+  async pollConsistencyChecks(options: PollConsistencyChecksOptions = {}): Promise<VerificationList> {
+    const wait = options.wait ?? VerificationLimits.waitSecondsMax;
+    if (!Number.isInteger(wait) || wait < 0 || wait > VerificationLimits.waitSecondsMax) {
+      throw new SmsValidationError(
+        `invalid wait: expected whole seconds 0..${VerificationLimits.waitSecondsMax}, received ${wait}`,
+        [],
+      );
+    }
+    return this.send(VerificationListSchema, 'v3/consistency-checks', {
+      method: 'get',
+      searchParams: { wait: String(wait) },
+      // the server holds the answer up to `wait` seconds: an attempt's timeout must outlast it
+      timeout: wait * 1000 + (this.options.timeout ?? 30_000),
+      ...this.signalOf(options),
+    });
+  }
+
+  /**
+   * Takes a pending verification request with a lease
+   * (`POST /v3/consistency-checks/{id}/claim`): the request, now running, and
+   * the `lease_id` its heartbeats, finish and release name. 409 `SMS.1008`
+   * when another agent holds it. **Never retried**: a retry after a lost
+   * answer would find the request held (by the lost claim, whose lease then
+   * simply expires) and answer 409.
+   * @example const { request, lease_id } = await client.claimConsistencyCheck(id, { leaseSeconds: 120, agent: hostname() });
+   */
+  async claimConsistencyCheck(
+    requestId: string,
+    options: ClaimConsistencyCheckOptions,
+  ): Promise<ClaimResponse> {
+    const id = validate(VerificationIdSchema, requestId, 'request id');
+    const body = validate(
+      ClaimRequestSchema,
+      { lease_seconds: options.leaseSeconds, agent: options.agent },
+      'body',
+    );
+    return this.send(ClaimResponseSchema, `v3/consistency-checks/${id}/claim`, {
+      method: 'post',
+      json: body,
+      retry: { limit: 0 },
+      ...this.signalOf(options),
+    });
+  }
+
+  /**
+   * Renews the lease of a claimed request (`POST /v3/consistency-checks/{id}/heartbeat`),
+   * and tells the server the run once it is known. 409 `SMS.1008` when the
+   * lease is no longer this one (it expired and another agent took the
+   * request): stop working on it. Retried (the same lease renewed twice is
+   * renewed once).
+   * @example await client.heartbeatConsistencyCheck(id, { leaseId, leaseSeconds: 120, runId });
+   */
+  async heartbeatConsistencyCheck(
+    requestId: string,
+    options: HeartbeatConsistencyCheckOptions,
+  ): Promise<VerificationRequest> {
+    const body = validate(
+      HeartbeatRequestSchema,
+      {
+        lease_id: options.leaseId,
+        lease_seconds: options.leaseSeconds,
+        ...(options.runId === undefined ? {} : { run_id: options.runId }),
+      },
+      'body',
+    );
+    return this.underLease(requestId, 'heartbeat', body, options);
+  }
+
+  /**
+   * Ends a claimed request (`POST /v3/consistency-checks/{id}/finish`): `done`
+   * with the run and its verdict, or `failed` with the error (at most 1024
+   * characters). Retried: a second finish with the same lease answers the
+   * first one's request.
+   * @example await client.finishConsistencyCheck(id, { leaseId, state: 'done', runId, checkResult: 'CONSISTENT' });
+   */
+  async finishConsistencyCheck(
+    requestId: string,
+    options: FinishConsistencyCheckOptions,
+  ): Promise<VerificationRequest> {
+    const body = validate(
+      FinishRequestSchema,
+      options.state === 'done'
+        ? {
+            lease_id: options.leaseId,
+            state: 'done',
+            run_id: options.runId,
+            check_result: options.checkResult,
+          }
+        : {
+            lease_id: options.leaseId,
+            state: 'failed',
+            error: options.error,
+            ...(options.runId === undefined ? {} : { run_id: options.runId }),
+          },
+      'body',
+    );
+    return this.underLease(requestId, 'finish', body, options);
+  }
+
+  /**
+   * Hands a claimed request back (`POST /v3/consistency-checks/{id}/release`):
+   * pending again, for any agent to take. Retried.
+   * @example await client.releaseConsistencyCheck(id, leaseId);
+   */
+  async releaseConsistencyCheck(
+    requestId: string,
+    leaseId: string,
+    options: RequestOptions = {},
+  ): Promise<VerificationRequest> {
+    const body = validate(ReleaseRequestSchema, { lease_id: leaseId }, 'body');
+    return this.underLease(requestId, 'release', body, options);
+  }
+
+  /** A call that names the lease of a claimed request: the server takes it twice as once, so it is retried. */
+  private underLease(
+    requestId: string,
+    verb: 'heartbeat' | 'finish' | 'release',
+    body: object,
+    options: RequestOptions,
+  ): Promise<VerificationRequest> {
+    const id = validate(VerificationIdSchema, requestId, 'request id');
+    return this.send(VerificationRequestSchema, `v3/consistency-checks/${id}/${verb}`, {
+      method: 'post',
+      json: body,
+      retry: { methods: ['post'] },
+      ...this.signalOf(options),
+    });
   }
 
   /**

@@ -1,4 +1,8 @@
 export type {
+  CheckResult,
+  ClaimResponse,
+  ConfigurationEntry,
+  ConfigurationResponse,
   ConsistencyResult,
   CreateTaskRequest,
   Finding,
@@ -13,11 +17,17 @@ export type {
   TruncationMarker,
   UpdateConsistencyResultRequest,
   UploadFindingsResponse,
+  VerificationList,
+  VerificationRequest,
 } from '@sms/domain';
 export {
+  type ClaimConsistencyCheckOptions,
   type ExportFindingsQuery,
   type FindingsFilter,
+  type FinishConsistencyCheckOptions,
+  type HeartbeatConsistencyCheckOptions,
   type ListFindingsQuery,
+  type PollConsistencyChecksOptions,
   type RequestOptions,
   type SmsAccessKeyCredentials,
   SmsClient,
