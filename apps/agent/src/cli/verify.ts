@@ -1,34 +1,20 @@
-import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { InterruptedError, throwIfInterrupted } from '../engine/interrupt.js';
-import { describeError } from '../engine/listing.js';
-import { readEnv } from '../env.js';
-import { createProgressLine, formatTable, ReportWriter, toJsonDocument } from '../output.js';
-import { plural } from '../plural.js';
 import { parseRemoteTarget, splitCommand } from '../remote/target.js';
-import { toConsistencyResult } from '../upload/results.js';
-import { verify } from '../verify.js';
 import {
   collect,
-  deliveryExit,
-  EXIT,
   excludeOptions,
   excludePatterns,
-  findingsNotes,
-  findingsSummary,
-  interruptible,
   listOption,
   metadataFields,
   positiveInteger,
-  SIGNAL_EXIT,
   say,
-  summarizeDeliveries,
   taskId,
   UsageError,
   uploadContext,
   uploadOptions,
 } from './shared.js';
+import { runVerification } from './verification.js';
 
 export function registerVerify(program: Command): void {
   const command = uploadOptions(
@@ -142,143 +128,36 @@ export function registerVerify(program: Command): void {
     if (!flags.findings && !flags.upload)
       say('notice: --no-findings has no effect without --upload (findings are only uploaded)');
     const task: string | undefined = flags.upload ? await taskId(flags.task) : undefined;
-    const uploading = flags.upload ? await uploadContext(flags) : undefined;
-    // one verification is one run: every upload of it carries this id, also when flush delivers it later
-    const runId = randomUUID();
-    const findings =
-      uploading && task && flags.findings
-        ? new (await import('../upload/findings.js')).FindingsRecorder(
-            uploading.spool.startFindings(task, runId),
-            readEnv().findingsLimit,
-          )
-        : undefined;
-    const report = flags.report ? new ReportWriter(flags.report) : undefined;
-    const progress = flags.progress && process.stderr.isTTY ? createProgressLine(process.stderr) : undefined;
-    let result: Awaited<ReturnType<typeof verify>>;
-    try {
-      result = await interruptible(async (signal) => {
-        const verified = await verify({
-          signal,
-          ...(report ? { onStart: () => report.open() } : {}),
-          source: flags.source,
-          ...(remote
-            ? {
-                targetRemote: {
-                  target: remote,
-                  ...(flags.ssh === undefined ? {} : { ssh: splitCommand(flags.ssh) }),
-                  ...(flags.remoteAgent === undefined ? {} : { remoteAgent: flags.remoteAgent }),
-                },
-              }
-            : flags.target === undefined
-              ? {}
-              : { target: flags.target }),
-          ...(flags.targetManifest === undefined ? {} : { targetManifest: flags.targetManifest }),
-          dirs: flags.dir,
-          mode: flags.mode,
-          modifyWindow: flags.modifyWindow,
-          recheck: flags.recheck ?? false,
-          recheckDelaySeconds: flags.recheckDelay,
-          onRecheck: (paths, delay) => {
-            progress?.done();
-            if (paths > 0)
-              say(
-                `recheck: ${plural(paths, 'path')} differed or ${paths === 1 ? 'was' : 'were'} missing; looking again in ${delay} s`,
-              );
-          },
-          metadata: flags.metadata,
-          excludes,
-          report: report !== undefined || findings !== undefined,
-          ...(flags.workers === undefined ? {} : { workers: flags.workers }),
-          ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
-          ...(report || findings
-            ? {
-                onEntries: (entries, dirChecks) => {
-                  report?.write(entries, dirChecks);
-                  findings?.write(entries, dirChecks);
-                },
-              }
-            : {}),
-        });
-        // a signal heard as the walk ended (its workers stopping) still stops the run: nothing is uploaded
-        throwIfInterrupted(signal);
-        return verified;
-      });
-    } catch (error) {
-      // an interrupted or failed run uploads nothing: its findings are not left in the spool
-      findings?.abort();
-      if (!(error instanceof InterruptedError)) throw error;
-      progress?.done();
-      report?.markIncomplete(
-        `${error.message} before the verification ended: this report lists only what was found until then`,
-      );
-      say(
-        `sms-agent: ${error.message}: the verification did not end, nothing was uploaded${report ? `; ${report.file} is marked incomplete` : ''}`,
-      );
-      process.exitCode = SIGNAL_EXIT[error.signal] ?? EXIT.error;
-      return;
-    } finally {
-      progress?.done();
-      report?.close();
-    }
-    for (const notice of result.notices) say(`notice: ${notice}`);
-    for (const warning of result.warnings) say(`warning: ${warning}`);
-    let upload:
-      | (ReturnType<NonNullable<typeof uploading>['workflow']['uploadReport']> & { error?: string })
-      | undefined;
-    let uploadExit: number = EXIT.consistent;
-    if (uploading && task) {
-      const blocked = result.results.filter((r) => r.notUploadable);
-      for (const r of blocked) say(`error: ${r.dirCheck} cannot be uploaded: ${r.notUploadable}`);
-      if (blocked.length > 0) {
-        findings?.abort();
-        uploadExit = EXIT.error;
-      } else {
-        try {
-          if (findings) for (const line of findingsNotes(findings)) say(line);
-          const delivered = await uploading.workflow.uploadVerification(
-            uploading.client,
-            uploading.spool,
-            task,
-            result.results.map(toConsistencyResult),
-            { runId, ...(findings ? { commitFindings: () => findings.commit() } : {}) },
-          );
-          const { earlier, outcomes } = delivered;
-          if (earlier.length > 0)
-            say(`spool: ${summarizeDeliveries(earlier, uploading.spool.dir)[0]} (earlier uploads)`);
-          for (const line of summarizeDeliveries(outcomes, uploading.spool.dir)) say(line);
-          if (delivered.findings) say(findingsSummary(delivered.findings, uploading.spool.dir));
-          if (findings?.failure !== undefined)
-            say(
-              `warning: findings not uploaded: they could not be written to ${uploading.spool.dir} (${findings.failure}); the counts were`,
-            );
-          uploadExit = deliveryExit(delivered.findings ? [...outcomes, delivered.findings] : outcomes);
-          upload = uploading.workflow.uploadReport(task, outcomes, {
-            runId,
-            findings: delivered.findings,
-            truncatedDirs: [...(findings?.truncated ?? [])],
-          });
-        } catch (error) {
-          findings?.abort();
-          // the spool cannot be written (a bad --spool-dir, a full disk): the verdict is still shown
-          const message = describeError(error);
-          say(`error: nothing was uploaded: ${message}; check --spool-dir ${uploading.spool.dir}`);
-          uploadExit = EXIT.error;
-          upload = { ...uploading.workflow.uploadReport(task, []), status: 'refused', error: message };
-        }
-      }
-    }
-    if (flags.json) {
-      process.stdout.write(`${JSON.stringify(toJsonDocument(result, upload ? { upload } : {}), null, 2)}\n`);
-    } else {
-      process.stdout.write(`${formatTable(result)}\n`);
-    }
-    if (report) say(`report: ${plural(report.lines, 'path')} in ${report.file}`);
-    // the verdict when every upload was delivered; otherwise what happened to the uploads
-    process.exitCode =
-      uploadExit !== EXIT.consistent
-        ? uploadExit
-        : result.results.every((r) => r.consistent)
-          ? EXIT.consistent
-          : EXIT.inconsistent;
+    const context = flags.upload ? await uploadContext(flags) : undefined;
+    const outcome = await runVerification({
+      engine: {
+        source: flags.source,
+        ...(remote
+          ? {
+              targetRemote: {
+                target: remote,
+                ...(flags.ssh === undefined ? {} : { ssh: splitCommand(flags.ssh) }),
+                ...(flags.remoteAgent === undefined ? {} : { remoteAgent: flags.remoteAgent }),
+              },
+            }
+          : flags.target === undefined
+            ? {}
+            : { target: flags.target }),
+        ...(flags.targetManifest === undefined ? {} : { targetManifest: flags.targetManifest }),
+        dirs: flags.dir,
+        mode: flags.mode,
+        modifyWindow: flags.modifyWindow,
+        recheck: flags.recheck ?? false,
+        recheckDelaySeconds: flags.recheckDelay,
+        metadata: flags.metadata,
+        excludes,
+        ...(flags.workers === undefined ? {} : { workers: flags.workers }),
+      },
+      reportFile: flags.report,
+      output: flags.json ? 'json' : 'table',
+      progress: flags.progress,
+      upload: context && task ? { task, findings: flags.findings, context } : undefined,
+    });
+    process.exitCode = outcome.exitCode;
   });
 }

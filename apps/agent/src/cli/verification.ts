@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import type { ConsistencyResult } from '@sms/domain';
+import { InterruptedError, throwIfInterrupted } from '../engine/interrupt.js';
+import { describeError } from '../engine/listing.js';
+import { readEnv } from '../env.js';
+import { createProgressLine, formatTable, ReportWriter, toJsonDocument } from '../output.js';
+import { plural } from '../plural.js';
+import { toConsistencyResult } from '../upload/results.js';
+import { type VerifyOptions, type VerifyResult, verify } from '../verify.js';
+import {
+  deliveryExit,
+  EXIT,
+  findingsNotes,
+  findingsSummary,
+  interruptible,
+  SIGNAL_EXIT,
+  say,
+  summarizeDeliveries,
+  type uploadContext,
+} from './shared.js';
+
+/** The upload side of a verification: the client, the spool and their workflow (`uploadContext`). */
+export type UploadContext = Awaited<ReturnType<typeof uploadContext>>;
+
+/**
+ * One verification as `verify` runs it (and `run`, and each request of
+ * `daemon`): what to verify, where its report goes, how its verdict is shown,
+ * and, when uploading, to which task.
+ */
+export interface VerificationPlan {
+  /** What the engine verifies; the callbacks are this workflow's. */
+  engine: Omit<VerifyOptions, 'signal' | 'onStart' | 'onProgress' | 'onRecheck' | 'onEntries' | 'report'>;
+  /** `--report FILE` */
+  reportFile?: string | undefined;
+  /** stdout: the table, one JSON document (`--json`), or nothing (the daemon). */
+  output: 'table' | 'json' | 'none';
+  /** A progress line on stderr (only when it is a terminal). */
+  progress: boolean;
+  /** Upload the counts (and findings, unless `findings` is false) to `task`. */
+  upload?: { task: string; findings: boolean; context: UploadContext } | undefined;
+}
+
+/** How one verification ended. */
+export interface VerificationOutcome {
+  /** As `verify` exits: 0 consistent, 1 inconsistent, 2 an error, 3 spooled, 130/143 interrupted. */
+  exitCode: number;
+  /** The run: every upload of this verification carries it. */
+  runId: string;
+  /** The counts, as uploaded (absent when the verification did not end). */
+  results?: ConsistencyResult[];
+  /** Why the exit status is 2 although the verification ended (an upload refused, a result the API cannot take). */
+  problem?: string;
+  /** The verification was stopped before it ended (nothing was uploaded). */
+  interrupted?: InterruptedError;
+}
+
+export interface VerificationControl {
+  /** The run's id (default: a new UUID), so that a caller can name the run before it ends. */
+  runId?: string;
+  /**
+   * Runs the verification with a signal that stops it. Default: SIGINT and
+   * SIGTERM stop it (`interruptible`); the daemon passes its own.
+   */
+  interrupt?: <T>(work: (signal: AbortSignal) => Promise<T>) => Promise<T>;
+}
+
+/**
+ * Verifies, writes the report, shows the verdict and uploads the counts and
+ * findings of one run. Errors that prevent verification (`VerifyError`, a bad
+ * pattern) are thrown; everything after is in the outcome.
+ */
+export async function runVerification(
+  plan: VerificationPlan,
+  control: VerificationControl = {},
+): Promise<VerificationOutcome> {
+  const uploading = plan.upload?.context;
+  const task = plan.upload?.task;
+  // one verification is one run: every upload of it carries this id, also when flush delivers it later
+  const runId = control.runId ?? randomUUID();
+  const findings =
+    uploading && task && plan.upload?.findings
+      ? new (await import('../upload/findings.js')).FindingsRecorder(
+          uploading.spool.startFindings(task, runId),
+          readEnv().findingsLimit,
+        )
+      : undefined;
+  const report = plan.reportFile ? new ReportWriter(plan.reportFile) : undefined;
+  const progress = plan.progress && process.stderr.isTTY ? createProgressLine(process.stderr) : undefined;
+  let result: VerifyResult;
+  try {
+    result = await (control.interrupt ?? interruptible)(async (signal) => {
+      const verified = await verify({
+        ...plan.engine,
+        signal,
+        ...(report ? { onStart: () => report.open() } : {}),
+        onRecheck: (paths, delay) => {
+          progress?.done();
+          if (paths > 0)
+            say(
+              `recheck: ${plural(paths, 'path')} differed or ${paths === 1 ? 'was' : 'were'} missing; looking again in ${delay} s`,
+            );
+        },
+        report: report !== undefined || findings !== undefined,
+        ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
+        ...(report || findings
+          ? {
+              onEntries: (entries, dirChecks) => {
+                report?.write(entries, dirChecks);
+                findings?.write(entries, dirChecks);
+              },
+            }
+          : {}),
+      });
+      // a signal heard as the walk ended (its workers stopping) still stops the run: nothing is uploaded
+      throwIfInterrupted(signal);
+      return verified;
+    });
+  } catch (error) {
+    // an interrupted or failed run uploads nothing: its findings are not left in the spool
+    findings?.abort();
+    if (!(error instanceof InterruptedError)) throw error;
+    progress?.done();
+    report?.markIncomplete(
+      `${error.message} before the verification ended: this report lists only what was found until then`,
+    );
+    say(
+      `sms-agent: ${error.message}: the verification did not end, nothing was uploaded${report ? `; ${report.file} is marked incomplete` : ''}`,
+    );
+    return { exitCode: SIGNAL_EXIT[error.signal] ?? EXIT.error, runId, interrupted: error };
+  } finally {
+    progress?.done();
+    report?.close();
+  }
+  for (const notice of result.notices) say(`notice: ${notice}`);
+  for (const warning of result.warnings) say(`warning: ${warning}`);
+  const results = result.results.map(toConsistencyResult);
+  let upload:
+    | (ReturnType<NonNullable<typeof uploading>['workflow']['uploadReport']> & { error?: string })
+    | undefined;
+  let uploadExit: number = EXIT.consistent;
+  let problem: string | undefined;
+  if (uploading && task) {
+    const blocked = result.results.filter((r) => r.notUploadable);
+    for (const r of blocked) say(`error: ${r.dirCheck} cannot be uploaded: ${r.notUploadable}`);
+    if (blocked.length > 0) {
+      findings?.abort();
+      uploadExit = EXIT.error;
+      problem = `${blocked[0]!.dirCheck} cannot be uploaded: ${blocked[0]!.notUploadable}`;
+    } else {
+      try {
+        if (findings) for (const line of findingsNotes(findings)) say(line);
+        const delivered = await uploading.workflow.uploadVerification(
+          uploading.client,
+          uploading.spool,
+          task,
+          results,
+          { runId, ...(findings ? { commitFindings: () => findings.commit() } : {}) },
+        );
+        const { earlier, outcomes } = delivered;
+        if (earlier.length > 0)
+          say(`spool: ${summarizeDeliveries(earlier, uploading.spool.dir)[0]} (earlier uploads)`);
+        for (const line of summarizeDeliveries(outcomes, uploading.spool.dir)) say(line);
+        if (delivered.findings) say(findingsSummary(delivered.findings, uploading.spool.dir));
+        if (findings?.failure !== undefined)
+          say(
+            `warning: findings not uploaded: they could not be written to ${uploading.spool.dir} (${findings.failure}); the counts were`,
+          );
+        const all = delivered.findings ? [...outcomes, delivered.findings] : outcomes;
+        uploadExit = deliveryExit(all);
+        const refused = all.find((o) => o.status === 'refused');
+        if (refused?.status === 'refused') problem = `an upload was refused by the server: ${refused.reason}`;
+        upload = uploading.workflow.uploadReport(task, outcomes, {
+          runId,
+          findings: delivered.findings,
+          truncatedDirs: [...(findings?.truncated ?? [])],
+        });
+      } catch (error) {
+        findings?.abort();
+        // the spool cannot be written (a bad --spool-dir, a full disk): the verdict is still shown
+        const message = describeError(error);
+        say(`error: nothing was uploaded: ${message}; check --spool-dir ${uploading.spool.dir}`);
+        uploadExit = EXIT.error;
+        problem = `nothing was uploaded: ${message}`;
+        upload = { ...uploading.workflow.uploadReport(task, []), status: 'refused', error: message };
+      }
+    }
+  }
+  if (plan.output === 'json') {
+    process.stdout.write(`${JSON.stringify(toJsonDocument(result, upload ? { upload } : {}), null, 2)}\n`);
+  } else if (plan.output === 'table') {
+    process.stdout.write(`${formatTable(result)}\n`);
+  }
+  if (report) say(`report: ${plural(report.lines, 'path')} in ${report.file}`);
+  // the verdict when every upload was delivered; otherwise what happened to the uploads
+  const exitCode =
+    uploadExit !== EXIT.consistent
+      ? uploadExit
+      : result.results.every((r) => r.consistent)
+        ? EXIT.consistent
+        : EXIT.inconsistent;
+  return { exitCode, runId, results, ...(problem === undefined ? {} : { problem }) };
+}
