@@ -218,6 +218,28 @@ describe('directories to verify', () => {
     ]);
   });
 
+  it('gives each directory the dir_check given with it, also to the findings, and keeps the first of one given twice', async () => {
+    const entries: string[][] = [];
+    const { result, pair } = await run(
+      { root: { data: { x: '1' } }, var: { y: '2' } },
+      { root: { data: {} }, var: { y: '2' } },
+      {
+        dirs: [
+          { dir: 'root/data', dirCheck: '/root/data' },
+          { dir: 'root/data/', dirCheck: '/elsewhere' },
+          'var',
+        ],
+        report: true,
+        onEntries: (_, dirChecks) => entries.push(dirChecks),
+      },
+    );
+    expect(result.results.map((r) => [r.dirCheck, r.source, r.counts.missing])).toEqual([
+      ['/root/data', join(pair.src, 'root/data'), 1],
+      [join(pair.src, 'var'), join(pair.src, 'var'), 0],
+    ]);
+    expect(entries[0]).toEqual(['/root/data', join(pair.src, 'var')]);
+  });
+
   it('refuses a --dir outside the source', async () => {
     await expect(run({ a: '1' }, { a: '1' }, { dirs: ['../elsewhere'] })).rejects.toThrow(
       'is outside the source directory',

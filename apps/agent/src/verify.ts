@@ -36,8 +36,14 @@ export interface VerifyOptions {
   targetManifest?: string;
   /** A target on another host, reached over ssh: its manifest is made there and read as it arrives. */
   targetRemote?: { target: RemoteTarget; ssh?: string[]; remoteAgent?: string };
-  /** Directories below the source to verify one by one; none: the source itself. */
-  dirs?: string[];
+  /**
+   * Directories below the source to verify one by one (relative to it, or
+   * absolute below it); none: the source itself. Each result's `dir_check` is
+   * the directory's absolute path, or the `dirCheck` given with it (`run`: the
+   * directory as the task names it on the source server, not where it is
+   * found here).
+   */
+  dirs?: readonly (string | DirectorySpec)[];
   mode?: Mode;
   /** Times that differ by at most this many whole seconds count as equal (rsync's --modify-window; default 0). */
   modifyWindow?: number;
@@ -58,6 +64,12 @@ export interface VerifyOptions {
   onRecheck?: (paths: number, delaySeconds: number) => void;
   /** Called once the arguments are checked, right before the walk (the CLI opens its report then). */
   onStart?: () => void;
+}
+
+/** A directory to verify and the `dir_check` its result carries. */
+export interface DirectorySpec {
+  dir: string;
+  dirCheck: string;
 }
 
 export interface DirectoryResult {
@@ -105,10 +117,15 @@ function sameDirectory(a: string, b: string): boolean {
   }
 }
 
+/** A `--dir` value (relative to the source, or absolute) as a path relative to the source. */
+function relativeDir(source: string, dir: string): string {
+  return isAbsolute(dir) ? relative(source, dir) : relative(source, resolve(source, dir));
+}
+
 /** The `--dir` values as clean relative paths, outer directories only. */
 export function normalizeDirs(source: string, dirs: readonly string[], notices: string[]): string[] {
   const relatives = dirs.map((dir) => {
-    const rel = isAbsolute(dir) ? relative(source, dir) : relative(source, resolve(source, dir));
+    const rel = relativeDir(source, dir);
     if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
       throw new VerifyError(`--dir ${dir}: is outside the source directory ${source}`);
     }
@@ -168,7 +185,22 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   const sourceIsDir = isDirectory(source);
   if (sourceIsDir === undefined) throw new VerifyError(`source directory ${source} does not exist`);
   if (!sourceIsDir) throw new VerifyError(`source ${source} is not a directory`);
-  const dirs = options.dirs && options.dirs.length > 0 ? normalizeDirs(source, options.dirs, notices) : [''];
+  const requested = options.dirs ?? [];
+  const dirs =
+    requested.length > 0
+      ? normalizeDirs(
+          source,
+          requested.map((d) => (typeof d === 'string' ? d : d.dir)),
+          notices,
+        )
+      : [''];
+  // the dir_check given with a directory, by its path relative to the source (the first, when given twice)
+  const givenDirChecks = new Map<string, string>();
+  for (const d of requested) {
+    if (typeof d === 'string') continue;
+    const rel = relativeDir(source, d.dir);
+    if (!givenDirChecks.has(rel)) givenDirChecks.set(rel, d.dirCheck);
+  }
   // the manifest names directories with '/'
   const manifestDirs = dirs.map((d) => d.split(sep).join('/'));
   // a bad pattern is said here, once, before anything runs (not by every worker; this thread compiles it once)
@@ -242,6 +274,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       readAhead,
       source,
       dirs,
+      givenDirChecks,
       manifestDirs,
       manifestOrder,
       notices,
@@ -260,6 +293,8 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
 interface Opened {
   source: string;
   dirs: string[];
+  /** The `dir_check` given with a directory (by its relative path), when one was. */
+  givenDirChecks: ReadonlyMap<string, string>;
   manifestDirs: string[];
   manifestOrder: number[] | undefined;
   notices: string[];
@@ -277,6 +312,7 @@ async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<Ve
   const {
     source,
     dirs,
+    givenDirChecks,
     manifestDirs,
     manifestOrder,
     notices,
@@ -316,7 +352,7 @@ async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<Ve
     units.push({ root: roots.length, kind: targetIsDir ? 'both' : 'source-only', rel: '' });
     roots.push({ source: sourceDir, target: targetDir });
     described.push({
-      dirCheck: sourceDir,
+      dirCheck: givenDirChecks.get(rel) ?? sourceDir,
       source: sourceDir,
       target: remote
         ? `${remote.destination}:${targetDir}`
