@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { dashboardBrowser, textOf } from '../test-support/dashboard.js';
+import { signedInBrowser, textOf } from '../test-support/dashboard.js';
 import { ADMIN_PASSWORD, createTestApp, type TestApp } from '../testing/app.js';
 
 let t: TestApp;
@@ -10,11 +10,7 @@ afterEach(async () => {
   await t.close();
 });
 
-async function signedIn(user = 'admin', password = ADMIN_PASSWORD) {
-  const browser = dashboardBrowser(t);
-  expect((await browser.signIn(user, password)).status).toBe(303);
-  return browser;
-}
+const signedIn = (user = 'admin', password = ADMIN_PASSWORD) => signedInBrowser(t, user, password);
 
 describe('dashboard: verification on the task page', () => {
   it('lets an admin set the configuration and ask for a verification, and shows both', async () => {
