@@ -28,6 +28,7 @@ const EnvSchema = v.object({
   SMS_ADMIN_PASSWORD: v.optional(NewPasswordSchema),
   SMS_TOKEN_TTL_SECONDS: v.optional(Seconds(60, 366 * 24 * 3600), String(24 * 3600)),
   SMS_SHUTDOWN_TIMEOUT_SECONDS: v.optional(Seconds(1, 3600), '10'),
+  SMS_SCHEDULER_SECONDS: v.optional(Seconds(1, 3600), '30'),
   SMS_LOG_LEVEL: v.optional(v.picklist(['debug', 'info', 'warn', 'error', 'silent']), 'info'),
   SMS_METRICS: v.optional(
     v.picklist(['0', '1'], 'expected 0 (off) or 1 (GET /metrics on the API port)'),
@@ -61,6 +62,8 @@ export type ServerConfig = {
   adminPassword: string | undefined;
   tokenTtlSeconds: number;
   shutdownTimeoutSeconds: number;
+  /** How often the scheduler makes the requests the tasks' schedules ask for. */
+  schedulerSeconds: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** undefined: the default for this Node.js (node:sqlite on 24+, better-sqlite3 before) */
   sqliteDriver: 'better-sqlite3' | 'node-sqlite' | undefined;
@@ -98,6 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     adminPassword: e.SMS_ADMIN_PASSWORD,
     tokenTtlSeconds: e.SMS_TOKEN_TTL_SECONDS,
     shutdownTimeoutSeconds: e.SMS_SHUTDOWN_TIMEOUT_SECONDS,
+    schedulerSeconds: e.SMS_SCHEDULER_SECONDS,
     logLevel: e.SMS_LOG_LEVEL,
     sqliteDriver: e.SMS_SQLITE_DRIVER === 'auto' ? undefined : e.SMS_SQLITE_DRIVER,
     trustedProxies: e.SMS_TRUSTED_PROXIES,

@@ -8,6 +8,7 @@ import type { Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { AccessKeyService, accessKeySealingKey } from './services/access-key-service.js';
 import { AuthService, type SignInLimits } from './services/auth-service.js';
+import { ConfigurationService } from './services/configuration-service.js';
 import { ConsistencyService } from './services/consistency-service.js';
 import { DashboardService } from './services/dashboard-service.js';
 import { FindingService } from './services/finding-service.js';
@@ -15,6 +16,7 @@ import { HealthService } from './services/health-service.js';
 import { SignatureService } from './services/signature-service.js';
 import { TaskService } from './services/task-service.js';
 import { UserService } from './services/user-service.js';
+import { startScheduler, VerificationService } from './services/verification-service.js';
 import { Storage } from './storage/storage.js';
 import { SERVER_VERSION } from './version.js';
 
@@ -53,6 +55,8 @@ export async function createServices(
       findings.sweepLater(taskId, dirChecks),
     ),
     findings,
+    configurations: new ConfigurationService(storage, tasks, clock),
+    verifications: new VerificationService(storage, tasks, auth, clock, options.logger),
     users: new UserService(storage, clock),
   };
 }
@@ -95,6 +99,12 @@ export async function startServer(
     // The one time a password is shown: a generated first-start password, on stderr, outside the JSON log.
     if (bootstrap.generatedPassword) options.announcePassword?.(bootstrap.generatedPassword);
   }
+  const stopScheduler = startScheduler(
+    services.verifications,
+    Date.now,
+    config.schedulerSeconds * 1000,
+    logger,
+  );
   let draining = false;
   const app = createApp(
     {
@@ -147,6 +157,7 @@ export async function startServer(
         const sweeper = setInterval(closeIdle, 50);
         server.once('close', () => clearInterval(sweeper));
       });
+      await stopScheduler();
       await services.findings.swept();
       await storage.close();
       logger.info('stopped');

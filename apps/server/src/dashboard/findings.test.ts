@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { dashboardBrowser, textOf } from '../test-support/dashboard.js';
+import { dashboardBrowser, signedInBrowser, textOf } from '../test-support/dashboard.js';
 import { ADMIN_PASSWORD, createTestApp, result, type TestApp } from '../testing/app.js';
 
 let t: TestApp;
@@ -11,11 +11,7 @@ afterEach(async () => {
   await t.close();
 });
 
-async function signedIn(user = 'admin', password = ADMIN_PASSWORD) {
-  const browser = dashboardBrowser(t);
-  expect((await browser.signIn(user, password)).status).toBe(303);
-  return browser;
-}
+const signedIn = (user = 'admin', password = ADMIN_PASSWORD) => signedInBrowser(t, user, password);
 
 const clean = { num_different_files: 0, num_target_miss_files: 0, num_target_more_files: 0 };
 

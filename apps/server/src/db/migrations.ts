@@ -400,6 +400,56 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    '0012_configuration_and_requests': {
+      async up(db: Kysely<unknown>) {
+        // a task's agent configuration (configuration-setting): one row per key set
+        await db.schema
+          .createTable('task_configurations')
+          .addColumn('task_id', 'text', (c) => c.notNull().references('tasks.id').onDelete('cascade'))
+          .addColumn('config_key', 'text', (c) => c.notNull())
+          .addColumn('config_value', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('task_configurations_pk', ['task_id', 'config_key'])
+          .execute();
+        // verification requests ("Verify now", schedules), taken by agents' daemons with a lease
+        await db.schema
+          .createTable('verification_requests')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('task_id', 'text', (c) => c.notNull().references('tasks.id').onDelete('cascade'))
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('origin', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('created_by', 'text')
+          .addColumn('scheduled_for', 'bigint')
+          .addColumn('agent', 'text')
+          .addColumn('lease_id', 'text')
+          .addColumn('lease_expires_at', 'bigint')
+          .addColumn('run_id', 'text')
+          .addColumn('started_at', 'bigint')
+          .addColumn('finished_at', 'bigint')
+          .addColumn('check_result', 'text')
+          .addColumn('error', 'text')
+          .execute();
+        await db.schema
+          .createIndex('verification_requests_task')
+          .on('verification_requests')
+          .columns(['task_id', 'created_at'])
+          .execute();
+        await db.schema
+          .createIndex('verification_requests_state')
+          .on('verification_requests')
+          .columns(['state', 'created_at'])
+          .execute();
+        // at most one open request per task, whoever asks (two admins, a schedule, several servers)
+        await sql`create unique index verification_requests_open on verification_requests (task_id) where state in ('pending', 'running')`.execute(
+          db,
+        );
+        // each scheduled time of a task asks once, however many servers share the database
+        await sql`create unique index verification_requests_slot on verification_requests (task_id, scheduled_for) where scheduled_for is not null`.execute(
+          db,
+        );
+      },
+    },
   };
 }
 

@@ -116,6 +116,29 @@ export interface Database {
     reason: string;
   };
   /** Each directory's stored findings of a run: how many, and whether the agent cut the list (1) or not (0). */
+  /** A task's agent configuration: one row per key set (configuration-setting). */
+  task_configurations: { task_id: string; config_key: string; config_value: string; updated_at: number };
+  /** Verification requests: "Verify now" and schedules; taken by agents with a lease. */
+  verification_requests: {
+    id: string;
+    task_id: string;
+    /** pending, running, done, failed */
+    state: string;
+    /** manual or schedule */
+    origin: string;
+    created_at: number;
+    created_by: string | null;
+    /** The schedule's time it was made for (one request per time and task). */
+    scheduled_for: number | null;
+    agent: string | null;
+    lease_id: string | null;
+    lease_expires_at: number | null;
+    run_id: string | null;
+    started_at: number | null;
+    finished_at: number | null;
+    check_result: string | null;
+    error: string | null;
+  };
   finding_directories: {
     task_id: string;
     dir_check: string;

@@ -8,6 +8,7 @@ import { measureRequests } from './middleware/metrics.js';
 import { requestContext } from './middleware/request-context.js';
 import { registerAuthDecode } from './routes/auth-decode.js';
 import { registerAuthTokens } from './routes/auth-tokens.js';
+import { registerConfiguration } from './routes/configuration.js';
 import { registerConsistencyResultShow } from './routes/consistency-result-show.js';
 import { registerConsistencyResultUpdate } from './routes/consistency-result-update.js';
 import { registerCredentialsCreate } from './routes/credentials-create.js';
@@ -23,6 +24,7 @@ import { registerTasksCreate } from './routes/tasks-create.js';
 import { registerTasksDelete } from './routes/tasks-delete.js';
 import { registerTasksList } from './routes/tasks-list.js';
 import { registerTasksShow } from './routes/tasks-show.js';
+import { registerVerification } from './routes/verification.js';
 
 /** Turns a Hono route path (`/v3/tasks/:task_id{[^/]*}`) into a matcher, for telling 405 from 404. */
 function routeMatcher(path: string): RegExp {
@@ -77,6 +79,8 @@ export function createApp(deps: AppDeps, options: { version?: string } = {}): Ho
   registerConsistencyResultShow(app);
   registerFindingsUpload(app);
   registerFindingsList(app);
+  registerConfiguration(app);
+  registerVerification(app);
   registerDashboard(app);
 
   const routes = app.routes

@@ -3,12 +3,14 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { AccessKeyService } from '../services/access-key-service.js';
 import type { AuthService, Principal } from '../services/auth-service.js';
+import type { ConfigurationService } from '../services/configuration-service.js';
 import type { ConsistencyService } from '../services/consistency-service.js';
 import type { DashboardService } from '../services/dashboard-service.js';
 import type { FindingService } from '../services/finding-service.js';
 import type { HealthService } from '../services/health-service.js';
 import type { SignatureService } from '../services/signature-service.js';
 import type { TaskService } from '../services/task-service.js';
+import type { VerificationService } from '../services/verification-service.js';
 
 /** What the routes are given: services, never the environment. */
 export interface AppDeps {
@@ -21,6 +23,10 @@ export interface AppDeps {
   consistency: ConsistencyService;
   /** Per-path findings (our extension). */
   findings: FindingService;
+  /** A task's agent configuration (configuration-setting). */
+  configurations: ConfigurationService;
+  /** Verification requests: "Verify now", schedules, agents' daemons (ours). */
+  verifications: VerificationService;
   dashboard: DashboardService;
   /** The time, for pages that say how long ago; tests move it. */
   clock?: () => number;

@@ -5,12 +5,14 @@ import { migrateToLatest } from '../db/migrations.js';
 import type { Dialect } from '../db/schema.js';
 import { AccessKeyStore } from './access-key-store.js';
 import { AccountStore } from './account-store.js';
+import { ConfigurationStore } from './configuration-store.js';
 import { FindingStore } from './finding-store.js';
 import { type StorageEvents, type StoreHandle, storeHandle } from './handle.js';
 import { SignInStore } from './sign-in-store.js';
 import { TaskStore } from './task-store.js';
 import { TaskSummaryStore } from './task-summary-store.js';
 import { UploadStore } from './upload-store.js';
+import { VerificationStore } from './verification-store.js';
 
 export {
   AccessKeyLimitReached,
@@ -19,12 +21,14 @@ export {
   type AccessKeyStore,
 } from './access-key-store.js';
 export type { AccountStore, MembershipRow, PrincipalRow, ProjectRow, UserRow } from './account-store.js';
+export type { ConfigurationStore } from './configuration-store.js';
 export type { DirectoryRun, FindingDirectory, FindingRow, FindingStore } from './finding-store.js';
 export { type StorageEvents, UniqueViolation } from './handle.js';
 export type { SessionRow, SignInStore } from './sign-in-store.js';
 export type { TaskStore } from './task-store.js';
 export type { RunSummary, TaskSummaryRow, TaskSummaryStore, UploadSummary } from './task-summary-store.js';
 export type { NewUpload, UploadOutcome, UploadStore } from './upload-store.js';
+export type { VerificationStore } from './verification-store.js';
 
 /**
  * The server's storage: one database handle (the same Kysely queries on
@@ -44,6 +48,8 @@ export class Storage {
   readonly summaries: TaskSummaryStore;
   readonly uploads: UploadStore;
   readonly findings: FindingStore;
+  readonly configurations: ConfigurationStore;
+  readonly verifications: VerificationStore;
   private readonly handle: StoreHandle;
 
   private constructor(connection: ReturnType<typeof connect>, events?: StorageEvents) {
@@ -58,6 +64,8 @@ export class Storage {
     this.summaries = new TaskSummaryStore(this.handle);
     this.uploads = new UploadStore(this.handle);
     this.findings = new FindingStore(this.handle);
+    this.configurations = new ConfigurationStore(this.handle);
+    this.verifications = new VerificationStore(this.handle);
   }
 
   /** Opens the configured database and brings its schema up to date; `events` hear what it does (metrics). */

@@ -91,3 +91,11 @@ export const textOf = (html: string) =>
     .replace(/&quot;/g, '"')
     .replace(/&amp;/g, '&')
     .replace(/\s+/g, ' ');
+
+/** A browser signed in as `user` (303 from the sign-in form, else the test fails). */
+export async function signedInBrowser(app: TestApp, user: string, password: string) {
+  const browser = dashboardBrowser(app);
+  const res = await browser.signIn(user, password);
+  if (res.status !== 303) throw new Error(`sign-in of ${user} answered ${res.status}: ${await res.text()}`);
+  return browser;
+}

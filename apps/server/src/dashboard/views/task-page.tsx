@@ -14,6 +14,7 @@ import {
   shortRun,
   VerdictBadge,
 } from './parts.js';
+import { VerificationSection, type VerificationView } from './verification-section.js';
 
 const When: FC<{ ms: number; now: number }> = ({ ms, now }) => (
   <time datetime={new Date(ms).toISOString()}>
@@ -31,11 +32,12 @@ const NUMBER_COLUMNS = [
 ] as const;
 
 /** One task: its facts, the latest result of each directory as a bar, and the history of its runs. */
-export const TaskPage: FC<{ view: TaskPageView; session: Session; now: number }> = ({
-  view,
-  session,
-  now,
-}) => {
+export const TaskPage: FC<{
+  view: TaskPageView;
+  session: Session;
+  now: number;
+  verification?: VerificationView | undefined;
+}> = ({ view, session, now, verification }) => {
   const { task, summary, history, directories, directoryPage, uploadCount, runCount } = view;
   const first = (directoryPage.page - 1) * directoryPage.perPage;
   const dirsHref = (page: number) =>
@@ -140,6 +142,10 @@ export const TaskPage: FC<{ view: TaskPageView; session: Session; now: number }>
           </>
         )}
       </section>
+
+      {verification ? (
+        <VerificationSection taskId={task.id} view={verification} session={session} now={now} />
+      ) : null}
 
       <section aria-labelledby="history">
         <h2 id="history">History</h2>

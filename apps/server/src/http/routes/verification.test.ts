@@ -1,0 +1,308 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ClaimResponseSchema,
+  ConfigurationResponseSchema,
+  ErrorResponseSchema,
+  VerificationListSchema,
+  VerificationRequestSchema,
+} from '@sms/domain';
+import * as v from 'valibot';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VerificationService } from '../../services/verification-service.js';
+import { createTestApp, type TestApp } from '../../testing/app.js';
+
+let t: TestApp;
+let agent: { token: string };
+let viewer: { token: string };
+
+function call(path: string, method: string, token: string, body?: unknown) {
+  return t.request(path, {
+    method,
+    headers: { 'x-auth-token': token, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+/** An answer's body, with the fields these tests read. */
+type Answer = {
+  id: string;
+  lease_id: string;
+  run_id?: string;
+  configurations: unknown[];
+  [key: string]: unknown;
+};
+const json = (res: Response) => res.json() as Promise<Answer>;
+async function errorOf(res: Response) {
+  return v.parse(ErrorResponseSchema, await res.json());
+}
+const setting = (taskId: string) => `/v3/tasks/${taskId}/configuration-setting`;
+const entries = (pairs: [string, string][]) => ({
+  configurations: pairs.map(([config_key, config_value]) => ({ config_key, config_value })),
+});
+
+describe.each(['sqlite', 'postgres'] as const)('configuration and verification requests on %s', (dialect) => {
+  beforeAll(async () => {
+    t = await createTestApp({ dialect });
+    agent = await t.userWithToken(`daemon-${dialect}`, 'agent');
+    viewer = await t.userWithToken(`watcher-${dialect}`, 'viewer');
+  });
+  afterAll(() => t.close());
+
+  describe('configuration-setting', () => {
+    it('sets keys, reads them back in key order, and removes a key with ""', async () => {
+      const taskId = await t.createTask();
+      expect(await (await call(setting(taskId), 'GET', t.adminToken)).json()).toEqual({ configurations: [] });
+      const set = await call(
+        setting(taskId),
+        'POST',
+        t.adminToken,
+        entries([
+          ['CONSISTENCY_TARGET', 'root@web-02:/'],
+          ['CONSISTENCY_DIR', '["/root/data","/var/www"]'],
+          ['CONSISTENCY_MODE', 'content'],
+        ]),
+      );
+      expect(set.status).toBe(200);
+      expect(await set.json()).toEqual({});
+      const read = v.parse(
+        ConfigurationResponseSchema,
+        await (await call(setting(taskId), 'GET', agent.token)).json(),
+      );
+      expect(read.configurations.map((e) => e.config_key)).toEqual([
+        'CONSISTENCY_DIR',
+        'CONSISTENCY_MODE',
+        'CONSISTENCY_TARGET',
+      ]);
+      await call(
+        setting(taskId),
+        'POST',
+        t.adminToken,
+        entries([
+          ['CONSISTENCY_MODE', ''],
+          ['CONSISTENCY_MODE_X', 'y'],
+        ]),
+      );
+      // the whole request is refused for its unknown key: nothing removed
+      expect((await json(await call(setting(taskId), 'GET', viewer.token))).configurations).toHaveLength(3);
+      await call(setting(taskId), 'POST', t.adminToken, entries([['CONSISTENCY_MODE', '']]));
+      expect((await json(await call(setting(taskId), 'GET', viewer.token))).configurations).toHaveLength(2);
+    });
+
+    it('refuses a bad value or an unknown key with 400 naming the key, and lets only admins write', async () => {
+      const taskId = await t.createTask();
+      const bad = await call(
+        setting(taskId),
+        'POST',
+        t.adminToken,
+        entries([['CONSISTENCY_RECHECK', 'yes']]),
+      );
+      expect(bad.status).toBe(400);
+      expect((await errorOf(bad)).error_msg).toMatch(
+        /configurations\[0\]\.config_value: CONSISTENCY_RECHECK: expected true or false/,
+      );
+      const unknown = await call(
+        setting(taskId),
+        'POST',
+        t.adminToken,
+        entries([['CONSISTENCY_SPEED', 'x']]),
+      );
+      expect((await errorOf(unknown)).error_msg).toMatch(/unknown key "CONSISTENCY_SPEED"/);
+      const list = await call(
+        setting(taskId),
+        'POST',
+        t.adminToken,
+        entries([['CONSISTENCY_DIR', '/root/data']]),
+      );
+      expect((await errorOf(list)).error_msg).toMatch(/CONSISTENCY_DIR: expected a JSON array/);
+      for (const token of [agent.token, viewer.token]) {
+        const denied = await call(setting(taskId), 'POST', token, entries([['CONSISTENCY_MODE', 'quick']]));
+        expect(denied.status).toBe(403);
+      }
+      expect((await call(setting('no-such-task'), 'GET', t.adminToken)).status).toBe(404);
+    });
+  });
+
+  describe('verification requests', () => {
+    it('"Verify now" makes one pending request a task at a time; agents and viewers may not ask', async () => {
+      const taskId = await t.createTask();
+      const first = await call(`/v3/tasks/${taskId}/consistency-check`, 'POST', t.adminToken);
+      expect(first.status).toBe(201);
+      const request = v.parse(VerificationRequestSchema, await first.json());
+      expect(request).toMatchObject({
+        task_id: taskId,
+        state: 'pending',
+        origin: 'manual',
+        created_by: 'admin',
+      });
+      const again = await call(`/v3/tasks/${taskId}/consistency-check`, 'POST', t.adminToken);
+      expect(again.status).toBe(200);
+      expect((await json(again)).id).toBe(request.id);
+      expect((await call(`/v3/tasks/${taskId}/consistency-check`, 'POST', agent.token)).status).toBe(403);
+      expect((await call(`/v3/tasks/${taskId}/consistency-check`, 'POST', viewer.token)).status).toBe(403);
+      const list = v.parse(
+        VerificationListSchema,
+        await (await call(`/v3/tasks/${taskId}/consistency-checks`, 'GET', viewer.token)).json(),
+      );
+      expect(list.requests.map((r) => r.id)).toEqual([request.id]);
+    });
+
+    it('is taken by one agent with a lease, renewed, finished once, and answered again when finished again', async () => {
+      const taskId = await t.createTask();
+      const { id } = await json(await call(`/v3/tasks/${taskId}/consistency-check`, 'POST', t.adminToken));
+      const polled = v.parse(
+        VerificationListSchema,
+        await (await call('/v3/consistency-checks', 'GET', agent.token)).json(),
+      );
+      expect(polled.requests.map((r) => r.id)).toContain(id);
+      const claim = await call(`/v3/consistency-checks/${id}/claim`, 'POST', agent.token, {
+        lease_seconds: 60,
+        agent: 'web-01',
+      });
+      expect(claim.status).toBe(200);
+      const { request, lease_id } = v.parse(ClaimResponseSchema, await claim.json());
+      expect(request).toMatchObject({ state: 'running', agent: `daemon-${dialect}@web-01` });
+      const second = await call(`/v3/consistency-checks/${id}/claim`, 'POST', agent.token, {
+        lease_seconds: 60,
+        agent: 'web-02',
+      });
+      expect(second.status).toBe(409);
+      expect(await errorOf(second)).toMatchObject({ error_code: 'SMS.1008' });
+      const wrongLease = await call(`/v3/consistency-checks/${id}/heartbeat`, 'POST', agent.token, {
+        lease_id: randomUUID(),
+        lease_seconds: 60,
+      });
+      expect(wrongLease.status).toBe(409);
+      const runId = randomUUID();
+      const beat = await call(`/v3/consistency-checks/${id}/heartbeat`, 'POST', agent.token, {
+        lease_id,
+        lease_seconds: 60,
+        run_id: runId,
+      });
+      expect((await json(beat)).run_id).toBe(runId);
+      const finish = { lease_id, state: 'done', run_id: runId, check_result: 'INCONSISTENT' };
+      const done = await call(`/v3/consistency-checks/${id}/finish`, 'POST', agent.token, finish);
+      expect(await done.json()).toMatchObject({ state: 'done', check_result: 'INCONSISTENT', run_id: runId });
+      const again = await call(`/v3/consistency-checks/${id}/finish`, 'POST', agent.token, finish);
+      expect(again.status).toBe(200);
+      const other = await call(`/v3/consistency-checks/${id}/finish`, 'POST', agent.token, {
+        lease_id,
+        state: 'failed',
+        error: 'x',
+      });
+      expect(other.status).toBe(409);
+      expect(
+        (
+          await call(`/v3/consistency-checks/${id}/claim`, 'POST', viewer.token, {
+            lease_seconds: 60,
+            agent: 'x',
+          })
+        ).status,
+      ).toBe(403);
+    });
+
+    it('goes back to pending when its lease runs out, and the old lease can change nothing', async () => {
+      const taskId = await t.createTask();
+      const { id } = await json(await call(`/v3/tasks/${taskId}/consistency-check`, 'POST', t.adminToken));
+      const { lease_id } = await json(
+        await call(`/v3/consistency-checks/${id}/claim`, 'POST', agent.token, {
+          lease_seconds: 10,
+          agent: 'dies',
+        }),
+      );
+      t.advanceClock(11_000);
+      const polled = v.parse(
+        VerificationListSchema,
+        await (await call('/v3/consistency-checks', 'GET', agent.token)).json(),
+      );
+      expect(polled.requests.find((r) => r.id === id)?.state).toBe('pending');
+      const late = await call(`/v3/consistency-checks/${id}/heartbeat`, 'POST', agent.token, {
+        lease_id,
+        lease_seconds: 60,
+      });
+      expect(late.status).toBe(409);
+      const taken = await call(`/v3/consistency-checks/${id}/claim`, 'POST', agent.token, {
+        lease_seconds: 60,
+        agent: 'lives',
+      });
+      expect(taken.status).toBe(200);
+      const stale = await call(`/v3/consistency-checks/${id}/finish`, 'POST', agent.token, {
+        lease_id,
+        state: 'done',
+        run_id: randomUUID(),
+        check_result: 'CONSISTENT',
+      });
+      expect(stale.status).toBe(409);
+    });
+
+    it('is handed back by release (pending again; the same release answered again)', async () => {
+      const taskId = await t.createTask();
+      const { id } = await json(await call(`/v3/tasks/${taskId}/consistency-check`, 'POST', t.adminToken));
+      const { lease_id } = await json(
+        await call(`/v3/consistency-checks/${id}/claim`, 'POST', agent.token, {
+          lease_seconds: 60,
+          agent: 'stops',
+        }),
+      );
+      const released = await call(`/v3/consistency-checks/${id}/release`, 'POST', agent.token, { lease_id });
+      expect(await released.json()).toMatchObject({ state: 'pending' });
+      expect(
+        (await call(`/v3/consistency-checks/${id}/release`, 'POST', agent.token, { lease_id })).status,
+      ).toBe(200);
+    });
+
+    it('answers a long poll as soon as a request is made', async () => {
+      const taskId = await t.createTask();
+      // drain what earlier tests left pending in the project
+      const pending = v.parse(
+        VerificationListSchema,
+        await (await call('/v3/consistency-checks', 'GET', agent.token)).json(),
+      );
+      for (const r of pending.requests) {
+        const { lease_id } = await json(
+          await call(`/v3/consistency-checks/${r.id}/claim`, 'POST', agent.token, {
+            lease_seconds: 600,
+            agent: 'drain',
+          }),
+        );
+        await call(`/v3/consistency-checks/${r.id}/finish`, 'POST', agent.token, {
+          lease_id,
+          state: 'failed',
+          error: 'drained',
+        });
+      }
+      const started = Date.now();
+      const polling = call('/v3/consistency-checks?wait=5', 'GET', agent.token);
+      setTimeout(() => void call(`/v3/tasks/${taskId}/consistency-check`, 'POST', t.adminToken), 300);
+      const answer = v.parse(VerificationListSchema, await (await polling).json());
+      expect(answer.requests.map((r) => r.task_id)).toEqual([taskId]);
+      expect(Date.now() - started).toBeLessThan(4000);
+      const bad = await call('/v3/consistency-checks?wait=31', 'GET', agent.token);
+      expect(bad.status).toBe(400);
+      expect((await call('/v3/consistency-checks', 'GET', viewer.token)).status).toBe(403);
+    });
+
+    it('asks once for each scheduled time, however many servers share the database', async () => {
+      const taskId = await t.createTask();
+      await call(setting(taskId), 'POST', t.adminToken, entries([['CONSISTENCY_SCHEDULE', '*/15 * * * *']]));
+      const base = t.services.clock!();
+      const at = (minutes: number) => Math.floor(base / 900_000) * 900_000 + minutes * 60_000;
+      // two servers' schedulers on one database, ticking over the same quarter hour
+      const second = new VerificationService(t.storage, t.services.tasks, t.services.auth, () => at(16));
+      const made = [
+        await t.services.verifications.schedule(at(14), at(16)),
+        await second.schedule(at(14), at(16)),
+      ];
+      const list = v.parse(
+        VerificationListSchema,
+        await (await call(`/v3/tasks/${taskId}/consistency-checks`, 'GET', t.adminToken)).json(),
+      );
+      const scheduled = list.requests.filter((r) => r.origin === 'schedule');
+      expect(scheduled).toHaveLength(1);
+      expect(made.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1);
+      // a later time while that one is still open: the open one stands, no second
+      expect(await t.services.verifications.schedule(at(29), at(31))).toBe(0);
+      expect(await t.services.verifications.nextScheduled(taskId)).toBe(
+        Math.floor(t.services.clock!() / 900_000) * 900_000 + 900_000,
+      );
+    });
+  });
+});

@@ -1,0 +1,271 @@
+import { EventEmitter } from 'node:events';
+import {
+  Actions,
+  type ClaimRequest,
+  type ClaimResponse,
+  ErrorCodes,
+  type FinishRequest,
+  NotFoundError,
+  nextScheduledTime,
+  SmsError,
+  type VerificationRequest,
+} from '@sms/domain';
+import type { Logger } from '../logger.js';
+import type { ConfigurationStore, VerificationStore } from '../storage/storage.js';
+import type { AuthService, Principal } from './auth-service.js';
+import type { TaskService } from './task-service.js';
+
+/** How often a long poll looks at the database again (another server may have made a request). */
+const POLL_EVERY_MS = 1000;
+/** Requests a poll answers at most. */
+const POLL_LIMIT = 20;
+
+function leaseLost(id: string): SmsError {
+  return new SmsError(
+    ErrorCodes.LeaseHeld,
+    `The verification request ${id} is not held with this lease: it ran out and the request went back to pending, or another agent took it. Stop working on it and take another.`,
+  );
+}
+
+/**
+ * Verification requests (ours): "Verify now" and schedules make them; agents'
+ * daemons take them with a lease and say how they ended. Several servers on
+ * one database agree through its unique indexes and conditional updates.
+ */
+export class VerificationService {
+  private readonly verifications: VerificationStore;
+  private readonly configurations: ConfigurationStore;
+  /** Wakes the long polls of this server when it makes a request. */
+  private readonly made = new EventEmitter();
+
+  constructor(
+    stores: { verifications: VerificationStore; configurations: ConfigurationStore },
+    private readonly tasks: TaskService,
+    private readonly auth: AuthService,
+    private readonly clock: () => number = Date.now,
+    private readonly logger?: Logger,
+  ) {
+    this.verifications = stores.verifications;
+    this.configurations = stores.configurations;
+    this.made.setMaxListeners(0);
+  }
+
+  /** "Verify now": a new pending request, or the task's open one (`created: false`). */
+  async request(
+    principal: Principal,
+    taskId: string,
+  ): Promise<{ request: VerificationRequest; created: boolean }> {
+    await this.tasks.find(principal, taskId, Actions.requestConsistencyCheck);
+    const made = await this.verifications.create(taskId, 'manual', this.clock(), {
+      createdBy: principal.userName,
+    });
+    if (!made.request) throw new Error('no open verification request after a conflict');
+    if (made.created) this.made.emit('request');
+    return { request: made.request, created: made.created };
+  }
+
+  /** A task's requests, newest first (read permission as for its results). */
+  async list(principal: Principal, taskId: string, limit = 20): Promise<VerificationRequest[]> {
+    await this.tasks.find(principal, taskId, Actions.getConsistencyCheckResult);
+    await this.verifications.expireLeases(this.clock());
+    return this.verifications.list(taskId, limit);
+  }
+
+  /**
+   * The pending requests of the caller's project, oldest first; with `wait`,
+   * waits up to that many seconds for one (a long poll), looking again when
+   * this server makes one and every second (another server may have).
+   */
+  async poll(
+    principal: Principal,
+    waitSeconds: number,
+    signal?: AbortSignal,
+  ): Promise<VerificationRequest[]> {
+    this.auth.authorize(principal, Actions.runConsistencyCheck, `project:${principal.projectName}`);
+    const until = Date.now() + waitSeconds * 1000;
+    for (;;) {
+      await this.verifications.expireLeases(this.clock());
+      const pending = await this.verifications.pending(principal.projectId, POLL_LIMIT);
+      const left = until - Date.now();
+      if (pending.length > 0 || left <= 0 || signal?.aborted) return pending;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.made.off('request', done);
+          signal?.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.min(POLL_EVERY_MS, left));
+        this.made.on('request', done);
+        signal?.addEventListener('abort', done);
+      });
+    }
+  }
+
+  /** The request, if the principal may run it: 404 when not in its project, 403 for a role that may not. */
+  private async runnable(principal: Principal, id: string) {
+    const request = await this.verifications.get(id);
+    if (!request || request.project_id !== principal.projectId)
+      throw new NotFoundError('verification request', id);
+    this.auth.authorizeTask(principal, Actions.runConsistencyCheck, {
+      id: request.task_id,
+      project_id: request.project_id,
+    });
+    return request;
+  }
+
+  /** Takes a pending request with a lease: 409 `SMS.1008` when another agent holds it. */
+  async claim(principal: Principal, id: string, claim: ClaimRequest): Promise<ClaimResponse> {
+    await this.runnable(principal, id);
+    const now = this.clock();
+    await this.verifications.expireLeases(now);
+    const agent = `${principal.userName}@${claim.agent}`;
+    const taken = await this.verifications.claim(id, agent, claim.lease_seconds * 1000, now);
+    if (!taken) {
+      throw new SmsError(
+        ErrorCodes.LeaseHeld,
+        `The verification request ${id} is not pending: another agent holds it, or it has ended. Take another.`,
+      );
+    }
+    this.logger?.info('verification request taken', { id, task: taken.request.task_id, agent });
+    return { request: taken.request, lease_id: taken.leaseId };
+  }
+
+  /** Renews the lease (and notes the run once the agent has one). */
+  async heartbeat(
+    principal: Principal,
+    id: string,
+    beat: { lease_id: string; lease_seconds: number; run_id?: string | undefined },
+  ): Promise<VerificationRequest> {
+    await this.runnable(principal, id);
+    const now = this.clock();
+    await this.verifications.expireLeases(now);
+    const updated = await this.verifications.update(id, beat.lease_id, {
+      kind: 'heartbeat',
+      leaseExpiresAt: now + beat.lease_seconds * 1000,
+      ...(beat.run_id ? { runId: beat.run_id } : {}),
+    });
+    if (!updated) throw leaseLost(id);
+    return updated;
+  }
+
+  /** Ends a request `done` (with its run and verdict) or `failed` (with the agent's error); sent again, answered again. */
+  async finish(principal: Principal, id: string, finish: FinishRequest): Promise<VerificationRequest> {
+    const current = await this.runnable(principal, id);
+    const now = this.clock();
+    const updated = await this.verifications.update(id, finish.lease_id, {
+      kind: 'finish',
+      state: finish.state,
+      now,
+      ...(finish.run_id ? { runId: finish.run_id } : {}),
+      ...(finish.state === 'done' ? { checkResult: finish.check_result } : { error: finish.error }),
+    });
+    if (updated) {
+      this.logger?.info('verification request finished', { id, state: updated.state, run: updated.run_id });
+      return updated;
+    }
+    // the same finish again (its answer was lost): the request ended with this lease
+    if (current.lease_id === finish.lease_id && current.state === finish.state) {
+      const { project_id: _p, lease_id: _l, ...request } = current;
+      return request;
+    }
+    throw leaseLost(id);
+  }
+
+  /** Hands a running request back (the agent stops): pending again; sent again, answered again. */
+  async release(principal: Principal, id: string, leaseId: string): Promise<VerificationRequest> {
+    const current = await this.runnable(principal, id);
+    const updated = await this.verifications.update(id, leaseId, { kind: 'release' });
+    if (updated) {
+      this.made.emit('request');
+      return updated;
+    }
+    if (current.lease_id === leaseId && current.state === 'pending') {
+      const { project_id: _p, lease_id: _l, ...request } = current;
+      return request;
+    }
+    throw leaseLost(id);
+  }
+
+  /**
+   * Makes the requests the tasks' schedules ask for: for each task with a
+   * `CONSISTENCY_SCHEDULE`, the latest scheduled time at or before `now` and
+   * after `since` (the previous tick) asks once; a time asked for already (by
+   * this server or another) is not asked again. Returns the requests made.
+   */
+  async schedule(since: number, now: number): Promise<number> {
+    let made = 0;
+    for (const task of await this.configurations.schedules()) {
+      let slot: number | undefined;
+      try {
+        // the latest time in (since, now]: walk forward from since
+        for (
+          let next = nextScheduledTime(task.schedule, task.timezone, since);
+          next !== undefined && next <= now;
+        ) {
+          slot = next;
+          next = nextScheduledTime(task.schedule, task.timezone, next);
+        }
+      } catch (error) {
+        this.logger?.warn('a task schedule cannot be read', { task: task.task_id, err: String(error) });
+        continue;
+      }
+      if (slot === undefined || slot < task.created) continue;
+      const result = await this.verifications.create(task.task_id, 'schedule', now, { scheduledFor: slot });
+      if (result.created) {
+        made++;
+        this.logger?.info('scheduled verification requested', {
+          task: task.task_id,
+          for: new Date(slot).toISOString(),
+        });
+      }
+    }
+    if (made > 0) this.made.emit('request');
+    return made;
+  }
+
+  /** When the task's schedule asks next, or undefined without one. */
+  async nextScheduled(taskId: string): Promise<number | undefined> {
+    const entries = await this.configurations.configuration(taskId);
+    const schedule = entries.find((e) => e.config_key === 'CONSISTENCY_SCHEDULE')?.config_value;
+    const timezone = entries.find((e) => e.config_key === 'CONSISTENCY_TIMEZONE')?.config_value;
+    return schedule ? nextScheduledTime(schedule, timezone, this.clock()) : undefined;
+  }
+}
+
+/**
+ * The server's scheduler: every `everyMs`, makes the requests the schedules
+ * ask for since the previous tick (the first tick looks back one interval).
+ * Returns a stop function.
+ */
+export function startScheduler(
+  verifications: VerificationService,
+  clock: () => number,
+  everyMs: number,
+  logger?: Logger,
+): () => Promise<void> {
+  let since = clock() - everyMs;
+  let running: Promise<void> | undefined;
+  const tick = () => {
+    if (running) return;
+    const now = clock();
+    running = verifications
+      .schedule(since, now)
+      .then(
+        () => {
+          since = now;
+        },
+        (error: unknown) =>
+          logger?.warn('the scheduler could not make requests; it tries again', { err: String(error) }),
+      )
+      .finally(() => {
+        running = undefined;
+      });
+  };
+  const timer = setInterval(tick, everyMs);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}

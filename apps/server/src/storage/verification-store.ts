@@ -1,0 +1,226 @@
+import { randomUUID } from 'node:crypto';
+import type { CheckResult, VerificationRequest, VerificationState } from '@sms/domain';
+import type { Selectable } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { Store } from './handle.js';
+
+type Row = Selectable<Database['verification_requests']>;
+
+/** A request as the API shows it (the lease id stays with the agent that holds it). */
+export function requestOf(row: Row): VerificationRequest {
+  const optional = <K extends string, T>(key: K, value: T | null) =>
+    (value === null ? {} : { [key]: value }) as { [P in K]?: T };
+  return {
+    id: row.id,
+    task_id: row.task_id,
+    state: row.state as VerificationState,
+    origin: row.origin === 'schedule' ? 'schedule' : 'manual',
+    created_at: Number(row.created_at),
+    ...optional('created_by', row.created_by),
+    ...optional('agent', row.agent),
+    ...optional('run_id', row.run_id),
+    ...optional('started_at', row.started_at === null ? null : Number(row.started_at)),
+    ...optional(
+      'lease_expires_at',
+      row.state === 'running' && row.lease_expires_at !== null ? Number(row.lease_expires_at) : null,
+    ),
+    ...optional('finished_at', row.finished_at === null ? null : Number(row.finished_at)),
+    ...optional('check_result', row.check_result as CheckResult | null),
+    ...optional('error', row.error),
+  };
+}
+
+/**
+ * Verification requests: made by "Verify now" or a schedule, at most one
+ * open (pending or running) per task, each scheduled time once (unique
+ * indexes, so that several servers agree); taken by one agent at a time with
+ * a lease, which its heartbeats renew; a lease that ran out puts the request
+ * back to pending.
+ */
+export class VerificationStore extends Store {
+  /**
+   * A new pending request; when the task has an open one already (or, for a
+   * schedule, this time was asked for already), none is made and the open one
+   * (if any) is answered with `created: false`.
+   */
+  async create(
+    taskId: string,
+    origin: 'manual' | 'schedule',
+    now: number,
+    options: { createdBy?: string; scheduledFor?: number } = {},
+  ): Promise<{ request: VerificationRequest | undefined; created: boolean }> {
+    return this.run('create verification request', async () => {
+      const id = randomUUID();
+      const inserted = await this.db
+        .insertInto('verification_requests')
+        .values({
+          id,
+          task_id: taskId,
+          state: 'pending',
+          origin,
+          created_at: now,
+          created_by: options.createdBy ?? null,
+          scheduled_for: options.scheduledFor ?? null,
+          agent: null,
+          lease_id: null,
+          lease_expires_at: null,
+          run_id: null,
+          started_at: null,
+          finished_at: null,
+          check_result: null,
+          error: null,
+        })
+        .onConflict((oc) => oc.doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (inserted) return { request: requestOf(inserted), created: true };
+      const open = await this.db
+        .selectFrom('verification_requests')
+        .selectAll()
+        .where('task_id', '=', taskId)
+        .where('state', 'in', ['pending', 'running'])
+        .executeTakeFirst();
+      return { request: open && requestOf(open), created: false };
+    });
+  }
+
+  async get(
+    id: string,
+  ): Promise<(VerificationRequest & { project_id: string; lease_id: string | null }) | undefined> {
+    return this.run('read verification request', async () => {
+      const row = await this.db
+        .selectFrom('verification_requests as r')
+        .innerJoin('tasks as t', 't.id', 'r.task_id')
+        .selectAll('r')
+        .select('t.project_id')
+        .where('r.id', '=', id)
+        .executeTakeFirst();
+      return row && { ...requestOf(row), project_id: row.project_id, lease_id: row.lease_id };
+    });
+  }
+
+  /** A task's requests, newest first. */
+  async list(taskId: string, limit: number): Promise<VerificationRequest[]> {
+    return this.run('read verification requests', async () => {
+      const rows = await this.db
+        .selectFrom('verification_requests')
+        .selectAll()
+        .where('task_id', '=', taskId)
+        .orderBy('created_at', 'desc')
+        .orderBy('id')
+        .limit(limit)
+        .execute();
+      return rows.map(requestOf);
+    });
+  }
+
+  /** Puts back to pending the running requests whose lease ended before `now`. */
+  async expireLeases(now: number): Promise<number> {
+    return this.run('expire leases', async () => {
+      const result = await this.db
+        .updateTable('verification_requests')
+        .set({
+          state: 'pending',
+          lease_id: null,
+          lease_expires_at: null,
+          agent: null,
+          started_at: null,
+          run_id: null,
+        })
+        .where('state', '=', 'running')
+        .where('lease_expires_at', '<', now)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    });
+  }
+
+  /** The pending requests of a project's tasks, oldest first. */
+  async pending(projectId: string, limit: number): Promise<VerificationRequest[]> {
+    return this.run('read pending requests', async () => {
+      const rows = await this.db
+        .selectFrom('verification_requests as r')
+        .innerJoin('tasks as t', 't.id', 'r.task_id')
+        .selectAll('r')
+        .where('t.project_id', '=', projectId)
+        .where('r.state', '=', 'pending')
+        .orderBy('r.created_at')
+        .orderBy('r.id')
+        .limit(limit)
+        .execute();
+      return rows.map(requestOf);
+    });
+  }
+
+  /** Takes a pending request: running, with a new lease; undefined when it was not pending. */
+  async claim(
+    id: string,
+    agent: string,
+    leaseMs: number,
+    now: number,
+  ): Promise<{ request: VerificationRequest; leaseId: string } | undefined> {
+    return this.run('claim verification request', async () => {
+      const leaseId = randomUUID();
+      const row = await this.db
+        .updateTable('verification_requests')
+        .set({ state: 'running', agent, lease_id: leaseId, lease_expires_at: now + leaseMs, started_at: now })
+        .where('id', '=', id)
+        .where('state', '=', 'pending')
+        .returningAll()
+        .executeTakeFirst();
+      return row && { request: requestOf(row), leaseId };
+    });
+  }
+
+  /**
+   * Changes a running request held by `leaseId`: renews its lease, notes its
+   * run, finishes it, or hands it back. Undefined when the lease is no
+   * longer that one (it ran out and the request went back, or another took it).
+   */
+  async update(
+    id: string,
+    leaseId: string,
+    change:
+      | { kind: 'heartbeat'; leaseExpiresAt: number; runId?: string }
+      | {
+          kind: 'finish';
+          state: 'done' | 'failed';
+          now: number;
+          runId?: string;
+          checkResult?: CheckResult;
+          error?: string;
+        }
+      | { kind: 'release' },
+  ): Promise<VerificationRequest | undefined> {
+    return this.run('update verification request', async () => {
+      const set =
+        change.kind === 'heartbeat'
+          ? { lease_expires_at: change.leaseExpiresAt, ...(change.runId ? { run_id: change.runId } : {}) }
+          : change.kind === 'finish'
+            ? {
+                state: change.state,
+                finished_at: change.now,
+                lease_expires_at: null,
+                ...(change.runId ? { run_id: change.runId } : {}),
+                check_result: change.checkResult ?? null,
+                error: change.error ?? null,
+              }
+            : {
+                // handed back: the lease id stays, so that the same release sent again is known
+                state: 'pending',
+                lease_expires_at: null,
+                agent: null,
+                started_at: null,
+                run_id: null,
+              };
+      const row = await this.db
+        .updateTable('verification_requests')
+        .set(set)
+        .where('id', '=', id)
+        .where('state', '=', 'running')
+        .where('lease_id', '=', leaseId)
+        .returningAll()
+        .executeTakeFirst();
+      return row && requestOf(row);
+    });
+  }
+}
