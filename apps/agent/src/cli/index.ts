@@ -1,8 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { AGENT_VERSION } from '../version.js';
+import { registerConfig } from './config.js';
 import { registerFlush } from './flush.js';
 import { registerManifest } from './manifest.js';
 import { registerResyncList } from './resync-list.js';
+import { registerRun } from './run.js';
 import { EXIT, say, UsageError } from './shared.js';
 import { registerSpool } from './spool.js';
 import { registerUpload } from './upload.js';
@@ -19,11 +21,13 @@ export function buildProgram(): Command {
     .exitOverride();
 
   registerVerify(program);
+  registerRun(program);
   registerManifest(program);
   registerUpload(program);
   registerFlush(program);
   registerSpool(program);
   registerResyncList(program);
+  registerConfig(program);
   return program;
 }
 
@@ -46,6 +50,7 @@ export async function main(argv: string[]): Promise<void> {
       'ExcludeError',
       'RemoteError',
       'ReportFileError',
+      'TaskConfigurationError',
     ];
     if (error instanceof UsageError || (error instanceof Error && expected.includes(error.name))) {
       say(`sms-agent: ${error.message}`);

@@ -5,6 +5,7 @@ import { describeError } from '../engine/listing.js';
 import { readEnv } from '../env.js';
 import { createProgressLine, formatTable, ReportWriter, toJsonDocument } from '../output.js';
 import { plural } from '../plural.js';
+import { type RemoteTarget, splitCommand } from '../remote/target.js';
 import { toConsistencyResult } from '../upload/results.js';
 import { type VerifyOptions, type VerifyResult, verify } from '../verify.js';
 import {
@@ -38,6 +39,22 @@ export interface VerificationPlan {
   progress: boolean;
   /** Upload the counts (and findings, unless `findings` is false) to `task`. */
   upload?: { task: string; findings: boolean; context: UploadContext } | undefined;
+}
+
+/** The engine's target: a directory here, or one over ssh (`remote`) with its ssh command and remote agent. */
+export function targetOptions(
+  target: string,
+  remote: RemoteTarget | undefined,
+  over: { ssh?: string | undefined; remoteAgent?: string | undefined },
+): Pick<VerifyOptions, 'target' | 'targetRemote'> {
+  if (!remote) return { target };
+  return {
+    targetRemote: {
+      target: remote,
+      ...(over.ssh === undefined ? {} : { ssh: splitCommand(over.ssh) }),
+      ...(over.remoteAgent === undefined ? {} : { remoteAgent: over.remoteAgent }),
+    },
+  };
 }
 
 /** How one verification ended. */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { parseRemoteTarget, splitCommand } from '../remote/target.js';
+import { parseRemoteTarget } from '../remote/target.js';
 import {
   collect,
   excludeOptions,
@@ -14,7 +14,7 @@ import {
   uploadContext,
   uploadOptions,
 } from './shared.js';
-import { runVerification } from './verification.js';
+import { runVerification, targetOptions } from './verification.js';
 
 export function registerVerify(program: Command): void {
   const command = uploadOptions(
@@ -132,17 +132,7 @@ export function registerVerify(program: Command): void {
     const outcome = await runVerification({
       engine: {
         source: flags.source,
-        ...(remote
-          ? {
-              targetRemote: {
-                target: remote,
-                ...(flags.ssh === undefined ? {} : { ssh: splitCommand(flags.ssh) }),
-                ...(flags.remoteAgent === undefined ? {} : { remoteAgent: flags.remoteAgent }),
-              },
-            }
-          : flags.target === undefined
-            ? {}
-            : { target: flags.target }),
+        ...(flags.target === undefined ? {} : targetOptions(flags.target, remote, flags)),
         ...(flags.targetManifest === undefined ? {} : { targetManifest: flags.targetManifest }),
         dirs: flags.dir,
         mode: flags.mode,
