@@ -2,11 +2,13 @@ import {
   ACCESS_KEYS_PER_USER,
   Actions,
   AUTH_TOKEN_HEADER,
+  CONFIG_KEYS,
   ErrorCodes,
   FINDING_CATEGORIES,
   FindingLimits,
   IDEMPOTENCY_KEY_HEADER,
   Limits,
+  OUR_CONFIG_KEYS,
   PROJECT_ID_HEADER,
   REQUEST_ID_HEADER,
   RESYNC_CATEGORIES,
@@ -15,9 +17,11 @@ import {
   SDK_DATE_HEADER,
   SDK_DATE_SKEW_SECONDS,
   SIGNATURE_ALGORITHM,
+  SMS_CONFIG_KEYS,
   SUBJECT_TOKEN_HEADER,
   TASK_PAGE_DEFAULT,
   TASK_PAGE_MAX,
+  VerificationLimits,
 } from '@sms/domain';
 import { buildJsonSchemas } from '@sms/domain/json-schema';
 import { BODY_LIMIT_BYTES } from './body.js';
@@ -59,6 +63,13 @@ const runIdParam = {
   name: RUN_ID_HEADER,
   in: 'header',
   required: false,
+  schema: { type: 'string', format: 'uuid' },
+};
+const verificationIdParam = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  description: 'The verification request id (a UUID).',
   schema: { type: 'string', format: 'uuid' },
 };
 /** Every protected route takes either a token or an access key's signature (never both). */
@@ -294,6 +305,154 @@ export function buildOpenApiDocument(version: string) {
               },
             },
             ...errors,
+          },
+        },
+      },
+      '/v3/tasks/{task_id}/configuration-setting': {
+        get: {
+          operationId: 'ShowConfigurationSetting',
+          summary: "Read a task's agent configuration",
+          description: `Every key set, in the order ${CONFIG_KEYS.join(', ')}. Permission \`${Actions.getConfiguration}\` (every role).`,
+          security,
+          parameters: [taskIdParam],
+          responses: {
+            200: { description: 'The configuration.', ...json(ref('ConfigurationResponse')) },
+            ...errors,
+          },
+        },
+        post: {
+          operationId: 'UpdateConfigurationSetting',
+          summary: "Set keys of a task's agent configuration",
+          description:
+            `The SMS shape \`{ configurations: [{ config_key, config_value }] }\`, 1..${CONFIG_KEYS.length} entries, each key once. ` +
+            `The page's keys: ${SMS_CONFIG_KEYS.join(', ')}; ours (extensions): ${OUR_CONFIG_KEYS.join(', ')}. Each value is a string in an exact format: ` +
+            'CONSISTENCY_DIR a JSON array of absolute directories as on the source (`["/root/data"]`); CONSISTENCY_MODE `quick` or `content`; ' +
+            "CONSISTENCY_RECHECK `true` or `false`; CONSISTENCY_SOURCE an absolute path (where the source root is on the agent's host, default `/`); " +
+            'CONSISTENCY_TARGET an absolute path, `[user@]host:/path` or `ssh://[user@]host[:port]/path`; CONSISTENCY_EXCLUDE a JSON array of patterns; ' +
+            'CONSISTENCY_METADATA a JSON array of `mode`, `uid`, `gid`; CONSISTENCY_SCHEDULE a cron expression of 5 or 6 fields; CONSISTENCY_TIMEZONE an IANA zone (default UTC). ' +
+            `A value \`""\` removes its key. An unknown key or a bad value is a 400 naming it, and nothing is set. Permission \`${Actions.updateConfiguration}\` (admins).`,
+          security,
+          parameters: [taskIdParam],
+          requestBody: { required: true, ...json(ref('UpdateConfigurationRequest')) },
+          responses: {
+            200: { description: 'Set.', ...json(ref('UpdateConsistencyResultResponse')) },
+            ...errors,
+          },
+        },
+      },
+      '/v3/tasks/{task_id}/consistency-check': {
+        post: {
+          operationId: 'RequestConsistencyCheck',
+          summary: 'Ask for a verification of the task (ours: "Verify now")',
+          description:
+            'A pending request, which the next agent daemon that polls takes. At most one request of a task is open (pending or running): ' +
+            `while one is, it is answered (200) instead of a new one (201). Permission \`${Actions.requestConsistencyCheck}\` (admins).`,
+          security,
+          parameters: [taskIdParam],
+          responses: {
+            201: { description: 'A new request.', ...json(ref('VerificationRequest')) },
+            200: { description: 'The request already open.', ...json(ref('VerificationRequest')) },
+            ...errors,
+          },
+        },
+      },
+      '/v3/tasks/{task_id}/consistency-checks': {
+        get: {
+          operationId: 'ListConsistencyChecks',
+          summary: "A task's verification requests, newest first (ours)",
+          security,
+          parameters: [
+            taskIdParam,
+            {
+              name: 'limit',
+              in: 'query',
+              schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+            },
+          ],
+          responses: { 200: { description: 'The requests.', ...json(ref('VerificationList')) }, ...errors },
+        },
+      },
+      '/v3/consistency-checks': {
+        get: {
+          operationId: 'PollConsistencyChecks',
+          summary: "The pending verification requests of the caller's project (ours; agents' daemons)",
+          description:
+            `Oldest first. With \`wait\` (0..${VerificationLimits.waitSecondsMax} s), waits until one appears or the time is up (a long poll). ` +
+            `Running requests whose lease ran out are pending again. Permission \`${Actions.runConsistencyCheck}\` (agents, admins).`,
+          security,
+          parameters: [
+            {
+              name: 'wait',
+              in: 'query',
+              schema: { type: 'integer', minimum: 0, maximum: VerificationLimits.waitSecondsMax },
+            },
+          ],
+          responses: {
+            200: { description: 'Pending requests (maybe none).', ...json(ref('VerificationList')) },
+            ...errors,
+          },
+        },
+      },
+      '/v3/consistency-checks/{id}/claim': {
+        post: {
+          operationId: 'ClaimConsistencyCheck',
+          summary: 'Take a pending request with a lease (ours)',
+          description:
+            `Running, held by the caller for \`lease_seconds\` (${VerificationLimits.leaseSecondsMin}..${VerificationLimits.leaseSecondsMax}); the answer's \`lease_id\` names the lease in the calls that follow. ` +
+            `A request that is not pending (another agent holds it, or it ended) is a 409 \`${ErrorCodes.LeaseHeld.code}\`. Renew the lease before it runs out, or the request goes back to pending.`,
+          security,
+          parameters: [verificationIdParam],
+          requestBody: { required: true, ...json(ref('ClaimRequest')) },
+          responses: {
+            200: { description: 'Taken.', ...json(ref('ClaimResponse')) },
+            ...errors,
+            409: { description: codesFor(409), ...json(ref('ErrorResponse')) },
+          },
+        },
+      },
+      '/v3/consistency-checks/{id}/heartbeat': {
+        post: {
+          operationId: 'RenewConsistencyCheckLease',
+          summary: 'Renew the lease, and name the run once it has one (ours)',
+          security,
+          parameters: [verificationIdParam],
+          requestBody: { required: true, ...json(ref('HeartbeatRequest')) },
+          responses: {
+            200: { description: 'Renewed.', ...json(ref('VerificationRequest')) },
+            ...errors,
+            409: {
+              description: `\`${ErrorCodes.LeaseHeld.code}\`: the lease is no longer this one; stop working on the request.`,
+              ...json(ref('ErrorResponse')),
+            },
+          },
+        },
+      },
+      '/v3/consistency-checks/{id}/finish': {
+        post: {
+          operationId: 'FinishConsistencyCheck',
+          summary: 'End a request: done with its run and verdict, or failed with the error (ours)',
+          description: 'The same finish sent again (its answer lost) is answered again.',
+          security,
+          parameters: [verificationIdParam],
+          requestBody: { required: true, ...json(ref('FinishRequest')) },
+          responses: {
+            200: { description: 'Ended.', ...json(ref('VerificationRequest')) },
+            ...errors,
+            409: { description: codesFor(409), ...json(ref('ErrorResponse')) },
+          },
+        },
+      },
+      '/v3/consistency-checks/{id}/release': {
+        post: {
+          operationId: 'ReleaseConsistencyCheck',
+          summary: 'Hand a running request back: pending again (ours)',
+          security,
+          parameters: [verificationIdParam],
+          requestBody: { required: true, ...json(ref('ReleaseRequest')) },
+          responses: {
+            200: { description: 'Pending again.', ...json(ref('VerificationRequest')) },
+            ...errors,
+            409: { description: codesFor(409), ...json(ref('ErrorResponse')) },
           },
         },
       },

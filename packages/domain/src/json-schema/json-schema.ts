@@ -14,6 +14,7 @@ import {
   UpdateCredentialRequestSchema,
   UpdateCredentialResponseSchema,
 } from '../credential/index.js';
+import { ConfigurationResponseSchema, UpdateConfigurationRequestSchema } from '../configuration/index.js';
 import { ErrorResponseSchema, ForbiddenErrorResponseSchema } from '../error-response/index.js';
 import {
   FindingSchema,
@@ -28,6 +29,15 @@ import {
   ListTasksResponseSchema,
   TaskSchema,
 } from '../task/index.js';
+import {
+  ClaimRequestSchema,
+  ClaimResponseSchema,
+  FinishRequestSchema,
+  HeartbeatRequestSchema,
+  ReleaseRequestSchema,
+  VerificationListSchema,
+  VerificationRequestSchema,
+} from '../verification/index.js';
 
 type JsonSchema = ReturnType<typeof toJsonSchema>;
 
@@ -69,6 +79,15 @@ export function buildJsonSchemas() {
     TruncationMarker: convert(TruncationMarkerSchema),
     UploadFindingsResponse: convert(UploadFindingsResponseSchema),
     FindingsPage: convert(FindingsPageSchema),
+    UpdateConfigurationRequest: convert(UpdateConfigurationRequestSchema),
+    ConfigurationResponse: convert(ConfigurationResponseSchema),
+    VerificationRequest: convert(VerificationRequestSchema),
+    VerificationList: convert(VerificationListSchema),
+    ClaimRequest: convert(ClaimRequestSchema),
+    ClaimResponse: convert(ClaimResponseSchema),
+    HeartbeatRequest: convert(HeartbeatRequestSchema),
+    FinishRequest: convert(FinishRequestSchema),
+    ReleaseRequest: convert(ReleaseRequestSchema),
   } as const satisfies Record<string, JsonSchema>;
 }
 
