@@ -58,3 +58,105 @@ describe('configuration and verification requests: checked before anything is se
     expect(server.attempts).toHaveLength(0);
   });
 });
+
+describe('configuration and verification requests against the real server', () => {
+  it('sets, reads and removes configuration keys', async () => {
+    const { id } = await admin.createTask({ name: 'config' });
+    await admin.updateConfiguration(id, [
+      { config_key: 'CONSISTENCY_DIR', config_value: '["/root/data"]' },
+      { config_key: 'CONSISTENCY_MODE', config_value: 'content' },
+    ]);
+    expect((await agent.getConfiguration(id)).configurations).toEqual([
+      { config_key: 'CONSISTENCY_DIR', config_value: '["/root/data"]' },
+      { config_key: 'CONSISTENCY_MODE', config_value: 'content' },
+    ]);
+    await admin.updateConfiguration(id, [{ config_key: 'CONSISTENCY_MODE', config_value: '' }]);
+    expect((await agent.getConfiguration(id)).configurations.map((e) => e.config_key)).toEqual([
+      'CONSISTENCY_DIR',
+    ]);
+    await expect(
+      agent.updateConfiguration(id, [{ config_key: 'CONSISTENCY_MODE', config_value: 'quick' }]),
+    ).rejects.toMatchObject({ name: 'SmsForbiddenError', status: 403 });
+  });
+
+  it('takes a request through claim, heartbeat and finish; a second claim is 409 SMS.1008', async () => {
+    const { id: taskId } = await admin.createTask({ name: 'requests' });
+    const { request, created } = await admin.requestConsistencyCheck(taskId);
+    expect([request.state, created]).toEqual(['pending', true]);
+    expect((await admin.requestConsistencyCheck(taskId)).created).toBe(false);
+    const { requests } = await agent.pollConsistencyChecks({ wait: 0 });
+    expect(requests.map((r) => r.id)).toContain(request.id);
+    const claim = await agent.claimConsistencyCheck(request.id, { leaseSeconds: 60, agent: 'host-a' });
+    expect(claim.request.state).toBe('running');
+    await expect(
+      admin.claimConsistencyCheck(request.id, { leaseSeconds: 60, agent: 'host-b' }),
+    ).rejects.toMatchObject({ name: 'SmsApiError', status: 409, errorCode: 'SMS.1008' });
+    const runId = crypto.randomUUID();
+    const beat = await agent.heartbeatConsistencyCheck(request.id, {
+      leaseId: claim.lease_id,
+      leaseSeconds: 60,
+      runId,
+    });
+    expect(beat.run_id).toBe(runId);
+    const done = await agent.finishConsistencyCheck(request.id, {
+      leaseId: claim.lease_id,
+      state: 'done',
+      runId,
+      checkResult: 'CONSISTENT',
+    });
+    expect([done.state, done.check_result]).toEqual(['done', 'CONSISTENT']);
+    // a finish retried after a lost answer answers the request again
+    expect(
+      (
+        await agent.finishConsistencyCheck(request.id, {
+          leaseId: claim.lease_id,
+          state: 'done',
+          runId,
+          checkResult: 'CONSISTENT',
+        })
+      ).state,
+    ).toBe('done');
+    expect((await admin.listConsistencyChecks(taskId)).requests[0]).toMatchObject({
+      id: request.id,
+      state: 'done',
+    });
+  });
+
+  it('hands a request back with release, and fails one with the agent’s error', async () => {
+    const { id: taskId } = await admin.createTask({ name: 'release' });
+    const { request } = await admin.requestConsistencyCheck(taskId);
+    const first = await agent.claimConsistencyCheck(request.id, { leaseSeconds: 60, agent: 'host-a' });
+    expect((await agent.releaseConsistencyCheck(request.id, first.lease_id)).state).toBe('pending');
+    const second = await agent.claimConsistencyCheck(request.id, { leaseSeconds: 60, agent: 'host-b' });
+    await expect(
+      agent.heartbeatConsistencyCheck(request.id, { leaseId: first.lease_id, leaseSeconds: 60 }),
+    ).rejects.toMatchObject({ status: 409, errorCode: 'SMS.1008' });
+    const failed = await agent.finishConsistencyCheck(request.id, {
+      leaseId: second.lease_id,
+      state: 'failed',
+      error: 'CONSISTENCY_TARGET is not set',
+    });
+    expect([failed.state, failed.error]).toEqual(['failed', 'CONSISTENCY_TARGET is not set']);
+  });
+
+  it('waits in the long poll longer than the client timeout, and answers once a request appears', async () => {
+    const patient = new SmsClient({
+      endpoint: ENDPOINT,
+      credentials: AGENT,
+      fetch: server.fetch,
+      timeout: 500,
+    });
+    const { id: taskId } = await admin.createTask({ name: 'poll' });
+    // drain what earlier tests left pending
+    for (const r of (await agent.pollConsistencyChecks({ wait: 0 })).requests) {
+      const { lease_id } = await agent.claimConsistencyCheck(r.id, { leaseSeconds: 10, agent: 'drain' });
+      await agent.finishConsistencyCheck(r.id, { leaseId: lease_id, state: 'failed', error: 'drained' });
+    }
+    const started = Date.now();
+    const polling = patient.pollConsistencyChecks({ wait: 2 });
+    setTimeout(() => void admin.requestConsistencyCheck(taskId), 1000);
+    const { requests } = await polling;
+    expect(requests.map((r) => r.task_id)).toEqual([taskId]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+  });
+});
