@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { AGENT_VERSION } from '../version.js';
 import { registerConfig } from './config.js';
+import { registerDaemon } from './daemon.js';
 import { registerFlush } from './flush.js';
 import { registerManifest } from './manifest.js';
 import { registerResyncList } from './resync-list.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
 
   registerVerify(program);
   registerRun(program);
+  registerDaemon(program);
   registerManifest(program);
   registerUpload(program);
   registerFlush(program);

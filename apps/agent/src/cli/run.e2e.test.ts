@@ -1,17 +1,10 @@
 import { join } from 'node:path';
-import type { SmsClient } from '@sms/client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runAgent } from '../test-support/cli.js';
-import { ADMIN_ENV, startServer, type TestServer } from '../test-support/server.js';
+import { ADMIN_ENV, serverForTests } from '../test-support/server.js';
 import { treePair } from '../test-support/tree.js';
 
-let server: TestServer;
-let admin: SmsClient;
-beforeAll(async () => {
-  server = await startServer();
-  admin = server.admin();
-});
-afterAll(() => server.close());
+const held = serverForTests();
 const cleanups: (() => void)[] = [];
 afterEach(() => {
   for (const c of cleanups.splice(0)) c();
@@ -28,14 +21,17 @@ function workspace() {
 }
 
 async function configuredTask(name: string, entries: Record<string, string>) {
-  const { id } = await admin.createTask({ name });
+  const { id } = await held.admin.createTask({ name });
   const list = Object.entries(entries).map(([config_key, config_value]) => ({ config_key, config_value }));
-  if (list.length > 0) await admin.updateConfiguration(id, list);
+  if (list.length > 0) await held.admin.updateConfiguration(id, list);
   return id;
 }
 
 const run = (w: ReturnType<typeof workspace>, task: string, extra: string[] = []) =>
-  runAgent(['run', '--task', task, '--endpoint', server.url, '--spool-dir', w.spool, ...extra], ADMIN_ENV);
+  runAgent(
+    ['run', '--task', task, '--endpoint', held.server.url, '--spool-dir', w.spool, ...extra],
+    ADMIN_ENV,
+  );
 
 describe('sms-agent run against a real server', () => {
   it("verifies the task's configured directories and uploads counts equal to a local verify, each named as configured", async () => {
@@ -67,11 +63,11 @@ describe('sms-agent run against a real server', () => {
     const counts = (
       JSON.parse(local.stdout) as { consistency_result: { dir_check: string }[] }
     ).consistency_result.map(({ dir_check, ...rest }) => rest);
-    const { result_list } = await admin.showConsistencyResult(id);
+    const { result_list } = await held.admin.showConsistencyResult(id);
     expect(result_list).toHaveLength(1);
     expect(result_list[0]!.consistency_result.map((r) => r.dir_check)).toEqual(['/root/data', '/var/log']);
     expect(result_list[0]!.consistency_result.map(({ dir_check, ...rest }) => rest)).toEqual(counts);
-    const { findings } = await admin.listFindings(id);
+    const { findings } = await held.admin.listFindings(id);
     expect(findings.map((f) => [f.dir_check, f.category, f.path])).toEqual([['/root/data', 'missing', 'b']]);
   });
 
@@ -111,7 +107,7 @@ describe('sms-agent run against a real server', () => {
     const relative = await run(w, id, ['--dir', 'root/data']);
     expect(relative.code).toBe(2);
     expect(relative.stderr).toContain('--dir root/data: give the directory as the task names it, absolute');
-    expect(await admin.showConsistencyResult(id)).toMatchObject({ result_list: [] });
+    expect(await held.admin.showConsistencyResult(id)).toMatchObject({ result_list: [] });
   });
 
   it('sets and shows the configuration with sms-agent config, refusing a bad value naming its key', async () => {
@@ -123,7 +119,7 @@ describe('sms-agent run against a real server', () => {
         '--task',
         id,
         '--endpoint',
-        server.url,
+        held.server.url,
         'CONSISTENCY_DIR=["/root/data"]',
         `CONSISTENCY_TARGET=${w.dst}`,
       ],
@@ -132,7 +128,7 @@ describe('sms-agent run against a real server', () => {
     expect(set.code, set.stderr).toBe(0);
     expect(set.stdout).toBe(`CONSISTENCY_DIR=["/root/data"]\nCONSISTENCY_TARGET=${w.dst}\n`);
     const bad = await runAgent(
-      ['config', '--task', id, '--endpoint', server.url, 'CONSISTENCY_MODE=fast'],
+      ['config', '--task', id, '--endpoint', held.server.url, 'CONSISTENCY_MODE=fast'],
       ADMIN_ENV,
     );
     expect(bad.code).toBe(2);

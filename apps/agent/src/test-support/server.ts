@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SmsClient } from '@sms/client';
 import { type ServerProcess, startServerProcess } from '@sms/server/testing';
+import { afterAll, beforeAll } from 'vitest';
 
 export const ADMIN_PASSWORD = 'e2e-admin-password';
 /** The agent's environment for the admin of the server below. */
@@ -21,31 +22,42 @@ export async function startServer() {
       SMS_ADMIN_PASSWORD: ADMIN_PASSWORD,
       SMS_LOG_LEVEL: 'warn',
     });
-  let process = await start();
+  let running = await start();
   return {
     dataDir,
     get url() {
-      return process.url;
+      return running.url;
     },
     get process() {
-      return process;
+      return running;
     },
     /** A client signed in as the admin. */
     admin: () =>
       new SmsClient({
-        endpoint: process.url,
+        endpoint: running.url,
         credentials: { user: 'admin', password: ADMIN_PASSWORD, project: 'default' },
       }),
-    stop: () => process.stop(),
+    stop: () => running.stop(),
     /** Starts it again on the same port and data. */
     restart: async () => {
-      process = await start(process.port);
+      running = await start(running.port);
     },
     close: async () => {
-      await process.stop().catch(() => {});
+      await running.stop().catch(() => {});
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
 
 export type TestServer = Awaited<ReturnType<typeof startServer>>;
+
+/** The server of a test file, started before its tests and removed after them; `admin` is its admin's client. */
+export function serverForTests() {
+  const held = {} as { server: TestServer; admin: SmsClient };
+  beforeAll(async () => {
+    held.server = await startServer();
+    held.admin = held.server.admin();
+  });
+  afterAll(() => held.server.close());
+  return held;
+}

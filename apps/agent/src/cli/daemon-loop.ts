@@ -1,0 +1,250 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isSmsApiError, type VerificationRequest } from '@sms/client';
+import { deriveCheckResult, ErrorCodes, VerificationLimits } from '@sms/domain';
+import { describeError } from '../engine/listing.js';
+import { EXIT } from './shared.js';
+import { readTaskRun } from './task-run.js';
+import { runVerification, type UploadContext } from './verification.js';
+
+export interface DaemonOptions {
+  context: UploadContext;
+  /** The agent's name sent with each claim (the host name). */
+  name: string;
+  /** The lease of a claim, renewed every third of it. */
+  leaseSeconds: number;
+  /** Take at most one request, then return. */
+  once: boolean;
+  /** `--workers` of each run. */
+  workers?: number | undefined;
+  /** Aborted by the first SIGTERM or SIGINT: take no more requests, hand back the one running. */
+  stop: AbortSignal;
+  /** One line per event. */
+  log: (line: string) => void;
+}
+
+/** The long poll's wait: the most the server allows. */
+const POLL_WAIT_SECONDS = VerificationLimits.waitSecondsMax;
+
+/** 1 s doubling to 30 s, each delay drawn between half and all of it (so that daemons restarted together spread out). */
+export class Backoff {
+  private failures = 0;
+  constructor(
+    private readonly firstMs = 1000,
+    private readonly maxMs = 30_000,
+  ) {}
+  next(): number {
+    const ceiling = Math.min(this.maxMs, this.firstMs * 2 ** this.failures++);
+    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+  }
+  reset(): void {
+    this.failures = 0;
+  }
+}
+
+const isLeaseLost = (error: unknown) => isSmsApiError(error) && error.errorCode === ErrorCodes.LeaseHeld.code;
+/** An answer after which the same call can never succeed (the request is gone, or no longer this lease's). */
+const isFinal = (error: unknown) => isSmsApiError(error) && [400, 403, 404, 409].includes(error.status);
+
+/** Sleeps `ms`, or less when `signal` fires first. */
+async function pause(ms: number, signal: AbortSignal): Promise<void> {
+  await sleep(ms, undefined, { signal }).catch(() => {});
+}
+
+/**
+ * `sms-agent daemon`: long-polls the server for verification requests, takes
+ * one at a time with a lease (renewed every third of it), runs it as `run`
+ * would, and finishes it `done` with the run's verdict or `failed` with its
+ * error. Network errors and a server that is away are waited out with
+ * backoff; it returns only when `stop` fires (or after one request with `once`).
+ */
+export async function runDaemon(options: DaemonOptions): Promise<void> {
+  const { client } = options.context;
+  const { stop, log } = options;
+  const backoff = new Backoff();
+  log(`sms-agent daemon: ${options.name} waiting for verification requests at ${client.endpoint}`);
+  while (!stop.aborted) {
+    let requests: VerificationRequest[];
+    try {
+      ({ requests } = await client.pollConsistencyChecks({ wait: POLL_WAIT_SECONDS, signal: stop }));
+      backoff.reset();
+    } catch (error) {
+      if (stop.aborted) break;
+      const delay = backoff.next();
+      log(`poll failed: ${describeError(error)}; retrying in ${Math.round(delay / 100) / 10} s`);
+      await pause(delay, stop);
+      continue;
+    }
+    let taken = false;
+    for (const request of requests) {
+      if (stop.aborted) break;
+      const lease = await claim(options, request);
+      if (lease === undefined) continue;
+      taken = true;
+      await work(options, lease.request, lease.lease_id);
+      break;
+    }
+    if (taken && options.once) break;
+  }
+}
+
+/** Claims a request; undefined when another agent was quicker (409) or it is gone, or the claim failed. */
+async function claim(options: DaemonOptions, request: VerificationRequest) {
+  try {
+    return await options.context.client.claimConsistencyCheck(request.id, {
+      leaseSeconds: options.leaseSeconds,
+      agent: options.name,
+      signal: options.stop,
+    });
+  } catch (error) {
+    // a claim is never retried: a lost answer's lease simply expires and the request is pending again
+    if (!isLeaseLost(error) && !options.stop.aborted)
+      options.log(`claim of request ${request.id} failed: ${describeError(error)}`);
+    return undefined;
+  }
+}
+
+/**
+ * Runs one claimed request to its end: verify and upload as `run` does, then
+ * finish it. The lease is renewed meanwhile; when a renewal answers that the
+ * lease is no longer this one's, the run is abandoned (interrupted, nothing
+ * more uploaded). When `stop` fires, the run is interrupted and the request
+ * handed back.
+ */
+async function work(options: DaemonOptions, request: VerificationRequest, leaseId: string): Promise<void> {
+  const { client } = options.context;
+  const { log } = options;
+  const runId = randomUUID();
+  const abandon = new AbortController();
+  let lost = false;
+  const onStop = () => abandon.abort(String(options.stop.reason ?? 'SIGTERM'));
+  options.stop.addEventListener('abort', onStop, { once: true });
+  log(
+    `took request ${request.id} of task ${request.task_id} (lease ${options.leaseSeconds} s, run ${runId})`,
+  );
+  const renew = async () => {
+    try {
+      await client.heartbeatConsistencyCheck(request.id, {
+        leaseId,
+        leaseSeconds: options.leaseSeconds,
+        runId,
+      });
+    } catch (error) {
+      if (isLeaseLost(error) || (isSmsApiError(error) && error.status === 404)) {
+        if (!lost) log(`request ${request.id}: lease lost (${describeError(error)}): abandoning the run`);
+        lost = true;
+        abandon.abort('the loss of the lease');
+      } else log(`request ${request.id}: heartbeat failed (${describeError(error)}); trying again`);
+    }
+  };
+  const heartbeat = setInterval(renew, (options.leaseSeconds * 1000) / 3);
+  // the run's id, on the request while it runs
+  void renew();
+  try {
+    const ended = await verifyRequest(options, request, runId, abandon.signal);
+    if (lost) return;
+    if (ended === 'interrupted') {
+      await handBack(options, request, leaseId);
+      return;
+    }
+    await finish(options, request, leaseId, ended, () => lost);
+  } finally {
+    clearInterval(heartbeat);
+    options.stop.removeEventListener('abort', onStop);
+  }
+}
+
+type Ending =
+  | { state: 'done'; runId: string; checkResult: ReturnType<typeof deriveCheckResult> }
+  | { state: 'failed'; runId?: string; error: string };
+
+/** Verifies the request's task as `run` would; how it ended, or `interrupted`. */
+async function verifyRequest(
+  options: DaemonOptions,
+  request: VerificationRequest,
+  runId: string,
+  signal: AbortSignal,
+): Promise<Ending | 'interrupted'> {
+  try {
+    const { plan, notices } = await readTaskRun(
+      request.task_id,
+      {},
+      { workers: options.workers, output: 'none', progress: false, findings: true },
+      options.context,
+      signal,
+    );
+    for (const notice of notices) options.log(`notice: ${notice}`);
+    const outcome = await runVerification(plan, { runId, interrupt: (run) => run(signal) });
+    if (outcome.interrupted) return 'interrupted';
+    // delivered, or kept in the spool for the next run's flush: the verdict stands either way
+    if (
+      outcome.exitCode === EXIT.consistent ||
+      outcome.exitCode === EXIT.inconsistent ||
+      outcome.exitCode === EXIT.spooled
+    )
+      return { state: 'done', runId, checkResult: deriveCheckResult(outcome.results ?? []) };
+    return {
+      state: 'failed',
+      runId,
+      error: outcome.problem ?? `the run ended with exit status ${outcome.exitCode}`,
+    };
+  } catch (error) {
+    if (signal.aborted) return 'interrupted';
+    return { state: 'failed', error: describeError(error) };
+  }
+}
+
+/** Finishes the request, trying again with backoff while the server cannot be reached (the lease is renewed meanwhile). */
+async function finish(
+  options: DaemonOptions,
+  request: VerificationRequest,
+  leaseId: string,
+  ending: Ending,
+  leaseLost: () => boolean,
+): Promise<void> {
+  const backoff = new Backoff();
+  const body =
+    ending.state === 'done'
+      ? ending
+      : { ...ending, error: ending.error.slice(0, VerificationLimits.errorMaxLength) };
+  for (;;) {
+    if (leaseLost()) return;
+    try {
+      await options.context.client.finishConsistencyCheck(request.id, { leaseId, ...body });
+      options.log(
+        ending.state === 'done'
+          ? `finished request ${request.id}: done, ${ending.checkResult} (run ${ending.runId})`
+          : `finished request ${request.id}: failed: ${ending.error}`,
+      );
+      return;
+    } catch (error) {
+      if (isFinal(error)) {
+        options.log(`request ${request.id}: the server refused its end (${describeError(error)})`);
+        return;
+      }
+      // stopping: the lease expires and the request is pending again
+      if (options.stop.aborted) return;
+      const delay = backoff.next();
+      options.log(
+        `request ${request.id}: finish failed (${describeError(error)}); retrying in ${Math.round(delay / 100) / 10} s`,
+      );
+      await pause(delay, options.stop);
+    }
+  }
+}
+
+/** Hands the request back (pending again, for any agent to take). */
+async function handBack(
+  options: DaemonOptions,
+  request: VerificationRequest,
+  leaseId: string,
+): Promise<void> {
+  try {
+    await options.context.client.releaseConsistencyCheck(request.id, leaseId);
+    options.log(`released request ${request.id}: pending again`);
+  } catch (error) {
+    options.log(
+      `request ${request.id}: release failed (${describeError(error)}); it is pending again once its lease expires`,
+    );
+  }
+}
