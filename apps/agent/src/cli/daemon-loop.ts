@@ -5,7 +5,7 @@ import { deriveCheckResult, ErrorCodes, VerificationLimits } from '@sms/domain';
 import { describeError } from '../engine/listing.js';
 import { EXIT } from './shared.js';
 import { readTaskRun } from './task-run.js';
-import { runVerification, type UploadContext } from './verification.js';
+import { runVerification, type UploadContext, type VerificationControl } from './verification.js';
 
 export interface DaemonOptions {
   context: UploadContext;
@@ -141,7 +141,14 @@ async function work(options: DaemonOptions, request: VerificationRequest, leaseI
   // the run's id, on the request while it runs
   void renew();
   try {
-    const ended = await verifyRequest(options, request, runId, abandon.signal);
+    // a lease lost while the run ended is not uploaded under: the request is another agent's now
+    const mayUpload = async () => {
+      await renew();
+      return lost
+        ? ({ allowed: false, reason: `the lease of request ${request.id} was lost` } as const)
+        : ({ allowed: true } as const);
+    };
+    const ended = await verifyRequest(options, request, runId, abandon.signal, mayUpload);
     if (lost) return;
     if (ended === 'interrupted') {
       await handBack(options, request, leaseId);
@@ -164,6 +171,7 @@ async function verifyRequest(
   request: VerificationRequest,
   runId: string,
   signal: AbortSignal,
+  mayUpload: NonNullable<VerificationControl['mayUpload']>,
 ): Promise<Ending | 'interrupted'> {
   try {
     const { plan, notices } = await readTaskRun(
@@ -174,7 +182,7 @@ async function verifyRequest(
       signal,
     );
     for (const notice of notices) options.log(`notice: ${notice}`);
-    const outcome = await runVerification(plan, { runId, interrupt: (run) => run(signal) });
+    const outcome = await runVerification(plan, { runId, interrupt: (run) => run(signal), mayUpload });
     if (outcome.interrupted) return 'interrupted';
     // delivered, or kept in the spool for the next run's flush: the verdict stands either way
     if (

@@ -139,6 +139,36 @@ describe('sms-agent daemon against a real server', () => {
     expect((await held.admin.showConsistencyResult(t.id)).result_list).toHaveLength(1);
   }, 60_000);
 
+  it('abandons a run whose lease was lost (the daemon frozen past it, the request taken by another) and uploads nothing', async () => {
+    const t = await task('daemon-lost', { slow: true });
+    const { request } = await held.admin.requestConsistencyCheck(t.id);
+    const d = daemon('host-a', t.spool, ['--lease', '10']);
+    await d.waitFor(/recheck: 1 path/);
+    d.child.kill('SIGSTOP');
+    try {
+      await until(t.id, (r) => r.state === 'pending', 30_000);
+      const other = await held.admin.claimConsistencyCheck(request.id, { leaseSeconds: 60, agent: 'host-b' });
+      d.child.kill('SIGCONT');
+      await d.waitFor(new RegExp(`request ${request.id}: lease lost`));
+      await d.waitFor(/nothing was uploaded/);
+      expect(d.stderr()).not.toContain('finished request');
+      expect((await held.admin.showConsistencyResult(t.id)).result_list).toEqual([]);
+      expect(await requestOf(t.id)).toMatchObject({
+        state: 'running',
+        agent: expect.stringContaining('host-b'),
+      });
+      await held.admin.finishConsistencyCheck(request.id, {
+        leaseId: other.lease_id,
+        state: 'failed',
+        error: 'test over',
+      });
+    } finally {
+      d.child.kill('SIGCONT');
+    }
+    d.child.kill('SIGTERM');
+    expect(await d.exited).toBe(0);
+  }, 60_000);
+
   it('keeps polling while the server is stopped and started again, then takes the next request', async () => {
     const t = await task('daemon-restart');
     const d = daemon('host-a', t.spool, ['--retries', '0']);

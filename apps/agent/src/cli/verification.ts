@@ -79,6 +79,11 @@ export interface VerificationControl {
    * SIGTERM stop it (`interruptible`); the daemon passes its own.
    */
   interrupt?: <T>(work: (signal: AbortSignal) => Promise<T>) => Promise<T>;
+  /**
+   * Asked once the verification ended, before anything is uploaded: false
+   * stops the run there, uploading nothing (the daemon's lease was lost).
+   */
+  mayUpload?: () => Promise<{ allowed: true } | { allowed: false; reason: string }>;
 }
 
 /**
@@ -156,6 +161,14 @@ export async function runVerification(
     | undefined;
   let uploadExit: number = EXIT.consistent;
   let problem: string | undefined;
+  if (uploading && task && control.mayUpload) {
+    const may = await control.mayUpload();
+    if (!may.allowed) {
+      findings?.abort();
+      say(`sms-agent: the verification ended but nothing was uploaded: ${may.reason}`);
+      return { exitCode: EXIT.error, runId, interrupted: new InterruptedError(may.reason) };
+    }
+  }
   if (uploading && task) {
     const blocked = result.results.filter((r) => r.notUploadable);
     for (const r of blocked) say(`error: ${r.dirCheck} cannot be uploaded: ${r.notUploadable}`);
