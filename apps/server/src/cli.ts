@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { isSmsError, NameSchema, RoleSchema } from '@sms/domain';
 import * as v from 'valibot';
 import { accessKeyCommand } from './cli/access-key.js';
+import { webhookCommand } from './cli/webhook.js';
 import { randomPassword } from './crypto/password.js';
 import { ConfigError, loadConfig, type ServerConfig } from './env.js';
 import { createLogger } from './logger.js';
@@ -32,6 +33,10 @@ Usage:
                                               secret key is printed this once (--json: the API's body)
   sms-server access-key list [USER]           list access keys (never their secrets)
   sms-server access-key delete ACCESS_KEY     delete an access key (refused from the next request on)
+  sms-server webhook add PROJECT URL         send the project's events (a task's verdict changed, a
+                                              verification failed) to URL, signed; the secret is printed once
+  sms-server webhook list [PROJECT]           list webhooks (never their secrets)
+  sms-server webhook delete ID                delete a webhook and its undelivered events
   sms-server decode MESSAGE                   read the reason inside a 403's encoded_authorization_message
 
 Passwords: with --password-stdin the first line of standard input; without it a random
@@ -51,6 +56,9 @@ Environment (every command):
                                 is written at every level)
   SMS_SQLITE_DRIVER             auto|better-sqlite3|node-sqlite (default auto: node:sqlite on Node 24+)
   SMS_METRICS                   1: serve GET /metrics (Prometheus) on the API port (default 0: off)
+  SMS_SCHEDULER_SECONDS         how often task schedules are looked at (default 30)
+  SMS_PUBLIC_URL                the dashboard's URL as people open it, for webhook events' links
+                                (default the listening URL)
   SMS_TRUSTED_PROXIES           reverse proxies (addresses or networks, comma-separated) whose
                                 X-Forwarded-For names the client for sign-in limits (default none)
 
@@ -182,10 +190,14 @@ async function main(argv: string[]): Promise<void> {
   if (values.version) return void process.stdout.write(`${SERVER_VERSION}\n`);
   const [command = 'serve', sub, name, ...rest] = positionals;
   if (command === 'serve') return serve();
-  if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
+  if (rest.length > (command === 'webhook' ? 1 : 0))
+    throw new UsageError(`unexpected argument ${JSON.stringify(rest.at(-1))}`);
   await withStorage(async (storage) => {
     const users = new UserService(storage);
     const say = (line: string) => process.stdout.write(`${line}\n`);
+    if (command === 'webhook') {
+      return webhookCommand(storage, sub, name, rest[0], say, (message) => new UsageError(message));
+    }
     if (command === 'access-key') {
       return accessKeyCommand(storage, sub, name, values, say, (message) => new UsageError(message));
     }

@@ -11,6 +11,8 @@ describe('loadConfig', () => {
       adminPassword: undefined,
       tokenTtlSeconds: 86_400,
       shutdownTimeoutSeconds: 10,
+      schedulerSeconds: 30,
+      publicUrl: undefined,
       logLevel: 'info',
       sqliteDriver: undefined,
       trustedProxies: [],

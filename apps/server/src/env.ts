@@ -29,6 +29,12 @@ const EnvSchema = v.object({
   SMS_TOKEN_TTL_SECONDS: v.optional(Seconds(60, 366 * 24 * 3600), String(24 * 3600)),
   SMS_SHUTDOWN_TIMEOUT_SECONDS: v.optional(Seconds(1, 3600), '10'),
   SMS_SCHEDULER_SECONDS: v.optional(Seconds(1, 3600), '30'),
+  SMS_PUBLIC_URL: v.optional(
+    v.pipe(
+      v.string(),
+      v.url('expected the URL people open the dashboard at, such as https://sms.example.com'),
+    ),
+  ),
   SMS_LOG_LEVEL: v.optional(v.picklist(['debug', 'info', 'warn', 'error', 'silent']), 'info'),
   SMS_METRICS: v.optional(
     v.picklist(['0', '1'], 'expected 0 (off) or 1 (GET /metrics on the API port)'),
@@ -64,6 +70,8 @@ export type ServerConfig = {
   shutdownTimeoutSeconds: number;
   /** How often the scheduler makes the requests the tasks' schedules ask for. */
   schedulerSeconds: number;
+  /** The dashboard's address as people reach it (webhook events link to it); default the listening URL. */
+  publicUrl: string | undefined;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** undefined: the default for this Node.js (node:sqlite on 24+, better-sqlite3 before) */
   sqliteDriver: 'better-sqlite3' | 'node-sqlite' | undefined;
@@ -102,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     tokenTtlSeconds: e.SMS_TOKEN_TTL_SECONDS,
     shutdownTimeoutSeconds: e.SMS_SHUTDOWN_TIMEOUT_SECONDS,
     schedulerSeconds: e.SMS_SCHEDULER_SECONDS,
+    publicUrl: e.SMS_PUBLIC_URL,
     logLevel: e.SMS_LOG_LEVEL,
     sqliteDriver: e.SMS_SQLITE_DRIVER === 'auto' ? undefined : e.SMS_SQLITE_DRIVER,
     trustedProxies: e.SMS_TRUSTED_PROXIES,

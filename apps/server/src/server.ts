@@ -17,6 +17,7 @@ import { SignatureService } from './services/signature-service.js';
 import { TaskService } from './services/task-service.js';
 import { UserService } from './services/user-service.js';
 import { startScheduler, VerificationService } from './services/verification-service.js';
+import { WebhookService, webhookSealingKey } from './services/webhook-service.js';
 import { Storage } from './storage/storage.js';
 import { SERVER_VERSION } from './version.js';
 
@@ -29,7 +30,13 @@ export const REQUEST_TIMEOUT_MS = 60 * 60 * 1000;
 /** Builds the services on a storage: what `createApp` and the CLI both use. */
 export async function createServices(
   storage: Storage,
-  options: { tokenTtlSeconds: number; clock?: () => number; signInLimits?: SignInLimits; logger?: Logger },
+  options: {
+    tokenTtlSeconds: number;
+    clock?: () => number;
+    signInLimits?: SignInLimits;
+    logger?: Logger;
+    publicUrl?: () => string | undefined;
+  },
 ): Promise<Omit<AppDeps, 'logger'> & { users: UserService }> {
   const clock = options.clock ?? Date.now;
   const auth = await AuthService.create(storage, {
@@ -55,6 +62,11 @@ export async function createServices(
       findings.sweepLater(taskId, dirChecks),
     ),
     findings,
+    webhooks: new WebhookService(storage.webhooks, auth, await webhookSealingKey(storage.signIn), {
+      clock,
+      ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+    }),
     configurations: new ConfigurationService(storage, tasks, clock),
     verifications: new VerificationService(storage, tasks, auth, clock, options.logger),
     users: new UserService(storage, clock),
@@ -87,7 +99,12 @@ export async function startServer(
   for (const { path, was, now } of storage.tightened) {
     logger.warn('data file was readable by other users; tightened it', { path, was, now });
   }
-  const services = await createServices(storage, { tokenTtlSeconds: config.tokenTtlSeconds, logger });
+  let listeningUrl: string | undefined;
+  const services = await createServices(storage, {
+    tokenTtlSeconds: config.tokenTtlSeconds,
+    logger,
+    publicUrl: () => config.publicUrl ?? listeningUrl,
+  });
   const abandoned = await services.findings.abandonStaleUploads(storage.dialect === 'sqlite');
   if (abandoned > 0)
     logger.warn('deleted findings uploads left unfinished by a stop', { uploads: abandoned });
@@ -99,6 +116,7 @@ export async function startServer(
     // The one time a password is shown: a generated first-start password, on stderr, outside the JSON log.
     if (bootstrap.generatedPassword) options.announcePassword?.(bootstrap.generatedPassword);
   }
+  services.webhooks.start();
   const stopScheduler = startScheduler(
     services.verifications,
     Date.now,
@@ -134,6 +152,7 @@ export async function startServer(
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  listeningUrl = url;
   // At every level: supervisors, scripts and tests wait for this line to learn the port.
   logger.always('listening', {
     url,
@@ -158,6 +177,7 @@ export async function startServer(
         server.once('close', () => clearInterval(sweeper));
       });
       await stopScheduler();
+      await services.webhooks.stop();
       await services.findings.swept();
       await storage.close();
       logger.info('stopped');

@@ -8,7 +8,7 @@ export function generateMasterSecret(): string {
 /** Separate keys for separate purposes, derived from the master secret. */
 export function deriveKey(
   masterSecret: string,
-  purpose: 'token-signing' | 'authorization-message' | 'access-key-secret',
+  purpose: 'token-signing' | 'authorization-message' | 'access-key-secret' | 'webhook-secret',
 ): Buffer {
   return Buffer.from(
     hkdfSync('sha256', Buffer.from(masterSecret, 'base64url'), Buffer.alloc(0), `sms:${purpose}`, 32),

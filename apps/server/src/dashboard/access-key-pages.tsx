@@ -5,9 +5,9 @@ import * as v from 'valibot';
 import { readFormBody } from '../http/body.js';
 import type { AppEnv } from '../http/context.js';
 import type { Session } from '../services/auth-service.js';
+import { formRefused } from './form-refused.js';
 import { currentSession, render, SESSION_COOKIE, sameToken, toSignIn } from './session.js';
 import { AccessKeysPage, type AccessKeysProps } from './views/access-keys.js';
-import { MessagePage } from './views/message.js';
 
 const DONE: Record<string, string> = {
   activate: 'The access key is active again.',
@@ -23,18 +23,6 @@ async function keysPage(
 ) {
   const keys = await c.get('deps').accessKeys.list(session.principal);
   return render(c, <AccessKeysPage session={session} keys={keys} {...props} />, status);
-}
-
-function refused(c: Context<AppEnv>, session: Session): Response {
-  return render(
-    c,
-    <MessagePage
-      title="Form refused"
-      message="The form did not come from this page, so nothing was done. Open Your access keys and use its buttons."
-      session={session}
-    />,
-    403,
-  );
 }
 
 /**
@@ -56,7 +44,7 @@ export function registerAccessKeyPages(app: Hono<AppEnv>): void {
     const form = await readFormBody(c);
     const session = await currentSession(c);
     if (!session) return toSignIn(c, getCookie(c, SESSION_COOKIE) !== undefined);
-    if (!sameToken(session.csrfToken, form.csrf)) return refused(c, session);
+    if (!sameToken(session.csrfToken, form.csrf)) return formRefused(c, session, 'Your access keys');
     const description = form.description?.trim() ?? '';
     if (!v.is(CredentialDescriptionSchema, description)) {
       return keysPage(c, session, { error: 'The description may have at most 255 characters.' }, 400);
@@ -78,7 +66,7 @@ export function registerAccessKeyPages(app: Hono<AppEnv>): void {
     const form = await readFormBody(c);
     const session = await currentSession(c);
     if (!session) return toSignIn(c, getCookie(c, SESSION_COOKIE) !== undefined);
-    if (!sameToken(session.csrfToken, form.csrf)) return refused(c, session);
+    if (!sameToken(session.csrfToken, form.csrf)) return formRefused(c, session, 'Your access keys');
     const accessKey = c.req.param('access_key');
     const action = form.action ?? '';
     if (!v.is(AccessKeyIdSchema, accessKey) || !Object.hasOwn(DONE, action)) {

@@ -30,6 +30,7 @@ import { logFailure } from '../http/error-response.js';
 import { exportFindings } from '../http/routes/findings-list.js';
 import { ProjectRequiredError, type Session } from '../services/auth-service.js';
 import { registerAccessKeyPages } from './access-key-pages.js';
+import { formRefused } from './form-refused.js';
 import {
   clearCookie,
   cookieOptions,
@@ -48,6 +49,7 @@ import { SignInPage, type SignInProps } from './views/sign-in.js';
 import { TaskListPage } from './views/task-list.js';
 import { TaskPage } from './views/task-page.js';
 import type { VerificationView } from './views/verification-section.js';
+import { registerWebhookPages } from './webhook-pages.js';
 
 export { SESSION_COOKIE, SIGN_IN_COOKIE } from './session.js';
 
@@ -145,18 +147,6 @@ function taskIdOfPage(c: Context<AppEnv>): string {
   const taskId: string = c.req.param('task_id') ?? '';
   if (!v.is(TaskIdSchema, taskId)) throw new NotFoundError('task', String(taskId).slice(0, 40));
   return taskId;
-}
-
-function formRefused(c: Context<AppEnv>, session: Session): Response {
-  return render(
-    c,
-    <MessagePage
-      title="Form refused"
-      message="The form did not come from this page, so nothing was done. Open the task page and use its buttons."
-      session={session}
-    />,
-    403,
-  );
 }
 
 /** A findings page's task and query (the API's query fields); the query undefined when it breaks a rule. */
@@ -314,7 +304,7 @@ export function registerDashboard(app: Hono<AppEnv>): void {
     const session = await currentSession(c);
     if (!session) return toSignIn(c, getCookie(c, SESSION_COOKIE) !== undefined);
     const taskId = taskIdOfPage(c);
-    if (!sameToken(session.csrfToken, form.csrf)) return formRefused(c, session);
+    if (!sameToken(session.csrfToken, form.csrf)) return formRefused(c, session, 'the task page');
     const current = await c.get('deps').configurations.get(session.principal, taskId);
     const set = new Map(current.configurations.map((e) => [e.config_key, e.config_value]));
     // each field as it was sent; an emptied field removes its key, an untouched empty one is left out
@@ -346,7 +336,7 @@ export function registerDashboard(app: Hono<AppEnv>): void {
     const session = await currentSession(c);
     if (!session) return toSignIn(c, getCookie(c, SESSION_COOKIE) !== undefined);
     const taskId = taskIdOfPage(c);
-    if (!sameToken(session.csrfToken, form.csrf)) return formRefused(c, session);
+    if (!sameToken(session.csrfToken, form.csrf)) return formRefused(c, session, 'the task page');
     const { created } = await c.get('deps').verifications.request(session.principal, taskId);
     return c.redirect(
       `/ui/tasks/${encodeURIComponent(taskId)}?done=${created ? 'requested' : 'open'}#verification`,
@@ -410,6 +400,7 @@ export function registerDashboard(app: Hono<AppEnv>): void {
   }
 
   registerAccessKeyPages(app);
+  registerWebhookPages(app);
 
   app.get('/ui/*', async (c) =>
     render(

@@ -450,6 +450,49 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         );
       },
     },
+    '0013_webhooks': {
+      async up(db: Kysely<unknown>) {
+        const id = (c: ColumnDefinitionBuilder) =>
+          dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement();
+        // a project's webhooks: where its events go, and the secret (sealed) that signs them
+        await db.schema
+          .createTable('webhooks')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id').onDelete('cascade'))
+          .addColumn('url', 'text', (c) => c.notNull())
+          .addColumn('secret_sealed', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('webhooks_project').on('webhooks').column('project_id').execute();
+        // the outbox: one row per event and webhook, written with the change that causes it
+        await db.schema
+          .createTable('webhook_events')
+          .addColumn('id', dialect === 'postgres' ? 'bigserial' : 'integer', id)
+          .addColumn('webhook_id', 'text', (c) => c.notNull().references('webhooks.id').onDelete('cascade'))
+          .addColumn('event_id', 'text', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_status', 'integer')
+          .addColumn('last_error', 'text')
+          .addColumn('delivered_at', 'bigint')
+          .execute();
+        await db.schema
+          .createIndex('webhook_events_due')
+          .on('webhook_events')
+          .columns(['state', 'next_attempt_at'])
+          .execute();
+        await db.schema
+          .createIndex('webhook_events_webhook')
+          .on('webhook_events')
+          .columns(['webhook_id', 'created_at'])
+          .execute();
+        if (dialect === 'postgres') await sql.raw(STORE_UPLOAD_FUNCTION).execute(db);
+      },
+    },
   };
 }
 

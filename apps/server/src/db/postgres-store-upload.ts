@@ -32,6 +32,8 @@ declare
   t record;
   d record;
   v_id bigint;
+  v_old text;
+  v_new text;
 begin
   select * into t from tasks where id = p_task_id for no key update;
   if not found then
@@ -108,6 +110,25 @@ begin
     latest_finished_time = case when t.latest_finished_time is null
       or p_finished_time >= t.latest_finished_time then p_finished_time else t.latest_finished_time end
   where id = p_task_id;
+  -- the verdict's change, for the project's webhooks, in this same transaction (storage/webhook-outbox.ts
+  -- builds the same event on SQLite)
+  v_old := case when t.latest_upload_id is null then 'never' when t.dir_count = 0 then 'no-result'
+    when t.inconsistent_dirs > 0 then 'inconsistent' else 'consistent' end;
+  v_new := case when t.dir_count + d.dir_count = 0 then 'no-result'
+    when t.inconsistent_dirs + d.inconsistent_dirs > 0 then 'inconsistent' else 'consistent' end;
+  if v_new <> v_old and v_new in ('consistent', 'inconsistent') then
+    insert into webhook_events (webhook_id, event_id, type, payload, created_at, state, attempts, next_attempt_at)
+    select w.id, gen_random_uuid()::text, 'verdict.changed', json_build_object(
+        'task_id', p_task_id, 'task_name', t.name, 'previous_verdict', v_old, 'verdict', v_new,
+        'run_id', p_run_id, 'totals', json_build_object(
+          'dir_count', t.dir_count + d.dir_count, 'inconsistent_dirs', t.inconsistent_dirs + d.inconsistent_dirs,
+          'num_total_files', t.num_total_files + d.num_total_files,
+          'num_different_files', t.num_different_files + d.num_different_files,
+          'num_target_miss_files', t.num_target_miss_files + d.num_target_miss_files,
+          'num_target_more_files', t.num_target_more_files + d.num_target_more_files))::text,
+      p_finished_time, 'pending', 0, p_finished_time
+    from webhooks w where w.project_id = t.project_id;
+  end if;
   return query select 'stored'::text, null::text, p_finished_time, p_run_id;
 end
 $fn$`;

@@ -116,6 +116,26 @@ export interface Database {
     reason: string;
   };
   /** Each directory's stored findings of a run: how many, and whether the agent cut the list (1) or not (0). */
+  /** A project's webhooks: the URL its events go to, and the secret (sealed) that signs them. */
+  webhooks: { id: string; project_id: string; url: string; secret_sealed: string; created_at: number };
+  /** The outbox: one row per event and webhook, written in the transaction of the change that causes it. */
+  webhook_events: {
+    id: Generated<number>;
+    webhook_id: string;
+    /** The event's id, the same for each webhook it goes to: what receivers deduplicate by. */
+    event_id: string;
+    type: string;
+    /** What happened, as JSON; the body sent is made from it. */
+    payload: string;
+    created_at: number;
+    /** pending, delivered or failed (after 24 hours of retries). */
+    state: string;
+    attempts: Generated<number>;
+    next_attempt_at: number;
+    last_status: number | null;
+    last_error: string | null;
+    delivered_at: number | null;
+  };
   /** A task's agent configuration: one row per key set (configuration-setting). */
   task_configurations: { task_id: string; config_key: string; config_value: string; updated_at: number };
   /** Verification requests: "Verify now" and schedules; taken by agents with a lease. */

@@ -11,6 +11,7 @@ import type { HealthService } from '../services/health-service.js';
 import type { SignatureService } from '../services/signature-service.js';
 import type { TaskService } from '../services/task-service.js';
 import type { VerificationService } from '../services/verification-service.js';
+import type { WebhookService } from '../services/webhook-service.js';
 
 /** What the routes are given: services, never the environment. */
 export interface AppDeps {
@@ -27,6 +28,8 @@ export interface AppDeps {
   configurations: ConfigurationService;
   /** Verification requests: "Verify now", schedules, agents' daemons (ours). */
   verifications: VerificationService;
+  /** A project's webhooks and the delivery of their events. */
+  webhooks: WebhookService;
   dashboard: DashboardService;
   /** The time, for pages that say how long ago; tests move it. */
   clock?: () => number;

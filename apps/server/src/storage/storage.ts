@@ -13,6 +13,7 @@ import { TaskStore } from './task-store.js';
 import { TaskSummaryStore } from './task-summary-store.js';
 import { UploadStore } from './upload-store.js';
 import { VerificationStore } from './verification-store.js';
+import { WebhookStore } from './webhook-store.js';
 
 export {
   AccessKeyLimitReached,
@@ -29,6 +30,7 @@ export type { TaskStore } from './task-store.js';
 export type { RunSummary, TaskSummaryRow, TaskSummaryStore, UploadSummary } from './task-summary-store.js';
 export type { NewUpload, UploadOutcome, UploadStore } from './upload-store.js';
 export type { VerificationStore } from './verification-store.js';
+export type { WebhookDelivery, WebhookRow, WebhookStore } from './webhook-store.js';
 
 /**
  * The server's storage: one database handle (the same Kysely queries on
@@ -50,6 +52,7 @@ export class Storage {
   readonly findings: FindingStore;
   readonly configurations: ConfigurationStore;
   readonly verifications: VerificationStore;
+  readonly webhooks: WebhookStore;
   private readonly handle: StoreHandle;
 
   private constructor(connection: ReturnType<typeof connect>, events?: StorageEvents) {
@@ -66,6 +69,7 @@ export class Storage {
     this.findings = new FindingStore(this.handle);
     this.configurations = new ConfigurationStore(this.handle);
     this.verifications = new VerificationStore(this.handle);
+    this.webhooks = new WebhookStore(this.handle);
   }
 
   /** Opens the configured database and brings its schema up to date; `events` hear what it does (metrics). */

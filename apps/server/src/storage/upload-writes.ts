@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { StorageError } from '@sms/domain';
 import type { SqliteStatement } from 'kysely';
 import { TASK_TOTAL_COLUMNS } from '../db/schema.js';
@@ -13,6 +14,7 @@ import {
 } from './directory-state.js';
 import { DIRECTORY_COLUMNS } from './task-summary-store.js';
 import type { NewUpload, UploadOutcome } from './upload-store.js';
+import { ENQUEUE_FOR_TASK, verdictChange } from './webhook-outbox.js';
 
 /** The columns of a task's row that an upload moves. */
 export const TASK_TOTALS = [
@@ -88,7 +90,7 @@ function placeholders(count: number): string {
   return Array.from({ length: count }, () => '?').join(', ');
 }
 
-const READ_TASK = `select ${TASK_TOTALS.join(', ')} from tasks where id = ?`;
+const READ_TASK = `select ${TASK_TOTALS.join(', ')}, name from tasks where id = ?`;
 
 /** The sums of the current rows of `count` directories, and how many are newer than the upload. */
 const sumDirectories = (count: number) => `select count(*) as dir_count,
@@ -190,7 +192,7 @@ export class UploadWrites {
    */
   private store(upload: NewUpload): UploadOutcome {
     const { taskId, finishedTime } = upload;
-    const task = this.statement(READ_TASK).all([taskId])[0] as TaskTotals | undefined;
+    const task = this.statement(READ_TASK).all([taskId])[0] as (TaskTotals & { name: string }) | undefined;
     // Deleted since the caller looked it up: say so, rather than fail the whole batch on the foreign key.
     if (!task) return { kind: 'task-missing' };
     const change = this.changeOf(task, upload);
@@ -231,6 +233,18 @@ export class UploadWrites {
       this.statement(MOVE_TASK_AND_LATEST).run([uploadId, finishedTime, ...sums, taskId]);
     } else {
       this.statement(MOVE_TASK).run([...sums, taskId]);
+    }
+    // the verdict's change, for the project's webhooks, in this same transaction
+    const event = verdictChange(task, totals, taskId, upload.runId);
+    if (event) {
+      this.statement(ENQUEUE_FOR_TASK).run([
+        randomUUID(),
+        'verdict.changed',
+        JSON.stringify(event),
+        finishedTime,
+        finishedTime,
+        taskId,
+      ]);
     }
     return { kind: 'stored', finishedTime };
   }

@@ -212,15 +212,52 @@ export class VerificationStore extends Store {
                 started_at: null,
                 run_id: null,
               };
-      const row = await this.db
-        .updateTable('verification_requests')
-        .set(set)
-        .where('id', '=', id)
-        .where('state', '=', 'running')
-        .where('lease_id', '=', leaseId)
-        .returningAll()
-        .executeTakeFirst();
-      return row && requestOf(row);
+      return this.db.transaction().execute(async (trx) => {
+        const row = await trx
+          .updateTable('verification_requests')
+          .set(set)
+          .where('id', '=', id)
+          .where('state', '=', 'running')
+          .where('lease_id', '=', leaseId)
+          .returningAll()
+          .executeTakeFirst();
+        // a failed request is an event for the project's webhooks, in this same transaction
+        if (row && change.kind === 'finish' && change.state === 'failed') {
+          const task = await trx
+            .selectFrom('tasks')
+            .select(['name', 'project_id'])
+            .where('id', '=', row.task_id)
+            .executeTakeFirstOrThrow();
+          const webhooks = await trx
+            .selectFrom('webhooks')
+            .select('id')
+            .where('project_id', '=', task.project_id)
+            .execute();
+          const eventId = randomUUID();
+          for (const webhook of webhooks) {
+            await trx
+              .insertInto('webhook_events')
+              .values({
+                webhook_id: webhook.id,
+                event_id: eventId,
+                type: 'request.failed',
+                payload: JSON.stringify({
+                  task_id: row.task_id,
+                  task_name: task.name,
+                  request_id: row.id,
+                  agent: row.agent,
+                  run_id: row.run_id,
+                  error: row.error,
+                }),
+                created_at: change.now,
+                state: 'pending',
+                next_attempt_at: change.now,
+              })
+              .execute();
+          }
+        }
+        return row && requestOf(row);
+      });
     });
   }
 }

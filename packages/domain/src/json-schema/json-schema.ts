@@ -1,6 +1,7 @@
 import { toJsonSchema } from '@valibot/to-json-schema';
 import type * as v from 'valibot';
 import { AuthTokenRequestSchema, AuthTokenResponseSchema } from '../auth/index.js';
+import { ConfigurationResponseSchema, UpdateConfigurationRequestSchema } from '../configuration/index.js';
 import {
   ConsistencyResultSchema,
   ShowConsistencyResultResponseSchema,
@@ -14,7 +15,6 @@ import {
   UpdateCredentialRequestSchema,
   UpdateCredentialResponseSchema,
 } from '../credential/index.js';
-import { ConfigurationResponseSchema, UpdateConfigurationRequestSchema } from '../configuration/index.js';
 import { ErrorResponseSchema, ForbiddenErrorResponseSchema } from '../error-response/index.js';
 import {
   FindingSchema,

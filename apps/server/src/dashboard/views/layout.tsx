@@ -32,6 +32,7 @@ export const Layout: FC<{ title: string; session?: Session | undefined; children
               <strong>{session.principal.projectName}</strong>
             </span>
             <a href="/ui/access-keys">Your access keys</a>
+            {session.principal.role === 'admin' ? <a href="/ui/webhooks">Webhooks</a> : null}
             <form method="post" action="/ui/sign-out">
               <input type="hidden" name="csrf" value={session.csrfToken} />
               <button type="submit" class="secondary">

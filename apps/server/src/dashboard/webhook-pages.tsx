@@ -1,0 +1,55 @@
+import { isSmsError } from '@sms/domain';
+import type { Context, Hono } from 'hono';
+import { getCookie } from 'hono/cookie';
+import { readFormBody } from '../http/body.js';
+import type { AppEnv } from '../http/context.js';
+import type { Session } from '../services/auth-service.js';
+import { formRefused } from './form-refused.js';
+import { currentSession, render, SESSION_COOKIE, sameToken, toSignIn } from './session.js';
+import { WebhooksPage, type WebhooksProps } from './views/webhooks.js';
+
+async function page(
+  c: Context<AppEnv>,
+  session: Session,
+  props: Pick<WebhooksProps, 'created' | 'info' | 'error'> = {},
+  status: 200 | 400 = 200,
+) {
+  const { hooks, deliveries } = await c.get('deps').webhooks.forProject(session.principal);
+  return render(
+    c,
+    <WebhooksPage session={session} hooks={hooks} deliveries={deliveries} {...props} />,
+    status,
+  );
+}
+
+/** `/ui/webhooks` (admins): the project's webhooks and their deliveries. */
+export function registerWebhookPages(app: Hono<AppEnv>): void {
+  app.get('/ui/webhooks', async (c) => {
+    const session = await currentSession(c);
+    if (!session) return toSignIn(c, getCookie(c, SESSION_COOKIE) !== undefined);
+    return page(c, session, c.req.query('done') === 'deleted' ? { info: 'The webhook is deleted.' } : {});
+  });
+
+  app.post('/ui/webhooks', async (c) => {
+    const form = await readFormBody(c);
+    const session = await currentSession(c);
+    if (!session) return toSignIn(c, getCookie(c, SESSION_COOKIE) !== undefined);
+    if (!sameToken(session.csrfToken, form.csrf)) return formRefused(c, session, 'Webhooks');
+    try {
+      const created = await c.get('deps').webhooks.addFor(session.principal, (form.url ?? '').trim());
+      return page(c, session, { created });
+    } catch (error) {
+      if (isSmsError(error) && error.status === 400) return page(c, session, { error: error.message }, 400);
+      throw error;
+    }
+  });
+
+  app.post('/ui/webhooks/:id/delete', async (c) => {
+    const form = await readFormBody(c);
+    const session = await currentSession(c);
+    if (!session) return toSignIn(c, getCookie(c, SESSION_COOKIE) !== undefined);
+    if (!sameToken(session.csrfToken, form.csrf)) return formRefused(c, session, 'Webhooks');
+    await c.get('deps').webhooks.deleteFor(session.principal, c.req.param('id'));
+    return c.redirect('/ui/webhooks?done=deleted', 303);
+  });
+}

@@ -1,0 +1,165 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, result, type TestApp } from '../testing/app.js';
+import { webhookSignature } from './webhook-service.js';
+
+/** A receiver on 127.0.0.1: what it got, and the status it answers. */
+async function receiver(port = 0) {
+  const got: { headers: IncomingHttpHeaders; body: string }[] = [];
+  let status = 204;
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8').on('data', (c: string) => (body += c));
+    req.on('end', () => {
+      got.push({ headers: req.headers, body });
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    got,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    port: (server.address() as AddressInfo).port,
+    answer: (code: number) => {
+      status = code;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+const bad = {
+  num_total_files: 10,
+  num_different_files: 1,
+  num_target_miss_files: 0,
+  num_target_more_files: 0,
+};
+const good = {
+  num_total_files: 10,
+  num_different_files: 0,
+  num_target_miss_files: 0,
+  num_target_more_files: 0,
+};
+
+describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (dialect) => {
+  let t: TestApp;
+  let projectId: string;
+  const closers: (() => Promise<void>)[] = [];
+  beforeAll(async () => {
+    // tokens outlive the hours these tests move the clock by
+    t = await createTestApp({ dialect, clock: 'running', tokenTtlSeconds: 30 * 24 * 3600 });
+    projectId = (await t.storage.accounts.findProject({ name: 'default' }))!.id;
+  });
+  afterEach(async () => {
+    for (const close of closers.splice(0)) await close();
+    for (const hook of await t.storage.webhooks.list()) await t.storage.webhooks.delete(hook.id);
+  });
+  afterAll(() => t.close());
+
+  it('posts a signed event when a task turns inconsistent and when it turns consistent, none when nothing changes', async () => {
+    const r = await receiver();
+    closers.push(r.close);
+    const { secret } = await t.services.webhooks.add(projectId, r.url);
+    const taskId = await t.createTask(t.adminToken, `hooked-${dialect}`);
+    await t.upload(taskId, { consistency_result: [result('/d', bad)] });
+    expect(await t.services.webhooks.deliverDue()).toBe(1);
+    expect(r.got).toHaveLength(1);
+    const [first] = r.got;
+    expect(first!.headers['x-sms-signature']).toBe(webhookSignature(secret, first!.body));
+    expect(first!.headers['content-type']).toBe('application/json');
+    const event = JSON.parse(first!.body);
+    expect(event).toMatchObject({
+      type: 'verdict.changed',
+      task_id: taskId,
+      task_name: `hooked-${dialect}`,
+      previous_verdict: 'never',
+      verdict: 'inconsistent',
+      totals: { dir_count: 1, inconsistent_dirs: 1, num_total_files: 10, num_different_files: 1 },
+    });
+    expect(first!.headers['x-sms-event-id']).toBe(event.event_id);
+    expect(Number(first!.headers['x-sms-timestamp'])).toBeGreaterThan(0);
+    expect(Date.parse(event.sent_at)).toBeGreaterThan(0);
+    // the same verdict again: no event
+    await t.upload(taskId, { consistency_result: [result('/d', bad)] });
+    expect(await t.services.webhooks.deliverDue()).toBe(0);
+    await t.upload(taskId, { consistency_result: [result('/d', good)] });
+    expect(await t.services.webhooks.deliverDue()).toBe(1);
+    expect(JSON.parse(r.got[1]!.body)).toMatchObject({
+      previous_verdict: 'inconsistent',
+      verdict: 'consistent',
+    });
+    // a body signed with another secret does not verify
+    expect(webhookSignature('another secret', first!.body)).not.toBe(first!.headers['x-sms-signature']);
+  });
+
+  it('keeps an event while the receiver is down or refuses it, and delivers it once when it is back', async () => {
+    const r = await receiver();
+    const port = r.port;
+    await r.close();
+    await t.services.webhooks.add(projectId, `http://127.0.0.1:${port}/hook`);
+    const taskId = await t.createTask(t.adminToken, `down-${dialect}`);
+    await t.upload(taskId, { consistency_result: [result('/d', bad)] });
+    expect(await t.services.webhooks.deliverDue()).toBe(0);
+    const [pending] = await t.storage.webhooks.recent(projectId, 1);
+    expect(pending).toMatchObject({ state: 'pending', attempts: 1 });
+    expect(pending!.last_error).toMatch(/fetch failed|ECONNREFUSED/);
+    // back, but answering 500 first
+    const back = await receiver(port);
+    closers.push(back.close);
+    back.answer(500);
+    t.advanceClock(6000);
+    expect(await t.services.webhooks.deliverDue()).toBe(0);
+    expect((await t.storage.webhooks.recent(projectId, 1))[0]).toMatchObject({
+      attempts: 2,
+      last_status: 500,
+    });
+    back.answer(200);
+    t.advanceClock(11_000);
+    expect(await t.services.webhooks.deliverDue()).toBe(1);
+    t.advanceClock(3_600_000);
+    expect(await t.services.webhooks.deliverDue()).toBe(0);
+    expect(
+      back.got.filter((g) => g.headers['x-sms-event-id'] === back.got[0]!.headers['x-sms-event-id']),
+    ).toHaveLength(2);
+    expect((await t.storage.webhooks.recent(projectId, 1))[0]).toMatchObject({
+      state: 'delivered',
+      attempts: 3,
+    });
+  });
+
+  it('posts an event when a verification request fails', async () => {
+    const r = await receiver();
+    closers.push(r.close);
+    await t.services.webhooks.add(projectId, r.url);
+    const taskId = await t.createTask(t.adminToken, `failing-${dialect}`);
+    const agent = await t.userWithToken(`hook-agent-${dialect}`, 'agent');
+    const asked = await t.request(`/v3/tasks/${taskId}/consistency-check`, {
+      method: 'POST',
+      headers: { 'x-auth-token': t.adminToken },
+    });
+    const { id } = (await asked.json()) as { id: string };
+    const claim = await t.request(`/v3/consistency-checks/${id}/claim`, {
+      method: 'POST',
+      headers: { 'x-auth-token': agent.token, 'content-type': 'application/json' },
+      body: JSON.stringify({ lease_seconds: 60, agent: 'web-01' }),
+    });
+    const { lease_id } = (await claim.json()) as { lease_id: string };
+    await t.request(`/v3/consistency-checks/${id}/finish`, {
+      method: 'POST',
+      headers: { 'x-auth-token': agent.token, 'content-type': 'application/json' },
+      body: JSON.stringify({ lease_id, state: 'failed', error: 'CONSISTENCY_TARGET is not set' }),
+    });
+    expect(await t.services.webhooks.deliverDue()).toBe(1);
+    expect(JSON.parse(r.got[0]!.body)).toMatchObject({
+      type: 'request.failed',
+      task_id: taskId,
+      request_id: id,
+      error: 'CONSISTENCY_TARGET is not set',
+    });
+  });
+
+  it('refuses a URL that is not http(s)', async () => {
+    await expect(t.services.webhooks.add(projectId, 'ftp://example.com/x')).rejects.toThrow(/http/);
+    await expect(t.services.webhooks.add(projectId, 'not a url')).rejects.toThrow(/not a URL/);
+  });
+});

@@ -1,0 +1,215 @@
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { Actions, ErrorCodes, NotFoundError, SmsError } from '@sms/domain';
+import { deriveKey, generateMasterSecret } from '../crypto/keys.js';
+import { seal, unseal } from '../crypto/sealed.js';
+import type { Logger } from '../logger.js';
+import type { SignInStore } from '../storage/storage.js';
+import type { WebhookDelivery, WebhookStore } from '../storage/webhook-store.js';
+import type { AuthService, Principal } from './auth-service.js';
+
+/** Headers of a delivery. */
+export const WEBHOOK_SIGNATURE_HEADER = 'X-Sms-Signature';
+export const WEBHOOK_EVENT_HEADER = 'X-Sms-Event-Id';
+export const WEBHOOK_TIMESTAMP_HEADER = 'X-Sms-Timestamp';
+
+/** Retries: for a day at most, waiting 5 s, 10 s, 20 s, … at most an hour (with jitter). */
+export const WEBHOOK_RETRY_FOR_MS = 24 * 3600 * 1000;
+const FIRST_WAIT_MS = 5000;
+const LONGEST_WAIT_MS = 3600 * 1000;
+/** One attempt's time: the receiver must answer within it. */
+const ATTEMPT_TIMEOUT_MS = 10_000;
+/** An event taken for an attempt is not taken again by another server before this. */
+const TAKEN_FOR_MS = 60_000;
+
+/** The key that seals webhook secrets at rest, derived from the server's master secret. */
+export async function webhookSealingKey(signIn: SignInStore): Promise<Buffer> {
+  return deriveKey(await signIn.secret('master', generateMasterSecret), 'webhook-secret');
+}
+
+/** `sha256=` and the hex HMAC-SHA256 of the body with the webhook's secret: what `X-Sms-Signature` carries. */
+export function webhookSignature(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+/** A URL a webhook can post to: http or https, at most 2048 characters. */
+export function checkWebhookUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new SmsError(
+      ErrorCodes.InvalidParameter,
+      `url: ${JSON.stringify(url.slice(0, 100))} is not a URL; give http(s)://host/path`,
+    );
+  }
+  if (url.length > 2048 || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    throw new SmsError(
+      ErrorCodes.InvalidParameter,
+      'url: expected an http:// or https:// URL of at most 2048 characters',
+    );
+  }
+  return parsed.toString();
+}
+
+/**
+ * A project's webhooks and the delivery of its events from the outbox: each
+ * event is posted (JSON, signed with the webhook's secret) until the receiver
+ * answers 2xx, retried with exponential backoff for up to 24 hours, across
+ * restarts (the outbox is in the database); several servers share the work
+ * without posting an attempt twice.
+ */
+export class WebhookService {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly webhooks: WebhookStore,
+    private readonly auth: AuthService,
+    private readonly sealingKey: Buffer,
+    private readonly options: {
+      clock?: () => number;
+      /** The dashboard's address as people reach it, for the events' links (`SMS_PUBLIC_URL`, else the listening URL). */
+      publicUrl?: () => string | undefined;
+      logger?: Logger;
+    } = {},
+  ) {}
+
+  private now(): number {
+    return (this.options.clock ?? Date.now)();
+  }
+
+  /** A new webhook of a project; its secret is answered this once. */
+  async add(projectId: string, url: string): Promise<{ id: string; url: string; secret: string }> {
+    const id = randomUUID();
+    const secret = randomBytes(32).toString('base64url');
+    const checked = checkWebhookUrl(url);
+    await this.webhooks.add({
+      id,
+      project_id: projectId,
+      url: checked,
+      secret_sealed: seal(secret, this.sealingKey, id),
+      created_at: this.now(),
+    });
+    return { id, url: checked, secret };
+  }
+
+  /** The webhooks of the principal's project (admins), and their newest deliveries. */
+  async forProject(principal: Principal) {
+    this.auth.authorize(principal, Actions.manageUsers, `project:${principal.projectName}`);
+    const [hooks, deliveries] = await Promise.all([
+      this.webhooks.list(principal.projectId),
+      this.webhooks.recent(principal.projectId, 50),
+    ]);
+    return { hooks: hooks.map(({ secret_sealed: _s, ...h }) => h), deliveries };
+  }
+
+  async addFor(principal: Principal, url: string) {
+    this.auth.authorize(principal, Actions.manageUsers, `project:${principal.projectName}`);
+    return this.add(principal.projectId, url);
+  }
+
+  async deleteFor(principal: Principal, id: string): Promise<void> {
+    this.auth.authorize(principal, Actions.manageUsers, `project:${principal.projectName}`);
+    if (!(await this.webhooks.delete(id, principal.projectId))) throw new NotFoundError('webhook', id);
+  }
+
+  /** The body of one delivery: the event, with the time of this attempt (signed with it). */
+  body(delivery: WebhookDelivery): string {
+    const payload = JSON.parse(delivery.payload) as { task_id?: string };
+    const base = this.options.publicUrl?.();
+    const link =
+      payload.task_id && base
+        ? `${base.replace(/\/$/, '')}/ui/tasks/${encodeURIComponent(payload.task_id)}`
+        : undefined;
+    return JSON.stringify({
+      event_id: delivery.event_id,
+      type: delivery.type,
+      occurred_at: new Date(delivery.created_at).toISOString(),
+      sent_at: new Date(this.now()).toISOString(),
+      ...payload,
+      ...(link ? { link } : {}),
+    });
+  }
+
+  /** One pass over the due events: each taken, posted, and its outcome recorded. */
+  async deliverDue(): Promise<number> {
+    let delivered = 0;
+    for (const event of await this.webhooks.due(this.now(), 20)) {
+      if (!(await this.webhooks.take(event.id, event.next_attempt_at, this.now() + TAKEN_FOR_MS))) continue;
+      const secret = unseal(event.secret_sealed, this.sealingKey, event.webhook_id);
+      if (secret === undefined) {
+        await this.webhooks.attempted(event.id, {
+          delivered: false,
+          status: null,
+          error: 'the webhook secret cannot be unsealed',
+          next: undefined,
+        });
+        continue;
+      }
+      const body = this.body(event);
+      let status: number | null = null;
+      let error = '';
+      try {
+        const res = await fetch(event.url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'user-agent': 'sms-server-webhooks',
+            [WEBHOOK_EVENT_HEADER]: event.event_id,
+            [WEBHOOK_TIMESTAMP_HEADER]: String(Math.floor(this.now() / 1000)),
+            [WEBHOOK_SIGNATURE_HEADER]: webhookSignature(secret, body),
+          },
+          body,
+          redirect: 'manual',
+          signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
+        });
+        status = res.status;
+        await res.body?.cancel().catch(() => {});
+        if (res.status >= 200 && res.status < 300) {
+          await this.webhooks.attempted(event.id, { delivered: true, status: res.status, now: this.now() });
+          delivered++;
+          continue;
+        }
+        error = `the receiver answered ${res.status}`;
+      } catch (caught) {
+        error = caught instanceof Error ? `${caught.name}: ${caught.message}` : String(caught);
+      }
+      const wait = Math.min(LONGEST_WAIT_MS, FIRST_WAIT_MS * 2 ** event.attempts);
+      const next = this.now() + Math.round(wait * (0.5 + Math.random() / 2));
+      await this.webhooks.attempted(event.id, {
+        delivered: false,
+        status,
+        error,
+        next: next - event.created_at > WEBHOOK_RETRY_FOR_MS ? undefined : next,
+      });
+      this.options.logger?.warn('webhook delivery failed; it is tried again', {
+        event: event.event_id,
+        url: event.url,
+        error,
+      });
+    }
+    return delivered;
+  }
+
+  /** Delivers every `everyMs` until `stop`. */
+  start(everyMs = 1000): void {
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = this.deliverDue()
+        .then(
+          () => {},
+          (error: unknown) =>
+            this.options.logger?.warn('webhook deliveries failed; tried again', { err: String(error) }),
+        )
+        .finally(() => {
+          this.running = undefined;
+        });
+    }, everyMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+}

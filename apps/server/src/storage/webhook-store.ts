@@ -1,0 +1,148 @@
+import { Store } from './handle.js';
+
+export interface WebhookRow {
+  id: string;
+  project_id: string;
+  url: string;
+  secret_sealed: string;
+  created_at: number;
+}
+
+export interface WebhookDelivery {
+  id: number;
+  webhook_id: string;
+  url: string;
+  event_id: string;
+  type: string;
+  payload: string;
+  created_at: number;
+  state: string;
+  attempts: number;
+  next_attempt_at: number;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at: number | null;
+}
+
+/** Webhooks and their outbox of events. */
+export class WebhookStore extends Store {
+  async add(row: WebhookRow): Promise<void> {
+    await this.run('add webhook', () => this.db.insertInto('webhooks').values(row).execute());
+  }
+
+  async list(projectId?: string): Promise<(WebhookRow & { project_name: string })[]> {
+    return this.run('list webhooks', async () => {
+      let query = this.db
+        .selectFrom('webhooks as w')
+        .innerJoin('projects as p', 'p.id', 'w.project_id')
+        .select([
+          'w.id',
+          'w.project_id',
+          'w.url',
+          'w.secret_sealed',
+          'w.created_at',
+          'p.name as project_name',
+        ]);
+      if (projectId !== undefined) query = query.where('w.project_id', '=', projectId);
+      const rows = await query.orderBy('w.created_at').execute();
+      return rows.map((r) => ({ ...r, created_at: Number(r.created_at) }));
+    });
+  }
+
+  /** Deletes a webhook (and its undelivered events); false when there is none (in that project). */
+  async delete(id: string, projectId?: string): Promise<boolean> {
+    return this.run('delete webhook', async () => {
+      let query = this.db.deleteFrom('webhooks').where('id', '=', id);
+      if (projectId !== undefined) query = query.where('project_id', '=', projectId);
+      const result = await query.executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    });
+  }
+
+  /** Events due for a delivery attempt, oldest first. */
+  async due(now: number, limit: number): Promise<(WebhookDelivery & { secret_sealed: string })[]> {
+    return this.run('read due webhook events', async () => {
+      const rows = await this.db
+        .selectFrom('webhook_events as e')
+        .innerJoin('webhooks as w', 'w.id', 'e.webhook_id')
+        .selectAll('e')
+        .select(['w.url', 'w.secret_sealed'])
+        .where('e.state', '=', 'pending')
+        .where('e.next_attempt_at', '<=', now)
+        .orderBy('e.next_attempt_at')
+        .orderBy('e.id')
+        .limit(limit)
+        .execute();
+      return rows.map(deliveryOf);
+    });
+  }
+
+  /**
+   * Takes an event for one attempt: its next attempt moved to `until`, if it
+   * still has the time read (another server did not take it meanwhile).
+   */
+  async take(id: number, seenNext: number, until: number): Promise<boolean> {
+    return this.run('take webhook event', async () => {
+      const result = await this.db
+        .updateTable('webhook_events')
+        .set({ next_attempt_at: until })
+        .where('id', '=', id)
+        .where('state', '=', 'pending')
+        .where('next_attempt_at', '=', seenNext)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    });
+  }
+
+  /** What an attempt came to: delivered, or tried again at `next` (or given up: `failed`). */
+  async attempted(
+    id: number,
+    outcome:
+      | { delivered: true; status: number; now: number }
+      | { delivered: false; status: number | null; error: string; next: number | undefined },
+  ): Promise<void> {
+    await this.run('record webhook attempt', () =>
+      this.db
+        .updateTable('webhook_events')
+        .set((eb) => ({
+          attempts: eb('attempts', '+', 1),
+          last_status: outcome.status,
+          ...(outcome.delivered
+            ? { state: 'delivered', delivered_at: outcome.now, last_error: null }
+            : outcome.next === undefined
+              ? { state: 'failed', last_error: outcome.error.slice(0, 500) }
+              : { next_attempt_at: outcome.next, last_error: outcome.error.slice(0, 500) }),
+        }))
+        .where('id', '=', id)
+        .execute(),
+    );
+  }
+
+  /** A project's newest deliveries, for the dashboard. */
+  async recent(projectId: string, limit: number): Promise<WebhookDelivery[]> {
+    return this.run('read webhook deliveries', async () => {
+      const rows = await this.db
+        .selectFrom('webhook_events as e')
+        .innerJoin('webhooks as w', 'w.id', 'e.webhook_id')
+        .selectAll('e')
+        .select('w.url')
+        .where('w.project_id', '=', projectId)
+        .orderBy('e.id', 'desc')
+        .limit(limit)
+        .execute();
+      return rows.map(deliveryOf);
+    });
+  }
+}
+
+function deliveryOf<T extends Record<string, unknown>>(row: T) {
+  return {
+    ...row,
+    id: Number(row.id),
+    created_at: Number(row.created_at),
+    attempts: Number(row.attempts),
+    next_attempt_at: Number(row.next_attempt_at),
+    delivered_at: row.delivered_at === null ? null : Number(row.delivered_at),
+    last_status: row.last_status === null ? null : Number(row.last_status),
+  } as unknown as WebhookDelivery & T;
+}
