@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, result, type TestApp } from '../testing/app.js';
-import { webhookSignature } from './webhook-service.js';
+import { WebhookService, webhookSignature } from './webhook-service.js';
 
 /** A receiver on 127.0.0.1: what it got, and the status it answers. */
 async function receiver(port = 0) {
@@ -156,6 +156,33 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (dialect) => {
       request_id: id,
       error: 'CONSISTENCY_TARGET is not set',
     });
+  });
+
+  it('records an event once when the receiver answers too late and gets it again', async () => {
+    let calls = 0;
+    const slow = createServer((req, res) => {
+      calls++;
+      req.resume();
+      // the first answer comes after the attempt gave up; the second in time
+      setTimeout(() => res.writeHead(200).end(), calls === 1 ? 400 : 0);
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise<void>((resolve) => slow.close(() => resolve())));
+    const impatient = new WebhookService(t.storage.webhooks, t.services.auth, Buffer.alloc(32, 7), {
+      clock: t.services.clock!,
+      attemptTimeoutMs: 100,
+    });
+    await impatient.add(projectId, `http://127.0.0.1:${(slow.address() as AddressInfo).port}/late`);
+    const taskId = await t.createTask(t.adminToken, `late-${dialect}`);
+    await t.upload(taskId, { consistency_result: [result('/d', bad)] });
+    expect(await impatient.deliverDue()).toBe(0);
+    t.advanceClock(6000);
+    expect(await impatient.deliverDue()).toBe(1);
+    expect(calls).toBe(2);
+    const rows = await t.storage.webhooks.recent(projectId, 10);
+    const mine = rows.filter((r) => r.url.endsWith('/late'));
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ state: 'delivered', attempts: 2 });
   });
 
   it('refuses a URL that is not http(s)', async () => {

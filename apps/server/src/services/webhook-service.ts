@@ -71,6 +71,8 @@ export class WebhookService {
       /** The dashboard's address as people reach it, for the events' links (`SMS_PUBLIC_URL`, else the listening URL). */
       publicUrl?: () => string | undefined;
       logger?: Logger;
+      /** How long an attempt waits for the answer (tests shorten it). */
+      attemptTimeoutMs?: number;
     } = {},
   ) {}
 
@@ -161,7 +163,7 @@ export class WebhookService {
           },
           body,
           redirect: 'manual',
-          signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
+          signal: AbortSignal.timeout(this.options.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS),
         });
         status = res.status;
         await res.body?.cancel().catch(() => {});
