@@ -1,5 +1,8 @@
+import { createHmac } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +10,7 @@ import { SmsClient } from '@sms/client';
 import { runServerCli, type ServerProcess, startServerProcess } from '@sms/server/testing';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAgent } from '../../../apps/agent/src/test-support/cli.js';
+import { runAgent, startAgent } from '../../../apps/agent/src/test-support/cli.js';
 import { treePair } from '../../../apps/agent/src/test-support/tree.js';
 import { accessibilityViolations, launchChromium } from './chromium.js';
 
@@ -17,6 +20,8 @@ const ADMIN_PASSWORD = 'browser-admin-password';
 const users = {
   vera: { password: 'vera-password-1', project: 'default', role: 'viewer' },
   bob: { password: 'bob-password-1', project: 'elsewhere', role: 'admin' },
+  /** The user of the agent's daemon on the source host. */
+  ada: { password: 'ada-password-1', project: 'default', role: 'agent' },
 } as const;
 
 let dataDir: string;
@@ -175,15 +180,21 @@ const reportedFindings = (): ReportedFinding[] =>
 /** Items as sorted JSON texts: lists compared whatever their order. */
 const byText = (items: readonly unknown[]) => items.map((item) => JSON.stringify(item)).sort();
 
+/** A table's body rows: each row's attributes named in `attributes` (as keys), and its cells' text. */
+function tableRows<K extends string>(page: Page, table: string, attributes: Record<K, string>) {
+  return page.locator(`${table} tbody tr`).evaluateAll(
+    (rows, names) =>
+      rows.map((r) => ({
+        ...Object.fromEntries(Object.entries(names).map(([key, name]) => [key, r.getAttribute(name)])),
+        cells: Array.from(r.querySelectorAll('td'), (td) => td.textContent?.trim()),
+      })),
+    attributes as Record<string, string>,
+  ) as Promise<(Record<K, string | null> & { cells: (string | undefined)[] })[]>;
+}
+
 /** The rows of a findings page: the row's category and path, and its cells' text. */
 const findingRows = (page: Page) =>
-  page.locator('table.findings tbody tr').evaluateAll((rows) =>
-    rows.map((r) => ({
-      category: r.getAttribute('data-category'),
-      path: r.getAttribute('data-path'),
-      cells: Array.from(r.querySelectorAll('td'), (td) => td.textContent?.trim()),
-    })),
-  );
+  tableRows(page, 'table.findings', { category: 'data-category', path: 'data-path' });
 
 /** Clicks a download link as a user would, then reads the file the browser saved. */
 async function download(page: Page, link: Locator) {
@@ -229,6 +240,75 @@ const CATEGORY_LABEL = {
   missing: 'Missing at the target',
   extra: 'Extra at the target',
 } as const;
+
+/** A POST a webhook receiver got: its path, its headers and the exact bytes of its body. */
+interface Received {
+  method: string | undefined;
+  path: string | undefined;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** A webhook receiver on 127.0.0.1: it keeps each request and answers 204. */
+async function startReceiver() {
+  const received: Received[] = [];
+  const http = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      received.push({ method: req.method, path: req.url, headers: req.headers, body: Buffer.concat(chunks) });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/hooks/sms`,
+    received,
+    close: () =>
+      new Promise<void>((resolve) => {
+        http.closeAllConnections();
+        http.close(() => resolve());
+      }),
+  };
+}
+
+/** `promise`, or an error saying `what` once `ms` have passed. */
+async function within<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what()} (after ${ms} ms)`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Tries `attempt` every 250 ms until it answers something; an error saying `what` after `ms`. */
+async function eventually<T>(
+  attempt: () => Promise<T | undefined>,
+  ms: number,
+  what: () => string,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const found = await attempt();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`${what()} (after ${ms} ms)`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** The rows of the task page's verification requests: id, state, and the cells' text. */
+const requestRows = (page: Page) =>
+  tableRows(page, 'table.requests', { id: 'data-request', state: 'data-state' });
+
+/** The rows of the Webhooks page's deliveries: event, state, and the cells' text. */
+const deliveryRows = (page: Page) =>
+  tableRows(page, 'table.deliveries', { event: 'data-event', state: 'data-state' });
 
 describe('the dashboard in Chromium', { timeout: 60_000 }, () => {
   it('signs in with the keyboard, sets a safe cookie, and lists the task with the numbers the agent uploaded', async () => {
@@ -549,4 +629,200 @@ describe('the dashboard in Chromium', { timeout: 60_000 }, () => {
     expect(await page.content()).not.toContain(TASK_NAME);
     await context.close();
   });
+
+  it('lets an admin add a webhook, configure a task and click "Verify now": a real agent daemon verifies, the page shows its verdict, and the receiver gets the signed event', async () => {
+    const receiver = await startReceiver();
+    // the migrated tree on this host: /root/data of the source and of the target, which differ
+    const pair = treePair(
+      { root: { data: { 'same.txt': 'same', 'changed.txt': 'as on the source', 'lost.txt': 'not copied' } } },
+      {
+        root: { data: { 'same.txt': 'same', 'changed.txt': 'edited at the target', 'new.txt': 'only here' } },
+      },
+    );
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    context.setDefaultTimeout(15_000);
+    let daemon: ReturnType<typeof startAgent> | undefined;
+    try {
+      const admin = new SmsClient({
+        endpoint: server.url,
+        credentials: { user: 'admin', password: ADMIN_PASSWORD, project: 'default' },
+      });
+      // made here, in the last test, so that the task lists of the tests above hold their two tasks only
+      const name = 'app-03 verified by its agent';
+      const id = (await admin.createTask({ name })).id;
+      const page = await context.newPage();
+      await signIn(page, 'admin', ADMIN_PASSWORD);
+
+      // the webhook, added on the Webhooks page, which shows its secret this once
+      await page.getByRole('link', { name: 'Webhooks', exact: true }).click();
+      await page.waitForURL(`${server.url}/ui/webhooks`);
+      expect(await page.locator('h1').textContent()).toBe('Webhooks of project default');
+      await page.getByLabel('URL').fill(receiver.url);
+      await page.getByRole('button', { name: 'Add a webhook' }).click();
+      const secret = (await page.locator('code[data-secret]').textContent()) ?? '';
+      expect(await page.getByRole('status').textContent()).toContain(`Webhook added for ${receiver.url}.`);
+      expect(secret).toMatch(/^[A-Za-z0-9_-]{32,}$/);
+      await page.goto(`${server.url}/ui/webhooks`);
+      expect(await page.locator('li[data-webhook] code').allTextContents()).toEqual([receiver.url]);
+      expect(await page.content()).not.toContain(secret);
+
+      // the task's configuration, set in the Verification section's form
+      await page.getByRole('link', { name: 'SMS consistency' }).click();
+      await page.waitForURL(`${server.url}/ui/tasks`);
+      await page.getByRole('link', { name, exact: true }).click();
+      await page.waitForURL(`${server.url}/ui/tasks/${id}`);
+      const verification = page.getByRole('region', { name: 'Verification' });
+      expect(await verification.getByText('No verification has been asked for yet.').count()).toBe(1);
+      const configuration = {
+        CONSISTENCY_DIR: '["/root/data"]',
+        CONSISTENCY_SOURCE: pair.src,
+        CONSISTENCY_TARGET: pair.dst,
+      };
+      const field = (key: string) => verification.getByLabel(new RegExp(`^${key}( \\(ours\\))?$`));
+      for (const [key, value] of Object.entries(configuration)) await field(key).fill(value);
+      await verification.getByRole('button', { name: 'Save the configuration' }).click();
+      await page.waitForURL((url) => url.searchParams.get('done') === 'configuration');
+      expect(await verification.getByRole('status').textContent()).toContain('The configuration is saved');
+      for (const [key, value] of Object.entries(configuration))
+        expect(await field(key).inputValue()).toBe(value);
+      // what the agents will read: exactly these three keys
+      expect(byText((await admin.getConfiguration(id)).configurations)).toEqual(
+        byText(
+          Object.entries(configuration).map(([config_key, config_value]) => ({ config_key, config_value })),
+        ),
+      );
+
+      // "Verify now": one request, waiting for an agent
+      await verification.getByRole('button', { name: 'Verify now', exact: true }).click();
+      await page.waitForURL((url) => url.searchParams.get('done') === 'requested');
+      const [asked, ...others] = await requestRows(page);
+      expect(others).toEqual([]);
+      expect(asked?.state).toBe('pending');
+      expect(asked?.cells.slice(1)).toEqual(['admin', 'Waiting for an agent', '', '', '']);
+      expect(
+        await verification.getByRole('button', { name: 'Verify now (one is already open)' }).count(),
+      ).toBe(1);
+
+      // the agent's daemon on the source host, as the agent-role user: it takes the request and verifies
+      daemon = startAgent(
+        ['daemon', '--once', '--name', 'source-host', '--spool-dir', join(pair.dir, 'spool')],
+        {
+          SMS_ENDPOINT: server.url,
+          SMS_USERNAME: 'ada',
+          SMS_PASSWORD: users.ada.password,
+          SMS_PROJECT: 'default',
+        },
+      );
+      const agent = daemon;
+      expect(await within(agent.exited, 60_000, () => `the daemon did not exit:\n${agent.stderr()}`)).toBe(0);
+      expect(agent.stderr()).toContain(`took request ${asked?.id} of task ${id}`);
+      const finished = new RegExp(
+        `finished request ${asked?.id}: done, INCONSISTENT \\(run ([0-9a-f-]{36})\\)`,
+      ).exec(agent.stderr());
+      expect(finished, agent.stderr()).not.toBeNull();
+      const runId = finished?.[1] ?? '';
+
+      // the page, reloaded until the request is done: its run and verdict, and the task's
+      const done = await eventually(
+        async () => {
+          await page.reload();
+          const [row] = await requestRows(page);
+          return row?.state === 'done' ? row : undefined;
+        },
+        30_000,
+        () => 'the task page never showed the request done',
+      );
+      expect(done.id).toBe(asked?.id);
+      // the run's short id, and in full as its title
+      expect(await verification.locator(`tr[data-request="${done.id}"] code`).getAttribute('title')).toBe(
+        runId,
+      );
+      expect(done.cells.slice(1)).toEqual([
+        'admin',
+        'Done',
+        'ada@source-host',
+        runId.slice(0, 8),
+        'Inconsistent',
+      ]);
+      expect(await page.locator('dl.facts dt:text-is("Verdict") + dd').textContent()).toBe(
+        'Inconsistent 1 of 1 directories differ',
+      );
+      expect(await page.locator('[data-totals]').textContent()).toBe(
+        '3 verified, 1 different, 1 missing, 1 extra in 1 directory (the newest result of each)',
+      );
+      // the directory as the task names it, from the run the daemon made
+      expect(
+        await page.locator('li.dir').evaluateAll((dirs) => dirs.map((d) => d.getAttribute('data-dir'))),
+      ).toEqual(['/root/data']);
+      expect(
+        await page
+          .locator('table.history tbody tr')
+          .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run'))),
+      ).toEqual([runId]);
+      expect(await accessibilityViolations(page)).toEqual([]);
+
+      // the receiver's event: the verdict's change, signed with the secret the page showed
+      const event = await eventually(
+        async () =>
+          receiver.received.find((r) => {
+            const body = JSON.parse(r.body.toString('utf8'));
+            return body.type === 'verdict.changed' && body.task_id === id;
+          }),
+        20_000,
+        () => `no verdict.changed for the task; the receiver got ${receiver.received.length} requests`,
+      );
+      expect(event.method).toBe('POST');
+      expect(event.path).toBe('/hooks/sms');
+      expect(event.headers['content-type']).toBe('application/json');
+      expect(event.headers['x-sms-signature']).toBe(
+        `sha256=${createHmac('sha256', secret).update(event.body).digest('hex')}`,
+      );
+      const body = JSON.parse(event.body.toString('utf8'));
+      expect(body).toMatchObject({
+        type: 'verdict.changed',
+        task_id: id,
+        task_name: name,
+        previous_verdict: 'never',
+        verdict: 'inconsistent',
+        run_id: runId,
+        totals: {
+          dir_count: 1,
+          inconsistent_dirs: 1,
+          num_total_files: 3,
+          num_different_files: 1,
+          num_target_miss_files: 1,
+          num_target_more_files: 1,
+        },
+        link: `${server.url}/ui/tasks/${id}`,
+      });
+      expect(event.headers['x-sms-event-id']).toBe(body.event_id);
+      expect(Math.abs(Number(event.headers['x-sms-timestamp']) * 1000 - Date.now())).toBeLessThan(60_000);
+
+      // and the Webhooks page lists its delivery, delivered at the first attempt
+      await page.goto(`${server.url}/ui/webhooks`);
+      const delivered = await eventually(
+        async () => {
+          const rows = await deliveryRows(page);
+          if (rows.some((r) => r.state === 'delivered')) return rows;
+          await page.reload();
+          return undefined;
+        },
+        20_000,
+        () => 'the Webhooks page never showed the event delivered',
+      );
+      expect(delivered.map((r) => [r.event, r.state, ...r.cells.slice(1)])).toEqual([
+        [body.event_id, 'delivered', 'verdict.changed', receiver.url, 'Delivered', '1', '204'],
+      ]);
+      expect(await accessibilityViolations(page)).toEqual([]);
+      // one event for the task, received once
+      expect(receiver.received.filter((r) => JSON.parse(r.body.toString('utf8')).task_id === id).length).toBe(
+        1,
+      );
+    } finally {
+      daemon?.child.kill('SIGKILL');
+      await context.close();
+      await receiver.close();
+      pair.cleanup();
+    }
+  }, 120_000);
 });
