@@ -185,6 +185,33 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (dialect) => {
     expect(mine[0]).toMatchObject({ state: 'delivered', attempts: 2 });
   });
 
+  it('gives an event up after 24 hours of failed attempts, and says so on its row', async () => {
+    const r = await receiver();
+    const port = r.port;
+    await r.close();
+    await t.services.webhooks.add(projectId, `http://127.0.0.1:${port}/gone`);
+    const taskId = await t.createTask(t.adminToken, `gone-${dialect}`);
+    await t.upload(taskId, { consistency_result: [result('/d', bad)] });
+    expect(await t.services.webhooks.deliverDue()).toBe(0);
+    expect((await t.storage.webhooks.recent(projectId, 1))[0]).toMatchObject({
+      state: 'pending',
+      attempts: 1,
+    });
+    t.advanceClock(25 * 3600 * 1000);
+    expect(await t.services.webhooks.deliverDue()).toBe(0);
+    expect((await t.storage.webhooks.recent(projectId, 1))[0]).toMatchObject({
+      state: 'failed',
+      attempts: 2,
+    });
+    // and is not tried again
+    t.advanceClock(3600 * 1000);
+    await t.services.webhooks.deliverDue();
+    expect((await t.storage.webhooks.recent(projectId, 1))[0]).toMatchObject({
+      state: 'failed',
+      attempts: 2,
+    });
+  });
+
   it('refuses a URL that is not http(s)', async () => {
     await expect(t.services.webhooks.add(projectId, 'ftp://example.com/x')).rejects.toThrow(/http/);
     await expect(t.services.webhooks.add(projectId, 'not a url')).rejects.toThrow(/not a URL/);
