@@ -148,6 +148,20 @@ try {
     }
   }
 
+  step('which files differ, and the list to copy again (our findings extension)');
+  const { json: findings } = await call('GET', `/v3/tasks/${task.id}/consistency-result/files`, { token });
+  for (const f of findings.findings) console.log(`    ${f.dir_check}: ${f.category} ${f.path} (${f.reason})`);
+  const dataDir0 = findings.findings.find((f) => f.category === 'missing')?.dir_check;
+  if (dataDir0) {
+    const list = await fetch(
+      `${url}/v3/tasks/${task.id}/consistency-result/files?format=files-from&dir_check=${encodeURIComponent(dataDir0)}`,
+      { headers: { 'x-auth-token': token } },
+    );
+    console.log(
+      `  re-sync list of ${dataDir0}, for rsync --files-from: ${JSON.stringify(await list.text())}`,
+    );
+  }
+
   step('the web dashboard shows the task (sign in at /ui/sign-in, then /ui/tasks)');
   const form = await fetch(`${url}/ui/sign-in`);
   const csrf = /name="csrf" value="([^"]+)"/.exec(await form.text())?.[1];
