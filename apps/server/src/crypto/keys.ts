@@ -15,6 +15,14 @@ export function deriveKey(
   );
 }
 
+/** A key for `purpose` derived from the master secret the database keeps (made on first use). */
+export async function keyFromMaster(
+  secrets: { secret(name: string, generate: () => string): Promise<string> },
+  purpose: Parameters<typeof deriveKey>[1],
+): Promise<Buffer> {
+  return deriveKey(await secrets.secret('master', generateMasterSecret), purpose);
+}
+
 export function hmac(key: Buffer, data: string): Buffer {
   return createHmac('sha256', key).update(data).digest();
 }

@@ -11,7 +11,7 @@ import {
   SmsError,
 } from '@sms/domain';
 import { generateAccessKeyId, generateSecretKey } from '../crypto/access-keys.js';
-import { deriveKey, generateMasterSecret } from '../crypto/keys.js';
+import { keyFromMaster } from '../crypto/keys.js';
 import { seal, unseal } from '../crypto/sealed.js';
 import {
   AccessKeyLimitReached,
@@ -27,7 +27,7 @@ import type { Principal } from './auth-service.js';
 
 /** The key that seals secret keys at rest: derived from the master secret, like the token key. */
 export async function accessKeySealingKey(signIn: SignInStore): Promise<Buffer> {
-  return deriveKey(await signIn.secret('master', generateMasterSecret), 'access-key-secret');
+  return keyFromMaster(signIn, 'access-key-secret');
 }
 
 /** A listed key in IAM's shape (never the secret). */

@@ -27,6 +27,15 @@ function leaseLost(id: string): SmsError {
   );
 }
 
+/** A request as the API shows it: without its project and its lease id. */
+function asShown({
+  project_id: _project,
+  lease_id: _lease,
+  ...request
+}: VerificationRequest & { project_id: string; lease_id: string | null }): VerificationRequest {
+  return request;
+}
+
 /**
  * Verification requests (ours): "Verify now" and schedules make them; agents'
  * daemons take them with a lease and say how they ended. Several servers on
@@ -165,10 +174,7 @@ export class VerificationService {
       return updated;
     }
     // the same finish again (its answer was lost): the request ended with this lease
-    if (current.lease_id === finish.lease_id && current.state === finish.state) {
-      const { project_id: _p, lease_id: _l, ...request } = current;
-      return request;
-    }
+    if (current.lease_id === finish.lease_id && current.state === finish.state) return asShown(current);
     throw leaseLost(id);
   }
 
@@ -180,10 +186,7 @@ export class VerificationService {
       this.made.emit('request');
       return updated;
     }
-    if (current.lease_id === leaseId && current.state === 'pending') {
-      const { project_id: _p, lease_id: _l, ...request } = current;
-      return request;
-    }
+    if (current.lease_id === leaseId && current.state === 'pending') return asShown(current);
     throw leaseLost(id);
   }
 

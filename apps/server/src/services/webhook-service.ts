@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { Actions, ErrorCodes, NotFoundError, SmsError } from '@sms/domain';
-import { deriveKey, generateMasterSecret } from '../crypto/keys.js';
+import { keyFromMaster } from '../crypto/keys.js';
 import { seal, unseal } from '../crypto/sealed.js';
 import type { Logger } from '../logger.js';
 import type { SignInStore } from '../storage/storage.js';
@@ -23,7 +23,7 @@ const TAKEN_FOR_MS = 60_000;
 
 /** The key that seals webhook secrets at rest, derived from the server's master secret. */
 export async function webhookSealingKey(signIn: SignInStore): Promise<Buffer> {
-  return deriveKey(await signIn.secret('master', generateMasterSecret), 'webhook-secret');
+  return keyFromMaster(signIn, 'webhook-secret');
 }
 
 /** `sha256=` and the hex HMAC-SHA256 of the body with the webhook's secret: what `X-Sms-Signature` carries. */
@@ -95,9 +95,14 @@ export class WebhookService {
     return { id, url: checked, secret };
   }
 
+  /** Webhooks are the project's admins' to see and change. */
+  private authorizeAdmin(principal: Principal): void {
+    this.auth.authorize(principal, Actions.manageUsers, `project:${principal.projectName}`);
+  }
+
   /** The webhooks of the principal's project (admins), and their newest deliveries. */
   async forProject(principal: Principal) {
-    this.auth.authorize(principal, Actions.manageUsers, `project:${principal.projectName}`);
+    this.authorizeAdmin(principal);
     const [hooks, deliveries] = await Promise.all([
       this.webhooks.list(principal.projectId),
       this.webhooks.recent(principal.projectId, 50),
@@ -106,12 +111,12 @@ export class WebhookService {
   }
 
   async addFor(principal: Principal, url: string) {
-    this.auth.authorize(principal, Actions.manageUsers, `project:${principal.projectName}`);
+    this.authorizeAdmin(principal);
     return this.add(principal.projectId, url);
   }
 
   async deleteFor(principal: Principal, id: string): Promise<void> {
-    this.auth.authorize(principal, Actions.manageUsers, `project:${principal.projectName}`);
+    this.authorizeAdmin(principal);
     if (!(await this.webhooks.delete(id, principal.projectId))) throw new NotFoundError('webhook', id);
   }
 

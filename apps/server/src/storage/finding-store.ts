@@ -84,20 +84,14 @@ export class AbandonedUpload extends StoreRefusal {
  */
 export class FindingStore extends Store {
   private readonly sqlite: StoreHandle['sqlite'];
-  private readonly statements = new Map<string, SqliteStatement>();
-
   constructor(handle: StoreHandle) {
     super(handle);
     this.sqlite = handle.sqlite;
   }
 
+  /** SQLite's statement of `sql`, prepared once by the handle (`reusingStatements`) and reused. */
   private statement(sql: string): SqliteStatement {
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      statement = this.sqlite!.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
+    return this.sqlite!.prepare(sql);
   }
 
   /** The run of each named directory's newest result; directories without one are left out. */
