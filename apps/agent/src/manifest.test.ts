@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -200,6 +201,62 @@ describe('sms-agent manifest (the CLI)', () => {
     const run = await runAgent(['manifest', pair.dst]);
     expect(run.code).toBe(0);
     expect(run.stdout.trim().split('\n')).toHaveLength(3);
+  });
+
+  it('writes the same manifest with worker threads as without, in both modes', async () => {
+    // deep and wide, so that the workers describe directories ahead and out of order
+    const wide: Tree = {};
+    for (let i = 0; i < 40; i++)
+      wide[`d${i}`] = { [`f${i}`]: 'x'.repeat(i), sub: { deeper: { [`g${i}`]: String(i) } }, empty: {} };
+    const pair = treePair({}, { ...wide, top: 'top', ln: { link: 'top' }, pipe: { fifo: true }, z: '' });
+    pairs.push(pair);
+    writeFileSync(join(pair.dst, 'd3', 'new\nline'), 'n');
+    writeFileSync(Buffer.concat([Buffer.from(`${pair.dst}/d7/`), Buffer.from([0xff, 0xfe])]), 'b');
+    const body = (file: string) => readFileSync(file, 'utf8').split('\n').slice(1, -2);
+    for (const mode of ['quick', 'content']) {
+      const files = [0, 3].map((workers) => join(pair.dir, `${mode}-${workers}.ndjson`));
+      for (const [k, workers] of [0, 3].entries()) {
+        const run = await runAgent([
+          'manifest',
+          pair.dst,
+          '--mode',
+          mode,
+          '--workers',
+          String(workers),
+          '-o',
+          files[k]!,
+        ]);
+        expect(run.code, run.stderr).toBe(0);
+        expect(run.stderr).toContain(`: 86 files in 161 directories (${mode})`);
+      }
+      const [inThread, withWorkers] = files.map(body);
+      expect(inThread!.length).toBe(161);
+      expect(withWorkers).toEqual(inThread);
+      // each directory's block follows its parent's, depth first
+      expect(inThread!.map((l) => JSON.parse(l).d).slice(0, 6)).toEqual([
+        '',
+        'd0',
+        'd0/empty',
+        'd0/sub',
+        'd0/sub/deeper',
+        'd1',
+      ]);
+    }
+  });
+
+  it('writes to a pipe or a device as itself, without renaming over it', async () => {
+    const pair = treePair({}, { a: '1' });
+    pairs.push(pair);
+    const fifo = join(pair.dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const reader = new Promise<string>((resolve, reject) =>
+      execFile('cat', [fifo], (error, stdout) => (error ? reject(error) : resolve(stdout))),
+    );
+    const run = await runAgent(['manifest', pair.dst, '-o', fifo]);
+    expect(run.code, run.stderr).toBe(0);
+    expect((await reader).trim().split('\n')).toHaveLength(3);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    expect(existsSync(`${fifo}.partial`)).toBe(false);
   });
 
   it('refuses a directory that does not exist', async () => {

@@ -35,7 +35,8 @@ const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
 export const WORKERS_AVAILABLE =
   EMBEDDED_WORKER !== undefined || (existsSync(WORKER_FILE) && import.meta.url.endsWith('.js'));
 
-function startWorker(workerData: EngineOptions): Worker {
+/** A worker thread: `workerData` is a verification's `EngineOptions` or a manifest's `ManifestWorkerData`. */
+export function startWorker(workerData: unknown): Worker {
   return EMBEDDED_WORKER
     ? new Worker(EMBEDDED_WORKER, { eval: true, workerData })
     : new Worker(WORKER_FILE, { workerData });
