@@ -76,12 +76,37 @@ describe('verification through a manifest', () => {
     expect(via.results[0]!.counts).toEqual({ total: 2, different: 1, missing: 1, extra: 0 });
   });
 
+  it.each([
+    ['xxh128', '99aa06d3014798d86001c324468d497f'],
+    ['sha256', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'],
+  ] as const)(
+    'finds a changed byte with %s hashes (an empty file: the reference value)',
+    async (hash, empty) => {
+      // same size, same time: only the bytes differ
+      const pair = treePair({ a: 'same', b: 'abcd', e: '' }, { a: 'same', b: 'abXd', e: '' });
+      pairs.push(pair);
+      const manifest = join(pair.dir, 'm.ndjson');
+      await writeManifest(pair.dst, { mode: 'content', hash, excludes: [], output: manifest });
+      const lines = readFileSync(manifest, 'utf8').split('\n');
+      expect(JSON.parse(lines[0]!).hash).toBe(hash);
+      const entries = JSON.parse(lines[1]!).e as { n: string; h: string }[];
+      expect(entries.find((e) => e.n === 'e')!.h).toBe(empty);
+      expect(entries.every((e) => e.h.length === empty.length)).toBe(true);
+      const via = await verify({ source: pair.src, targetManifest: manifest, mode: 'content', workers: 0 });
+      expect(via.results[0]!.counts).toEqual({ total: 3, different: 1, missing: 0, extra: 0 });
+    },
+  );
+
   it('warns when the manifest lacks a verified directory, and counts its files missing', async () => {
     const { viaPlain } = await bothWays({ b: { z: '3' } }, { other: '1' }, { dirs: ['b'] });
     expect(viaPlain.counts[0]).toEqual({ total: 1, different: 0, missing: 1, extra: 0 });
     expect(viaPlain.result.warnings[0]).toMatch(/has no directory .* every file of .* counts as missing/);
   });
 });
+
+/** `sms-agent verify --mode content` of `source` through the manifest `file`. */
+const verifyContent = (source: string, file: string, ...more: string[]) =>
+  runAgent(['verify', '--source', source, '--target-manifest', file, '--mode', 'content', ...more]);
 
 describe('damaged manifests are clear errors (exit 2), never a wrong count', () => {
   async function manifestOf(tree: Tree, mode: 'quick' | 'content' = 'quick') {
@@ -109,10 +134,20 @@ describe('damaged manifests are clear errors (exit 2), never a wrong count', () 
       (t: string) => t.replace('"k":"f"', '"k":"?"'),
       'is not a directory record',
     ],
+    [
+      'a hash of another length than the header names',
+      (t: string) => t.replace(/"h":"([0-9a-f]{32})"/, '"h":"$1$1"'),
+      'a hash that is not a xxh128 hash: the manifest is damaged',
+    ],
+    [
+      'a hash the agent does not know',
+      (t: string) => t.replace('"hash":"xxh128"', '"hash":"md5"'),
+      'is not an sms-agent manifest',
+    ],
   ])('%s', async (_name, damage, message) => {
-    const { pair, file, text } = await manifestOf({ a: '1', sub: { b: '2' } });
+    const { pair, file, text } = await manifestOf({ a: '1', sub: { b: '2' } }, 'content');
     writeFileSync(file, damage(text));
-    const run = await runAgent(['verify', '--source', pair.src, '--target-manifest', file]);
+    const run = await verifyContent(pair.src, file);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(message);
     expect(run.stdout).toBe('');
@@ -129,15 +164,7 @@ describe('damaged manifests are clear errors (exit 2), never a wrong count', () 
 
   it('a quick manifest used for content mode', async () => {
     const { pair, file } = await manifestOf({ a: '1' }, 'quick');
-    const run = await runAgent([
-      'verify',
-      '--source',
-      pair.src,
-      '--target-manifest',
-      file,
-      '--mode',
-      'content',
-    ]);
+    const run = await verifyContent(pair.src, file);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('has no content hashes (it was made in quick mode)');
   });
@@ -178,16 +205,7 @@ describe('sms-agent manifest (the CLI)', () => {
     const made = await runAgent(['manifest', pair.dst, '--mode', 'content', '-o', file]);
     expect(made.code).toBe(0);
     expect(made.stderr).toBe(`manifest of ${pair.dst}: 2 files in 2 directories (content) in ${file}\n`);
-    const run = await runAgent([
-      'verify',
-      '--source',
-      pair.src,
-      '--target-manifest',
-      file,
-      '--mode',
-      'content',
-      '--json',
-    ]);
+    const run = await verifyContent(pair.src, file, '--json');
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout).consistency_result[0]).toMatchObject({
       num_total_files: 2,
@@ -242,6 +260,44 @@ describe('sms-agent manifest (the CLI)', () => {
         'd1',
       ]);
     }
+  });
+
+  it('verifies content through a manifest with the source hashed on worker threads as in this thread', async () => {
+    const source: Tree = {};
+    const target: Tree = {};
+    for (let d = 0; d < 12; d++) {
+      const files: Tree = {};
+      const copies: Tree = {};
+      for (let f = 0; f < 30; f++) {
+        files[`f${f}`] = `${d}-${f}-`.repeat(f * 40);
+        // every seventh file: one byte changed, same size and time (only a hash tells)
+        copies[`f${f}`] = f % 7 === 3 ? `${d}-${f}-`.repeat(f * 40).replace(/.$/, '#') : files[`f${f}`]!;
+      }
+      source[`d${d}`] = files;
+      target[`d${d}`] = { ...copies, ...(d === 5 ? { extra: 'x' } : {}) };
+    }
+    const pair = treePair(source, target);
+    pairs.push(pair);
+    writeFileSync(Buffer.concat([Buffer.from(`${pair.src}/d1/`), Buffer.from([0xe9])]), 'latin1');
+    writeFileSync(Buffer.concat([Buffer.from(`${pair.dst}/d1/`), Buffer.from([0xe9])]), 'latinX');
+    const file = join(pair.dir, 'm.ndjson');
+    expect((await runAgent(['manifest', pair.dst, '--mode', 'content', '-o', file])).code).toBe(0);
+    const runs = [];
+    for (const workers of ['0', '3']) {
+      const report = join(pair.dir, `report-${workers}.ndjson`);
+      const run = await verifyContent(pair.src, file, '--workers', workers, '--json', '--report', report);
+      expect(run.code, run.stderr).toBe(1);
+      runs.push({
+        result: JSON.parse(run.stdout).consistency_result,
+        report: readFileSync(report, 'utf8').split('\n').sort(),
+      });
+    }
+    expect(runs[0]!.result[0]).toMatchObject({
+      num_total_files: 361,
+      num_different_files: 12 * 4 + 1,
+      num_target_more_files: 1,
+    });
+    expect(runs[1]).toEqual(runs[0]);
   });
 
   it('writes to a pipe or a device as itself, without renaming over it', async () => {

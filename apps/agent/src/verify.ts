@@ -397,7 +397,14 @@ async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<Ve
   if (reader && manifest) {
     const [, { ManifestVerifier }] = manifest;
     const reporting = reportInThread(run);
-    const verifier = new ManifestVerifier(run, reader, manifestDirs, reporting.onTick, readAhead);
+    const verifier = new ManifestVerifier(
+      run,
+      reader,
+      manifestDirs,
+      reporting.onTick,
+      readAhead,
+      run.workers,
+    );
     // verify the directories in the manifest's order (unit i is root i)
     const ordered = manifestOrder!.map((root) => units[root]!);
     try {

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import { type Command, Option } from 'commander';
 import { InterruptedError } from '../engine/interrupt.js';
+import { DEFAULT_MANIFEST_HASH, MANIFEST_HASHES } from '../engine/manifest/hash.js';
 import { createProgressLine } from '../output.js';
 import { plural } from '../plural.js';
 import {
@@ -25,13 +26,21 @@ export function registerManifest(program: Command): void {
       .description(
         'write a manifest of DIR (NDJSON; gzipped when FILE ends in .gz): run it on the target, copy the file,\n' +
           'then sms-agent verify --source SRC --target-manifest FILE counts as against a mounted target.\n' +
-          'Content mode records a SHA-256 of every regular file.',
+          'Content mode records a hash of every regular file (xxh128, as rsync -c; --hash sha256 for a strong one).',
       )
       .argument('<dir>', 'the directory to describe (the target of a migration)')
       .addOption(
-        new Option('--mode <mode>', 'quick: sizes and times; content: also SHA-256 hashes')
+        new Option('--mode <mode>', 'quick: sizes and times; content: also a hash of each file')
           .choices(['quick', 'content'])
           .default('quick'),
+      )
+      .addOption(
+        new Option(
+          '--hash <algorithm>',
+          "content mode's hash: xxh128 (XXH3 128-bit, as rsync -c; finds any accidental change, about 4x faster) or sha256 (also against someone who could write the target)",
+        )
+          .choices([...MANIFEST_HASHES])
+          .default(DEFAULT_MANIFEST_HASH),
       )
       .addOption(
         listOption(
@@ -82,6 +91,7 @@ export function registerManifest(program: Command): void {
         (signal) =>
           writeManifest(root, {
             mode: flags.mode,
+            hash: flags.hash,
             excludes,
             output: flags.output,
             signal,

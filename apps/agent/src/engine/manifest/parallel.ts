@@ -1,12 +1,11 @@
-import type { Worker } from 'node:worker_threads';
 import { ExcludeMatcher } from '../exclude.js';
 import { InterruptedError, throwIfInterrupted, yieldToEvents } from '../interrupt.js';
 import { displayPath, joinPath } from '../paths.js';
-import { defaultWorkers, onSlowFilesystem, startWorker, WORKERS_AVAILABLE } from '../runner.js';
+import { defaultWorkers, onSlowFilesystem, WORKERS_AVAILABLE } from '../runner.js';
 import type { Mode, Progress } from '../types.js';
-import { fromTransfer } from '../wire.js';
 import { type DescribedDir, describeDirectory, type ManifestDir } from './describe.js';
-import type { ManifestWorkerData, ManifestWorkerReply, ManifestWorkerRequest } from './serve.js';
+import { loadHash, type ManifestHash } from './hash.js';
+import { ManifestPool } from './pool.js';
 
 /** Directories handed to the workers ahead of the one being written, per worker. */
 const AHEAD_PER_WORKER = 4;
@@ -18,11 +17,6 @@ interface Slot {
   result?: Promise<DescribedDir>;
 }
 
-interface Waiting {
-  resolve: (d: DescribedDir) => void;
-  reject: (e: Error) => void;
-}
-
 /**
  * Describes a tree's directories depth first, in the manifest's order, on worker threads: the
  * directories next in that order are listed, stat'ed and (content mode) hashed ahead, several at a
@@ -32,21 +26,16 @@ interface Waiting {
  * thread to start.
  */
 export class ParallelDescriber {
-  private readonly pool: Worker[] = [];
-  private readonly online: Worker[] = [];
-  private readonly load = new Map<Worker, number>();
-  private readonly waiting = new Map<number, Waiting>();
+  private readonly pool: ManifestPool | undefined;
   private readonly excludes: ExcludeMatcher;
   private readonly stopped: Promise<never>;
-  private nextId = 0;
-  private inFlight = 0;
-  private failure: Error | undefined;
   private yielded = Date.now();
 
   constructor(
     private readonly root: string,
     private readonly options: {
       mode: Mode;
+      hash: ManifestHash;
       excludes: string[];
       workers?: number;
       signal?: AbortSignal;
@@ -71,77 +60,28 @@ export class ParallelDescriber {
       const slow = onSlowFilesystem(root);
       if (options.mode === 'content' || slow) workers = defaultWorkers([], slow);
     }
-    const data: ManifestWorkerData = { role: 'manifest', mode: options.mode, excludes: options.excludes };
-    for (let i = 0; i < workers; i++) this.pool.push(this.start(data));
-    // threads asked for by number are waited for, so that they do the work even on a small tree
-    this.started =
-      options.workers === undefined
-        ? Promise.resolve()
-        : Promise.all(this.pool.map((w) => new Promise((resolve) => w.once('online', resolve)))).then(
-            () => {},
-          );
-  }
-
-  private readonly started: Promise<void>;
-
-  private start(data: ManifestWorkerData): Worker {
-    const worker = startWorker(data);
-    this.load.set(worker, 0);
-    worker.once('online', () => this.online.push(worker));
-    worker.on('error', (error) => this.fail(error));
-    worker.on('exit', (code) => {
-      if (code !== 0) this.fail(new Error(`a manifest worker stopped with exit code ${code}`));
-    });
-    worker.on('message', (raw: ManifestWorkerReply) => {
-      if (raw.type === 'bytes') {
-        this.progress.bytes += raw.bytes;
-        return;
-      }
-      this.inFlight--;
-      this.load.set(worker, this.load.get(worker)! - 1);
-      const waiting = this.waiting.get(raw.id);
-      this.waiting.delete(raw.id);
-      if (raw.type === 'failed') waiting?.reject(new Error(raw.message));
-      else waiting?.resolve(fromTransfer<DescribedDir>(raw.described));
-    });
-    return worker;
-  }
-
-  private fail(error: Error): void {
-    if (this.failure) return;
-    this.failure = error;
-    for (const waiting of this.waiting.values()) waiting.reject(error);
-    this.waiting.clear();
-  }
-
-  /** Hands `dir` to the least busy worker. */
-  private send(dir: ManifestDir): Promise<DescribedDir> {
-    let worker = this.online[0]!;
-    for (const w of this.online) if (this.load.get(w)! < this.load.get(worker)!) worker = w;
-    const id = this.nextId++;
-    this.inFlight++;
-    this.load.set(worker, this.load.get(worker)! + 1);
-    const result = new Promise<DescribedDir>((resolve, reject) => {
-      if (this.failure) reject(this.failure);
-      else this.waiting.set(id, { resolve, reject });
-    });
-    result.catch(() => {}); // a slot dropped by an interruption is never awaited
-    const request: ManifestWorkerRequest = { id, root: this.root, rel: dir.rel, inner: dir.inner };
-    worker.postMessage(request);
-    return result;
+    if (workers > 0)
+      this.pool = new ManifestPool(
+        workers,
+        { role: 'manifest', mode: options.mode, hash: options.hash, excludes: options.excludes },
+        (n) => {
+          this.progress.bytes += n;
+        },
+      );
   }
 
   /** Starts the directories next in order (the top of the stack) on the workers. */
   private ahead(stack: Slot[]): void {
-    const workers = this.online.length;
-    if (workers === 0) return;
+    const pool = this.pool;
+    const workers = pool?.online.length ?? 0;
+    if (!pool || workers === 0) return;
     for (
       let i = stack.length - 1, looked = 0;
-      i >= 0 && this.inFlight < workers * AHEAD_PER_WORKER && looked < workers * HELD_PER_WORKER;
+      i >= 0 && pool.inFlight < workers * AHEAD_PER_WORKER && looked < workers * HELD_PER_WORKER;
       i--, looked++
     ) {
       const slot = stack[i]!;
-      slot.result ??= this.send(slot.dir);
+      slot.result ??= pool.describe(this.root, slot.dir);
     }
   }
 
@@ -149,6 +89,7 @@ export class ParallelDescriber {
   private here(dir: ManifestDir): Promise<DescribedDir> {
     return describeDirectory(this.root, dir, {
       mode: this.options.mode,
+      hash: this.options.hash,
       excludes: this.excludes,
       buffer: this.buffer,
       onBytes: (n) => {
@@ -172,14 +113,17 @@ export class ParallelDescriber {
   /** Each directory under `initial` (in order), described, depth first. */
   async *inOrder(initial: ManifestDir[]): AsyncGenerator<DescribedDir> {
     const stack: Slot[] = [...initial].reverse().map((dir) => ({ dir }));
-    await Promise.race([this.started, this.stopped]);
+    // threads asked for by number are waited for, so that they do the work even on a small tree
+    const started = this.options.workers !== undefined ? this.pool?.started : undefined;
+    await Promise.race([Promise.all([started, loadHash(this.options.hash)]), this.stopped]);
     while (stack.length > 0) {
       await this.pause();
       this.ahead(stack);
       const slot = stack.pop()!;
       const path = joinPath(this.root, slot.dir.rel);
       this.progress.current = typeof path === 'string' ? path : displayPath(path);
-      if (!slot.result && this.online.length > 0) slot.result = this.send(slot.dir);
+      if (!slot.result && this.pool && this.pool.online.length > 0)
+        slot.result = this.pool.describe(this.root, slot.dir);
       const described = slot.result
         ? await Promise.race([slot.result, this.stopped])
         : await this.here(slot.dir);
@@ -192,6 +136,6 @@ export class ParallelDescriber {
 
   /** Ends the workers. */
   async close(): Promise<void> {
-    await Promise.all(this.pool.map((w) => w.terminate()));
+    await this.pool?.close();
   }
 }

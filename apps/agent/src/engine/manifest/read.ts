@@ -15,6 +15,7 @@ import {
   ManifestError,
   type ManifestHeader,
 } from './format.js';
+import { DEFAULT_MANIFEST_HASH, HASH_HEX_LENGTH } from './hash.js';
 
 export interface DirBlock {
   path: Name;
@@ -166,6 +167,11 @@ export class ManifestReader {
       if ((e.n === undefined) === (e.nb === undefined)) {
         throw new ManifestError(
           `${this.file} line ${this.lineNumber}: an entry without exactly one of n and nb`,
+        );
+      }
+      if (e.h !== undefined && e.h.length !== HASH_HEX_LENGTH[this.header.hash ?? DEFAULT_MANIFEST_HASH]) {
+        throw new ManifestError(
+          `${this.file} line ${this.lineNumber}: a hash that is not a ${this.header.hash ?? 'content'} hash: the manifest is damaged; make it again`,
         );
       }
       const kind = KINDS_BY_CODE[e.k]!;

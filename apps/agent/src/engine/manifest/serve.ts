@@ -1,23 +1,38 @@
+import type { FileFacts } from '../difference.js';
 import { ExcludeMatcher } from '../exclude.js';
-import { describeError } from '../listing.js';
+import { describeError, type Name, SideError, VanishedError } from '../listing.js';
 import type { Mode } from '../types.js';
 import { fromTransfer } from '../wire.js';
 import { type DescribedDir, describeDirectory, type ManifestDir } from './describe.js';
+import { hashFile } from './format.js';
+import { loadHash, type ManifestHash } from './hash.js';
 
 /** What a manifest worker is started with (`workerData`). */
 export interface ManifestWorkerData {
   role: 'manifest';
   mode: Mode;
+  hash: ManifestHash;
   excludes: string[];
 }
 
-export type ManifestWorkerRequest = { id: number; root: string } & ManifestDir;
+export type ManifestWorkerRequest =
+  | ({ kind: 'describe'; id: number; root: string } & ManifestDir)
+  /** Source files to hash, for a verification through a manifest. */
+  | { kind: 'hash'; id: number; files: { path: Name; facts: FileFacts }[] };
+
+/** A file hashed by a worker, or why it could not be (rebuilt as the error the verifier counts). */
+export type HashedFile =
+  | { hash: string; changed: boolean }
+  | { vanished: true }
+  | { problem: string }
+  | { unexpected: string };
 export type ManifestWorkerReply =
   | { type: 'bytes'; bytes: number }
   | { type: 'done'; id: number; described: DescribedDir }
+  | { type: 'hashed'; id: number; files: HashedFile[] }
   | { type: 'failed'; id: number; message: string };
 
-/** The loop of a manifest worker: one directory described per request, in the order asked. */
+/** The loop of a manifest worker: one directory described, or a list of files hashed, per request, in the order asked. */
 export function serveManifest(
   data: ManifestWorkerData,
   port: { on(event: 'message', f: (m: ManifestWorkerRequest) => void): void; postMessage(m: unknown): void },
@@ -33,22 +48,50 @@ export function serveManifest(
     unreported = 0;
     reported = Date.now();
   };
+  const loaded = loadHash(data.hash);
   port.on('message', (raw) => {
     const request = fromTransfer<ManifestWorkerRequest>(raw);
-    // without `interruptible` nothing in it waits: requests are described one after the other
-    describeDirectory(request.root, request, { mode: data.mode, excludes, buffer, onBytes }).then(
-      (described) => {
-        described.bytes = 0; // told as read
+    if (request.kind === 'hash') {
+      loaded.then(() => {
+        const files = request.files.map(({ path, facts }): HashedFile => {
+          try {
+            return hashFile(path, facts, buffer, onBytes, data.hash);
+          } catch (error) {
+            if (error instanceof VanishedError) return { vanished: true };
+            if (error instanceof SideError) return { problem: error.problem };
+            return { unexpected: describeError(error) };
+          }
+        });
         if (unreported > 0) port.postMessage({ type: 'bytes', bytes: unreported });
         unreported = 0;
-        port.postMessage({ type: 'done', id: request.id, described } satisfies ManifestWorkerReply);
-      },
-      (error: unknown) =>
-        port.postMessage({
-          type: 'failed',
-          id: request.id,
-          message: describeError(error),
-        } satisfies ManifestWorkerReply),
-    );
+        port.postMessage({ type: 'hashed', id: request.id, files } satisfies ManifestWorkerReply);
+      });
+      return;
+    }
+    // without `interruptible` nothing in it waits: requests are described one after the other
+    loaded
+      .then(() =>
+        describeDirectory(request.root, request, {
+          mode: data.mode,
+          hash: data.hash,
+          excludes,
+          buffer,
+          onBytes,
+        }),
+      )
+      .then(
+        (described) => {
+          described.bytes = 0; // told as read
+          if (unreported > 0) port.postMessage({ type: 'bytes', bytes: unreported });
+          unreported = 0;
+          port.postMessage({ type: 'done', id: request.id, described } satisfies ManifestWorkerReply);
+        },
+        (error: unknown) =>
+          port.postMessage({
+            type: 'failed',
+            id: request.id,
+            message: describeError(error),
+          } satisfies ManifestWorkerReply),
+      );
   });
 }

@@ -1,12 +1,23 @@
-import { describeDifference } from '../difference.js';
-import { throwIfInterrupted, yieldToEvents } from '../interrupt.js';
-import { CHANGED_WHILE_READ, factsOf, listOne, type Name, SideError, toBytes } from '../listing.js';
+import { describeDifference, type FileFacts } from '../difference.js';
+import { InterruptedError, throwIfInterrupted, yieldToEvents } from '../interrupt.js';
+import {
+  CHANGED_WHILE_READ,
+  type Entry,
+  factsOf,
+  listOne,
+  type Name,
+  SideError,
+  toBytes,
+} from '../listing.js';
 import { displayPath, joinPath } from '../paths.js';
+import { defaultWorkers, WORKERS_AVAILABLE } from '../runner.js';
 import { countOneSided, countPair, countUnlistedSource, mergeDirectory, Tally } from '../tally.js';
 import type { EngineOptions, Unit } from '../types.js';
 import { hashFile, ManifestError } from './format.js';
+import { DEFAULT_MANIFEST_HASH, loadHash, type ManifestHash } from './hash.js';
+import { ManifestPool } from './pool.js';
 import type { SourceReadAhead } from './prefetch.js';
-import type { ManifestReader } from './read.js';
+import type { DirBlock, ManifestReader } from './read.js';
 
 /**
  * Verifies source directories against a manifest: the same rules as against
@@ -20,6 +31,10 @@ export class ManifestVerifier {
   readonly missingRoots = new Set<number>();
   /** Units whose directory the manifest itself listed as a directory (so it must describe it). */
   private readonly listedByManifest = new WeakSet<Unit>();
+  private pool: ManifestPool | undefined;
+  private stopped: Promise<never> = new Promise(() => {});
+  /** The source side's files are hashed as the manifest's were. */
+  private readonly hash: ManifestHash;
 
   constructor(
     private readonly options: EngineOptions,
@@ -29,8 +44,11 @@ export class ManifestVerifier {
     onTick?: (tally: Tally) => void,
     /** The source side read ahead while the manifest was on its way, if it was. */
     private readonly readAhead?: SourceReadAhead,
+    /** Threads that hash the source in content mode (0: none; default: one per core, at most 8). */
+    private readonly workers?: number,
   ) {
     this.tally = new Tally(options, onTick);
+    this.hash = reader.header.hash ?? DEFAULT_MANIFEST_HASH;
     if (options.mode === 'content' && reader.header.mode !== 'content') {
       throw new ManifestError(
         `${reader.file} has no content hashes (it was made in quick mode): make it with --mode content, or verify with --mode quick`,
@@ -40,6 +58,35 @@ export class ManifestVerifier {
 
   /** Verifies the units (one per root, in the manifest's order) and everything under them. */
   async run(initial: Unit[], signal?: AbortSignal): Promise<void> {
+    if (this.options.mode === 'content') await loadHash(this.hash);
+    this.stopped = new Promise<never>((_, reject) => {
+      signal?.addEventListener('abort', () => reject(new InterruptedError(String(signal.reason))), {
+        once: true,
+      });
+    });
+    this.stopped.catch(() => {});
+    // content mode hashes the source on worker threads, a directory's files at once
+    const workers =
+      this.options.mode === 'content' && WORKERS_AVAILABLE
+        ? (this.workers ??
+          defaultWorkers(this.options.roots.map((r) => ({ source: r.source, target: r.source }))))
+        : 0;
+    if (workers > 0)
+      this.pool = new ManifestPool(
+        workers,
+        { role: 'manifest', mode: 'content', hash: this.hash, excludes: [] },
+        (n) => {
+          this.tally.bytes += n;
+        },
+      );
+    try {
+      await this.walk(initial, signal);
+    } finally {
+      await this.pool?.close();
+    }
+  }
+
+  private async walk(initial: Unit[], signal?: AbortSignal): Promise<void> {
     let yielded = Date.now();
     for (const root of initial) {
       const stack: Unit[] = [root];
@@ -110,6 +157,9 @@ export class ManifestVerifier {
     const targetProblem = block?.err
       ? `cannot list the target directory (when the manifest was made): ${block.err}`
       : undefined;
+    const hashed = this.pool
+      ? await this.hashAhead(sourceDir, sourceEntries, targetEntries, ahead)
+      : undefined;
     mergeDirectory(
       this.tally,
       unit,
@@ -125,18 +175,71 @@ export class ManifestVerifier {
           if (target.err) throw new SideError('target', `${target.err} (when the manifest was made)`);
           const known = typeof name === 'string' ? ahead?.facts.get(name) : undefined;
           if (known instanceof Error) throw known;
-          const source = known ?? factsOf('source', sourcePath, s.kind, this.options.metadata.length > 0);
+          const pre = typeof name === 'string' ? hashed?.get(name) : undefined;
+          const source =
+            pre?.facts ?? known ?? factsOf('source', sourcePath, s.kind, this.options.metadata.length > 0);
           const verdict = describeDifference(source, target.facts!, this.options);
           if (verdict !== 'content') return verdict;
           if (target.changed) return `${CHANGED_WHILE_READ} (at the target, while the manifest was made)`;
-          const read = hashFile(sourcePath, source, this.buffer, (n) => {
-            this.tally.bytes += n;
-          });
+          if (pre?.read instanceof Error) throw pre.read;
+          const read =
+            pre?.read ??
+            hashFile(
+              sourcePath,
+              source,
+              this.buffer,
+              (n) => {
+                this.tally.bytes += n;
+              },
+              this.hash,
+            );
           if (read.changed) return `${CHANGED_WHILE_READ} (at the source)`;
           return read.hash === target.hash ? undefined : 'content differs';
         });
       },
     );
     for (const child of children) if (child.kind === 'both') this.listedByManifest.add(child);
+  }
+
+  /**
+   * Content mode with workers: the files of a source directory that the merge will hash (those
+   * whose size and time match the manifest's), hashed on the workers at once, by name with the
+   * facts they were compared with. Names that are not UTF-8 are left to the merge.
+   */
+  private async hashAhead(
+    sourceDir: Name,
+    sourceEntries: Entry[],
+    targetEntries: DirBlock['entries'],
+    ahead: ReturnType<SourceReadAhead['take']>,
+  ): Promise<Map<string, { facts: FileFacts; read: { hash: string; changed: boolean } | Error }>> {
+    const hashed = new Map<string, { facts: FileFacts; read: { hash: string; changed: boolean } | Error }>();
+    if (typeof sourceDir !== 'string') return hashed;
+    const targets = new Map<string, DirBlock['entries'][number]>();
+    for (const t of targetEntries)
+      if (typeof t.name === 'string' && t.kind === 'file' && t.hash && !t.err && !t.changed)
+        targets.set(t.name, t);
+    if (targets.size === 0) return hashed;
+    const files: { path: string; facts: FileFacts }[] = [];
+    const names: string[] = [];
+    for (const s of sourceEntries) {
+      if (typeof s.name !== 'string' || s.kind !== 'file') continue;
+      const target = targets.get(s.name);
+      if (!target) continue;
+      let facts = ahead?.facts.get(s.name);
+      if (facts instanceof Error) continue;
+      const path = joinPath(sourceDir, s.name) as string;
+      try {
+        facts ??= factsOf('source', path, s.kind, this.options.metadata.length > 0);
+      } catch {
+        continue; // the merge stats it again and counts what it finds
+      }
+      if (describeDifference(facts, target.facts!, this.options) !== 'content') continue;
+      files.push({ path, facts });
+      names.push(s.name);
+    }
+    if (files.length === 0) return hashed;
+    const reads = await Promise.race([this.pool!.hash(files), this.stopped]);
+    for (let i = 0; i < names.length; i++) hashed.set(names[i]!, { facts: files[i]!.facts, read: reads[i]! });
+    return hashed;
   }
 }

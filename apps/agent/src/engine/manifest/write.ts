@@ -6,7 +6,8 @@ import { describeError, type Name } from '../listing.js';
 import { joinPath } from '../paths.js';
 import type { Mode, Progress } from '../types.js';
 import type { ManifestDir } from './describe.js';
-import { MANIFEST_HASH, MANIFEST_VERSION, ManifestError } from './format.js';
+import { MANIFEST_VERSION, ManifestError } from './format.js';
+import { DEFAULT_MANIFEST_HASH, type ManifestHash } from './hash.js';
 import { ParallelDescriber } from './parallel.js';
 import { comparePaths } from './read.js';
 
@@ -34,6 +35,8 @@ async function writeLine(out: Writable, line: string, digest?: Hash): Promise<vo
 
 export interface ManifestOptions {
   mode: Mode;
+  /** Content mode's hash of each file (default xxh128). */
+  hash?: ManifestHash;
   excludes: string[];
   /** the file to write (`.gz`: gzipped), or `-` for stdout */
   output: string;
@@ -102,6 +105,7 @@ async function writeTo(
   let last = 0;
   // every line before the end record is hashed: a manifest changed anywhere is refused, never counted
   const digest = createHash('sha256');
+  const hash = options.hash ?? DEFAULT_MANIFEST_HASH;
   const work = (async () => {
     await writeLine(
       sink,
@@ -109,7 +113,7 @@ async function writeTo(
         sms_manifest: MANIFEST_VERSION,
         root: dir,
         mode: options.mode,
-        hash: options.mode === 'content' ? MANIFEST_HASH : null,
+        hash: options.mode === 'content' ? hash : null,
         created_at: new Date().toISOString(),
       }),
       digest,
@@ -124,7 +128,7 @@ async function writeTo(
       if (isDirectory(joinPath(dir, root))) ordered.push({ rel: root, inner: '' });
       else absent.push(root);
     }
-    const walk = new ParallelDescriber(dir, options, progress, buffer);
+    const walk = new ParallelDescriber(dir, { ...options, hash }, progress, buffer);
     try {
       for await (const described of walk.inOrder(ordered)) {
         directories++;
