@@ -36,6 +36,7 @@ const workerCode = readFileSync(join(work, 'worker.cjs'), 'utf8');
 const dynamicImport = (code) => /\bimport\(\s*["'`]/.exec(code);
 await bundle('src/exe.ts', join(work, 'sms-agent.cjs'), {
   __SMS_AGENT_WORKER_CODE__: JSON.stringify(workerCode),
+  __SMS_AGENT_EXE__: 'true',
 });
 for (const file of ['worker.cjs', 'sms-agent.cjs']) {
   const found = dynamicImport(readFileSync(join(work, file), 'utf8'));

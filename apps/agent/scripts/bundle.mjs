@@ -1,27 +1,38 @@
 #!/usr/bin/env node
-// Bundles the agent into the files its package ships: dist/sms-agent.js (the CLI) and
-// dist/worker.js (its verification worker), each one ES module with every dependency inlined
-// (@sms/client, @sms/domain, valibot, ky, commander), so that `npm i -g` of the packed tarball
-// needs nothing but Node.js 20+. Rolldown does the bundling: it is already in the workspace (Vite,
-// under Vitest, is built on it), runs on Node 20.19+, reads TypeScript itself, and writes one ES
-// module with the dynamic imports inlined.
-import { readFileSync } from 'node:fs';
+// Bundles the agent into the one file its package ships: dist/sms-agent.js, an ES module with
+// every dependency inlined (@sms/client, @sms/domain, valibot, ky, commander, hash-wasm's xxh128),
+// so that `npm i -g` of the packed tarball needs nothing but Node.js 20+, and a copy of that one
+// file sent to a remote host over ssh runs there whole. Its worker threads (verification, and
+// manifests) start from code embedded in it as a string (new Worker(code, { eval: true })), as in
+// the single executable: the worker is bundled first, as CommonJS (what an eval'd worker runs).
+// Rolldown does the bundling: it is already in the workspace (Vite, under Vitest, is built on it),
+// runs on Node 20.19+, reads TypeScript itself, and writes one module with the dynamic imports inlined.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { build } from 'rolldown';
 
 const here = new URL('..', import.meta.url).pathname;
 const { version } = JSON.parse(readFileSync(`${here}package.json`, 'utf8'));
 
-for (const [input, file] of [
-  ['src/bin.ts', 'dist/sms-agent.js'],
-  ['src/engine/worker.ts', 'dist/worker.js'],
-]) {
-  await build({
+const bundle = (input, file, format, define = {}) =>
+  build({
     cwd: here,
     input,
     platform: 'node',
     tsconfig: 'tsconfig.json',
-    transform: { define: { __SMS_AGENT_VERSION__: JSON.stringify(version) } },
+    transform: { define: { __SMS_AGENT_VERSION__: JSON.stringify(version), ...define } },
     logLevel: 'warn',
-    output: { file, format: 'esm', codeSplitting: false, minify: false },
+    output: { file, format, codeSplitting: false, minify: false },
   });
+
+const work = mkdtempSync(join(tmpdir(), 'sms-agent-bundle-'));
+try {
+  await bundle('src/engine/worker.ts', join(work, 'worker.cjs'), 'cjs');
+  const workerCode = readFileSync(join(work, 'worker.cjs'), 'utf8');
+  await bundle('src/bin.ts', 'dist/sms-agent.js', 'esm', {
+    __SMS_AGENT_WORKER_CODE__: JSON.stringify(workerCode),
+  });
+} finally {
+  rmSync(work, { recursive: true, force: true });
 }

@@ -33,7 +33,7 @@ describe('the published package', () => {
     );
     const installed = join(prefix, 'lib', 'node_modules', '@sms', 'agent');
     expect(existsSync(join(installed, 'node_modules'))).toBe(false);
-    expect(readdirSync(join(installed, 'dist')).sort()).toEqual(['sms-agent.js', 'worker.js']);
+    expect(readdirSync(join(installed, 'dist')).sort()).toEqual(['sms-agent.js']);
     const bin = join(prefix, 'bin', 'sms-agent');
     const version = spawnSync(bin, ['--version'], { env, encoding: 'utf8' });
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);

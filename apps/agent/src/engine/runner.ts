@@ -24,8 +24,10 @@ const SLICE = 4096;
 const FIRST_SLICE = 1024;
 
 /**
- * Set by the single executable's bundle (scripts/build-exe.mjs): the worker's own bundle as a
- * string, since an executable has no worker file to start from (`new Worker(code, { eval: true })`).
+ * Set by the bundles (scripts/bundle.mjs, scripts/build-exe.mjs): the worker's own bundle as a
+ * string, since one file (the npm bundle, a copy of it on a remote host, the executable) has no
+ * worker file beside it to start from (`new Worker(code, { eval: true })`). Run from the compiled
+ * sources, the worker starts from its file.
  */
 declare const __SMS_AGENT_WORKER_CODE__: string | undefined;
 export const EMBEDDED_WORKER =

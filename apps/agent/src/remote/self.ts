@@ -1,7 +1,10 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EMBEDDED_WORKER } from '../engine/runner.js';
+
+/** Set (true) by the single executable's bundle (scripts/build-exe.mjs). */
+declare const __SMS_AGENT_EXE__: boolean | undefined;
+const IS_EXE = typeof __SMS_AGENT_EXE__ === 'boolean' && __SMS_AGENT_EXE__;
 
 /** What this agent can copy to a remote host to run there: itself. */
 export type AgentCopy =
@@ -19,9 +22,7 @@ export const BUNDLE_NODE = [20, 19] as const;
  * with no bundle built.
  */
 export function selfCopy(): AgentCopy | undefined {
-  // only the executable's build embeds the worker's code
-  if (EMBEDDED_WORKER !== undefined)
-    return { kind: 'exe', file: process.execPath, platform: process.platform, arch: process.arch };
+  if (IS_EXE) return { kind: 'exe', file: process.execPath, platform: process.platform, arch: process.arch };
   const here = fileURLToPath(import.meta.url);
   if (basename(here) === 'sms-agent.js') return { kind: 'bundle', file: here };
   // from the sources: the package's built bundle, if there is one

@@ -1,0 +1,21 @@
+import { randomUUID } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, openSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ADMIN_PASSWORD, agent, post, signIn } from './support.mjs';
+const dataDir = mkdtempSync(join(tmpdir(), 'sms-prof-'));
+const logFile = join(dataDir, 'log');
+const child = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir=/tmp/sprof', join(import.meta.dirname, '..', 'bin', 'sms-server.js'), 'serve'], { env: { PATH: process.env.PATH, SMS_LOG_LEVEL: 'info', PORT: '0', SMS_DATA_DIR: dataDir, SMS_ADMIN_PASSWORD: ADMIN_PASSWORD }, stdio: ['ignore', openSync(logFile, 'w'), 'inherit'] });
+let url;
+while (!url) { await new Promise(r => setTimeout(r, 100)); url = /"url":"([^"]+)"/.exec(readFileSync(logFile, 'utf8'))?.[1]; }
+const token = await signIn(url);
+const ids = [];
+for (let i = 0; i < 32; i++) ids.push(JSON.parse((await post(url, '/v3/tasks', { 'x-auth-token': token }, JSON.stringify({ name: `b${i}` }))).text).id);
+const body = JSON.stringify({ consistency_result: Array.from({ length: 30 }, (_, i) => ({ dir_check: `/srv/data/volume-${String(i).padStart(2, '0')}/projects/archive`, num_total_files: 120000 + i, num_different_files: i, num_target_miss_files: 2 * i, num_target_more_files: 3 * i })) });
+const deadline = performance.now() + 6000; let n = 0;
+await Promise.all(ids.map(async (id) => { while (performance.now() < deadline) { await post(url, `/v3/tasks/${id}/consistency-result`, { 'x-auth-token': token, 'idempotency-key': randomUUID() }, body); n++; } }));
+console.log('rps', n / 6);
+agent.destroy();
+child.kill('SIGINT');
+await new Promise(r => child.once('exit', r));
