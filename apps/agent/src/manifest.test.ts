@@ -292,6 +292,13 @@ describe('sms-agent manifest (the CLI)', () => {
         report: readFileSync(report, 'utf8').split('\n').sort(),
       });
     }
+    // an excluded file is not read on either way
+    const excluded = await verifyContent(pair.src, file, '--workers', '3', '--exclude', 'f2?', '--json');
+    const inThread = await verifyContent(pair.src, file, '--workers', '0', '--exclude', 'f2?', '--json');
+    expect(JSON.parse(excluded.stdout).bytes_compared).toBe(JSON.parse(inThread.stdout).bytes_compared);
+    expect(JSON.parse(excluded.stdout).consistency_result).toEqual(
+      JSON.parse(inThread.stdout).consistency_result,
+    );
     expect(runs[0]!.result[0]).toMatchObject({
       num_total_files: 361,
       num_different_files: 12 * 4 + 1,
@@ -299,6 +306,23 @@ describe('sms-agent manifest (the CLI)', () => {
     });
     expect(runs[1]).toEqual(runs[0]);
   });
+
+  it.skipIf(!existsSync('/dev/full'))(
+    'a full device ends the run with the error, its worker threads ended (exit 2, no hang)',
+    async () => {
+      const tree: Tree = {};
+      for (let d = 0; d < 20; d++) tree[`d${d}`] = { a: 'x'.repeat(d), b: { c: 'y' } };
+      const pair = treePair({}, tree);
+      pairs.push(pair);
+      const run = await runAgent(
+        ['manifest', pair.dst, '--mode', 'content', '--workers', '2', '-o', '/dev/full'],
+        {},
+        20_000,
+      );
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('cannot write /dev/full: no space left on device (ENOSPC)');
+    },
+  );
 
   it('writes to a pipe or a device as itself, without renaming over it', async () => {
     const pair = treePair({}, { a: '1' });

@@ -13,7 +13,15 @@ const small = { 'a-1': 'one', 'a-2': 'two', 'a-3': 'three' };
 const pair = treePair({ ...small, 'z-big': '' }, { 'a-1': 'ONE', 'a-2': 'TWO', 'a-3': 'three', 'z-big': '' });
 truncateSync(join(pair.src, 'z-big'), BIG);
 truncateSync(join(pair.dst, 'z-big'), BIG);
-afterAll(() => pair.cleanup());
+// many directories, each with a sparse file of 2 GiB: worker threads have directories queued when the signal comes
+const wideTree: Record<string, { big: string }> = {};
+for (let d = 0; d < 16; d++) wideTree[`d${d}`] = { big: '' };
+const wide = treePair({}, wideTree);
+for (let d = 0; d < 16; d++) truncateSync(join(wide.dst, `d${d}`, 'big'), 2 * 1024 ** 3);
+afterAll(() => {
+  pair.cleanup();
+  wide.cleanup();
+});
 
 /**
  * Runs the agent, sends `signal` once it is well into its work (`started` exists: the report or the
@@ -126,6 +134,22 @@ describe.each([
     expect(run.code).toBe(status);
     expect(run.stderr).toContain(
       `interrupted by ${signal}: the manifest is not complete; nothing was written to ${output}`,
+    );
+    expect(existsSync(output)).toBe(false);
+    expect(existsSync(`${output}.partial`)).toBe(false);
+  });
+
+  it(`mid-manifest on worker threads with directories queued: ends them, exits ${status}`, async () => {
+    const output = join(wide.dir, `wide-${signal}.ndjson`);
+    const run = await interrupt(
+      ['manifest', wide.dst, '--mode', 'content', '--workers', '2', '-o', output],
+      signal,
+      `${output}.partial`,
+    );
+    expect(run.afterSignalMs).toBeGreaterThan(0);
+    expect(run.code, run.stderr).toBe(status);
+    expect(run.stderr).toBe(
+      `sms-agent: interrupted by ${signal}: the manifest is not complete; nothing was written to ${output}\n`,
     );
     expect(existsSync(output)).toBe(false);
     expect(existsSync(`${output}.partial`)).toBe(false);

@@ -68,7 +68,7 @@ export function registerManifest(program: Command): void {
       ),
     'leave paths out (as for verify)',
   ).action(async (dir: string, flags) => {
-    const { writeManifest } = await import('../engine/manifest/write.js');
+    const { writeManifest, writesThroughRename } = await import('../engine/manifest/write.js');
     const { normalizeDirs } = await import('../verify.js');
     const root = resolve(dir);
     const excludes = await excludePatterns(flags);
@@ -111,7 +111,7 @@ export function registerManifest(program: Command): void {
       if (!(error instanceof InterruptedError)) throw error;
       progress?.done();
       say(
-        `sms-agent: ${error.message}: the manifest is not complete${flags.output === '-' ? ' (what went to stdout has no end record, so verify refuses it)' : `; nothing was written to ${flags.output}`}`,
+        `sms-agent: ${error.message}: the manifest is not complete${flags.output === '-' ? ' (what went to stdout has no end record, so verify refuses it)' : !writesThroughRename(flags.output) ? ` (what went to ${flags.output} has no end record, so verify refuses it)` : `; nothing was written to ${flags.output}`}`,
       );
       process.exitCode = SIGNAL_EXIT[error.signal] ?? EXIT.error;
     } finally {

@@ -9,7 +9,7 @@ import { ManifestPool } from './pool.js';
 
 /** Directories handed to the workers ahead of the one being written, per worker. */
 const AHEAD_PER_WORKER = 4;
-/** Directories described ahead and held, at most, per worker (their lines wait in memory). */
+/** Directories handed out ahead and not yet written, at most, per worker (their lines wait in memory). */
 const HELD_PER_WORKER = 64;
 
 interface Slot {
@@ -30,6 +30,8 @@ export class ParallelDescriber {
   private readonly excludes: ExcludeMatcher;
   private readonly stopped: Promise<never>;
   private yielded = Date.now();
+  /** Directories handed to the workers and not yet written (their lines, once described, wait in memory). */
+  private held = 0;
 
   constructor(
     private readonly root: string,
@@ -76,12 +78,14 @@ export class ParallelDescriber {
     const workers = pool?.online.length ?? 0;
     if (!pool || workers === 0) return;
     for (
-      let i = stack.length - 1, looked = 0;
-      i >= 0 && pool.inFlight < workers * AHEAD_PER_WORKER && looked < workers * HELD_PER_WORKER;
-      i--, looked++
+      let i = stack.length - 1;
+      i >= 0 && pool.inFlight < workers * AHEAD_PER_WORKER && this.held < workers * HELD_PER_WORKER;
+      i--
     ) {
       const slot = stack[i]!;
-      slot.result ??= pool.describe(this.root, slot.dir);
+      if (slot.result) continue;
+      slot.result = pool.describe(this.root, slot.dir);
+      this.held++;
     }
   }
 
@@ -120,6 +124,7 @@ export class ParallelDescriber {
       await this.pause();
       this.ahead(stack);
       const slot = stack.pop()!;
+      if (slot.result) this.held--;
       const path = joinPath(this.root, slot.dir.rel);
       this.progress.current = typeof path === 'string' ? path : displayPath(path);
       if (!slot.result && this.pool && this.pool.online.length > 0)

@@ -26,6 +26,7 @@ export class ManifestPool {
   private readonly waiting = new Map<number, Waiting>();
   private nextId = 0;
   private failure: Error | undefined;
+  private closing = false;
   /** Requests sent and not yet answered. */
   inFlight = 0;
 
@@ -37,7 +38,14 @@ export class ManifestPool {
       worker.once('online', () => this.online.push(worker));
       worker.on('error', (error) => this.fail(error));
       worker.on('exit', (code) => {
-        if (code !== 0) this.fail(new Error(`a manifest worker stopped with exit code ${code}`));
+        // ended by close(), or on its own: either way nothing more comes from it
+        this.fail(
+          new Error(
+            this.closing
+              ? 'the manifest workers were ended'
+              : `a manifest worker stopped with exit code ${code}`,
+          ),
+        );
       });
       worker.on('message', (reply: ManifestWorkerReply) => {
         if (reply.type === 'bytes') {
@@ -52,8 +60,16 @@ export class ManifestPool {
         else waiting?.resolve(reply);
       });
     }
+    // settles also for a worker that fails to start (it never comes online; fail() says why)
     this.started = Promise.all(
-      this.workers.map((w) => new Promise((resolve) => w.once('online', resolve))),
+      this.workers.map(
+        (w) =>
+          new Promise((resolve) => {
+            w.once('online', resolve);
+            w.once('error', resolve);
+            w.once('exit', resolve);
+          }),
+      ),
     ).then(() => {});
   }
 
@@ -83,16 +99,21 @@ export class ManifestPool {
     return reply;
   }
 
-  /** Lists, stats and (content mode) hashes one directory of the tree under `root`. */
-  async describe(root: string, dir: ManifestDir): Promise<DescribedDir> {
-    const reply = await this.send({
+  /**
+   * Lists, stats and (content mode) hashes one directory of the tree under `root`. The promise is
+   * marked handled: one that fails after its caller stopped waiting (an interruption) is not an
+   * unhandled rejection.
+   */
+  describe(root: string, dir: ManifestDir): Promise<DescribedDir> {
+    const described = this.send({
       kind: 'describe',
       id: this.nextId++,
       root,
       rel: dir.rel,
       inner: dir.inner,
-    });
-    return fromTransfer<DescribedDir>((reply as { described: DescribedDir }).described);
+    }).then((reply) => fromTransfer<DescribedDir>((reply as { described: DescribedDir }).described));
+    described.catch(() => {});
+    return described;
   }
 
   /**
@@ -122,7 +143,9 @@ export class ManifestPool {
     return replies.flatMap((reply) => (reply as { files: HashedFile[] }).files.map(asResult));
   }
 
+  /** Ends the workers; what was still asked of them is rejected. */
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

@@ -158,7 +158,7 @@ export class ManifestVerifier {
       ? `cannot list the target directory (when the manifest was made): ${block.err}`
       : undefined;
     const hashed = this.pool
-      ? await this.hashAhead(sourceDir, sourceEntries, targetEntries, ahead)
+      ? await this.hashAhead(unit, sourceDir, sourceEntries, targetEntries, ahead)
       : undefined;
     mergeDirectory(
       this.tally,
@@ -207,6 +207,7 @@ export class ManifestVerifier {
    * facts they were compared with. Names that are not UTF-8 are left to the merge.
    */
   private async hashAhead(
+    unit: Unit,
     sourceDir: Name,
     sourceEntries: Entry[],
     targetEntries: DirBlock['entries'],
@@ -225,6 +226,8 @@ export class ManifestVerifier {
       if (typeof s.name !== 'string' || s.kind !== 'file') continue;
       const target = targets.get(s.name);
       if (!target) continue;
+      // what the merge leaves out is not read
+      if (this.tally.hasExcludes && this.tally.excluded(joinPath(unit.rel, s.name), 'file')) continue;
       let facts = ahead?.facts.get(s.name);
       if (facts instanceof Error) continue;
       const path = joinPath(sourceDir, s.name) as string;

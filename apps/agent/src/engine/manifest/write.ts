@@ -12,7 +12,7 @@ import { ParallelDescriber } from './parallel.js';
 import { comparePaths } from './read.js';
 
 /** True when `output` is a regular file or is not there yet: written as `OUTPUT.partial`, then renamed. */
-function writesThroughRename(output: string): boolean {
+export function writesThroughRename(output: string): boolean {
   try {
     return statSync(output).isFile();
   } catch {
@@ -41,7 +41,10 @@ export interface ManifestOptions {
   /** the file to write (`.gz`: gzipped), or `-` for stdout */
   output: string;
   onProgress?: (p: Progress) => void;
-  /** stops writing with `InterruptedError`; no file is left under the output's name */
+  /**
+   * Stops writing with `InterruptedError`; no file is left under the output's name (a device or a
+   * pipe has had what was written so far, without an end record)
+   */
   signal?: AbortSignal;
   /**
    * Only these directories below `dir` ('/'-separated, none inside another), each with what is
@@ -106,6 +109,7 @@ async function writeTo(
   // every line before the end record is hashed: a manifest changed anywhere is refused, never counted
   const digest = createHash('sha256');
   const hash = options.hash ?? DEFAULT_MANIFEST_HASH;
+  let walk: ParallelDescriber | undefined;
   const work = (async () => {
     await writeLine(
       sink,
@@ -128,7 +132,7 @@ async function writeTo(
       if (isDirectory(joinPath(dir, root))) ordered.push({ rel: root, inner: '' });
       else absent.push(root);
     }
-    const walk = new ParallelDescriber(dir, { ...options, hash }, progress, buffer);
+    walk = new ParallelDescriber(dir, { ...options, hash }, progress, buffer);
     try {
       for await (const described of walk.inOrder(ordered)) {
         directories++;
@@ -158,6 +162,8 @@ async function writeTo(
     return await Promise.race([work, failed]);
   } catch (error) {
     if (out !== process.stdout) out.destroy();
+    // the walk may wait for a drain that never comes: its workers must not keep the process alive
+    await walk?.close();
     throw error;
   }
 }
