@@ -142,7 +142,7 @@ describe('damaged manifests are clear errors (exit 2), never a wrong count', () 
     [
       'a hash the agent does not know',
       (t: string) => t.replace('"hash":"xxh128"', '"hash":"md5"'),
-      'is not an sms-agent manifest',
+      'hashes its files with "md5", which this sms-agent does not know (it knows xxh128 and sha256)',
     ],
   ])('%s', async (_name, damage, message) => {
     const { pair, file, text } = await manifestOf({ a: '1', sub: { b: '2' } }, 'content');

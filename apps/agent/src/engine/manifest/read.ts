@@ -15,7 +15,7 @@ import {
   ManifestError,
   type ManifestHeader,
 } from './format.js';
-import { DEFAULT_MANIFEST_HASH, HASH_HEX_LENGTH } from './hash.js';
+import { DEFAULT_MANIFEST_HASH, HASH_HEX_LENGTH, MANIFEST_HASHES } from './hash.js';
 
 export interface DirBlock {
   path: Name;
@@ -92,6 +92,16 @@ export class ManifestReader {
         version < MANIFEST_VERSION
           ? `${name} is a manifest of format ${version}, made by an older sms-agent (its times may be a second off and it has no owners or modes): make it again with this sms-agent (manifest format ${MANIFEST_VERSION})`
           : `${name} is a manifest of format ${version}, newer than this sms-agent reads (${MANIFEST_VERSION}): verify with the sms-agent that made it, or make it again with this one`,
+      );
+    }
+    const hash = (header as { hash?: unknown } | undefined)?.hash;
+    if (
+      version === MANIFEST_VERSION &&
+      typeof hash === 'string' &&
+      !MANIFEST_HASHES.includes(hash as never)
+    ) {
+      throw new ManifestError(
+        `${name} hashes its files with ${JSON.stringify(hash)}, which this sms-agent does not know (it knows ${MANIFEST_HASHES.join(' and ')}): verify with the sms-agent that made it, or make it again with this one`,
       );
     }
     const parsed = v.safeParse(HeaderSchema, header);
