@@ -1,39 +1,15 @@
-import type { FindingCategory } from '@sms/domain';
 import type { ExpressionBuilder, SelectQueryBuilder, SqliteStatement } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { Store, type StoreHandle, StoreRefusal } from './handle.js';
+import { FindingReads, type FindingRow, IN_LIST_CHUNK } from './finding-reads.js';
+import { type StoreHandle, StoreRefusal } from './handle.js';
 
-/** A finding as a row: the line the agent sent, with its task, run and upload (batch). */
-export interface FindingRow {
-  dir_check: string;
-  category: FindingCategory;
-  path: string;
-  path_base64: string | null;
-  reason: string;
-}
-
-/** A finding as a page shows it: the row's id orders it within its directory. */
-export interface StoredFindingRow extends FindingRow {
-  id: number;
-  run_id: string;
-}
-
-/** The run that made a directory's newest result, and when it was stored. */
-export interface DirectoryRun {
-  dir_check: string;
-  /** Null for a result stored before runs were kept: no findings can be of it. */
-  run_id: string | null;
-  finished_time: number;
-}
-
-/** A directory's current findings: of the run of its newest result. */
-export interface FindingDirectory {
-  dir_check: string;
-  run_id: string;
-  finished_time: number;
-  findings: number;
-  truncated: boolean;
-}
+export type {
+  DirectoryRun,
+  FindingDirectory,
+  FindingRow,
+  FindingsCursor,
+  StoredFindingRow,
+} from './finding-reads.js';
 
 /** A findings upload as stored: `open` while its lines arrive, `done` once all were stored. */
 export interface FindingBatch {
@@ -45,12 +21,6 @@ export interface FindingBatch {
   superseded: string[];
   dirs: string[];
   updated_at: number;
-}
-
-/** Where a page starts: after this finding of this directory. */
-export interface FindingsCursor {
-  dir_check: string;
-  id: number;
 }
 
 const INSERT_COLUMNS = [
@@ -68,8 +38,6 @@ const INSERT_COLUMNS = [
 const INSERT_CHUNK = 500;
 /** Rows one clean-up statement deletes, so that no statement holds the database long. */
 const DELETE_CHUNK = 5000;
-/** Values of one `in (…)` list, far below SQLite's and PostgreSQL's limits on parameters. */
-const IN_LIST_CHUNK = 500;
 
 /** A findings upload abandoned while it was still being written (it looked dead); nothing of it is kept. */
 export class AbandonedUpload extends StoreRefusal {
@@ -82,7 +50,7 @@ export class AbandonedUpload extends StoreRefusal {
  * seen only once closed; a directory's current findings are those of the
  * run that made its newest result, and older runs' are swept away.
  */
-export class FindingStore extends Store {
+export class FindingStore extends FindingReads {
   private readonly sqlite: StoreHandle['sqlite'];
   constructor(handle: StoreHandle) {
     super(handle);
@@ -92,52 +60,6 @@ export class FindingStore extends Store {
   /** SQLite's statement of `sql`, prepared once by the handle (`reusingStatements`) and reused. */
   private statement(sql: string): SqliteStatement {
     return this.sqlite!.prepare(sql);
-  }
-
-  /** The run of each named directory's newest result; directories without one are left out. */
-  async currentRuns(taskId: string, dirChecks: readonly string[]): Promise<Map<string, DirectoryRun>> {
-    return this.run('read directory runs', async () => {
-      const runs = new Map<string, DirectoryRun>();
-      for (let i = 0; i < dirChecks.length; i += IN_LIST_CHUNK) {
-        const rows = await this.db
-          .selectFrom('task_directories as td')
-          .innerJoin('consistency_uploads as u', 'u.id', 'td.upload_id')
-          .select(['td.dir_check', 'u.run_id', 'td.finished_time'])
-          .where('td.task_id', '=', taskId)
-          .where('td.dir_check', 'in', dirChecks.slice(i, i + IN_LIST_CHUNK))
-          .execute();
-        for (const row of rows) runs.set(row.dir_check, { ...row, finished_time: Number(row.finished_time) });
-      }
-      return runs;
-    });
-  }
-
-  /** Whether any upload of the task carries this run. */
-  async runExists(taskId: string, runId: string): Promise<boolean> {
-    return this.run('read run', async () => {
-      const row = await this.db
-        .selectFrom('consistency_uploads')
-        .select('id')
-        .where('task_id', '=', taskId)
-        .where('run_id', '=', runId)
-        .limit(1)
-        .executeTakeFirst();
-      return row !== undefined;
-    });
-  }
-
-  /** How many findings of this directory and run are stored already (by closed uploads). */
-  async storedCount(taskId: string, dirCheck: string, runId: string): Promise<number> {
-    return this.run('count findings', async () => {
-      const row = await this.db
-        .selectFrom('finding_directories')
-        .select('findings')
-        .where('task_id', '=', taskId)
-        .where('dir_check', '=', dirCheck)
-        .where('run_id', '=', runId)
-        .executeTakeFirst();
-      return Number(row?.findings ?? 0);
-    });
   }
 
   /** The upload that used this idempotency key for the task, if any. */
@@ -412,18 +334,6 @@ export class FindingStore extends Store {
     }
   }
 
-  /** How many finding rows the task has, seen or not (for tests and the benchmark). */
-  async rowCount(taskId: string): Promise<number> {
-    return this.run('count finding rows', async () => {
-      const row = await this.db
-        .selectFrom('findings')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('task_id', '=', taskId)
-        .executeTakeFirstOrThrow();
-      return Number(row.n);
-    });
-  }
-
   /** Uploads left open for longer than `olderThan` ms before `now` (their server stopped mid-way). */
   async staleBatches(
     now: number,
@@ -438,81 +348,6 @@ export class FindingStore extends Store {
         .execute()
         .then((rows) => rows.map((r) => ({ ...r, id: Number(r.id) }))),
     );
-  }
-
-  /** The directories of the task that an abandoned upload may have written to: every directory with findings of its run. */
-  async directoriesOfRun(taskId: string, runId: string): Promise<string[]> {
-    return this.run('read directories of run', async () => {
-      const rows = await this.db
-        .selectFrom('findings')
-        .select('dir_check')
-        .distinct()
-        .where('task_id', '=', taskId)
-        .where('run_id', '=', runId)
-        .execute();
-      return rows.map((r) => r.dir_check);
-    });
-  }
-
-  /**
-   * The directories with current findings, in `dir_check` order from `from`
-   * (inclusive), at most `limit`; or only `dirCheck`, or those of `dirChecks`, when given.
-   */
-  async findingDirectories(
-    taskId: string,
-    options: { dirCheck?: string; dirChecks?: readonly string[]; from?: string; limit: number },
-  ): Promise<FindingDirectory[]> {
-    return this.run('read finding directories', async () => {
-      let query = this.db
-        .selectFrom('finding_directories as fd')
-        .innerJoin('task_directories as td', (join) =>
-          join.onRef('td.task_id', '=', 'fd.task_id').onRef('td.dir_check', '=', 'fd.dir_check'),
-        )
-        .innerJoin('consistency_uploads as u', 'u.id', 'td.upload_id')
-        .select(['fd.dir_check', 'fd.run_id', 'td.finished_time', 'fd.findings', 'fd.truncated'])
-        .where('fd.task_id', '=', taskId)
-        .whereRef('u.run_id', '=', 'fd.run_id');
-      if (options.dirCheck !== undefined) query = query.where('fd.dir_check', '=', options.dirCheck);
-      if (options.dirChecks !== undefined) {
-        if (options.dirChecks.length === 0) return [];
-        query = query.where('fd.dir_check', 'in', [...options.dirChecks]);
-      }
-      if (options.from !== undefined) query = query.where('fd.dir_check', '>=', options.from);
-      const rows = await query.orderBy('fd.dir_check').limit(options.limit).execute();
-      return rows.map((r) => ({
-        dir_check: r.dir_check,
-        run_id: r.run_id,
-        finished_time: Number(r.finished_time),
-        findings: Number(r.findings),
-        truncated: Number(r.truncated) === 1,
-      }));
-    });
-  }
-
-  /**
-   * Up to `limit` current findings of one directory's run, in the order they
-   * were sent, after finding `afterId`, of the given categories (all when none).
-   */
-  async directoryFindings(
-    taskId: string,
-    directory: { dir_check: string; run_id: string },
-    options: { afterId: number; limit: number; categories?: readonly FindingCategory[] },
-  ): Promise<StoredFindingRow[]> {
-    return this.run('read findings', async () => {
-      let query = this.db
-        .selectFrom('findings as f')
-        .innerJoin('finding_batches as b', 'b.id', 'f.batch_id')
-        .select(['f.id', 'f.dir_check', 'f.run_id', 'f.category', 'f.path', 'f.path_base64', 'f.reason'])
-        .where('f.task_id', '=', taskId)
-        .where('f.dir_check', '=', directory.dir_check)
-        .where('f.run_id', '=', directory.run_id)
-        .where('f.id', '>', options.afterId)
-        .where('b.state', '=', 'done');
-      if (options.categories && options.categories.length > 0)
-        query = query.where('f.category', 'in', [...options.categories]);
-      const rows = await query.orderBy('f.id').limit(options.limit).execute();
-      return rows.map((r) => ({ ...r, id: Number(r.id), category: r.category as FindingCategory }));
-    });
   }
 }
 
