@@ -1,23 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import {
-  Actions,
   AuthTokenRequestSchema,
-  CONFIG_KEYS,
   ErrorCodes,
-  type FindingsQuery,
-  FindingsQuerySchema,
   formatIssues,
   isSmsError,
-  NotFoundError,
   PermissionDeniedError,
   passwordTokenRequest,
   permissionDeniedSentence,
-  roleAllows,
   TaskIdSchema,
   TaskPageQuerySchema,
   TaskSummaryQuerySchema,
   TooManyRequestsError,
-  UpdateConfigurationRequestSchema,
 } from '@sms/domain';
 import type { Context, Hono } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
@@ -27,10 +20,9 @@ import { readFormBody } from '../http/body.js';
 import { clientAddress } from '../http/client-address.js';
 import type { AppEnv } from '../http/context.js';
 import { logFailure } from '../http/error-response.js';
-import { exportFindings } from '../http/routes/findings-list.js';
 import { ProjectRequiredError, type Session } from '../services/auth-service.js';
 import { registerAccessKeyPages } from './access-key-pages.js';
-import { formRefused } from './form-refused.js';
+import { registerFindingsPages } from './findings-pages.js';
 import {
   clearCookie,
   cookieOptions,
@@ -43,12 +35,11 @@ import {
   sameToken,
   toSignIn,
 } from './session.js';
-import { FINDINGS_PER_PAGE, FindingsPageView } from './views/findings-page.js';
+import { DONE_VERIFICATION, registerVerificationForms, verificationView } from './verification-forms.js';
 import { MessagePage } from './views/message.js';
 import { SignInPage, type SignInProps } from './views/sign-in.js';
 import { TaskListPage } from './views/task-list.js';
 import { TaskPage } from './views/task-page.js';
-import type { VerificationView } from './views/verification-section.js';
 import { registerWebhookPages } from './webhook-pages.js';
 
 export { SESSION_COOKIE, SIGN_IN_COOKIE } from './session.js';
@@ -111,51 +102,6 @@ const FORM_FIELD_OF: Record<string, string> = {
  * a page per task. Every form carries a token bound to the session (or, for
  * sign-in, to a cookie), so another site cannot submit it. No script is served.
  */
-/** What the task page says after one of its forms. */
-const DONE_VERIFICATION: Record<string, string> = {
-  configuration: 'The configuration is saved; agents use it from their next run.',
-  requested: 'A verification is asked for: the next agent that polls takes it.',
-  open: 'A verification of this task is already waiting or running; it was not asked for twice.',
-};
-
-/** The task page's Verification section: configuration, requests and the next scheduled time. */
-async function verificationView(
-  c: Context<AppEnv>,
-  session: Session,
-  taskId: string,
-  extra: { done?: string | undefined; error?: string; form?: Record<string, string> },
-): Promise<VerificationView> {
-  const deps = c.get('deps');
-  const [configuration, requests, next] = await Promise.all([
-    deps.configurations.get(session.principal, taskId),
-    deps.verifications.list(session.principal, taskId, 10),
-    deps.verifications.nextScheduled(taskId),
-  ]);
-  return {
-    configuration: configuration.configurations,
-    requests,
-    next,
-    canEdit: roleAllows(session.principal.role, Actions.updateConfiguration),
-    ...(extra.done ? { done: extra.done } : {}),
-    ...(extra.error ? { error: extra.error } : {}),
-    ...(extra.form ? { form: extra.form } : {}),
-  };
-}
-
-/** The task of a form's path: 404 for one that cannot be a task id. */
-function taskIdOfPage(c: Context<AppEnv>): string {
-  const taskId: string = c.req.param('task_id') ?? '';
-  if (!v.is(TaskIdSchema, taskId)) throw new NotFoundError('task', String(taskId).slice(0, 40));
-  return taskId;
-}
-
-/** A findings page's task and query (the API's query fields); the query undefined when it breaks a rule. */
-function findingsQueryOf(c: Context<AppEnv>): { taskId: string; query: FindingsQuery | undefined } {
-  const taskId = taskIdOfPage(c);
-  const parsed = v.safeParse(FindingsQuerySchema, c.req.query());
-  return { taskId, query: parsed.success ? parsed.output : undefined };
-}
-
 export function registerDashboard(app: Hono<AppEnv>): void {
   app.use('/ui/*', async (c, next) => {
     await next();
@@ -298,107 +244,8 @@ export function registerDashboard(app: Hono<AppEnv>): void {
     return render(c, <TaskPage view={view} session={session} now={nowOf(c)} verification={verification} />);
   });
 
-  // the task page's forms: the configuration (admins), and "Verify now"
-  app.post('/ui/tasks/:task_id/configuration', async (c) => {
-    const form = await readFormBody(c);
-    const session = await currentSession(c);
-    if (!session) return toSignIn(c, getCookie(c, SESSION_COOKIE) !== undefined);
-    const taskId = taskIdOfPage(c);
-    if (!sameToken(session.csrfToken, form.csrf)) return formRefused(c, session, 'the task page');
-    const current = await c.get('deps').configurations.get(session.principal, taskId);
-    const set = new Map(current.configurations.map((e) => [e.config_key, e.config_value]));
-    // each field as it was sent; an emptied field removes its key, an untouched empty one is left out
-    const configurations = CONFIG_KEYS.filter((key) => (form[key] ?? '') !== '' || set.has(key)).map(
-      (key) => ({
-        config_key: key,
-        config_value: (form[key] ?? '').trim(),
-      }),
-    );
-    const parsed = v.safeParse(UpdateConfigurationRequestSchema, { configurations });
-    if (configurations.length > 0 && !parsed.success) {
-      const view = await c.get('deps').dashboard.taskPage(session.principal, taskId, { dirs_page: 1 });
-      const verification = await verificationView(c, session, taskId, {
-        error: `Nothing was saved: ${formatIssues(parsed.issues, { root: 'configuration' })}`,
-        form: Object.fromEntries(CONFIG_KEYS.map((k) => [k, form[k] ?? ''])),
-      });
-      return render(
-        c,
-        <TaskPage view={view} session={session} now={nowOf(c)} verification={verification} />,
-        400,
-      );
-    }
-    if (parsed.success) await c.get('deps').configurations.update(session.principal, taskId, parsed.output);
-    return c.redirect(`/ui/tasks/${encodeURIComponent(taskId)}?done=configuration#verification`, 303);
-  });
-
-  app.post('/ui/tasks/:task_id/verify-now', async (c) => {
-    const form = await readFormBody(c);
-    const session = await currentSession(c);
-    if (!session) return toSignIn(c, getCookie(c, SESSION_COOKIE) !== undefined);
-    const taskId = taskIdOfPage(c);
-    if (!sameToken(session.csrfToken, form.csrf)) return formRefused(c, session, 'the task page');
-    const { created } = await c.get('deps').verifications.request(session.principal, taskId);
-    return c.redirect(
-      `/ui/tasks/${encodeURIComponent(taskId)}?done=${created ? 'requested' : 'open'}#verification`,
-      303,
-    );
-  });
-
-  app.get('/ui/tasks/:task_id/findings', async (c) => {
-    const session = await currentSession(c);
-    if (!session) return toSignIn(c, getCookie(c, SESSION_COOKIE) !== undefined);
-    const { taskId, query } = findingsQueryOf(c);
-    if (query === undefined || query.dir_check === undefined) {
-      return render(
-        c,
-        <MessagePage
-          title="Page not understood"
-          message="A findings page names one directory (dir_check) of the task; follow a directory's findings link on the task page."
-          session={session}
-        />,
-        400,
-      );
-    }
-    const task = await c.get('deps').dashboard.readableTask(session.principal, taskId);
-    const page = await c
-      .get('deps')
-      .findings.page(session.principal, taskId, { ...query, limit: FINDINGS_PER_PAGE });
-    return render(
-      c,
-      <FindingsPageView
-        view={{
-          task,
-          dirCheck: query.dir_check,
-          categories: query.category,
-          paged: query.marker !== undefined,
-          page,
-        }}
-        session={session}
-        now={nowOf(c)}
-      />,
-    );
-  });
-
-  // the downloads of a findings page: the API's exports, with the dashboard's session
-  for (const [path, format] of [
-    ['findings.csv', 'csv'],
-    ['resync.txt', 'files-from'],
-    ['resync.from0', 'files-from-nul'],
-  ] as const) {
-    app.get(`/ui/tasks/:task_id/${path}`, async (c) => {
-      const session = await currentSession(c);
-      if (!session) return toSignIn(c, getCookie(c, SESSION_COOKIE) !== undefined);
-      const { taskId, query } = findingsQueryOf(c);
-      if (query === undefined) return c.text('query not understood: use the links of a findings page', 400);
-      await c.get('deps').dashboard.readableTask(session.principal, taskId);
-      return exportFindings(c, session.principal, taskId, {
-        ...query,
-        format: format === 'csv' ? 'csv' : 'files-from',
-        ...(format === 'files-from-nul' ? { null: '1' } : {}),
-      });
-    });
-  }
-
+  registerVerificationForms(app);
+  registerFindingsPages(app);
   registerAccessKeyPages(app);
   registerWebhookPages(app);
 

@@ -1,20 +1,9 @@
 import { createHash, type Hash } from 'node:crypto';
 import { ErrorCodes, formatIssues, SmsError } from '@sms/domain';
 import * as v from 'valibot';
+import type { NdjsonDigest, NdjsonLine } from '../services/streamed-body.js';
 
-/** One line of an NDJSON body: its number (from 1) and its value, valid by the schema. */
-export interface NdjsonLine<T> {
-  line: number;
-  value: T;
-}
-
-/** What reading the body found out once it ended: the hashes of the bytes as sent and as decompressed. */
-export interface NdjsonDigest {
-  /** SHA-256 (hex) of the body as it was sent (compressed or not): what a signature covers. */
-  sentSha256: string;
-  /** SHA-256 (base64url) of the NDJSON itself: what an idempotent retry is compared by. */
-  contentHash: string;
-}
+export type { NdjsonDigest, NdjsonLine } from '../services/streamed-body.js';
 
 const NEWLINE = 0x0a;
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -7,12 +7,12 @@ import {
   SmsError,
   type UploadFindingsResponse,
 } from '@sms/domain';
-import type { NdjsonDigest, NdjsonLine } from '../http/ndjson.js';
 import type { Logger } from '../logger.js';
 import { AbandonedUpload, type FindingRow, type FindingStore } from '../storage/finding-store.js';
 import { UniqueViolation } from '../storage/handle.js';
 import type { Principal } from './auth-service.js';
 import { FindingPages } from './finding-pages.js';
+import type { NdjsonDigest, NdjsonLine } from './streamed-body.js';
 import type { TaskService } from './task-service.js';
 
 /** Findings written to the database at once while an upload's lines arrive. */
