@@ -6,12 +6,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runAgent, startAgent, treePair } from '@sms/agent/testing';
 import { SmsClient } from '@sms/client';
 import { runServerCli, type ServerProcess, startServerProcess } from '@sms/server/testing';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAgent, startAgent } from '../../../apps/agent/src/test-support/cli.js';
-import { treePair } from '../../../apps/agent/src/test-support/tree.js';
 import { accessibilityViolations, launchChromium } from './chromium.js';
 
 /** Screenshots of this run: kept with the test results, never committed. */
