@@ -35,6 +35,9 @@ function layersImported(name: string, text: string): string[] {
 
 /** What each layer must not import. */
 const FORBIDDEN: Record<string, string[]> = {
+  // routes and pages reach the data through the services (and their types), never a store's rows
+  http: ['storage', 'db'],
+  dashboard: ['storage', 'db'],
   db: ['storage', 'services', 'http', 'dashboard'],
   storage: ['services', 'http', 'dashboard'],
   services: ['http', 'dashboard'],

@@ -5,6 +5,10 @@ import { seal, unseal } from '../crypto/sealed.js';
 import type { Logger } from '../logger.js';
 import type { SignInStore } from '../storage/storage.js';
 import type { WebhookDelivery, WebhookStore } from '../storage/webhook-store.js';
+
+/** A delivery as the dashboard lists it. */
+export type { WebhookDelivery } from '../storage/webhook-store.js';
+
 import type { AuthService, Principal } from './auth-service.js';
 
 /** Headers of a delivery. */

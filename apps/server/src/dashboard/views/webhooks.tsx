@@ -1,6 +1,6 @@
 import type { FC } from 'hono/jsx';
 import type { Session } from '../../services/auth-service.js';
-import type { WebhookDelivery } from '../../storage/storage.js';
+import type { WebhookDelivery } from '../../services/webhook-service.js';
 import { formatTime } from '../format.js';
 import { Layout, Notice } from './layout.js';
 
