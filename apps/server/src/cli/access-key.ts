@@ -1,4 +1,4 @@
-import { AccessKeyIdSchema, CredentialDescriptionSchema } from '@sms/domain';
+import { AccessKeyIdSchema, CredentialDescriptionSchema, NotFoundError } from '@sms/domain';
 import * as v from 'valibot';
 import { AccessKeyService, accessKeySealingKey } from '../services/access-key-service.js';
 import type { Storage } from '../storage/storage.js';
@@ -13,19 +13,31 @@ export async function accessKeyCommand(
   usage: (message: string) => Error,
 ): Promise<void> {
   const keys = new AccessKeyService(storage, await accessKeySealingKey(storage.signIn));
+  // a user named on a database with no users yet: say where the first one comes from
+  const forUser = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof NotFoundError && (await storage.accounts.countUsers()) === 0)
+        throw new Error(
+          `user ${JSON.stringify(argument)} was not found: this database has no users yet. The first user, admin, is made when the server first starts on it (sms-server serve, with SMS_ADMIN_PASSWORD or a password it prints once); or add one with sms-server user add NAME --project PROJECT`,
+        );
+      throw error;
+    }
+  };
   switch (sub) {
     case 'create': {
       if (argument === undefined) throw usage('missing USER');
       if (options.description !== undefined && !v.is(CredentialDescriptionSchema, options.description))
         throw usage('--description: expected at most 255 characters');
-      const created = await keys.createFor(argument, options.description ?? '');
+      const created = await forUser(() => keys.createFor(argument, options.description ?? ''));
       if (options.json) return say(JSON.stringify(created));
       const { access, secret } = created.credential;
       say(`created access key ${access} for user ${argument}`);
       return say(`secret key (shown once): ${secret}`);
     }
     case 'list':
-      for (const key of await keys.listFor(argument)) {
+      for (const key of await forUser(() => keys.listFor(argument))) {
         say([key.access, key.user_name, key.status, key.create_time, key.description].join('\t'));
       }
       return;

@@ -79,9 +79,20 @@ describe('sms-server access-key', () => {
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stderr).toContain('sms-server --help');
     }
+    // before the first start the database has no users: the message says where the first comes from
+    const first = await runServerCli(['access-key', 'create', 'admin'], env);
+    expect(first.code).toBe(1);
+    expect(first.stderr).toContain(
+      'user "admin" was not found: this database has no users yet. The first user, admin, is made when the server first starts on it',
+    );
+    expect((await runServerCli(['project', 'add', 'p1'], env)).code).toBe(0);
+    expect(
+      (await runServerCli(['user', 'add', 'someone', '--project', 'p1', '--role', 'agent'], env)).code,
+    ).toBe(0);
     const missing = await runServerCli(['access-key', 'create', 'ghost'], env);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('"ghost" was not found');
+    expect(missing.stderr).not.toContain('no users yet');
     expect((await runServerCli(['--help'], env)).stdout).toContain('sms-server access-key create USER');
   });
 });
