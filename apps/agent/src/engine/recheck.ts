@@ -1,7 +1,7 @@
 import { lstatSync, type Stats } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Comparer } from './comparer.js';
-import { InterruptedError, throwIfInterrupted, yieldToEvents } from './interrupt.js';
+import { InterruptedError, pacer } from './interrupt.js';
 import { errorCode, kindOf, type Name, SideError, sideError, VanishedError } from './listing.js';
 import { isUtf8, joinPath } from './paths.js';
 import { UNREADABLE_SAMPLES } from './tally.js';
@@ -93,13 +93,9 @@ export async function recheck(
   }
   const comparer = new Comparer(options);
   const entries: ReportEntry[] = [];
-  let yielded = Date.now();
+  const pause = pacer(options.signal);
   for (const suspect of suspects) {
-    if (Date.now() - yielded > 50) {
-      await yieldToEvents();
-      throwIfInterrupted(options.signal);
-      yielded = Date.now();
-    }
+    await pause();
     const root = options.roots[suspect.root]!;
     const second = lookAgain(comparer, pathOf(root.source, suspect.path), pathOf(root.target, suspect.path));
     if ('keep' in second) {

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Comparer } from './comparer.js';
-import { InterruptedError, throwIfInterrupted, yieldToEvents } from './interrupt.js';
+import { interruption, throwIfInterrupted, yieldToEvents } from './interrupt.js';
 import { mergeResult, type Tally } from './tally.js';
 import type { EngineOptions, EngineResult, Progress, ReportEntry, RootSpec, Unit } from './types.js';
 import { fromTransfer, type WorkerReply } from './wire.js';
@@ -182,9 +182,7 @@ export async function runEngine(initial: Unit[], options: RunOptions): Promise<E
   let busy = 0;
   try {
     await new Promise<void>((resolve, reject) => {
-      signal?.addEventListener('abort', () => reject(new InterruptedError(String(signal.reason))), {
-        once: true,
-      });
+      interruption(signal).catch(reject);
       const dispatch = () => {
         while (idle.length > 0 && stack.length > 0) {
           const worker = idle.pop()!;

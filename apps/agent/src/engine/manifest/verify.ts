@@ -1,5 +1,5 @@
 import { describeDifference, type FileFacts } from '../difference.js';
-import { InterruptedError, throwIfInterrupted, yieldToEvents } from '../interrupt.js';
+import { interruption, pacer } from '../interrupt.js';
 import {
   CHANGED_WHILE_READ,
   type Entry,
@@ -59,12 +59,7 @@ export class ManifestVerifier {
   /** Verifies the units (one per root, in the manifest's order) and everything under them. */
   async run(initial: Unit[], signal?: AbortSignal): Promise<void> {
     if (this.options.mode === 'content') await loadHash(this.hash);
-    this.stopped = new Promise<never>((_, reject) => {
-      signal?.addEventListener('abort', () => reject(new InterruptedError(String(signal.reason))), {
-        once: true,
-      });
-    });
-    this.stopped.catch(() => {});
+    this.stopped = interruption(signal);
     // content mode hashes the source on worker threads, a directory's files at once
     const workers =
       this.options.mode === 'content' && WORKERS_AVAILABLE
@@ -87,16 +82,12 @@ export class ManifestVerifier {
   }
 
   private async walk(initial: Unit[], signal?: AbortSignal): Promise<void> {
-    let yielded = Date.now();
+    const pause = pacer(signal);
     for (const root of initial) {
       const stack: Unit[] = [root];
       while (stack.length > 0) {
         // the reader's lines may all be buffered: let a signal be heard now and then
-        if (Date.now() - yielded > 50) {
-          await yieldToEvents();
-          throwIfInterrupted(signal);
-          yielded = Date.now();
-        }
+        await pause();
         const unit = stack.pop()!;
         const children: Unit[] = [];
         await this.process(unit, children);
