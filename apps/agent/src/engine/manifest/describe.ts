@@ -21,7 +21,6 @@ export interface DescribedDir {
   children: ManifestDir[];
   files: number;
   entries: number;
-  bytes: number;
 }
 
 export interface DescribeOptions {
@@ -32,7 +31,7 @@ export interface DescribeOptions {
   /** Read buffer for hashing (content mode). */
   buffer: Buffer;
   /** Told of bytes hashed as they are read. */
-  onBytes?: (n: number) => void;
+  onBytes: (n: number) => void;
   /**
    * Hashes a file larger than `SYNC_HASH_MAX` with asynchronous reads and gives the event loop a
    * turn between files (the main thread, where a signal must be heard); without it every file is
@@ -53,15 +52,11 @@ export async function describeDirectory(
   const { rel, inner } = dir;
   const path = joinPath(root, rel);
   const listing = listOne(path, typeof rel !== 'string');
-  const described: DescribedDir = { line: '', children: [], files: 0, entries: 0, bytes: 0 };
+  const described: DescribedDir = { line: '', children: [], files: 0, entries: 0 };
   if (!listing.ok) {
     described.line = `{${nameJson(rel, 'd', 'db')},"e":[],"err":${JSON.stringify(listing.reason)}}`;
     return described;
   }
-  const onBytes = (n: number) => {
-    described.bytes += n;
-    options.onBytes?.(n);
-  };
   // each entry's JSON written as text: objects grown field by field make JSON.stringify ten times slower
   const records: string[] = [];
   for (const entry of listing.entries) {
@@ -102,8 +97,15 @@ export async function describeDirectory(
         // thread a large one asynchronously, so that a signal is heard while it is read
         const read =
           interruptible && (facts.size ?? 0) > SYNC_HASH_MAX
-            ? await hashFileAsync(file, facts, options.buffer, onBytes, options.hash, interruptible.signal)
-            : hashFile(file, facts, options.buffer, onBytes, options.hash);
+            ? await hashFileAsync(
+                file,
+                facts,
+                options.buffer,
+                options.onBytes,
+                options.hash,
+                interruptible.signal,
+              )
+            : hashFile(file, facts, options.buffer, options.onBytes, options.hash);
         if (interruptible) await interruptible.pause();
         // written while it was hashed: no hash to trust, and the verifier says so
         record += read.changed ? ',"c":1' : `,"h":"${read.hash}"`;

@@ -1,4 +1,5 @@
 import type { Worker } from 'node:worker_threads';
+import type { FileFacts } from '../difference.js';
 import { SideError, VanishedError } from '../listing.js';
 import { startWorker } from '../runner.js';
 import { fromTransfer } from '../wire.js';
@@ -73,10 +74,6 @@ export class ManifestPool {
     ).then(() => {});
   }
 
-  get size(): number {
-    return this.workers.length;
-  }
-
   private fail(error: Error): void {
     if (this.failure) return;
     this.failure = error;
@@ -122,7 +119,7 @@ export class ManifestPool {
    * `SideError`).
    */
   async hash(
-    files: { path: string; facts: import('../difference.js').FileFacts }[],
+    files: { path: string; facts: FileFacts }[],
   ): Promise<({ hash: string; changed: boolean } | Error)[]> {
     const chunks: (typeof files)[] = [];
     let chunk: typeof files = [];

@@ -81,7 +81,6 @@ export function serveManifest(
       )
       .then(
         (described) => {
-          described.bytes = 0; // told as read
           if (unreported > 0) port.postMessage({ type: 'bytes', bytes: unreported });
           unreported = 0;
           port.postMessage({ type: 'done', id: request.id, described } satisfies ManifestWorkerReply);
