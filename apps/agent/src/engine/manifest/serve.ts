@@ -49,48 +49,47 @@ export function serveManifest(
     reported = Date.now();
   };
   const loaded = loadHash(data.hash);
+  /** Posts a reply, after the bytes read for it that were not told yet. */
+  const reply = (message: ManifestWorkerReply) => {
+    if (unreported > 0) port.postMessage({ type: 'bytes', bytes: unreported } satisfies ManifestWorkerReply);
+    unreported = 0;
+    port.postMessage(message);
+  };
+  const hashed = ({ path, facts }: { path: Name; facts: FileFacts }): HashedFile => {
+    try {
+      return hashFile(path, facts, buffer, onBytes, data.hash);
+    } catch (error) {
+      if (error instanceof VanishedError) return { vanished: true };
+      if (error instanceof SideError) return { problem: error.problem };
+      return { unexpected: describeError(error) };
+    }
+  };
   port.on('message', (raw) => {
     const request = fromTransfer<ManifestWorkerRequest>(raw);
-    if (request.kind === 'hash') {
-      loaded.then(() => {
-        const files = request.files.map(({ path, facts }): HashedFile => {
-          try {
-            return hashFile(path, facts, buffer, onBytes, data.hash);
-          } catch (error) {
-            if (error instanceof VanishedError) return { vanished: true };
-            if (error instanceof SideError) return { problem: error.problem };
-            return { unexpected: describeError(error) };
-          }
-        });
-        if (unreported > 0) port.postMessage({ type: 'bytes', bytes: unreported });
-        unreported = 0;
-        port.postMessage({ type: 'hashed', id: request.id, files } satisfies ManifestWorkerReply);
-      });
-      return;
-    }
-    // without `interruptible` nothing in it waits: requests are described one after the other
+    // without `interruptible` nothing in it waits: requests are answered one after the other
     loaded
-      .then(() =>
-        describeDirectory(request.root, request, {
-          mode: data.mode,
-          hash: data.hash,
-          excludes,
-          buffer,
-          onBytes,
-        }),
-      )
       .then(
-        (described) => {
-          if (unreported > 0) port.postMessage({ type: 'bytes', bytes: unreported });
-          unreported = 0;
-          port.postMessage({ type: 'done', id: request.id, described } satisfies ManifestWorkerReply);
-        },
-        (error: unknown) =>
-          port.postMessage({
-            type: 'failed',
-            id: request.id,
-            message: describeError(error),
-          } satisfies ManifestWorkerReply),
+        async (): Promise<ManifestWorkerReply> =>
+          request.kind === 'hash'
+            ? { type: 'hashed', id: request.id, files: request.files.map(hashed) }
+            : {
+                type: 'done',
+                id: request.id,
+                described: await describeDirectory(request.root, request, {
+                  mode: data.mode,
+                  hash: data.hash,
+                  excludes,
+                  buffer,
+                  onBytes,
+                }),
+              },
+      )
+      .then(reply, (error: unknown) =>
+        port.postMessage({
+          type: 'failed',
+          id: request.id,
+          message: describeError(error),
+        } satisfies ManifestWorkerReply),
       );
   });
 }
