@@ -1,6 +1,7 @@
-import type { ExpressionBuilder, SelectQueryBuilder, SqliteStatement } from 'kysely';
+import type { ExpressionBuilder, SelectQueryBuilder } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { FindingReads, type FindingRow, IN_LIST_CHUNK } from './finding-reads.js';
+import { INSERT_CHUNK, writeFindings } from './finding-writes.js';
 import { type StoreHandle, StoreRefusal } from './handle.js';
 
 export type {
@@ -23,19 +24,6 @@ export interface FindingBatch {
   updated_at: number;
 }
 
-const INSERT_COLUMNS = [
-  'task_id',
-  'dir_check',
-  'run_id',
-  'batch_id',
-  'category',
-  'path',
-  'path_base64',
-  'reason',
-] as const;
-
-/** Rows a statement inserts at once: 8 values each, well within SQLite's and PostgreSQL's parameter limits. */
-const INSERT_CHUNK = 500;
 /** Rows one clean-up statement deletes, so that no statement holds the database long. */
 const DELETE_CHUNK = 5000;
 
@@ -55,11 +43,6 @@ export class FindingStore extends FindingReads {
   constructor(handle: StoreHandle) {
     super(handle);
     this.sqlite = handle.sqlite;
-  }
-
-  /** SQLite's statement of `sql`, prepared once by the handle (`reusingStatements`) and reused. */
-  private statement(sql: string): SqliteStatement {
-    return this.sqlite!.prepare(sql);
   }
 
   /** The upload that used this idempotency key for the task, if any. */
@@ -109,34 +92,13 @@ export class FindingStore extends FindingReads {
     now: number,
   ): Promise<void> {
     if (rows.length === 0) return;
-    const valuesOf = (chunk: readonly FindingRow[]) => {
-      const values: unknown[] = [];
-      for (const r of chunk)
-        values.push(taskId, r.dir_check, runId, batchId, r.category, r.path, r.path_base64, r.reason);
-      return values;
-    };
     await this.run('store findings', async () => {
       if (this.sqlite) {
-        // synchronous on the one connection, held from Kysely's other queries: one short transaction of
-        // statements prepared once (a full chunk, or one row for the rest), and the upload's heartbeat
-        await this.db.connection().execute(async () => {
-          this.statement('begin').run([]);
-          try {
-            let i = 0;
-            for (; i + INSERT_CHUNK <= rows.length; i += INSERT_CHUNK)
-              this.statement(INSERT_FULL_CHUNK).run(valuesOf(rows.slice(i, i + INSERT_CHUNK)));
-            for (; i < rows.length; i++) this.statement(INSERT_ONE).run(valuesOf([rows[i]!]));
-            this.statement(HEARTBEAT).run([now, batchId]);
-            this.statement('commit').run([]);
-          } catch (error) {
-            try {
-              this.statement('rollback').run([]);
-            } catch {
-              // the failed commit may have ended the transaction already
-            }
-            throw error;
-          }
-        });
+        const sqlite = this.sqlite;
+        // synchronous on the one connection, held from Kysely's other queries
+        await this.db
+          .connection()
+          .execute(async () => writeFindings(sqlite, { taskId, runId, batchId, rows, now }));
         return;
       }
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
@@ -372,12 +334,3 @@ function batchOf(row: {
     updated_at: Number(row.updated_at),
   };
 }
-
-/** SQLite's insert of `count` findings in one statement. */
-function insertFindings(count: number): string {
-  const row = `(${INSERT_COLUMNS.map(() => '?').join(', ')})`;
-  return `insert into findings (${INSERT_COLUMNS.join(', ')}) values ${Array.from({ length: count }, () => row).join(', ')}`;
-}
-const INSERT_FULL_CHUNK = insertFindings(INSERT_CHUNK);
-const INSERT_ONE = insertFindings(1);
-const HEARTBEAT = 'update finding_batches set updated_at = ? where id = ?';
