@@ -1,14 +1,10 @@
 import { join, resolve } from 'node:path';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { type ModeWarning, secureDataFiles } from './file-modes.js';
 import type { Database, Dialect } from './schema.js';
-import {
-  defaultSqliteDriver,
-  openSqlite,
-  type SqliteDriverName,
-  type SqliteHandle,
-} from './sqlite-driver.js';
+import { defaultSqliteDriver, type SqliteDriverName } from './sqlite-driver.js';
+import { SqliteThread, SqliteThreadDialect } from './sqlite-thread.js';
 
 // int8 (bigint) columns hold ms timestamps and counts, all far below 2^53: read them as numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
@@ -17,11 +13,11 @@ export interface Connection {
   db: Kysely<Database>;
   dialect: Dialect;
   /**
-   * SQLite only: the database handle under Kysely (statements prepared once
-   * and reused), for the upload's statements run synchronously in one
+   * SQLite only: the database thread under Kysely, whose procedures (the
+   * upload's statements, a findings chunk) run there synchronously in one
    * transaction while Kysely's connection is held.
    */
-  sqlite?: SqliteHandle;
+  sqlite?: SqliteThread;
   /** Where the data lives, for the start-up log line (never with a password). */
   location: string;
   /** Files or directories that were readable by other users and were tightened, for a warning. */
@@ -36,14 +32,17 @@ export function sqliteFile(dataDir: string): string {
 /**
  * Opens PostgreSQL when `databaseUrl` is set, else the embedded SQLite database
  * in `dataDir` (created if needed, readable by its owner only) in WAL mode with full fsync on commit, so a
- * 200 is never sent for an upload a crash could lose.
+ * 200 is never sent for an upload a crash could lose. SQLite's writes run on a
+ * thread of their own, its plain reads on a read-only connection here (`SqliteThread`).
  */
-export function connect(options: {
+export async function connect(options: {
   databaseUrl?: string | undefined;
   dataDir: string;
   poolSize?: number;
   sqliteDriver?: SqliteDriverName | undefined;
-}): Connection {
+  /** SQLite: the module of the procedures its thread runs (see `SqliteThread.call`). */
+  procedures?: URL;
+}): Promise<Connection> {
   if (options.databaseUrl) {
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
@@ -68,15 +67,12 @@ export function connect(options: {
   const file = sqliteFile(options.dataDir);
   const tightened = secureDataFiles(resolve(options.dataDir), file);
   const driver = options.sqliteDriver ?? defaultSqliteDriver();
-  const database = openSqlite(file, driver);
-  database.exec('PRAGMA journal_mode = WAL');
-  database.exec('PRAGMA synchronous = FULL');
-  database.exec('PRAGMA busy_timeout = 5000');
-  database.exec('PRAGMA foreign_keys = ON');
+  // on a thread of its own, with WAL, synchronous = FULL, busy_timeout and foreign keys (sqlite-worker.ts)
+  const thread = await SqliteThread.open(file, driver, options.procedures);
   return {
-    db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
+    db: new Kysely<Database>({ dialect: new SqliteThreadDialect(thread) }),
     dialect: 'sqlite',
-    sqlite: database,
+    sqlite: thread,
     location: `${file} (${driver})`,
     tightened,
   };

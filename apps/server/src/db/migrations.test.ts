@@ -28,7 +28,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('migrations on %s', (dialect)
 
   it("0004 and 0005 fill in what existing uploads say: the newest upload and each directory's newest result", async () => {
     const options = await database();
-    const { db } = connect(options);
+    const { db } = await connect(options);
     const raw = db as unknown as Kysely<unknown>;
     await migrateToLatest(raw, dialect, '0003_sessions');
     await sql`insert into projects (id, name, created_at) values ('p', 'p', 1)`.execute(raw);
@@ -131,7 +131,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('migrations on %s', (dialect)
 
   it('0011 keeps uploads stored before runs as runs of their own, and replaces the first form of PostgreSQL’s upload function', async () => {
     const options = await database();
-    const { db } = connect(options);
+    const { db } = await connect(options);
     const raw = db as unknown as Kysely<unknown>;
     await migrateToLatest(raw, dialect, '0010_access_keys');
     if (dialect === 'postgres') {
@@ -192,7 +192,7 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('migrations on %s', (dialect)
 
   it('0007 moves the directories of a database of the 0006 format into rows: wide tasks show the same totals and directories', async () => {
     const options = await database();
-    const { db } = connect(options);
+    const { db } = await connect(options);
     const raw = db as unknown as Kysely<unknown>;
     // the uploads go in before 0006, whose fold builds each task's state as today's server keeps it
     await migrateToLatest(raw, dialect, '0005_task_state');

@@ -38,9 +38,11 @@ interface NodeDatabaseSync {
 
 const READER = /^\s*(select|with|pragma|values|explain)\b|\breturning\b/i;
 
-function openNodeSqlite(file: string): SqliteHandle {
-  const { DatabaseSync } = require('node:sqlite') as { DatabaseSync: new (path: string) => NodeDatabaseSync };
-  const db = new DatabaseSync(file);
+function openNodeSqlite(file: string, readonly: boolean): SqliteHandle {
+  const { DatabaseSync } = require('node:sqlite') as {
+    DatabaseSync: new (path: string, options?: { readOnly?: boolean }) => NodeDatabaseSync;
+  };
+  const db = new DatabaseSync(file, readonly ? { readOnly: true } : {});
   return {
     exec: (sql) => db.exec(sql),
     close: () => db.close(),
@@ -57,9 +59,12 @@ function openNodeSqlite(file: string): SqliteHandle {
   };
 }
 
-function openBetterSqlite3(file: string): SqliteHandle {
-  const Database = require('better-sqlite3') as new (path: string) => SqliteHandle;
-  return new Database(file);
+function openBetterSqlite3(file: string, readonly: boolean): SqliteHandle {
+  const Database = require('better-sqlite3') as new (
+    path: string,
+    options?: { readonly?: boolean },
+  ) => SqliteHandle;
+  return new Database(file, readonly ? { readonly: true } : {});
 }
 
 /** How many distinct statements stay prepared (the server has a few dozen; the rest are one-offs). */
@@ -87,15 +92,18 @@ function reusingStatements(database: SqliteHandle): SqliteHandle {
   };
 }
 
-/** Opens the database file with the chosen binding, its statements prepared once and reused. */
-export function openSqlite(file: string, driver: SqliteDriverName): SqliteHandle {
-  return reusingStatements(openSqliteBinding(file, driver));
+/**
+ * Opens the database file with the chosen binding, its statements prepared
+ * once and reused; `readonly`: a connection that only reads (the file must exist).
+ */
+export function openSqlite(file: string, driver: SqliteDriverName, readonly = false): SqliteHandle {
+  return reusingStatements(openSqliteBinding(file, driver, readonly));
 }
 
-function openSqliteBinding(file: string, driver: SqliteDriverName): SqliteHandle {
+function openSqliteBinding(file: string, driver: SqliteDriverName, readonly: boolean): SqliteHandle {
   if (driver === 'node-sqlite') {
     try {
-      return openNodeSqlite(file);
+      return openNodeSqlite(file, readonly);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ERR_UNKNOWN_BUILTIN_MODULE') {
         throw new Error(
@@ -105,5 +113,5 @@ function openSqliteBinding(file: string, driver: SqliteDriverName): SqliteHandle
       throw error;
     }
   }
-  return openBetterSqlite3(file);
+  return openBetterSqlite3(file, readonly);
 }

@@ -1,8 +1,9 @@
 import type { ExpressionBuilder, SelectQueryBuilder } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { FindingReads, type FindingRow, IN_LIST_CHUNK } from './finding-reads.js';
-import { INSERT_CHUNK, writeFindings } from './finding-writes.js';
+import { type FindingsWrite, INSERT_CHUNK } from './finding-writes.js';
 import { type StoreHandle, StoreRefusal } from './handle.js';
+import { sendHeld } from './sqlite-procedures.js';
 
 export type {
   DirectoryRun,
@@ -94,11 +95,10 @@ export class FindingStore extends FindingReads {
     if (rows.length === 0) return;
     await this.run('store findings', async () => {
       if (this.sqlite) {
-        const sqlite = this.sqlite;
-        // synchronous on the one connection, held from Kysely's other queries
-        await this.db
-          .connection()
-          .execute(async () => writeFindings(sqlite, { taskId, runId, batchId, rows, now }));
+        const thread = this.sqlite;
+        // on the database thread in one transaction, never inside one of Kysely's
+        const write: FindingsWrite = { taskId, runId, batchId, rows, now };
+        await (await sendHeld(this.db, () => thread.call('addFindings', write))).answer;
         return;
       }
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {

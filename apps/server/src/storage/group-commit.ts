@@ -1,10 +1,10 @@
 /**
  * Group commit: items that arrive together (in one turn of the event loop)
  * are committed together by `commit`, one transaction and one fsync for the
- * batch, and each caller is answered only after that commit. better-sqlite3
- * and node:sqlite block the event loop while they fsync, so one fsync per
- * upload would cap the server at the disk's fsync rate. While a batch
- * commits, the next one gathers.
+ * batch, and each caller is answered only after that commit. SQLite has one
+ * writer, whose thread waits for each fsync, so one fsync per upload would
+ * cap the server at the disk's fsync rate. While a batch commits, the next
+ * one gathers.
  */
 export class GroupCommit<Item, Outcome> {
   private queue: { item: Item; resolve: (outcome: Outcome) => void; reject: (error: unknown) => void }[] = [];

@@ -1,7 +1,7 @@
 import { StorageError } from '@sms/domain';
 import type { Kysely } from 'kysely';
 import type { Database, Dialect } from '../db/schema.js';
-import type { SqliteHandle } from '../db/sqlite-driver.js';
+import type { SqliteThread } from '../db/sqlite-thread.js';
 
 /** A store's answer that is not a database failure: `run` passes it on as it is. */
 export class StoreRefusal extends Error {
@@ -33,8 +33,8 @@ export function isUniqueViolation(error: unknown): boolean {
 export interface StoreHandle {
   readonly db: Kysely<Database>;
   readonly dialect: Dialect;
-  /** SQLite only: the handle under `db`, to run statements on while holding Kysely's connection. */
-  readonly sqlite: SqliteHandle | undefined;
+  /** SQLite only: the database thread under `db`, to run procedures on while holding Kysely's connection. */
+  readonly sqlite: SqliteThread | undefined;
   readonly events: StorageEvents;
   run<T>(what: string, work: () => Promise<T>): Promise<T>;
 }
@@ -72,7 +72,7 @@ export function storeHandle(
   db: Kysely<Database>,
   dialect: Dialect,
   events: StorageEvents = NO_STORAGE_EVENTS,
-  sqlite?: SqliteHandle,
+  sqlite?: SqliteThread,
 ): StoreHandle {
   return {
     db,

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import { connect } from '../db/connect.js';
+import { type Connection, connect } from '../db/connect.js';
 import type { ModeWarning } from '../db/file-modes.js';
 import { migrateToLatest } from '../db/migrations.js';
 import type { Dialect } from '../db/schema.js';
@@ -9,6 +9,7 @@ import { ConfigurationStore } from './configuration-store.js';
 import { FindingStore } from './finding-store.js';
 import { type StorageEvents, type StoreHandle, storeHandle } from './handle.js';
 import { SignInStore } from './sign-in-store.js';
+import { PROCEDURES } from './sqlite-procedures.js';
 import { TaskStore } from './task-store.js';
 import { TaskSummaryStore } from './task-summary-store.js';
 import { UploadStore } from './upload-store.js';
@@ -55,7 +56,7 @@ export class Storage {
   readonly webhooks: WebhookStore;
   private readonly handle: StoreHandle;
 
-  private constructor(connection: ReturnType<typeof connect>, events?: StorageEvents) {
+  private constructor(connection: Connection, events?: StorageEvents) {
     this.dialect = connection.dialect;
     this.location = connection.location;
     this.tightened = connection.tightened;
@@ -74,7 +75,7 @@ export class Storage {
 
   /** Opens the configured database and brings its schema up to date; `events` hear what it does (metrics). */
   static async open(options: Parameters<typeof connect>[0] & { events?: StorageEvents }): Promise<Storage> {
-    const storage = new Storage(connect(options), options.events);
+    const storage = new Storage(await connect({ ...options, procedures: PROCEDURES }), options.events);
     const { db, dialect } = storage.handle;
     try {
       await storage.handle.run('migrate', () => migrateToLatest(db as Kysely<unknown>, dialect));

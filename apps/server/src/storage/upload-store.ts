@@ -2,7 +2,7 @@ import type { ConsistencyResult, ConsistencyResultEntry } from '@sms/domain';
 import { GroupCommit } from './group-commit.js';
 import { Store, type StoreHandle } from './handle.js';
 import { storePostgresUpload } from './postgres-upload.js';
-import { UploadWrites } from './upload-writes.js';
+import { sendHeld, sentUpload } from './sqlite-procedures.js';
 
 export interface NewUpload {
   taskId: string;
@@ -31,16 +31,15 @@ export type UploadOutcome =
 export class UploadStore extends Store {
   constructor(handle: StoreHandle) {
     super(handle);
-    const writes = handle.sqlite && new UploadWrites(handle.sqlite);
+    const thread = handle.sqlite;
     this.groupCommit = new GroupCommit((batch) => {
       handle.events.batchCommitted(batch.length);
-      // Kysely's hold on its one connection keeps its other queries out of the batch's transaction.
-      return this.run('store upload', () =>
-        this.db.connection().execute(async () => {
-          if (!writes) throw new Error('group commit without a SQLite handle');
-          return writes.storeBatch(batch);
-        }),
-      );
+      return this.run('store upload', async () => {
+        if (!thread) throw new Error('group commit without a SQLite thread');
+        return (
+          await sendHeld(this.db, () => thread.call<UploadOutcome[]>('storeBatch', batch.map(sentUpload)))
+        ).answer;
+      });
     });
   }
 
@@ -54,10 +53,10 @@ export class UploadStore extends Store {
    * for the caller to compare.
    *
    * On SQLite, uploads that arrive together are committed together (group
-   * commit): one transaction and one fsync for the batch, each caller answered
-   * only after that commit. better-sqlite3 blocks the event loop while it
-   * fsyncs, so one fsync per upload would cap the server at the disk's fsync
-   * rate. PostgreSQL groups concurrent commits by itself.
+   * commit): one transaction and one fsync for the batch, on the database
+   * thread, each caller answered only after that commit. SQLite has one
+   * writer at a time, so one fsync per upload would cap the server at the
+   * disk's fsync rate. PostgreSQL groups concurrent commits by itself.
    */
   storeUpload(upload: NewUpload): Promise<UploadOutcome> {
     if (this.dialect !== 'sqlite') {

@@ -129,7 +129,7 @@ const MOVE_TASK_AND_LATEST = `update tasks set ${TASK_TOTALS.map((c) => `${c} = 
 /**
  * The writes of uploads on SQLite, a batch at a time: one transaction of
  * statements prepared once (per count of directories where the count shapes
- * them) and run synchronously on the database handle, so nothing else runs on
+ * them) and run synchronously on the database thread (`sqlite-procedures.ts`), so nothing else runs on
  * the connection between them and no query is built per upload. For each
  * upload: the task's sums, the sums of the rows of the directories it names
  * (the rows themselves only when one is newer than the upload), the upload
