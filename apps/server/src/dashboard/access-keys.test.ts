@@ -96,6 +96,29 @@ describe('dashboard: your access keys', () => {
     expect(bad.status).toBe(400);
   });
 
+  it('a reload of the answer (the same form posted again) creates no second key and says so', async () => {
+    await t.userWithToken('agent-8', 'agent');
+    const browser = dashboardBrowser(t);
+    await browser.signIn('agent-8', 'agent-8-password');
+    await browser.get('/ui/access-keys');
+    const form = { csrf: browser.formToken(), once: browser.hidden('once'), description: 'db-02' };
+    expect((await browser.post('/ui/access-keys', form)).status).toBe(200);
+    const again = await browser.post('/ui/access-keys', form);
+    expect(again.status).toBe(303);
+    expect(again.headers.get('location')).toBe('/ui/access-keys?done=resent');
+    const user = (await t.storage.accounts.findUser({ name: 'agent-8' }))!;
+    expect(await t.storage.accessKeys.list({ userId: user.id })).toHaveLength(1);
+    const page = await (await browser.get(again.headers.get('location')!)).text();
+    expect(page).toContain('That form was already sent: the key it created is in the list below.');
+    // `resent` is a message, never an action on a key
+    const access = /data-field="access">([A-Z0-9]{20})</.exec(page)?.[1] ?? /([A-Z0-9]{20})/.exec(page)?.[1];
+    const action = await browser.post(`/ui/access-keys/${access}`, {
+      csrf: browser.formToken(),
+      action: 'resent',
+    });
+    expect(action.status).toBe(400);
+  });
+
   it('sends a visitor without a session to sign in', async () => {
     const res = await dashboardBrowser(t).get('/ui/access-keys');
     expect(res.status).toBe(303);

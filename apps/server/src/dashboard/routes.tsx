@@ -23,6 +23,7 @@ import { logFailure } from '../http/error-response.js';
 import { ProjectRequiredError, type Session } from '../services/auth-service.js';
 import { registerAccessKeyPages } from './access-key-pages.js';
 import { registerFindingsPages } from './findings-pages.js';
+import { FormOnce } from './once.js';
 import {
   clearCookie,
   cookieOptions,
@@ -246,8 +247,10 @@ export function registerDashboard(app: Hono<AppEnv>): void {
 
   registerVerificationForms(app);
   registerFindingsPages(app);
-  registerAccessKeyPages(app);
-  registerWebhookPages(app);
+  // the forms whose answer shows a secret once: a reload must not make a second one
+  const once = new FormOnce();
+  registerAccessKeyPages(app, once);
+  registerWebhookPages(app, once);
 
   app.get('/ui/*', async (c) =>
     render(

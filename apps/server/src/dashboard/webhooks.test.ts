@@ -38,6 +38,36 @@ describe('dashboard: webhooks', () => {
     expect(await t.storage.webhooks.list()).toEqual([]);
   });
 
+  it('a reload of the answer (the same form posted again) adds no second webhook and says so', async () => {
+    const browser = await signedInBrowser(t, 'admin', ADMIN_PASSWORD);
+    await browser.get('/ui/webhooks');
+    const form = { csrf: browser.formToken(), once: browser.hidden('once'), url: 'http://127.0.0.1:9/hook' };
+    expect((await browser.post('/ui/webhooks', form)).status).toBe(200);
+    const again = await browser.post('/ui/webhooks', form);
+    expect(again.status).toBe(303);
+    expect(again.headers.get('location')).toBe('/ui/webhooks?done=resent');
+    expect(await t.storage.webhooks.list()).toHaveLength(1);
+    const page = await (await browser.get(again.headers.get('location')!)).text();
+    expect(textOf(page)).toContain('That form was already sent: the webhook it added is in the list below.');
+    expect(page).not.toContain('data-secret');
+    // each rendering of the form has its own token: adding another is one more form away
+    const next = browser.hidden('once');
+    expect(next).not.toBe(form.once);
+    await browser.post('/ui/webhooks', { ...form, once: next, url: 'http://127.0.0.1:9/other' });
+    expect(await t.storage.webhooks.list()).toHaveLength(2);
+  });
+
+  it('a form refused (a bad URL) can be corrected and sent again with its token', async () => {
+    const browser = await signedInBrowser(t, 'admin', ADMIN_PASSWORD);
+    await browser.get('/ui/webhooks');
+    const form = { csrf: browser.formToken(), once: browser.hidden('once'), url: 'ftp://example.com' };
+    expect((await browser.post('/ui/webhooks', form)).status).toBe(400);
+    expect((await browser.post('/ui/webhooks', { ...form, url: 'http://127.0.0.1:9/hook' })).status).toBe(
+      200,
+    );
+    expect(await t.storage.webhooks.list()).toHaveLength(1);
+  });
+
   it('refuses a URL that is not http(s), and the page to a role that is not admin', async () => {
     const browser = await signedInBrowser(t, 'admin', ADMIN_PASSWORD);
     await browser.get('/ui/webhooks');

@@ -61,6 +61,12 @@ export function dashboardBrowser(app: TestApp, headers: Record<string, string> =
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams(fields).toString(),
       }),
+    /** The value of the (first) hidden field `name` of the last page shown. */
+    hidden(name: string): string {
+      const match = new RegExp(`name="${name}" value="([^"]+)"`).exec(lastHtml);
+      if (!match?.[1]) throw new Error(`the last page has no hidden field ${name}`);
+      return match[1];
+    },
     /** The hidden `csrf` field of the last page shown. */
     formToken(): string {
       const match = /name="csrf" value="([^"]+)"/.exec(lastHtml);

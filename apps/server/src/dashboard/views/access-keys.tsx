@@ -7,6 +7,8 @@ import { Layout, Notice } from './layout.js';
 export interface AccessKeysProps {
   session: Session;
   keys: Credential[];
+  /** The create form's one-time token (`FormOnce`): a reload of its answer does not make a second key. */
+  once: string;
   /** The key just made: its secret is on this page and nowhere else, ever. */
   created?: CreateCredentialResponse['credential'] | undefined;
   info?: string | undefined;
@@ -33,7 +35,7 @@ const KeyAction: FC<{ session: Session; access: string; action: string; label: s
  * The signed-in user's access keys (AK/SK) for the SDKs' signed requests:
  * make one (its secret shown once), deactivate, activate or delete them.
  */
-export const AccessKeysPage: FC<AccessKeysProps> = ({ session, keys, created, info, error }) => (
+export const AccessKeysPage: FC<AccessKeysProps> = ({ session, keys, once, created, info, error }) => (
   <Layout title="Your access keys" session={session}>
     <h1>Your access keys</h1>
     {error ? <Notice kind="error">{error}</Notice> : null}
@@ -107,6 +109,7 @@ export const AccessKeysPage: FC<AccessKeysProps> = ({ session, keys, created, in
     {keys.length < ACCESS_KEYS_PER_USER ? (
       <form method="post" action="/ui/access-keys" class="filters">
         <input type="hidden" name="csrf" value={session.csrfToken} />
+        <input type="hidden" name="once" value={once} />
         <div class="field">
           <label for="description">
             Description <span class="hint">(optional, up to 255 characters)</span>

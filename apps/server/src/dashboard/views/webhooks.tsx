@@ -8,6 +8,8 @@ export interface WebhooksProps {
   session: Session;
   hooks: { id: string; url: string; created_at: number }[];
   deliveries: WebhookDelivery[];
+  /** The add form's one-time token (`FormOnce`): a reload of its answer does not add a second webhook. */
+  once: string;
   /** The webhook just made: its secret is on this page only, once. */
   created?: { id: string; url: string; secret: string } | undefined;
   info?: string | undefined;
@@ -21,7 +23,15 @@ const STATE: Record<string, string> = {
 };
 
 /** The project's webhooks (admins): add, delete, and each event's delivery. */
-export const WebhooksPage: FC<WebhooksProps> = ({ session, hooks, deliveries, created, info, error }) => (
+export const WebhooksPage: FC<WebhooksProps> = ({
+  session,
+  hooks,
+  deliveries,
+  once,
+  created,
+  info,
+  error,
+}) => (
   <Layout title="Webhooks" session={session}>
     <h1>Webhooks of project {session.principal.projectName}</h1>
     {error ? <Notice kind="error">{error}</Notice> : null}
@@ -41,6 +51,7 @@ export const WebhooksPage: FC<WebhooksProps> = ({ session, hooks, deliveries, cr
     </p>
     <form method="post" action="/ui/webhooks">
       <input type="hidden" name="csrf" value={session.csrfToken} />
+      <input type="hidden" name="once" value={once} />
       <p>
         <label for="webhook-url">URL</label> <input id="webhook-url" name="url" type="url" required />{' '}
         <button type="submit">Add a webhook</button>
