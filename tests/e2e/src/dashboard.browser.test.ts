@@ -661,6 +661,11 @@ describe('the dashboard in Chromium', { timeout: 60_000 }, () => {
       const secret = (await page.locator('code[data-secret]').textContent()) ?? '';
       expect(await page.getByRole('status').textContent()).toContain(`Webhook added for ${receiver.url}.`);
       expect(secret).toMatch(/^[A-Za-z0-9_-]{32,}$/);
+      // reloading that answer posts the form again: no second webhook, and the page says why
+      await page.reload();
+      await page.waitForURL(`${server.url}/ui/webhooks?done=resent`);
+      expect(await page.getByRole('status').textContent()).toContain('That form was already sent');
+      expect(await page.locator('li[data-webhook] code').allTextContents()).toEqual([receiver.url]);
       await page.goto(`${server.url}/ui/webhooks`);
       expect(await page.locator('li[data-webhook] code').allTextContents()).toEqual([receiver.url]);
       expect(await page.content()).not.toContain(secret);
