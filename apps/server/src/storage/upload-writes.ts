@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { StorageError } from '@sms/domain';
-import type { SqliteStatement } from 'kysely';
 import { TASK_TOTAL_COLUMNS } from '../db/schema.js';
 import type { SqliteHandle } from '../db/sqlite-driver.js';
 import {
@@ -137,18 +136,8 @@ const MOVE_TASK_AND_LATEST = `update tasks set ${TASK_TOTALS.map((c) => `${c} = 
  * task's sums. Its cost is the upload's size, whatever the task's.
  */
 export class UploadWrites {
-  private readonly statements = new Map<string, SqliteStatement>();
-
+  /** `sqlite` prepares each statement once and reuses it (`openSqlite`). */
   constructor(private readonly sqlite: SqliteHandle) {}
-
-  private statement(sql: string): SqliteStatement {
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      statement = this.sqlite.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
-  }
 
   private readonly perCount = new Map<string, string>();
 
@@ -170,14 +159,14 @@ export class UploadWrites {
    * rolls the whole batch back and throws.
    */
   storeBatch(uploads: readonly NewUpload[]): UploadOutcome[] {
-    this.statement('begin').run([]);
+    this.sqlite.prepare('begin').run([]);
     try {
       const outcomes = uploads.map((upload) => this.store(upload));
-      this.statement('commit').run([]);
+      this.sqlite.prepare('commit').run([]);
       return outcomes;
     } catch (error) {
       try {
-        this.statement('rollback').run([]);
+        this.sqlite.prepare('rollback').run([]);
       } catch {
         // the failed commit may have ended the transaction already
       }
@@ -192,19 +181,22 @@ export class UploadWrites {
    */
   private store(upload: NewUpload): UploadOutcome {
     const { taskId, finishedTime } = upload;
-    const task = this.statement(READ_TASK).all([taskId])[0] as (TaskTotals & { name: string }) | undefined;
+    const task = this.sqlite.prepare(READ_TASK).all([taskId])[0] as
+      | (TaskTotals & { name: string })
+      | undefined;
     // Deleted since the caller looked it up: say so, rather than fail the whole batch on the foreign key.
     if (!task) return { kind: 'task-missing' };
     const change = this.changeOf(task, upload);
     const { totals } = change;
     const row = uploadRow(upload);
     const after = taskTotalsAfter(totals);
-    const inserted = this.statement(INSERT_UPLOAD).all([
-      ...UPLOAD_COLUMNS.map((c) => row[c]),
-      ...TASK_TOTAL_COLUMNS.map((c) => after[c]),
-    ])[0] as { id: number | bigint } | undefined;
+    const inserted = this.sqlite
+      .prepare(INSERT_UPLOAD)
+      .all([...UPLOAD_COLUMNS.map((c) => row[c]), ...TASK_TOTAL_COLUMNS.map((c) => after[c])])[0] as
+      | { id: number | bigint }
+      | undefined;
     if (!inserted) {
-      const earlier = this.statement(READ_EARLIER).all([taskId, upload.idempotencyKey ?? null])[0] as
+      const earlier = this.sqlite.prepare(READ_EARLIER).all([taskId, upload.idempotencyKey ?? null])[0] as
         | { request_hash: string; finished_time: number; run_id: string | null }
         | undefined;
       if (earlier) {
@@ -226,25 +218,20 @@ export class UploadWrites {
         for (const column of DIRECTORY_VALUES) values.push(result[column]);
         values.push(uploadId, finishedTime);
       }
-      this.statement(this.sqlFor(upsertDirectories, 'upsert', fresh.length)).run(values);
+      this.sqlite.prepare(this.sqlFor(upsertDirectories, 'upsert', fresh.length)).run(values);
     }
     const sums = SUMS.map((c) => totals[c as keyof typeof totals]);
     if (change.becomesLatest) {
-      this.statement(MOVE_TASK_AND_LATEST).run([uploadId, finishedTime, ...sums, taskId]);
+      this.sqlite.prepare(MOVE_TASK_AND_LATEST).run([uploadId, finishedTime, ...sums, taskId]);
     } else {
-      this.statement(MOVE_TASK).run([...sums, taskId]);
+      this.sqlite.prepare(MOVE_TASK).run([...sums, taskId]);
     }
     // the verdict's change, for the project's webhooks, in this same transaction
     const event = verdictChange(task, totals, taskId, upload.runId);
     if (event) {
-      this.statement(ENQUEUE_FOR_TASK).run([
-        randomUUID(),
-        'verdict.changed',
-        JSON.stringify(event),
-        finishedTime,
-        finishedTime,
-        taskId,
-      ]);
+      this.sqlite
+        .prepare(ENQUEUE_FOR_TASK)
+        .run([randomUUID(), 'verdict.changed', JSON.stringify(event), finishedTime, finishedTime, taskId]);
     }
     return { kind: 'stored', finishedTime };
   }
@@ -254,16 +241,13 @@ export class UploadWrites {
     const count = upload.results.length;
     if (count === 0) return changeReplacingAll(task, NO_DIRECTORIES, upload);
     const dirChecks = upload.results.map((r) => r.dir_check);
-    const sums = this.statement(this.sqlFor(sumDirectories, 'sum', count)).all([
-      upload.finishedTime,
-      upload.taskId,
-      ...dirChecks,
-    ])[0] as DirectorySums & { newer: number };
+    const sums = this.sqlite
+      .prepare(this.sqlFor(sumDirectories, 'sum', count))
+      .all([upload.finishedTime, upload.taskId, ...dirChecks])[0] as DirectorySums & { newer: number };
     if (sums.newer === 0) return changeReplacingAll(task, sums, upload);
-    const current = this.statement(this.sqlFor(readDirectories, 'read', count)).all([
-      upload.taskId,
-      ...dirChecks,
-    ]) as DirectoryState[];
+    const current = this.sqlite
+      .prepare(this.sqlFor(readDirectories, 'read', count))
+      .all([upload.taskId, ...dirChecks]) as DirectoryState[];
     return changeOf(task, current, upload);
   }
 }

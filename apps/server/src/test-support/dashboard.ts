@@ -69,9 +69,7 @@ export function dashboardBrowser(app: TestApp, headers: Record<string, string> =
     },
     /** The hidden `csrf` field of the last page shown. */
     formToken(): string {
-      const match = /name="csrf" value="([^"]+)"/.exec(lastHtml);
-      if (!match?.[1]) throw new Error('the last page has no form token');
-      return match[1];
+      return this.hidden('csrf');
     },
     /** Opens the sign-in page and signs in; resolves to the answer of the form's post. */
     async signIn(user: string, password: string, project?: string) {
