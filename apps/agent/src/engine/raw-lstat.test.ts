@@ -1,0 +1,151 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import {
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { kindOf } from './listing.js';
+import { kindOfMode, probeRawLstat } from './raw-lstat.js';
+
+// a spy on fs.lstatSync, to see which path factsOf takes
+vi.mock('node:fs', async (original) => {
+  const actual = await original<typeof import('node:fs')>();
+  return { ...actual, lstatSync: vi.fn(actual.lstatSync) };
+});
+
+type Listing = typeof import('./listing.js');
+
+/** listing.ts as loaded with `SMS_AGENT_LSTAT` set to `value` (its probe runs once, at load). */
+async function listingWith(value: string | undefined): Promise<Listing> {
+  vi.resetModules();
+  vi.stubEnv('SMS_AGENT_LSTAT', value);
+  try {
+    return await import('./listing.js');
+  } finally {
+    vi.unstubAllEnvs();
+  }
+}
+
+let root: string;
+let raw: Listing;
+let portable: Listing;
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'sms-raw-lstat-'));
+  const file = (name: string, stamp: string, content = 'x') => {
+    writeFileSync(join(root, name), content);
+    // touch sets every nanosecond, which fs.utimesSync's double cannot
+    execFileSync('touch', ['-h', '-d', stamp, join(root, name)]);
+  };
+  file('nanoseconds', '2024-02-29 23:59:59.999999999 UTC');
+  file('before-1970', '1960-06-15 12:00:00.123456789 UTC');
+  file('whole-second', '2001-09-09 01:46:40 UTC', '');
+  writeFileSync(join(root, 'big'), '');
+  truncateSync(join(root, 'big'), 5 * 1024 ** 3 + 7); // past 32 bits, sparse
+  writeFileSync(join(root, 'nobody'), 'n');
+  chownSync(join(root, 'nobody'), 65534, 65534);
+  symlinkSync('nanoseconds', join(root, 'link'));
+  execFileSync('touch', ['-h', '-d', '1999-12-31 23:59:59.5 UTC', join(root, 'link')]);
+  execFileSync('mkfifo', [join(root, 'fifo')]);
+  mkdirSync(join(root, 'dir'), { mode: 0o750 });
+  writeFileSync(Buffer.from(`${root}/not-utf8-\xff`, 'latin1'), 'b');
+  raw = await listingWith(undefined);
+  portable = await listingWith('portable');
+});
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+afterEach(() => vi.unstubAllEnvs());
+
+describe('lstat without a Stats object', () => {
+  it('is what this Node (20, 22, 24) uses, so the fast path is the one under test', () => {
+    expect(probeRawLstat()).toBeTypeOf('function');
+    expect(raw.RAW_LSTAT).toBe(true);
+    expect(portable.RAW_LSTAT).toBe(false);
+    const spy = vi.mocked(fs.lstatSync);
+    spy.mockClear();
+    raw.factsOf('source', join(root, 'nanoseconds'), 'file');
+    expect(spy).not.toHaveBeenCalled();
+    portable.factsOf('source', join(root, 'nanoseconds'), 'file');
+    expect(spy).toHaveBeenCalledTimes(1);
+  });
+
+  it('gives the facts fs.lstatSync gives, to the nanosecond, for every kind of entry', () => {
+    const entries: [string | Buffer, ReturnType<Listing['kindOf']>][] = [
+      ['nanoseconds', 'file'],
+      ['before-1970', 'file'],
+      ['whole-second', 'file'],
+      ['big', 'file'],
+      ['nobody', 'file'],
+      ['link', 'symlink'],
+      ['fifo', 'fifo'],
+      ['dir', 'dir'],
+      [Buffer.from(`${root}/not-utf8-\xff`, 'latin1'), 'file'],
+    ];
+    for (const [name, kind] of entries) {
+      const path = typeof name === 'string' ? join(root, name) : name;
+      for (const metadata of [false, true]) {
+        const fast = raw.factsOf('source', path, kind, metadata);
+        expect(fast, String(name)).toEqual(portable.factsOf('source', path, kind, metadata));
+      }
+    }
+    const nanoseconds = raw.factsOf('source', join(root, 'nanoseconds'), 'file');
+    expect([nanoseconds.mtime, nanoseconds.mtimeNs]).toEqual([1709251199, 999_999_999]);
+    const old = raw.factsOf('source', join(root, 'before-1970'), 'file');
+    expect([old.mtime, old.mtimeNs]).toEqual([-301_233_600, 123_456_789]);
+    expect(raw.factsOf('source', join(root, 'big'), 'file').size).toBe(5 * 1024 ** 3 + 7);
+    expect(raw.factsOf('source', join(root, 'nobody'), 'file', true)).toMatchObject({
+      uid: 65534,
+      gid: 65534,
+    });
+    expect(raw.factsOf('target', join(root, 'dir'), 'dir', true)).toMatchObject({ kind: 'dir', mode: 0o750 });
+  });
+
+  it('fails as fs.lstatSync does: a path gone is vanished, a path through a file cannot be read', () => {
+    for (const listing of [raw, portable]) {
+      expect(() => listing.factsOf('target', join(root, 'gone'), 'file')).toThrow(listing.VanishedError);
+      const through = () => listing.factsOf('source', join(root, 'nanoseconds', 'x'), 'file');
+      expect(through).toThrow(listing.SideError);
+      expect(through).toThrow('cannot read the source: not a directory (ENOTDIR)');
+    }
+  });
+
+  it('sees a file replaced by another kind since it was listed', () => {
+    expect(raw.factsOf('source', join(root, 'dir'), 'file')).toEqual({
+      kind: 'dir',
+      mode: 0o750,
+      uid: 0,
+      gid: 0,
+    });
+    expect(raw.factsOf('source', join(root, 'dir'), 'file')).toEqual(
+      portable.factsOf('source', join(root, 'dir'), 'file'),
+    );
+  });
+
+  it('is not used with SMS_AGENT_LSTAT=portable, or where Node warns of pending deprecations', () => {
+    vi.stubEnv('SMS_AGENT_LSTAT', 'portable');
+    expect(probeRawLstat()).toBeUndefined();
+    vi.stubEnv('SMS_AGENT_LSTAT', undefined);
+    vi.stubEnv('NODE_OPTIONS', '--max-old-space-size=512 --pending-deprecation');
+    expect(probeRawLstat()).toBeUndefined();
+    vi.stubEnv('NODE_OPTIONS', '--max-old-space-size=512');
+    expect(probeRawLstat()).toBeTypeOf('function');
+  });
+
+  it('reads the kind from the mode as the Stats methods do', () => {
+    for (const name of ['nanoseconds', 'link', 'fifo', 'dir']) {
+      const stats = lstatSync(join(root, name));
+      expect(kindOfMode(stats.mode)).toBe(kindOf(stats));
+    }
+    expect(kindOfMode(lstatSync('/dev/null').mode)).toBe('char-device');
+    expect(kindOfMode(0)).toBe('unknown');
+  });
+});

@@ -1,0 +1,98 @@
+import { lstatSync } from 'node:fs';
+import type { Kind } from './listing.js';
+
+/**
+ * Where `lstat`'s values sit in the array Node's own fs binding fills
+ * (`FillStatsArray`: dev, mode, nlink, uid, gid, rdev, blksize, ino, size,
+ * blocks, then each time as whole seconds and nanoseconds).
+ */
+export const STAT = {
+  mode: 1,
+  uid: 3,
+  gid: 4,
+  ino: 7,
+  size: 8,
+  mtimeSeconds: 12,
+  mtimeNanoseconds: 13,
+} as const;
+
+/** `lstat` of a path, as the binding's array (overwritten by the next call: read it at once), or undefined when the path is gone. */
+export type RawLstat = (path: string | Buffer) => Float64Array | undefined;
+
+interface FsBinding {
+  lstat(path: string | Buffer, bigint: false, request: undefined, throwIfNoEntry: boolean): unknown;
+}
+
+/** Whether Node was asked to warn of deprecations not yet warned of (`process.binding` is one, DEP0111). */
+function pendingDeprecation(): boolean {
+  return [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].includes(
+    '--pending-deprecation',
+  );
+}
+
+/**
+ * `lstat` without a `Stats` object. `fs.lstatSync` calls Node's fs binding
+ * and then builds a `Stats` with four `Date`s in it (Node 20; in BigInt form
+ * for nanoseconds), which was a quarter of a quick walk's time; the binding's
+ * own array has the seconds and nanoseconds apart, exact as doubles. Node
+ * 20, 22 and 24 expose that binding as `process.binding('fs')` (deprecated in
+ * documentation only) with the signature `fs.lstatSync` uses, and it is used
+ * only when a probe here answers exactly as `fs.lstatSync` does for the
+ * running program's file and for a missing path. Otherwise, or with
+ * `SMS_AGENT_LSTAT=portable`, or where Node's permission model or
+ * `--pending-deprecation` is on, this is undefined and the caller uses `fs.lstatSync`.
+ */
+export function probeRawLstat(): RawLstat | undefined {
+  if (process.env.SMS_AGENT_LSTAT === 'portable') return undefined;
+  if ((process as { permission?: unknown }).permission !== undefined || pendingDeprecation())
+    return undefined;
+  try {
+    const binding = (process as unknown as { binding(name: string): FsBinding }).binding('fs');
+    if (typeof binding?.lstat !== 'function') return undefined;
+    const lstat: RawLstat = (path) => {
+      const values = binding.lstat(path, false, undefined, false);
+      return values === undefined ? undefined : (values as Float64Array);
+    };
+    const probe = process.execPath;
+    const expected = lstatSync(probe, { bigint: true });
+    const values = lstat(probe);
+    if (!(values instanceof Float64Array) || values.length < 18) return undefined;
+    const agrees =
+      values[STAT.mode] === Number(expected.mode) &&
+      values[STAT.uid] === Number(expected.uid) &&
+      values[STAT.gid] === Number(expected.gid) &&
+      values[STAT.ino] === Number(expected.ino) &&
+      values[STAT.size] === Number(expected.size) &&
+      BigInt(values[STAT.mtimeSeconds]!) * 1_000_000_000n + BigInt(values[STAT.mtimeNanoseconds]!) ===
+        expected.mtimeNs;
+    if (!agrees) return undefined;
+    if (lstat(`${probe}.sms-agent-missing-probe`) !== undefined) return undefined;
+    return lstat;
+  } catch {
+    return undefined;
+  }
+}
+
+const S_IFMT = 0o170000;
+
+/** The kind of an entry from its `st_mode`. */
+export function kindOfMode(mode: number): Kind {
+  switch (mode & S_IFMT) {
+    case 0o100000:
+      return 'file';
+    case 0o040000:
+      return 'dir';
+    case 0o120000:
+      return 'symlink';
+    case 0o010000:
+      return 'fifo';
+    case 0o140000:
+      return 'socket';
+    case 0o020000:
+      return 'char-device';
+    case 0o060000:
+      return 'block-device';
+    default:
+      return 'unknown';
+  }
+}
