@@ -2,11 +2,9 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import type { ConsistencyResult } from '@sms/domain';
 import { displayPath, isUtf8 } from './engine/paths.js';
 import type { Progress, ReportEntry } from './engine/types.js';
-import { plural } from './plural.js';
+import { formatCount, plural } from './plural.js';
 import { toConsistencyResult } from './upload/results.js';
 import type { DirectoryResult, VerifyResult } from './verify.js';
-
-const number = new Intl.NumberFormat('en-US');
 
 function verdict(result: DirectoryResult): string {
   return result.consistent ? 'CONSISTENT' : 'INCONSISTENT';
@@ -23,11 +21,11 @@ export function formatTable(result: VerifyResult): string {
   ];
   const rows = ordered.map((r) => [
     r.dirCheck,
-    number.format(r.counts.total),
-    number.format(r.counts.different),
-    number.format(r.counts.missing),
-    number.format(r.counts.extra),
-    number.format(r.unreadable),
+    formatCount(r.counts.total),
+    formatCount(r.counts.different),
+    formatCount(r.counts.missing),
+    formatCount(r.counts.extra),
+    formatCount(r.unreadable),
     verdict(r),
   ]);
   const header = ['DIRECTORY', 'TOTAL', 'DIFFERENT', 'MISSING', 'EXTRA', 'UNREADABLE', 'VERDICT'];
@@ -46,9 +44,9 @@ export function formatTable(result: VerifyResult): string {
   const summary =
     `${plural(result.results.length, 'directory', 'directories')} verified (${result.mode}) in ${(result.durationMs / 1000).toFixed(2)} s: ` +
     `${result.results.length - inconsistent} consistent, ${inconsistent} inconsistent; ` +
-    `${plural(sum('total'), 'file')}, ${number.format(sum('different'))} different, ${number.format(sum('missing'))} missing, ${number.format(sum('extra'))} extra` +
-    (unreadable > 0 ? `; ${number.format(unreadable)} could not be read` : '') +
-    (transient > 0 ? `; ${number.format(transient)} transient (equal on the recheck, not counted)` : '');
+    `${plural(sum('total'), 'file')}, ${formatCount(sum('different'))} different, ${formatCount(sum('missing'))} missing, ${formatCount(sum('extra'))} extra` +
+    (unreadable > 0 ? `; ${formatCount(unreadable)} could not be read` : '') +
+    (transient > 0 ? `; ${formatCount(transient)} transient (equal on the recheck, not counted)` : '');
   return [line(header), ...rows.map(line), '', summary].join('\n');
 }
 
@@ -155,7 +153,7 @@ export function createProgressLine(stream: NodeJS.WriteStream) {
       const seconds = Math.max(0.001, (Date.now() - started) / 1000);
       const columns = stream.columns || 100;
       let text =
-        `${number.format(progress.entries)} entries (${number.format(Math.round(progress.entries / seconds))}/s)` +
+        `${formatCount(progress.entries)} entries (${formatCount(Math.round(progress.entries / seconds))}/s)` +
         (progress.bytes > 0
           ? `, ${formatBytes(progress.bytes)} compared (${formatBytes(progress.bytes / seconds)}/s)`
           : '') +

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { METADATA_FIELDS, type MetadataField } from '../engine/types.js';
 import { readEnv } from '../env.js';
-import { plural } from '../plural.js';
+import { formatCount, plural } from '../plural.js';
 import type { DeliveryOutcome } from '../upload/deliver.js';
 
 /**
@@ -91,7 +91,7 @@ export function findingsNotes(findings: {
 }): string[] {
   const lines = [...findings.truncated].map(
     (dir) =>
-      `findings: ${dir} has more than ${findings.limit.toLocaleString('en-US')} findings in this run: the first ${findings.limit.toLocaleString('en-US')} are uploaded, then a marker saying its list is cut (--report FILE lists them all; verify its subdirectories with --dir for whole lists)`,
+      `findings: ${dir} has more than ${formatCount(findings.limit)} findings in this run: the first ${formatCount(findings.limit)} are uploaded, then a marker saying its list is cut (--report FILE lists them all; verify its subdirectories with --dir for whole lists)`,
   );
   if (findings.left.count > 0)
     lines.push(

@@ -19,6 +19,7 @@ import {
   UpdateConsistencyResultRequestSchema,
 } from '@sms/domain';
 import * as v from 'valibot';
+import { formatCount } from '../plural.js';
 
 /**
  * An upload of counts: results of one task, with the key every attempt
@@ -347,6 +348,6 @@ export function entryInWords(entry: SpoolEntry): string {
   const d = describeEntry(entry);
   const dirs = `${d.directories} ${d.directories === 1 ? 'directory' : 'directories'}`;
   return d.kind === 'findings'
-    ? `findings: ${d.findings.toLocaleString('en-US')} ${d.findings === 1 ? 'line' : 'lines'} of ${dirs}`
+    ? `findings: ${formatCount(d.findings)} ${d.findings === 1 ? 'line' : 'lines'} of ${dirs}`
     : dirs;
 }
