@@ -186,6 +186,15 @@ describe('the counting rules', () => {
     expect(counts).toEqual({ total: 2, different: 0, missing: 0, extra: 0 });
   });
 
+  it('matches a directory-only pattern on each side by its own kind when one side has a file of that name', async () => {
+    // cache/ is a directory at the source (left out) and a file at the target (counted: extra);
+    // build/ the other way round; both are plain files under *.tmp and left out on both sides
+    const source = { cache: { x: '1' }, build: 'b', 'a.tmp': { y: '2' }, keep: 'k' };
+    const target = { cache: 'c', build: { z: '3' }, 'a.tmp': 'f', keep: 'k' };
+    const { counts } = await run(source, target, { excludes: ['cache/', 'build/', '*.tmp'] });
+    expect(counts).toEqual({ total: 2, different: 0, missing: 1, extra: 1 });
+  });
+
   it('holds different + missing <= total', async () => {
     const { counts } = await run({ a: '1', b: '2', c: { d: '3' } }, { a: '11', c: 'file', e: '5' });
     expect(counts.different + counts.missing).toBeLessThanOrEqual(counts.total);

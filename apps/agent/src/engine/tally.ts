@@ -212,8 +212,19 @@ export function mergeDirectory(
       relPath ??= joinPath(unit.rel, name);
       return relPath;
     };
-    const src = order <= 0 && s && !(tally.hasExcludes && tally.excluded(rel(), s.kind)) ? s : undefined;
-    const dst = order >= 0 && t && !(tally.hasExcludes && tally.excluded(rel(), t.kind)) ? t : undefined;
+    let sourceOut = false;
+    let targetOut = false;
+    if (tally.hasExcludes) {
+      if (order <= 0 && s) sourceOut = tally.excluded(rel(), s.kind);
+      // a name on both sides is matched once, unless one side is a directory and the other not
+      if (order >= 0 && t)
+        targetOut =
+          order === 0 && (s!.kind === 'dir') === (t.kind === 'dir')
+            ? sourceOut
+            : tally.excluded(rel(), t.kind);
+    }
+    const src = order <= 0 && s && !sourceOut ? s : undefined;
+    const dst = order >= 0 && t && !targetOut ? t : undefined;
     tally.tick();
     if (src && !dst) {
       if (src.kind === 'dir')
