@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { excludeMatcher } from './engine/exclude.js';
+import { parsePattern } from './engine/exclude.js';
 import { InterruptedError, throwIfInterrupted, yieldToEvents } from './engine/interrupt.js';
 import type { SourceReadAhead } from './engine/manifest/prefetch.js';
 import type { ManifestReader } from './engine/manifest/read.js';
@@ -203,8 +203,9 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   }
   // the manifest names directories with '/'
   const manifestDirs = dirs.map((d) => d.split(sep).join('/'));
-  // a bad pattern is said here, once, before anything runs (not by every worker; this thread compiles it once)
-  excludeMatcher(options.excludes ?? []);
+  // a bad pattern is said here, once, before anything runs (not by every worker); the thread that
+  // walks compiles them
+  for (const pattern of options.excludes ?? []) parsePattern(pattern);
   // the manifest's code (valibot, zlib, readline) is loaded only when a manifest is read: verify starts faster
   const manifest =
     options.targetManifest !== undefined || options.targetRemote !== undefined

@@ -269,6 +269,64 @@ describe('sms-agent verify (the built CLI, with worker threads)', () => {
     expect(missing.stderr).toContain(`--exclude-from ${join(p.dir, 'nope')}: cannot read it (ENOENT)`);
   });
 
+  it('counts the same with a long --exclude-from list (the workers start at once) on a small tree and a large one', async () => {
+    const list = (dir: string) => {
+      const file = join(dir, 'many.txt');
+      const lines = Array.from(
+        { length: 800 },
+        (_, i) => [`cache-${i}`, `*.tmp${i}`, `d${i}/x/*.bak`][i % 3]!,
+      );
+      writeFileSync(file, `${[...lines, '*.log', 'skip/'].join('\n')}\n`);
+      return file;
+    };
+    const small = pair({ keep: 'k', 'a.log': 'l', skip: { x: '1' } }, { keep: 'k', skip: {} });
+    const run = await runAgent([
+      'verify',
+      '--source',
+      small.src,
+      '--target',
+      small.dst,
+      '--json',
+      '--exclude-from',
+      list(small.dir),
+    ]);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).consistency_result[0].num_total_files).toBe(1);
+    // 30 directories of 60 files, every 7th changed and every 13th missing, a .log file and a skip/ directory in each
+    const source = bigTree(30, 60, (d, f) => `content ${d}/${f}`);
+    const target = bigTree(30, 60, (d, f) =>
+      f % 13 === 0 ? undefined : f % 7 === 0 ? `changed!! ${d}/${f}` : `content ${d}/${f}`,
+    );
+    for (let d = 0; d < 30; d++) {
+      Object.assign(source[`d${d}`] as Tree, { 'x.log': 'a', skip: { y: 'b' } });
+      Object.assign(target[`d${d}`] as Tree, { 'x.log': 'changed', skip: { z: 'c' } });
+    }
+    const big = pair(source, target);
+    const files = Array.from({ length: 60 }, (_, f) => f);
+    for (const workers of ['1', '2']) {
+      const verified = await runAgent([
+        'verify',
+        '--source',
+        big.src,
+        '--target',
+        big.dst,
+        '--json',
+        '--workers',
+        workers,
+        '--exclude-from',
+        list(big.dir),
+      ]);
+      expect(verified.code).toBe(1);
+      expect(JSON.parse(verified.stdout).consistency_result[0]).toEqual({
+        dir_check: big.src,
+        num_total_files: 1800,
+        num_different_files: 30 * files.filter((f) => f % 13 !== 0 && f % 7 === 0).length,
+        num_target_miss_files: 30 * files.filter((f) => f % 13 === 0).length,
+        num_target_more_files: 0,
+      });
+    }
+  });
+
   it('shows progress on a terminal, and none with --no-progress', async () => {
     const p = pair({ a: { x: '1' } }, { a: { x: '1' } });
     const { spawnSync } = await import('node:child_process');

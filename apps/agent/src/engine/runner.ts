@@ -22,6 +22,12 @@ export interface RunOptions extends EngineOptions {
 const SLICE = 4096;
 /** Entries looked at in this thread before the workers start (a few milliseconds' work). */
 const FIRST_SLICE = 1024;
+/**
+ * Exclude patterns beyond which the workers start at once: compiling thousands (and their first
+ * matches) in this thread before the first slice took as long as a worker's start, during which
+ * the workers had not begun; they compile their own, in parallel.
+ */
+const FIRST_SLICE_MAX_EXCLUDES = 500;
 
 /**
  * Set by the bundles (scripts/bundle.mjs, scripts/build-exe.mjs): the worker's own bundle as a
@@ -160,13 +166,14 @@ export async function runEngine(initial: Unit[], options: RunOptions): Promise<E
 
   // A worker thread takes tens of milliseconds to start: in quick mode (stat calls only, so a slice
   // is a few milliseconds) a small tree is verified here before one could, and a large one is
-  // handed to the workers after this first slice. Content mode reads files, maybe huge ones: it
+  // handed to the workers after this first slice (at once with many excludes, see above). Content mode reads files, maybe huge ones: it
   // starts with the workers, in parallel, and a signal can end them at once. So does a network
   // filesystem, where a slice in one thread would be a thousand round trips one after the other.
   const stack = [...initial].reverse();
   const reporting = reportInThread(options);
   const first = new Comparer(options, reporting.onTick);
-  if (options.mode === 'quick' && !slow) first.run(stack, FIRST_SLICE);
+  if (options.mode === 'quick' && !slow && options.excludes.length <= FIRST_SLICE_MAX_EXCLUDES)
+    first.run(stack, FIRST_SLICE);
   const result: EngineResult = { counts: first.tally.counts, unreadable: first.tally.takeUnreadable() };
   if (stack.length === 0) {
     reporting.finish(first.tally);
