@@ -23,10 +23,16 @@ interface FsBinding {
   lstat(path: string | Buffer, bigint: false, request: undefined, throwIfNoEntry: boolean): unknown;
 }
 
-/** Whether Node was asked to warn of deprecations not yet warned of (`process.binding` is one, DEP0111). */
+/**
+ * Whether Node was asked to warn of deprecations not yet warned of (`process.binding` is one,
+ * DEP0111): `--pending-deprecation` (or `--pending_deprecation`) on the command line or in
+ * `NODE_OPTIONS`, or `NODE_PENDING_DEPRECATION=1`; unless warnings are off (`--no-deprecation`).
+ */
 function pendingDeprecation(): boolean {
-  return [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].includes(
-    '--pending-deprecation',
+  if ((process as { noDeprecation?: boolean }).noDeprecation) return false;
+  if (process.env.NODE_PENDING_DEPRECATION === '1') return true;
+  return [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((flag) =>
+    /^--pending[-_]deprecation$/.test(flag),
   );
 }
 
@@ -49,6 +55,9 @@ export function probeRawLstat(): RawLstat | undefined {
   try {
     const binding = (process as unknown as { binding(name: string): FsBinding }).binding('fs');
     if (typeof binding?.lstat !== 'function') return undefined;
+    // Unlike fs.lstatSync, the binding does not refuse a path with a NUL in it (it would stat the
+    // path up to the NUL): every path here is a name read from a directory joined to that
+    // directory, which was listed with fs.readdirSync, which refuses such paths.
     const lstat: RawLstat = (path) => {
       const values = binding.lstat(path, false, undefined, false);
       return values === undefined ? undefined : (values as Float64Array);

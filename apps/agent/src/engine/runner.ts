@@ -5,7 +5,15 @@ import { Worker } from 'node:worker_threads';
 import { Comparer } from './comparer.js';
 import { interruption, throwIfInterrupted, yieldToEvents } from './interrupt.js';
 import { mergeResult, type Tally } from './tally.js';
-import type { EngineOptions, EngineResult, Progress, ReportEntry, RootSpec, Unit } from './types.js';
+import {
+  type EngineOptions,
+  type EngineResult,
+  type Progress,
+  type ReportEntry,
+  type RootSpec,
+  type Unit,
+  zeroCounts,
+} from './types.js';
 import { fromTransfer, type WorkerReply } from './wire.js';
 
 export interface RunOptions extends EngineOptions {
@@ -170,18 +178,32 @@ export async function runEngine(initial: Unit[], options: RunOptions): Promise<E
   // starts with the workers, in parallel, and a signal can end them at once. So does a network
   // filesystem, where a slice in one thread would be a thousand round trips one after the other.
   const stack = [...initial].reverse();
-  const reporting = reportInThread(options);
-  const first = new Comparer(options, reporting.onTick);
-  if (options.mode === 'quick' && !slow && options.excludes.length <= FIRST_SLICE_MAX_EXCLUDES)
+  let result: EngineResult;
+  let progress: Progress;
+  if (options.mode === 'quick' && !slow && options.excludes.length <= FIRST_SLICE_MAX_EXCLUDES) {
+    const reporting = reportInThread(options);
+    const first = new Comparer(options, reporting.onTick);
     first.run(stack, FIRST_SLICE);
-  const result: EngineResult = { counts: first.tally.counts, unreadable: first.tally.takeUnreadable() };
-  if (stack.length === 0) {
-    reporting.finish(first.tally);
-    return result;
+    result = { counts: first.tally.counts, unreadable: first.tally.takeUnreadable() };
+    if (stack.length === 0) {
+      reporting.finish(first.tally);
+      return result;
+    }
+    const firstEntries = first.tally.takeEntries();
+    if (firstEntries.length > 0) options.onEntries?.(firstEntries);
+    progress = { entries: first.tally.seen, bytes: first.tally.bytes, current: '' };
+  } else {
+    // nothing here: not even the excludes are compiled in this thread, the workers compile theirs
+    result = {
+      counts: options.roots.map(() => zeroCounts()),
+      unreadable: options.roots.map(() => ({ count: 0, samples: [] })),
+    };
+    progress = { entries: 0, bytes: 0, current: '' };
+    if (stack.length === 0) {
+      options.onProgress?.(progress);
+      return result;
+    }
   }
-  const firstEntries = first.tally.takeEntries();
-  if (firstEntries.length > 0) options.onEntries?.(firstEntries);
-  const progress: Progress = { entries: first.tally.seen, bytes: first.tally.bytes, current: '' };
 
   const { onProgress, onEntries, workers: _w, signal, ...engine } = options;
   const pool = Array.from({ length: workers }, () => startWorker(engine));
