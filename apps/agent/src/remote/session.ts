@@ -1,6 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { childProcess } from '../builtins.js';
 import { throwIfInterrupted } from '../engine/interrupt.js';
 import { AGENT_VERSION } from '../version.js';
 import { type AgentCopy, glibcRunsExecutable, nodeRunsBundle, unameOf } from './self.js';
@@ -88,9 +89,13 @@ export class RemoteSession {
       ...options.args.map(shellQuote),
     ].join(' ');
     const port = options.target.port === undefined ? [] : ['-p', String(options.target.port)];
-    this.child = spawn(command!, [...sshArgs, ...port, '--', options.target.destination, remoteCommand], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    this.child = childProcess().spawn(
+      command!,
+      [...sshArgs, ...port, '--', options.target.destination, remoteCommand],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     this.ended = new Promise((resolve) => {
       this.child.once('error', (error) => {
         this.spawnError = error;

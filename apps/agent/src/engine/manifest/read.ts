@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import * as v from 'valibot';
+import { zlib } from '../../builtins.js';
 import type { FileFacts } from '../difference.js';
 import { compareNames, describeError, type Entry, type Name } from '../listing.js';
 import {
@@ -70,7 +70,7 @@ export class ManifestReader {
     const raw = createReadStream(file);
     return ManifestReader.fromStream(
       file,
-      first[0] === 0x1f && first[1] === 0x8b ? raw.pipe(createGunzip()) : raw,
+      first[0] === 0x1f && first[1] === 0x8b ? raw.pipe(zlib().createGunzip()) : raw,
     );
   }
 

@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { createGzip } from 'node:zlib';
+import { zlib } from '../../builtins.js';
 import { describeError, type Name } from '../listing.js';
 import { joinPath } from '../paths.js';
 import type { Mode, Progress } from '../types.js';
@@ -96,7 +96,7 @@ async function writeTo(
 ): Promise<ManifestWritten> {
   const out: Writable =
     options.output === '-' ? process.stdout : createWriteStream(temporary ?? options.output);
-  const sink: Writable = options.output.endsWith('.gz') ? createGzip() : out;
+  const sink: Writable = options.output.endsWith('.gz') ? zlib().createGzip() : out;
   if (sink !== out) sink.pipe(out);
   const failed = new Promise<never>((_, reject) => {
     out.once('error', (error) =>
