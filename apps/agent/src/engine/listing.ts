@@ -8,7 +8,7 @@ import {
   type Stats,
 } from 'node:fs';
 import type { FileFacts } from './difference.js';
-import { kindOfMode, probeRawLstat, STAT } from './raw-lstat.js';
+import { kindOfMode, probeRawLstat, STAT, STAT_FIELDS } from './raw-lstat.js';
 
 export type Kind =
   | 'file'
@@ -193,22 +193,17 @@ export function factsOf(which: 'source' | 'target', path: Name, kind: Kind, meta
       return { kind, link: side(which, () => readlinkSync(path, { encoding: 'buffer' })) };
     return { kind };
   }
-  if (rawLstat) return rawFactsOf(which, path, rawLstat);
-  const stats = side(which, () => lstatSync(path, { bigint: true, throwIfNoEntry: false }));
-  if (!stats) throw new VanishedError(which);
+  const values = side(which, () => lstatValues(path));
+  if (!values) throw new VanishedError(which);
+  // read before any other call: the next lstat overwrites the array
+  const mode = values[STAT.mode]!;
   // it may have been replaced since it was listed
-  const now = kindOf(stats);
-  const facts: FileFacts = {
-    kind: now,
-    mode: Number(stats.mode) & 0o7777,
-    uid: Number(stats.uid),
-    gid: Number(stats.gid),
-  };
+  const now = kindOfMode(mode);
+  const facts: FileFacts = { kind: now, mode: mode & 0o7777, uid: values[STAT.uid]!, gid: values[STAT.gid]! };
   if (now === 'file') {
-    const mtime = splitNanoseconds(stats.mtimeNs);
-    facts.size = Number(stats.size);
-    facts.mtime = mtime.seconds;
-    facts.mtimeNs = mtime.nanoseconds;
+    facts.size = values[STAT.size]!;
+    facts.mtime = values[STAT.mtimeSeconds]!;
+    facts.mtimeNs = values[STAT.mtimeNanoseconds]!;
   } else if (now === 'symlink') {
     facts.link = side(which, () => readlinkSync(path, { encoding: 'buffer' }));
   }
@@ -218,25 +213,26 @@ export function factsOf(which: 'source' | 'target', path: Name, kind: Kind, meta
 /** `lstat` without a `Stats` object where this Node allows it (`raw-lstat.ts`), once per thread. */
 const rawLstat = probeRawLstat();
 
-/** `factsOf` from the fs binding's own array: the same facts, without building a `Stats`. */
-function rawFactsOf(which: 'source' | 'target', path: Name, lstat: NonNullable<typeof rawLstat>): FileFacts {
-  const values = side(which, () => lstat(path));
-  if (!values) throw new VanishedError(which);
-  // read before any other call: the next lstat overwrites the array
-  const mode = values[STAT.mode]!;
-  const kind = kindOfMode(mode);
-  const facts: FileFacts = { kind, mode: mode & 0o7777, uid: values[STAT.uid]!, gid: values[STAT.gid]! };
-  if (kind === 'file') {
-    facts.size = values[STAT.size]!;
-    facts.mtime = values[STAT.mtimeSeconds]!;
-    facts.mtimeNs = values[STAT.mtimeNanoseconds]!;
-  } else if (kind === 'symlink') {
-    facts.link = side(which, () => readlinkSync(path, { encoding: 'buffer' }));
-  }
-  return facts;
+const portableValues = new Float64Array(STAT_FIELDS);
+
+/** `fs.lstatSync` (in BigInt form, for the nanoseconds), its values put where the fs binding puts them. */
+function portableLstat(path: Name): Float64Array | undefined {
+  const stats = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+  if (!stats) return undefined;
+  const mtime = splitNanoseconds(stats.mtimeNs);
+  portableValues[STAT.mode] = Number(stats.mode);
+  portableValues[STAT.uid] = Number(stats.uid);
+  portableValues[STAT.gid] = Number(stats.gid);
+  portableValues[STAT.size] = Number(stats.size);
+  portableValues[STAT.mtimeSeconds] = mtime.seconds;
+  portableValues[STAT.mtimeNanoseconds] = mtime.nanoseconds;
+  return portableValues;
 }
 
-/** Whether `factsOf` reads `lstat` without a `Stats` object on this thread (for tests and the benchmark). */
+/** `lstat`'s values as an array laid out as `STAT` says: from the fs binding, else from `fs.lstatSync`. */
+const lstatValues = rawLstat ?? portableLstat;
+
+/** Whether `factsOf` reads `lstat` without a `Stats` object on this thread (for the tests). */
 export const RAW_LSTAT = rawLstat !== undefined;
 
 /** Reason a file read in full is not compared: it changed while it was read. */

@@ -16,6 +16,9 @@ export const STAT = {
   mtimeNanoseconds: 13,
 } as const;
 
+/** How many values the binding's array holds (each time's seconds and nanoseconds included). */
+export const STAT_FIELDS = 18;
+
 /** `lstat` of a path, as the binding's array (overwritten by the next call: read it at once), or undefined when the path is gone. */
 export type RawLstat = (path: string | Buffer) => Float64Array | undefined;
 
@@ -65,7 +68,7 @@ export function probeRawLstat(): RawLstat | undefined {
     const probe = process.execPath;
     const expected = lstatSync(probe, { bigint: true });
     const values = lstat(probe);
-    if (!(values instanceof Float64Array) || values.length < 18) return undefined;
+    if (!(values instanceof Float64Array) || values.length < STAT_FIELDS) return undefined;
     const agrees =
       values[STAT.mode] === Number(expected.mode) &&
       values[STAT.uid] === Number(expected.uid) &&

@@ -13,6 +13,7 @@ import {
   type RootSpec,
   type Unit,
   zeroCounts,
+  zeroUnreadable,
 } from './types.js';
 import { fromTransfer, type WorkerReply } from './wire.js';
 
@@ -174,9 +175,10 @@ export async function runEngine(initial: Unit[], options: RunOptions): Promise<E
 
   // A worker thread takes tens of milliseconds to start: in quick mode (stat calls only, so a slice
   // is a few milliseconds) a small tree is verified here before one could, and a large one is
-  // handed to the workers after this first slice (at once with many excludes, see above). Content mode reads files, maybe huge ones: it
-  // starts with the workers, in parallel, and a signal can end them at once. So does a network
-  // filesystem, where a slice in one thread would be a thousand round trips one after the other.
+  // handed to the workers after this first slice (at once with many excludes, see above). Content
+  // mode reads files, maybe huge ones: it starts with the workers, in parallel, and a signal can end
+  // them at once. So does a network filesystem, where a slice in one thread would be a thousand
+  // round trips one after the other.
   const stack = [...initial].reverse();
   let result: EngineResult;
   let progress: Progress;
@@ -195,8 +197,8 @@ export async function runEngine(initial: Unit[], options: RunOptions): Promise<E
   } else {
     // nothing here: not even the excludes are compiled in this thread, the workers compile theirs
     result = {
-      counts: options.roots.map(() => zeroCounts()),
-      unreadable: options.roots.map(() => ({ count: 0, samples: [] })),
+      counts: options.roots.map(zeroCounts),
+      unreadable: options.roots.map(zeroUnreadable),
     };
     progress = { entries: 0, bytes: 0, current: '' };
     if (stack.length === 0) {

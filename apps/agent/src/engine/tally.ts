@@ -19,6 +19,7 @@ import {
   type Unit,
   type Unreadable,
   zeroCounts,
+  zeroUnreadable,
 } from './types.js';
 
 /** How many unreadable entries of each verified directory a run names (the report names them all). */
@@ -48,7 +49,7 @@ export class Tally {
     this.excludes = excludeMatcher(options.excludes);
     this.hasExcludes = this.excludes.size > 0;
     this.counts = options.roots.map(() => zeroCounts());
-    this.unreadable = options.roots.map(() => ({ count: 0, samples: [] }));
+    this.unreadable = options.roots.map(zeroUnreadable);
   }
 
   /** A report line (kept only with `report` on), and the API count it is in, if any. */
@@ -99,7 +100,7 @@ export class Tally {
   /** Hands over what could not be read since the last call (the counts restart at zero). */
   takeUnreadable(): Unreadable[] {
     const taken = this.unreadable;
-    this.unreadable = this.options.roots.map(() => ({ count: 0, samples: [] }));
+    this.unreadable = this.options.roots.map(zeroUnreadable);
     return taken;
   }
 

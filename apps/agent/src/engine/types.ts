@@ -88,3 +88,5 @@ export interface EngineResult {
 }
 
 export const zeroCounts = (): Counts => ({ total: 0, different: 0, missing: 0, extra: 0 });
+
+export const zeroUnreadable = (): Unreadable => ({ count: 0, samples: [] });
