@@ -7,7 +7,7 @@ import type { AppEnv } from '../http/context.js';
 import type { Session } from '../services/auth-service.js';
 import { formRefused } from './form-refused.js';
 import type { FormOnce } from './once.js';
-import { currentSession, render, SESSION_COOKIE, sameToken, toSignIn } from './session.js';
+import { currentSession, doneMessage, render, SESSION_COOKIE, sameToken, toSignIn } from './session.js';
 import { AccessKeysPage, type AccessKeysProps } from './views/access-keys.js';
 
 const DONE: Record<string, string> = {
@@ -43,10 +43,7 @@ export function registerAccessKeyPages(app: Hono<AppEnv>, once: FormOnce): void 
   app.get('/ui/access-keys', async (c) => {
     const session = await currentSession(c);
     if (!session) return toSignIn(c, getCookie(c, SESSION_COOKIE) !== undefined);
-    const done = c.req.query('done');
-    return keysPage(c, once, session, {
-      info: done !== undefined && Object.hasOwn(INFO, done) ? INFO[done] : undefined,
-    });
+    return keysPage(c, once, session, { info: doneMessage(c, INFO) });
   });
 
   app.post('/ui/access-keys', async (c) => {

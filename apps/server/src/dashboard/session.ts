@@ -43,6 +43,12 @@ export function render(c: Context<AppEnv>, page: JSX.Element, status: Contentful
   return c.html(`<!doctype html>${String(page)}`, status);
 }
 
+/** The message for a list page's `?done=` (what the action that redirected there did), when `messages` has one. */
+export function doneMessage(c: Context<AppEnv>, messages: Record<string, string>): string | undefined {
+  const done = c.req.query('done');
+  return done !== undefined && Object.hasOwn(messages, done) ? messages[done] : undefined;
+}
+
 /** The signed-in session, or undefined (and the stale cookie cleared). */
 export async function currentSession(c: Context<AppEnv>): Promise<Session | undefined> {
   const cookie = getCookie(c, SESSION_COOKIE);

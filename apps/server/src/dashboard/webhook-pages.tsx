@@ -6,7 +6,7 @@ import type { AppEnv } from '../http/context.js';
 import type { Session } from '../services/auth-service.js';
 import { formRefused } from './form-refused.js';
 import type { FormOnce } from './once.js';
-import { currentSession, render, SESSION_COOKIE, sameToken, toSignIn } from './session.js';
+import { currentSession, doneMessage, render, SESSION_COOKIE, sameToken, toSignIn } from './session.js';
 import { WebhooksPage, type WebhooksProps } from './views/webhooks.js';
 
 async function page(
@@ -35,13 +35,7 @@ export function registerWebhookPages(app: Hono<AppEnv>, once: FormOnce): void {
   app.get('/ui/webhooks', async (c) => {
     const session = await currentSession(c);
     if (!session) return toSignIn(c, getCookie(c, SESSION_COOKIE) !== undefined);
-    const done = c.req.query('done');
-    return page(
-      c,
-      once,
-      session,
-      done !== undefined && Object.hasOwn(DONE, done) ? { info: DONE[done] } : {},
-    );
+    return page(c, once, session, { info: doneMessage(c, DONE) });
   });
 
   app.post('/ui/webhooks', async (c) => {
