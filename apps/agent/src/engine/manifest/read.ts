@@ -155,8 +155,12 @@ export class ManifestReader {
         `${this.file} ends at line ${this.lineNumber} without its end record: it was cut short; make it again`,
       );
     }
-    const end = v.safeParse(EndSchema, record);
-    if (end.success) {
+    // only a record with an `end` key can be the end record (valibot's checking builds its issues for every other line)
+    const end =
+      typeof record === 'object' && record !== null && 'end' in record
+        ? v.safeParse(EndSchema, record)
+        : undefined;
+    if (end?.success) {
       if (end.output.end.sha256 !== this.digest.digest('hex') || end.output.end.directories !== this.blocks) {
         throw new ManifestError(
           `${this.file} was changed after it was made (its checksum does not match): make it again`,
@@ -187,21 +191,24 @@ export class ManifestReader {
       const kind = KINDS_BY_CODE[e.k]!;
       const link =
         e.l !== undefined ? Buffer.from(e.l) : e.lb !== undefined ? Buffer.from(e.lb, 'base64') : undefined;
+      // fields set one by one (object spreads made a temporary object for each)
+      let facts: FileFacts | undefined;
+      if (kind !== 'dir') {
+        facts = { kind };
+        if (e.s !== undefined) facts.size = e.s;
+        if (e.m !== undefined) {
+          facts.mtime = e.m;
+          facts.mtimeNs = e.mn ?? 0;
+        }
+        if (e.p !== undefined) facts.mode = e.p;
+        if (e.u !== undefined) facts.uid = e.u;
+        if (e.g !== undefined) facts.gid = e.g;
+        if (link) facts.link = link;
+      }
       return {
         name: e.n ?? Buffer.from(e.nb!, 'base64'),
         kind,
-        facts:
-          kind === 'dir'
-            ? undefined
-            : {
-                kind,
-                ...(e.s === undefined ? {} : { size: e.s }),
-                ...(e.m === undefined ? {} : { mtime: e.m, mtimeNs: e.mn ?? 0 }),
-                ...(e.p === undefined ? {} : { mode: e.p }),
-                ...(e.u === undefined ? {} : { uid: e.u }),
-                ...(e.g === undefined ? {} : { gid: e.g }),
-                ...(link ? { link } : {}),
-              },
+        facts,
         hash: e.h,
         changed: e.c === 1,
         err: e.err,
