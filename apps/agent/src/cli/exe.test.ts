@@ -25,6 +25,26 @@ describe('the single executable (for hosts without Node)', () => {
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
+  it('starts with the code cache of its training runs, and without it (silently) when NODE_OPTIONS changes V8', () => {
+    const check = { SMS_AGENT_CODE_CACHE: 'check' };
+    const used = spawnSync(exe, ['--version'], { env: check, encoding: 'utf8', timeout: 60_000 });
+    expect(used.stderr).toBe('sms-agent code cache: used\n');
+    // other V8 flags: a cache V8 then rejects is not used (Node 20 and 22 reject it for this flag, Node
+    // 24 does not count it), and no warning says so (Node's own cache of a main script warns)
+    const other = { NODE_OPTIONS: '--max-old-space-size=200' };
+    const otherCheck = spawnSync(exe, ['--version'], {
+      env: { ...other, ...check },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(otherCheck.stderr).toBe(
+      `sms-agent code cache: ${Number(process.versions.node.split('.')[0]) < 24 ? 'rejected' : 'used'}\n`,
+    );
+    const plain = spawnSync(exe, ['--version'], { env: other, encoding: 'utf8', timeout: 60_000 });
+    expect(plain.stderr).toBe('');
+    expect(plain.stdout).toBe(used.stdout);
+  });
+
   it('verifies a tree with its worker threads (started from code) and counts right, in both modes', () => {
     // 30 directories of 60 files: more than the first slice the CLI's own thread verifies, so the
     // workers embedded in the executable do most of the work
