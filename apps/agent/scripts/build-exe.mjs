@@ -55,7 +55,9 @@ await bundle('src/exe.ts', join(work, 'sms-agent.cjs'), {
 for (const file of ['worker.cjs', 'sms-agent.cjs']) {
   const found = dynamicImport(readFileSync(join(work, file), 'utf8'));
   if (found)
-    throw new Error(`${file} keeps a dynamic import(…) at ${found.index}: import node builtins statically`);
+    throw new Error(
+      `${file} keeps a dynamic import(…) at ${found.index} (${found.input.slice(found.index, found.index + 60)}…): import node builtins statically; a workspace package there means it was not built yet (pnpm build first)`,
+    );
 }
 
 // The executable compiles exactly this text with the cache made from it (a cache holds code by
@@ -99,7 +101,7 @@ try {
       process.execPath,
       [join(here, 'scripts', 'exe-training.cjs'), wrapped, cache, ...args],
       // a clean environment: no NODE_OPTIONS (V8 flags the executable would not have), no settings
-      { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tree }, encoding: 'utf8' },
+      { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tree }, encoding: 'utf8', timeout: 60_000 },
     );
     if (run.status !== status || !run.stdout.includes(says))
       throw new Error(

@@ -13,4 +13,5 @@ const script = new Script(getAsset('sms-agent.js', 'utf8'), {
 });
 if (process.env.SMS_AGENT_CODE_CACHE === 'check')
   process.stderr.write(`sms-agent code cache: ${script.cachedDataRejected ? 'rejected' : 'used'}\n`);
-script.runInThisContext()(exports, require, module, __filename, __dirname);
+// called as Node calls a CommonJS module: `this` is module.exports
+script.runInThisContext().call(module.exports, exports, require, module, __filename, __dirname);

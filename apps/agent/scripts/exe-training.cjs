@@ -7,6 +7,7 @@
 // Run it with the Node.js the executable is made of, in a clean environment.
 const { existsSync, readFileSync, writeFileSync } = require('node:fs');
 const { Script } = require('node:vm');
+const { isBuiltin } = require('node:module');
 
 const [bundle, cache, ...args] = process.argv.slice(2);
 const script = new Script(readFileSync(bundle, 'utf8'), {
@@ -17,4 +18,10 @@ if (script.cachedDataRejected) throw new Error(`${cache} was made by another Nod
 process.on('exit', () => writeFileSync(cache, script.createCachedData()));
 // as in the executable, where process.argv[1] is the executable itself
 process.argv = [process.execPath, process.execPath, ...args];
-script.runInThisContext()(exports, require, module, __filename, __dirname);
+// as in the executable, whose require loads Node's built-in modules only
+const builtin = (id) => {
+  if (!isBuiltin(id))
+    throw new Error(`the executable's bundle requires ${id}, which an executable cannot load`);
+  return require(id);
+};
+script.runInThisContext().call(module.exports, exports, builtin, module, __filename, __dirname);
