@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import module from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,4 +58,31 @@ describe('the published package', () => {
       pair.cleanup();
     }
   }, 120_000);
+
+  it("keeps V8's code for it in the user's own cache directory on Node.js 22.1+ (not with NODE_DISABLE_COMPILE_CACHE=1)", () => {
+    const home = join(work, 'home-with-cache');
+    const xdg = join(work, 'xdg-cache');
+    const run = (extra: Record<string, string>) =>
+      spawnSync(process.execPath, [join(packageDir, 'bin', 'sms-agent.js'), '--version'], {
+        env: { PATH: env.PATH, HOME: home, ...extra },
+        encoding: 'utf8',
+      });
+    const inHome = join(home, '.cache', 'sms-agent', 'compile-cache');
+    const inXdg = join(xdg, 'sms-agent', 'compile-cache');
+    const holds = (dir: string) => existsSync(dir) && readdirSync(dir).length > 0;
+    const off = run({ NODE_DISABLE_COMPILE_CACHE: '1' });
+    expect(off.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(off.stderr).toBe('');
+    expect(existsSync(inHome)).toBe(false);
+    // Node.js 20 has no compile cache: nothing is written there
+    const supported = typeof (module as { enableCompileCache?: unknown }).enableCompileCache === 'function';
+    const on = run({});
+    expect(on.stdout).toBe(off.stdout);
+    expect(on.stderr).toBe('');
+    expect(holds(inHome)).toBe(supported);
+    expect(run({ XDG_CACHE_HOME: xdg }).stdout).toBe(off.stdout);
+    expect(holds(inXdg)).toBe(supported);
+    // a second start reads what the first one kept
+    expect(run({}).stdout).toBe(off.stdout);
+  });
 });
