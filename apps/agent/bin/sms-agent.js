@@ -1,18 +1,40 @@
 #!/usr/bin/env node
 // The bundle (scripts/bundle.mjs): the same file the published package runs. On Node.js 22.1 and
 // later, V8's code for it is kept between runs (module.enableCompileCache: a faster start) in the
-// user's own cache directory, $XDG_CACHE_HOME/sms-agent or ~/.cache/sms-agent, never in a shared
-// one such as /tmp, where someone else could leave code that would run as this user.
-// NODE_COMPILE_CACHE names another directory; NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+// user's own cache directory, $XDG_CACHE_HOME/sms-agent/compile-cache or
+// ~/.cache/sms-agent/compile-cache, and only when each of those directories that exists belongs to
+// this user and no one else can write to it: code read from a directory someone else controls (a
+// shared /tmp, or the caller's home under sudo) would run as this user. Otherwise, or with
+// NODE_DISABLE_COMPILE_CACHE=1, there is no cache; NODE_COMPILE_CACHE names another directory.
+import { statSync } from 'node:fs';
 import module from 'node:module';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 
-if (module.enableCompileCache) {
-  const xdg = process.env.XDG_CACHE_HOME;
-  const cache = xdg && isAbsolute(xdg) ? xdg : join(process.env.HOME || homedir(), '.cache');
+/** True when `dir` is this user's and only this user can write to it (or, if `missing` allows it, is not there yet). */
+function onlyMine(dir, missing) {
   try {
-    module.enableCompileCache(join(cache, 'sms-agent', 'compile-cache'));
+    const stats = statSync(dir);
+    return stats.isDirectory() && stats.uid === process.geteuid() && (stats.mode & 0o022) === 0;
+  } catch (error) {
+    return missing && error.code === 'ENOENT';
+  }
+}
+
+if (module.enableCompileCache && process.geteuid) {
+  const xdg = process.env.XDG_CACHE_HOME;
+  const [base, ...below] =
+    xdg && isAbsolute(xdg)
+      ? [xdg, 'sms-agent', 'compile-cache']
+      : [process.env.HOME || homedir(), '.cache', 'sms-agent', 'compile-cache'];
+  let dir = base;
+  let safe = onlyMine(base, false);
+  for (const part of below) {
+    dir = join(dir, part);
+    safe = safe && onlyMine(dir, true);
+  }
+  try {
+    if (safe) module.enableCompileCache(dir);
   } catch {
     // without the cache the start is only slower
   }

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import module from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -59,9 +59,11 @@ describe('the published package', () => {
     }
   }, 120_000);
 
-  it("keeps V8's code for it in the user's own cache directory on Node.js 22.1+ (not with NODE_DISABLE_COMPILE_CACHE=1)", () => {
+  it("keeps V8's code for it in the user's own cache directory on Node.js 22.1+, never in one another user controls", () => {
     const home = join(work, 'home-with-cache');
     const xdg = join(work, 'xdg-cache');
+    mkdirSync(home, { mode: 0o755 });
+    mkdirSync(xdg, { mode: 0o700 });
     const run = (extra: Record<string, string>) =>
       spawnSync(process.execPath, [join(packageDir, 'bin', 'sms-agent.js'), '--version'], {
         env: { PATH: env.PATH, HOME: home, ...extra },
@@ -84,5 +86,21 @@ describe('the published package', () => {
     expect(holds(inXdg)).toBe(supported);
     // a second start reads what the first one kept
     expect(run({}).stdout).toBe(off.stdout);
+
+    // a home that is another user's (sudo keeping the caller's HOME), or a cache directory others can
+    // write to: no cache, so nothing there is read or written
+    const foreign = join(work, 'home-of-nobody');
+    mkdirSync(foreign, { mode: 0o755 });
+    if (process.getuid?.() === 0) chownSync(foreign, 65534, 65534);
+    const shared = join(work, 'shared-cache');
+    mkdirSync(shared);
+    chmodSync(shared, 0o777);
+    for (const extra of [{ HOME: foreign }, { XDG_CACHE_HOME: shared }]) {
+      const elsewhere = run(extra);
+      expect(elsewhere.stdout).toBe(off.stdout);
+      expect(elsewhere.stderr).toBe('');
+    }
+    if (process.getuid?.() === 0) expect(readdirSync(foreign)).toEqual([]);
+    expect(readdirSync(shared)).toEqual([]);
   });
 });
