@@ -48,7 +48,7 @@ export class Tally {
   ) {
     this.excludes = excludeMatcher(options.excludes);
     this.hasExcludes = this.excludes.size > 0;
-    this.counts = options.roots.map(() => zeroCounts());
+    this.counts = options.roots.map(zeroCounts);
     this.unreadable = options.roots.map(zeroUnreadable);
   }
 
