@@ -199,15 +199,33 @@ export function factsOf(which: 'source' | 'target', path: Name, kind: Kind, meta
   const mode = values[STAT.mode]!;
   // it may have been replaced since it was listed
   const now = kindOfMode(mode);
+  if (now === 'file')
+    return fileFacts(
+      mode & 0o7777,
+      values[STAT.uid]!,
+      values[STAT.gid]!,
+      values[STAT.size]!,
+      values[STAT.mtimeSeconds]!,
+      values[STAT.mtimeNanoseconds]!,
+    );
   const facts: FileFacts = { kind: now, mode: mode & 0o7777, uid: values[STAT.uid]!, gid: values[STAT.gid]! };
-  if (now === 'file') {
-    facts.size = values[STAT.size]!;
-    facts.mtime = values[STAT.mtimeSeconds]!;
-    facts.mtimeNs = values[STAT.mtimeNanoseconds]!;
-  } else if (now === 'symlink') {
-    facts.link = side(which, () => readlinkSync(path, { encoding: 'buffer' }));
-  }
+  if (now === 'symlink') facts.link = side(which, () => readlinkSync(path, { encoding: 'buffer' }));
   return facts;
+}
+
+/**
+ * A regular file's facts as `factsOf` gives them, built in one place so that they have one shape
+ * (one hidden class) wherever they come from: `mode` is the permission bits.
+ */
+export function fileFacts(
+  mode: number,
+  uid: number,
+  gid: number,
+  size: number,
+  mtime: number,
+  mtimeNs: number,
+): FileFacts {
+  return { kind: 'file', mode, uid, gid, size, mtime, mtimeNs };
 }
 
 /** `lstat` without a `Stats` object where this Node allows it (`raw-lstat.ts`), once per thread. */

@@ -3,8 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RULE_CASES } from '../../test-support/rule-cases.js';
 import { treePair } from '../../test-support/tree.js';
 import { verify } from '../../verify.js';
+import { fileFacts } from '../listing.js';
 import type { EngineOptions, ReportEntry, Unit } from '../types.js';
-import { SourceReadAhead } from './prefetch.js';
+import { AheadFacts, SourceReadAhead } from './prefetch.js';
 import { comparePaths, ManifestReader } from './read.js';
 import { ManifestVerifier } from './verify.js';
 import { writeManifest } from './write.js';
@@ -77,4 +78,48 @@ describe('reading the source ahead of the manifest', () => {
       }
     },
   );
+});
+
+describe('the facts held for a directory read ahead', () => {
+  const entries = ['a', 'b', 'c', 'd', 'dir', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'z'].map((name) => ({
+    name,
+    kind: name === 'dir' ? ('dir' as const) : ('file' as const),
+  }));
+  const file = (i: number) => fileFacts(0o644 + i, 1000 + i, 2000 + i, 10 * i, 1_700_000_000 + i, i * 7);
+
+  it('gives each name its own facts, asked in order, out of order, or twice', () => {
+    const held = new AheadFacts(entries);
+    for (const [i, e] of entries.entries()) if (e.kind === 'file') held.set(i, file(i));
+    const names = entries.filter((e) => e.kind === 'file').map((e) => e.name);
+    for (const order of [names, [...names].reverse(), ['z', 'a', 'l', 'b', 'b', 'k']])
+      for (const name of order) {
+        const i = entries.findIndex((e) => e.name === name);
+        expect(held.get(name), name).toEqual(file(i));
+      }
+    // a regular file's facts have the shape factsOf gives them
+    expect(Object.keys(held.get('a')!)).toEqual(Object.keys(file(0)));
+  });
+
+  it('keeps errors and other kinds as they were, and knows nothing of names not read or not listed', () => {
+    const held = new AheadFacts(entries);
+    const gone = new Error('vanished');
+    const link = { kind: 'symlink' as const, link: Buffer.from('target') };
+    held.set(0, gone);
+    held.set(1, link);
+    held.set(13, file(13));
+    expect(held.get('a')).toBe(gone);
+    expect(held.get('b')).toBe(link);
+    expect(held.get('c')).toBeUndefined(); // listed, not read ahead
+    expect(held.get('dir')).toBeUndefined();
+    expect(held.get('zz')).toBeUndefined(); // not listed
+    expect(held.get('0')).toBeUndefined();
+    expect(held.get('z')).toEqual(file(13));
+    expect(new AheadFacts([]).get('a')).toBeUndefined();
+  });
+
+  it('holds a file replaced by another kind since it was listed as that kind', () => {
+    const held = new AheadFacts(entries);
+    held.set(2, { kind: 'dir', mode: 0o755, uid: 0, gid: 0 });
+    expect(held.get('c')).toEqual({ kind: 'dir', mode: 0o755, uid: 0, gid: 0 });
+  });
 });
