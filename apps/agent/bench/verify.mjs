@@ -12,7 +12,8 @@
 //   BENCH_FILES=1000000 BENCH_RUNS=1 node apps/agent/bench/verify.mjs      (memory on a million files)
 //
 // Where /usr/sbin/sshd is installed it also verifies over ssh (sms-agent --target host:DIR, with the
-// agent installed there and copied there, against rsync -rn/-rcn -e ssh) and, in quick mode,
+// agent installed there and copied there: the bundle, and the executable's JavaScript to a host with
+// Node.js or the executable itself to one without; against rsync -rn/-rcn -e ssh) and, in quick mode,
 // through an sshfs mount of the target (against rsync -rn on the same mount); BENCH_SSH=0 and
 // BENCH_SSHFS=0 leave them out.
 //
@@ -215,6 +216,7 @@ if (MODE === 'quick' && EXCLUDES > 0) {
 // Over ssh and through an sshfs mount: a real OpenSSH server on a free port of 127.0.0.1 (the
 // tests' harness, src/test-support/sshd.ts, bundled here by rolldown), serving this machine's dst.
 let sshd;
+let sshdWithoutNode;
 let sshfs;
 if (process.env.BENCH_SSH !== '0' && existsSync('/usr/sbin/sshd')) {
   const { build } = await import('rolldown');
@@ -226,8 +228,10 @@ if (process.env.BENCH_SSH !== '0' && existsSync('/usr/sbin/sshd')) {
     logLevel: 'warn',
     output: { file: harness, format: 'esm', codeSplitting: false },
   });
-  const { startSshd, mountSshfs } = await import(harness);
+  const { startSshd, mountSshfs, pathWithoutNode } = await import(harness);
   sshd = await startSshd();
+  // a second server whose sessions have no Node.js on their PATH: the executable copies itself there
+  if (process.env.BENCH_EXE !== '0') sshdWithoutNode = await startSshd({ path: pathWithoutNode(root) });
   // an agent installed on the remote host (the bundle, run by this Node), beside the copy made when none is
   const installed = join(root, 'remote-sms-agent');
   writeFileSync(
@@ -268,9 +272,17 @@ if (process.env.BENCH_SSH !== '0' && existsSync('/usr/sbin/sshd')) {
     ...(process.env.BENCH_EXE !== '0'
       ? [
           {
-            name: 'sms-agent executable over ssh, copied',
+            name: 'sms-agent executable over ssh, its JavaScript copied (Node.js there)',
             command: EXE,
             args: remote,
+            agent: true,
+            versus: rsyncSsh,
+          },
+          {
+            name: 'sms-agent executable over ssh, itself copied (no Node.js there)',
+            command: EXE,
+            // the same host name, another server (its own ssh config)
+            args: remote.map((arg) => (arg === sshd.ssh ? sshdWithoutNode.ssh : arg)),
             agent: true,
             versus: rsyncSsh,
           },
@@ -396,5 +408,6 @@ writeFileSync(
 );
 sshfs?.unmount();
 await sshd?.stop();
+await sshdWithoutNode?.stop();
 if (!KEEP) rmSync(root, { recursive: true, force: true });
 if (results.some((r) => r.matchesTruth === false)) process.exitCode = 1;

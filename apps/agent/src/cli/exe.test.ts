@@ -1,9 +1,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { pathWithoutNode, startSshd } from '../test-support/sshd.js';
+import { pathWithoutNode, type Sshd, startSshd } from '../test-support/sshd.js';
 import { treePair } from '../test-support/tree.js';
 
 const packageDir = fileURLToPath(new URL('../..', import.meta.url));
@@ -16,6 +16,29 @@ beforeAll(() => {
 
 /** Runs the executable with an empty environment: no PATH, so no node to be found either. */
 const run = (args: string[]) => spawnSync(exe, args, { env: {}, encoding: 'utf8', timeout: 60_000 });
+
+/**
+ * Verifies the pair's target over ssh and checks the counts are a local verify's (the pair differs:
+ * exit 1); returns the run over ssh. ssh is named by its path: the empty environment has no PATH.
+ */
+function verifyOverSsh(pair: { src: string; dst: string }, sshd: Sshd, mode: string) {
+  const local = run(['verify', '--source', pair.src, '--target', pair.dst, '--mode', mode, '--json']);
+  const remote = run([
+    'verify',
+    '--source',
+    pair.src,
+    '--target',
+    `${sshd.host}:${pair.dst}`,
+    '--ssh',
+    `/usr/bin/ssh -F ${sshd.config}`,
+    '--mode',
+    mode,
+    '--json',
+  ]);
+  expect(remote.status, remote.stderr).toBe(1);
+  expect(JSON.parse(remote.stdout).consistency_result).toEqual(JSON.parse(local.stdout).consistency_result);
+  return remote;
+}
 
 describe('the single executable (for hosts without Node)', () => {
   it('is one file that runs with an empty environment and no node on PATH', () => {
@@ -129,24 +152,7 @@ describe('the single executable (for hosts without Node)', () => {
     const sshd = await startSshd({ path: pathWithoutNode(pair.dir) });
     try {
       for (const mode of ['quick', 'content']) {
-        const local = run(['verify', '--source', pair.src, '--target', pair.dst, '--mode', mode, '--json']);
-        // ssh named by its path: the empty environment has no PATH
-        const remote = run([
-          'verify',
-          '--source',
-          pair.src,
-          '--target',
-          `${sshd.host}:${pair.dst}`,
-          '--ssh',
-          `/usr/bin/ssh -F ${sshd.config}`,
-          '--mode',
-          mode,
-          '--json',
-        ]);
-        expect(remote.status, remote.stderr).toBe(1);
-        expect(JSON.parse(remote.stdout).consistency_result).toEqual(
-          JSON.parse(local.stdout).consistency_result,
-        );
+        const remote = verifyOverSsh(pair, sshd, mode);
         expect(remote.stderr).toMatch(
           /the target's manifest is made on sms-test-host by a copy of this agent in /,
         );
@@ -175,5 +181,39 @@ describe('the single executable (for hosts without Node)', () => {
       await musl.stop();
       pair.cleanup();
     }
+  }, 60_000);
+
+  it('sends a host with Node.js 20.19 or newer its JavaScript (0.4 MiB) rather than itself (95 MiB), and a host with an older Node.js itself', async () => {
+    const pair = treePair(
+      { a: 'same', b: 'source', c: { d: 'only here' }, e: { link: 'a' } },
+      { a: 'same', b: 'target', x: 'extra', e: { link: 'a' } },
+    );
+    // a host whose node is this test's Node.js, and one whose node is too old for the bundle
+    const withNode = pathWithoutNode(join(pair.dir, 'with-node'));
+    symlinkSync(process.execPath, join(withNode, 'node'));
+    const oldNode = pathWithoutNode(join(pair.dir, 'old-node'));
+    writeFileSync(join(oldNode, 'node'), '#!/bin/sh\necho v18.20.4\n', { mode: 0o755 });
+    const hosts = [
+      { path: withNode, copy: `(its JavaScript, run there by Node.js ${process.version})` },
+      { path: oldNode, copy: '' },
+    ];
+    for (const host of hosts) {
+      const sshd = await startSshd({ path: host.path });
+      try {
+        for (const mode of ['quick', 'content']) {
+          const remote = verifyOverSsh(pair, sshd, mode);
+          const notice =
+            /the target's manifest is made on sms-test-host by a copy of this agent in \S+( \(.*\))?\n/.exec(
+              remote.stderr,
+            );
+          expect(notice, remote.stderr).not.toBeNull();
+          expect(notice![1]?.trim() ?? '').toBe(host.copy);
+          expect(readdirSync(sshd.tmp)).toEqual([]);
+        }
+      } finally {
+        await sshd.stop();
+      }
+    }
+    pair.cleanup();
   }, 60_000);
 });

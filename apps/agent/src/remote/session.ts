@@ -40,7 +40,7 @@ const REMOTE_SCRIPT = [
   'if a=$(command -v sms-agent 2>/dev/null); then v=$("$a" --version </dev/null 2>/dev/null); if [ "$v" = "$want" ]; then echo "sms-agent:run $a"; exec "$a" "$@"; fi; echo "sms-agent:other $v $a"; fi',
   'echo "sms-agent:need os=$(uname -s 2>/dev/null) arch=$(uname -m 2>/dev/null) node=$(node --version 2>/dev/null) libc=$(getconf GNU_LIBC_VERSION 2>/dev/null | tr " " "-")"',
   'read -r kind size || exit 98',
-  'case $kind in exe|bundle) ;; *) exit 98;; esac',
+  'case $kind in exe|bundle|script) ;; *) exit 98;; esac',
   // biome-ignore lint/suspicious/noTemplateCurlyInString: shell, not a template
   'd=$(mktemp -d "${TMPDIR:-/tmp}/sms-agent.XXXXXXXX") || { echo "sms-agent:no-temp ${TMPDIR:-/tmp}"; exit 97; }',
   `trap 'rm -rf "$d"' EXIT`,
@@ -48,7 +48,7 @@ const REMOTE_SCRIPT = [
   `trap 'exit 130' INT`,
   `trap 'exit 143' TERM`,
   `trap 'exit 141' PIPE`,
-  `f="$d/sms-agent"; if [ "$kind" = bundle ]; then f="$d/sms-agent.js"; printf '{"type":"module"}\\n' > "$d/package.json"; fi`,
+  `f="$d/sms-agent"; if [ "$kind" = bundle ]; then f="$d/sms-agent.js"; printf '{"type":"module"}\\n' > "$d/package.json"; elif [ "$kind" = script ]; then f="$d/sms-agent.cjs"; fi`,
   'head -c "$size" > "$f" && [ "$(wc -c < "$f")" -eq "$size" ] || { echo "sms-agent:short $(wc -c < "$f")"; exit 96; }',
   'echo "sms-agent:copied $d"',
   'if [ "$kind" = exe ]; then chmod 700 "$f"; "$f" "$@"; else node "$f" "$@"; fi',
@@ -144,7 +144,7 @@ export class RemoteSession {
         return out;
       }
       if (status === 'copied') {
-        this.agent = `a copy of this agent in ${detail}`;
+        this.agent = `a copy of this agent in ${detail}${this.sent ? ` (${this.sent})` : ''}`;
         this.running = true;
         return out;
       }
@@ -193,7 +193,12 @@ export class RemoteSession {
       refuse(
         `${where} has no sms-agent on its PATH and this agent runs from its sources, so it has no file to copy there: build it (pnpm build), or give --remote-agent PATH`,
       );
-    else if (copy.kind === 'exe') {
+    else if (copy.kind === 'exe' && nodeRunsBundle(node)) {
+      // the host's Node.js runs the JavaScript inside the executable: 0.4 MiB to send, not 95
+      this.sent = `its JavaScript, run there by Node.js ${node}`;
+      this.transfer('script', copy.script());
+      return;
+    } else if (copy.kind === 'exe') {
       const wanted = unameOf(copy.platform, copy.arch);
       if (`${system} ${machine}` !== wanted)
         refuse(
@@ -207,17 +212,32 @@ export class RemoteSession {
       refuse(
         `${where} has no sms-agent on its PATH and ${node ? `its Node.js is ${node}` : 'no Node.js'}, too old to run a copy of this agent (the npm package needs Node.js 20.19 or newer): run the single executable (sms-agent-linux-x64) on this machine instead, which needs no Node.js there, or ${install}`,
       );
+    this.transfer(copy!.kind, copy!.file);
+  }
+
+  /** Sends a copy of this agent: a file, or the bytes of one. */
+  private transfer(kind: 'exe' | 'bundle' | 'script', what: string | Buffer): void {
     this.sending = true;
     this.options.onCopy?.(true);
-    // stdin stays open after the copy: the remote agent stops as soon as it closes (this side ended)
-    this.child.stdin!.write(`${copy!.kind} ${statSync(copy!.file).size}\n`);
-    const payload = createReadStream(copy!.file, { highWaterMark: 1024 * 1024 });
-    payload.once('close', () => {
+    const sent = () => {
       this.sending = false;
       this.options.onCopy?.(false);
-    });
-    payload.pipe(this.child.stdin!, { end: false });
+    };
+    // stdin stays open after the copy: the remote agent stops as soon as it closes (this side ended)
+    const stdin = this.child.stdin!;
+    if (typeof what !== 'string') {
+      stdin.write(`${kind} ${what.length}\n`);
+      stdin.write(what, sent);
+      return;
+    }
+    stdin.write(`${kind} ${statSync(what).size}\n`);
+    const payload = createReadStream(what, { highWaterMark: 1024 * 1024 });
+    payload.once('close', sent);
+    payload.pipe(stdin, { end: false });
   }
+
+  /** What of this agent was sent, when not the file it runs from (said in `agent`). */
+  private sent = '';
 
   /** A copy of this agent is being sent. */
   sending = false;
