@@ -15,30 +15,39 @@ beforeAll(() => {
 }, 180_000);
 
 /** Runs the executable with an empty environment: no PATH, so no node to be found either. */
-const run = (args: string[]) => spawnSync(exe, args, { env: {}, encoding: 'utf8', timeout: 60_000 });
+const run = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(exe, args, { env, encoding: 'utf8', timeout: 60_000 });
 
 /**
  * Verifies the pair's target over ssh and checks the counts are a local verify's (the pair differs:
  * exit 1); returns the run over ssh. ssh is named by its path: the empty environment has no PATH.
  */
-function verifyOverSsh(pair: { src: string; dst: string }, sshd: Sshd, mode: string) {
+function verifyOverSsh(
+  pair: { src: string; dst: string },
+  sshd: Sshd,
+  mode: string,
+  env: Record<string, string> = {},
+) {
   const local = run(['verify', '--source', pair.src, '--target', pair.dst, '--mode', mode, '--json']);
-  const remote = run([
-    'verify',
-    '--source',
-    pair.src,
-    '--target',
-    `${sshd.host}:${pair.dst}`,
-    '--ssh',
-    `/usr/bin/ssh -F ${sshd.config}`,
-    '--mode',
-    mode,
-    '--json',
-  ]);
+  const remote = run(overSsh(pair, sshd, mode), env);
   expect(remote.status, remote.stderr).toBe(1);
   expect(JSON.parse(remote.stdout).consistency_result).toEqual(JSON.parse(local.stdout).consistency_result);
   return remote;
 }
+
+/** `verify --json` of the pair's source against its target over ssh (ssh named by its path: the empty environment has no PATH). */
+const overSsh = (pair: { src: string; dst: string }, sshd: Sshd, mode = 'quick') => [
+  'verify',
+  '--source',
+  pair.src,
+  '--target',
+  `${sshd.host}:${pair.dst}`,
+  '--ssh',
+  `/usr/bin/ssh -F ${sshd.config}`,
+  '--mode',
+  mode,
+  '--json',
+];
 
 describe('the single executable (for hosts without Node)', () => {
   it('is one file that runs with an empty environment and no node on PATH', () => {
@@ -194,14 +203,16 @@ describe('the single executable (for hosts without Node)', () => {
     const oldNode = pathWithoutNode(join(pair.dir, 'old-node'));
     writeFileSync(join(oldNode, 'node'), '#!/bin/sh\necho v18.20.4\n', { mode: 0o755 });
     const hosts = [
-      { path: withNode, copy: `(its JavaScript, run there by Node.js ${process.version})` },
-      { path: oldNode, copy: '' },
+      { path: withNode, copy: `(its JavaScript, run there by Node.js ${process.version})`, env: {} },
+      { path: oldNode, copy: '', env: {} },
+      // a host whose Node.js would not run it: the executable itself, on request
+      { path: withNode, copy: '', env: { SMS_AGENT_REMOTE_COPY: 'executable' } },
     ];
     for (const host of hosts) {
       const sshd = await startSshd({ path: host.path });
       try {
         for (const mode of ['quick', 'content']) {
-          const remote = verifyOverSsh(pair, sshd, mode);
+          const remote = verifyOverSsh(pair, sshd, mode, host.env);
           const notice =
             /the target's manifest is made on sms-test-host by a copy of this agent in \S+( \(.*\))?\n/.exec(
               remote.stderr,
@@ -215,5 +226,38 @@ describe('the single executable (for hosts without Node)', () => {
       }
     }
     pair.cleanup();
+  }, 60_000);
+
+  it("says how to send the executable instead when the host's Node.js cannot run its JavaScript, and refuses an unknown SMS_AGENT_REMOTE_COPY", async () => {
+    const pair = treePair({ a: '1' }, { a: '1' });
+    // a node that says its version but runs nothing (NODE_OPTIONS naming a module that is not there, say)
+    const broken = pathWithoutNode(join(pair.dir, 'broken-node'));
+    writeFileSync(
+      join(broken, 'node'),
+      '#!/bin/sh\nif [ "$1" = --version ]; then echo v22.12.0; exit 0; fi\necho "node: cannot find module /opt/missing.js" >&2\nexit 1\n',
+      { mode: 0o755 },
+    );
+    const sshd = await startSshd({ path: broken });
+    try {
+      const failed = run(overSsh(pair, sshd));
+      expect(failed.status, failed.stderr).toBe(2);
+      expect(failed.stderr).toContain(
+        '(its JavaScript, run there by Node.js v22.12.0)) failed before the manifest was complete',
+      );
+      expect(failed.stderr).toContain('cannot find module /opt/missing.js');
+      expect(failed.stderr).toContain(
+        'if Node.js there cannot run it, SMS_AGENT_REMOTE_COPY=executable sends the executable instead',
+      );
+      expect(readdirSync(sshd.tmp)).toEqual([]);
+      const instead = run(overSsh(pair, sshd), { SMS_AGENT_REMOTE_COPY: 'executable' });
+      expect(instead.status, instead.stderr).toBe(0);
+      const unknown = run(overSsh(pair, sshd), { SMS_AGENT_REMOTE_COPY: 'rsync' });
+      expect(unknown.status).toBe(2);
+      expect(unknown.stderr).toContain('SMS_AGENT_REMOTE_COPY=rsync: give executable');
+      expect(readdirSync(sshd.tmp)).toEqual([]);
+    } finally {
+      await sshd.stop();
+      pair.cleanup();
+    }
   }, 60_000);
 });

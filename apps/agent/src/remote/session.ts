@@ -193,7 +193,7 @@ export class RemoteSession {
       refuse(
         `${where} has no sms-agent on its PATH and this agent runs from its sources, so it has no file to copy there: build it (pnpm build), or give --remote-agent PATH`,
       );
-    else if (copy.kind === 'exe' && nodeRunsBundle(node)) {
+    else if (copy.kind === 'exe' && nodeRunsBundle(node) && sendsJavaScript()) {
       // the host's Node.js runs the JavaScript inside the executable: 0.4 MiB to send, not 95
       this.sent = `its JavaScript, run there by Node.js ${node}`;
       this.transfer('script', copy.script());
@@ -202,11 +202,11 @@ export class RemoteSession {
       const wanted = unameOf(copy.platform, copy.arch);
       if (`${system} ${machine}` !== wanted)
         refuse(
-          `${where} is ${system || 'an unknown system'} ${machine} and has no sms-agent on its PATH; this executable is for ${wanted}: ${install}`,
+          `${where} is ${system || 'an unknown system'} ${machine} and has no sms-agent on its PATH; this executable is for ${wanted}: ${install}, or install Node.js 20.19 or newer there (this executable then sends it its JavaScript)`,
         );
       if (copy.platform === 'linux' && !glibcRunsExecutable(libc))
         refuse(
-          `${where} has ${libc ? libc.replace('-', ' ') : 'no GNU C library (musl, as on Alpine?)'} and no sms-agent on its PATH; this executable needs glibc 2.28 or newer (as Node.js 20 does): ${install}${nodeRunsBundle(node) ? ', or run the npm package on this machine, which copies itself to a host with Node.js' : ''}`,
+          `${where} has ${libc ? libc.replace('-', ' ') : 'no GNU C library (musl, as on Alpine?)'} and no sms-agent on its PATH; this executable needs glibc 2.28 or newer (as Node.js 20 does): ${install}${nodeRunsBundle(node) ? ` (${REMOTE_COPY} made this executable send itself rather than its JavaScript, which that host's Node.js ${node} would run)` : ', or install Node.js 20.19 or newer there (this executable then sends it its JavaScript)'}`,
         );
     } else if (!nodeRunsBundle(node))
       refuse(
@@ -217,6 +217,7 @@ export class RemoteSession {
 
   /** Sends a copy of this agent: a file, or the bytes of one. */
   private transfer(kind: 'exe' | 'bundle' | 'script', what: string | Buffer): void {
+    this.copied = kind;
     this.sending = true;
     this.options.onCopy?.(true);
     const sent = () => {
@@ -238,6 +239,8 @@ export class RemoteSession {
 
   /** What of this agent was sent, when not the file it runs from (said in `agent`). */
   private sent = '';
+  /** The kind of copy sent, if one was. */
+  private copied: 'exe' | 'bundle' | 'script' | undefined;
 
   /** A copy of this agent is being sent. */
   sending = false;
@@ -290,7 +293,7 @@ export class RemoteSession {
       return new RemoteError(
         `${cause.message.replace(/: make it again$/, '')}: the agent on ${destination} (${this.agent}) ended without error${said ? ` saying: ${said}` : ''}; run again`,
       );
-    if (ended.code === 127 && this.agent.startsWith('a copy'))
+    if (ended.code === 127 && this.copied === 'exe')
       return new RemoteError(
         `the copy of this agent could not start on ${destination} (${status})${said ? `: ${said}` : ''}: its C library or loader is not one it runs with: install sms-agent there and give --remote-agent PATH`,
       );
@@ -298,12 +301,17 @@ export class RemoteSession {
       return new RemoteError(
         `the agent on ${destination} (${this.agent}) does not know what this one asks of it (${status}): ${said}: install sms-agent ${AGENT_VERSION} there, or leave out --remote-agent so that a copy of this agent runs`,
       );
-    if (ended.code === 126 && this.agent.startsWith('a copy'))
+    if (ended.code === 126 && this.copied === 'exe')
       return new RemoteError(
         `the copy of this agent could not be run on ${destination} (${status})${said ? `: ${said}` : ''}: its temporary directory may be on a noexec mount: set TMPDIR there to another directory, or install sms-agent there and give --remote-agent PATH`,
       );
+    // the host's Node.js may not run it (NODE_OPTIONS, a wrapper named node): the executable itself would
+    const instead =
+      this.copied === 'script'
+        ? `; if Node.js there cannot run it, ${REMOTE_COPY} sends the executable instead`
+        : '';
     return new RemoteError(
-      `the agent on ${destination} (${this.agent}) failed${context} (${status})${said ? `: ${said}` : ''}${cause ? ': run again; if it fails again, run the same sms-agent manifest there by hand to see why' : ''}`,
+      `the agent on ${destination} (${this.agent}) failed${context} (${status})${said ? `: ${said}` : ''}${cause ? ': run again; if it fails again, run the same sms-agent manifest there by hand to see why' : ''}${instead}`,
     );
   }
 
@@ -329,6 +337,22 @@ export class RemoteSession {
   async exited(): Promise<void> {
     await this.ended;
   }
+}
+
+/** Set in the environment, this makes the executable send itself to a host with Node.js too. */
+const REMOTE_COPY = 'SMS_AGENT_REMOTE_COPY=executable';
+
+/**
+ * Whether the executable sends a host with Node.js its JavaScript (the default) rather than itself
+ * (`SMS_AGENT_REMOTE_COPY=executable`: for a host whose Node.js cannot run it).
+ */
+function sendsJavaScript(): boolean {
+  const value = process.env.SMS_AGENT_REMOTE_COPY;
+  if (value === undefined || value === '' || value === 'auto') return true;
+  if (value === 'executable') return false;
+  throw new RemoteError(
+    `SMS_AGENT_REMOTE_COPY=${value}: give executable (to send the executable itself to a host with Node.js too) or auto, or leave it unset`,
+  );
 }
 
 function sshHint(said: string, destination: string): string {
