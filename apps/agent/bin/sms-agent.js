@@ -6,7 +6,7 @@
 // this user and no one else can write to it: code read from a directory someone else controls (a
 // shared /tmp, or the caller's home under sudo) would run as this user. Otherwise, or with
 // NODE_DISABLE_COMPILE_CACHE=1, there is no cache; NODE_COMPILE_CACHE names another directory.
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import module from 'node:module';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
@@ -21,7 +21,14 @@ function onlyMine(dir, missing) {
   }
 }
 
-if (module.enableCompileCache && process.geteuid) {
+// `sms-agent --version` alone (what a host reached over ssh is asked before each run, to tell
+// whether the sms-agent on its PATH is this one) is answered without loading the bundle.
+const args = process.argv.slice(2);
+const versionOnly = args.length === 1 && (args[0] === '--version' || args[0] === '-V');
+if (versionOnly) {
+  const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  process.stdout.write(`${version}\n`);
+} else if (module.enableCompileCache && process.geteuid) {
   const xdg = process.env.XDG_CACHE_HOME;
   const [base, ...below] =
     xdg && isAbsolute(xdg)
@@ -39,4 +46,4 @@ if (module.enableCompileCache && process.geteuid) {
     // without the cache the start is only slower
   }
 }
-await import('../dist/sms-agent.js');
+if (!versionOnly) await import('../dist/sms-agent.js');

@@ -112,6 +112,9 @@ try {
   rmSync(tree, { recursive: true, force: true });
 }
 
+// what `--version` alone prints (scripts/exe-loader.cjs), as the bundle's own --version does
+const versionFile = join(work, 'version');
+writeFileSync(versionFile, version);
 const config = join(work, 'sea-config.json');
 const blob = join(work, 'sea-prep.blob');
 writeFileSync(
@@ -119,7 +122,7 @@ writeFileSync(
   JSON.stringify({
     main: join(here, 'scripts', 'exe-loader.cjs'),
     output: blob,
-    assets: { 'sms-agent.js': wrapped, 'sms-agent.cache': cache },
+    assets: { 'sms-agent.js': wrapped, 'sms-agent.cache': cache, version: versionFile },
     // the loader is a few lines; Node's cache of it would only warn when NODE_OPTIONS changes V8's flags
     useCodeCache: false,
     disableExperimentalSEAWarning: true,
@@ -142,7 +145,7 @@ execFileSync(
   { stdio: 'inherit' },
 );
 // a cache this Node would not use would only make every start slower: the build says so
-const check = spawnSync(output, ['--version'], {
+const check = spawnSync(output, ['--help'], {
   env: { PATH: process.env.PATH ?? '/usr/bin:/bin', SMS_AGENT_CODE_CACHE: 'check' },
   encoding: 'utf8',
 });
