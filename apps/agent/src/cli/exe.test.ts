@@ -265,6 +265,16 @@ describe('the single executable (for hosts without Node)', () => {
       expect(readdirSync(sshd.tmp)).toEqual([]);
     } finally {
       await sshd.stop();
+    }
+    // refused on a host without Node.js too, where it would change nothing
+    const bare = await startSshd({ path: pathWithoutNode(join(pair.dir, 'bare')) });
+    try {
+      const unknown = run(overSsh(pair, bare), { SMS_AGENT_REMOTE_COPY: 'javascript' });
+      expect(unknown.status).toBe(2);
+      expect(unknown.stderr).toContain('SMS_AGENT_REMOTE_COPY=javascript: give executable');
+      expect(readdirSync(bare.tmp)).toEqual([]);
+    } finally {
+      await bare.stop();
       pair.cleanup();
     }
   }, 60_000);

@@ -189,11 +189,13 @@ export class RemoteSession {
       throw new RemoteError(why);
     };
     const install = 'install sms-agent there and give --remote-agent PATH';
+    // said wrong, the setting is refused whatever the host has
+    const javaScript = copy?.kind === 'exe' && sendsJavaScript();
     if (!copy)
       refuse(
         `${where} has no sms-agent on its PATH and this agent runs from its sources, so it has no file to copy there: build it (pnpm build), or give --remote-agent PATH`,
       );
-    else if (copy.kind === 'exe' && nodeRunsBundle(node) && sendsJavaScript()) {
+    else if (copy.kind === 'exe' && javaScript && nodeRunsBundle(node)) {
       // the host's Node.js runs the JavaScript inside the executable: 0.4 MiB to send, not 95
       this.sent = `its JavaScript, run there by Node.js ${node}`;
       this.transfer('script', copy.script());
