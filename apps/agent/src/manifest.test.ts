@@ -265,7 +265,10 @@ describe('sms-agent manifest (the CLI)', () => {
   it('verifies content through a manifest with the source hashed on worker threads as in this thread', async () => {
     const source: Tree = {};
     const target: Tree = {};
-    for (let d = 0; d < 12; d++) {
+    // more directories than are hashed while the next ones are merged (16), so that some are counted
+    // before the walk ends and some after
+    const DIRS = 40;
+    for (let d = 0; d < DIRS; d++) {
       const files: Tree = {};
       const copies: Tree = {};
       for (let f = 0; f < 30; f++) {
@@ -300,8 +303,8 @@ describe('sms-agent manifest (the CLI)', () => {
       JSON.parse(inThread.stdout).consistency_result,
     );
     expect(runs[0]!.result[0]).toMatchObject({
-      num_total_files: 361,
-      num_different_files: 12 * 4 + 1,
+      num_total_files: DIRS * 30 + 1,
+      num_different_files: DIRS * 4 + 1,
       num_target_more_files: 1,
     });
     expect(runs[1]).toEqual(runs[0]);

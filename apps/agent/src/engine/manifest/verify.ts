@@ -19,6 +19,16 @@ import { ManifestPool } from './pool.js';
 import type { SourceReadAhead } from './prefetch.js';
 import type { DirBlock, ManifestReader } from './read.js';
 
+/** The source files of a directory hashed on the workers, by name, with the facts they were compared with. */
+type Hashed = Map<string, { facts: FileFacts; read: { hash: string; changed: boolean } | Error }>;
+
+/**
+ * Directories (and their files) whose hashing may be under way while the next ones are merged:
+ * enough to keep the workers busy while this thread reads the manifest and lists the source.
+ */
+const MAX_PENDING_DIRECTORIES = 16;
+const MAX_PENDING_FILES = 4096;
+
 /**
  * Verifies source directories against a manifest: the same rules as against
  * a mounted target, walking in the manifest's order (one thread; the source
@@ -32,6 +42,9 @@ export class ManifestVerifier {
   /** Units whose directory the manifest itself listed as a directory (so it must describe it). */
   private readonly listedByManifest = new WeakSet<Unit>();
   private pool: ManifestPool | undefined;
+  /** Directories whose files the workers are hashing, oldest first: their pairs are counted once hashed. */
+  private readonly pending: { files: number; settle: () => Promise<void> }[] = [];
+  private pendingFiles = 0;
   private stopped: Promise<never> = new Promise(() => {});
   /** The source side's files are hashed as the manifest's were. */
   private readonly hash: ManifestHash;
@@ -94,6 +107,7 @@ export class ManifestVerifier {
         for (let k = children.length - 1; k >= 0; k--) stack.push(children[k]!);
       }
     }
+    while (this.pending.length > 0) await this.settleOldest();
     await this.reader.finish();
   }
 
@@ -148,9 +162,13 @@ export class ManifestVerifier {
     const targetProblem = block?.err
       ? `cannot list the target directory (when the manifest was made): ${block.err}`
       : undefined;
-    const hashed = this.pool
-      ? await this.hashAhead(unit, sourceDir, sourceEntries, targetEntries, ahead)
+    // with workers, the files to hash are sent to them now and their pairs counted once hashed, while
+    // the next directories are merged: the workers hash while this thread reads the manifest and lists
+    const hashing = this.pool
+      ? this.hashAhead(unit, sourceDir, sourceEntries, targetEntries, ahead)
       : undefined;
+    const deferred: (() => void)[] = [];
+    const settled: { hashed: Hashed | undefined } = { hashed: undefined };
     mergeDirectory(
       this.tally,
       unit,
@@ -162,34 +180,57 @@ export class ManifestVerifier {
         // the merge hands back the manifest's own entry
         const target = t as (typeof targetEntries)[number];
         const sourcePath = joinPath(sourceDir, name);
-        countPair(this.tally, unit, rel, () => {
-          if (target.err) throw new SideError('target', `${target.err} (when the manifest was made)`);
-          const known = typeof name === 'string' ? ahead?.facts.get(name) : undefined;
-          if (known instanceof Error) throw known;
-          const pre = typeof name === 'string' ? hashed?.get(name) : undefined;
-          const source =
-            pre?.facts ?? known ?? factsOf('source', sourcePath, s.kind, this.options.metadata.length > 0);
-          const verdict = describeDifference(source, target.facts!, this.options);
-          if (verdict !== 'content') return verdict;
-          if (target.changed) return `${CHANGED_WHILE_READ} (at the target, while the manifest was made)`;
-          if (pre?.read instanceof Error) throw pre.read;
-          const read =
-            pre?.read ??
-            hashFile(
-              sourcePath,
-              source,
-              this.buffer,
-              (n) => {
-                this.tally.bytes += n;
-              },
-              this.hash,
-            );
-          if (read.changed) return `${CHANGED_WHILE_READ} (at the source)`;
-          return read.hash === target.hash ? undefined : 'content differs';
-        });
+        const count = () =>
+          countPair(this.tally, unit, rel, () => {
+            if (target.err) throw new SideError('target', `${target.err} (when the manifest was made)`);
+            const known = typeof name === 'string' ? ahead?.facts.get(name) : undefined;
+            if (known instanceof Error) throw known;
+            const pre = typeof name === 'string' ? settled.hashed?.get(name) : undefined;
+            const source =
+              pre?.facts ?? known ?? factsOf('source', sourcePath, s.kind, this.options.metadata.length > 0);
+            const verdict = describeDifference(source, target.facts!, this.options);
+            if (verdict !== 'content') return verdict;
+            if (target.changed) return `${CHANGED_WHILE_READ} (at the target, while the manifest was made)`;
+            if (pre?.read instanceof Error) throw pre.read;
+            const read =
+              pre?.read ??
+              hashFile(
+                sourcePath,
+                source,
+                this.buffer,
+                (n) => {
+                  this.tally.bytes += n;
+                },
+                this.hash,
+              );
+            if (read.changed) return `${CHANGED_WHILE_READ} (at the source)`;
+            return read.hash === target.hash ? undefined : 'content differs';
+          });
+        if (typeof name === 'string' && hashing?.names.has(name)) deferred.push(count);
+        else count();
       },
     );
     for (const child of children) if (child.kind === 'both') this.listedByManifest.add(child);
+    hashing?.hashed.catch(() => {}); // awaited in turn; not unhandled if the walk stops first
+    if (hashing && deferred.length > 0) {
+      this.pending.push({
+        files: hashing.names.size,
+        settle: async () => {
+          settled.hashed = await Promise.race([hashing.hashed, this.stopped]);
+          for (const count of deferred) count();
+        },
+      });
+      this.pendingFiles += hashing.names.size;
+      while (this.pending.length > MAX_PENDING_DIRECTORIES || this.pendingFiles > MAX_PENDING_FILES)
+        await this.settleOldest();
+    }
+  }
+
+  /** Counts the pairs of the oldest directory whose files are being hashed, once they are. */
+  private async settleOldest(): Promise<void> {
+    const oldest = this.pending.shift()!;
+    this.pendingFiles -= oldest.files;
+    await oldest.settle();
   }
 
   /**
@@ -197,20 +238,21 @@ export class ManifestVerifier {
    * whose size and time match the manifest's), hashed on the workers at once, by name with the
    * facts they were compared with. Names that are not UTF-8 are left to the merge.
    */
-  private async hashAhead(
+  private hashAhead(
     unit: Unit,
     sourceDir: Name,
     sourceEntries: Entry[],
     targetEntries: DirBlock['entries'],
     ahead: ReturnType<SourceReadAhead['take']>,
-  ): Promise<Map<string, { facts: FileFacts; read: { hash: string; changed: boolean } | Error }>> {
-    const hashed = new Map<string, { facts: FileFacts; read: { hash: string; changed: boolean } | Error }>();
-    if (typeof sourceDir !== 'string') return hashed;
+  ): { names: Set<string>; hashed: Promise<Hashed> } {
+    const hashed: Hashed = new Map();
+    const none = { names: new Set<string>(), hashed: Promise.resolve(hashed) };
+    if (typeof sourceDir !== 'string') return none;
     const targets = new Map<string, DirBlock['entries'][number]>();
     for (const t of targetEntries)
       if (typeof t.name === 'string' && t.kind === 'file' && t.hash && !t.err && !t.changed)
         targets.set(t.name, t);
-    if (targets.size === 0) return hashed;
+    if (targets.size === 0) return none;
     const files: { path: string; facts: FileFacts }[] = [];
     const names: string[] = [];
     for (const s of sourceEntries) {
@@ -231,9 +273,14 @@ export class ManifestVerifier {
       files.push({ path, facts });
       names.push(s.name);
     }
-    if (files.length === 0) return hashed;
-    const reads = await Promise.race([this.pool!.hash(files), this.stopped]);
-    for (let i = 0; i < names.length; i++) hashed.set(names[i]!, { facts: files[i]!.facts, read: reads[i]! });
-    return hashed;
+    if (files.length === 0) return none;
+    return {
+      names: new Set(names),
+      hashed: this.pool!.hash(files).then((reads) => {
+        for (let i = 0; i < names.length; i++)
+          hashed.set(names[i]!, { facts: files[i]!.facts, read: reads[i]! });
+        return hashed;
+      }),
+    };
   }
 }
