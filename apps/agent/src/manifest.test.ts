@@ -327,6 +327,29 @@ describe('sms-agent manifest (the CLI)', () => {
     },
   );
 
+  it.skipIf(!existsSync('/dev/full'))(
+    'a report that cannot be written while source files are being hashed ends the run with that error (exit 2)',
+    async () => {
+      // a directory whose 64 MB go to the workers, then one whose 1,200 missing files fill the report
+      // (a first batch of it written while the workers still hash)
+      const big = () =>
+        Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`f${i}`, `${i}`.repeat(4 << 20)]));
+      const pair = treePair(
+        { a: big(), b: Object.fromEntries(Array.from({ length: 1200 }, (_, i) => [`m${i}`, 'x'])) },
+        { a: big() },
+      );
+      pairs.push(pair);
+      const file = join(pair.dir, 'm.ndjson');
+      expect((await runAgent(['manifest', pair.dst, '--mode', 'content', '-o', file])).code).toBe(0);
+      const run = await verifyContent(pair.src, file, '--workers', '2', '--report', '/dev/full');
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toContain(
+        'cannot write the report /dev/full: no space left on device (ENOSPC): free space there, or give --report a file on another filesystem',
+      );
+      expect(run.stderr).not.toMatch(/unhandled|manifest workers were ended/i);
+    },
+  );
+
   it('writes to a pipe or a device as itself, without renaming over it', async () => {
     const pair = treePair({}, { a: '1' });
     pairs.push(pair);

@@ -1,5 +1,6 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { ConsistencyResult } from '@sms/domain';
+import { describeError } from './engine/listing.js';
 import { displayPath, isUtf8 } from './engine/paths.js';
 import type { Progress, ReportEntry } from './engine/types.js';
 import { formatCount, plural } from './plural.js';
@@ -102,7 +103,21 @@ export class ReportWriter {
   constructor(readonly file: string) {}
 
   open(): void {
-    this.handle ??= openSync(this.file, 'w');
+    this.handle ??= this.io(() => openSync(this.file, 'w'));
+  }
+
+  /** A report that cannot be written ends the run with an error that names it (a full disk, say). */
+  private io<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const fix =
+        code === 'ENOSPC' || code === 'EDQUOT'
+          ? 'free space there, or give --report a file on another filesystem'
+          : 'give --report a file in a directory that exists and that this user can write to';
+      throw new Error(`cannot write the report ${this.file}: ${describeError(error)}: ${fix}`);
+    }
   }
 
   private get fd(): number {
@@ -113,7 +128,8 @@ export class ReportWriter {
   write(entries: readonly ReportEntry[], dirChecks: readonly string[]): void {
     if (entries.length === 0) return;
     const text = entries.map((e) => JSON.stringify(findingOf(e, dirChecks))).join('\n');
-    writeSync(this.fd, `${text}\n`);
+    const fd = this.fd;
+    this.io(() => writeSync(fd, `${text}\n`));
     this.lines += entries.length;
   }
 
@@ -123,7 +139,8 @@ export class ReportWriter {
    * `{"incomplete":true,"reason":"interrupted by SIGINT …"}`.
    */
   markIncomplete(reason: string): void {
-    writeSync(this.fd, `${JSON.stringify({ incomplete: true, reason })}\n`);
+    const fd = this.fd;
+    this.io(() => writeSync(fd, `${JSON.stringify({ incomplete: true, reason })}\n`));
   }
 
   /** Closes the file if it was opened: a run refused for its arguments leaves an earlier report as it was. */

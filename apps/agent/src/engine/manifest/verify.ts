@@ -4,6 +4,7 @@ import {
   CHANGED_WHILE_READ,
   type Entry,
   factsOf,
+  type Kind,
   listOne,
   type Name,
   SideError,
@@ -19,8 +20,21 @@ import { ManifestPool } from './pool.js';
 import type { SourceReadAhead } from './prefetch.js';
 import type { DirBlock, ManifestReader } from './read.js';
 
-/** The source files of a directory hashed on the workers, by name, with the facts they were compared with. */
-type Hashed = Map<string, { facts: FileFacts; read: { hash: string; changed: boolean } | Error }>;
+/** A source file hashed on a worker, with the facts it was compared with. */
+type HashedFile = { facts: FileFacts; read: { hash: string; changed: boolean } | Error };
+/** The source files of a directory hashed on the workers, by name. */
+type Hashed = Map<string, HashedFile>;
+/** An entry of the manifest. */
+type TargetEntry = DirBlock['entries'][number];
+/** A pair whose source file is being hashed: counted once it is. */
+interface Deferred {
+  path: Name;
+  name: string;
+  sourcePath: Name;
+  kind: Kind;
+  target: TargetEntry;
+  known: FileFacts | Error | undefined;
+}
 
 /**
  * Directories (and their files) whose hashing may be under way while the next ones are merged:
@@ -43,7 +57,7 @@ export class ManifestVerifier {
   private readonly listedByManifest = new WeakSet<Unit>();
   private pool: ManifestPool | undefined;
   /** Directories whose files the workers are hashing, oldest first: their pairs are counted once hashed. */
-  private readonly pending: { files: number; settle: () => Promise<void> }[] = [];
+  private readonly pending: { unit: Unit; hashed: Promise<Hashed>; deferred: Deferred[] }[] = [];
   private pendingFiles = 0;
   private stopped: Promise<never> = new Promise(() => {});
   /** The source side's files are hashed as the manifest's were. */
@@ -167,8 +181,7 @@ export class ManifestVerifier {
     const hashing = this.pool
       ? this.hashAhead(unit, sourceDir, sourceEntries, targetEntries, ahead)
       : undefined;
-    const deferred: (() => void)[] = [];
-    const settled: { hashed: Hashed | undefined } = { hashed: undefined };
+    const deferred: Deferred[] = [];
     mergeDirectory(
       this.tally,
       unit,
@@ -178,49 +191,20 @@ export class ManifestVerifier {
       children,
       (rel, name, s, t) => {
         // the merge hands back the manifest's own entry
-        const target = t as (typeof targetEntries)[number];
+        const target = t as TargetEntry;
         const sourcePath = joinPath(sourceDir, name);
-        const count = () =>
-          countPair(this.tally, unit, rel, () => {
-            if (target.err) throw new SideError('target', `${target.err} (when the manifest was made)`);
-            const known = typeof name === 'string' ? ahead?.facts.get(name) : undefined;
-            if (known instanceof Error) throw known;
-            const pre = typeof name === 'string' ? settled.hashed?.get(name) : undefined;
-            const source =
-              pre?.facts ?? known ?? factsOf('source', sourcePath, s.kind, this.options.metadata.length > 0);
-            const verdict = describeDifference(source, target.facts!, this.options);
-            if (verdict !== 'content') return verdict;
-            if (target.changed) return `${CHANGED_WHILE_READ} (at the target, while the manifest was made)`;
-            if (pre?.read instanceof Error) throw pre.read;
-            const read =
-              pre?.read ??
-              hashFile(
-                sourcePath,
-                source,
-                this.buffer,
-                (n) => {
-                  this.tally.bytes += n;
-                },
-                this.hash,
-              );
-            if (read.changed) return `${CHANGED_WHILE_READ} (at the source)`;
-            return read.hash === target.hash ? undefined : 'content differs';
-          });
-        if (typeof name === 'string' && hashing?.names.has(name)) deferred.push(count);
-        else count();
+        const known = typeof name === 'string' ? ahead?.facts.get(name) : undefined;
+        // a pair being hashed is held as data (its path made now), not as a closure that would keep
+        // this directory's listings alive until it is counted
+        if (typeof name === 'string' && hashing?.names.has(name))
+          deferred.push({ path: rel(), name, sourcePath, kind: s.kind, target, known });
+        else this.countSourcePair(unit, rel, sourcePath, s.kind, target, known, undefined);
       },
     );
     for (const child of children) if (child.kind === 'both') this.listedByManifest.add(child);
-    hashing?.hashed.catch(() => {}); // awaited in turn; not unhandled if the walk stops first
     if (hashing && deferred.length > 0) {
-      this.pending.push({
-        files: hashing.names.size,
-        settle: async () => {
-          settled.hashed = await Promise.race([hashing.hashed, this.stopped]);
-          for (const count of deferred) count();
-        },
-      });
-      this.pendingFiles += hashing.names.size;
+      this.pending.push({ unit, hashed: hashing.hashed, deferred });
+      this.pendingFiles += deferred.length;
       while (this.pending.length > MAX_PENDING_DIRECTORIES || this.pendingFiles > MAX_PENDING_FILES)
         await this.settleOldest();
     }
@@ -228,9 +212,49 @@ export class ManifestVerifier {
 
   /** Counts the pairs of the oldest directory whose files are being hashed, once they are. */
   private async settleOldest(): Promise<void> {
-    const oldest = this.pending.shift()!;
-    this.pendingFiles -= oldest.files;
-    await oldest.settle();
+    const { unit, hashed, deferred } = this.pending.shift()!;
+    this.pendingFiles -= deferred.length;
+    const reads = await Promise.race([hashed, this.stopped]);
+    for (const d of deferred)
+      this.countSourcePair(unit, () => d.path, d.sourcePath, d.kind, d.target, d.known, reads.get(d.name));
+  }
+
+  /**
+   * Counts a pair of files: the source's (its facts read ahead, or hashed on a worker, if they were)
+   * against the manifest's entry.
+   */
+  private countSourcePair(
+    unit: Unit,
+    rel: () => Name,
+    sourcePath: Name,
+    kind: Kind,
+    target: TargetEntry,
+    known: FileFacts | Error | undefined,
+    pre: HashedFile | undefined,
+  ): void {
+    countPair(this.tally, unit, rel, () => {
+      if (target.err) throw new SideError('target', `${target.err} (when the manifest was made)`);
+      if (known instanceof Error) throw known;
+      const source =
+        pre?.facts ?? known ?? factsOf('source', sourcePath, kind, this.options.metadata.length > 0);
+      const verdict = describeDifference(source, target.facts!, this.options);
+      if (verdict !== 'content') return verdict;
+      if (target.changed) return `${CHANGED_WHILE_READ} (at the target, while the manifest was made)`;
+      if (pre?.read instanceof Error) throw pre.read;
+      const read =
+        pre?.read ??
+        hashFile(
+          sourcePath,
+          source,
+          this.buffer,
+          (n) => {
+            this.tally.bytes += n;
+          },
+          this.hash,
+        );
+      if (read.changed) return `${CHANGED_WHILE_READ} (at the source)`;
+      return read.hash === target.hash ? undefined : 'content differs';
+    });
   }
 
   /**
@@ -274,13 +298,14 @@ export class ManifestVerifier {
       names.push(s.name);
     }
     if (files.length === 0) return none;
-    return {
-      names: new Set(names),
-      hashed: this.pool!.hash(files).then((reads) => {
-        for (let i = 0; i < names.length; i++)
-          hashed.set(names[i]!, { facts: files[i]!.facts, read: reads[i]! });
-        return hashed;
-      }),
-    };
+    const reading = this.pool!.hash(files).then((reads) => {
+      for (let i = 0; i < names.length; i++)
+        hashed.set(names[i]!, { facts: files[i]!.facts, read: reads[i]! });
+      return hashed;
+    });
+    // awaited when its directory is counted; handled now, so that it is never an unhandled rejection
+    // when the walk stops before (an interruption, a report that cannot be written)
+    reading.catch(() => {});
+    return { names: new Set(names), hashed: reading };
   }
 }
