@@ -120,6 +120,12 @@ export class ReportWriter {
     }
   }
 
+  /** Writes to the report (opened first if it was not: its own error, said once). */
+  private append(text: string): void {
+    const fd = this.fd;
+    this.io(() => writeSync(fd, text));
+  }
+
   private get fd(): number {
     this.open();
     return this.handle!;
@@ -128,8 +134,7 @@ export class ReportWriter {
   write(entries: readonly ReportEntry[], dirChecks: readonly string[]): void {
     if (entries.length === 0) return;
     const text = entries.map((e) => JSON.stringify(findingOf(e, dirChecks))).join('\n');
-    const fd = this.fd;
-    this.io(() => writeSync(fd, `${text}\n`));
+    this.append(`${text}\n`);
     this.lines += entries.length;
   }
 
@@ -139,8 +144,7 @@ export class ReportWriter {
    * `{"incomplete":true,"reason":"interrupted by SIGINT …"}`.
    */
   markIncomplete(reason: string): void {
-    const fd = this.fd;
-    this.io(() => writeSync(fd, `${JSON.stringify({ incomplete: true, reason })}\n`));
+    this.append(`${JSON.stringify({ incomplete: true, reason })}\n`);
   }
 
   /** Closes the file if it was opened: a run refused for its arguments leaves an earlier report as it was. */

@@ -182,15 +182,7 @@ describe('the single executable (for hosts without Node)', () => {
     const bare = pathWithoutNode(pair.dir, ['getconf']);
     const musl = await startSshd({ path: bare });
     try {
-      const refused = run([
-        'verify',
-        '--source',
-        pair.src,
-        '--target',
-        `${musl.host}:${pair.dst}`,
-        '--ssh',
-        `/usr/bin/ssh -F ${musl.config}`,
-      ]);
+      const refused = run(overSsh(pair, musl));
       expect(refused.status).toBe(2);
       expect(refused.stderr).toContain('this executable needs glibc 2.28 or newer');
       expect(readdirSync(musl.tmp)).toEqual([]);

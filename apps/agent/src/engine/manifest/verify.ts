@@ -33,7 +33,6 @@ interface Deferred {
   sourcePath: Name;
   kind: Kind;
   target: TargetEntry;
-  known: FileFacts | Error | undefined;
 }
 
 /**
@@ -193,12 +192,14 @@ export class ManifestVerifier {
         // the merge hands back the manifest's own entry
         const target = t as TargetEntry;
         const sourcePath = joinPath(sourceDir, name);
-        const known = typeof name === 'string' ? ahead?.facts.get(name) : undefined;
         // a pair being hashed is held as data (its path made now), not as a closure that would keep
-        // this directory's listings alive until it is counted
+        // this directory's listings alive until it is counted; its facts are the ones it was hashed with
         if (typeof name === 'string' && hashing?.names.has(name))
-          deferred.push({ path: rel(), name, sourcePath, kind: s.kind, target, known });
-        else this.countSourcePair(unit, rel, sourcePath, s.kind, target, known, undefined);
+          deferred.push({ path: rel(), name, sourcePath, kind: s.kind, target });
+        else {
+          const known = typeof name === 'string' ? ahead?.facts.get(name) : undefined;
+          this.countSourcePair(unit, rel, sourcePath, s.kind, target, known, undefined);
+        }
       },
     );
     for (const child of children) if (child.kind === 'both') this.listedByManifest.add(child);
@@ -216,7 +217,7 @@ export class ManifestVerifier {
     this.pendingFiles -= deferred.length;
     const reads = await Promise.race([hashed, this.stopped]);
     for (const d of deferred)
-      this.countSourcePair(unit, () => d.path, d.sourcePath, d.kind, d.target, d.known, reads.get(d.name));
+      this.countSourcePair(unit, () => d.path, d.sourcePath, d.kind, d.target, undefined, reads.get(d.name));
   }
 
   /**
@@ -266,13 +267,13 @@ export class ManifestVerifier {
     unit: Unit,
     sourceDir: Name,
     sourceEntries: Entry[],
-    targetEntries: DirBlock['entries'],
+    targetEntries: TargetEntry[],
     ahead: ReturnType<SourceReadAhead['take']>,
   ): { names: Set<string>; hashed: Promise<Hashed> } {
     const hashed: Hashed = new Map();
     const none = { names: new Set<string>(), hashed: Promise.resolve(hashed) };
     if (typeof sourceDir !== 'string') return none;
-    const targets = new Map<string, DirBlock['entries'][number]>();
+    const targets = new Map<string, TargetEntry>();
     for (const t of targetEntries)
       if (typeof t.name === 'string' && t.kind === 'file' && t.hash && !t.err && !t.changed)
         targets.set(t.name, t);
