@@ -1,3 +1,4 @@
+import { ENTER_AT, enterDirectory, leaveDirectory } from '../cwd.js';
 import type { ExcludeMatcher } from '../exclude.js';
 import { InterruptedError } from '../interrupt.js';
 import { describeError, factsOf, listOne, type Name, SideError } from '../listing.js';
@@ -59,62 +60,73 @@ export async function describeDirectory(
   }
   // each entry's JSON written as text: objects grown field by field make JSON.stringify ten times slower
   const records: string[] = [];
-  for (const entry of listing.entries) {
-    if (options.excludes.size > 0) {
-      const childInner = joinPath(inner, entry.name);
-      if (
-        options.excludes.matches(
-          typeof childInner === 'string' ? childInner : childInner.toString('utf8'),
-          entry.kind === 'dir',
+  // quick mode never waits in this loop: its entries are looked up by name from inside the
+  // directory (content mode may wait for a file's reads, when other work runs on this thread)
+  const byName =
+    options.mode === 'quick' &&
+    typeof path === 'string' &&
+    listing.entries.length >= ENTER_AT &&
+    enterDirectory(path);
+  try {
+    for (const entry of listing.entries) {
+      if (options.excludes.size > 0) {
+        const childInner = joinPath(inner, entry.name);
+        if (
+          options.excludes.matches(
+            typeof childInner === 'string' ? childInner : childInner.toString('utf8'),
+            entry.kind === 'dir',
+          )
         )
-      )
-        continue;
-    }
-    described.entries++;
-    const name = nameJson(entry.name, 'n', 'nb');
-    if (entry.kind === 'dir') {
-      described.children.push({ rel: joinPath(rel, entry.name), inner: joinPath(inner, entry.name) });
-      records.push(`{${name},"k":"d"}`);
-      continue;
-    }
-    described.files++;
-    let record = '';
-    let kind = KIND_CODES[entry.kind];
-    try {
-      // every entry's mode and owner: the manifest serves verify --metadata too
-      const facts = factsOf('source', joinPath(path, entry.name), entry.kind, true);
-      kind = KIND_CODES[facts.kind];
-      if (facts.size !== undefined) record += `,"s":${facts.size}`;
-      if (facts.mtime !== undefined) record += `,"m":${facts.mtime}`;
-      if (facts.mtimeNs !== undefined) record += `,"mn":${facts.mtimeNs}`;
-      if (facts.link) record += `,${nameJson(facts.link, 'l', 'lb')}`;
-      record += `,"p":${facts.mode},"u":${facts.uid},"g":${facts.gid}`;
-      if (options.mode === 'content' && facts.kind === 'file') {
-        const file = joinPath(path, entry.name);
-        const interruptible = options.interruptible;
-        // a small file is read with synchronous calls (each asynchronous one costs a round trip to
-        // libuv's threads: with a few per file, most of the time on small files); in the main
-        // thread a large one asynchronously, so that a signal is heard while it is read
-        const read =
-          interruptible && (facts.size ?? 0) > SYNC_HASH_MAX
-            ? await hashFileAsync(
-                file,
-                facts,
-                options.buffer,
-                options.onBytes,
-                options.hash,
-                interruptible.signal,
-              )
-            : hashFile(file, facts, options.buffer, options.onBytes, options.hash);
-        if (interruptible) await interruptible.pause();
-        // written while it was hashed: no hash to trust, and the verifier says so
-        record += read.changed ? ',"c":1' : `,"h":"${read.hash}"`;
+          continue;
       }
-    } catch (error) {
-      if (error instanceof InterruptedError) throw error;
-      record += `,"err":${JSON.stringify(error instanceof SideError ? error.problem : describeError(error))}`;
+      described.entries++;
+      const name = nameJson(entry.name, 'n', 'nb');
+      if (entry.kind === 'dir') {
+        described.children.push({ rel: joinPath(rel, entry.name), inner: joinPath(inner, entry.name) });
+        records.push(`{${name},"k":"d"}`);
+        continue;
+      }
+      described.files++;
+      let record = '';
+      let kind = KIND_CODES[entry.kind];
+      try {
+        // every entry's mode and owner: the manifest serves verify --metadata too
+        const facts = factsOf('source', byName ? entry.name : joinPath(path, entry.name), entry.kind, true);
+        kind = KIND_CODES[facts.kind];
+        if (facts.size !== undefined) record += `,"s":${facts.size}`;
+        if (facts.mtime !== undefined) record += `,"m":${facts.mtime}`;
+        if (facts.mtimeNs !== undefined) record += `,"mn":${facts.mtimeNs}`;
+        if (facts.link) record += `,${nameJson(facts.link, 'l', 'lb')}`;
+        record += `,"p":${facts.mode},"u":${facts.uid},"g":${facts.gid}`;
+        if (options.mode === 'content' && facts.kind === 'file') {
+          const file = joinPath(path, entry.name);
+          const interruptible = options.interruptible;
+          // a small file is read with synchronous calls (each asynchronous one costs a round trip to
+          // libuv's threads: with a few per file, most of the time on small files); in the main
+          // thread a large one asynchronously, so that a signal is heard while it is read
+          const read =
+            interruptible && (facts.size ?? 0) > SYNC_HASH_MAX
+              ? await hashFileAsync(
+                  file,
+                  facts,
+                  options.buffer,
+                  options.onBytes,
+                  options.hash,
+                  interruptible.signal,
+                )
+              : hashFile(file, facts, options.buffer, options.onBytes, options.hash);
+          if (interruptible) await interruptible.pause();
+          // written while it was hashed: no hash to trust, and the verifier says so
+          record += read.changed ? ',"c":1' : `,"h":"${read.hash}"`;
+        }
+      } catch (error) {
+        if (error instanceof InterruptedError) throw error;
+        record += `,"err":${JSON.stringify(error instanceof SideError ? error.problem : describeError(error))}`;
+      }
+      records.push(`{${name},"k":"${kind}"${record}}`);
     }
-    records.push(`{${name},"k":"${kind}"${record}}`);
+  } finally {
+    if (byName) leaveDirectory();
   }
   described.line = `{${nameJson(rel, 'd', 'db')},"e":[${records.join(',')}]}`;
   return described;

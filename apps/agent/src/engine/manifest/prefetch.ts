@@ -1,3 +1,4 @@
+import { ENTER_AT, enterDirectory, leaveDirectory } from '../cwd.js';
 import type { FileFacts } from '../difference.js';
 import { excludeMatcher } from '../exclude.js';
 import {
@@ -150,19 +151,33 @@ export class SourceReadAhead {
       const facts = new AheadFacts(listing.ok ? listing.entries : []);
       const children: string[] = [];
       if (listing.ok) {
-        for (const [index, entry] of listing.entries.entries()) {
-          // names that are not UTF-8 (and what is under them) are left to the verifier
-          if (typeof entry.name !== 'string') continue;
-          const childRel = rel === '' ? entry.name : `${rel}/${entry.name}`;
-          if (this.excludes.size > 0 && this.excludes.matches(childRel, entry.kind === 'dir')) continue;
-          if (entry.kind === 'dir') children.push(childRel);
-          else {
-            try {
-              facts.set(index, factsOf('source', joinPath(dir, entry.name), entry.kind, this.metadata));
-            } catch (error) {
-              facts.set(index, error as Error);
+        // looked up by name from inside the directory (this loop never waits)
+        const byName = typeof dir === 'string' && listing.entries.length >= ENTER_AT && enterDirectory(dir);
+        try {
+          for (const [index, entry] of listing.entries.entries()) {
+            // names that are not UTF-8 (and what is under them) are left to the verifier
+            if (typeof entry.name !== 'string') continue;
+            const childRel = rel === '' ? entry.name : `${rel}/${entry.name}`;
+            if (this.excludes.size > 0 && this.excludes.matches(childRel, entry.kind === 'dir')) continue;
+            if (entry.kind === 'dir') children.push(childRel);
+            else {
+              try {
+                facts.set(
+                  index,
+                  factsOf(
+                    'source',
+                    byName ? entry.name : joinPath(dir, entry.name),
+                    entry.kind,
+                    this.metadata,
+                  ),
+                );
+              } catch (error) {
+                facts.set(index, error as Error);
+              }
             }
           }
+        } finally {
+          if (byName) leaveDirectory();
         }
         done += listing.entries.length;
         this.held += listing.entries.length;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import * as v from 'valibot';
@@ -67,7 +68,8 @@ export class ManifestReader {
     } finally {
       closeSync(fd);
     }
-    const raw = createReadStream(file);
+    // absolute: the open happens on libuv's threads, and a walk may have moved the working directory (cwd.ts)
+    const raw = createReadStream(resolve(file));
     return ManifestReader.fromStream(
       file,
       first[0] === 0x1f && first[1] === 0x8b ? raw.pipe(zlib().createGunzip()) : raw,

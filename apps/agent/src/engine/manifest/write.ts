@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { zlib } from '../../builtins.js';
 import { describeError, type Name } from '../listing.js';
@@ -68,7 +69,10 @@ export interface ManifestOptions {
  * interrupted or failed run never leaves a manifest cut short under the name a
  * verifier would read (a device or a pipe is written to as itself).
  */
-export async function writeManifest(dir: string, options: ManifestOptions): Promise<ManifestWritten> {
+export async function writeManifest(dir: string, given: ManifestOptions): Promise<ManifestWritten> {
+  // absolute before the walk, which moves the working directory (cwd.ts)
+  const options = { ...given, output: given.output === '-' ? '-' : resolve(given.output) };
+  dir = resolve(dir);
   // a device or a pipe (-o /dev/null, a FIFO) is written as itself: renaming onto it would replace it
   const temporary =
     options.output === '-' || !writesThroughRename(options.output) ? undefined : `${options.output}.partial`;
