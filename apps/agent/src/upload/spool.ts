@@ -10,7 +10,7 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import {
   type ConsistencyResult,
   type ConsistencyResultSchema,
@@ -95,7 +95,12 @@ function writeDurably(path: string, text: string): void {
  * a verified result is either delivered or still here.
  */
 export class Spool {
-  constructor(readonly dir: string) {}
+  /** Absolute: uploads are read back on libuv's threads, perhaps while a walk has moved the working directory (engine/cwd.ts). */
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = resolve(dir);
+  }
 
   private get failedDir(): string {
     return join(this.dir, 'failed');
