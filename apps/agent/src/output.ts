@@ -1,4 +1,5 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { ConsistencyResult } from '@sms/domain';
 import { describeError } from './engine/listing.js';
 import { displayPath, isUtf8 } from './engine/paths.js';
@@ -100,10 +101,15 @@ export class ReportWriter {
   lines = 0;
 
   /** The file is opened (and emptied) by `open`, once the run's arguments have been checked. */
-  constructor(readonly file: string) {}
+  constructor(readonly file: string) {
+    this.path = resolve(file);
+  }
+
+  /** Where it is opened: absolute, as it was given (a walk may have moved the working directory since, engine/cwd.ts). */
+  private readonly path: string;
 
   open(): void {
-    this.handle ??= this.io(() => openSync(this.file, 'w'));
+    this.handle ??= this.io(() => openSync(this.path, 'w'));
   }
 
   /** A report that cannot be written ends the run with an error that names it (a full disk, say). */

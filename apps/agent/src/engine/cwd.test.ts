@@ -1,25 +1,33 @@
 import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
+  closeSync,
+  constants,
+  existsSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
+  readdirSync,
   readFileSync,
   readlinkSync,
   realpathSync,
+  renameSync,
   rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ENTER_AT, enterDirectory, leaveDirectory } from './cwd.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ENTER_AT, enterDirectory, leaveDirectory, WorkingDirectoryError, worthEntering } from './cwd.js';
 import { SourceReadAhead } from './manifest/prefetch.js';
 import { writeManifest } from './manifest/write.js';
 
 // The walks that run on the main thread look a directory's entries up by name from inside it:
-// the working directory must come back, and the facts must be those of the full paths.
+// the working directory must come back, nothing relative may land in the tree meanwhile, and the
+// facts must be those of the full paths.
 let dir: string;
 let started: string;
 beforeEach(() => {
@@ -27,6 +35,7 @@ beforeEach(() => {
   dir = realpathSync(mkdtempSync(join(tmpdir(), 'sms-agent-cwd-')));
 });
 afterEach(() => {
+  vi.restoreAllMocks();
   process.chdir(started);
   rmSync(dir, { recursive: true, force: true });
 });
@@ -36,34 +45,64 @@ describe('entering a directory to look its entries up by name', () => {
     const inner = join(dir, 'inner');
     mkdirSync(inner);
     process.chdir(dir);
-    expect(enterDirectory(inner)).toBe(true);
+    const back = enterDirectory(inner);
+    expect(back).toBe(dir);
     expect(process.cwd()).toBe(inner);
-    leaveDirectory();
+    leaveDirectory(back!);
     expect(process.cwd()).toBe(dir);
   });
 
-  it('stays where it is when the directory cannot be entered (the caller uses full paths)', () => {
+  it('stays where it is when the directory cannot be entered, or is not absolute (the caller uses full paths)', () => {
     writeFileSync(join(dir, 'file'), 'x');
+    mkdirSync(join(dir, 'inner'));
     process.chdir(dir);
-    expect(enterDirectory(join(dir, 'missing'))).toBe(false);
-    expect(enterDirectory(join(dir, 'file'))).toBe(false);
+    expect(enterDirectory(join(dir, 'missing'))).toBeUndefined();
+    expect(enterDirectory(join(dir, 'file'))).toBeUndefined();
+    expect(enterDirectory('inner')).toBeUndefined();
     expect(process.cwd()).toBe(dir);
   });
 
-  it('leaves to / when the directory it came from is gone, never staying inside the tree', () => {
+  it('does not move when the directory it is in was removed (Node still has its path), nor goes back to a renamed one by its old name', () => {
     const home = join(dir, 'home');
     const tree = join(dir, 'tree');
     mkdirSync(home);
     mkdirSync(tree);
     process.chdir(home);
-    expect(enterDirectory(tree)).toBe(true);
+    expect(process.cwd()).toBe(home);
     rmSync(home, { recursive: true });
-    leaveDirectory();
+    expect(enterDirectory(tree)).toBeUndefined();
+
+    mkdirSync(home);
+    process.chdir(home);
+    expect(process.cwd()).toBe(home);
+    renameSync(home, join(dir, 'moved'));
+    const back = enterDirectory(tree);
+    expect(back).toBe(join(dir, 'moved'));
+    leaveDirectory(back!);
+    expect(process.cwd()).toBe(join(dir, 'moved'));
+  });
+
+  it('ends with an error, out of the tree, when the directory it came from goes while it is inside', () => {
+    const home = join(dir, 'home');
+    const tree = join(dir, 'tree');
+    mkdirSync(home);
+    mkdirSync(tree);
+    process.chdir(home);
+    const back = enterDirectory(tree)!;
+    rmSync(home, { recursive: true });
+    expect(() => leaveDirectory(back)).toThrow(WorkingDirectoryError);
+    expect(() => leaveDirectory(back)).toThrow(`${home}, was removed or moved while it ran (ENOENT)`);
     expect(process.cwd()).toBe('/');
   });
 
-  // every kind of entry, more than ENTER_AT of them, so that the directory is entered
-  function kinds(root: string): string[] {
+  it('enters a directory only for enough entries that are not directories', () => {
+    const many = (n: number, kind: string) => Array.from({ length: n }, () => ({ kind }));
+    expect(worthEntering([...many(ENTER_AT - 1, 'file'), ...many(50, 'dir')])).toBe(false);
+    expect(worthEntering([...many(ENTER_AT - 1, 'file'), ...many(1, 'symlink')])).toBe(true);
+  });
+
+  // every kind of entry, and more than ENTER_AT of them, so that the directory is entered
+  function kinds(root: string, notUtf8 = false): string[] {
     mkdirSync(root);
     writeFileSync(join(root, 'a.txt'), 'alpha');
     writeFileSync(join(root, 'b.bin'), Buffer.alloc(3000, 1));
@@ -72,22 +111,33 @@ describe('entering a directory to look its entries up by name', () => {
     symlinkSync('a.txt', join(root, 'link'));
     symlinkSync('/nowhere/at/all', join(root, 'dangling'));
     execFileSync('mkfifo', [join(root, 'fifo')]);
+    for (let i = 0; i < ENTER_AT; i++) writeFileSync(join(root, `more-${i}`), 'm'.repeat(i));
     mkdirSync(join(root, 'sub'));
     writeFileSync(join(root, 'sub', 'c'), 'c');
-    const names = ['a.txt', 'b.bin', 'closed', 'link', 'dangling', 'fifo'];
-    expect(names.length).toBeGreaterThan(ENTER_AT);
-    return names;
+    // a name that is not UTF-8 (the directory is then listed as bytes; the read-ahead leaves those)
+    if (notUtf8)
+      writeFileSync(
+        Buffer.concat([Buffer.from(`${root}/latin-`), Buffer.from([0xe9])]),
+        Buffer.from('café', 'latin1'),
+      );
+    return ['a.txt', 'b.bin', 'closed', 'link', 'dangling', 'fifo', 'more-3'];
+  }
+
+  function chdirsInto(tree: string) {
+    const chdir = vi.spyOn(process, 'chdir');
+    return () => chdir.mock.calls.filter(([to]) => to === tree).length;
   }
 
   it("a quick manifest made on the main thread has each entry's facts as lstat of its full path gives them", async () => {
     const tree = join(dir, 'tree');
-    const names = kinds(tree);
+    const names = kinds(tree, true);
     process.chdir(dir);
+    const entered = chdirsInto(tree);
     await writeManifest(tree, { mode: 'quick', excludes: [], output: 'made.ndjson', workers: 0 });
+    expect(entered()).toBe(1);
     expect(process.cwd()).toBe(dir);
     const lines = readFileSync(join(dir, 'made.ndjson'), 'utf8').trim().split('\n');
-    const block = JSON.parse(lines[1]!) as { d: string; e: Record<string, unknown>[] };
-    expect(block.d).toBe('');
+    const block = JSON.parse(lines[1]!) as { db?: string; e: Record<string, unknown>[] };
     for (const name of names) {
       const entry = block.e.find((e) => e.n === name)!;
       const stats = lstatSync(join(tree, name), { bigint: true });
@@ -101,6 +151,8 @@ describe('entering a directory to look its entries up by name', () => {
       }
       if (stats.isSymbolicLink()) expect(entry.l, name).toBe(readlinkSync(join(tree, name), 'utf8'));
     }
+    const latin = block.e.find((e) => e.nb === Buffer.from('latin-\xe9', 'latin1').toString('base64'))!;
+    expect(latin).toMatchObject({ k: 'f', s: 4 });
     expect(block.e.find((e) => e.n === 'sub')).toEqual({ n: 'sub', k: 'd' });
   });
 
@@ -108,11 +160,13 @@ describe('entering a directory to look its entries up by name', () => {
     const tree = join(dir, 'tree');
     kinds(tree);
     process.chdir(dir);
+    const entered = chdirsInto(tree);
     const ahead = new SourceReadAhead([tree], [], true, [0]);
     ahead.step(Number.POSITIVE_INFINITY);
+    expect(entered()).toBe(1);
     expect(process.cwd()).toBe(dir);
     const read = ahead.take(0, '')!;
-    for (const name of ['a.txt', 'b.bin', 'closed']) {
+    for (const name of ['a.txt', 'b.bin', 'closed', 'more-3']) {
       const stats = lstatSync(join(tree, name), { bigint: true });
       expect(read.facts.get(name), name).toMatchObject({
         kind: 'file',
@@ -122,5 +176,39 @@ describe('entering a directory to look its entries up by name', () => {
     }
     expect(read.facts.get('link')).toMatchObject({ kind: 'symlink', link: Buffer.from('a.txt') });
     expect(read.facts.get('fifo')).toMatchObject({ kind: 'fifo' });
+  });
+
+  it("a relative output is opened where it was given, even when libuv's threads open it while the walk is inside the tree", async () => {
+    const tree = join(dir, 'tree');
+    kinds(tree);
+    // the directory walked second
+    const deep = join(tree, 'deep');
+    mkdirSync(deep);
+    for (let i = 0; i < ENTER_AT; i++) writeFileSync(join(deep, `f${i}`), 'f');
+    // every thread of libuv's pool waits on a FIFO, so that the output's open waits in the queue...
+    const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+    const fifos = Array.from({ length: threads }, (_, i) => join(dir, `block-${i}`));
+    for (const fifo of fifos) execFileSync('mkfifo', [fifo]);
+    const blocked = fifos.map((fifo) => open(fifo, 'r'));
+    process.chdir(dir);
+    // ...until the walk is inside the tree: then the pool is let go while this thread stays there
+    const chdir = process.chdir.bind(process);
+    let released = false;
+    const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    vi.spyOn(process, 'chdir').mockImplementation((to: string) => {
+      chdir(to);
+      // the walk yields to the event loop every 50 ms: the output's open is asked for by then
+      if (to === tree) sleep(60);
+      if (to === deep && !released) {
+        released = true;
+        for (const fifo of fifos) closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+        sleep(200);
+      }
+    });
+    await writeManifest(tree, { mode: 'quick', excludes: [], output: 'made.ndjson', workers: 0 });
+    for (const handle of await Promise.all(blocked)) await handle.close();
+    expect(released).toBe(true);
+    expect(readdirSync(deep).filter((name) => name.startsWith('made'))).toEqual([]);
+    expect(existsSync(join(dir, 'made.ndjson'))).toBe(true);
   });
 });

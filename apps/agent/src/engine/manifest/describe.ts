@@ -1,4 +1,4 @@
-import { ENTER_AT, enterDirectory, leaveDirectory } from '../cwd.js';
+import { enterDirectory, leaveDirectory, worthEntering } from '../cwd.js';
 import type { ExcludeMatcher } from '../exclude.js';
 import { InterruptedError } from '../interrupt.js';
 import { describeError, factsOf, listOne, type Name, SideError } from '../listing.js';
@@ -62,11 +62,11 @@ export async function describeDirectory(
   const records: string[] = [];
   // quick mode never waits in this loop: its entries are looked up by name from inside the
   // directory (content mode may wait for a file's reads, when other work runs on this thread)
-  const byName =
-    options.mode === 'quick' &&
-    typeof path === 'string' &&
-    listing.entries.length >= ENTER_AT &&
-    enterDirectory(path);
+  const back =
+    options.mode === 'quick' && typeof path === 'string' && worthEntering(listing.entries)
+      ? enterDirectory(path)
+      : undefined;
+  const byName = back !== undefined;
   try {
     for (const entry of listing.entries) {
       if (options.excludes.size > 0) {
@@ -126,7 +126,7 @@ export async function describeDirectory(
       records.push(`{${name},"k":"${kind}"${record}}`);
     }
   } finally {
-    if (byName) leaveDirectory();
+    if (back !== undefined) leaveDirectory(back);
   }
   described.line = `{${nameJson(rel, 'd', 'db')},"e":[${records.join(',')}]}`;
   return described;

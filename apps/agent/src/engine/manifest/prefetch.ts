@@ -1,4 +1,4 @@
-import { ENTER_AT, enterDirectory, leaveDirectory } from '../cwd.js';
+import { enterDirectory, leaveDirectory, worthEntering } from '../cwd.js';
 import type { FileFacts } from '../difference.js';
 import { excludeMatcher } from '../exclude.js';
 import {
@@ -152,7 +152,9 @@ export class SourceReadAhead {
       const children: string[] = [];
       if (listing.ok) {
         // looked up by name from inside the directory (this loop never waits)
-        const byName = typeof dir === 'string' && listing.entries.length >= ENTER_AT && enterDirectory(dir);
+        const back =
+          typeof dir === 'string' && worthEntering(listing.entries) ? enterDirectory(dir) : undefined;
+        const byName = back !== undefined;
         try {
           for (const [index, entry] of listing.entries.entries()) {
             // names that are not UTF-8 (and what is under them) are left to the verifier
@@ -177,7 +179,7 @@ export class SourceReadAhead {
             }
           }
         } finally {
-          if (byName) leaveDirectory();
+          if (back !== undefined) leaveDirectory(back);
         }
         done += listing.entries.length;
         this.held += listing.entries.length;
