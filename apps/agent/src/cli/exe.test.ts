@@ -175,8 +175,27 @@ describe('the single executable (for hosts without Node)', () => {
         );
         expect(readdirSync(sshd.tmp)).toEqual([]);
       }
+      // the connection cut while the copy is on its way: said, never a count, nothing left there
+      const cut = join(pair.dir, 'cut-ssh');
+      writeFileSync(cut, `#!/bin/sh\n/usr/bin/head -c 20000000 | /usr/bin/ssh -F ${sshd.config} "$@"\n`, {
+        mode: 0o755,
+      });
+      const short = run(overSsh(pair, sshd).map((arg) => (arg.startsWith('/usr/bin/ssh ') ? cut : arg)));
+      expect(short.status, short.stderr).toBe(2);
+      expect(short.stderr).toMatch(
+        /the copy of this agent arrived short \(\d+ bytes\): the connection was cut while it was sent; run again/,
+      );
+      expect(readdirSync(sshd.tmp)).toEqual([]);
     } finally {
       await sshd.stop();
+    }
+    // a host without dd (which copies the executable in 1 MiB blocks there): head -c takes it all
+    const noDd = await startSshd({ path: pathWithoutNode(pair.dir, ['dd']) });
+    try {
+      verifyOverSsh(pair, noDd, 'quick');
+      expect(readdirSync(noDd.tmp)).toEqual([]);
+    } finally {
+      await noDd.stop();
     }
     // a host without the GNU C library (no getconf to say which: musl, as on Alpine) is refused
     const bare = pathWithoutNode(pair.dir, ['getconf']);

@@ -154,6 +154,7 @@ export function pathWithoutNode(dir: string, leaveOut: string[] = []): string {
     'env',
     'mktemp',
     'head',
+    'dd',
     'wc',
     'cat',
     'chmod',
