@@ -40,12 +40,25 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** A listing worth entering. */
+const FILES = Array.from({ length: ENTER_AT }, () => ({ kind: 'file' }));
+
+/** A directory to start in, made the working directory, and a tree beside it. */
+function homeAndTree(): { home: string; tree: string } {
+  const home = join(dir, 'home');
+  const tree = join(dir, 'tree');
+  mkdirSync(home);
+  mkdirSync(tree);
+  process.chdir(home);
+  return { home, tree };
+}
+
 describe('entering a directory to look its entries up by name', () => {
   it('moves there and comes back to where the process was', () => {
     const inner = join(dir, 'inner');
     mkdirSync(inner);
     process.chdir(dir);
-    const back = enterDirectory(inner);
+    const back = enterDirectory(inner, FILES);
     expect(back).toBe(dir);
     expect(process.cwd()).toBe(inner);
     leaveDirectory(back!);
@@ -56,39 +69,31 @@ describe('entering a directory to look its entries up by name', () => {
     writeFileSync(join(dir, 'file'), 'x');
     mkdirSync(join(dir, 'inner'));
     process.chdir(dir);
-    expect(enterDirectory(join(dir, 'missing'))).toBeUndefined();
-    expect(enterDirectory(join(dir, 'file'))).toBeUndefined();
-    expect(enterDirectory('inner')).toBeUndefined();
+    expect(enterDirectory(join(dir, 'missing'), FILES)).toBeUndefined();
+    expect(enterDirectory(join(dir, 'file'), FILES)).toBeUndefined();
+    expect(enterDirectory('inner', FILES)).toBeUndefined();
     expect(process.cwd()).toBe(dir);
   });
 
   it('does not move when the directory it is in was removed (Node still has its path), nor goes back to a renamed one by its old name', () => {
-    const home = join(dir, 'home');
-    const tree = join(dir, 'tree');
-    mkdirSync(home);
-    mkdirSync(tree);
-    process.chdir(home);
+    const { home, tree } = homeAndTree();
     expect(process.cwd()).toBe(home);
     rmSync(home, { recursive: true });
-    expect(enterDirectory(tree)).toBeUndefined();
+    expect(enterDirectory(tree, FILES)).toBeUndefined();
 
     mkdirSync(home);
     process.chdir(home);
     expect(process.cwd()).toBe(home);
     renameSync(home, join(dir, 'moved'));
-    const back = enterDirectory(tree);
+    const back = enterDirectory(tree, FILES);
     expect(back).toBe(join(dir, 'moved'));
     leaveDirectory(back!);
     expect(process.cwd()).toBe(join(dir, 'moved'));
   });
 
   it('ends with an error, out of the tree, when the directory it came from goes while it is inside', () => {
-    const home = join(dir, 'home');
-    const tree = join(dir, 'tree');
-    mkdirSync(home);
-    mkdirSync(tree);
-    process.chdir(home);
-    const back = enterDirectory(tree)!;
+    const { home, tree } = homeAndTree();
+    const back = enterDirectory(tree, FILES)!;
     rmSync(home, { recursive: true });
     expect(() => leaveDirectory(back)).toThrow(WorkingDirectoryError);
     expect(() => leaveDirectory(back)).toThrow(`${home}, was removed or moved while it ran (ENOENT)`);
@@ -99,6 +104,10 @@ describe('entering a directory to look its entries up by name', () => {
     const many = (n: number, kind: string) => Array.from({ length: n }, () => ({ kind }));
     expect(worthEntering([...many(ENTER_AT - 1, 'file'), ...many(50, 'dir')])).toBe(false);
     expect(worthEntering([...many(ENTER_AT - 1, 'file'), ...many(1, 'symlink')])).toBe(true);
+    mkdirSync(join(dir, 'inner'));
+    process.chdir(dir);
+    expect(enterDirectory(join(dir, 'inner'), many(ENTER_AT - 1, 'file'))).toBeUndefined();
+    expect(process.cwd()).toBe(dir);
   });
 
   // every kind of entry, and more than ENTER_AT of them, so that the directory is entered

@@ -1,4 +1,4 @@
-import { enterDirectory, leaveDirectory, worthEntering } from '../cwd.js';
+import { enterDirectory, leaveDirectory } from '../cwd.js';
 import type { ExcludeMatcher } from '../exclude.js';
 import { InterruptedError } from '../interrupt.js';
 import { describeError, factsOf, listOne, type Name, SideError } from '../listing.js';
@@ -62,10 +62,7 @@ export async function describeDirectory(
   const records: string[] = [];
   // quick mode never waits in this loop: its entries are looked up by name from inside the
   // directory (content mode may wait for a file's reads, when other work runs on this thread)
-  const back =
-    options.mode === 'quick' && typeof path === 'string' && worthEntering(listing.entries)
-      ? enterDirectory(path)
-      : undefined;
+  const back = options.mode === 'quick' ? enterDirectory(path, listing.entries) : undefined;
   const byName = back !== undefined;
   try {
     for (const entry of listing.entries) {

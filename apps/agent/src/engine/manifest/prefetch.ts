@@ -1,4 +1,4 @@
-import { enterDirectory, leaveDirectory, worthEntering } from '../cwd.js';
+import { enterDirectory, leaveDirectory } from '../cwd.js';
 import type { FileFacts } from '../difference.js';
 import { excludeMatcher } from '../exclude.js';
 import {
@@ -152,8 +152,7 @@ export class SourceReadAhead {
       const children: string[] = [];
       if (listing.ok) {
         // looked up by name from inside the directory (this loop never waits)
-        const back =
-          typeof dir === 'string' && worthEntering(listing.entries) ? enterDirectory(dir) : undefined;
+        const back = enterDirectory(dir, listing.entries);
         const byName = back !== undefined;
         try {
           for (const [index, entry] of listing.entries.entries()) {
