@@ -35,6 +35,16 @@ function verifyOverSsh(
   return remote;
 }
 
+/** Runs `work` against an sshd on 127.0.0.1 whose sessions have `path` as PATH (the host's tools), then stops it. */
+async function onHost(path: string, work: (sshd: Sshd) => void): Promise<void> {
+  const sshd = await startSshd({ path });
+  try {
+    work(sshd);
+  } finally {
+    await sshd.stop();
+  }
+}
+
 /** `verify --json` of the pair's source against its target over ssh (ssh named by its path: the empty environment has no PATH). */
 const overSsh = (pair: { src: string; dst: string }, sshd: Sshd, mode = 'quick') => [
   'verify',
@@ -166,47 +176,40 @@ describe('the single executable (for hosts without Node)', () => {
       { a: 'same', b: 'source', c: { d: 'only here' }, e: { link: 'a' } },
       { a: 'same', b: 'target', x: 'extra', e: { link: 'a' } },
     );
-    const sshd = await startSshd({ path: pathWithoutNode(pair.dir) });
     try {
-      for (const mode of ['quick', 'content']) {
-        const remote = verifyOverSsh(pair, sshd, mode);
-        expect(remote.stderr).toMatch(
-          /the target's manifest is made on sms-test-host by a copy of this agent in /,
+      await onHost(pathWithoutNode(pair.dir), (sshd) => {
+        for (const mode of ['quick', 'content']) {
+          const remote = verifyOverSsh(pair, sshd, mode);
+          expect(remote.stderr).toMatch(
+            /the target's manifest is made on sms-test-host by a copy of this agent in /,
+          );
+          expect(readdirSync(sshd.tmp)).toEqual([]);
+        }
+        // the connection cut while the copy is on its way: said, never a count, nothing left there
+        const cut = join(pair.dir, 'cut-ssh');
+        writeFileSync(cut, `#!/bin/sh\n/usr/bin/head -c 20000000 | /usr/bin/ssh -F ${sshd.config} "$@"\n`, {
+          mode: 0o755,
+        });
+        const short = run(overSsh(pair, sshd).map((arg) => (arg.startsWith('/usr/bin/ssh ') ? cut : arg)));
+        expect(short.status, short.stderr).toBe(2);
+        expect(short.stderr).toMatch(
+          /the copy of this agent arrived short \(\d+ bytes\): the connection was cut while it was sent; run again/,
         );
         expect(readdirSync(sshd.tmp)).toEqual([]);
-      }
-      // the connection cut while the copy is on its way: said, never a count, nothing left there
-      const cut = join(pair.dir, 'cut-ssh');
-      writeFileSync(cut, `#!/bin/sh\n/usr/bin/head -c 20000000 | /usr/bin/ssh -F ${sshd.config} "$@"\n`, {
-        mode: 0o755,
       });
-      const short = run(overSsh(pair, sshd).map((arg) => (arg.startsWith('/usr/bin/ssh ') ? cut : arg)));
-      expect(short.status, short.stderr).toBe(2);
-      expect(short.stderr).toMatch(
-        /the copy of this agent arrived short \(\d+ bytes\): the connection was cut while it was sent; run again/,
-      );
-      expect(readdirSync(sshd.tmp)).toEqual([]);
+      // a host without dd (which copies the executable in 1 MiB blocks there): head -c takes it all
+      await onHost(pathWithoutNode(pair.dir, ['dd']), (noDd) => {
+        verifyOverSsh(pair, noDd, 'quick');
+        expect(readdirSync(noDd.tmp)).toEqual([]);
+      });
+      // a host without the GNU C library (no getconf to say which: musl, as on Alpine) is refused
+      await onHost(pathWithoutNode(pair.dir, ['getconf']), (musl) => {
+        const refused = run(overSsh(pair, musl));
+        expect(refused.status).toBe(2);
+        expect(refused.stderr).toContain('this executable needs glibc 2.28 or newer');
+        expect(readdirSync(musl.tmp)).toEqual([]);
+      });
     } finally {
-      await sshd.stop();
-    }
-    // a host without dd (which copies the executable in 1 MiB blocks there): head -c takes it all
-    const noDd = await startSshd({ path: pathWithoutNode(pair.dir, ['dd']) });
-    try {
-      verifyOverSsh(pair, noDd, 'quick');
-      expect(readdirSync(noDd.tmp)).toEqual([]);
-    } finally {
-      await noDd.stop();
-    }
-    // a host without the GNU C library (no getconf to say which: musl, as on Alpine) is refused
-    const bare = pathWithoutNode(pair.dir, ['getconf']);
-    const musl = await startSshd({ path: bare });
-    try {
-      const refused = run(overSsh(pair, musl));
-      expect(refused.status).toBe(2);
-      expect(refused.stderr).toContain('this executable needs glibc 2.28 or newer');
-      expect(readdirSync(musl.tmp)).toEqual([]);
-    } finally {
-      await musl.stop();
       pair.cleanup();
     }
   }, 60_000);
@@ -228,8 +231,7 @@ describe('the single executable (for hosts without Node)', () => {
       { path: withNode, copy: '', env: { SMS_AGENT_REMOTE_COPY: 'executable' } },
     ];
     for (const host of hosts) {
-      const sshd = await startSshd({ path: host.path });
-      try {
+      await onHost(host.path, (sshd) => {
         for (const mode of ['quick', 'content']) {
           const remote = verifyOverSsh(pair, sshd, mode, host.env);
           const notice =
@@ -240,9 +242,7 @@ describe('the single executable (for hosts without Node)', () => {
           expect(notice![1]?.trim() ?? '').toBe(host.copy);
           expect(readdirSync(sshd.tmp)).toEqual([]);
         }
-      } finally {
-        await sshd.stop();
-      }
+      });
     }
     pair.cleanup();
   }, 60_000);
@@ -256,36 +256,33 @@ describe('the single executable (for hosts without Node)', () => {
       '#!/bin/sh\nif [ "$1" = --version ]; then echo v22.12.0; exit 0; fi\necho "node: cannot find module /opt/missing.js" >&2\nexit 1\n',
       { mode: 0o755 },
     );
-    const sshd = await startSshd({ path: broken });
     try {
-      const failed = run(overSsh(pair, sshd));
-      expect(failed.status, failed.stderr).toBe(2);
-      expect(failed.stderr).toContain(
-        '(its JavaScript, run there by Node.js v22.12.0)) failed before the manifest was complete',
-      );
-      expect(failed.stderr).toContain('cannot find module /opt/missing.js');
-      expect(failed.stderr).toContain(
-        'if Node.js there cannot run it, SMS_AGENT_REMOTE_COPY=executable sends the executable instead',
-      );
-      expect(readdirSync(sshd.tmp)).toEqual([]);
-      const instead = run(overSsh(pair, sshd), { SMS_AGENT_REMOTE_COPY: 'executable' });
-      expect(instead.status, instead.stderr).toBe(0);
-      const unknown = run(overSsh(pair, sshd), { SMS_AGENT_REMOTE_COPY: 'rsync' });
-      expect(unknown.status).toBe(2);
-      expect(unknown.stderr).toContain('SMS_AGENT_REMOTE_COPY=rsync: give executable');
-      expect(readdirSync(sshd.tmp)).toEqual([]);
+      await onHost(broken, (sshd) => {
+        const failed = run(overSsh(pair, sshd));
+        expect(failed.status, failed.stderr).toBe(2);
+        expect(failed.stderr).toContain(
+          '(its JavaScript, run there by Node.js v22.12.0)) failed before the manifest was complete',
+        );
+        expect(failed.stderr).toContain('cannot find module /opt/missing.js');
+        expect(failed.stderr).toContain(
+          'if Node.js there cannot run it, SMS_AGENT_REMOTE_COPY=executable sends the executable instead',
+        );
+        expect(readdirSync(sshd.tmp)).toEqual([]);
+        const instead = run(overSsh(pair, sshd), { SMS_AGENT_REMOTE_COPY: 'executable' });
+        expect(instead.status, instead.stderr).toBe(0);
+        const unknown = run(overSsh(pair, sshd), { SMS_AGENT_REMOTE_COPY: 'rsync' });
+        expect(unknown.status).toBe(2);
+        expect(unknown.stderr).toContain('SMS_AGENT_REMOTE_COPY=rsync: give executable');
+        expect(readdirSync(sshd.tmp)).toEqual([]);
+      });
+      // refused on a host without Node.js too, where it would change nothing
+      await onHost(pathWithoutNode(join(pair.dir, 'bare')), (bare) => {
+        const unknown = run(overSsh(pair, bare), { SMS_AGENT_REMOTE_COPY: 'javascript' });
+        expect(unknown.status).toBe(2);
+        expect(unknown.stderr).toContain('SMS_AGENT_REMOTE_COPY=javascript: give executable');
+        expect(readdirSync(bare.tmp)).toEqual([]);
+      });
     } finally {
-      await sshd.stop();
-    }
-    // refused on a host without Node.js too, where it would change nothing
-    const bare = await startSshd({ path: pathWithoutNode(join(pair.dir, 'bare')) });
-    try {
-      const unknown = run(overSsh(pair, bare), { SMS_AGENT_REMOTE_COPY: 'javascript' });
-      expect(unknown.status).toBe(2);
-      expect(unknown.stderr).toContain('SMS_AGENT_REMOTE_COPY=javascript: give executable');
-      expect(readdirSync(bare.tmp)).toEqual([]);
-    } finally {
-      await bare.stop();
       pair.cleanup();
     }
   }, 60_000);
