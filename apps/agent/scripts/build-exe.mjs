@@ -23,32 +23,20 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'rolldown';
+import { bundleAgent, agentVersion as version } from './rolldown-agent.mjs';
 
 const here = new URL('..', import.meta.url).pathname;
-const { version } = JSON.parse(readFileSync(join(here, 'package.json'), 'utf8'));
 const work = join(here, 'dist', 'exe');
 const output = join(here, 'dist', `sms-agent-${process.platform}-${process.arch}`);
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 
-const bundle = async (input, file, define) =>
-  build({
-    cwd: here,
-    input,
-    platform: 'node',
-    tsconfig: 'tsconfig.json',
-    transform: { define: { __SMS_AGENT_VERSION__: JSON.stringify(version), ...define } },
-    logLevel: 'warn',
-    output: { file, format: 'cjs', codeSplitting: false, minify: true },
-  });
-
-await bundle('src/engine/worker.ts', join(work, 'worker.cjs'), {});
+await bundleAgent('src/engine/worker.ts', join(work, 'worker.cjs'), 'cjs');
 const workerCode = readFileSync(join(work, 'worker.cjs'), 'utf8');
 // A single executable has no module loader for import(): a builtin imported dynamically fails at
 // run time there (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), so the sources import builtins statically.
 const dynamicImport = (code) => /\bimport\(\s*["'`]/.exec(code);
-await bundle('src/exe.ts', join(work, 'sms-agent.cjs'), {
+await bundleAgent('src/exe.ts', join(work, 'sms-agent.cjs'), 'cjs', {
   __SMS_AGENT_WORKER_CODE__: JSON.stringify(workerCode),
   __SMS_AGENT_EXE__: 'true',
 });

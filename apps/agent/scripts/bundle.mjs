@@ -14,27 +14,13 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'rolldown';
-
-const here = new URL('..', import.meta.url).pathname;
-const { version } = JSON.parse(readFileSync(`${here}package.json`, 'utf8'));
-
-const bundle = (input, file, format, define = {}) =>
-  build({
-    cwd: here,
-    input,
-    platform: 'node',
-    tsconfig: 'tsconfig.json',
-    transform: { define: { __SMS_AGENT_VERSION__: JSON.stringify(version), ...define } },
-    logLevel: 'warn',
-    output: { file, format, codeSplitting: false, minify: true },
-  });
+import { bundleAgent } from './rolldown-agent.mjs';
 
 const work = mkdtempSync(join(tmpdir(), 'sms-agent-bundle-'));
 try {
-  await bundle('src/engine/worker.ts', join(work, 'worker.cjs'), 'cjs');
+  await bundleAgent('src/engine/worker.ts', join(work, 'worker.cjs'), 'cjs');
   const workerCode = readFileSync(join(work, 'worker.cjs'), 'utf8');
-  await bundle('src/bin.ts', 'dist/sms-agent.js', 'esm', {
+  await bundleAgent('src/bin.ts', 'dist/sms-agent.js', 'esm', {
     __SMS_AGENT_WORKER_CODE__: JSON.stringify(workerCode),
   });
 } finally {
