@@ -12,6 +12,28 @@ const { version } = JSON.parse(readFileSync(`${here}package.json`, 'utf8'));
 export const agentVersion = version;
 
 /**
+ * commander requires node:child_process when it loads, for subcommands that are executables of their
+ * own (which the agent has none of): with net and dgram behind it that is 3 ms of every start. This
+ * plugin makes commander require it at its first spawn instead. A commander that no longer has the
+ * line stops the build, so that the next upgrade looks at it again.
+ */
+const commanderLoadsChildProcessWhenUsed = {
+  name: 'sms-agent:commander-child-process-when-used',
+  transform(code, id) {
+    if (!/[\\/]commander[\\/]lib[\\/]command\.js$/.test(id)) return null;
+    const eager = "const childProcess = require('node:child_process');";
+    if (!code.includes(eager))
+      throw new Error(
+        `${id} no longer has "${eager}": look at how this commander loads child_process and update ${import.meta.url}`,
+      );
+    return code.replace(
+      eager,
+      "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };",
+    );
+  },
+};
+
+/**
  * Bundles `input` (relative to the package) into one file: `format` 'esm' or 'cjs', `define` the
  * compile-time constants beyond the version.
  */
@@ -23,6 +45,7 @@ export function bundleAgent(input, file, format, define = {}) {
     tsconfig: 'tsconfig.json',
     transform: { define: { __SMS_AGENT_VERSION__: JSON.stringify(version), ...define } },
     logLevel: 'warn',
+    plugins: [commanderLoadsChildProcessWhenUsed],
     output: { file, format, codeSplitting: false, minify: true },
   });
 }

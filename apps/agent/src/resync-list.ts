@@ -1,5 +1,4 @@
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import {
   type FindingCategory,
   FindingsLineSchema,
@@ -8,6 +7,7 @@ import {
   resyncEntry,
 } from '@sms/domain';
 import * as v from 'valibot';
+import { readline } from './builtins.js';
 
 /** A report that cannot be turned into a list: the message names the file, the line and what to do. */
 export class ReportFileError extends Error {
@@ -55,7 +55,7 @@ async function* readReport(file: string): AsyncGenerator<ReportLine> {
     );
   }
   let number = 0;
-  for await (const text of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
+  for await (const text of readline().createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
     number++;
     if (text.trim() === '') continue;
     let json: unknown;

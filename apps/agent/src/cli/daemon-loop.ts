@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isSmsApiError, type VerificationRequest } from '@sms/client';
 import { deriveCheckResult, ErrorCodes, VerificationLimits } from '@sms/domain';
+import { crypto } from '../builtins.js';
 import { describeError } from '../engine/listing.js';
 import { EXIT } from './shared.js';
 import { readTaskRun } from './task-run.js';
@@ -114,7 +114,7 @@ async function claim(options: DaemonOptions, request: VerificationRequest) {
 async function work(options: DaemonOptions, request: VerificationRequest, leaseId: string): Promise<void> {
   const { client } = options.context;
   const { log } = options;
-  const runId = randomUUID();
+  const runId = crypto().randomUUID();
   const abandon = new AbortController();
   let lost = false;
   const onStop = () => abandon.abort(String(options.stop.reason ?? 'SIGTERM'));

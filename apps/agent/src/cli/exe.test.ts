@@ -3,6 +3,7 @@ import { readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { LOADED_WHEN_USED, loadedBuiltins, writeBuiltinsProbe } from '../test-support/builtins.js';
 import { pathWithoutNode, type Sshd, startSshd } from '../test-support/sshd.js';
 import { treePair } from '../test-support/tree.js';
 
@@ -99,6 +100,23 @@ describe('the single executable (for hosts without Node)', () => {
     const plain = spawnSync(exe, ['--help'], { env: other, encoding: 'utf8', timeout: 60_000 });
     expect(plain.stderr).toBe('');
     expect(plain.stdout).toBe(used.stdout);
+  });
+
+  it('verifies two empty directories without loading the modules only some runs use (as the npm bundle: startup.test.ts)', () => {
+    const pair = treePair({}, {});
+    try {
+      const probe = writeBuiltinsProbe(pair.dir);
+      // NODE_OPTIONS --require: an executable takes it as node does
+      const probed = run(['verify', '--source', pair.src, '--target', pair.dst], {
+        NODE_OPTIONS: `--require ${probe}`,
+      });
+      expect(probed.status, probed.stderr).toBe(0);
+      const builtins = loadedBuiltins(probed.stderr);
+      expect(builtins).toEqual(expect.arrayContaining(['fs', 'sea']));
+      for (const name of LOADED_WHEN_USED) expect(builtins, `${name} was loaded`).not.toContain(name);
+    } finally {
+      pair.cleanup();
+    }
   });
 
   it('verifies a tree with its worker threads (started from code) and counts right, in both modes', () => {

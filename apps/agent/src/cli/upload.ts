@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
+import { crypto } from '../builtins.js';
 import { deliveryExit, say, summarizeDeliveries, taskId, uploadContext, uploadOptions } from './shared.js';
 
 export function registerUpload(program: Command): void {
@@ -15,7 +15,7 @@ export function registerUpload(program: Command): void {
     const results = (await import('../consistency-file.js')).read(file);
     const { spool, client, upload } = await uploadContext(flags);
     // the uploads of one saved result are one run, as those of the verify that made it would have been
-    const outcomes = await upload.uploadResults(client, spool, task, results, randomUUID());
+    const outcomes = await upload.uploadResults(client, spool, task, results, crypto().randomUUID());
     for (const line of summarizeDeliveries(outcomes, spool.dir)) say(line);
     process.exitCode = deliveryExit(outcomes);
   });

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { ConsistencyResult } from '@sms/domain';
+import { crypto } from '../builtins.js';
 import { InterruptedError, throwIfInterrupted } from '../engine/interrupt.js';
 import { describeError } from '../engine/listing.js';
 import { readEnv } from '../env.js';
@@ -61,8 +61,6 @@ export function targetOptions(
 export interface VerificationOutcome {
   /** As `verify` exits: 0 consistent, 1 inconsistent, 2 an error, 3 spooled, 130/143 interrupted. */
   exitCode: number;
-  /** The run: every upload of this verification carries it. */
-  runId: string;
   /** The counts, as uploaded (absent when the verification did not end). */
   results?: ConsistencyResult[];
   /** Why the exit status is 2 although the verification ended (an upload refused, a result the API cannot take). */
@@ -72,7 +70,7 @@ export interface VerificationOutcome {
 }
 
 export interface VerificationControl {
-  /** The run's id (default: a new UUID), so that a caller can name the run before it ends. */
+  /** The run's id (default: a new UUID when there is something to upload), so that a caller can name the run before it ends. */
   runId?: string;
   /**
    * Runs the verification with a signal that stops it. Default: SIGINT and
@@ -98,9 +96,10 @@ export async function runVerification(
   const uploading = plan.upload?.context;
   const task = plan.upload?.task;
   // one verification is one run: every upload of it carries this id, also when flush delivers it later
-  const runId = control.runId ?? randomUUID();
+  // (made only for an upload: a verification that uploads nothing does not load node:crypto at all)
+  const runId = uploading && task ? (control.runId ?? crypto().randomUUID()) : undefined;
   const findings =
-    uploading && task && plan.upload?.findings
+    uploading && task && runId && plan.upload?.findings
       ? new (await import('../upload/findings.js')).FindingsRecorder(
           uploading.spool.startFindings(task, runId),
           readEnv().findingsLimit,
@@ -148,7 +147,7 @@ export async function runVerification(
     say(
       `sms-agent: ${error.message}: the verification did not end, nothing was uploaded${report ? `; ${report.file} is marked incomplete` : ''}`,
     );
-    return { exitCode: SIGNAL_EXIT[error.signal] ?? EXIT.error, runId, interrupted: error };
+    return { exitCode: SIGNAL_EXIT[error.signal] ?? EXIT.error, interrupted: error };
   } finally {
     progress?.done();
     report?.close();
@@ -166,10 +165,10 @@ export async function runVerification(
     if (!may.allowed) {
       findings?.abort();
       say(`sms-agent: the verification ended but nothing was uploaded: ${may.reason}`);
-      return { exitCode: EXIT.error, runId, interrupted: new InterruptedError(may.reason) };
+      return { exitCode: EXIT.error, interrupted: new InterruptedError(may.reason) };
     }
   }
-  if (uploading && task) {
+  if (uploading && task && runId) {
     const blocked = result.results.filter((r) => r.notUploadable);
     for (const r of blocked) say(`error: ${r.dirCheck} cannot be uploaded: ${r.notUploadable}`);
     if (blocked.length > 0) {
@@ -228,5 +227,5 @@ export async function runVerification(
       : result.results.every((r) => r.consistent)
         ? EXIT.consistent
         : EXIT.inconsistent;
-  return { exitCode, runId, results, ...(problem === undefined ? {} : { problem }) };
+  return { exitCode, results, ...(problem === undefined ? {} : { problem }) };
 }

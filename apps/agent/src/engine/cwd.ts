@@ -1,5 +1,5 @@
 import { isAbsolute } from 'node:path';
-import { isMainThread } from 'node:worker_threads';
+import { workerThreads } from '../builtins.js';
 import type { Name } from './listing.js';
 
 /** Files a directory needs before it is worth entering (four more system calls for it). */
@@ -35,7 +35,7 @@ export class WorkingDirectoryError extends Error {
  * in the directory being read: the windows are short, one directory's lstat calls.)
  */
 export function enterDirectory(dir: Name, entries: readonly { kind: string }[]): string | undefined {
-  if (typeof dir !== 'string' || !isMainThread || !isAbsolute(dir) || !worthEntering(entries))
+  if (typeof dir !== 'string' || !isAbsolute(dir) || !worthEntering(entries) || !workerThreads().isMainThread)
     return undefined;
   try {
     // Node keeps the working directory's path from its last look: after a chdir it looks again,

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, realpathSync, statfsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { workerThreads } from '../builtins.js';
 import { Comparer } from './comparer.js';
 import { interruption, throwIfInterrupted, yieldToEvents } from './interrupt.js';
 import { mergeResult, type Tally } from './tally.js';
@@ -55,8 +56,8 @@ export const WORKERS_AVAILABLE =
 /** A worker thread: `workerData` is a verification's `EngineOptions` or a manifest's `ManifestWorkerData`. */
 export function startWorker(workerData: unknown): Worker {
   return EMBEDDED_WORKER
-    ? new Worker(EMBEDDED_WORKER, { eval: true, workerData })
-    : new Worker(WORKER_FILE, { workerData });
+    ? new (workerThreads().Worker)(EMBEDDED_WORKER, { eval: true, workerData })
+    : new (workerThreads().Worker)(WORKER_FILE, { workerData });
 }
 
 /**

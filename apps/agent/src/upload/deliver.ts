@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { isSmsApiError, isSmsNetworkError, type SmsClient } from '@sms/client';
 import { type ConsistencyResult, ErrorCodes, type FindingsLine, Limits } from '@sms/domain';
+import { readline } from '../builtins.js';
 import { type FindingsEntry, isFindingsEntry, linesFileOf, type Spool, type SpoolEntry } from './spool.js';
 
 /**
@@ -28,7 +28,10 @@ const FINDINGS_RETRY_DELAY_MS = 500;
 
 /** The lines of a spooled findings upload, read from disk as they are sent. */
 async function* spooledLines(file: string): AsyncGenerator<FindingsLine> {
-  const lines = createInterface({ input: createReadStream(linesFileOf(file)), crlfDelay: Infinity });
+  const lines = readline().createInterface({
+    input: createReadStream(linesFileOf(file)),
+    crlfDelay: Infinity,
+  });
   for await (const line of lines) if (line !== '') yield JSON.parse(line) as FindingsLine;
 }
 

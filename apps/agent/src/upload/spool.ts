@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   closeSync,
   fsyncSync,
@@ -19,6 +18,7 @@ import {
   UpdateConsistencyResultRequestSchema,
 } from '@sms/domain';
 import * as v from 'valibot';
+import { crypto } from '../builtins.js';
 import { formatCount } from '../plural.js';
 
 /**
@@ -112,7 +112,7 @@ export class Spool {
     const entry: CountsEntry = {
       version: 1,
       task_id: taskId,
-      idempotency_key: randomUUID(),
+      idempotency_key: crypto().randomUUID(),
       created_at: new Date().toISOString(),
       ...(runId === undefined ? {} : { run_id: runId }),
       consistency_result: results,
@@ -219,7 +219,7 @@ function moveLines(from: string, to: string): void {
  * that does not end well is `abort`ed: nothing is left.
  */
 export class FindingsSpoolFile {
-  private readonly key = randomUUID();
+  private readonly key = crypto().randomUUID();
   private readonly base: string;
   private handle: number | undefined;
   private pending = '';

@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import * as v from 'valibot';
+import { fsPromises } from '../../builtins.js';
 import type { FileFacts } from '../difference.js';
 import { throwIfInterrupted } from '../interrupt.js';
 import { changedSince, type Kind, type Name, side, sideAsync } from '../listing.js';
@@ -179,7 +179,7 @@ export async function hashFileAsync(
   signal?: AbortSignal,
 ): Promise<{ hash: string; changed: boolean }> {
   const hash = await ownDigest(algorithm);
-  const file = await sideAsync('source', () => open(path, 'r'));
+  const file = await sideAsync('source', () => fsPromises().open(path, 'r'));
   try {
     for (;;) {
       const { bytesRead } = await sideAsync('source', () => file.read(buffer, 0, buffer.length, null));

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { IHasher } from 'hash-wasm';
 // xxh128's module alone: the package's index bundles every algorithm's WebAssembly (270 KB more)
 import { createXXHash128 } from 'hash-wasm/dist/xxhash128.umd.min.js';
+import { crypto } from '../../builtins.js';
 
 /**
  * The hashes a manifest records of its files' content (content mode):
@@ -38,7 +38,7 @@ export async function loadHash(algorithm: ManifestHash): Promise<void> {
  */
 export function newDigest(algorithm: ManifestHash, own?: IHasher): Digest {
   if (algorithm === 'sha256') {
-    const hash = createHash('sha256');
+    const hash = crypto().createHash('sha256');
     return {
       update: (data) => {
         hash.update(data);

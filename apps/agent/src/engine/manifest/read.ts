@@ -1,10 +1,8 @@
-import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import * as v from 'valibot';
-import { zlib } from '../../builtins.js';
+import { crypto, readline, zlib } from '../../builtins.js';
 import type { FileFacts } from '../difference.js';
 import { compareNames, describeError, type Entry, type Name } from '../listing.js';
 import {
@@ -35,7 +33,7 @@ export class ManifestReader {
   private lines: AsyncIterator<string>;
   private lineNumber = 0;
   private blocks = 0;
-  private readonly digest = createHash('sha256');
+  private readonly digest = crypto().createHash('sha256');
   private lastLine = '';
   private pending: DirBlock | undefined;
   private ended = false;
@@ -46,9 +44,9 @@ export class ManifestReader {
     /** What the manifest is read from. */
     readonly stream: Readable,
   ) {
-    this.lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })[
-      Symbol.asyncIterator
-    ]();
+    this.lines = readline()
+      .createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })
+      [Symbol.asyncIterator]();
   }
 
   static async open(file: string): Promise<ManifestReader> {

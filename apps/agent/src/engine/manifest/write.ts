@@ -1,8 +1,8 @@
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { zlib } from '../../builtins.js';
+import { crypto, zlib } from '../../builtins.js';
 import { describeError, type Name } from '../listing.js';
 import { joinPath } from '../paths.js';
 import type { Mode, Progress } from '../types.js';
@@ -111,7 +111,7 @@ async function writeTo(
   const progress: Progress = { entries: 0, bytes: 0, current: '' };
   let last = 0;
   // every line before the end record is hashed: a manifest changed anywhere is refused, never counted
-  const digest = createHash('sha256');
+  const digest = crypto().createHash('sha256');
   const hash = options.hash ?? DEFAULT_MANIFEST_HASH;
   let walk: ParallelDescriber | undefined;
   const work = (async () => {
