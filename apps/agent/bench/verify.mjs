@@ -232,12 +232,10 @@ if (process.env.BENCH_SSH !== '0' && existsSync('/usr/sbin/sshd')) {
   sshd = await startSshd();
   // a second server whose sessions have no Node.js on their PATH: the executable copies itself there
   if (process.env.BENCH_EXE !== '0') sshdWithoutNode = await startSshd({ path: pathWithoutNode(root) });
-  // an agent installed on the remote host (the bundle, run by this Node), beside the copy made when none is
+  // an agent installed on the remote host (the package's command, run by this Node, with its code
+  // cache as an installed sms-agent keeps it), beside the copy made when none is
   const installed = join(root, 'remote-sms-agent');
-  writeFileSync(
-    installed,
-    `#!/bin/sh\nexec ${process.execPath} ${join(here, '..', 'dist', 'sms-agent.js')} "$@"\n`,
-  );
+  writeFileSync(installed, `#!/bin/sh\nexec ${process.execPath} ${AGENT} "$@"\n`);
   chmodSync(installed, 0o755);
   const remote = [
     'verify',
@@ -382,7 +380,7 @@ const empty = mkdtempSync(join(tmpdir(), 'sms-bench-empty-'));
 const startup = [
   ['node -e 0 (the floor)', '/usr/bin/env', ['-i', process.execPath, '-e', '0']],
   [
-    'sms-agent bundle (node dist/sms-agent.js)',
+    'sms-agent package (node bin/sms-agent.js)',
     '/usr/bin/env',
     ['-i', process.execPath, AGENT, 'verify', '--source', empty, '--target', empty],
   ],

@@ -33,20 +33,10 @@ mkdirSync(work, { recursive: true });
 
 await bundleAgent('src/engine/worker.ts', join(work, 'worker.cjs'), 'cjs');
 const workerCode = readFileSync(join(work, 'worker.cjs'), 'utf8');
-// A single executable has no module loader for import(): a builtin imported dynamically fails at
-// run time there (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), so the sources import builtins statically.
-const dynamicImport = (code) => /\bimport\(\s*["'`]/.exec(code);
-await bundleAgent('src/exe.ts', join(work, 'sms-agent.cjs'), 'cjs', {
+await bundleAgent('src/main.ts', join(work, 'sms-agent.cjs'), 'cjs', {
   __SMS_AGENT_WORKER_CODE__: JSON.stringify(workerCode),
   __SMS_AGENT_EXE__: 'true',
 });
-for (const file of ['worker.cjs', 'sms-agent.cjs']) {
-  const found = dynamicImport(readFileSync(join(work, file), 'utf8'));
-  if (found)
-    throw new Error(
-      `${file} keeps a dynamic import(…) at ${found.index} (${found.input.slice(found.index, found.index + 60)}…): import node builtins statically; a workspace package there means it was not built yet (pnpm build first)`,
-    );
-}
 
 // The executable compiles exactly this text with the cache made from it (a cache holds code by
 // position in its source): the CommonJS bundle wrapped as the function Node would make of it.

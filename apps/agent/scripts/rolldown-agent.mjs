@@ -3,6 +3,7 @@
 // the agent's version compiled in (a bundle has no package.json beside its modules), TypeScript read
 // with the package's tsconfig, and minified (V8 reads the whole file at every start).
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { build } from 'rolldown';
 
 const here = new URL('..', import.meta.url).pathname;
@@ -37,8 +38,8 @@ const commanderLoadsChildProcessWhenUsed = {
  * Bundles `input` (relative to the package) into one file: `format` 'esm' or 'cjs', `define` the
  * compile-time constants beyond the version.
  */
-export function bundleAgent(input, file, format, define = {}) {
-  return build({
+export async function bundleAgent(input, file, format, define = {}) {
+  await build({
     cwd: here,
     input,
     platform: 'node',
@@ -48,4 +49,16 @@ export function bundleAgent(input, file, format, define = {}) {
     plugins: [commanderLoadsChildProcessWhenUsed],
     output: { file, format, codeSplitting: false, minify: true },
   });
+  // A script compiled by vm.Script (the executable's, and the package's on Node.js 20: how their code
+  // cache is used) has no module loader for import(): a builtin imported dynamically fails at run
+  // time there (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), so the sources import builtins statically
+  // or through src/builtins.ts.
+  if (format === 'cjs') {
+    const code = readFileSync(resolve(here, file), 'utf8');
+    const found = /\bimport\(\s*["'`]/.exec(code);
+    if (found)
+      throw new Error(
+        `${file} keeps a dynamic import(…) at ${found.index} (${code.slice(found.index, found.index + 60)}…): import node builtins statically; a workspace package there means it was not built yet (pnpm build first)`,
+      );
+  }
 }

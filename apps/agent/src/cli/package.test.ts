@@ -1,5 +1,17 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import module from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -8,6 +20,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { treePair } from '../test-support/tree.js';
 
 const packageDir = fileURLToPath(new URL('../..', import.meta.url));
+const hasCompileCache = typeof (module as { enableCompileCache?: unknown }).enableCompileCache === 'function';
 const work = mkdtempSync(join(tmpdir(), 'sms-agent-pack-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -34,7 +47,7 @@ describe('the published package', () => {
     );
     const installed = join(prefix, 'lib', 'node_modules', '@sms', 'agent');
     expect(existsSync(join(installed, 'node_modules'))).toBe(false);
-    expect(readdirSync(join(installed, 'dist')).sort()).toEqual(['sms-agent.js']);
+    expect(readdirSync(join(installed, 'dist')).sort()).toEqual(['sms-agent.cjs']);
     const bin = join(prefix, 'bin', 'sms-agent');
     // --version alone is answered by the bin without the bundle, in any other company by the bundle
     const version = spawnSync(bin, ['--version'], { env, encoding: 'utf8' });
@@ -62,7 +75,7 @@ describe('the published package', () => {
     }
   }, 120_000);
 
-  it("keeps V8's code for it in the user's own cache directory on Node.js 22.1+, never in one another user controls", () => {
+  it("keeps V8's code for it in the user's own cache directory, never in one another user controls", () => {
     const home = join(work, 'home-with-cache');
     const xdg = join(work, 'xdg-cache');
     mkdirSync(home, { mode: 0o755 });
@@ -80,14 +93,13 @@ describe('the published package', () => {
     expect(off.stdout).toContain('Usage: sms-agent');
     expect(off.stderr).toBe('');
     expect(existsSync(inHome)).toBe(false);
-    // Node.js 20 has no compile cache: nothing is written there
-    const supported = typeof (module as { enableCompileCache?: unknown }).enableCompileCache === 'function';
+    // Node.js 22.1+: its compile cache; Node.js 20: the bin's own (vm.Script's cachedData)
     const on = run({});
     expect(on.stdout).toBe(off.stdout);
     expect(on.stderr).toBe('');
-    expect(holds(inHome)).toBe(supported);
+    expect(holds(inHome)).toBe(true);
     expect(run({ XDG_CACHE_HOME: xdg }).stdout).toBe(off.stdout);
-    expect(holds(inXdg)).toBe(supported);
+    expect(holds(inXdg)).toBe(true);
     // a second start reads what the first one kept
     expect(run({}).stdout).toBe(off.stdout);
 
@@ -107,4 +119,69 @@ describe('the published package', () => {
     if (process.getuid?.() === 0) expect(readdirSync(foreign)).toEqual([]);
     expect(readdirSync(shared)).toEqual([]);
   });
+
+  // Node.js 22.1 and later keep the code with module.enableCompileCache (tested above); the bin's own
+  // cache is for Node.js 20, which has none (the CI runs the tests on Node.js 20 too)
+  it.skipIf(hasCompileCache)(
+    'on Node.js 20: keeps one cache per bundle, made again when the bundle changes or V8 refuses it',
+    () => {
+      // a copy of the package's two files, so that its bundle can change
+      const copy = join(work, 'package-copy');
+      mkdirSync(join(copy, 'bin'), { recursive: true });
+      mkdirSync(join(copy, 'dist'));
+      copyFileSync(join(packageDir, 'package.json'), join(copy, 'package.json'));
+      copyFileSync(join(packageDir, 'bin', 'sms-agent.js'), join(copy, 'bin', 'sms-agent.js'));
+      const bundle = join(copy, 'dist', 'sms-agent.cjs');
+      copyFileSync(join(packageDir, 'dist', 'sms-agent.cjs'), bundle);
+      const home = join(work, 'home-node20');
+      mkdirSync(home, { mode: 0o755 });
+      const dir = join(home, '.cache', 'sms-agent', 'compile-cache');
+      const pair = treePair({ a: '1' }, { a: '22' });
+      const verify = () => {
+        const run = spawnSync(
+          process.execPath,
+          [join(copy, 'bin', 'sms-agent.js'), 'verify', '--source', pair.src, '--target', pair.dst, '--json'],
+          { env: { PATH: env.PATH, HOME: home }, encoding: 'utf8' },
+        );
+        expect(run.stderr).toBe('');
+        expect(run.status).toBe(1);
+        expect(JSON.parse(run.stdout).consistency_result[0].num_different_files).toBe(1);
+        return readdirSync(dir);
+      };
+      try {
+        const [first, ...more] = verify();
+        expect(more).toEqual([]);
+        expect(first).toMatch(
+          new RegExp(`^sms-agent-${process.version}-${process.arch}-\\d+-\\d+-\\d+\\.cache$`),
+        );
+        const made = statSync(join(dir, first!));
+        expect(made.mode & 0o777).toBe(0o600);
+        // a second run reads it and leaves it as it is
+        expect(verify()).toEqual([first]);
+        expect(statSync(join(dir, first!)).mtimeMs).toBe(made.mtimeMs);
+        // a cache V8 refuses (here: damaged) is made again
+        writeFileSync(join(dir, first!), 'not a code cache');
+        expect(verify()).toEqual([first]);
+        const remade = statSync(join(dir, first!));
+        expect(remade.size).toBeGreaterThan(100_000);
+        // and then used: the next run leaves it as it is
+        verify();
+        expect(statSync(join(dir, first!)).mtimeMs).toBe(remade.mtimeMs);
+        // a changed bundle (here: its time) gets a cache of its own; the other one stays until it is a week old
+        utimesSync(bundle, new Date(), new Date(Date.now() - 60_000));
+        const [second, ...others] = verify().filter((name) => name !== first);
+        expect(others).toEqual([]);
+        expect(second).toMatch(/\.cache$/);
+        const weekAgo = new Date(Date.now() - 8 * 24 * 3600 * 1000);
+        utimesSync(join(dir, first!), weekAgo, weekAgo);
+        utimesSync(bundle, new Date(), new Date(Date.now() - 120_000));
+        const third = verify();
+        expect(third).not.toContain(first);
+        expect(third).toContain(second);
+        expect(third).toHaveLength(2);
+      } finally {
+        pair.cleanup();
+      }
+    },
+  );
 });

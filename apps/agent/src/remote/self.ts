@@ -14,7 +14,7 @@ export type AgentCopy =
    * about 0.4 MiB to send rather than 95).
    */
   | { kind: 'exe'; file: string; platform: NodeJS.Platform; arch: string; script: () => Buffer }
-  /** The npm bundle: one ES module, for hosts with Node.js 20.19 or newer. */
+  /** The npm bundle: one CommonJS script, for hosts with Node.js 20.19 or newer. */
   | { kind: 'bundle'; file: string };
 
 /** The oldest Node.js the bundle runs on (its package's engines). */
@@ -35,9 +35,9 @@ export function selfCopy(): AgentCopy | undefined {
       script: exeScript,
     };
   const here = fileURLToPath(import.meta.url);
-  if (basename(here) === 'sms-agent.js') return { kind: 'bundle', file: here };
+  if (basename(here) === 'sms-agent.cjs') return { kind: 'bundle', file: here };
   // from the sources: the package's built bundle, if there is one
-  const built = fileURLToPath(new URL('../../dist/sms-agent.js', import.meta.url));
+  const built = fileURLToPath(new URL('../../dist/sms-agent.cjs', import.meta.url));
   return existsSync(built) ? { kind: 'bundle', file: built } : undefined;
 }
 

@@ -48,7 +48,8 @@ const REMOTE_SCRIPT = [
   `trap 'exit 130' INT`,
   `trap 'exit 143' TERM`,
   `trap 'exit 141' PIPE`,
-  `f="$d/sms-agent"; if [ "$kind" = bundle ]; then f="$d/sms-agent.js"; printf '{"type":"module"}\\n' > "$d/package.json"; elif [ "$kind" = script ]; then f="$d/sms-agent.cjs"; fi`,
+  // the bundle and the executable's script are both CommonJS scripts, run by the host's node
+  'f="$d/sms-agent"; if [ "$kind" != exe ]; then f="$d/sms-agent.cjs"; fi',
   // a large copy (the executable) in 1 MiB blocks where dd fills them (GNU's, busybox's): head -c
   // moves 8 KiB at a time, a tenth of a second more for the executable's 95 MiB
   'if [ "$size" -ge 8388608 ] && dd if=/dev/null of=/dev/null iflag=fullblock 2>/dev/null; then { dd bs=1048576 count=$((size / 1048576)) iflag=fullblock 2>/dev/null && head -c $((size % 1048576)); } > "$f"; else head -c "$size" > "$f"; fi && [ "$(wc -c < "$f")" -eq "$size" ] || { echo "sms-agent:short $(wc -c < "$f")"; exit 96; }',

@@ -9,7 +9,7 @@ import { treePair } from '../test-support/tree.js';
 
 // What an operator meets when a target over ssh cannot be verified: never a count, always exit 2
 // with ssh's own words and what to do; and an interrupted run leaves nothing on the remote host.
-const BUNDLE = fileURLToPath(new URL('../../dist/sms-agent.js', import.meta.url));
+const BUNDLE = fileURLToPath(new URL('../../dist/sms-agent.cjs', import.meta.url));
 
 let sshd: Sshd;
 let noNode: Sshd;
@@ -230,7 +230,7 @@ describe('an interrupted verification over ssh', () => {
         const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
         // the copy runs once its directory holds it
         const deadline = Date.now() + 20_000;
-        while (!readdirSync(sshd.tmp).some((d) => existsSync(join(sshd.tmp, d, 'sms-agent.js')))) {
+        while (!readdirSync(sshd.tmp).some((d) => existsSync(join(sshd.tmp, d, 'sms-agent.cjs')))) {
           if (Date.now() > deadline) throw new Error(`the agent was not copied: ${stderr}`);
           await new Promise((resolve) => setTimeout(resolve, 50));
         }

@@ -12,7 +12,7 @@ import { type VerifyOptions, verify } from '../verify.js';
 // every counting rule counts as against the mounted target, in both modes, with an agent found
 // on the remote host (on its PATH, or named by --remote-agent) and without one (a copy of this
 // agent's bundle is sent over ssh and run from a private temporary directory there).
-const BUNDLE = fileURLToPath(new URL('../../dist/sms-agent.js', import.meta.url));
+const BUNDLE = fileURLToPath(new URL('../../dist/sms-agent.cjs', import.meta.url));
 
 let plain: Sshd;
 let withAgent: Sshd;

@@ -1,3 +1,0 @@
-import { main } from './cli/index.js';
-
-await main(process.argv.slice(2));
