@@ -8,12 +8,26 @@
 // NODE_DISABLE_COMPILE_CACHE=1, there is no cache.
 // - Node.js 22.1 and later: module.enableCompileCache (NODE_COMPILE_CACHE names another directory).
 // - Node.js 20, which has no compile cache: the bundle is compiled with vm.Script and the cachedData
-//   an earlier run left in that directory, in a file named by the Node.js version and the bundle's
-//   size, modification time and inode (V8 itself checks only the length of the source). Where there
-//   was none, or V8 rejected it (another Node.js, other V8 flags), the code of every function compiled
-//   by the end of the run is written there as the process exits (through a temporary file renamed
-//   into place), and the caches of other bundles not written for a week are removed.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+//   an earlier run left in that directory. V8 itself checks only the length of the source (and its
+//   own flags), so the file is named by what changes whenever the bundle does: its size, inode,
+//   modification and change times to the nanosecond (a copy that keeps the modification time gets a
+//   new change time), with the Node.js version, the V8 flags given (NODE_OPTIONS, node's own) and
+//   the bundle's path. Where there was none, or V8 rejected it, the code of every function compiled
+//   by the end of the run is written there as the process exits (a temporary file, synced, renamed
+//   into place); the caches of earlier builds of the same bundle are removed then, and any cache
+//   neither read nor written for 30 days.
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import module, { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
@@ -21,7 +35,7 @@ import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 
 const BUNDLE = fileURLToPath(new URL('../dist/sms-agent.cjs', import.meta.url));
-const WEEK_MS = 7 * 24 * 3600 * 1000;
+const UNUSED_MS = 30 * 24 * 3600 * 1000;
 
 /** True when `dir` is this user's and only this user can write to it (or, if `missing` allows it, is not there yet). */
 function onlyMine(dir, missing) {
@@ -50,17 +64,24 @@ function cacheDirectory() {
   return safe ? dir : undefined;
 }
 
+/** FNV-1a, 32 bits, in hex: a short name for a string (a path, flags), not a check of content. */
+function shortHash(text) {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return (hash >>> 0).toString(16).padStart(8, '0');
+}
+
 /** Node.js 20: runs the bundle as Node runs a CommonJS module, compiled with the code cache in `dir`. */
 function runWithCodeCache(dir) {
   const source = readFileSync(BUNDLE, 'utf8');
   let cacheFile;
+  let sameBundle;
   let cachedData;
   if (dir) {
-    const { size, mtimeMs, ino } = statSync(BUNDLE);
-    cacheFile = join(
-      dir,
-      `sms-agent-${process.version}-${process.arch}-${size}-${Math.trunc(mtimeMs)}-${ino}.cache`,
-    );
+    const { size, ino, mtimeNs, ctimeNs } = statSync(BUNDLE, { bigint: true });
+    const flags = shortHash(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`);
+    sameBundle = `sms-agent-${shortHash(BUNDLE)}-${process.version}-${process.arch}-${flags}-`;
+    cacheFile = join(dir, `${sameBundle}${size}-${ino}-${mtimeNs}-${ctimeNs}.cache`);
     try {
       cachedData = readFileSync(cacheFile);
     } catch {
@@ -73,27 +94,35 @@ function runWithCodeCache(dir) {
     ...(cachedData ? { cachedData } : {}),
   });
   if (cacheFile && (!cachedData || script.cachedDataRejected))
-    process.once('exit', () => keepCodeCache(script, dir, cacheFile));
+    process.once('exit', () => keepCodeCache(script, dir, cacheFile, sameBundle));
   const bundle = { exports: {} };
   script
     .runInThisContext()
     .call(bundle.exports, bundle.exports, createRequire(BUNDLE), bundle, BUNDLE, dirname(BUNDLE));
 }
 
-function keepCodeCache(script, dir, cacheFile) {
+function keepCodeCache(script, dir, cacheFile, sameBundle) {
+  const temporary = `${cacheFile}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const temporary = `${cacheFile}.${process.pid}.tmp`;
-    writeFileSync(temporary, script.createCachedData(), { mode: 0o600 });
+    const fd = openSync(temporary, 'wx', 0o600);
+    try {
+      writeSync(fd, script.createCachedData());
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(temporary, cacheFile);
-    const old = Date.now() - WEEK_MS;
+    const unused = Date.now() - UNUSED_MS;
     for (const name of readdirSync(dir)) {
       const file = join(dir, name);
-      if (name.startsWith('sms-agent-') && file !== cacheFile && statSync(file).mtimeMs < old)
-        rmSync(file, { force: true });
+      if (!name.startsWith('sms-agent-') || file === cacheFile) continue;
+      const { mtimeMs, atimeMs } = statSync(file);
+      if (name.startsWith(sameBundle) || Math.max(mtimeMs, atimeMs) < unused) rmSync(file, { force: true });
     }
   } catch {
     // without the cache the next start is only slower
+    rmSync(temporary, { force: true });
   }
 }
 

@@ -1,5 +1,5 @@
-// How both bundles of the agent are made (scripts/bundle.mjs: the npm package's ES module;
-// scripts/build-exe.mjs: the single executable's CommonJS script), so that they are built alike:
+// How both bundles of the agent, CommonJS scripts, are made (scripts/bundle.mjs: the npm
+// package's; scripts/build-exe.mjs: the single executable's), so that they are built alike:
 // the agent's version compiled in (a bundle has no package.json beside its modules), TypeScript read
 // with the package's tsconfig, and minified (V8 reads the whole file at every start).
 import { readFileSync } from 'node:fs';
@@ -47,7 +47,9 @@ export async function bundleAgent(input, file, format, define = {}) {
     transform: { define: { __SMS_AGENT_VERSION__: JSON.stringify(version), ...define } },
     logLevel: 'warn',
     plugins: [commanderLoadsChildProcessWhenUsed],
-    output: { file, format, codeSplitting: false, minify: true },
+    // strict, as the ES module the package shipped before was (and every ES module is): the
+    // CommonJS output is otherwise sloppy
+    output: { file, format, codeSplitting: false, minify: true, strict: true },
   });
   // A script compiled by vm.Script (the executable's, and the package's on Node.js 20: how their code
   // cache is used) has no module loader for import(): a builtin imported dynamically fails at run

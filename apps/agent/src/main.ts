@@ -1,7 +1,22 @@
 import { main } from './cli/index.js';
+import { EXIT } from './cli/shared.js';
 
 // The entry of the agent's bundles, both CommonJS scripts (so no top-level await): the package's
 // dist/sms-agent.cjs (scripts/bundle.mjs), which bin/sms-agent.js loads and a host reached over ssh
 // runs as a copy, and the single executable's (scripts/build-exe.mjs). In an executable,
 // process.argv[1] is the executable itself, as process.argv[0].
-void main(process.argv.slice(2));
+let ended = false;
+void main(process.argv.slice(2)).finally(() => {
+  ended = true;
+});
+// A run whose work stopped waiting for something that can no longer happen (nothing left to run,
+// the command not ended) must not exit 0, which `verify` means as "consistent": an ES module's
+// top-level await exits 13 then; this says so and exits 2. (Not on process.exit, which the daemon
+// calls on a second signal: 'beforeExit' is only for an event loop that ran empty.)
+process.on('beforeExit', () => {
+  if (ended || process.exitCode === EXIT.error) return;
+  process.stderr.write(
+    'sms-agent: stopped before its command ended (an internal error): the result is unknown\n',
+  );
+  process.exitCode = EXIT.error;
+});

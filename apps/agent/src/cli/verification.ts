@@ -99,7 +99,7 @@ export async function runVerification(
   // (made only for an upload: a verification that uploads nothing does not load node:crypto at all)
   const runId = uploading && task ? (control.runId ?? crypto().randomUUID()) : undefined;
   const findings =
-    uploading && task && runId && plan.upload?.findings
+    uploading && task && runId !== undefined && plan.upload?.findings
       ? new (await import('../upload/findings.js')).FindingsRecorder(
           uploading.spool.startFindings(task, runId),
           readEnv().findingsLimit,
@@ -168,7 +168,7 @@ export async function runVerification(
       return { exitCode: EXIT.error, interrupted: new InterruptedError(may.reason) };
     }
   }
-  if (uploading && task && runId) {
+  if (uploading && task && runId !== undefined) {
     const blocked = result.results.filter((r) => r.notUploadable);
     for (const r of blocked) say(`error: ${r.dirCheck} cannot be uploaded: ${r.notUploadable}`);
     if (blocked.length > 0) {

@@ -7,6 +7,7 @@ import {
   parseSdkDate,
   sdkUrlEncode,
   sha256Hex,
+  signCanonicalRequest,
 } from './signature.js';
 
 // The signature itself is compared with the official SDK core's AKSKSigner in
@@ -35,5 +36,27 @@ describe('the SDK-HMAC-SHA256 signature’s parts', () => {
 
   it('hashes an empty body as the SDKs do', () => {
     expect(sha256Hex('')).toBe(EMPTY_BODY_SHA256);
+  });
+
+  it('hashes and signs on a Node.js without process.getBuiltinModule (21, 22.0 to 22.2) as with it', () => {
+    const withIt = [sha256Hex('abc'), signCanonicalRequest('GET\n/\n', '20261204T185512Z', 'secret')];
+    const getBuiltinModule = process.getBuiltinModule;
+    Object.defineProperty(process, 'getBuiltinModule', {
+      value: undefined,
+      configurable: true,
+      writable: true,
+    });
+    try {
+      expect([sha256Hex('abc'), signCanonicalRequest('GET\n/\n', '20261204T185512Z', 'secret')]).toEqual(
+        withIt,
+      );
+    } finally {
+      Object.defineProperty(process, 'getBuiltinModule', {
+        value: getBuiltinModule,
+        configurable: true,
+        writable: true,
+      });
+    }
+    expect(withIt[0]).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   });
 });

@@ -1,11 +1,16 @@
+import { createRequire } from 'node:module';
 import { SIGNATURE_ALGORITHM } from '../credential/credential.js';
 
 /**
  * node:crypto, loaded at the first signature rather than with this module: the agent's bundle
  * carries this module and most of its runs sign nothing (loading crypto is a few milliseconds of a
- * start). `process.getBuiltinModule` is in Node.js 20.16 and later.
+ * start). `process.getBuiltinModule` is in Node.js 20.16 and later and 22.3 and later; on 21 and
+ * 22.0 to 22.2, which the package also supports, `require` loads it.
  */
-const crypto = (): typeof import('node:crypto') => process.getBuiltinModule('node:crypto');
+const crypto = (): typeof import('node:crypto') =>
+  typeof process.getBuiltinModule === 'function'
+    ? process.getBuiltinModule('node:crypto')
+    : createRequire(import.meta.url)('node:crypto');
 
 /**
  * The pure parts of the Huawei Cloud SDKs' request signature (`SDK-HMAC-SHA256`,
