@@ -14,8 +14,8 @@
 //   new change time), with the Node.js version, the V8 flags given (NODE_OPTIONS, node's own) and
 //   the bundle's path. Where there was none, or V8 rejected it, the code of every function compiled
 //   by the end of the run is written there as the process exits (a temporary file, synced, renamed
-//   into place); the caches of earlier builds of the same bundle are removed then, and any cache
-//   neither read nor written for 30 days.
+//   into place); the caches of earlier builds of the same bundle (under any V8 flags) are removed
+//   then, and any cache neither read nor written for 30 days.
 import {
   closeSync,
   fsyncSync,
@@ -74,16 +74,17 @@ function shortHash(text) {
 /** Node.js 20: runs the bundle as Node runs a CommonJS module, compiled with the code cache in `dir`. */
 function runWithCodeCache(dir) {
   const source = readFileSync(BUNDLE, 'utf8');
-  let cacheFile;
-  let sameBundle;
+  let cache;
   let cachedData;
   if (dir) {
     const { size, ino, mtimeNs, ctimeNs } = statSync(BUNDLE, { bigint: true });
     const flags = shortHash(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`);
-    sameBundle = `sms-agent-${shortHash(BUNDLE)}-${process.version}-${process.arch}-${flags}-`;
-    cacheFile = join(dir, `${sameBundle}${size}-${ino}-${mtimeNs}-${ctimeNs}.cache`);
+    // this bundle under this Node.js, whatever the flags; then the flags; then this build of it
+    const install = `sms-agent-${shortHash(BUNDLE)}-${process.version}-${process.arch}-`;
+    const build = `-${size}-${ino}-${mtimeNs}-${ctimeNs}.cache`;
+    cache = { dir, install, build, file: join(dir, `${install}${flags}${build}`) };
     try {
-      cachedData = readFileSync(cacheFile);
+      cachedData = readFileSync(cache.file);
     } catch {
       // none yet: this run makes it
     }
@@ -93,15 +94,15 @@ function runWithCodeCache(dir) {
     filename: BUNDLE,
     ...(cachedData ? { cachedData } : {}),
   });
-  if (cacheFile && (!cachedData || script.cachedDataRejected))
-    process.once('exit', () => keepCodeCache(script, dir, cacheFile, sameBundle));
+  if (cache && (!cachedData || script.cachedDataRejected))
+    process.once('exit', () => keepCodeCache(script, cache));
   const bundle = { exports: {} };
   script
     .runInThisContext()
     .call(bundle.exports, bundle.exports, createRequire(BUNDLE), bundle, BUNDLE, dirname(BUNDLE));
 }
 
-function keepCodeCache(script, dir, cacheFile, sameBundle) {
+function keepCodeCache(script, { dir, install, build, file: cacheFile }) {
   const temporary = `${cacheFile}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -117,8 +118,10 @@ function keepCodeCache(script, dir, cacheFile, sameBundle) {
     for (const name of readdirSync(dir)) {
       const file = join(dir, name);
       if (!name.startsWith('sms-agent-') || file === cacheFile) continue;
+      // an earlier build of this bundle (under any V8 flags), or a cache unused for 30 days
+      const earlierBuild = name.startsWith(install) && !name.endsWith(build);
       const { mtimeMs, atimeMs } = statSync(file);
-      if (name.startsWith(sameBundle) || Math.max(mtimeMs, atimeMs) < unused) rmSync(file, { force: true });
+      if (earlierBuild || Math.max(mtimeMs, atimeMs) < unused) rmSync(file, { force: true });
     }
   } catch {
     // without the cache the next start is only slower

@@ -138,11 +138,11 @@ describe('the published package', () => {
       mkdirSync(home, { mode: 0o755 });
       const dir = join(home, '.cache', 'sms-agent', 'compile-cache');
       const pair = treePair({ a: '1' }, { a: '22' });
-      const verify = () => {
+      const verify = (extra: Record<string, string> = {}) => {
         const run = spawnSync(
           process.execPath,
           [join(copy, 'bin', 'sms-agent.js'), 'verify', '--source', pair.src, '--target', pair.dst, '--json'],
-          { env: { PATH: env.PATH, HOME: home }, encoding: 'utf8' },
+          { env: { PATH: env.PATH, HOME: home, ...extra }, encoding: 'utf8' },
         );
         expect(run.stderr).toBe('');
         expect(run.status).toBe(1);
@@ -170,9 +170,13 @@ describe('the published package', () => {
         // and then used: the next run leaves it as it is
         verify();
         expect(statSync(join(dir, first!)).mtimeMs).toBe(remade.mtimeMs);
+        // other V8 flags: a cache of their own beside it (V8 would refuse the other one)
+        const flagged = verify({ NODE_OPTIONS: '--stack-trace-limit=20' });
+        expect(flagged).toHaveLength(2);
+        expect(flagged).toContain(first);
         // the bundle written again with the same length and its modification time put back (as cp -p,
         // rsync -a or tar do): its change time differs, so V8 is not given the old code for it; the
-        // cache of the earlier build is removed
+        // caches of the earlier build are removed, under any flags
         const { atime, mtime } = statSync(bundle);
         writeFileSync(bundle, readFileSync(bundle));
         utimesSync(bundle, atime, mtime);
