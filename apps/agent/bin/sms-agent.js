@@ -14,10 +14,12 @@
 //   new change time), with the Node.js version, the V8 flags given (NODE_OPTIONS, node's own) and
 //   the bundle's path. Where there was none, or V8 rejected it, the code of every function compiled
 //   by the end of the run is written there as the process exits (a temporary file, synced, renamed
-//   into place); the caches of earlier builds of the same bundle (under any V8 flags) are removed
-//   then, and any cache neither read nor written for 30 days.
+//   into place); the caches of earlier builds of the same bundle under this Node.js (under any V8
+//   flags, written before this build existed) are removed then, and any cache neither read nor
+//   written for 30 days (read: by its access time, which noatime mounts do not keep).
 import {
   closeSync,
+  fstatSync,
   fsyncSync,
   mkdirSync,
   openSync,
@@ -26,7 +28,7 @@ import {
   renameSync,
   rmSync,
   statSync,
-  writeSync,
+  writeFileSync,
 } from 'node:fs';
 import module, { createRequire } from 'node:module';
 import { homedir } from 'node:os';
@@ -73,16 +75,27 @@ function shortHash(text) {
 
 /** Node.js 20: runs the bundle as Node runs a CommonJS module, compiled with the code cache in `dir`. */
 function runWithCodeCache(dir) {
-  const source = readFileSync(BUNDLE, 'utf8');
+  // the text and the facts that name its cache from one open file: a bundle replaced in between
+  // would otherwise give the new build's name to the old text's code
+  const fd = openSync(BUNDLE, 'r');
+  let source;
+  let stats;
+  try {
+    source = readFileSync(fd, 'utf8');
+    stats = fstatSync(fd, { bigint: true });
+  } finally {
+    closeSync(fd);
+  }
   let cache;
   let cachedData;
   if (dir) {
-    const { size, ino, mtimeNs, ctimeNs } = statSync(BUNDLE, { bigint: true });
+    const { size, ino, mtimeNs, ctimeNs } = stats;
     const flags = shortHash(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`);
     // this bundle under this Node.js, whatever the flags; then the flags; then this build of it
     const install = `sms-agent-${shortHash(BUNDLE)}-${process.version}-${process.arch}-`;
     const build = `-${size}-${ino}-${mtimeNs}-${ctimeNs}.cache`;
-    cache = { dir, install, build, file: join(dir, `${install}${flags}${build}`) };
+    const builtMs = Number(ctimeNs / 1_000_000n);
+    cache = { dir, install, build, builtMs, file: join(dir, `${install}${flags}${build}`) };
     try {
       cachedData = readFileSync(cache.file);
     } catch {
@@ -102,30 +115,42 @@ function runWithCodeCache(dir) {
     .call(bundle.exports, bundle.exports, createRequire(BUNDLE), bundle, BUNDLE, dirname(BUNDLE));
 }
 
-function keepCodeCache(script, { dir, install, build, file: cacheFile }) {
+function keepCodeCache(script, { dir, install, build, builtMs, file: cacheFile }) {
   const temporary = `${cacheFile}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const fd = openSync(temporary, 'wx', 0o600);
     try {
-      writeSync(fd, script.createCachedData());
+      writeFileSync(fd, script.createCachedData());
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
     renameSync(temporary, cacheFile);
-    const unused = Date.now() - UNUSED_MS;
-    for (const name of readdirSync(dir)) {
-      const file = join(dir, name);
-      if (!name.startsWith('sms-agent-') || file === cacheFile) continue;
-      // an earlier build of this bundle (under any V8 flags), or a cache unused for 30 days
-      const earlierBuild = name.startsWith(install) && !name.endsWith(build);
-      const { mtimeMs, atimeMs } = statSync(file);
-      if (earlierBuild || Math.max(mtimeMs, atimeMs) < unused) rmSync(file, { force: true });
-    }
   } catch {
     // without the cache the next start is only slower
     rmSync(temporary, { force: true });
+    return;
+  }
+  const now = Date.now();
+  for (const name of readdirSync(dir)) {
+    const file = join(dir, name);
+    if (!name.startsWith('sms-agent-') || file === cacheFile) continue;
+    try {
+      const { mtimeMs, atimeMs } = statSync(file);
+      // another run's temporary file: only once it is clearly abandoned
+      if (name.endsWith('.tmp')) {
+        if (mtimeMs < now - 3600_000) rmSync(file, { force: true });
+        continue;
+      }
+      // a cache of an earlier build of this bundle (under any V8 flags), written before this build
+      // existed (not one a run of a newer build wrote, nor another host's sharing this home), or a
+      // cache unused for 30 days
+      const earlierBuild = name.startsWith(install) && !name.endsWith(build) && mtimeMs < builtMs;
+      if (earlierBuild || Math.max(mtimeMs, atimeMs) < now - UNUSED_MS) rmSync(file, { force: true });
+    } catch {
+      // removed meanwhile by another run
+    }
   }
 }
 

@@ -34,14 +34,15 @@ export function zlib(): typeof import('node:zlib') {
   return builtin('node:zlib');
 }
 
+/** The `require` of the fallback below, made at its first use. */
+let fallback: NodeJS.Require | undefined;
+
 /**
  * `process.getBuiltinModule` (Node.js 20.16 and later, 22.3 and later); on the other versions the
  * package runs on (21, and 22.0 to 22.2) a `require`, which is what it does there.
  */
 function builtin<T>(id: string): T {
-  return (
-    typeof process.getBuiltinModule === 'function'
-      ? process.getBuiltinModule(id)
-      : createRequire(import.meta.url)(id)
-  ) as T;
+  if (typeof process.getBuiltinModule === 'function') return process.getBuiltinModule(id) as T;
+  fallback ??= createRequire(import.meta.url);
+  return fallback(id) as T;
 }

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -32,6 +32,18 @@ const env = {
   HOME: work,
   npm_config_cache: join(work, 'cache'),
 };
+
+/** A copy of the package's command and bundle in `name` under the test's directory. */
+function packageCopy(name: string): { copy: string; bundle: string } {
+  const copy = join(work, name);
+  mkdirSync(join(copy, 'bin'), { recursive: true });
+  mkdirSync(join(copy, 'dist'));
+  copyFileSync(join(packageDir, 'package.json'), join(copy, 'package.json'));
+  copyFileSync(join(packageDir, 'bin', 'sms-agent.js'), join(copy, 'bin', 'sms-agent.js'));
+  const bundle = join(copy, 'dist', 'sms-agent.cjs');
+  copyFileSync(join(packageDir, 'dist', 'sms-agent.cjs'), bundle);
+  return { copy, bundle };
+}
 
 describe('the published package', () => {
   it('packs into a tarball that npm installs offline with no dependency, and whose sms-agent verifies', () => {
@@ -121,19 +133,36 @@ describe('the published package', () => {
     expect(readdirSync(shared)).toEqual([]);
   });
 
+  it.skipIf(hasCompileCache)(
+    'on Node.js 20: runs started together leave one cache and no temporary file',
+    async () => {
+      const { copy } = packageCopy('package-together');
+      const home = join(work, 'home-together');
+      mkdirSync(home, { mode: 0o755 });
+      const runs = Array.from(
+        { length: 4 },
+        () =>
+          new Promise<number | null>((resolve) =>
+            spawn(process.execPath, [join(copy, 'bin', 'sms-agent.js'), '--help'], {
+              env: { PATH: env.PATH, HOME: home },
+              stdio: 'ignore',
+            }).once('exit', resolve),
+          ),
+      );
+      expect(await Promise.all(runs)).toEqual([0, 0, 0, 0]);
+      const left = readdirSync(join(home, '.cache', 'sms-agent', 'compile-cache'));
+      expect(left).toHaveLength(1);
+      expect(left[0]).toMatch(/\.cache$/);
+    },
+  );
+
   // Node.js 22.1 and later keep the code with module.enableCompileCache (tested above); the bin's own
   // cache is for Node.js 20, which has none (the CI runs the tests on Node.js 20 too)
   it.skipIf(hasCompileCache)(
     'on Node.js 20: keeps one cache per bundle, made again when the bundle changes (even to the same length and time) or V8 refuses it',
     () => {
       // a copy of the package's two files, so that its bundle can change
-      const copy = join(work, 'package-copy');
-      mkdirSync(join(copy, 'bin'), { recursive: true });
-      mkdirSync(join(copy, 'dist'));
-      copyFileSync(join(packageDir, 'package.json'), join(copy, 'package.json'));
-      copyFileSync(join(packageDir, 'bin', 'sms-agent.js'), join(copy, 'bin', 'sms-agent.js'));
-      const bundle = join(copy, 'dist', 'sms-agent.cjs');
-      copyFileSync(join(packageDir, 'dist', 'sms-agent.cjs'), bundle);
+      const { copy, bundle } = packageCopy('package-copy');
       const home = join(work, 'home-node20');
       mkdirSync(home, { mode: 0o755 });
       const dir = join(home, '.cache', 'sms-agent', 'compile-cache');

@@ -7,10 +7,12 @@ import { SIGNATURE_ALGORITHM } from '../credential/credential.js';
  * start). `process.getBuiltinModule` is in Node.js 20.16 and later and 22.3 and later; on 21 and
  * 22.0 to 22.2, which the package also supports, `require` loads it.
  */
-const crypto = (): typeof import('node:crypto') =>
-  typeof process.getBuiltinModule === 'function'
-    ? process.getBuiltinModule('node:crypto')
-    : createRequire(import.meta.url)('node:crypto');
+let fallback: NodeJS.Require | undefined;
+function crypto(): typeof import('node:crypto') {
+  if (typeof process.getBuiltinModule === 'function') return process.getBuiltinModule('node:crypto');
+  fallback ??= createRequire(import.meta.url);
+  return fallback('node:crypto');
+}
 
 /**
  * The pure parts of the Huawei Cloud SDKs' request signature (`SDK-HMAC-SHA256`,
