@@ -12,7 +12,8 @@
 //   own flags), so the file is named by what changes whenever the bundle does: its size, inode,
 //   modification and change times to the nanosecond (a copy that keeps the modification time gets a
 //   new change time), with the Node.js version, the V8 flags given (NODE_OPTIONS, node's own) and
-//   the bundle's path. Where there was none, or V8 rejected it, the code of every function compiled
+//   the bundle's path, one for each kind of run (verify, manifest, run, the rest: each holds the code
+//   its kind compiles). Where there was none, or V8 rejected it, the code of every function compiled
 //   by the end of the run is written there as the process exits (a temporary file, synced, renamed
 //   into place); the caches of earlier builds of the same bundle under this Node.js (under any V8
 //   flags, written before this build existed) are removed then, and any cache neither read nor
@@ -91,11 +92,15 @@ function runWithCodeCache(dir) {
   if (dir) {
     const { size, ino, mtimeNs, ctimeNs } = stats;
     const flags = shortHash(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`);
-    // this bundle under this Node.js, whatever the flags; then the flags; then this build of it
+    // a cache per kind of run: it holds the functions the run that made it compiled, and a verify,
+    // a manifest (what a host reached over ssh runs) and the rest (help, config, spool) differ
+    const command = process.argv[2];
+    const kind = command === 'verify' || command === 'manifest' || command === 'run' ? command : 'other';
+    // this bundle under this Node.js, whatever the flags; then the flags and the kind; then this build of it
     const install = `sms-agent-${shortHash(BUNDLE)}-${process.version}-${process.arch}-`;
     const build = `-${size}-${ino}-${mtimeNs}-${ctimeNs}.cache`;
     const builtMs = Number(ctimeNs / 1_000_000n);
-    cache = { dir, install, build, builtMs, file: join(dir, `${install}${flags}${build}`) };
+    cache = { dir, install, build, builtMs, file: join(dir, `${install}${flags}-${kind}${build}`) };
     try {
       cachedData = readFileSync(cache.file);
     } catch {

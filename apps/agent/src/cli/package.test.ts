@@ -134,7 +134,7 @@ describe('the published package', () => {
   });
 
   it.skipIf(hasCompileCache)(
-    'on Node.js 20: runs started together leave one cache and no temporary file',
+    'on Node.js 20: runs started together leave one cache and no temporary file; another kind of run has its own',
     async () => {
       const { copy } = packageCopy('package-together');
       const home = join(work, 'home-together');
@@ -152,7 +152,18 @@ describe('the published package', () => {
       expect(await Promise.all(runs)).toEqual([0, 0, 0, 0]);
       const left = readdirSync(join(home, '.cache', 'sms-agent', 'compile-cache'));
       expect(left).toHaveLength(1);
-      expect(left[0]).toMatch(/\.cache$/);
+      expect(left[0]).toMatch(/-other-.*\.cache$/);
+      // a manifest (what a host reached over ssh runs) compiles other code: a cache of its own beside it
+      const manifest = spawnSync(
+        process.execPath,
+        [join(copy, 'bin', 'sms-agent.js'), 'manifest', copy, '--output', join(home, 'm'), '--no-progress'],
+        { env: { PATH: env.PATH, HOME: home }, encoding: 'utf8' },
+      );
+      expect(manifest.status, manifest.stderr).toBe(0);
+      const both = readdirSync(join(home, '.cache', 'sms-agent', 'compile-cache'));
+      expect(both).toContain(left[0]);
+      expect(both.filter((name) => /-manifest-.*\.cache$/.test(name))).toHaveLength(1);
+      expect(both).toHaveLength(2);
     },
   );
 
@@ -183,7 +194,7 @@ describe('the published package', () => {
         expect(more).toEqual([]);
         expect(first).toMatch(
           new RegExp(
-            `^sms-agent-[0-9a-f]{8}-${process.version}-${process.arch}-[0-9a-f]{8}-\\d+-\\d+-\\d+-\\d+\\.cache$`,
+            `^sms-agent-[0-9a-f]{8}-${process.version}-${process.arch}-[0-9a-f]{8}-verify-\\d+-\\d+-\\d+-\\d+\\.cache$`,
           ),
         );
         const made = statSync(join(dir, first!));
