@@ -74,8 +74,11 @@ function shortHash(text) {
   return (hash >>> 0).toString(16).padStart(8, '0');
 }
 
-/** Node.js 20: runs the bundle as Node runs a CommonJS module, compiled with the code cache in `dir`. */
-function runWithCodeCache(dir) {
+/**
+ * Node.js 20: runs the bundle as Node runs a CommonJS module, compiled with the code cache in `dir`
+ * kept for runs of `command` (the first argument).
+ */
+function runWithCodeCache(dir, command) {
   // the text and the facts that name its cache from one open file: a bundle replaced in between
   // would otherwise give the new build's name to the old text's code
   const fd = openSync(BUNDLE, 'r');
@@ -94,7 +97,6 @@ function runWithCodeCache(dir) {
     const flags = shortHash(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`);
     // a cache per kind of run: it holds the functions the run that made it compiled, and a verify,
     // a manifest (what a host reached over ssh runs) and the rest (help, config, spool) differ
-    const command = process.argv[2];
     const kind = command === 'verify' || command === 'manifest' || command === 'run' ? command : 'other';
     // this bundle under this Node.js, whatever the flags; then the flags and the kind; then this build of it
     const install = `sms-agent-${shortHash(BUNDLE)}-${process.version}-${process.arch}-`;
@@ -174,5 +176,5 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   }
   createRequire(import.meta.url)(BUNDLE);
 } else {
-  runWithCodeCache(process.env.NODE_DISABLE_COMPILE_CACHE ? undefined : cacheDirectory());
+  runWithCodeCache(process.env.NODE_DISABLE_COMPILE_CACHE ? undefined : cacheDirectory(), args[0]);
 }

@@ -31,9 +31,9 @@ const output = join(here, 'dist', `sms-agent-${process.platform}-${process.arch}
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 
-await bundleAgent('src/engine/worker.ts', join(work, 'worker.cjs'), 'cjs');
+await bundleAgent('src/engine/worker.ts', join(work, 'worker.cjs'));
 const workerCode = readFileSync(join(work, 'worker.cjs'), 'utf8');
-await bundleAgent('src/main.ts', join(work, 'sms-agent.cjs'), 'cjs', {
+await bundleAgent('src/main.ts', join(work, 'sms-agent.cjs'), {
   __SMS_AGENT_WORKER_CODE__: JSON.stringify(workerCode),
   __SMS_AGENT_EXE__: 'true',
 });

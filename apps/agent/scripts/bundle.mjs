@@ -21,9 +21,9 @@ import { bundleAgent } from './rolldown-agent.mjs';
 
 const work = mkdtempSync(join(tmpdir(), 'sms-agent-bundle-'));
 try {
-  await bundleAgent('src/engine/worker.ts', join(work, 'worker.cjs'), 'cjs');
+  await bundleAgent('src/engine/worker.ts', join(work, 'worker.cjs'));
   const workerCode = readFileSync(join(work, 'worker.cjs'), 'utf8');
-  await bundleAgent('src/main.ts', 'dist/sms-agent.cjs', 'cjs', {
+  await bundleAgent('src/main.ts', 'dist/sms-agent.cjs', {
     __SMS_AGENT_WORKER_CODE__: JSON.stringify(workerCode),
   });
 } finally {

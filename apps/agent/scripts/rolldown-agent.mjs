@@ -35,10 +35,10 @@ const commanderLoadsChildProcessWhenUsed = {
 };
 
 /**
- * Bundles `input` (relative to the package) into one file: `format` 'esm' or 'cjs', `define` the
+ * Bundles `input` (relative to the package) into one CommonJS script, `file`: `define` the
  * compile-time constants beyond the version.
  */
-export async function bundleAgent(input, file, format, define = {}) {
+export async function bundleAgent(input, file, define = {}) {
   await build({
     cwd: here,
     input,
@@ -47,20 +47,18 @@ export async function bundleAgent(input, file, format, define = {}) {
     transform: { define: { __SMS_AGENT_VERSION__: JSON.stringify(version), ...define } },
     logLevel: 'warn',
     plugins: [commanderLoadsChildProcessWhenUsed],
-    // strict, as the ES module the package shipped before was (and every ES module is): the
-    // CommonJS output is otherwise sloppy
-    output: { file, format, codeSplitting: false, minify: true, strict: true },
+    // strict, as the ES module the package shipped before was (and every ES module is): CommonJS
+    // output is otherwise sloppy
+    output: { file, format: 'cjs', codeSplitting: false, minify: true, strict: true },
   });
   // A script compiled by vm.Script (the executable's, and the package's on Node.js 20: how their code
   // cache is used) has no module loader for import(): a builtin imported dynamically fails at run
   // time there (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), so the sources import builtins statically
   // or through src/builtins.ts.
-  if (format === 'cjs') {
-    const code = readFileSync(resolve(here, file), 'utf8');
-    const found = /\bimport\(\s*["'`]/.exec(code);
-    if (found)
-      throw new Error(
-        `${file} keeps a dynamic import(…) at ${found.index} (${code.slice(found.index, found.index + 60)}…): import node builtins statically; a workspace package there means it was not built yet (pnpm build first)`,
-      );
-  }
+  const code = readFileSync(resolve(here, file), 'utf8');
+  const found = /\bimport\(\s*["'`]/.exec(code);
+  if (found)
+    throw new Error(
+      `${file} keeps a dynamic import(…) at ${found.index} (${code.slice(found.index, found.index + 60)}…): import node builtins statically; a workspace package there means it was not built yet (pnpm build first)`,
+    );
 }
