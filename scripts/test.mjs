@@ -27,11 +27,18 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const lines = [];
+// The failed tests by name, so that the closing lines (often all a CI log shows) say which.
+const failures = [];
+const firstLine = (text) =>
+  String(text ?? '')
+    .split('\n')
+    .find((line) => line.trim() !== '') ?? '';
 for (const dir of packageDirs) {
   const name = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')).name;
   if (!existsSync(reportOf(dir))) {
     failed += 1;
     lines.push(`  ${name.padEnd(14)} no test report (the run did not finish): counted as 1 failed`);
+    failures.push(`${name}: no test report (its run did not finish; its own output above says why)`);
     continue;
   }
   const report = JSON.parse(readFileSync(reportOf(dir), 'utf8'));
@@ -39,6 +46,16 @@ for (const dir of packageDirs) {
   const brokenFiles = report.testResults.filter(
     (file) => file.status === 'failed' && file.assertionResults.length === 0,
   ).length;
+  for (const file of report.testResults) {
+    const where = file.name.startsWith(root) ? file.name.slice(root.length) : file.name;
+    if (file.status === 'failed' && file.assertionResults.length === 0) {
+      failures.push(`${where}: did not load: ${firstLine(file.message)}`.slice(0, 300));
+    }
+    for (const test of file.assertionResults) {
+      if (test.status !== 'failed') continue;
+      failures.push(`${where} > ${test.fullName}: ${firstLine(test.failureMessages?.[0])}`.slice(0, 300));
+    }
+  }
   const pkgFailed = report.numFailedTests + brokenFiles;
   const pkgSkipped = report.numPendingTests + report.numTodoTests;
   passed += report.numPassedTests;
@@ -52,9 +69,10 @@ for (const dir of packageDirs) {
 mkdirSync(join(root, '.test-results'), { recursive: true });
 writeFileSync(
   join(root, '.test-results', 'summary.json'),
-  JSON.stringify({ node: process.version, passed, failed, skipped }),
+  JSON.stringify({ node: process.version, passed, failed, skipped, failures }),
 );
 console.log(`\nTests on Node ${process.version}:`);
 for (const line of lines) console.log(line);
+for (const failure of failures) console.log(`  failed: ${failure}`);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(turbo.status !== 0 || failed > 0 ? 1 : 0);
