@@ -1,5 +1,14 @@
-import { describe, expect, it } from 'vitest';
-import { Backoff } from './daemon-loop.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SmsApiError, type SmsClient } from '@sms/client';
+import { afterAll, describe, expect, it } from 'vitest';
+import * as deliver from '../upload/deliver.js';
+import { Spool } from '../upload/spool.js';
+import * as workflow from '../upload/workflow.js';
+import { Backoff, runDaemon } from './daemon-loop.js';
+import type { UploadContext } from './verification.js';
 
 describe("the daemon's backoff", () => {
   it('waits 1 s doubling to 30 s, each delay between half and all of its step, and starts again after a success', () => {
@@ -12,5 +21,153 @@ describe("the daemon's backoff", () => {
     }
     backoff.reset();
     expect(backoff.next()).toBeLessThanOrEqual(1000);
+  });
+});
+
+const temporary: string[] = [];
+afterAll(() => {
+  for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
+});
+const newSpool = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sms-daemon-loop-'));
+  temporary.push(dir);
+  return new Spool(join(dir, 'spool'));
+};
+
+/** A request as the server lists it. */
+const request = (id: string) => ({
+  id,
+  task_id: 'task-0001',
+  state: 'pending',
+  origin: 'manual',
+  created_at: 1_700_000_000_000,
+});
+
+/**
+ * `runDaemon` against a fake server: `poll` answers `requests` after a few milliseconds (or at
+ * the stop), `calls` counts each call by name; `overrides` replace calls.
+ */
+function daemonWith(
+  overrides: Record<string, (...args: never[]) => unknown>,
+  requests: ReturnType<typeof request>[],
+  spool = newSpool(),
+) {
+  const stop = new AbortController();
+  const calls: Record<string, number> = {};
+  const count = (name: string) => {
+    calls[name] = (calls[name] ?? 0) + 1;
+  };
+  const client = new Proxy(
+    {
+      endpoint: 'http://127.0.0.1:9',
+      async pollConsistencyChecks(options: { signal?: AbortSignal }) {
+        await sleep(5, undefined, options.signal ? { signal: options.signal } : {}).catch(() => {});
+        return { requests };
+      },
+      ...overrides,
+    } as Record<string, unknown>,
+    {
+      get(target, name: string) {
+        const value = target[name];
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          count(name);
+          return (value as (...a: unknown[]) => unknown)(...args);
+        };
+      },
+    },
+  ) as unknown as SmsClient;
+  const log: string[] = [];
+  const running = runDaemon({
+    context: { client, spool, upload: deliver, workflow } as unknown as UploadContext,
+    name: 'test-host',
+    leaseSeconds: 60,
+    once: false,
+    stop: stop.signal,
+    log: (l) => log.push(l),
+  });
+  return { stop, calls, log, running, spool };
+}
+
+describe('the daemon against a server that errs', () => {
+  it('backs off when claims fail, instead of polling and claiming again at once', async () => {
+    const d = daemonWith(
+      {
+        async claimConsistencyCheck() {
+          throw new SmsApiError({
+            status: 500,
+            errorCode: 'SMS.2008',
+            errorMsg: 'storage',
+            requestId: undefined,
+            body: {},
+          });
+        },
+      },
+      [request('vr-1')],
+    );
+    await sleep(1500);
+    d.stop.abort('SIGTERM');
+    await d.running;
+    // 1 s doubling, each delay at least half its step: at most 3 claims in 1.5 s (without: hundreds)
+    expect(d.calls.claimConsistencyCheck).toBeGreaterThanOrEqual(1);
+    expect(d.calls.claimConsistencyCheck).toBeLessThanOrEqual(3);
+    expect(d.log.filter((l) => l.includes('claim of request vr-1 failed'))).toHaveLength(
+      d.calls.claimConsistencyCheck!,
+    );
+  });
+
+  it('hands back, without running it, a request claimed as the stop came', async () => {
+    let d: ReturnType<typeof daemonWith>;
+    d = daemonWith(
+      {
+        async claimConsistencyCheck() {
+          d.stop.abort('SIGTERM');
+          return { request: { ...request('vr-2'), state: 'running' }, lease_id: 'lease-1' };
+        },
+        async releaseConsistencyCheck() {
+          return request('vr-2');
+        },
+        async heartbeatConsistencyCheck() {
+          return {};
+        },
+      },
+      [request('vr-2')],
+    );
+    await d.running;
+    expect(d.calls.releaseConsistencyCheck).toBe(1);
+    expect(d.calls.finishConsistencyCheck).toBeUndefined();
+    expect(d.log.some((l) => l.includes('released request vr-2'))).toBe(true);
+  });
+
+  it('delivers what waits in the spool while no request comes', async () => {
+    const stored: string[] = [];
+    const spool = newSpool();
+    spool.add('task-0001', [
+      {
+        dir_check: '/data',
+        num_total_files: 1,
+        num_different_files: 0,
+        num_target_miss_files: 0,
+        num_target_more_files: 0,
+      },
+    ]);
+    const d = daemonWith(
+      {
+        async updateConsistencyResult(_task: string, results: { dir_check: string }[]) {
+          stored.push(...results.map((r) => r.dir_check));
+          return {};
+        },
+      },
+      [],
+      spool,
+    );
+    for (let i = 0; i < 100 && stored.length === 0; i++) await sleep(20);
+    d.stop.abort('SIGTERM');
+    await d.running;
+    expect(stored).toEqual(['/data']);
+    expect(spool.list().entries).toEqual([]);
+    expect(d.log).toContain('spool: 1 delivered, 0 still waiting, 0 refused');
+    // once a minute at most
+    expect(d.calls.updateConsistencyResult).toBe(1);
   });
 });

@@ -62,6 +62,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const { client } = options.context;
   const { stop, log } = options;
   const backoff = new Backoff();
+  const lastFlush = { at: 0 };
   log(`sms-agent daemon: ${options.name} waiting for verification requests at ${client.endpoint}`);
   while (!stop.aborted) {
     let requests: VerificationRequest[];
@@ -76,19 +77,52 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       continue;
     }
     let taken = false;
+    let failed = false;
     for (const request of requests) {
       if (stop.aborted) break;
       const lease = await claim(options, request);
-      if (lease === undefined) continue;
+      if (lease === 'failed') failed = true;
+      if (lease === 'failed' || lease === 'taken') continue;
       taken = true;
+      backoff.reset();
       await work(options, lease.request, lease.lease_id);
       break;
     }
     if (taken && options.once) break;
+    // a claim that failed (the server erring, or unreachable since the poll) would fail again at
+    // once: the poll answers the same pending request without waiting
+    if (!taken && failed && !stop.aborted) await pause(backoff.next(), stop);
+    if (!taken && !stop.aborted) await flushIdle(options, lastFlush);
   }
 }
 
-/** Claims a request; undefined when another agent was quicker (409) or it is gone, or the claim failed. */
+/** How long the spool may hold uploads while the daemon waits for requests before it tries them again. */
+const IDLE_FLUSH_MS = 60_000;
+
+/**
+ * Delivers what waits in the spool (a run's counts the server could not take at the time) while
+ * no request is being run, at most once a minute: the task's stored results should not wait for
+ * the next request, perhaps days away.
+ */
+async function flushIdle(options: DaemonOptions, last: { at: number }): Promise<void> {
+  if (Date.now() - last.at < IDLE_FLUSH_MS) return;
+  last.at = Date.now();
+  const { spool, client, upload } = options.context;
+  try {
+    if (spool.list().entries.length === 0) return;
+    const { outcomes } = await upload.flushSpool(client, spool);
+    const delivered = outcomes.filter((o) => o.status === 'delivered').length;
+    const waiting = outcomes.filter((o) => o.status === 'spooled').length;
+    const refused = outcomes.filter((o) => o.status === 'refused');
+    options.log(
+      `spool: ${delivered} delivered, ${waiting} still waiting, ${refused.length} refused${refused[0]?.status === 'refused' ? ` (${refused[0].reason}: moved to ${refused[0].movedTo})` : ''}`,
+    );
+  } catch (error) {
+    options.log(`spool: could not be delivered (${describeError(error)}); trying again in a minute`);
+  }
+}
+
+/** Claims a request; `taken` when another agent was quicker (409) or it is gone, `failed` when the claim failed. */
 async function claim(options: DaemonOptions, request: VerificationRequest) {
   try {
     return await options.context.client.claimConsistencyCheck(request.id, {
@@ -97,10 +131,10 @@ async function claim(options: DaemonOptions, request: VerificationRequest) {
       signal: options.stop,
     });
   } catch (error) {
-    // a claim is never retried: a lost answer's lease simply expires and the request is pending again
-    if (!isLeaseLost(error) && !options.stop.aborted)
-      options.log(`claim of request ${request.id} failed: ${describeError(error)}`);
-    return undefined;
+    // a claim is never retried at once: a lost answer's lease simply expires and the request is pending again
+    if (isLeaseLost(error) || (isSmsApiError(error) && error.status === 404)) return 'taken' as const;
+    if (!options.stop.aborted) options.log(`claim of request ${request.id} failed: ${describeError(error)}`);
+    return 'failed' as const;
   }
 }
 
@@ -119,6 +153,8 @@ async function work(options: DaemonOptions, request: VerificationRequest, leaseI
   let lost = false;
   const onStop = () => abandon.abort(String(options.stop.reason ?? 'SIGTERM'));
   options.stop.addEventListener('abort', onStop, { once: true });
+  // a stop that came while the claim was answered: the listener would never fire
+  if (options.stop.aborted) onStop();
   log(
     `took request ${request.id} of task ${request.task_id} (lease ${options.leaseSeconds} s, run ${runId})`,
   );

@@ -62,17 +62,25 @@ export const say = (text: string) => process.stderr.write(`${text}\n`);
 /** What stderr says of a set of uploads: the counts, then what to do about those not delivered. */
 export function summarizeDeliveries(outcomes: readonly DeliveryOutcome[], spoolDir: string): string[] {
   const skipped = outcomes.filter((o) => o.status === 'skipped');
-  outcomes = outcomes.filter((o) => o.status !== 'skipped');
+  const gone = outcomes.filter((o) => o.status === 'gone');
+  outcomes = outcomes.filter((o) => o.status !== 'skipped' && o.status !== 'gone');
   const delivered = outcomes.filter((o) => o.status === 'delivered').length;
   const spooled = outcomes.filter((o) => o.status === 'spooled');
   const refused = outcomes.filter((o) => o.status === 'refused');
-  const lines = [`uploads: ${delivered} delivered, ${spooled.length} spooled, ${refused.length} refused`];
+  const lines = [
+    `uploads: ${delivered} delivered, ${spooled.length} spooled, ${refused.length} refused${gone.length > 0 ? `, ${gone.length} ${gone[0]!.reason}` : ''}`,
+  ];
   if (spooled.length > 0)
     lines.push(
       `${plural(spooled.length, 'upload')} kept in ${spoolDir}, not stored by the server (${spooled[0]!.reason}): deliver them later with sms-agent flush`,
     );
-  for (const r of refused) lines.push(`refused by the server, moved to ${r.movedTo}: ${r.reason}`);
-  if (refused.length > 0)
+  for (const r of refused)
+    lines.push(
+      r.local
+        ? `could not be sent, moved to ${r.movedTo}: ${r.reason} (sms-agent spool drop ID removes it; run the verification again for its findings)`
+        : `refused by the server, moved to ${r.movedTo}: ${r.reason}`,
+    );
+  if (refused.some((r) => !r.local))
     lines.push(
       `once the cause is fixed (for example the task created), send them again: sms-agent spool retry --all, then sms-agent flush (sms-agent spool list shows them)`,
     );
@@ -111,7 +119,11 @@ export function findingsSummary(outcome: DeliveryOutcome, spoolDir: string): str
     case 'spooled':
       return `findings: ${lines} kept in ${spoolDir} (${outcome.reason}): sms-agent flush delivers them after the counts of the run`;
     case 'refused':
-      return `findings: refused by the server, moved to ${outcome.movedTo}: ${outcome.reason}`;
+      return outcome.local
+        ? `findings: could not be sent, moved to ${outcome.movedTo}: ${outcome.reason}`
+        : `findings: refused by the server, moved to ${outcome.movedTo}: ${outcome.reason}`;
+    case 'gone':
+      return `findings: ${outcome.reason}`;
   }
 }
 

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { isSmsApiError, isSmsNetworkError, type SmsClient } from '@sms/client';
 import { type ConsistencyResult, ErrorCodes, type FindingsLine, Limits } from '@sms/domain';
 import { readline } from '../builtins.js';
@@ -7,17 +7,22 @@ import { type FindingsEntry, isFindingsEntry, linesFileOf, type Spool, type Spoo
 /**
  * What became of one upload: `delivered` (the server stored it), `spooled`
  * (it waits in the spool for `flush`: the server could not be reached, or
- * refused the credentials, or its run's counts wait), `refused` (the server
- * will never take it as it is: moved to `spool/failed/`), or, for findings
- * only, `skipped` (the server has no findings endpoint: an SMS server without
- * our extension; the findings are left out, the counts are what the API
- * keeps).
+ * refused the credentials, or its run's counts wait), `refused` (it can never
+ * be sent as it is: the server refused it for good, or, `local`, its lines in
+ * the spool cannot be read; moved to `spool/failed/`), `gone` (another
+ * sms-agent using the same spool delivered or moved it meanwhile), or, for
+ * findings only, `skipped` (the server has no findings endpoint: an SMS server
+ * without our extension; the findings are left out, the counts are what the
+ * API keeps).
  */
 export type DeliveryOutcome =
   | { status: 'delivered'; file: string; entry: SpoolEntry; superseded?: string[] }
   | { status: 'spooled'; file: string; entry: SpoolEntry; reason: string; network?: boolean }
-  | { status: 'refused'; file: string; entry: SpoolEntry; reason: string; movedTo: string }
+  | { status: 'refused'; file: string; entry: SpoolEntry; reason: string; movedTo: string; local?: true }
+  | { status: 'gone'; file: string; entry: SpoolEntry; reason: string }
   | { status: 'skipped'; file: string; entry: SpoolEntry; reason: string };
+
+const GONE = 'delivered or moved meanwhile by another sms-agent using this spool';
 
 /** Statuses after which the same upload can never succeed: it is moved to `failed/`. */
 const PERMANENT = new Set([400, 404, 409]);
@@ -26,13 +31,31 @@ const PERMANENT = new Set([400, 404, 409]);
 const FINDINGS_ATTEMPTS = 3;
 const FINDINGS_RETRY_DELAY_MS = 500;
 
-/** The lines of a spooled findings upload, read from disk as they are sent. */
-async function* spooledLines(file: string): AsyncGenerator<FindingsLine> {
-  const lines = readline().createInterface({
-    input: createReadStream(linesFileOf(file)),
-    crlfDelay: Infinity,
-  });
-  for await (const line of lines) if (line !== '') yield JSON.parse(line) as FindingsLine;
+/**
+ * The lines of a spooled findings upload, read from disk as they are sent. A file that cannot be
+ * read (gone, a line that is not JSON) is kept in `problem`: however the HTTP client reports the
+ * body it could not finish, that upload can never be sent, and no retry or later flush will help.
+ */
+async function* spooledLines(file: string, problem: { error?: unknown }): AsyncGenerator<FindingsLine> {
+  const path = linesFileOf(file);
+  let number = 0;
+  try {
+    const lines = readline().createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+    for await (const line of lines) {
+      number++;
+      if (line === '') continue;
+      let parsed: FindingsLine;
+      try {
+        parsed = JSON.parse(line) as FindingsLine;
+      } catch {
+        throw new Error(`line ${number} of ${path} is not JSON`);
+      }
+      yield parsed;
+    }
+  } catch (error) {
+    problem.error = error;
+    throw error;
+  }
 }
 
 /** True when the server has no findings endpoint (404 of an unknown path, or 405): not our extension. */
@@ -43,14 +66,19 @@ function withoutFindings(error: unknown): boolean {
   );
 }
 
+/** Why a spooled upload cannot be sent, whatever the server: it is not the server's doing. */
+class SpoolReadError extends Error {}
+
 /** Sends a spooled findings upload from its file; sent again (same key) after a network error or a 5xx. */
 async function sendFindings(client: SmsClient, file: string, entry: FindingsEntry) {
   for (let attempt = 1; ; attempt++) {
+    const problem: { error?: unknown } = {};
     try {
-      return await client.uploadFindings(entry.task_id, entry.run_id, spooledLines(file), {
+      return await client.uploadFindings(entry.task_id, entry.run_id, spooledLines(file, problem), {
         idempotencyKey: entry.idempotency_key,
       });
     } catch (error) {
+      if (problem.error !== undefined) throw new SpoolReadError(describe(problem.error));
       const again = isSmsNetworkError(error) || (isSmsApiError(error) && error.status >= 500);
       if (!again || attempt >= FINDINGS_ATTEMPTS) throw error;
       await new Promise((resolve) => setTimeout(resolve, FINDINGS_RETRY_DELAY_MS * attempt));
@@ -65,30 +93,74 @@ export async function deliver(
   file: string,
   entry: SpoolEntry,
 ): Promise<DeliveryOutcome> {
+  // another sms-agent on this spool (a daemon and a flush, say) may have sent it since it was listed
+  if (!existsSync(file)) return { status: 'gone', file, entry, reason: GONE };
   try {
     if (isFindingsEntry(entry)) {
       const answer = await sendFindings(client, file, entry);
-      spool.remove(file);
+      removeDelivered(spool, file);
       return { status: 'delivered', file, entry, superseded: answer.superseded_dirs };
     }
     await client.updateConsistencyResult(entry.task_id, entry.consistency_result, {
       idempotencyKey: entry.idempotency_key,
       ...(entry.run_id === undefined ? {} : { runId: entry.run_id }),
     });
-    spool.remove(file);
+    removeDelivered(spool, file);
     return { status: 'delivered', file, entry };
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = describe(error);
+    if (!isSmsApiError(error) && !isSmsNetworkError(error)) {
+      // not the server's answer: the upload's own file cannot be read (or another agent took it)
+      if (!existsSync(file)) return { status: 'gone', file, entry, reason: GONE };
+      return moveToFailed(spool, file, entry, `it cannot be sent from the spool: ${reason}`, true);
+    }
     if (isFindingsEntry(entry) && withoutFindings(error)) {
-      spool.remove(file);
+      removeDelivered(spool, file);
       return { status: 'skipped', file, entry, reason: `the server does not take findings (${reason})` };
     }
-    if (isSmsApiError(error) && PERMANENT.has(error.status)) {
-      return { status: 'refused', file, entry, reason, movedTo: spool.fail(file, reason) };
-    }
+    if (isSmsApiError(error) && PERMANENT.has(error.status)) return moveToFailed(spool, file, entry, reason);
     if (isSmsNetworkError(error)) return { status: 'spooled', file, entry, reason, network: true };
-    if (isSmsApiError(error)) return { status: 'spooled', file, entry, reason };
-    throw error;
+    return { status: 'spooled', file, entry, reason };
+  }
+}
+
+const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Removes an upload the server has answered. If it cannot be (a spool made read-only meanwhile),
+ * it stays and a later flush sends it again with its key: the server answers it as before.
+ */
+function removeDelivered(spool: Spool, file: string): void {
+  try {
+    spool.remove(file);
+  } catch {}
+}
+
+/** Moves an upload that can never be sent as it is to `failed/`, with the reason beside it. */
+function moveToFailed(
+  spool: Spool,
+  file: string,
+  entry: SpoolEntry,
+  reason: string,
+  local?: true,
+): DeliveryOutcome {
+  try {
+    return {
+      status: 'refused',
+      file,
+      entry,
+      reason,
+      movedTo: spool.fail(file, reason),
+      ...(local ? { local } : {}),
+    };
+  } catch (error) {
+    if (!existsSync(file)) return { status: 'gone', file, entry, reason: GONE };
+    return {
+      status: 'spooled',
+      file,
+      entry,
+      reason: `${reason}; it could not be moved to ${spool.dir}/failed either (${describe(error)}): sms-agent spool drop ID removes it`,
+    };
   }
 }
 

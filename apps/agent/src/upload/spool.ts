@@ -7,7 +7,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
-  writeSync,
+  writeFileSync,
 } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import {
@@ -75,7 +75,8 @@ function writeDurably(path: string, text: string): void {
   const temporary = `${path}.tmp-${process.pid}`;
   const fd = openSync(temporary, 'w');
   try {
-    writeSync(fd, text);
+    // writeFileSync writes until all is written: a single write(2) may write less on a nearly full disk
+    writeFileSync(fd, text);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -252,7 +253,7 @@ export class FindingsSpoolFile {
   }
 
   private flush(): void {
-    if (this.pending !== '') writeSync(this.fd, this.pending);
+    if (this.pending !== '') writeFileSync(this.fd, this.pending);
     this.pending = '';
   }
 

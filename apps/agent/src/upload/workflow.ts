@@ -1,13 +1,14 @@
 import type { SmsClient } from '@sms/client';
 import type { ConsistencyResult } from '@sms/domain';
-import { type DeliveryOutcome, deliverAll, flushSpool, spoolResults } from './deliver.js';
+import { type DeliveryOutcome, deliverAll, spoolResults } from './deliver.js';
 import { describeEntry, type FindingsEntry, type Spool } from './spool.js';
 
 /** What became of a set of uploads, worst first: one refused makes it `refused`, one spooled `spooled`. */
 export type DeliveryStatus = 'delivered' | 'spooled' | 'refused';
 
 export function overallStatus(outcomes: readonly DeliveryOutcome[]): DeliveryStatus {
-  // skipped findings (a server without our extension) leave the verdict's upload whole
+  // skipped findings (a server without our extension) leave the verdict's upload whole; an upload
+  // another agent on the spool took was that agent's to deliver
   if (outcomes.some((o) => o.status === 'refused')) return 'refused';
   if (outcomes.some((o) => o.status === 'spooled')) return 'spooled';
   return 'delivered';
@@ -55,10 +56,11 @@ export function uploadReport(
 }
 
 /**
- * Uploads a verification's results to a task: first whatever earlier runs
- * left in the spool, then these results (each upload spooled before it is
- * sent). The earlier uploads' outcomes are returned apart: they do not decide
- * this run's exit status.
+ * Uploads a verification's results to a task: these results are spooled
+ * first (so that nothing an earlier upload does can lose them), then the
+ * spool is delivered oldest first: whatever earlier runs left there, then
+ * these. The earlier uploads' outcomes are returned apart: they do not
+ * decide this run's exit status.
  */
 export async function uploadVerification(
   client: SmsClient,
@@ -67,16 +69,21 @@ export async function uploadVerification(
   results: ConsistencyResult[],
   run: { runId?: string; commitFindings?: () => { file: string; entry: FindingsEntry } | undefined } = {},
 ): Promise<{ earlier: DeliveryOutcome[]; outcomes: DeliveryOutcome[]; findings?: DeliveryOutcome }> {
-  const earlier = (await flushSpool(client, spool)).outcomes;
   // the counts are in the spool before the findings become an upload there: a flush after a crash
   // never finds a run's findings without its counts
   const counts = spoolResults(spool, taskId, results, run.runId);
   const findings = run.commitFindings?.();
-  const outcomes = await deliverAll(client, spool, findings ? [...counts, findings] : counts);
-  const findingsOutcome = findings ? outcomes.find((o) => o.file === findings.file) : undefined;
+  const mine = new Set([...counts, ...(findings ? [findings] : [])].map((item) => item.file));
+  // earlier uploads first (a run's counts stored after a newer run's would be the directory's
+  // state); this run's are among the entries even if listing the spool missed them
+  const { entries } = spool.list();
+  const listed = new Set(entries.map((e) => e.file));
+  const missed = [...counts, ...(findings ? [findings] : [])].filter((item) => !listed.has(item.file));
+  const all = await deliverAll(client, spool, [...entries, ...missed]);
+  const findingsOutcome = findings ? all.find((o) => o.file === findings.file) : undefined;
   return {
-    earlier,
-    outcomes: outcomes.filter((o) => o !== findingsOutcome),
+    earlier: all.filter((o) => !mine.has(o.file)),
+    outcomes: all.filter((o) => mine.has(o.file) && o !== findingsOutcome),
     ...(findingsOutcome ? { findings: findingsOutcome } : {}),
   };
 }

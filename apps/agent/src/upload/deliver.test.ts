@@ -1,0 +1,162 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SmsApiError, type SmsClient, SmsNetworkError } from '@sms/client';
+import type { ConsistencyResult } from '@sms/domain';
+import { afterEach, describe, expect, it } from 'vitest';
+import { deliverAll, flushSpool } from './deliver.js';
+import { linesFileOf, Spool } from './spool.js';
+import { uploadVerification } from './workflow.js';
+
+const TASK = 'task-0001';
+const RUN = '7f1c1f3e-4a43-4c4e-9d7c-5d1f0d0e2a11';
+const OTHER_RUN = '0b6a9d5e-2f4e-4a7b-8c1d-3e2f1a0b9c8d';
+const result = (dir: string): ConsistencyResult => ({
+  dir_check: dir,
+  num_total_files: 2,
+  num_different_files: 0,
+  num_target_miss_files: 1,
+  num_target_more_files: 0,
+});
+const line = (dir: string, path: string) => ({
+  dir_check: dir,
+  category: 'missing',
+  path,
+  reason: 'not on the target',
+});
+
+/**
+ * A server as the two upload calls see it: it records what it stored; `findingsError` makes the
+ * findings call fail as a client would report a body it could not finish reading.
+ */
+function fakeClient(behaviour: { findingsError?: 'network' } = {}) {
+  const stored: { counts: string[]; findings: string[] } = { counts: [], findings: [] };
+  const client = {
+    async updateConsistencyResult(_task: string, results: ConsistencyResult[]) {
+      stored.counts.push(...results.map((r) => r.dir_check));
+      return {};
+    },
+    async uploadFindings(_task: string, _run: string, findings: AsyncIterable<{ path: string }>) {
+      const paths: string[] = [];
+      try {
+        for await (const f of findings) paths.push(f.path);
+      } catch (error) {
+        if (behaviour.findingsError === 'network')
+          throw new SmsNetworkError('fetch failed: the request body could not be read', { cause: error });
+        throw error;
+      }
+      stored.findings.push(...paths);
+      return { stored: paths.length, superseded_dirs: [] };
+    },
+  };
+  return { client: client as unknown as SmsClient, stored };
+}
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function newSpool() {
+  const dir = mkdtempSync(join(tmpdir(), 'sms-deliver-'));
+  dirs.push(dir);
+  return new Spool(join(dir, 'spool'));
+}
+/** A findings upload of an earlier run, committed to the spool. */
+function earlierFindings(spool: Spool) {
+  spool.add(TASK, [result('/old')], OTHER_RUN);
+  const file = spool.startFindings(TASK, OTHER_RUN);
+  file.append(line('/old', 'a'));
+  return file.commit()!;
+}
+
+describe('delivering the spool', () => {
+  it("a findings upload whose lines are gone is moved to failed/ saying so, and the run's own counts and findings are still delivered", async () => {
+    const spool = newSpool();
+    const broken = earlierFindings(spool);
+    rmSync(linesFileOf(broken.file));
+    const { client, stored } = fakeClient();
+    const findings = spool.startFindings(TASK, RUN);
+    findings.append(line('/data', 'b'));
+
+    const outcome = await uploadVerification(client, spool, TASK, [result('/data')], {
+      runId: RUN,
+      commitFindings: () => findings.commit(),
+    });
+
+    expect(outcome.outcomes.map((o) => o.status)).toEqual(['delivered']);
+    expect(outcome.findings?.status).toBe('delivered');
+    expect(stored).toEqual({ counts: ['/old', '/data'], findings: ['b'] });
+    const refused = outcome.earlier.find((o) => o.file === broken.file);
+    expect(refused).toMatchObject({ status: 'refused', local: true });
+    expect(refused?.status === 'refused' && refused.reason).toMatch(
+      /cannot be sent from the spool: .*ENOENT/,
+    );
+    expect(spool.list().entries).toEqual([]);
+    const failed = spool.listFailed().entries;
+    expect(failed.map((f) => f.entry.idempotency_key)).toEqual([broken.entry.idempotency_key]);
+    expect(failed[0]!.reason).toMatch(/ENOENT/);
+  });
+
+  it('a findings line that is not JSON moves its upload to failed/, also when the client calls the cut body a network error', async () => {
+    for (const findingsError of [undefined, 'network'] as const) {
+      const spool = newSpool();
+      const broken = earlierFindings(spool);
+      writeFileSync(linesFileOf(broken.file), `${JSON.stringify(line('/old', 'a'))}\n{"cut`);
+      const { client, stored } = fakeClient(findingsError ? { findingsError } : {});
+
+      const { outcomes } = await flushSpool(client, spool);
+
+      expect(outcomes.map((o) => o.status)).toEqual(['delivered', 'refused']);
+      expect(outcomes[1]).toMatchObject({
+        local: true,
+        reason: expect.stringMatching(/line 2 of .* is not JSON/),
+      });
+      expect(stored.findings).toEqual([]);
+      expect(spool.list().entries).toEqual([]);
+      // a later flush is not held back by it
+      spool.add(TASK, [result('/later')], RUN);
+      expect((await flushSpool(client, spool)).outcomes.map((o) => o.status)).toEqual(['delivered']);
+    }
+  });
+
+  it('an upload another agent on the spool delivered meanwhile is "gone", not an error', async () => {
+    const spool = newSpool();
+    const counts = spool.add(TASK, [result('/a')], RUN);
+    const findings = earlierFindings(spool);
+    const listed = spool.list().entries;
+    // the other agent: delivered and removed both
+    spool.remove(counts.file);
+    spool.remove(findings.file);
+    const { client, stored } = fakeClient();
+
+    const outcomes = await deliverAll(client, spool, listed);
+
+    expect(
+      outcomes.filter((o) => o.file === counts.file || o.file === findings.file).map((o) => o.status),
+    ).toEqual(['gone', 'gone']);
+    expect(stored.counts).toEqual(['/old']);
+  });
+
+  it('keeps the server-refused path as it was: moved to failed/ without the local mark', async () => {
+    const spool = newSpool();
+    spool.add(TASK, [result('/a')], RUN);
+    const client = {
+      async updateConsistencyResult() {
+        throw new SmsApiError({
+          status: 404,
+          errorCode: 'SMS.1006',
+          errorMsg: 'task not found',
+          requestId: undefined,
+          body: {},
+        });
+      },
+    } as unknown as SmsClient;
+    const { outcomes } = await flushSpool(client, spool);
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]).toMatchObject({ status: 'refused' });
+    expect(outcomes[0]).not.toHaveProperty('local');
+    const moved = readdirSync(join(spool.dir, 'failed')).filter((n) => n.endsWith('.reason.txt'));
+    expect(readFileSync(join(spool.dir, 'failed', moved[0]!), 'utf8')).toMatch(/task not found/);
+    expect(existsSync(spool.dir)).toBe(true);
+  });
+});
