@@ -8,7 +8,12 @@ import {
   type UploadFindingsResponse,
 } from '@sms/domain';
 import type { Logger } from '../logger.js';
-import { AbandonedUpload, type FindingRow, type FindingStore } from '../storage/finding-store.js';
+import {
+  AbandonedUpload,
+  type FindingRow,
+  type FindingStore,
+  FindingsOverLimit,
+} from '../storage/finding-store.js';
 import { UniqueViolation } from '../storage/handle.js';
 import type { Principal } from './auth-service.js';
 import { FindingPages } from './finding-pages.js';
@@ -139,7 +144,7 @@ export class FindingService extends FindingPages {
         if (intake.before + intake.added > FindingLimits.perDirectoryPerRun) {
           throw new SmsError(
             ErrorCodes.InvalidParameter,
-            `line ${line}: more than ${FindingLimits.perDirectoryPerRun} findings of dir_check ${JSON.stringify(dirCheck)} in run ${runId}, the API's most files per directory; send {"dir_check":…,"truncated":true} instead of the rest.`,
+            `line ${line}: ${tooMany(dirCheck, runId)}; send {"dir_check":…,"truncated":true} instead of the rest.`,
           );
         }
         rows.push({
@@ -166,12 +171,21 @@ export class FindingService extends FindingPages {
         superseded,
         counts: new Map([...directories].filter(([, d]) => d.current).map(([dir, d]) => [dir, d.added])),
         truncated,
+        limit: FindingLimits.perDirectoryPerRun,
         now: this.clock(),
       });
       this.sweepLater(taskId, [...directories.keys()]);
       return { run_id: runId, stored, superseded_dirs: superseded };
     } catch (caught) {
-      const error = caught instanceof AbandonedUpload ? inProgress() : caught;
+      const error =
+        caught instanceof AbandonedUpload
+          ? inProgress()
+          : caught instanceof FindingsOverLimit
+            ? new SmsError(
+                ErrorCodes.InvalidParameter,
+                `${tooMany(caught.dirCheck, runId)}, counting the uploads of this run stored while this one was sent (${caught.total} in all); nothing of this request was stored: send the rest of the directory's list as {"dir_check":…,"truncated":true} instead.`,
+              )
+            : caught;
       await this.findings.abandonBatch(taskId, runId, batchId, directories.keys()).catch((cleanup: unknown) =>
         this.logger?.warn('could not delete an abandoned findings upload; it is swept at the next start', {
           err: String(cleanup),
@@ -258,3 +272,7 @@ export class FindingService extends FindingPages {
     return stale.length;
   }
 }
+
+/** The 400's words for a directory with too many findings in a run. */
+const tooMany = (dirCheck: string, runId: string) =>
+  `more than ${FindingLimits.perDirectoryPerRun} findings of dir_check ${JSON.stringify(dirCheck)} in run ${runId}, the API's most files per directory`;

@@ -34,6 +34,20 @@ export class AbandonedUpload extends StoreRefusal {
 }
 
 /**
+ * A findings upload that would take a directory's findings in its run past the limit (with what
+ * uploads of the run closed meanwhile stored): nothing of it is kept.
+ */
+export class FindingsOverLimit extends StoreRefusal {
+  override name = 'FindingsOverLimit';
+  constructor(
+    readonly dirCheck: string,
+    readonly total: number,
+  ) {
+    super(`${total} findings of ${dirCheck} in one run`);
+  }
+}
+
+/**
  * Findings: the per-path lines behind a directory's counts (our extension).
  * A findings upload is a batch, written in chunks as its lines arrive and
  * seen only once closed; a directory's current findings are those of the
@@ -135,6 +149,8 @@ export class FindingStore extends FindingReads {
       /** Findings stored per directory, and the directories the agent cut. */
       counts: ReadonlyMap<string, number>;
       truncated: ReadonlySet<string>;
+      /** The most findings a directory may have in a run, with those of the run's uploads closed before. */
+      limit: number;
       now: number;
     },
   ): Promise<void> {
@@ -153,7 +169,9 @@ export class FindingStore extends FindingReads {
         for (const dirCheck of dirs) {
           const count = closing.counts.get(dirCheck) ?? 0;
           const truncated = closing.truncated.has(dirCheck) ? 1 : 0;
-          await trx
+          // the total as this transaction leaves it: an upload of the same run and directory that
+          // closed while this one was written counts too (its count was not there when this began)
+          const { findings } = await trx
             .insertInto('finding_directories')
             .values({
               task_id: taskId,
@@ -169,7 +187,9 @@ export class FindingStore extends FindingReads {
                 ...(truncated === 1 ? { truncated: 1 } : {}),
               })),
             )
-            .execute();
+            .returning('findings')
+            .executeTakeFirstOrThrow();
+          if (Number(findings) > closing.limit) throw new FindingsOverLimit(dirCheck, Number(findings));
         }
         await trx
           .updateTable('finding_batches')

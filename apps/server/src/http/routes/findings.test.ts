@@ -478,6 +478,78 @@ describe.each(['sqlite', 'postgres'] as const)('findings on %s', (dialect) => {
     expect(await t.storage.findings.rowCount(taskId)).toBe(1);
   });
 
+  it('holds the per-directory limit across uploads of one run written at the same time', async () => {
+    const { taskId, runId } = await taskWithRun(['/d']);
+    // the store: two uploads opened before either closed, each within the limit alone
+    const row = (path: string) => ({
+      dir_check: '/d',
+      category: 'missing' as const,
+      path,
+      path_base64: null,
+      reason: 'r',
+    });
+    const first = await t.storage.findings.openBatch(taskId, runId, undefined, Date.now());
+    const second = await t.storage.findings.openBatch(taskId, runId, undefined, Date.now());
+    await t.storage.findings.addFindings(taskId, runId, first, [row('a'), row('b')], Date.now());
+    await t.storage.findings.addFindings(taskId, runId, second, [row('c'), row('d')], Date.now());
+    const closing = (count: number) => ({
+      runId,
+      requestHash: 'h',
+      stored: count,
+      superseded: [],
+      counts: new Map([['/d', count]]),
+      truncated: new Set<string>(),
+      limit: 3,
+      now: Date.now(),
+    });
+    await t.storage.findings.closeBatch(taskId, first, closing(2));
+    await expect(t.storage.findings.closeBatch(taskId, second, closing(2))).rejects.toMatchObject({
+      name: 'FindingsOverLimit',
+      dirCheck: '/d',
+      total: 4,
+    });
+    await t.storage.findings.abandonBatch(taskId, runId, second, ['/d']);
+    expect((await all(taskId)).map((f) => f.path).sort()).toEqual(['a', 'b']);
+    expect(await t.storage.findings.storedCount(taskId, '/d', runId)).toBe(2);
+
+    // through the API, with the limit lowered to 3: B stores 3 while A is still being sent
+    const limits = FindingLimits as { perDirectoryPerRun: number };
+    const saved = limits.perDirectoryPerRun;
+    limits.perDirectoryPerRun = 3;
+    try {
+      const other = await taskWithRun(['/e']);
+      const encoder = new TextEncoder();
+      let send!: ReadableStreamDefaultController<Uint8Array>;
+      const streamed = new ReadableStream<Uint8Array>({
+        start(controller) {
+          send = controller;
+        },
+      });
+      const line = (path: string) => encoder.encode(`${JSON.stringify(finding('/e', path))}\n`);
+      const a = t.uploadFindings(other.taskId, other.runId, streamed);
+      send.enqueue(line('f1'));
+      send.enqueue(line('f2'));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const b = await t.uploadFindings(other.taskId, other.runId, [
+        finding('/e', 'g1'),
+        finding('/e', 'g2'),
+        finding('/e', 'g3'),
+      ]);
+      expect(b.status, await b.clone().text()).toBe(200);
+      send.enqueue(line('f3'));
+      send.close();
+      const refused = await a;
+      expect(refused.status).toBe(400);
+      expect((await errorOf(refused)).error_msg).toMatch(
+        /more than 3 findings of dir_check "\/e" in run .*, counting the uploads of this run stored while this one was sent \(6 in all\); nothing of this request was stored/,
+      );
+      expect((await all(other.taskId)).map((f) => f.path).sort()).toEqual(['g1', 'g2', 'g3']);
+      expect(await t.storage.findings.rowCount(other.taskId)).toBe(3);
+    } finally {
+      limits.perDirectoryPerRun = saved;
+    }
+  });
+
   it('never closes an upload that was abandoned while it was written, and deletes unfinished uploads at start', async () => {
     const { taskId, runId } = await taskWithRun(['/d']);
     const row = { dir_check: '/d', category: 'missing' as const, path: 'x', path_base64: null, reason: 'r' };
@@ -492,6 +564,7 @@ describe.each(['sqlite', 'postgres'] as const)('findings on %s', (dialect) => {
         superseded: [],
         counts: new Map([['/d', 1]]),
         truncated: new Set(),
+        limit: 1_000_000,
         now: Date.now(),
       }),
     ).rejects.toThrow(/abandoned/i);
