@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -51,6 +51,7 @@ function daemonWith(
   overrides: Record<string, (...args: never[]) => unknown>,
   requests: ReturnType<typeof request>[],
   spool = newSpool(),
+  extra: { stopGraceMs?: number } = {},
 ) {
   const stop = new AbortController();
   const calls: Record<string, number> = {};
@@ -85,6 +86,7 @@ function daemonWith(
     once: false,
     stop: stop.signal,
     log: (l) => log.push(l),
+    ...extra,
   });
   return { stop, calls, log, running, spool };
 }
@@ -169,5 +171,71 @@ describe('the daemon against a server that errs', () => {
     expect(d.log).toContain('spool: 1 delivered, 0 still waiting, 0 refused');
     // once a minute at most
     expect(d.calls.updateConsistencyResult).toBe(1);
+  });
+});
+
+describe('the daemon stopped while it uploads to a server that does not answer', () => {
+  it('ends its calls once the grace is over, keeping the counts in the spool', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'sms-daemon-stop-'));
+    temporary.push(base);
+    for (const side of ['src', 'dst']) {
+      mkdirSync(join(base, side, 'd'), { recursive: true });
+      writeFileSync(join(base, side, 'd', 'a'), 'a');
+    }
+    /** A call that answers only by failing when its signal fires (a blackholed server). */
+    const hang = (options?: { signal?: AbortSignal }) =>
+      new Promise((_, reject) => {
+        const signal = options?.signal;
+        if (signal?.aborted) reject(signal.reason);
+        signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+      });
+    let d: ReturnType<typeof daemonWith>;
+    let stoppedAt = 0;
+    d = daemonWith(
+      {
+        async claimConsistencyCheck() {
+          return { request: { ...request('vr-3'), state: 'running' }, lease_id: 'lease-3' };
+        },
+        async heartbeatConsistencyCheck() {
+          return {};
+        },
+        async getConfiguration() {
+          return {
+            configurations: [
+              { config_key: 'CONSISTENCY_SOURCE', config_value: join(base, 'src') },
+              { config_key: 'CONSISTENCY_TARGET', config_value: join(base, 'dst') },
+              { config_key: 'CONSISTENCY_DIR', config_value: '["/d"]' },
+            ],
+          };
+        },
+        // the walk has ended: the stop comes while the counts are being sent
+        updateConsistencyResult(_task: never, _results: never, options: never) {
+          stoppedAt = Date.now();
+          d.stop.abort('SIGTERM');
+          return hang(options);
+        },
+        finishConsistencyCheck(_id: never, options: never) {
+          return hang(options);
+        },
+      },
+      [request('vr-3')],
+      newSpool(),
+      { stopGraceMs: 300 },
+    );
+    await d.running;
+    const after = Date.now() - stoppedAt;
+    expect(stoppedAt).toBeGreaterThan(0);
+    expect(after).toBeGreaterThanOrEqual(250);
+    expect(after).toBeLessThan(5000);
+    // not stored: it waits in the spool for the next start, with its key
+    const waiting = d.spool.list().entries;
+    expect(
+      waiting.map((e) =>
+        'consistency_result' in e.entry ? e.entry.consistency_result.map((r) => r.dir_check) : [],
+      ),
+    ).toEqual([['/d']]);
+    expect(
+      d.log.some((l) => /request vr-3: not finished \(the daemon was stopped 0.3 s before\)/.test(l)),
+    ).toBe(true);
   });
 });

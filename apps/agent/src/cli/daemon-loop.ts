@@ -21,6 +21,8 @@ export interface DaemonOptions {
   stop: AbortSignal;
   /** One line per event. */
   log: (line: string) => void;
+  /** What a stopped daemon's remaining calls to the server may take in all (default `STOP_GRACE_MS`). */
+  stopGraceMs?: number;
 }
 
 /** The long poll's wait: the most the server allows. */
@@ -110,7 +112,7 @@ async function flushIdle(options: DaemonOptions, last: { at: number }): Promise<
   const { spool, client, upload } = options.context;
   try {
     if (spool.list().entries.length === 0) return;
-    const { outcomes } = await upload.flushSpool(client, spool);
+    const { outcomes } = await upload.flushSpool(client, spool, options.stop);
     const delivered = outcomes.filter((o) => o.status === 'delivered').length;
     const waiting = outcomes.filter((o) => o.status === 'spooled').length;
     const refused = outcomes.filter((o) => o.status === 'refused');
@@ -151,10 +153,20 @@ async function work(options: DaemonOptions, request: VerificationRequest, leaseI
   const runId = crypto().randomUUID();
   const abandon = new AbortController();
   let lost = false;
-  const onStop = () => abandon.abort(String(options.stop.reason ?? 'SIGTERM'));
+  // once stopped, the calls still to make (the upload of a run that had ended, the finish or the
+  // release, heartbeats) have STOP_GRACE_MS in all: then they are ended, what was not uploaded
+  // waits in the spool, and the lease expires (systemd's TimeoutStopSec is 90 s)
+  const grace = new AbortController();
+  let graceTimer: ReturnType<typeof setTimeout> | undefined;
+  const graceMs = options.stopGraceMs ?? STOP_GRACE_MS;
+  const onStop = () => {
+    abandon.abort(String(options.stop.reason ?? 'SIGTERM'));
+    graceTimer = setTimeout(() => grace.abort(`the daemon was stopped ${graceMs / 1000} s before`), graceMs);
+  };
   options.stop.addEventListener('abort', onStop, { once: true });
   // a stop that came while the claim was answered: the listener would never fire
   if (options.stop.aborted) onStop();
+  const calls = { signal: grace.signal };
   log(
     `took request ${request.id} of task ${request.task_id} (lease ${options.leaseSeconds} s, run ${runId})`,
   );
@@ -164,13 +176,15 @@ async function work(options: DaemonOptions, request: VerificationRequest, leaseI
         leaseId,
         leaseSeconds: options.leaseSeconds,
         runId,
+        ...calls,
       });
     } catch (error) {
       if (isLeaseLost(error) || (isSmsApiError(error) && error.status === 404)) {
         if (!lost) log(`request ${request.id}: lease lost (${describeError(error)}): abandoning the run`);
         lost = true;
         abandon.abort('the loss of the lease');
-      } else log(`request ${request.id}: heartbeat failed (${describeError(error)}); trying again`);
+      } else if (!grace.signal.aborted)
+        log(`request ${request.id}: heartbeat failed (${describeError(error)}); trying again`);
     }
   };
   const heartbeat = setInterval(renew, (options.leaseSeconds * 1000) / 3);
@@ -184,18 +198,22 @@ async function work(options: DaemonOptions, request: VerificationRequest, leaseI
         ? ({ allowed: false, reason: `the lease of request ${request.id} was lost` } as const)
         : ({ allowed: true } as const);
     };
-    const ended = await verifyRequest(options, request, runId, abandon.signal, mayUpload);
+    const ended = await verifyRequest(options, request, runId, abandon.signal, mayUpload, grace.signal);
     if (lost) return;
     if (ended === 'interrupted') {
-      await handBack(options, request, leaseId);
+      await handBack(options, request, leaseId, grace.signal);
       return;
     }
-    await finish(options, request, leaseId, ended, () => lost);
+    await finish(options, request, leaseId, ended, () => lost, grace.signal);
   } finally {
     clearInterval(heartbeat);
+    clearTimeout(graceTimer);
     options.stop.removeEventListener('abort', onStop);
   }
 }
+
+/** What a stopped daemon's remaining calls to the server may take in all (see `work`). */
+export const STOP_GRACE_MS = 30_000;
 
 type Ending =
   | { state: 'done'; runId: string; checkResult: ReturnType<typeof deriveCheckResult> }
@@ -208,6 +226,7 @@ async function verifyRequest(
   runId: string,
   signal: AbortSignal,
   mayUpload: NonNullable<VerificationControl['mayUpload']>,
+  uploadSignal: AbortSignal,
 ): Promise<Ending | 'interrupted'> {
   try {
     const { plan, notices } = await readTaskRun(
@@ -218,7 +237,12 @@ async function verifyRequest(
       signal,
     );
     for (const notice of notices) options.log(`notice: ${notice}`);
-    const outcome = await runVerification(plan, { runId, interrupt: (run) => run(signal), mayUpload });
+    const outcome = await runVerification(plan, {
+      runId,
+      interrupt: (run) => run(signal),
+      mayUpload,
+      uploadSignal,
+    });
     if (outcome.interrupted) return 'interrupted';
     // delivered, or kept in the spool for the next run's flush: the verdict stands either way
     if (
@@ -245,6 +269,7 @@ async function finish(
   leaseId: string,
   ending: Ending,
   leaseLost: () => boolean,
+  signal: AbortSignal,
 ): Promise<void> {
   const backoff = new Backoff();
   const body =
@@ -254,7 +279,7 @@ async function finish(
   for (;;) {
     if (leaseLost()) return;
     try {
-      await options.context.client.finishConsistencyCheck(request.id, { leaseId, ...body });
+      await options.context.client.finishConsistencyCheck(request.id, { leaseId, ...body, signal });
       options.log(
         ending.state === 'done'
           ? `finished request ${request.id}: done, ${ending.checkResult} (run ${ending.runId})`
@@ -267,7 +292,12 @@ async function finish(
         return;
       }
       // stopping: the lease expires and the request is pending again
-      if (options.stop.aborted) return;
+      if (options.stop.aborted) {
+        options.log(
+          `request ${request.id}: not finished (${signal.aborted ? String(signal.reason) : describeError(error)}); it is pending again once its lease expires`,
+        );
+        return;
+      }
       const delay = backoff.next();
       options.log(
         `request ${request.id}: finish failed (${describeError(error)}); retrying in ${Math.round(delay / 100) / 10} s`,
@@ -282,9 +312,10 @@ async function handBack(
   options: DaemonOptions,
   request: VerificationRequest,
   leaseId: string,
+  signal: AbortSignal,
 ): Promise<void> {
   try {
-    await options.context.client.releaseConsistencyCheck(request.id, leaseId);
+    await options.context.client.releaseConsistencyCheck(request.id, leaseId, { signal });
     options.log(`released request ${request.id}: pending again`);
   } catch (error) {
     options.log(

@@ -82,6 +82,11 @@ export interface VerificationControl {
    * stops the run there, uploading nothing (the daemon's lease was lost).
    */
   mayUpload?: () => Promise<{ allowed: true } | { allowed: false; reason: string }>;
+  /**
+   * Ends the upload's calls to the server (what was not sent stays in the spool): the daemon's
+   * stop, once its grace is over, so that a server that does not answer cannot hold the stop.
+   */
+  uploadSignal?: AbortSignal;
 }
 
 /**
@@ -183,7 +188,11 @@ export async function runVerification(
           uploading.spool,
           task,
           results,
-          { runId, ...(findings ? { commitFindings: () => findings.commit() } : {}) },
+          {
+            runId,
+            ...(findings ? { commitFindings: () => findings.commit() } : {}),
+            ...(control.uploadSignal ? { signal: control.uploadSignal } : {}),
+          },
         );
         const { earlier, outcomes } = delivered;
         if (earlier.length > 0)

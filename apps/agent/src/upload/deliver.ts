@@ -1,4 +1,5 @@
 import { createReadStream, existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isSmsApiError, isSmsNetworkError, type SmsClient } from '@sms/client';
 import { type ConsistencyResult, ErrorCodes, type FindingsLine, Limits } from '@sms/domain';
 import { readline } from '../builtins.js';
@@ -70,18 +71,19 @@ function withoutFindings(error: unknown): boolean {
 class SpoolReadError extends Error {}
 
 /** Sends a spooled findings upload from its file; sent again (same key) after a network error or a 5xx. */
-async function sendFindings(client: SmsClient, file: string, entry: FindingsEntry) {
+async function sendFindings(client: SmsClient, file: string, entry: FindingsEntry, signal?: AbortSignal) {
   for (let attempt = 1; ; attempt++) {
     const problem: { error?: unknown } = {};
     try {
       return await client.uploadFindings(entry.task_id, entry.run_id, spooledLines(file, problem), {
         idempotencyKey: entry.idempotency_key,
+        ...(signal ? { signal } : {}),
       });
     } catch (error) {
       if (problem.error !== undefined) throw new SpoolReadError(describe(problem.error));
       const again = isSmsNetworkError(error) || (isSmsApiError(error) && error.status >= 500);
-      if (!again || attempt >= FINDINGS_ATTEMPTS) throw error;
-      await new Promise((resolve) => setTimeout(resolve, FINDINGS_RETRY_DELAY_MS * attempt));
+      if (!again || attempt >= FINDINGS_ATTEMPTS || signal?.aborted) throw error;
+      await sleep(FINDINGS_RETRY_DELAY_MS * attempt, undefined, signal ? { signal } : {}).catch(() => {});
     }
   }
 }
@@ -92,22 +94,26 @@ export async function deliver(
   spool: Spool,
   file: string,
   entry: SpoolEntry,
+  signal?: AbortSignal,
 ): Promise<DeliveryOutcome> {
   // another sms-agent on this spool (a daemon and a flush, say) may have sent it since it was listed
   if (!existsSync(file)) return { status: 'gone', file, entry, reason: GONE };
   try {
     if (isFindingsEntry(entry)) {
-      const answer = await sendFindings(client, file, entry);
+      const answer = await sendFindings(client, file, entry, signal);
       removeDelivered(spool, file);
       return { status: 'delivered', file, entry, superseded: answer.superseded_dirs };
     }
     await client.updateConsistencyResult(entry.task_id, entry.consistency_result, {
       idempotencyKey: entry.idempotency_key,
       ...(entry.run_id === undefined ? {} : { runId: entry.run_id }),
+      ...(signal ? { signal } : {}),
     });
     removeDelivered(spool, file);
     return { status: 'delivered', file, entry };
   } catch (error) {
+    // ended by the caller (the daemon stopping): it waits in the spool, whatever the error says
+    if (signal?.aborted) return { status: 'spooled', file, entry, reason: stopped(signal) };
     const reason = describe(error);
     if (!isSmsApiError(error) && !isSmsNetworkError(error)) {
       // not the server's answer: the upload's own file cannot be read (or another agent took it)
@@ -125,6 +131,8 @@ export async function deliver(
 }
 
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
+const stopped = (signal: AbortSignal) =>
+  `not sent: ${typeof signal.reason === 'string' ? signal.reason : 'the upload was ended'}`;
 
 /**
  * Removes an upload the server has answered. If it cannot be (a spool made read-only meanwhile),
@@ -202,6 +210,7 @@ export async function deliverAll(
   client: SmsClient,
   spool: Spool,
   items: { file: string; entry: SpoolEntry }[],
+  signal?: AbortSignal,
 ): Promise<DeliveryOutcome[]> {
   const ordered = [
     ...items.filter((i) => !isFindingsEntry(i.entry)),
@@ -210,6 +219,10 @@ export async function deliverAll(
   const outcomes: DeliveryOutcome[] = [];
   let unreachable: string | undefined;
   for (const { file, entry } of ordered) {
+    if (signal?.aborted) {
+      outcomes.push({ status: 'spooled', file, entry, reason: stopped(signal) });
+      continue;
+    }
     if (unreachable) {
       outcomes.push({ status: 'spooled', file, entry, reason: `not tried: ${unreachable}` });
       continue;
@@ -234,7 +247,7 @@ export async function deliverAll(
       });
       continue;
     }
-    const outcome = await deliver(client, spool, file, entry);
+    const outcome = await deliver(client, spool, file, entry, signal);
     if (outcome.status === 'spooled' && outcome.network) unreachable = outcome.reason;
     outcomes.push(outcome);
   }
@@ -242,7 +255,7 @@ export async function deliverAll(
 }
 
 /** Delivers everything waiting in the spool, oldest first (counts before findings). */
-export async function flushSpool(client: SmsClient, spool: Spool) {
+export async function flushSpool(client: SmsClient, spool: Spool, signal?: AbortSignal) {
   const { entries, broken } = spool.list();
-  return { outcomes: await deliverAll(client, spool, entries), broken };
+  return { outcomes: await deliverAll(client, spool, entries, signal), broken };
 }

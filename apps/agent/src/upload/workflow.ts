@@ -67,7 +67,12 @@ export async function uploadVerification(
   spool: Spool,
   taskId: string,
   results: ConsistencyResult[],
-  run: { runId?: string; commitFindings?: () => { file: string; entry: FindingsEntry } | undefined } = {},
+  run: {
+    runId?: string;
+    commitFindings?: () => { file: string; entry: FindingsEntry } | undefined;
+    /** Ends the calls to the server: what was not sent stays in the spool. */
+    signal?: AbortSignal;
+  } = {},
 ): Promise<{ earlier: DeliveryOutcome[]; outcomes: DeliveryOutcome[]; findings?: DeliveryOutcome }> {
   // the counts are in the spool before the findings become an upload there: a flush after a crash
   // never finds a run's findings without its counts
@@ -79,7 +84,7 @@ export async function uploadVerification(
   const { entries } = spool.list();
   const listed = new Set(entries.map((e) => e.file));
   const missed = [...counts, ...(findings ? [findings] : [])].filter((item) => !listed.has(item.file));
-  const all = await deliverAll(client, spool, [...entries, ...missed]);
+  const all = await deliverAll(client, spool, [...entries, ...missed], run.signal);
   const findingsOutcome = findings ? all.find((o) => o.file === findings.file) : undefined;
   return {
     earlier: all.filter((o) => !mine.has(o.file)),
