@@ -160,3 +160,46 @@ describe('delivering the spool', () => {
     expect(existsSync(spool.dir)).toBe(true);
   });
 });
+
+describe('a server without the findings endpoint', () => {
+  const refusing = (status: number, errorCode?: string) => {
+    const { client, stored } = fakeClient();
+    (client as unknown as { uploadFindings: () => Promise<never> }).uploadFindings = async () => {
+      throw new SmsApiError({
+        status,
+        errorCode,
+        errorMsg: errorCode ? 'no such API' : undefined,
+        requestId: undefined,
+        body: errorCode ? { error_code: errorCode } : '<html>404 Not Found</html>',
+      });
+    };
+    return { client, stored };
+  };
+
+  it('drops the findings (the counts are what the API keeps) on a 405, or on a 404 in its error format', async () => {
+    for (const [status, code] of [
+      [405, 'SMS.1009'],
+      [404, 'APIG.0101'],
+    ] as const) {
+      const spool = newSpool();
+      const findings = earlierFindings(spool);
+      const { client, stored } = refusing(status, code);
+      const { outcomes } = await flushSpool(client, spool);
+      expect(outcomes.map((o) => o.status)).toEqual(['delivered', 'skipped']);
+      expect(stored.counts).toEqual(['/old']);
+      expect(existsSync(findings.file)).toBe(false);
+      expect(spool.listFailed().entries).toEqual([]);
+    }
+  });
+
+  it("keeps them, moved to failed/ to be retried, on a 404 that is not the server's own (a proxy's page)", async () => {
+    const spool = newSpool();
+    const findings = earlierFindings(spool);
+    const { client } = refusing(404);
+    const { outcomes } = await flushSpool(client, spool);
+    expect(outcomes.map((o) => o.status)).toEqual(['delivered', 'refused']);
+    expect(spool.listFailed().entries.map((e) => e.entry.idempotency_key)).toEqual([
+      findings.entry.idempotency_key,
+    ]);
+  });
+});

@@ -59,11 +59,19 @@ async function* spooledLines(file: string, problem: { error?: unknown }): AsyncG
   }
 }
 
-/** True when the server has no findings endpoint (404 of an unknown path, or 405): not our extension. */
+/**
+ * True when the server has no findings endpoint: not our extension. A 405, or a 404 in the
+ * server's own error format (an error code, not the task's) for the path; a 404 without one (a
+ * proxy's or load balancer's page, say while the server is redeployed) proves nothing: the upload
+ * is moved to failed/ like any 404, to be retried, rather than its findings dropped.
+ */
 function withoutFindings(error: unknown): boolean {
   return (
     isSmsApiError(error) &&
-    (error.status === 405 || (error.status === 404 && error.errorCode !== ErrorCodes.TaskNotFound.code))
+    (error.status === 405 ||
+      (error.status === 404 &&
+        error.errorCode !== undefined &&
+        error.errorCode !== ErrorCodes.TaskNotFound.code))
   );
 }
 
