@@ -75,13 +75,19 @@ function writeDurably(path: string, text: string): void {
   const temporary = `${path}.tmp-${process.pid}`;
   const fd = openSync(temporary, 'w');
   try {
-    // writeFileSync writes until all is written: a single write(2) may write less on a nearly full disk
-    writeFileSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    try {
+      // writeFileSync writes until all is written: a single write(2) may write less on a nearly full disk
+      writeFileSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, path);
+  } catch (error) {
+    // a full disk, say: no half-written temporary file is left behind in the spool
+    rmSync(temporary, { force: true });
+    throw error;
   }
-  renameSync(temporary, path);
   const dir = openSync(join(path, '..'), 'r');
   try {
     fsyncSync(dir);
