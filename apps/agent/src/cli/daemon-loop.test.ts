@@ -51,7 +51,7 @@ function daemonWith(
   overrides: Record<string, (...args: never[]) => unknown>,
   requests: ReturnType<typeof request>[],
   spool = newSpool(),
-  extra: { stopGraceMs?: number } = {},
+  extra: { stopGraceMs?: number; backoff?: () => Backoff } = {},
 ) {
   const stop = new AbortController();
   const calls: Record<string, number> = {};
@@ -92,7 +92,7 @@ function daemonWith(
 }
 
 describe('the daemon against a server that errs', () => {
-  it('backs off when claims fail, instead of polling and claiming again at once', async () => {
+  it('backs off when claims fail, longer each time, instead of polling and claiming again at once', async () => {
     const d = daemonWith(
       {
         async claimConsistencyCheck() {
@@ -106,13 +106,17 @@ describe('the daemon against a server that errs', () => {
         },
       },
       [request('vr-1')],
+      newSpool(),
+      // 100 ms doubling (as the default's 1 s), each wait at least half its step
+      { backoff: () => new Backoff(100, 30_000) },
     );
-    await sleep(1500);
+    await sleep(1200);
     d.stop.abort('SIGTERM');
     await d.running;
-    // 1 s doubling, each delay at least half its step: at most 3 claims in 1.5 s (without: hundreds)
-    expect(d.calls.claimConsistencyCheck).toBeGreaterThanOrEqual(1);
-    expect(d.calls.claimConsistencyCheck).toBeLessThanOrEqual(3);
+    // waits of at least 50, 100, 200, 400 ms: at most 5 claims in 1.2 s (a wait that did not grow,
+    // 50 to 100 ms, would allow 12 to 24; none at all, hundreds)
+    expect(d.calls.claimConsistencyCheck).toBeGreaterThanOrEqual(2);
+    expect(d.calls.claimConsistencyCheck).toBeLessThanOrEqual(5);
     expect(d.log.filter((l) => l.includes('claim of request vr-1 failed'))).toHaveLength(
       d.calls.claimConsistencyCheck!,
     );

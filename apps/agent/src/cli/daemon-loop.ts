@@ -23,6 +23,8 @@ export interface DaemonOptions {
   log: (line: string) => void;
   /** What a stopped daemon's remaining calls to the server may take in all (default `STOP_GRACE_MS`). */
   stopGraceMs?: number;
+  /** The waits after failures (default `new Backoff()`; tests give shorter ones). */
+  backoff?: () => Backoff;
 }
 
 /** The long poll's wait: the most the server allows. */
@@ -63,7 +65,10 @@ async function pause(ms: number, signal: AbortSignal): Promise<void> {
 export async function runDaemon(options: DaemonOptions): Promise<void> {
   const { client } = options.context;
   const { stop, log } = options;
-  const backoff = new Backoff();
+  const newBackoff = options.backoff ?? (() => new Backoff());
+  const backoff = newBackoff();
+  // apart: every poll that answers resets the poll's, and a claim that keeps failing must still wait longer each time
+  const claimBackoff = newBackoff();
   const lastFlush = { at: 0 };
   log(`sms-agent daemon: ${options.name} waiting for verification requests at ${client.endpoint}`);
   while (!stop.aborted) {
@@ -86,14 +91,14 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       if (lease === 'failed') failed = true;
       if (lease === 'failed' || lease === 'taken') continue;
       taken = true;
-      backoff.reset();
+      claimBackoff.reset();
       await work(options, lease.request, lease.lease_id);
       break;
     }
     if (taken && options.once) break;
     // a claim that failed (the server erring, or unreachable since the poll) would fail again at
     // once: the poll answers the same pending request without waiting
-    if (!taken && failed && !stop.aborted) await pause(backoff.next(), stop);
+    if (!taken && failed && !stop.aborted) await pause(claimBackoff.next(), stop);
     if (!taken && !stop.aborted) await flushIdle(options, lastFlush);
   }
 }
@@ -112,7 +117,9 @@ async function flushIdle(options: DaemonOptions, last: { at: number }): Promise<
   const { spool, client, upload } = options.context;
   try {
     if (spool.list().entries.length === 0) return;
-    const { outcomes } = await upload.flushSpool(client, spool, options.stop);
+    const { outcomes, broken } = await upload.flushSpool(client, spool, options.stop);
+    for (const b of broken)
+      options.log(`spool: ${b.file} is not a readable spooled upload (${b.reason}); it was left in place`);
     const delivered = outcomes.filter((o) => o.status === 'delivered').length;
     const waiting = outcomes.filter((o) => o.status === 'spooled').length;
     const refused = outcomes.filter((o) => o.status === 'refused');

@@ -24,7 +24,7 @@ export function registerFlush(program: Command): void {
       spool.listFailed().entries.length - outcomes.filter((o) => o.status === 'refused').length;
     if (refusedBefore > 0)
       say(
-        `${plural(refusedBefore, 'upload')} refused by the server earlier ${refusedBefore === 1 ? 'waits' : 'wait'} in ${spool.dir}/failed: sms-agent spool list shows why; once fixed, sms-agent spool retry --all, then sms-agent flush (or sms-agent spool drop ID)`,
+        `${plural(refusedBefore, 'upload')} refused earlier ${refusedBefore === 1 ? 'waits' : 'wait'} in ${spool.dir}/failed: sms-agent spool list shows why; once fixed, sms-agent spool retry --all, then sms-agent flush (or sms-agent spool drop ID)`,
       );
     process.exitCode = broken.length > 0 ? EXIT.error : deliveryExit(outcomes);
   });

@@ -382,7 +382,7 @@ describe('sms-agent against a real server', () => {
     // flush says what waits in failed/ and how to act
     const flush = await runAgent(['flush', '--endpoint', server.url, '--spool-dir', w.spool], credentials);
     expect(flush.code).toBe(0);
-    expect(flush.stderr).toContain('2 uploads refused by the server earlier wait in');
+    expect(flush.stderr).toContain('2 uploads refused earlier wait in');
     expect(flush.stderr).toContain('sms-agent spool retry --all');
 
     const drop = listed.failed.find((f: { task_id: string }) => f.task_id === 'another-missing-task');

@@ -206,7 +206,10 @@ export async function runVerification(
         const all = delivered.findings ? [...outcomes, delivered.findings] : outcomes;
         uploadExit = deliveryExit(all);
         const refused = all.find((o) => o.status === 'refused');
-        if (refused?.status === 'refused') problem = `an upload was refused by the server: ${refused.reason}`;
+        if (refused?.status === 'refused')
+          problem = refused.local
+            ? `an upload could not be sent from the spool: ${refused.reason}`
+            : `an upload was refused by the server: ${refused.reason}`;
         upload = uploading.workflow.uploadReport(task, outcomes, {
           runId,
           findings: delivered.findings,

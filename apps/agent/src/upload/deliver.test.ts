@@ -1,7 +1,15 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SmsApiError, type SmsClient, SmsNetworkError } from '@sms/client';
+import { SmsApiError, type SmsClient, SmsNetworkError, SmsResponseError } from '@sms/client';
 import type { ConsistencyResult } from '@sms/domain';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deliverAll, flushSpool } from './deliver.js';
@@ -201,5 +209,79 @@ describe('a server without the findings endpoint', () => {
     expect(spool.listFailed().entries.map((e) => e.entry.idempotency_key)).toEqual([
       findings.entry.idempotency_key,
     ]);
+  });
+});
+
+describe('the order uploads are stored in', () => {
+  it("keeps an answer that is not the API's (a captive portal) for later: nothing moved to failed/, the rest not tried", async () => {
+    const spool = newSpool();
+    spool.add(TASK, [result('/old')], OTHER_RUN);
+    const client = {
+      async updateConsistencyResult() {
+        throw new SmsResponseError("the server's answer (200) does not match the API", {
+          status: 200,
+          body: '<html>sign in to the Wi-Fi</html>',
+          issues: [],
+        });
+      },
+    } as unknown as SmsClient;
+    const outcome = await uploadVerification(client, spool, TASK, [result('/data')], { runId: RUN });
+    expect(outcome.earlier.map((o) => o.status)).toEqual(['spooled']);
+    expect(outcome.outcomes).toEqual([
+      expect.objectContaining({
+        status: 'spooled',
+        reason: expect.stringMatching(/^not tried: the server's answer/),
+      }),
+    ]);
+    expect(spool.list().entries).toHaveLength(2);
+    expect(spool.listFailed().entries).toEqual([]);
+  });
+
+  it("holds a task's later counts while an earlier upload of it waits (a 503), and sends other tasks'", async () => {
+    const spool = newSpool();
+    spool.add(TASK, [result('/old')], OTHER_RUN);
+    spool.add('task-0002', [result('/other')]);
+    const sent: string[] = [];
+    let first = true;
+    const client = {
+      async updateConsistencyResult(task: string, results: ConsistencyResult[]) {
+        if (task === TASK && first) {
+          first = false;
+          throw new SmsApiError({
+            status: 503,
+            errorCode: 'SMS.2010',
+            errorMsg: 'busy',
+            requestId: undefined,
+            body: {},
+          });
+        }
+        sent.push(`${task}${results[0]!.dir_check}`);
+        return {};
+      },
+    } as unknown as SmsClient;
+    const outcome = await uploadVerification(client, spool, TASK, [result('/old')], { runId: RUN });
+    expect(outcome.earlier.map((o) => o.status)).toEqual(['spooled', 'delivered']);
+    expect(outcome.outcomes).toEqual([
+      expect.objectContaining({
+        status: 'spooled',
+        reason: expect.stringMatching(/^not sent: an earlier upload of task task-0001 waits in the spool/),
+      }),
+    ]);
+    expect(sent).toEqual(['task-0002/other']);
+    // the next flush stores them oldest first
+    await flushSpool(client, spool);
+    expect(sent).toEqual(['task-0002/other', 'task-0001/old', 'task-0001/old']);
+    const { entries } = spool.list();
+    expect(entries).toEqual([]);
+  });
+
+  it("sends the earlier uploads before the run's own even when the clock was stepped back (names sort the other way)", async () => {
+    const spool = newSpool();
+    const earlier = spool.add(TASK, [result('/from-the-future')], OTHER_RUN);
+    // written when the clock was ahead: its name sorts after anything written now
+    renameSync(earlier.file, join(spool.dir, `9999999999999-${earlier.entry.idempotency_key}.json`));
+    const { client, stored } = fakeClient();
+    await uploadVerification(client, spool, TASK, [result('/now')], { runId: RUN });
+    expect(stored.counts).toEqual(['/from-the-future', '/now']);
   });
 });

@@ -1,6 +1,6 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isSmsApiError, isSmsNetworkError, type SmsClient } from '@sms/client';
+import { isSmsApiError, isSmsNetworkError, isSmsValidationError, type SmsClient } from '@sms/client';
 import { type ConsistencyResult, ErrorCodes, type FindingsLine, Limits } from '@sms/domain';
 import { readline } from '../builtins.js';
 import { type FindingsEntry, isFindingsEntry, linesFileOf, type Spool, type SpoolEntry } from './spool.js';
@@ -123,10 +123,17 @@ export async function deliver(
     // ended by the caller (the daemon stopping): it waits in the spool, whatever the error says
     if (signal?.aborted) return { status: 'spooled', file, entry, reason: stopped(signal) };
     const reason = describe(error);
-    if (!isSmsApiError(error) && !isSmsNetworkError(error)) {
-      // not the server's answer: the upload's own file cannot be read (or another agent took it)
+    // what the spool holds cannot be sent, whatever the server: its lines file cannot be read, or
+    // a line breaks the API's rules (the client checks each before sending)
+    if (error instanceof SpoolReadError || isSmsValidationError(error)) {
       if (!existsSync(file)) return { status: 'gone', file, entry, reason: GONE };
       return moveToFailed(spool, file, entry, `it cannot be sent from the spool: ${reason}`, true);
+    }
+    if (!isSmsApiError(error) && !isSmsNetworkError(error)) {
+      // an answer that is not the API's (a captive portal, a web app at that address, a body cut
+      // off), or anything else: the server cannot be used now; the uploads wait, none is tried more
+      if (!existsSync(file)) return { status: 'gone', file, entry, reason: GONE };
+      return { status: 'spooled', file, entry, reason, network: true };
     }
     if (isFindingsEntry(entry) && withoutFindings(error)) {
       removeDelivered(spool, file);
@@ -226,6 +233,9 @@ export async function deliverAll(
   ];
   const outcomes: DeliveryOutcome[] = [];
   let unreachable: string | undefined;
+  // a task whose counts upload stays in the spool: its later counts wait too, or the older would
+  // be stored after them by a later flush and become the directories' state
+  const held = new Map<string, string>();
   for (const { file, entry } of ordered) {
     if (signal?.aborted) {
       outcomes.push({ status: 'spooled', file, entry, reason: stopped(signal) });
@@ -233,6 +243,16 @@ export async function deliverAll(
     }
     if (unreachable) {
       outcomes.push({ status: 'spooled', file, entry, reason: `not tried: ${unreachable}` });
+      continue;
+    }
+    const before = isFindingsEntry(entry) ? undefined : held.get(entry.task_id);
+    if (before !== undefined) {
+      outcomes.push({
+        status: 'spooled',
+        file,
+        entry,
+        reason: `not sent: an earlier upload of task ${entry.task_id} waits in the spool (${before}), and is stored first`,
+      });
       continue;
     }
     // counts still in the spool (not delivered, not refused) hold their run's findings back
@@ -257,6 +277,7 @@ export async function deliverAll(
     }
     const outcome = await deliver(client, spool, file, entry, signal);
     if (outcome.status === 'spooled' && outcome.network) unreachable = outcome.reason;
+    if (outcome.status === 'spooled' && !isFindingsEntry(entry)) held.set(entry.task_id, outcome.reason);
     outcomes.push(outcome);
   }
   return outcomes;

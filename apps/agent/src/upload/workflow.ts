@@ -78,13 +78,12 @@ export async function uploadVerification(
   // never finds a run's findings without its counts
   const counts = spoolResults(spool, taskId, results, run.runId);
   const findings = run.commitFindings?.();
-  const mine = new Set([...counts, ...(findings ? [findings] : [])].map((item) => item.file));
-  // earlier uploads first (a run's counts stored after a newer run's would be the directory's
-  // state); this run's are among the entries even if listing the spool missed them
-  const { entries } = spool.list();
-  const listed = new Set(entries.map((e) => e.file));
-  const missed = [...counts, ...(findings ? [findings] : [])].filter((item) => !listed.has(item.file));
-  const all = await deliverAll(client, spool, [...entries, ...missed], run.signal);
+  const own = [...counts, ...(findings ? [findings] : [])];
+  const mine = new Set(own.map((item) => item.file));
+  // earlier uploads first, whatever their names say (a clock stepped back names this run's
+  // earlier): a run's counts stored after a newer run's would be the directories' state
+  const earlierEntries = spool.list().entries.filter((e) => !mine.has(e.file));
+  const all = await deliverAll(client, spool, [...earlierEntries, ...own], run.signal);
   const findingsOutcome = findings ? all.find((o) => o.file === findings.file) : undefined;
   return {
     earlier: all.filter((o) => !mine.has(o.file)),

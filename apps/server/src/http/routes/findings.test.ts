@@ -10,7 +10,7 @@ import {
 } from '@sms/domain';
 import { sha256Hex, signRequest } from '@sms/domain/signature';
 import * as v from 'valibot';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, result, type TestApp } from '../../testing/app.js';
 
 let t: TestApp;
@@ -516,6 +516,16 @@ describe.each(['sqlite', 'postgres'] as const)('findings on %s', (dialect) => {
     const limits = FindingLimits as { perDirectoryPerRun: number };
     const saved = limits.perDirectoryPerRun;
     limits.perDirectoryPerRun = 3;
+    const storedCount = t.storage.findings.storedCount.bind(t.storage.findings);
+    let countedOnce!: () => void;
+    const counted = new Promise<void>((resolve) => {
+      countedOnce = resolve;
+    });
+    const spy = vi.spyOn(t.storage.findings, 'storedCount').mockImplementation(async (...args) => {
+      const n = await storedCount(...args);
+      countedOnce();
+      return n;
+    });
     try {
       const other = await taskWithRun(['/e']);
       const encoder = new TextEncoder();
@@ -529,7 +539,8 @@ describe.each(['sqlite', 'postgres'] as const)('findings on %s', (dialect) => {
       const a = t.uploadFindings(other.taskId, other.runId, streamed);
       send.enqueue(line('f1'));
       send.enqueue(line('f2'));
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // A has read what the run stored of /e before B closes (its 'before' count), whatever the machine's speed
+      await counted;
       const b = await t.uploadFindings(other.taskId, other.runId, [
         finding('/e', 'g1'),
         finding('/e', 'g2'),
@@ -547,6 +558,7 @@ describe.each(['sqlite', 'postgres'] as const)('findings on %s', (dialect) => {
       expect(await t.storage.findings.rowCount(other.taskId)).toBe(3);
     } finally {
       limits.perDirectoryPerRun = saved;
+      spy.mockRestore();
     }
   });
 
