@@ -5,6 +5,7 @@ import {
   type ClaimResponse,
   ErrorCodes,
   type FinishRequest,
+  latestScheduledTime,
   NotFoundError,
   nextScheduledTime,
   SmsError,
@@ -65,12 +66,19 @@ export class VerificationService {
     taskId: string,
   ): Promise<{ request: VerificationRequest; created: boolean }> {
     await this.tasks.find(principal, taskId, Actions.requestConsistencyCheck);
-    const made = await this.verifications.create(taskId, 'manual', this.clock(), {
-      createdBy: principal.userName,
-    });
-    if (!made.request) throw new Error('no open verification request after a conflict');
-    if (made.created) this.made.emit('request');
-    return { request: made.request, created: made.created };
+    // a lease that ended is pending again: the answer does not show a request running that is not
+    await this.verifications.expireLeases(this.clock());
+    for (let attempt = 1; ; attempt++) {
+      const made = await this.verifications.create(taskId, 'manual', this.clock(), {
+        createdBy: principal.userName,
+      });
+      if (made.request) {
+        if (made.created) this.made.emit('request');
+        return { request: made.request, created: made.created };
+      }
+      // the open request it met ended between the insert and the read (an agent finished it): once more
+      if (attempt >= 3) throw new Error('no open verification request after three conflicts');
+    }
   }
 
   /** A task's requests, newest first (read permission as for its results). */
@@ -160,8 +168,10 @@ export class VerificationService {
 
   /** Ends a request `done` (with its run and verdict) or `failed` (with the agent's error); sent again, answered again. */
   async finish(principal: Principal, id: string, finish: FinishRequest): Promise<VerificationRequest> {
-    const current = await this.runnable(principal, id);
+    await this.runnable(principal, id);
     const now = this.clock();
+    // a lease that ended is not this agent's any more, whether or not a poll has swept it yet
+    await this.verifications.expireLeases(now);
     const updated = await this.verifications.update(id, finish.lease_id, {
       kind: 'finish',
       state: finish.state,
@@ -173,20 +183,24 @@ export class VerificationService {
       this.logger?.info('verification request finished', { id, state: updated.state, run: updated.run_id });
       return updated;
     }
-    // the same finish again (its answer was lost): the request ended with this lease
-    if (current.lease_id === finish.lease_id && current.state === finish.state) return asShown(current);
+    // the same finish again (its answer was lost, or both were sent at once): the request ended
+    // with this lease; read after the update, which another call may have made meanwhile
+    const current = await this.verifications.get(id);
+    if (current && current.lease_id === finish.lease_id && current.state === finish.state)
+      return asShown(current);
     throw leaseLost(id);
   }
 
   /** Hands a running request back (the agent stops): pending again; sent again, answered again. */
   async release(principal: Principal, id: string, leaseId: string): Promise<VerificationRequest> {
-    const current = await this.runnable(principal, id);
+    await this.runnable(principal, id);
     const updated = await this.verifications.update(id, leaseId, { kind: 'release' });
     if (updated) {
       this.made.emit('request');
       return updated;
     }
-    if (current.lease_id === leaseId && current.state === 'pending') return asShown(current);
+    const current = await this.verifications.get(id);
+    if (current && current.lease_id === leaseId && current.state === 'pending') return asShown(current);
     throw leaseLost(id);
   }
 
@@ -198,22 +212,17 @@ export class VerificationService {
    */
   async schedule(since: number, now: number): Promise<number> {
     let made = 0;
+    // a task whose request's lease ended is free for its scheduled time (the open request is no more)
+    await this.verifications.expireLeases(now);
     for (const task of await this.configurations.schedules()) {
       let slot: number | undefined;
       try {
-        // the latest time in (since, now]: walk forward from since
-        for (
-          let next = nextScheduledTime(task.schedule, task.timezone, since);
-          next !== undefined && next <= now;
-        ) {
-          slot = next;
-          next = nextScheduledTime(task.schedule, task.timezone, next);
-        }
+        slot = latestScheduledTime(task.schedule, task.timezone, since, now);
       } catch (error) {
         this.logger?.warn('a task schedule cannot be read', { task: task.task_id, err: String(error) });
         continue;
       }
-      if (slot === undefined || slot < task.created) continue;
+      if (slot === undefined || slot < task.since) continue;
       const result = await this.verifications.create(task.task_id, 'schedule', now, { scheduledFor: slot });
       if (result.created) {
         made++;
@@ -237,8 +246,16 @@ export class VerificationService {
 }
 
 /**
+ * How far back the first tick of a server looks: a time no server was running for (a restart, an
+ * upgrade, a night without power) still asks, once, for its latest time in that window; a time
+ * asked for already is not asked again (the database's unique index of each task's times).
+ */
+export const SCHEDULER_LOOK_BACK_MS = 24 * 3600 * 1000;
+
+/**
  * The server's scheduler: every `everyMs`, makes the requests the schedules
- * ask for since the previous tick (the first tick looks back one interval).
+ * ask for since the previous tick (the first tick looks back a day,
+ * `SCHEDULER_LOOK_BACK_MS`, and so does one after ticks that failed longer).
  * Returns a stop function.
  */
 export function startScheduler(
@@ -247,13 +264,13 @@ export function startScheduler(
   everyMs: number,
   logger?: Logger,
 ): () => Promise<void> {
-  let since = clock() - everyMs;
+  let since = clock() - Math.max(everyMs, SCHEDULER_LOOK_BACK_MS);
   let running: Promise<void> | undefined;
   const tick = () => {
     if (running) return;
     const now = clock();
     running = verifications
-      .schedule(since, now)
+      .schedule(Math.max(since, now - Math.max(everyMs, SCHEDULER_LOOK_BACK_MS)), now)
       .then(
         () => {
           since = now;

@@ -32,8 +32,13 @@ export class ConfigurationStore extends Store {
           await trx
             .insertInto('task_configurations')
             .values({ task_id: taskId, config_key, config_value, updated_at: now })
+            // a value saved again unchanged keeps when it was set (the scheduler asks only for the
+            // times after a schedule took its present form)
             .onConflict((oc) =>
-              oc.columns(['task_id', 'config_key']).doUpdateSet({ config_value, updated_at: now }),
+              oc
+                .columns(['task_id', 'config_key'])
+                .doUpdateSet({ config_value, updated_at: now })
+                .where('task_configurations.config_value', '!=', config_value),
             )
             .execute();
         }
@@ -42,8 +47,12 @@ export class ConfigurationStore extends Store {
   }
 
   /** Every task with a schedule: its id, schedule, time zone and creation time (for the scheduler). */
+  /**
+   * Every task's schedule, with `since`: when it took its present form (the task's creation, or
+   * the last change of its schedule or time zone); an earlier time was not this schedule's to ask.
+   */
   async schedules(): Promise<
-    { task_id: string; schedule: string; timezone: string | undefined; created: number }[]
+    { task_id: string; schedule: string; timezone: string | undefined; since: number }[]
   > {
     return this.run('read schedules', async () => {
       const rows = await this.db
@@ -52,14 +61,21 @@ export class ConfigurationStore extends Store {
         .leftJoin('task_configurations as z', (join) =>
           join.onRef('z.task_id', '=', 's.task_id').on('z.config_key', '=', 'CONSISTENCY_TIMEZONE'),
         )
-        .select(['s.task_id', 's.config_value as schedule', 'z.config_value as timezone', 't.create_date'])
+        .select([
+          's.task_id',
+          's.config_value as schedule',
+          's.updated_at as schedule_set',
+          'z.config_value as timezone',
+          'z.updated_at as timezone_set',
+          't.create_date',
+        ])
         .where('s.config_key', '=', 'CONSISTENCY_SCHEDULE')
         .execute();
       return rows.map((r) => ({
         task_id: r.task_id,
         schedule: r.schedule,
         timezone: r.timezone ?? undefined,
-        created: Number(r.create_date),
+        since: Math.max(Number(r.create_date), Number(r.schedule_set), Number(r.timezone_set ?? 0)),
       }));
     });
   }

@@ -1,8 +1,10 @@
+import { Cron } from 'croner';
 import * as v from 'valibot';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   CONFIG_KEYS,
   ConfigValueSchemas,
+  latestScheduledTime,
   nextScheduledTime,
   parseConfiguration,
   UpdateConfigurationRequestSchema,
@@ -140,5 +142,74 @@ describe('nextScheduledTime', () => {
     // 03:00 in Berlin (UTC+1 in December) is 02:00 UTC
     expect(nextScheduledTime('0 3 * * *', 'Europe/Berlin', after)).toBe(Date.UTC(2026, 11, 6, 2, 0, 0));
     expect(nextScheduledTime('*/15 * * * *', undefined, after)).toBe(Date.UTC(2026, 11, 5, 12, 15, 0));
+  });
+});
+
+describe('latestScheduledTime', () => {
+  /** The forward walk it must agree with: every time nextScheduledTime gives in (after, upTo]. */
+  function walked(schedule: string, timezone: string | undefined, after: number, upTo: number) {
+    let latest: number | undefined;
+    for (let next = nextScheduledTime(schedule, timezone, after); next !== undefined && next <= upTo; )
+      [latest, next] = [next, nextScheduledTime(schedule, timezone, next)];
+    return latest;
+  }
+
+  it('gives the latest time in the window, or none, as the forward walk does', () => {
+    const upTo = Date.UTC(2026, 11, 6, 2, 30, 0);
+    const day = 24 * 3600 * 1000;
+    for (const [schedule, timezone] of [
+      ['0 3 * * *', 'UTC'],
+      ['0 3 * * *', 'Europe/Berlin'],
+      ['*/15 * * * *', undefined],
+      ['0 0 * * 0', 'America/New_York'],
+    ] as const) {
+      for (const span of [60_000, 3600_000, day, 7 * day]) {
+        expect(
+          latestScheduledTime(schedule, timezone, upTo - span, upTo),
+          `${schedule} ${timezone} ${span}`,
+        ).toBe(walked(schedule, timezone, upTo - span, upTo));
+      }
+    }
+    // 02:00 UTC was 03:00 in Berlin: within a day back, not within an hour
+    expect(latestScheduledTime('0 3 * * *', 'Europe/Berlin', upTo - day, upTo)).toBe(
+      Date.UTC(2026, 11, 6, 2, 0, 0),
+    );
+    expect(latestScheduledTime('0 3 * * *', 'UTC', upTo - 3600_000, upTo)).toBeUndefined();
+    // a time exactly at the end is in; exactly at the start is not
+    expect(latestScheduledTime('0 3 * * *', 'UTC', upTo - day, Date.UTC(2026, 11, 6, 3))).toBe(
+      Date.UTC(2026, 11, 6, 3),
+    );
+    expect(
+      latestScheduledTime('0 3 * * *', 'UTC', Date.UTC(2026, 11, 6, 3), Date.UTC(2026, 11, 6, 4)),
+    ).toBeUndefined();
+  });
+
+  it('agrees with the forward walk across daylight saving time changes', () => {
+    const hour = 3600_000;
+    // Berlin: 2026-03-29 02:00 -> 03:00 and 2026-10-25 03:00 -> 02:00
+    for (const change of [Date.UTC(2026, 2, 29, 1), Date.UTC(2026, 9, 25, 1)]) {
+      for (const schedule of ['30 2 * * *', '0 * * * *', '*/20 * * * *']) {
+        for (let upTo = change - 3 * hour; upTo <= change + 3 * hour; upTo += 10 * 60_000) {
+          expect(
+            latestScheduledTime(schedule, 'Europe/Berlin', upTo - 2 * hour, upTo),
+            `${schedule} ${upTo}`,
+          ).toBe(walked(schedule, 'Europe/Berlin', upTo - 2 * hour, upTo));
+        }
+      }
+    }
+  });
+
+  it('takes a few steps for a schedule of every second over a week', () => {
+    const upTo = Date.UTC(2026, 11, 6, 2, 30, 0, 500);
+    const steps = vi.spyOn(Cron.prototype, 'nextRun');
+    try {
+      expect(latestScheduledTime('* * * * * *', undefined, upTo - 7 * 24 * 3600_000, upTo)).toBe(
+        Date.UTC(2026, 11, 6, 2, 30, 0),
+      );
+      // the forward walk from the window's start would take 604,800
+      expect(steps.mock.calls.length).toBeLessThanOrEqual(4);
+    } finally {
+      steps.mockRestore();
+    }
   });
 });

@@ -296,3 +296,25 @@ export function nextScheduledTime(
   const next = new Cron(schedule, { paused: true, timezone: timezone ?? 'UTC' }).nextRun(new Date(after));
   return next ? next.getTime() : undefined;
 }
+
+/**
+ * The latest time a schedule asked for a verification in (`after`, `upTo`] (ms), or undefined: one
+ * of the times `nextScheduledTime` gives (walked forward, so that a change of daylight saving time
+ * counts as it does there), from just before croner's second-latest time at or before `upTo`, so
+ * that a wide window (days, or a schedule of every second) costs a few steps, not one per time.
+ */
+export function latestScheduledTime(
+  schedule: string,
+  timezone: string | undefined,
+  after: number,
+  upTo: number,
+): number | undefined {
+  const cron = new Cron(schedule, { paused: true, timezone: timezone ?? 'UTC' });
+  const previous = cron.previousRuns(2, new Date(upTo)).map((d) => d.getTime());
+  const start = previous.length === 2 ? Math.max(after, previous[1]! - 1) : after;
+  let latest: number | undefined;
+  for (let next = cron.nextRun(new Date(start)); next && next.getTime() <= upTo; next = cron.nextRun(next)) {
+    if (next.getTime() > after) latest = next.getTime();
+  }
+  return latest;
+}

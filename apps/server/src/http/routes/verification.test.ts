@@ -8,7 +8,7 @@ import {
 } from '@sms/domain';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VerificationService } from '../../services/verification-service.js';
+import { startScheduler, VerificationService } from '../../services/verification-service.js';
 import { createTestApp, type TestApp } from '../../testing/app.js';
 
 let t: TestApp;
@@ -41,7 +41,8 @@ const entries = (pairs: [string, string][]) => ({
 
 describe.each(['sqlite', 'postgres'] as const)('configuration and verification requests on %s', (dialect) => {
   beforeAll(async () => {
-    t = await createTestApp({ dialect });
+    // tokens that outlive the clock moved by days (a server down, a schedule's times passing)
+    t = await createTestApp({ dialect, tokenTtlSeconds: 30 * 24 * 3600 });
     agent = await t.userWithToken(`daemon-${dialect}`, 'agent');
     viewer = await t.userWithToken(`watcher-${dialect}`, 'viewer');
   });
@@ -247,6 +248,97 @@ describe.each(['sqlite', 'postgres'] as const)('configuration and verification r
       expect(
         (await call(`/v3/consistency-checks/${id}/release`, 'POST', agent.token, { lease_id })).status,
       ).toBe(200);
+    });
+
+    it('sweeps a lease that ran out before "Verify now" answers and before a finish is taken', async () => {
+      const taskId = await t.createTask();
+      const { id } = await json(await call(`/v3/tasks/${taskId}/consistency-check`, 'POST', t.adminToken));
+      const { lease_id } = await json(
+        await call(`/v3/consistency-checks/${id}/claim`, 'POST', agent.token, {
+          lease_seconds: 10,
+          agent: 'froze',
+        }),
+      );
+      t.advanceClock(3600_000);
+      // no poll has swept it: "Verify now" does, and shows it pending, not running
+      const asked = await call(`/v3/tasks/${taskId}/consistency-check`, 'POST', t.adminToken);
+      expect(await asked.json()).toMatchObject({ id, state: 'pending' });
+      expect(asked.status).toBe(200);
+      const late = await call(`/v3/consistency-checks/${id}/finish`, 'POST', agent.token, {
+        lease_id,
+        state: 'done',
+        run_id: randomUUID(),
+        check_result: 'CONSISTENT',
+      });
+      expect(late.status).toBe(409);
+      // so does the scheduler: the lapsed request no longer holds the task's time back
+      const other = await t.createTask();
+      const { id: held } = await json(
+        await call(`/v3/tasks/${other}/consistency-check`, 'POST', t.adminToken),
+      );
+      await call(`/v3/consistency-checks/${held}/claim`, 'POST', agent.token, {
+        lease_seconds: 10,
+        agent: 'froze',
+      });
+      t.advanceClock(60_000);
+      await t.services.verifications.schedule(t.services.clock!() - 1000, t.services.clock!());
+      const list = v.parse(
+        VerificationListSchema,
+        await (await call(`/v3/tasks/${other}/consistency-checks`, 'GET', t.adminToken)).json(),
+      );
+      expect(list.requests.find((r) => r.id === held)?.state).toBe('pending');
+    });
+
+    it('answers "Verify now" sent as a request is finished, and the same finish sent twice at once, with 2xx', async () => {
+      for (let round = 0; round < 10; round++) {
+        const taskId = await t.createTask();
+        const { id } = await json(await call(`/v3/tasks/${taskId}/consistency-check`, 'POST', t.adminToken));
+        const { lease_id } = await json(
+          await call(`/v3/consistency-checks/${id}/claim`, 'POST', agent.token, {
+            lease_seconds: 60,
+            agent: 'a',
+          }),
+        );
+        const finish = { lease_id, state: 'done', run_id: randomUUID(), check_result: 'CONSISTENT' };
+        const answers = await Promise.all([
+          call(`/v3/consistency-checks/${id}/finish`, 'POST', agent.token, finish),
+          call(`/v3/consistency-checks/${id}/finish`, 'POST', agent.token, finish),
+          call(`/v3/tasks/${taskId}/consistency-check`, 'POST', t.adminToken),
+        ]);
+        expect(answers.map((a) => a.status).map((s) => s === 200 || s === 201)).toEqual([true, true, true]);
+      }
+    });
+
+    it('asks, at start, for a scheduled time no server was running for, and not for one before the schedule was set', async () => {
+      const taskId = await t.createTask();
+      await call(setting(taskId), 'POST', t.adminToken, entries([['CONSISTENCY_SCHEDULE', '*/15 * * * *']]));
+      // the server is down for an hour: four of the schedule's times pass
+      t.advanceClock(3600_000);
+      // the same configuration saved again, unchanged: the schedule has been in force since it was set
+      await call(setting(taskId), 'POST', t.adminToken, entries([['CONSISTENCY_SCHEDULE', '*/15 * * * *']]));
+      const stop = startScheduler(t.services.verifications, t.services.clock!, 20);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await stop();
+      const scheduled = v
+        .parse(
+          VerificationListSchema,
+          await (await call(`/v3/tasks/${taskId}/consistency-checks`, 'GET', t.adminToken)).json(),
+        )
+        .requests.filter((r) => r.origin === 'schedule');
+      // once, for the latest of them
+      expect(scheduled).toHaveLength(1);
+
+      // a schedule set now asks for none of the times before it, also looking a day back
+      const later = await t.createTask();
+      t.advanceClock(86_400_000);
+      await call(setting(later), 'POST', t.adminToken, entries([['CONSISTENCY_SCHEDULE', '*/15 * * * *']]));
+      const now = t.services.clock!();
+      await t.services.verifications.schedule(now - 86_400_000, now);
+      const none = v.parse(
+        VerificationListSchema,
+        await (await call(`/v3/tasks/${later}/consistency-checks`, 'GET', t.adminToken)).json(),
+      );
+      expect(none.requests).toEqual([]);
     });
 
     it('answers a long poll as soon as a request is made', async () => {
