@@ -1,11 +1,11 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { writeManifest } from './engine/manifest/write.js';
 import type { ReportEntry } from './engine/types.js';
-import { runAgent } from './test-support/cli.js';
+import { AGENT_BIN, runAgent } from './test-support/cli.js';
 import { RULE_CASES as cases } from './test-support/rule-cases.js';
 import { type Tree, treePair } from './test-support/tree.js';
 import { type VerifyOptions, verify } from './verify.js';
@@ -396,5 +396,43 @@ describe('sms-agent manifest (the CLI)', () => {
     const run = await runAgent(['manifest', '/nonexistent/dir']);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('/nonexistent/dir is not a directory');
+  });
+
+  it('exits 2 for a --dir it cannot read (permission denied, a loop of links), where one not there has no block', async () => {
+    const pair = treePair({}, { open: { a: '1' }, locked: { data: { b: '2' } } });
+    pairs.push(pair);
+    symlinkSync('loop', join(pair.dst, 'loop'));
+    const absent = await runAgent(['manifest', pair.dst, '--dir=nope', '--dir=open', '--output', '-']);
+    expect(absent.code).toBe(0);
+    expect(absent.stderr).toContain(
+      `notice: ${pair.dst}/nope is not a directory: the manifest has no block for it`,
+    );
+    const loop = await runAgent(['manifest', pair.dst, '--dir=loop', '--dir=open', '--output', '-']);
+    expect(loop.code).toBe(2);
+    expect(loop.stderr).toContain(
+      `cannot read ${pair.dst}/loop: too many symbolic links encountered (ELOOP)`,
+    );
+    // what an ordinary user meets (the tests run as root, which reads everything)
+    chmodSync(pair.dir, 0o755);
+    chmodSync(pair.dst, 0o755);
+    chmodSync(join(pair.dst, 'locked'), 0o700);
+    const denied = spawnSync(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        AGENT_BIN,
+        'manifest',
+        pair.dst,
+        '--dir=locked/data',
+        '--output',
+        '-',
+      ],
+      { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH ?? '', HOME: '/tmp' } },
+    );
+    expect(denied.status).toBe(2);
+    expect(denied.stderr).toContain(`cannot read ${pair.dst}/locked/data: permission denied (EACCES)`);
   });
 });

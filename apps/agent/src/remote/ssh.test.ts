@@ -127,6 +127,22 @@ describe('a target over ssh: what the operator sees', () => {
     );
   });
 
+  it('a target directory that cannot be read there (a loop of links): an error, never every file missing', async () => {
+    const pair = treePair({ a: '1', b: { c: '2' } }, {});
+    pairs.push(pair);
+    symlinkSync('loop', join(pair.dst, 'loop'));
+    await expect(
+      verify({
+        source: pair.src,
+        workers: 0,
+        targetRemote: {
+          target: { destination: plain.host, path: `${pair.dst}/loop`, display: '' },
+          ssh: ['ssh', '-F', plain.config],
+        },
+      }),
+    ).rejects.toThrow(/cannot read .*\/loop: too many symbolic links encountered \(ELOOP\)/);
+  });
+
   it('a name that is not UTF-8, and a link to the target root', async () => {
     const pair = treePair({}, {});
     pairs.push(pair);

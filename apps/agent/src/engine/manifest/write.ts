@@ -21,11 +21,19 @@ export function writesThroughRename(output: string): boolean {
   }
 }
 
+/**
+ * Whether a root to describe is a directory: not there, or not a directory, is false (no block:
+ * the verifier counts its files as missing, as a local verify does); any other failure (permission
+ * denied on the way, a loop of links, an I/O error) is a `ManifestError`: a target that cannot be
+ * read must never read as one whose files are all missing.
+ */
 function isDirectory(path: Name): boolean {
   try {
     return statSync(path).isDirectory();
-  } catch {
-    return false;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return false;
+    throw new ManifestError(`cannot read ${String(path)}: ${describeError(error)}`);
   }
 }
 
