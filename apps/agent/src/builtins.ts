@@ -26,6 +26,10 @@ export function readline(): typeof import('node:readline') {
   return builtin('node:readline');
 }
 
+export function tty(): typeof import('node:tty') {
+  return builtin('node:tty');
+}
+
 export function workerThreads(): typeof import('node:worker_threads') {
   return builtin('node:worker_threads');
 }

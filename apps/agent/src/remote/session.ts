@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { childProcess } from '../builtins.js';
+import { childProcess, tty } from '../builtins.js';
 import { throwIfInterrupted } from '../engine/interrupt.js';
 import { AGENT_VERSION } from '../version.js';
 import { type AgentCopy, glibcRunsExecutable, nodeRunsBundle, unameOf } from './self.js';
@@ -65,6 +65,25 @@ interface Ended {
 }
 
 /**
+ * Options the agent gives ssh after the operator's own (`--ssh 'ssh -o …'` comes first, and ssh
+ * keeps the first value of an option; these do override ~/.ssh/config): no terminal on the remote
+ * (`-T`); a connection that cannot be made in 30 s fails; a host that stops answering mid-way is
+ * given up after a minute (4 keep-alives 15 s apart) rather than after TCP's two hours; and, when
+ * the agent's stdin is not a terminal (cron, systemd, `nohup … &`), no prompt (a password, an
+ * unknown host key) that nobody can answer: ssh fails at once with its own message instead.
+ */
+const SSH_DEFAULTS = () => [
+  '-T',
+  '-o',
+  'ConnectTimeout=30',
+  '-o',
+  'ServerAliveInterval=15',
+  '-o',
+  'ServerAliveCountMax=4',
+  ...(tty().isatty(0) ? [] : ['-o', 'BatchMode=yes']),
+];
+
+/**
  * One ssh session that runs the agent on a remote host: `output` is the
  * remote agent's stdout once it runs (a manifest, streamed), `done()` checks
  * that it ended well, `close()` ends it (the remote side stops and cleans up).
@@ -94,7 +113,7 @@ export class RemoteSession {
     const port = options.target.port === undefined ? [] : ['-p', String(options.target.port)];
     this.child = childProcess().spawn(
       command!,
-      [...sshArgs, ...port, '--', options.target.destination, remoteCommand],
+      [...sshArgs, ...port, ...SSH_DEFAULTS(), '--', options.target.destination, remoteCommand],
       {
         stdio: ['pipe', 'pipe', 'pipe'],
       },

@@ -83,6 +83,27 @@ describe('a target over ssh that cannot be verified: exit 2, ssh’s message and
     expect(run.stderr).toContain(`the host's key is not the one known for ${sshd.host}`);
   });
 
+  it("gives ssh a connect timeout, keep-alives and, without a terminal, no prompts, after the operator's own options", async () => {
+    const log = join(sshd.dir, 'ssh-args.log');
+    const wrapper = script('ssh-logging', `printf '%s\\n' "$@" > ${log}\nexec ssh "$@"`);
+    const run = await verifyOver([], `${wrapper} ${sshd.ssh.replace(/^ssh /, '')} -o ConnectTimeout=7`);
+    expect(run.code, run.stderr).toBe(0);
+    const args = readFileSync(log, 'utf8').split('\n');
+    const at = (value: string) => args.indexOf(value);
+    for (const option of [
+      'ConnectTimeout=30',
+      'ServerAliveInterval=15',
+      'ServerAliveCountMax=4',
+      'BatchMode=yes',
+    ])
+      expect(args[at(option) - 1], option).toBe('-o');
+    expect(at('-T')).toBeGreaterThan(0);
+    // ssh keeps the first value of an option: the operator's --ssh comes first
+    expect(at('ConnectTimeout=7')).toBeGreaterThan(0);
+    expect(at('ConnectTimeout=7')).toBeLessThan(at('ConnectTimeout=30'));
+    expect(at('--')).toBeGreaterThan(at('BatchMode=yes'));
+  });
+
   it('the ssh command does not exist', async () => {
     const run = await verifyOver([], '/nonexistent/ssh');
     expect(run.code).toBe(2);
