@@ -104,6 +104,25 @@ describe('a target over ssh that cannot be verified: exit 2, ssh’s message and
     expect(at('--')).toBeGreaterThan(at('BatchMode=yes'));
   });
 
+  it('verifies through a host whose login shell is tcsh, an exclude with ! included', async () => {
+    // ssh runs the remote command line with the user's login shell: here tcsh, on this machine
+    const tcshHost = script('ssh-tcsh', 'for last; do :; done\nexec tcsh -c "$last"');
+    const local = await runAgent([
+      'verify',
+      '--source',
+      pair.src,
+      '--target',
+      pair.dst,
+      '--exclude',
+      '*.[!c]',
+      '--json',
+    ]);
+    const run = await verifyOver(['--exclude', '*.[!c]', '--json'], tcshHost);
+    expect(run.code, run.stderr).toBe(local.code);
+    expect(JSON.parse(run.stdout).consistency_result).toEqual(JSON.parse(local.stdout).consistency_result);
+    expect(run.stderr).not.toContain('Event not found');
+  });
+
   it('the ssh command does not exist', async () => {
     const run = await verifyOver([], '/nonexistent/ssh');
     expect(run.code).toBe(2);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { parseRemoteTarget, shellQuote, splitCommand } from './target.js';
 
@@ -71,5 +72,17 @@ describe('the remote command line', () => {
     expect(shellQuote('plain/path-1.x')).toBe('plain/path-1.x');
     expect(shellQuote("it's $HOME *")).toBe(`'it'\\''s $HOME *'`);
     expect(shellQuote('')).toBe(`''`);
+    expect(shellQuote('*.[!c]')).toBe(`'*.['\\!'c]'`);
+  });
+
+  it('gives each word back as itself through sh, bash and tcsh (a login shell some hosts have)', () => {
+    const words = ['*.[!c]', 'a!b', '!!', '!$', "it's $HOME *", '-x', 'a b', '`id`', '"q"', 'tab\tx', 'é'];
+    for (const shell of ['sh', 'bash', 'tcsh']) {
+      for (const word of words) {
+        const run = spawnSync(shell, ['-c', `printf '%s|' ${shellQuote(word)}`], { encoding: 'utf8' });
+        expect(run.error, `${shell} is not installed: scripts/install-ssh.sh installs it`).toBeUndefined();
+        expect(`${run.stdout}${run.stderr}`, `${shell}: ${word}`).toBe(`${word}|`);
+      }
+    }
   });
 });

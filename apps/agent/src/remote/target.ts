@@ -149,7 +149,13 @@ export function splitCommand(command: string): string[] {
   return words;
 }
 
-/** One word for a POSIX shell: the remote command line is read by the remote user's shell. */
+/**
+ * One word for the remote user's login shell, which reads the remote command line: single quotes
+ * for a POSIX shell (sh, bash, dash, zsh, busybox); a `!` is put outside them, escaped, as csh and
+ * tcsh (some hosts' login shell) expand history even inside single quotes (`'*.['\!'c]'`).
+ */
 export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_./=:@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+  return /^[A-Za-z0-9_./=:@%+-]+$/.test(word)
+    ? word
+    : `'${word.replaceAll("'", `'\\''`).replaceAll('!', `'\\!'`)}'`;
 }
