@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -211,9 +212,25 @@ describe('the single executable (for hosts without Node)', () => {
         const short = run(overSsh(pair, sshd).map((arg) => (arg.startsWith('/usr/bin/ssh ') ? cut : arg)));
         expect(short.status, short.stderr).toBe(2);
         expect(short.stderr).toMatch(
-          /the copy of this agent arrived short \(\d+ bytes\): the connection was cut while it was sent; run again/,
+          /the copy of this agent arrived short \(\d+ bytes\): the connection was cut while it was sent, or the disk there is full .*: run again/,
         );
         expect(readdirSync(sshd.tmp)).toEqual([]);
+      });
+      // a hardened host whose temporary directory is mounted noexec: the copy goes to the home
+      await onHost(pathWithoutNode(pair.dir), (hardened) => {
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=200m,noexec', 'tmpfs', hardened.tmp]);
+        try {
+          const inHome = () => readdirSync(homedir()).filter((name) => name.startsWith('.sms-agent.'));
+          const before = inHome();
+          const remote = verifyOverSsh(pair, hardened, 'quick');
+          expect(remote.stderr).toMatch(
+            new RegExp(`by a copy of this agent in ${homedir()}/\\.sms-agent\\.\\w+`),
+          );
+          expect(readdirSync(hardened.tmp)).toEqual([]);
+          expect(inHome()).toEqual(before);
+        } finally {
+          execFileSync('umount', [hardened.tmp]);
+        }
       });
       // a host without dd (which copies the executable in 1 MiB blocks there): head -c takes it all
       await onHost(pathWithoutNode(pair.dir, ['dd']), (noDd) => {

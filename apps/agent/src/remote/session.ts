@@ -48,6 +48,9 @@ const REMOTE_SCRIPT = [
   `trap 'exit 130' INT`,
   `trap 'exit 143' TERM`,
   `trap 'exit 141' PIPE`,
+  // the executable must be run from there: where /tmp is mounted noexec (hardened hosts), the
+  // copy goes to a private directory in the home instead, found before anything is sent
+  'if [ "$kind" = exe ]; then printf "#!/bin/sh\\n" > "$d/probe" && chmod 700 "$d/probe" && "$d/probe" 2>/dev/null || { rm -rf "$d"; d=$(mktemp -d "$HOME/.sms-agent.XXXXXXXX") || { echo "sms-agent:no-temp $HOME"; exit 97; }; }; rm -f "$d/probe"; fi',
   // the bundle and the executable's script are both CommonJS scripts, run by the host's node
   'f="$d/sms-agent"; if [ "$kind" != exe ]; then f="$d/sms-agent.cjs"; fi',
   // a large copy (the executable) in 1 MiB blocks where dd fills them (GNU's, busybox's): head -c
@@ -176,7 +179,7 @@ export class RemoteSession {
         );
       if (status === 'short')
         throw new RemoteError(
-          `${display}: the copy of this agent arrived short (${detail} bytes): the connection was cut while it was sent; run again`,
+          `${display}: the copy of this agent arrived short (${detail} bytes): the connection was cut while it was sent, or the disk there is full ($TMPDIR, else /tmp, or the home where that is noexec): run again, or free space there, or install sms-agent there and give --remote-agent PATH`,
         );
       if (status === 'no-temp')
         throw new RemoteError(
@@ -327,7 +330,7 @@ export class RemoteSession {
       );
     if (ended.code === 126 && this.copied === 'exe')
       return new RemoteError(
-        `the copy of this agent could not be run on ${destination} (${status})${said ? `: ${said}` : ''}: its temporary directory may be on a noexec mount: set TMPDIR there to another directory, or install sms-agent there and give --remote-agent PATH`,
+        `the copy of this agent could not be run on ${destination} (${status})${said ? `: ${said}` : ''}: its temporary directory (in $TMPDIR or /tmp, or in the home where that is mounted noexec) may be on a noexec mount too: install sms-agent there and give --remote-agent PATH`,
       );
     // the host's Node.js may not run it (NODE_OPTIONS, a wrapper named node): the executable itself would
     const instead =
