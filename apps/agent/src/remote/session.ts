@@ -37,7 +37,8 @@ const REMOTE_SCRIPT = [
   // biome-ignore lint/suspicious/noTemplateCurlyInString: shell, not a template
   'if [ -n "$agent" ]; then case $agent in "~/"*) agent="$HOME/${agent#"~/"}";; esac; case $agent in */*) a=; if [ -f "$agent" ] && [ -x "$agent" ]; then a=$agent; fi;; *) a=$(command -v "$agent" 2>/dev/null);; esac; if [ -z "$a" ]; then echo "sms-agent:missing"; exit 97; fi; echo "sms-agent:run $a"; exec "$a" "$@"; fi',
   // sms-agent on the PATH, if it is this version; another one is said, and a copy runs instead
-  'if a=$(command -v sms-agent 2>/dev/null); then v=$("$a" --version </dev/null 2>/dev/null); if [ "$v" = "$want" ]; then echo "sms-agent:run $a"; exec "$a" "$@"; fi; echo "sms-agent:other $v $a"; fi',
+  // (another program of that name may print lines, or never end: its first line, within 10 s)
+  'if a=$(command -v sms-agent 2>/dev/null); then t=; if command -v timeout >/dev/null 2>&1; then t="timeout 10"; fi; v=$($t "$a" --version </dev/null 2>/dev/null | head -n 1); if [ "$v" = "$want" ]; then echo "sms-agent:run $a"; exec "$a" "$@"; fi; echo "sms-agent:other $v $a"; fi',
   'echo "sms-agent:need os=$(uname -s 2>/dev/null) arch=$(uname -m 2>/dev/null) node=$(node --version 2>/dev/null) libc=$(getconf GNU_LIBC_VERSION 2>/dev/null | tr " " "-")"',
   'read -r kind size || exit 98',
   'case $kind in exe|bundle|script) ;; *) exit 98;; esac',

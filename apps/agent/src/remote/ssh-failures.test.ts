@@ -187,7 +187,8 @@ describe('which agent runs there', () => {
   it('an sms-agent of another version on the remote PATH is said, and a copy of this one runs instead', async () => {
     const bin = join(sshd.dir, 'old-agent-bin');
     mkdirSync(bin, { recursive: true });
-    writeFileSync(join(bin, 'sms-agent'), '#!/bin/sh\necho 0.0.1\n');
+    // another program of that name may say more than a version
+    writeFileSync(join(bin, 'sms-agent'), '#!/bin/sh\necho 0.0.1\necho "(c) someone else"\n');
     chmodSync(join(bin, 'sms-agent'), 0o755);
     const old = await startSshd({ path: `${bin}:/usr/local/bin:/usr/bin:/bin` });
     try {
