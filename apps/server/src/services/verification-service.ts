@@ -223,6 +223,9 @@ export class VerificationService {
         continue;
       }
       if (slot === undefined || slot < task.since) continue;
+      // a request open at that time, or made since, served it (what a restart looks back over
+      // may have been folded into one then, leaving no row of its own)
+      if (await this.verifications.coveredSince(task.task_id, slot)) continue;
       const result = await this.verifications.create(task.task_id, 'schedule', now, { scheduledFor: slot });
       if (result.created) {
         made++;

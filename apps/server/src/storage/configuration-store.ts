@@ -22,11 +22,19 @@ export class ConfigurationStore extends Store {
       this.db.transaction().execute(async (trx) => {
         for (const { config_key, config_value } of entries) {
           if (config_value === '') {
-            await trx
+            const removed = await trx
               .deleteFrom('task_configurations')
               .where('task_id', '=', taskId)
               .where('config_key', '=', config_key)
-              .execute();
+              .executeTakeFirst();
+            // the schedule's times change with its time zone: the schedule takes its new form now
+            if (config_key === 'CONSISTENCY_TIMEZONE' && Number(removed.numDeletedRows) > 0)
+              await trx
+                .updateTable('task_configurations')
+                .set({ updated_at: now })
+                .where('task_id', '=', taskId)
+                .where('config_key', '=', 'CONSISTENCY_SCHEDULE')
+                .execute();
             continue;
           }
           await trx

@@ -84,6 +84,24 @@ export class VerificationStore extends Store {
     });
   }
 
+  /**
+   * Whether a request of the task covers `time`: one open then (made before it and not finished
+   * by then), or made since. A scheduled time folded into a request open at it (a "Verify now"
+   * running at 03:00) left no row of its own: this says it was served.
+   */
+  async coveredSince(taskId: string, time: number): Promise<boolean> {
+    return this.run('read verification requests', async () => {
+      const row = await this.db
+        .selectFrom('verification_requests')
+        .select('id')
+        .where('task_id', '=', taskId)
+        .where((eb) => eb.or([eb('finished_at', 'is', null), eb('finished_at', '>=', time)]))
+        .limit(1)
+        .executeTakeFirst();
+      return row !== undefined;
+    });
+  }
+
   async get(
     id: string,
   ): Promise<(VerificationRequest & { project_id: string; lease_id: string | null }) | undefined> {

@@ -316,17 +316,64 @@ describe.each(['sqlite', 'postgres'] as const)('configuration and verification r
       t.advanceClock(3600_000);
       // the same configuration saved again, unchanged: the schedule has been in force since it was set
       await call(setting(taskId), 'POST', t.adminToken, entries([['CONSISTENCY_SCHEDULE', '*/15 * * * *']]));
+      const scheduledOf = async (id: string) =>
+        v
+          .parse(
+            VerificationListSchema,
+            await (await call(`/v3/tasks/${id}/consistency-checks`, 'GET', t.adminToken)).json(),
+          )
+          .requests.filter((r) => r.origin === 'schedule');
       const stop = startScheduler(t.services.verifications, t.services.clock!, 20);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // its first ticks (every 20 ms; the clock stands still): however long the machine takes
+      for (let i = 0; i < 250 && (await scheduledOf(taskId)).length === 0; i++)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 100));
       await stop();
-      const scheduled = v
-        .parse(
-          VerificationListSchema,
-          await (await call(`/v3/tasks/${taskId}/consistency-checks`, 'GET', t.adminToken)).json(),
-        )
-        .requests.filter((r) => r.origin === 'schedule');
       // once, for the latest of them
-      expect(scheduled).toHaveLength(1);
+      expect(await scheduledOf(taskId)).toHaveLength(1);
+
+      // a time folded into a request open at it ("Verify now" running then) is not asked again
+      const busy = await t.createTask();
+      await call(setting(busy), 'POST', t.adminToken, entries([['CONSISTENCY_SCHEDULE', '*/15 * * * *']]));
+      const { id: manual } = await json(
+        await call(`/v3/tasks/${busy}/consistency-check`, 'POST', t.adminToken),
+      );
+      const { lease_id } = await json(
+        await call(`/v3/consistency-checks/${manual}/claim`, 'POST', agent.token, {
+          lease_seconds: 3600,
+          agent: 'a',
+        }),
+      );
+      t.advanceClock(20 * 60_000); // a quarter hour's time passes while it runs
+      const tick = t.services.clock!();
+      expect(await t.services.verifications.schedule(tick - 60_000, tick)).toBe(0);
+      await call(`/v3/consistency-checks/${manual}/finish`, 'POST', agent.token, {
+        lease_id,
+        state: 'done',
+        run_id: randomUUID(),
+        check_result: 'CONSISTENT',
+      });
+      // a restart looks a day back over that time: served
+      const restart = t.services.clock!();
+      await t.services.verifications.schedule(restart - 86_400_000, restart);
+      expect(await scheduledOf(busy)).toEqual([]);
+
+      // removing the time zone changes the schedule's times: it takes its new form then
+      const zoned = await t.createTask();
+      await call(
+        setting(zoned),
+        'POST',
+        t.adminToken,
+        entries([
+          ['CONSISTENCY_SCHEDULE', '*/15 * * * *'],
+          ['CONSISTENCY_TIMEZONE', 'Asia/Kathmandu'],
+        ]),
+      );
+      t.advanceClock(3600_000);
+      await call(setting(zoned), 'POST', t.adminToken, entries([['CONSISTENCY_TIMEZONE', '']]));
+      const changed = t.services.clock!();
+      await t.services.verifications.schedule(changed - 86_400_000, changed);
+      expect(await scheduledOf(zoned)).toEqual([]);
 
       // a schedule set now asks for none of the times before it, also looking a day back
       const later = await t.createTask();
