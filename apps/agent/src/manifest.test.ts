@@ -399,19 +399,32 @@ describe('sms-agent manifest (the CLI)', () => {
   });
 
   it('exits 2 for a --dir it cannot read (permission denied, a loop of links), where one not there has no block', async () => {
-    const pair = treePair({}, { open: { a: '1' }, locked: { data: { b: '2' } } });
+    const pair = treePair({}, { open: { a: '1' }, plain: 'a file', locked: { data: { b: '2' } } });
     pairs.push(pair);
     symlinkSync('loop', join(pair.dst, 'loop'));
-    const absent = await runAgent(['manifest', pair.dst, '--dir=nope', '--dir=open', '--output', '-']);
-    expect(absent.code).toBe(0);
-    expect(absent.stderr).toContain(
-      `notice: ${pair.dst}/nope is not a directory: the manifest has no block for it`,
-    );
-    const loop = await runAgent(['manifest', pair.dst, '--dir=loop', '--dir=open', '--output', '-']);
+    // not there, and a file on the way (plain is a file): no block, as a local verify counts them missing
+    const absent = await runAgent([
+      'manifest',
+      pair.dst,
+      '--dir=nope',
+      '--dir=plain/x',
+      '--dir=open',
+      '--output',
+      '-',
+    ]);
+    expect(absent.code, absent.stderr).toBe(0);
+    for (const dir of ['nope', 'plain/x'])
+      expect(absent.stderr).toContain(
+        `notice: ${pair.dst}/${dir} is not a directory: the manifest has no block for it`,
+      );
+    const output = join(pair.dir, 'loop.manifest');
+    const loop = await runAgent(['manifest', pair.dst, '--dir=loop', '--dir=open', '--output', output]);
     expect(loop.code).toBe(2);
     expect(loop.stderr).toContain(
       `cannot read ${pair.dst}/loop: too many symbolic links encountered (ELOOP)`,
     );
+    // nothing is left under its name, nor a partial file
+    expect(existsSync(output) || existsSync(`${output}.partial`)).toBe(false);
     // what an ordinary user meets (the tests run as root, which reads everything)
     chmodSync(pair.dir, 0o755);
     chmodSync(pair.dst, 0o755);
@@ -430,7 +443,8 @@ describe('sms-agent manifest (the CLI)', () => {
         '--output',
         '-',
       ],
-      { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH ?? '', HOME: '/tmp' } },
+      // a home it cannot write: no code cache of its own left anywhere
+      { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH ?? '', HOME: pair.dir } },
     );
     expect(denied.status).toBe(2);
     expect(denied.stderr).toContain(`cannot read ${pair.dst}/locked/data: permission denied (EACCES)`);

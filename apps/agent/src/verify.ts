@@ -101,7 +101,9 @@ function isDirectory(path: string): boolean | undefined {
   try {
     return statSync(path).isDirectory();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (error as NodeJS.ErrnoException).code;
+    // not there, or a file on the way to it (a target's a/b where a is a file): no such directory
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw new VerifyError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
 }

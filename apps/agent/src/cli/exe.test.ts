@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -220,11 +220,13 @@ describe('the single executable (for hosts without Node)', () => {
       await onHost(pathWithoutNode(pair.dir), (hardened) => {
         execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=200m,noexec', 'tmpfs', hardened.tmp]);
         try {
-          const inHome = () => readdirSync(homedir()).filter((name) => name.startsWith('.sms-agent.'));
+          // the ssh user's home, from the password database (sshd's, not this process's $HOME)
+          const home = userInfo().homedir;
+          const inHome = () => readdirSync(home).filter((name) => name.startsWith('.sms-agent.'));
           const before = inHome();
           const remote = verifyOverSsh(pair, hardened, 'quick');
           expect(remote.stderr).toMatch(
-            new RegExp(`by a copy of this agent in ${homedir()}/\\.sms-agent\\.\\w+`),
+            new RegExp(`by a copy of this agent in ${home}/\\.sms-agent\\.\\w+`),
           );
           expect(readdirSync(hardened.tmp)).toEqual([]);
           expect(inHome()).toEqual(before);

@@ -37,7 +37,7 @@ export function registerVerify(program: Command): void {
         )
         .option(
           '--ssh <command>',
-          "a target over ssh: the ssh command to reach it, as rsync's -e (default: ssh; e.g. --ssh 'ssh -p 2222 -i KEY'); ~/.ssh/config, keys, the ssh agent and known hosts apply; the agent adds -T and -o ConnectTimeout=30, ServerAliveInterval=15, ServerAliveCountMax=4 and, when stdin is not a terminal, BatchMode=yes, after these options (which win)",
+          "a target over ssh: the ssh command to reach it, as rsync's -e (default: ssh; e.g. --ssh 'ssh -p 2222 -i KEY'); ~/.ssh/config, keys, the ssh agent and known hosts apply; to ssh itself (not a wrapper such as sshpass) the agent adds -T and -o ConnectTimeout=30, ServerAliveInterval=15, ServerAliveCountMax=4 and, when stdin is not a terminal, BatchMode=yes, after these options (which win)",
         )
         .option(
           '--remote-agent <path>',

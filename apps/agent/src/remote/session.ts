@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { createReadStream, statSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { childProcess, tty } from '../builtins.js';
 import { throwIfInterrupted } from '../engine/interrupt.js';
@@ -38,7 +39,7 @@ const REMOTE_SCRIPT = [
   'if [ -n "$agent" ]; then case $agent in "~/"*) agent="$HOME/${agent#"~/"}";; esac; case $agent in */*) a=; if [ -f "$agent" ] && [ -x "$agent" ]; then a=$agent; fi;; *) a=$(command -v "$agent" 2>/dev/null);; esac; if [ -z "$a" ]; then echo "sms-agent:missing"; exit 97; fi; echo "sms-agent:run $a"; exec "$a" "$@"; fi',
   // sms-agent on the PATH, if it is this version; another one is said, and a copy runs instead
   // (another program of that name may print lines, or never end: its first line, within 10 s)
-  'if a=$(command -v sms-agent 2>/dev/null); then t=; if command -v timeout >/dev/null 2>&1; then t="timeout 10"; fi; v=$($t "$a" --version </dev/null 2>/dev/null | head -n 1); if [ "$v" = "$want" ]; then echo "sms-agent:run $a"; exec "$a" "$@"; fi; echo "sms-agent:other $v $a"; fi',
+  'if a=$(command -v sms-agent 2>/dev/null); then t=; if timeout 10 true 2>/dev/null; then t="timeout 10"; fi; v=$($t "$a" --version </dev/null 2>/dev/null | head -n 1); if [ "$v" = "$want" ]; then echo "sms-agent:run $a"; exec "$a" "$@"; fi; echo "sms-agent:other $v $a"; fi',
   'echo "sms-agent:need os=$(uname -s 2>/dev/null) arch=$(uname -m 2>/dev/null) node=$(node --version 2>/dev/null) libc=$(getconf GNU_LIBC_VERSION 2>/dev/null | tr " " "-")"',
   'read -r kind size || exit 98',
   'case $kind in exe|bundle|script) ;; *) exit 98;; esac',
@@ -69,7 +70,8 @@ interface Ended {
 }
 
 /**
- * Options the agent gives ssh after the operator's own (`--ssh 'ssh -o …'` comes first, and ssh
+ * Options the agent gives OpenSSH's `ssh` (the command `ssh` itself, not a wrapper such as
+ * `sshpass -e ssh`) after the operator's own (`--ssh 'ssh -o …'` comes first, and ssh
  * keeps the first value of an option; these do override ~/.ssh/config): no terminal on the remote
  * (`-T`); a connection that cannot be made in 30 s fails; a host that stops answering mid-way is
  * given up after a minute (4 keep-alives 15 s apart) rather than after TCP's two hours; and, when
@@ -117,7 +119,15 @@ export class RemoteSession {
     const port = options.target.port === undefined ? [] : ['-p', String(options.target.port)];
     this.child = childProcess().spawn(
       command!,
-      [...sshArgs, ...port, ...SSH_DEFAULTS(), '--', options.target.destination, remoteCommand],
+      [
+        ...sshArgs,
+        ...port,
+        // OpenSSH's own options: not for a wrapper (sshpass feeds a password BatchMode would refuse)
+        ...(basename(command!) === 'ssh' ? SSH_DEFAULTS() : []),
+        '--',
+        options.target.destination,
+        remoteCommand,
+      ],
       {
         stdio: ['pipe', 'pipe', 'pipe'],
       },

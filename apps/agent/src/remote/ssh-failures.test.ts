@@ -85,7 +85,9 @@ describe('a target over ssh that cannot be verified: exit 2, ssh’s message and
 
   it("gives ssh a connect timeout, keep-alives and, without a terminal, no prompts, after the operator's own options", async () => {
     const log = join(sshd.dir, 'ssh-args.log');
-    const wrapper = script('ssh-logging', `printf '%s\\n' "$@" > ${log}\nexec ssh "$@"`);
+    // named ssh, as OpenSSH's client: it logs its arguments and runs the real one
+    mkdirSync(join(sshd.dir, 'logging'), { recursive: true });
+    const wrapper = script('logging/ssh', `printf '%s\\n' "$@" > ${log}\nexec /usr/bin/ssh "$@"`);
     const run = await verifyOver([], `${wrapper} ${sshd.ssh.replace(/^ssh /, '')} -o ConnectTimeout=7`);
     expect(run.code, run.stderr).toBe(0);
     const args = readFileSync(log, 'utf8').split('\n');
@@ -102,6 +104,14 @@ describe('a target over ssh that cannot be verified: exit 2, ssh’s message and
     expect(at('ConnectTimeout=7')).toBeGreaterThan(0);
     expect(at('ConnectTimeout=7')).toBeLessThan(at('ConnectTimeout=30'));
     expect(at('--')).toBeGreaterThan(at('BatchMode=yes'));
+
+    // a wrapper (sshpass -e ssh, say: BatchMode would refuse the password it feeds) gets none of them
+    const other = script('ssh-wrapper', `printf '%s\\n' "$@" > ${log}\nexec /usr/bin/ssh "$@"`);
+    const wrapped = await verifyOver([], `${other} ${sshd.ssh.replace(/^ssh /, '')}`);
+    expect(wrapped.code, wrapped.stderr).toBe(0);
+    const given = readFileSync(log, 'utf8').split('\n');
+    expect(given).not.toContain('BatchMode=yes');
+    expect(given).not.toContain('-T');
   });
 
   it('verifies through a host whose login shell is tcsh, an exclude with ! included', async () => {

@@ -32,7 +32,8 @@ function isDirectory(path: Name): boolean {
     return statSync(path).isDirectory();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return false;
+    // not there, or a file on the way to it (ENOTDIR): no such directory
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
     throw new ManifestError(`cannot read ${String(path)}: ${describeError(error)}`);
   }
 }
@@ -106,6 +107,14 @@ async function writeTo(
   options: ManifestOptions,
   temporary: string | undefined,
 ): Promise<ManifestWritten> {
+  // each root's blocks in the order the verifier reads them; `inner` is the path below the root.
+  // Looked at before the output is opened: a root that cannot be read leaves no file behind
+  const absent: string[] = [];
+  const ordered: ManifestDir[] = [];
+  for (const root of [...(options.dirs ?? [''])].sort(comparePaths)) {
+    if (isDirectory(joinPath(dir, root))) ordered.push({ rel: root, inner: '' });
+    else absent.push(root);
+  }
   const out: Writable =
     options.output === '-' ? process.stdout : createWriteStream(temporary ?? options.output);
   const sink: Writable = options.output.endsWith('.gz') ? zlib().createGzip() : out;
@@ -136,14 +145,6 @@ async function writeTo(
     );
     let directories = 0;
     let files = 0;
-    const absent: string[] = [];
-    // each root's blocks in the order the verifier reads them; `inner` is the path below the root
-    const roots = [...(options.dirs ?? [''])].sort(comparePaths);
-    const ordered: ManifestDir[] = [];
-    for (const root of roots) {
-      if (isDirectory(joinPath(dir, root))) ordered.push({ rel: root, inner: '' });
-      else absent.push(root);
-    }
     walk = new ParallelDescriber(dir, { ...options, hash }, progress, buffer);
     try {
       for await (const described of walk.inOrder(ordered)) {
