@@ -225,9 +225,7 @@ describe('the single executable (for hosts without Node)', () => {
           const inHome = () => readdirSync(home).filter((name) => name.startsWith('.sms-agent.'));
           const before = inHome();
           const remote = verifyOverSsh(pair, hardened, 'quick');
-          expect(remote.stderr).toMatch(
-            new RegExp(`by a copy of this agent in ${home}/\\.sms-agent\\.\\w+`),
-          );
+          expect(remote.stderr).toMatch(new RegExp(`by a copy of this agent in ${home}/\\.sms-agent\\.\\w+`));
           expect(readdirSync(hardened.tmp)).toEqual([]);
           expect(inHome()).toEqual(before);
         } finally {
