@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,5 +42,41 @@ describe('the spool on a full disk', () => {
     const added = spool.add('task-0001', upload);
     expect(spool.list().entries.map((e) => e.file)).toEqual([added.file]);
     expect(readdirSync(spool.dir)).toHaveLength(1);
+  });
+});
+
+describe('what crashed runs left in the spool', () => {
+  it('is removed at the first listing when its process is gone; what a running process writes is kept', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sms-spool-sweep-'));
+    try {
+      const spool = new Spool(dir);
+      // a process that ran and ended: its id is free now
+      const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+        encoding: 'utf8',
+      });
+      const deadPid = Number(gone.stdout);
+      const left = [`1-a.ndjson.${deadPid}.partial`, `2-b.json.tmp-${deadPid}`];
+      const kept = [`3-c.ndjson.${process.pid}.partial`, `4-d.json.tmp-${process.pid}`, '5-e.ndjson.partial'];
+      for (const name of [...left, ...kept]) writeFileSync(join(dir, name), 'x');
+      // an older agent's partial file (no process id), untouched for more than a week
+      const old = join(dir, '0-f.ndjson.partial');
+      writeFileSync(old, 'x');
+      const eightDaysAgo = new Date(Date.now() - 8 * 24 * 3600 * 1000);
+      utimesSync(old, eightDaysAgo, eightDaysAgo);
+      // a run in progress here: its lines file is named with this process's id, and stays
+      const running = spool.startFindings('task-0001', '7f1c1f3e-4a43-4c4e-9d7c-5d1f0d0e2a11');
+      running.append({ dir_check: '/d', category: 'missing', path: 'a', reason: 'r' });
+      (running as unknown as { flush(): void }).flush();
+
+      expect(spool.list().entries).toEqual([]);
+      const after = readdirSync(dir).sort();
+      for (const name of left) expect(after).not.toContain(name);
+      expect(after).not.toContain('0-f.ndjson.partial');
+      for (const name of kept) expect(after).toContain(name);
+      expect(after.filter((n) => n.endsWith(`.ndjson.${process.pid}.partial`))).toHaveLength(2);
+      expect(running.commit()?.entry.lines).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

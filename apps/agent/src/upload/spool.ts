@@ -7,6 +7,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -131,7 +132,47 @@ export class Spool {
 
   /** The waiting uploads, oldest first; unreadable files are reported, not dropped. */
   list(): { entries: { file: string; entry: SpoolEntry }[]; broken: { file: string; reason: string }[] } {
+    if (!this.swept) {
+      this.swept = true;
+      this.sweep();
+    }
     return readUploads(this.dir);
+  }
+
+  private swept = false;
+
+  /**
+   * Removes what runs that ended without finishing left (once, at the first `list`): the findings
+   * lines of a run that crashed or was killed (`*.ndjson.PID.partial`, perhaps hundreds of MB) and
+   * half-written uploads (`*.tmp-PID`), whose process is gone; and lines files of older agents'
+   * runs (`*.ndjson.partial`, no process id) untouched for a week. What a running process writes
+   * is never touched.
+   */
+  sweep(): string[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return [];
+    }
+    const removed: string[] = [];
+    for (const name of names) {
+      const pid = /\.ndjson\.(\d+)\.partial$/.exec(name)?.[1] ?? /\.json\.tmp-(\d+)$/.exec(name)?.[1];
+      const file = join(this.dir, name);
+      let abandoned = false;
+      if (pid !== undefined) abandoned = !processRuns(Number(pid));
+      else if (name.endsWith('.ndjson.partial')) {
+        try {
+          abandoned = Date.now() - statSync(file).mtimeMs > 7 * 24 * 3600 * 1000;
+        } catch {}
+      }
+      if (!abandoned) continue;
+      try {
+        rmSync(file, { force: true });
+        removed.push(file);
+      } catch {}
+    }
+    return removed;
   }
 
   /** The uploads the server refused for good, oldest first, each with the server's reason. */
@@ -210,6 +251,17 @@ export class Spool {
   }
 }
 
+/** Whether a process with this id runs on this machine (one of another user's counts: EPERM). */
+function processRuns(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Moves the lines of a findings upload, if it has any, before its entry (an entry never points at nothing). */
 function moveLines(from: string, to: string): void {
   try {
@@ -241,11 +293,16 @@ export class FindingsSpoolFile {
     this.base = join(dir, `${Date.now()}-${this.key}`);
   }
 
+  /** The lines while the run goes on, named with this process's id (`Spool.sweep` knows whose). */
+  private get partial(): string {
+    return `${this.base}.ndjson.${process.pid}.partial`;
+  }
+
   /** The file is made with the first lines: a run without findings, or whose spool cannot be written, leaves none. */
   private get fd(): number {
     if (this.handle === undefined) {
       mkdirSync(this.dir, { recursive: true });
-      this.handle = openSync(`${this.base}.ndjson.partial`, 'w');
+      this.handle = openSync(this.partial, 'w');
     }
     return this.handle;
   }
@@ -270,7 +327,7 @@ export class FindingsSpoolFile {
     fsyncSync(this.fd);
     closeSync(this.fd);
     this.handle = undefined;
-    renameSync(`${this.base}.ndjson.partial`, `${this.base}.ndjson`);
+    renameSync(this.partial, `${this.base}.ndjson`);
     const entry: FindingsEntry = {
       version: 1,
       kind: 'findings',
@@ -290,7 +347,7 @@ export class FindingsSpoolFile {
   abort(): void {
     try {
       if (this.handle !== undefined) closeSync(this.handle);
-      rmSync(`${this.base}.ndjson.partial`, { force: true });
+      rmSync(this.partial, { force: true });
     } catch {
       // a spool that cannot be written holds no partial file to remove
     }
