@@ -167,10 +167,34 @@ export class AccessKeyService {
       }
       if (!(await this.accounts.principal(userId, principal.projectId)))
         throw new NotFoundError('user', userId);
+      await this.mayManageEverywhere(principal, userId);
     }
     const user = await this.accounts.findUser({ id: userId });
     if (!user) throw new NotFoundError('user', userId);
     return user;
+  }
+
+  /**
+   * A key signs for its user in each of the user's projects: an admin may manage another user's
+   * keys (and so see a new key's secret) only where it is admin of every one of them. Otherwise an
+   * admin of one project could act, through a key it made, in a project it has no role in.
+   */
+  private async mayManageEverywhere(principal: Principal, userId: string): Promise<void> {
+    const [theirs, mine] = await Promise.all([
+      this.accounts.memberships(userId),
+      this.accounts.memberships(principal.userId),
+    ]);
+    const adminOf = new Set(
+      mine.filter((m) => roleAllows(m.role, Actions.manageUsers)).map((m) => m.project_id),
+    );
+    const beyond = theirs.find((m) => !adminOf.has(m.project_id));
+    if (beyond) {
+      throw new PermissionDeniedError(
+        Actions.manageUsers,
+        `user:${userId}`,
+        `the user is also in project ${beyond.project_name}, where you are not an admin, and a key signs in every project of its user: the user manages its own keys, or an admin of all its projects, or the operator (sms-server access-key)`,
+      );
+    }
   }
 
   /**
@@ -185,6 +209,7 @@ export class AccessKeyService {
         (roleAllows(principal.role, Actions.manageUsers) &&
           (await this.accounts.principal(row.user_id, principal.projectId)) !== undefined));
     if (!row || !mayManage) throw new NotFoundError('access key', accessKey);
+    if (row.user_id !== principal.userId) await this.mayManageEverywhere(principal, row.user_id);
     return row;
   }
 }

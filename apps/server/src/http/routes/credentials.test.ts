@@ -132,6 +132,29 @@ describe('access keys through IAM’s OS-CREDENTIAL API', () => {
     expect((await call(t.adminToken, 'DELETE', `/${credential.access}`)).status).toBe(204);
   });
 
+  it("refuses an admin another user's keys when that user is also in a project it is not admin of", async () => {
+    // alice: a viewer here, an admin of bravo; a key of hers signs in bravo too
+    const alice = await t.userWithToken('alice', 'viewer');
+    await t.services.users.addProject('bravo');
+    await t.services.users.grant('alice', 'bravo', 'admin');
+    const aliceId = (await t.storage.accounts.findUser({ name: 'alice' }))!.id;
+    const made = await create(t.adminToken, aliceId);
+    expect(made.status).toBe(403);
+    const body = v.parse(ErrorResponseSchema, await made.json());
+    expect(body.error_code).toBe('SMS.9004');
+    // (why, as for every 403 of the API, is in its encrypted authorization message)
+    expect((await call(t.adminToken, 'GET', `?user_id=${aliceId}`)).status).toBe(403);
+    // her own key: she manages it; this project's admin may not deactivate or delete it
+    const own = v.parse(CreateCredentialResponseSchema, await (await create(alice.token, aliceId)).json());
+    const path = `/${own.credential.access}`;
+    expect((await call(t.adminToken, 'PUT', path, { credential: { status: 'inactive' } })).status).toBe(403);
+    expect((await call(t.adminToken, 'DELETE', path)).status).toBe(403);
+    expect((await call(alice.token, 'DELETE', path)).status).toBe(204);
+    // once an admin of bravo too, it may
+    await t.services.users.grant('admin', 'bravo', 'admin');
+    expect((await create(t.adminToken, aliceId)).status).toBe(201);
+  });
+
   it('refuses bodies that break the rules with 400 naming the field, and asks for a token first', async () => {
     const res = await call(agent.token, 'POST', '', {
       credential: { user_id: agent.id, description: 'x'.repeat(256) },
