@@ -266,6 +266,18 @@ export class AuthService {
       user?.password_hash ?? (await dummyPasswordHash()),
     );
     if (!user || !passwordOk) throw await invalid();
+    // Guesses sent at once all pass the check above before any of them is counted: a right one
+    // among them is honoured only while the failures counted meanwhile stay under the limits, so a
+    // burst gets no more guesses than the limit, as one after the other would.
+    await refuseOverLimit(
+      this.signInState,
+      [
+        [userKey, limits.perUser, 'for this user'],
+        [addressKey, limits.perAddress, 'from this address'],
+      ],
+      this.now(),
+      limits.windowSeconds,
+    );
 
     const memberships = await this.accounts.memberships(user.id);
     const wanted = request.auth.scope?.project;

@@ -1,6 +1,6 @@
 import { ErrorResponseSchema, passwordTokenRequest } from '@sms/domain';
 import * as v from 'valibot';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dashboardBrowser } from '../../test-support/dashboard.js';
 import { ADMIN_PASSWORD, createTestApp, type TestApp } from '../../testing/app.js';
 
@@ -41,6 +41,28 @@ describe('the sign-in limit (POST /v3/auth/tokens)', () => {
     expect((await signIn('admin', ADMIN_PASSWORD)).status).toBe(201);
     expect((await signIn('admin', 'wrong-password')).status).toBe(401);
     expect((await signIn('admin', ADMIN_PASSWORD)).status).toBe(201);
+  });
+
+  it('does not honour a right password whose guesses, sent at once, were counted past the limit meanwhile', async () => {
+    t.advanceClock(61_000);
+    // as a burst of guesses does: the failures of the others are counted while this one's password
+    // is hashed (after its check of the limit, which saw none)
+    const store = t.storage.signIn;
+    const failures = store.failures.bind(store);
+    const spy = vi.spyOn(store, 'failures').mockImplementationOnce(async (...args) => {
+      const seen = await failures(...args);
+      for (let i = 0; i < 3; i++) await store.countFailure(['user:admin'], t.services.clock!(), 60_000);
+      return seen;
+    });
+    try {
+      const right = await signIn('admin', ADMIN_PASSWORD);
+      expect(right.status).toBe(429);
+      expect(v.parse(ErrorResponseSchema, await right.json()).error_msg).toMatch(/for this user/);
+    } finally {
+      spy.mockRestore();
+    }
+    // the burst's failures still hold the user back, as three guesses in a row would
+    expect((await signIn('admin', ADMIN_PASSWORD)).status).toBe(429);
   });
 
   it('limits an address across users', async () => {
