@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createMemoryLogger } from '../logger.js';
 import { createTestApp, result, type TestApp } from '../testing/app.js';
 import { WebhookService, webhookSignature } from './webhook-service.js';
 
@@ -183,6 +184,30 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (dialect) => {
     const mine = rows.filter((r) => r.url.endsWith('/late'));
     expect(mine).toHaveLength(1);
     expect(mine[0]).toMatchObject({ state: 'delivered', attempts: 2 });
+  });
+
+  it("logs a failed delivery with the receiver's origin only, never the secret in its path or query", async () => {
+    const r = await receiver();
+    closers.push(r.close);
+    r.answer(500);
+    const logger = createMemoryLogger('warn');
+    const hooks = new WebhookService(t.storage.webhooks, t.services.auth, Buffer.alloc(32, 7), {
+      clock: t.services.clock!,
+      logger,
+    });
+    // a user and password in the URL cannot be sent (fetch refuses them): refused when added
+    await expect(hooks.add(projectId, `http://user:pa55@127.0.0.1:${r.port}/hook`)).rejects.toThrow(
+      /a user name or password in the URL/,
+    );
+    const secretUrl = `http://127.0.0.1:${r.port}/services/T0/B0/s3cr3t?token=abc`;
+    await hooks.add(projectId, secretUrl);
+    const taskId = await t.createTask(t.adminToken, `logged-${dialect}`);
+    await t.upload(taskId, { consistency_result: [result('/d', bad)] });
+    expect(await hooks.deliverDue()).toBe(0);
+    const logged = logger.lines.join('\n');
+    expect(logged).toContain('webhook delivery failed');
+    expect(logged).toContain(`http://127.0.0.1:${r.port}`);
+    for (const secret of ['s3cr3t', 'token=abc']) expect(logged).not.toContain(secret);
   });
 
   it('gives an event up after 24 hours of failed attempts, and says so on its row', async () => {

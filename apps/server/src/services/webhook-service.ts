@@ -52,6 +52,13 @@ export function checkWebhookUrl(url: string): string {
       'url: expected an http:// or https:// URL of at most 2048 characters',
     );
   }
+  // fetch refuses such a URL: every delivery would fail
+  if (parsed.username !== '' || parsed.password !== '') {
+    throw new SmsError(
+      ErrorCodes.InvalidParameter,
+      'url: a user name or password in the URL (user:password@host) cannot be sent; the receiver can check the X-Sms-Signature of each event instead, or take a token in the path or query',
+    );
+  }
   return parsed.toString();
 }
 
@@ -183,7 +190,9 @@ export class WebhookService {
         }
         error = `the receiver answered ${res.status}`;
       } catch (caught) {
-        error = caught instanceof Error ? `${caught.name}: ${caught.message}` : String(caught);
+        error = (caught instanceof Error ? `${caught.name}: ${caught.message}` : String(caught))
+          // errors may quote the URL, and it may hold a secret: its origin only
+          .replaceAll(event.url, originOf(event.url));
       }
       const wait = Math.min(LONGEST_WAIT_MS, FIRST_WAIT_MS * 2 ** event.attempts);
       const next = this.now() + Math.round(wait * (0.5 + Math.random() / 2));
@@ -195,7 +204,8 @@ export class WebhookService {
       });
       this.options.logger?.warn('webhook delivery failed; it is tried again', {
         event: event.event_id,
-        url: event.url,
+        // the origin only: receivers often carry a secret in the path or query (or user:password@)
+        url: originOf(event.url),
         error,
       });
     }
@@ -222,5 +232,14 @@ export class WebhookService {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.running;
+  }
+}
+
+/** A URL's scheme, host and port, for logs: never its path, query or credentials. */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '(not a URL)';
   }
 }
