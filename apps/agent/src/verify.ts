@@ -104,7 +104,7 @@ function isDirectory(path: string): boolean | undefined {
     const code = (error as NodeJS.ErrnoException).code;
     // not there, or a file on the way to it (a target's a/b where a is a file): no such directory
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw new VerifyError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw new VerifyError(`cannot read ${path}: ${code ?? String(error)}`);
   }
 }
 

@@ -148,14 +148,13 @@ export class Spool {
    * runs (`*.ndjson.partial`, no process id) untouched for a week. What a running process writes
    * is never touched.
    */
-  sweep(): string[] {
+  private sweep(): void {
     let names: string[];
     try {
       names = readdirSync(this.dir);
     } catch {
-      return [];
+      return;
     }
-    const removed: string[] = [];
     for (const name of names) {
       const pid = /\.ndjson\.(\d+)\.partial$/.exec(name)?.[1] ?? /\.json\.tmp-(\d+)$/.exec(name)?.[1];
       const file = join(this.dir, name);
@@ -169,10 +168,8 @@ export class Spool {
       if (!abandoned) continue;
       try {
         rmSync(file, { force: true });
-        removed.push(file);
       } catch {}
     }
-    return removed;
   }
 
   /** The uploads the server refused for good, oldest first, each with the server's reason. */

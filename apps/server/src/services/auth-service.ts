@@ -240,16 +240,18 @@ export class AuthService {
     const windowMs = limits.windowSeconds * 1000;
     const userKey = `user:${credentials.name}`;
     const addressKey = `address:${address}`;
+    const refuseOverLimits = () =>
+      refuseOverLimit(
+        this.signInState,
+        [
+          [userKey, limits.perUser, 'for this user'],
+          [addressKey, limits.perAddress, 'from this address'],
+        ],
+        this.now(),
+        limits.windowSeconds,
+      );
     // Refused before any password is hashed: a guesser gets neither an answer nor our CPU.
-    await refuseOverLimit(
-      this.signInState,
-      [
-        [userKey, limits.perUser, 'for this user'],
-        [addressKey, limits.perAddress, 'from this address'],
-      ],
-      this.now(),
-      limits.windowSeconds,
-    );
+    await refuseOverLimits();
     const invalid = async () => {
       await this.signInState.countFailure([userKey, addressKey], this.now(), windowMs);
       return new SmsError(ErrorCodes.InvalidCredentials, 'The user name, password or project is wrong.');
@@ -269,15 +271,7 @@ export class AuthService {
     // Guesses sent at once all pass the check above before any of them is counted: a right one
     // among them is honoured only while the failures counted meanwhile stay under the limits, so a
     // burst gets no more guesses than the limit, as one after the other would.
-    await refuseOverLimit(
-      this.signInState,
-      [
-        [userKey, limits.perUser, 'for this user'],
-        [addressKey, limits.perAddress, 'from this address'],
-      ],
-      this.now(),
-      limits.windowSeconds,
-    );
+    await refuseOverLimits();
 
     const memberships = await this.accounts.memberships(user.id);
     const wanted = request.auth.scope?.project;

@@ -267,13 +267,14 @@ export function startScheduler(
   everyMs: number,
   logger?: Logger,
 ): () => Promise<void> {
-  let since = clock() - Math.max(everyMs, SCHEDULER_LOOK_BACK_MS);
+  const lookBack = Math.max(everyMs, SCHEDULER_LOOK_BACK_MS);
+  let since = clock() - lookBack;
   let running: Promise<void> | undefined;
   const tick = () => {
     if (running) return;
     const now = clock();
     running = verifications
-      .schedule(Math.max(since, now - Math.max(everyMs, SCHEDULER_LOOK_BACK_MS)), now)
+      .schedule(Math.max(since, now - lookBack), now)
       .then(
         () => {
           since = now;
