@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Bundles the agent into the one file its package ships: dist/sms-agent.cjs, a CommonJS script with
-// every dependency inlined (@sms/client, @sms/domain, valibot, ky, commander, hash-wasm's xxh128),
-// so that `npm i -g` of the packed tarball needs nothing but Node.js 20+, and a copy of that one
+// every dependency inlined (@sms/client, @sms/domain, valibot, ky, commander, and xxh128's
+// WebAssembly from wasm/), so that `npm i -g` of the packed tarball needs nothing but Node.js 20+, and a copy of that one
 // file sent to a remote host over ssh runs there whole. Its worker threads (verification, and
 // manifests) start from code embedded in it as a string (new Worker(code, { eval: true })), as in
 // the single executable: the worker is bundled first, as CommonJS (what an eval'd worker runs).

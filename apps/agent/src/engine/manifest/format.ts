@@ -150,13 +150,14 @@ export function hashFile(
   onBytes: (n: number) => void,
   algorithm: ManifestHash,
 ): { hash: string; changed: boolean } {
-  const hash = newDigest(algorithm);
+  const hash = newDigest(algorithm, buffer);
+  const into = hash.input;
   const fd = side('source', () => openSync(path, 'r'));
   try {
     for (;;) {
-      const n = side('source', () => readSync(fd, buffer, 0, buffer.length, null));
+      const n = side('source', () => readSync(fd, into, 0, into.length, null));
       if (n === 0) break;
-      hash.update(buffer.subarray(0, n));
+      hash.take(n);
       onBytes(n);
     }
     return { hash: hash.digest(), changed: changedSince('source', fd, before) };
@@ -178,13 +179,14 @@ export async function hashFileAsync(
   algorithm: ManifestHash,
   signal?: AbortSignal,
 ): Promise<{ hash: string; changed: boolean }> {
-  const hash = await ownDigest(algorithm);
+  const hash = await ownDigest(algorithm, buffer);
+  const into = hash.input;
   const file = await sideAsync('source', () => fsPromises().open(path, 'r'));
   try {
     for (;;) {
-      const { bytesRead } = await sideAsync('source', () => file.read(buffer, 0, buffer.length, null));
+      const { bytesRead } = await sideAsync('source', () => file.read(into, 0, into.length, null));
       if (bytesRead === 0) break;
-      hash.update(buffer.subarray(0, bytesRead));
+      hash.take(bytesRead);
       onBytes(bytesRead);
       throwIfInterrupted(signal);
     }

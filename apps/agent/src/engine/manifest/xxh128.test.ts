@@ -1,0 +1,135 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+// an independent build of the same hash (hash-wasm's), as the reference
+import { createXXHash128 } from 'hash-wasm';
+import { afterAll, describe, expect, it } from 'vitest';
+import { factsOf } from '../listing.js';
+import { hashFile } from './format.js';
+import { type Digest, loadHash, xxh128Hasher, xxh128UsesSimd } from './hash.js';
+
+const reference = await createXXHash128();
+const referenceHash = (data: Uint8Array) => {
+  reference.init();
+  reference.update(data);
+  return reference.digest('hex');
+};
+
+/** Bytes that are not a pattern a wrong lane order could still hash right. */
+function bytes(length: number, seed = 1): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** `data` hashed by `digest` in chunks of `chunk` bytes, each written into its input first. */
+function hashInChunks(digest: Digest, data: Uint8Array, chunk: number): string {
+  for (let at = 0; at < data.length; ) {
+    const n = Math.min(chunk, data.length - at, digest.input.length);
+    digest.input.set(data.subarray(at, at + n));
+    digest.take(n);
+    at += n;
+  }
+  return digest.digest();
+}
+
+// XXH3 takes different paths at these lengths: 0, 1-3, 4-8, 9-16, 17-128, 129-240, then stripes of
+// 64 bytes in blocks of 1,024, the last stripe, and this module's 256 KiB input
+const LENGTHS = [
+  0, 1, 3, 4, 8, 9, 16, 17, 128, 129, 240, 241, 1023, 1024, 1025, 65_535, 65_536, 262_144, 262_145, 1_048_589,
+];
+
+describe.each([
+  ['with SIMD', true],
+  ['without SIMD', false],
+])('xxh128 %s', (_, simd) => {
+  it('gives the reference value of an empty input', () => {
+    expect(xxh128Hasher(simd).digest()).toBe('99aa06d3014798d86001c324468d497f');
+  });
+
+  it.each(LENGTHS)('hashes %i bytes as the reference does, in any chunks', (length) => {
+    const data = bytes(length, length + 7);
+    const want = referenceHash(data);
+    const digest = xxh128Hasher(simd);
+    for (const chunk of [1, 7, 64, 1000, 64 * 1024, 256 * 1024]) {
+      if (chunk === 1 && length > 70_000) continue; // a million calls prove nothing more
+      expect(hashInChunks(digest, data, chunk), `chunks of ${chunk}`).toBe(want);
+    }
+  });
+
+  it('hashes any bytes cut anywhere as the reference does (property)', () => {
+    const digest = xxh128Hasher(simd);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 5000 }), fc.integer({ min: 1, max: 600 }), (data, chunk) => {
+        expect(hashInChunks(digest, data, chunk)).toBe(referenceHash(data));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('starts each file afresh after a reset, whatever the one before left', () => {
+    const digest = xxh128Hasher(simd);
+    digest.input.set(bytes(1000));
+    digest.take(1000); // a file abandoned mid-way (a read error)
+    digest.reset();
+    expect(hashInChunks(digest, bytes(300, 3), 100)).toBe(referenceHash(bytes(300, 3)));
+  });
+});
+
+describe('xxh128 in a manifest', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sms-xxh128-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads a file into its own memory and gives the reference hash (larger than one read)', async () => {
+    await loadHash('xxh128');
+    const data = bytes(700_000, 99);
+    const path = join(dir, 'big');
+    writeFileSync(path, data);
+    let counted = 0;
+    const got = hashFile(
+      path,
+      factsOf('source', path, 'file'),
+      Buffer.alloc(16),
+      (n) => (counted += n),
+      'xxh128',
+    );
+    expect(got).toEqual({ hash: referenceHash(data), changed: false });
+    expect(counted).toBe(700_000);
+  });
+
+  it('uses SIMD on this machine (x86-64 with SSE4.1, as V8 needs)', () => {
+    expect(xxh128UsesSimd()).toBe(true);
+  });
+});
+
+describe('the committed WebAssembly', () => {
+  const hasClang = (() => {
+    try {
+      execFileSync('clang', ['--version'], { stdio: 'ignore' });
+      execFileSync('wasm-ld', ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+
+  // CI installs clang and lld (scripts/install-wasm-toolchain.sh); a machine without them skips this
+  it.skipIf(!hasClang && !process.env.CI)('is what wasm/ builds (node wasm/build.mjs --check)', () => {
+    const out = execFileSync(
+      process.execPath,
+      [join(import.meta.dirname, '../../../wasm/build.mjs'), '--check'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(out).toMatch(/is what wasm\/ builds/);
+  });
+});
