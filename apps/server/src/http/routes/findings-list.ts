@@ -18,7 +18,8 @@ export const CSV_COLUMNS = [
 ] as const;
 
 /**
- * One CSV cell: quoted when it holds a comma, quote or line break; and a
+ * One CSV cell: quoted when it holds a comma, quote, line break or semicolon (a spreadsheet set to
+ * a locale whose list separator is `;`, as many European ones are, splits the row there); and a
  * cell of free text (`text`) a spreadsheet would read as a formula (starting
  * with `=`, `+`, `-`, `@`, tab or CR) is neutralised with a leading `'`
  * (OWASP's advice). The machine-made columns (category, path_base64, run_id,
@@ -26,7 +27,7 @@ export const CSV_COLUMNS = [
  */
 export function csvCell(value: string, text = true): string {
   const safe = text && /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+  return /[",;\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
 /** The CSV columns people or agents wrote, which a spreadsheet must not run. */

@@ -298,6 +298,7 @@ describe.each(['sqlite', 'postgres'] as const)('findings on %s', (dialect) => {
       finding('/d', '=cmd|calc', { reason: '+1, "quoted"' }),
       finding('/d', '@x', { reason: '-2\nline' }),
       finding('/d', 'plain', { reason: 'ok' }),
+      finding('/d', 'semi;colon', { reason: 'a;b' }),
     ]);
     const { res, body } = await text(taskId, '', { accept: 'text/csv' });
     expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
@@ -305,7 +306,9 @@ describe.each(['sqlite', 'postgres'] as const)('findings on %s', (dialect) => {
     expect(lines[0]).toBe('dir_check,category,path,path_base64,reason,run_id,finished_time');
     expect(lines[1]).toMatch(/^\/d,missing,'=cmd\|calc,,"'\+1, ""quoted""",/);
     expect(body.toString()).toContain(`'@x,,"'-2\nline",${runId},`);
-    expect(lines.at(-2)).toMatch(/^\/d,missing,plain,,ok,/);
+    expect(lines.at(-3)).toMatch(/^\/d,missing,plain,,ok,/);
+    // quoted for a spreadsheet whose list separator is ";"
+    expect(lines.at(-2)).toMatch(/^\/d,missing,"semi;colon",,"a;b",/);
     expect(lines.at(-1)).toBe('');
     // machine-made columns are never changed: base64 that starts with "+" stays decodable
     const plus = await taskWithRun(['/p']);
