@@ -10,11 +10,13 @@
 // Freestanding: no C library (include/ holds the little of it xxhash.h asks for), no imports, one
 // memory that never grows (so a view of it stays valid), the exports xxh128.c names.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const here = new URL('.', import.meta.url).pathname;
+const self = fileURLToPath(import.meta.url);
+const here = dirname(self);
 const output = join(here, '..', 'src', 'engine', 'manifest', 'xxh128-wasm.ts');
 const CLANG = process.env.CLANG ?? 'clang';
 
@@ -42,13 +44,33 @@ function compile(simd, file) {
   return readFileSync(file).toString('base64');
 }
 
+/** The compiler's own name for itself (`clang --version`'s first line), which the output records. */
+export function compilerVersion() {
+  return execFileSync(CLANG, ['--version'], { encoding: 'utf8' }).split('\n')[0].trim();
+}
+
+/** xxHash's copyright notice, license and disclaimer, as xxhash.h opens with them. */
+function xxhashNotice() {
+  const header = readFileSync(join(here, 'xxhash.h'), 'utf8');
+  const end = header.indexOf('*/');
+  return header
+    .slice(header.indexOf('/*') + 2, end)
+    .replace(/^\n/, '')
+    .trimEnd();
+}
+
 export function buildSource() {
   const work = mkdtempSync(join(tmpdir(), 'sms-xxh128-wasm-'));
   try {
-    const version = execFileSync(CLANG, ['--version'], { encoding: 'utf8' }).split('\n')[0].trim();
+    const version = compilerVersion();
     const simd = compile(true, join(work, 'simd.wasm'));
     const scalar = compile(false, join(work, 'scalar.wasm'));
+    // "/*!": the bundler keeps this comment, so the bundle and the executable carry the notice that
+    // xxHash's BSD license asks of a redistribution in binary form
     return `// Written by wasm/build.mjs from wasm/xxh128.c and wasm/xxhash.h (${version}): do not edit.
+/*! The WebAssembly below is compiled from xxHash (wasm/xxhash.h):
+${xxhashNotice()}
+ */
 /** xxh128 in WebAssembly with 128-bit SIMD. */
 export const XXH128_SIMD_WASM =
   '${simd}';
@@ -61,7 +83,7 @@ export const XXH128_SCALAR_WASM =
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(self)) {
   const source = buildSource();
   if (process.argv.includes('--check')) {
     if (readFileSync(output, 'utf8') !== source) {
