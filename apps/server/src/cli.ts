@@ -61,6 +61,9 @@ Environment (every command):
                                 (default the listening URL)
   SMS_TRUSTED_PROXIES           reverse proxies (addresses or networks, comma-separated) whose
                                 X-Forwarded-For names the client for sign-in limits (default none)
+  SMS_WEBHOOK_ADDRESSES         private|public: where webhooks may post (default private: public
+                                addresses and this server's networks; public: public ones only;
+                                link-local and cloud metadata addresses never)
 
 Exit status: 0 done, 1 the command failed, 2 a usage or configuration error.`;
 
@@ -192,11 +195,13 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'serve') return serve();
   if (rest.length > (command === 'webhook' ? 1 : 0))
     throw new UsageError(`unexpected argument ${JSON.stringify(rest.at(-1))}`);
-  await withStorage(async (storage) => {
+  await withStorage(async (storage, config) => {
     const users = new UserService(storage);
     const say = (line: string) => process.stdout.write(`${line}\n`);
     if (command === 'webhook') {
-      return webhookCommand(storage, sub, name, rest[0], say, (message) => new UsageError(message));
+      return webhookCommand(storage, sub, name, rest[0], say, (message) => new UsageError(message), {
+        addresses: config.webhookAddresses,
+      });
     }
     if (command === 'access-key') {
       return accessKeyCommand(storage, sub, name, values, say, (message) => new UsageError(message));

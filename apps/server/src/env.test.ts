@@ -17,6 +17,7 @@ describe('loadConfig', () => {
       sqliteDriver: undefined,
       trustedProxies: [],
       metrics: false,
+      webhookAddresses: 'private',
     });
   });
 
@@ -32,6 +33,7 @@ describe('loadConfig', () => {
       SMS_LOG_LEVEL: 'warn',
       SMS_TRUSTED_PROXIES: ' 10.0.0.0/8, ::1 ,192.0.2.7,',
       SMS_METRICS: '1',
+      SMS_WEBHOOK_ADDRESSES: 'public',
     });
     expect(config).toMatchObject({
       port: 0,
@@ -41,6 +43,7 @@ describe('loadConfig', () => {
       logLevel: 'warn',
       trustedProxies: ['10.0.0.0/8', '::1', '192.0.2.7'],
       metrics: true,
+      webhookAddresses: 'public',
     });
   });
 
@@ -61,6 +64,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PORT: '65536', SMS_LOG_LEVEL: 'loud' })).toThrow(ConfigError);
     expect(() => loadConfig({ PORT: '65536', SMS_LOG_LEVEL: 'loud' })).toThrow(
       'invalid configuration: PORT: expected integer <= 65535, received 65536; SMS_LOG_LEVEL: expected one of "debug" | "info" | "warn" | "error" | "silent", received "loud"',
+    );
+  });
+
+  it('refuses SMS_WEBHOOK_ADDRESSES other than private or public, saying what it takes', () => {
+    expect(() => loadConfig({ SMS_WEBHOOK_ADDRESSES: 'none' })).toThrow(
+      'SMS_WEBHOOK_ADDRESSES: expected one of "private" | "public", received "none"',
     );
   });
 

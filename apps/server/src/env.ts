@@ -1,6 +1,7 @@
 import { formatIssues, NewPasswordSchema } from '@sms/domain';
 import * as v from 'valibot';
 import { trustedProxyProblem } from './http/client-address.js';
+import { WEBHOOK_ADDRESS_POLICIES, type WebhookAddressPolicy } from './services/webhook-post.js';
 
 const Port = v.pipe(
   v.string(),
@@ -34,6 +35,13 @@ const EnvSchema = v.object({
       v.string(),
       v.url('expected the URL people open the dashboard at, such as https://sms.example.com'),
     ),
+  ),
+  SMS_WEBHOOK_ADDRESSES: v.optional(
+    v.picklist(
+      WEBHOOK_ADDRESS_POLICIES,
+      "expected private (public addresses and this server's networks) or public (public addresses only)",
+    ),
+    'private',
   ),
   SMS_LOG_LEVEL: v.optional(v.picklist(['debug', 'info', 'warn', 'error', 'silent']), 'info'),
   SMS_METRICS: v.optional(
@@ -79,6 +87,8 @@ export type ServerConfig = {
   metrics: boolean;
   /** addresses and networks of reverse proxies whose X-Forwarded-For is believed (none by default) */
   trustedProxies: string[];
+  /** which receivers' addresses webhooks are posted to */
+  webhookAddresses: WebhookAddressPolicy;
 };
 
 /** The configuration is wrong; the message names each variable and the rule it broke. */
@@ -115,5 +125,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     sqliteDriver: e.SMS_SQLITE_DRIVER === 'auto' ? undefined : e.SMS_SQLITE_DRIVER,
     trustedProxies: e.SMS_TRUSTED_PROXIES,
     metrics: e.SMS_METRICS === '1',
+    webhookAddresses: e.SMS_WEBHOOK_ADDRESSES,
   };
 }

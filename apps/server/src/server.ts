@@ -17,6 +17,7 @@ import { SignatureService } from './services/signature-service.js';
 import { TaskService } from './services/task-service.js';
 import { UserService } from './services/user-service.js';
 import { startScheduler, VerificationService } from './services/verification-service.js';
+import type { WebhookAddressPolicy } from './services/webhook-post.js';
 import { WebhookService, webhookSealingKey } from './services/webhook-service.js';
 import { Storage } from './storage/storage.js';
 import { SERVER_VERSION } from './version.js';
@@ -36,6 +37,8 @@ export async function createServices(
     signInLimits?: SignInLimits;
     logger?: Logger;
     publicUrl?: () => string | undefined;
+    /** Which receivers' addresses webhooks are posted to (default `private`). */
+    webhookAddresses?: WebhookAddressPolicy;
   },
 ): Promise<Omit<AppDeps, 'logger'> & { users: UserService }> {
   const clock = options.clock ?? Date.now;
@@ -66,6 +69,7 @@ export async function createServices(
       clock,
       ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.webhookAddresses ? { addresses: options.webhookAddresses } : {}),
     }),
     configurations: new ConfigurationService(storage, tasks, clock),
     verifications: new VerificationService(storage, tasks, auth, clock, options.logger),
@@ -104,6 +108,7 @@ export async function startServer(
     tokenTtlSeconds: config.tokenTtlSeconds,
     logger,
     publicUrl: () => config.publicUrl ?? listeningUrl,
+    webhookAddresses: config.webhookAddresses,
   });
   const abandoned = await services.findings.abandonStaleUploads(storage.dialect === 'sqlite');
   if (abandoned > 0)

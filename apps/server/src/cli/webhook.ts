@@ -1,5 +1,6 @@
 import { SmsError } from '@sms/domain';
 import { AuthService } from '../services/auth-service.js';
+import type { WebhookAddressPolicy } from '../services/webhook-post.js';
 import { WebhookService, webhookSealingKey } from '../services/webhook-service.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -11,9 +12,10 @@ export async function webhookCommand(
   second: string | undefined,
   say: (line: string) => void,
   usage: (message: string) => Error,
+  options: { addresses: WebhookAddressPolicy },
 ): Promise<void> {
   const auth = await AuthService.create(storage, { tokenTtlSeconds: 3600 });
-  const hooks = new WebhookService(storage.webhooks, auth, await webhookSealingKey(storage.signIn));
+  const hooks = new WebhookService(storage.webhooks, auth, await webhookSealingKey(storage.signIn), options);
   switch (sub) {
     case 'add': {
       if (first === undefined || second === undefined) throw usage('webhook add needs PROJECT and URL');

@@ -195,7 +195,7 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (dialect) => {
       clock: t.services.clock!,
       logger,
     });
-    // a user and password in the URL cannot be sent (fetch refuses them): refused when added
+    // a user and password in the URL (shown on the dashboard, in logs): refused when added
     await expect(hooks.add(projectId, `http://user:pa55@127.0.0.1:${r.port}/hook`)).rejects.toThrow(
       /a user name or password in the URL/,
     );
@@ -240,5 +240,48 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (dialect) => {
   it('refuses a URL that is not http(s)', async () => {
     await expect(t.services.webhooks.add(projectId, 'ftp://example.com/x')).rejects.toThrow(/http/);
     await expect(t.services.webhooks.add(projectId, 'not a url')).rejects.toThrow(/not a URL/);
+  });
+
+  it("refuses a cloud's metadata address when added, in any spelling (the server's credentials live there)", async () => {
+    for (const url of [
+      'http://169.254.169.254/latest/meta-data/iam/',
+      'http://0xa9fea9fe/', // URL reads it as 169.254.169.254
+      'http://2852039166/',
+      'http://[::ffff:169.254.169.254]/',
+      'http://[fd00:ec2::254]/',
+      'http://100.100.100.200/latest/meta-data/',
+    ])
+      await expect(t.services.webhooks.add(projectId, url), url).rejects.toThrow(
+        /^url: .* link-local, metadata, multicast or reserved address/,
+      );
+    expect(await t.storage.webhooks.list()).toEqual([]);
+  });
+
+  it('posts to public addresses only under SMS_WEBHOOK_ADDRESSES=public: refused when added, or when a name resolves there', async () => {
+    const r = await receiver();
+    closers.push(r.close);
+    const hooks = new WebhookService(t.storage.webhooks, t.services.auth, Buffer.alloc(32, 7), {
+      clock: t.services.clock!,
+      addresses: 'public',
+    });
+    await expect(hooks.add(projectId, r.url)).rejects.toThrow(
+      /public addresses only \(SMS_WEBHOOK_ADDRESSES=public\)/,
+    );
+    // a name is looked up at each delivery (its addresses may change): refused there, never posted
+    await hooks.add(projectId, `http://localhost:${r.port}/hook`);
+    const taskId = await t.createTask(t.adminToken, `public-only-${dialect}`);
+    await t.upload(taskId, { consistency_result: [result('/d', bad)] });
+    expect(await hooks.deliverDue()).toBe(0);
+    expect(r.got).toHaveLength(0);
+    const [row] = await t.storage.webhooks.recent(projectId, 1);
+    expect(row).toMatchObject({ state: 'pending', attempts: 1 });
+    expect(row!.last_error).toMatch(/^WebhookAddressError: localhost: .* public addresses only/);
+    // the default (private) posts there
+    const open = new WebhookService(t.storage.webhooks, t.services.auth, Buffer.alloc(32, 7), {
+      clock: t.services.clock!,
+    });
+    t.advanceClock(3600 * 1000);
+    expect(await open.deliverDue()).toBe(1);
+    expect(r.got).toHaveLength(1);
   });
 });

@@ -10,6 +10,7 @@ import type { WebhookDelivery, WebhookStore } from '../storage/webhook-store.js'
 export type { WebhookDelivery } from '../storage/webhook-store.js';
 
 import type { AuthService, Principal } from './auth-service.js';
+import { postWebhook, urlAddressProblem, type WebhookAddressPolicy } from './webhook-post.js';
 
 /** Headers of a delivery. */
 export const WEBHOOK_SIGNATURE_HEADER = 'X-Sms-Signature';
@@ -35,8 +36,12 @@ export function webhookSignature(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-/** A URL a webhook can post to: http or https, at most 2048 characters. */
-export function checkWebhookUrl(url: string): string {
+/**
+ * A URL a webhook can post to: http or https, at most 2048 characters, without credentials, and
+ * (when its host is an address) at an address `policy` allows (a name's addresses are checked at
+ * each delivery, as they are looked up).
+ */
+export function checkWebhookUrl(url: string, policy: WebhookAddressPolicy = 'private'): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -52,13 +57,15 @@ export function checkWebhookUrl(url: string): string {
       'url: expected an http:// or https:// URL of at most 2048 characters',
     );
   }
-  // fetch refuses such a URL: every delivery would fail
+  // a secret in the URL would be shown on the dashboard and in logs
   if (parsed.username !== '' || parsed.password !== '') {
     throw new SmsError(
       ErrorCodes.InvalidParameter,
       'url: a user name or password in the URL (user:password@host) cannot be sent; the receiver can check the X-Sms-Signature of each event instead, or take a token in the path or query',
     );
   }
+  const problem = urlAddressProblem(parsed, policy);
+  if (problem) throw new SmsError(ErrorCodes.InvalidParameter, `url: ${problem}`);
   return parsed.toString();
 }
 
@@ -84,6 +91,8 @@ export class WebhookService {
       logger?: Logger;
       /** How long an attempt waits for the answer (tests shorten it). */
       attemptTimeoutMs?: number;
+      /** Which receivers' addresses are posted to (`SMS_WEBHOOK_ADDRESSES`; default `private`). */
+      addresses?: WebhookAddressPolicy;
     } = {},
   ) {}
 
@@ -95,7 +104,7 @@ export class WebhookService {
   async add(projectId: string, url: string): Promise<{ id: string; url: string; secret: string }> {
     const id = randomUUID();
     const secret = randomBytes(32).toString('base64url');
-    const checked = checkWebhookUrl(url);
+    const checked = checkWebhookUrl(url, this.options.addresses);
     await this.webhooks.add({
       id,
       project_id: projectId,
@@ -168,9 +177,9 @@ export class WebhookService {
       let status: number | null = null;
       let error = '';
       try {
-        const res = await fetch(event.url, {
-          method: 'POST',
-          headers: {
+        status = await postWebhook(
+          event.url,
+          {
             'content-type': 'application/json',
             'user-agent': 'sms-server-webhooks',
             [WEBHOOK_EVENT_HEADER]: event.event_id,
@@ -178,17 +187,17 @@ export class WebhookService {
             [WEBHOOK_SIGNATURE_HEADER]: webhookSignature(secret, body),
           },
           body,
-          redirect: 'manual',
-          signal: AbortSignal.timeout(this.options.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS),
-        });
-        status = res.status;
-        await res.body?.cancel().catch(() => {});
-        if (res.status >= 200 && res.status < 300) {
-          await this.webhooks.attempted(event.id, { delivered: true, status: res.status, now: this.now() });
+          {
+            policy: this.options.addresses ?? 'private',
+            signal: AbortSignal.timeout(this.options.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS),
+          },
+        );
+        if (status >= 200 && status < 300) {
+          await this.webhooks.attempted(event.id, { delivered: true, status, now: this.now() });
           delivered++;
           continue;
         }
-        error = `the receiver answered ${res.status}`;
+        error = `the receiver answered ${status}`;
       } catch (caught) {
         error = (caught instanceof Error ? `${caught.name}: ${caught.message}` : String(caught))
           // errors may quote the URL, and it may hold a secret: its origin only
