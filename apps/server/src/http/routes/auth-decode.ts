@@ -1,4 +1,10 @@
-import { Actions, DecodeAuthorizationMessageRequestSchema, ErrorCodes, SmsError } from '@sms/domain';
+import {
+  Actions,
+  DecodeAuthorizationMessageRequestSchema,
+  ErrorCodes,
+  PermissionDeniedError,
+  SmsError,
+} from '@sms/domain';
 import type { Hono } from 'hono';
 import { readJsonBody } from '../body.js';
 import type { AppEnv } from '../context.js';
@@ -19,6 +25,15 @@ export function registerAuthDecode(app: Hono<AppEnv>): void {
       throw new SmsError(
         ErrorCodes.InvalidParameter,
         'encoded_authorization_message: was not made by this server, or was altered',
+      );
+    }
+    // a 403 given to a user of another project is that project's to read (its admins, or the
+    // operator's `sms-server decode`): an admin here is not one there
+    if (decoded.project !== undefined && decoded.project !== principal.projectName) {
+      throw new PermissionDeniedError(
+        Actions.decodeAuthorizationMessage,
+        `project:${principal.projectName}`,
+        'the message was given to a user of another project: an admin of that project reads it (or the operator, with sms-server decode)',
       );
     }
     return c.json({ decoded_message: decoded });

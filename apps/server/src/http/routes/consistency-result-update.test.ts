@@ -293,6 +293,11 @@ describe.each(['sqlite', 'postgres'] as const)(
         });
         expect(denied.encoded_authorization_message).not.toContain('viewer');
         expect((await decode(viewer.token)).status).toBe(403);
+        // an admin of another project does not read what was given to a user of this one
+        const elsewhere = await t.userWithToken('admin-elsewhere', 'admin', 'elsewhere');
+        const refused = await decode(elsewhere.token);
+        expect(refused.status).toBe(403);
+        expect(JSON.stringify(await refused.json())).not.toContain('viewer-2');
       });
     });
 
