@@ -170,6 +170,8 @@ export async function startServer(
   const close = () => {
     closing ??= (async () => {
       draining = true;
+      // agents' long polls would hold the stop until the shutdown timeout
+      services.verifications.endPolls();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Keep-alive connections with no request in flight would hold close() open;

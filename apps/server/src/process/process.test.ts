@@ -83,6 +83,27 @@ describe('the built server as a real process', () => {
     expect(await server.stop()).toBe(0);
   });
 
+  it("ends agents' long polls when SIGTERM arrives (answered, empty), then exits 0 at once", async () => {
+    const server = await startServerProcess({
+      SMS_DATA_DIR: dataDir(),
+      SMS_ADMIN_PASSWORD: 'poll-admin-pw',
+    });
+    const token = await apiOf(server.url).token('admin', 'poll-admin-pw');
+    // a daemon's long poll: 30 s, the most an agent may ask for, far past the shutdown timeout
+    const polled = fetch(`${server.url}/v3/consistency-checks?wait=30`, {
+      headers: { 'x-auth-token': token },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const signalled = Date.now();
+    server.child.kill('SIGTERM');
+    const res = await polled;
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ requests: [] });
+    expect(await server.stop()).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(5000);
+    expect(server.stdout.join('') + server.stderr.join('')).not.toMatch(/still in flight/);
+  });
+
   it('creates admin with a random password on first start, shows it once on stderr and never in the log', async () => {
     const env = { SMS_DATA_DIR: dataDir() };
     const server = await startServerProcess(env);

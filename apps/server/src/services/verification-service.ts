@@ -47,6 +47,8 @@ export class VerificationService {
   private readonly configurations: ConfigurationStore;
   /** Wakes the long polls of this server when it makes a request. */
   private readonly made = new EventEmitter();
+  /** Aborted when the server stops: long polls answer at once (`endPolls`). */
+  private readonly stopping = new AbortController();
 
   constructor(
     stores: { verifications: VerificationStore; configurations: ConfigurationStore },
@@ -100,23 +102,35 @@ export class VerificationService {
   ): Promise<VerificationRequest[]> {
     this.auth.authorize(principal, Actions.runConsistencyCheck, `project:${principal.projectName}`);
     const until = Date.now() + waitSeconds * 1000;
+    const stopping = this.stopping.signal;
     for (;;) {
       await this.verifications.expireLeases(this.clock());
       const pending = await this.verifications.pending(principal.projectId, POLL_LIMIT);
       const left = until - Date.now();
-      if (pending.length > 0 || left <= 0 || signal?.aborted) return pending;
+      if (pending.length > 0 || left <= 0 || signal?.aborted || stopping.aborted) return pending;
       await new Promise<void>((resolve) => {
         const done = () => {
           clearTimeout(timer);
           this.made.off('request', done);
           signal?.removeEventListener('abort', done);
+          stopping.removeEventListener('abort', done);
           resolve();
         };
         const timer = setTimeout(done, Math.min(POLL_EVERY_MS, left));
         this.made.on('request', done);
         signal?.addEventListener('abort', done);
+        stopping.addEventListener('abort', done);
       });
     }
+  }
+
+  /**
+   * The server is stopping: long polls in flight answer now with what is pending (agents poll
+   * again, another server or this one restarted), and later ones do not wait. A poll waits up
+   * to 30 s, longer than the shutdown's timeout: it held every stop until that timeout.
+   */
+  endPolls(): void {
+    this.stopping.abort();
   }
 
   /** The request, if the principal may run it: 404 when not in its project, 403 for a role that may not. */
