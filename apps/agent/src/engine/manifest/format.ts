@@ -154,11 +154,15 @@ export function hashFile(
   const into = hash.input;
   const fd = side('source', () => openSync(path, 'r'));
   try {
-    for (;;) {
+    // read to the end, or to the size the file had when listed: a read past it (which answers 0
+    // bytes, one more system call per file) is not needed, as a file grown meanwhile is told by
+    // its size in changedSince
+    for (let total = 0; before.size === undefined || total < before.size; ) {
       const n = side('source', () => readSync(fd, into, 0, into.length, null));
       if (n === 0) break;
       hash.take(n);
       onBytes(n);
+      total += n;
     }
     return { hash: hash.digest(), changed: changedSince('source', fd, before) };
   } finally {

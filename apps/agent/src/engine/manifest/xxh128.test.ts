@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -103,6 +103,38 @@ describe('xxh128 in a manifest', () => {
     );
     expect(got).toEqual({ hash: referenceHash(data), changed: false });
     expect(counted).toBe(700_000);
+  });
+
+  it('stops at the size the file was listed with, and tells a file written since (grown, shrunk, rewritten)', () => {
+    const path = join(dir, 'moving');
+    const data = bytes(300_000, 5);
+    writeFileSync(path, data);
+    const listed = factsOf('source', path, 'file');
+    let reads = 0;
+    expect(hashFile(path, listed, Buffer.alloc(16), () => reads++, 'xxh128')).toEqual({
+      hash: referenceHash(data),
+      changed: false,
+    });
+    expect(reads).toBe(2); // 256 KiB, then the rest
+    for (const now of [Buffer.concat([data, Buffer.from('more')]), data.subarray(0, 1000)]) {
+      writeFileSync(path, now);
+      expect(hashFile(path, listed, Buffer.alloc(16), () => {}, 'xxh128').changed).toBe(true);
+    }
+    // same size, another time: rewritten
+    writeFileSync(path, data);
+    const later = new Date(Date.now() + 5000);
+    utimesSync(path, later, later);
+    expect(hashFile(path, listed, Buffer.alloc(16), () => {}, 'xxh128').changed).toBe(true);
+    // an empty file is not read at all
+    writeFileSync(path, '');
+    reads = 0;
+    expect(
+      hashFile(path, factsOf('source', path, 'file'), Buffer.alloc(16), () => reads++, 'xxh128'),
+    ).toEqual({
+      hash: '99aa06d3014798d86001c324468d497f',
+      changed: false,
+    });
+    expect(reads).toBe(0);
   });
 
   // V8's WebAssembly SIMD needs SSE4.1 on x86-64 (a CPU model such as QEMU's default qemu64 lacks
