@@ -36,13 +36,7 @@ const EnvSchema = v.object({
       v.url('expected the URL people open the dashboard at, such as https://sms.example.com'),
     ),
   ),
-  SMS_WEBHOOK_ADDRESSES: v.optional(
-    v.picklist(
-      WEBHOOK_ADDRESS_POLICIES,
-      "expected private (public addresses and this server's networks) or public (public addresses only)",
-    ),
-    'private',
-  ),
+  SMS_WEBHOOK_ADDRESSES: v.optional(v.picklist(WEBHOOK_ADDRESS_POLICIES), 'private'),
   SMS_LOG_LEVEL: v.optional(v.picklist(['debug', 'info', 'warn', 'error', 'silent']), 'info'),
   SMS_METRICS: v.optional(
     v.picklist(['0', '1'], 'expected 0 (off) or 1 (GET /metrics on the API port)'),

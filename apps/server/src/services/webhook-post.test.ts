@@ -12,6 +12,8 @@ describe('which addresses webhooks are posted to', () => {
     '::ffff:a9fe:a9fe',
     '64:ff9b::a9fe:a9fe', // NAT64
     '64:ff9b::169.254.169.254',
+    '::ffff:0:a9fe:a9fe', // IPv4-translated
+    '64:ff9b:1::a9fe:a9fe', // NAT64 for local use
     '::169.254.169.254', // IPv4-compatible (deprecated)
     '100.100.100.200',
     'fd00:ec2::254',
@@ -95,11 +97,40 @@ describe('postWebhook', () => {
     expect(posts).toBe(1);
   });
 
-  it("checks a name's addresses as the connection looks them up", async () => {
-    // localhost resolves to this host: posted to under `private`, refused under `public`
+  it("checks a name's addresses as each connection looks them up (none reused)", async () => {
+    // localhost resolves to this host: posted to under `private`, refused under `public`, also
+    // right after a post there (a kept-alive connection would skip the look-up)
+    expect(await post(`http://localhost:${port}/hook`, 'private')).toBe(302);
+    expect(posts).toBe(2);
     await expect(post(`http://localhost:${port}/hook`, 'public')).rejects.toThrow(
       /^localhost: .* is on a private network or this host/,
     );
-    expect(posts).toBe(1);
+    expect(posts).toBe(2);
+  });
+
+  it('answers the status without reading the body (a receiver that trickles one holds nothing)', async () => {
+    let closed!: () => void;
+    const gone = new Promise<void>((resolve) => (closed = resolve));
+    const trickler = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const timer = setInterval(() => res.write('.'), 50);
+      res.on('close', () => {
+        clearInterval(timer);
+        closed();
+      });
+    });
+    await new Promise<void>((resolve) => trickler.listen(0, '127.0.0.1', resolve));
+    try {
+      const started = Date.now();
+      expect(await post(`http://127.0.0.1:${(trickler.address() as AddressInfo).port}/`, 'private')).toBe(
+        200,
+      );
+      await gone;
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      trickler.closeAllConnections();
+      await new Promise<void>((resolve) => trickler.close(() => resolve()));
+    }
   });
 });

@@ -37,6 +37,7 @@ const NEVER = blockList(
     ['::', 128], // unspecified
     ['fe80::', 10], // link-local
     ['fd00:ec2::254', 128], // AWS's metadata service over IPv6
+    ['64:ff9b:1::', 48], // NAT64 for local use, which may translate to any IPv4 address (RFC 8215)
     ['ff00::', 8], // multicast
   ],
 );
@@ -59,8 +60,8 @@ const PRIVATE = blockList(
 
 /**
  * The IPv4 address inside an IPv6 one that carries it to an IPv4 host: NAT64's well-known prefix
- * (64:ff9b::/96) and the deprecated IPv4-compatible form (::/96). (IPv4-mapped addresses, ::ffff:/96,
- * BlockList matches itself.)
+ * (64:ff9b::/96), IPv4-translated addresses (::ffff:0:0/96) and the deprecated IPv4-compatible form
+ * (::/96). (IPv4-mapped addresses, ::ffff:0/96, BlockList matches itself.)
  */
 function embeddedIpv4(address: string): string | undefined {
   let text = address.toLowerCase().replace(/%.*$/, '');
@@ -79,7 +80,8 @@ function embeddedIpv4(address: string): string | undefined {
   if (w.length !== 8 || w.some((word) => !(word >= 0 && word <= 0xffff))) return undefined;
   const nat64 = w[0] === 0x64 && w[1] === 0xff9b && w.slice(2, 6).every((word) => word === 0);
   const compatible = w.slice(0, 6).every((word) => word === 0) && (w[6] !== 0 || w[7]! > 1);
-  if (!nat64 && !compatible) return undefined;
+  const translated = w.slice(0, 4).every((word) => word === 0) && w[4] === 0xffff && w[5] === 0;
+  if (!nat64 && !compatible && !translated) return undefined;
   return [w[6]! >> 8, w[6]! & 0xff, w[7]! >> 8, w[7]! & 0xff].join('.');
 }
 
@@ -158,12 +160,15 @@ export async function postWebhook(
         method: 'POST',
         headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
         lookup: guardedLookup(options.policy),
+        // a connection of its own: a pooled one (the global agent's) would skip the look-up and
+        // its check, and the global agent may send through a proxy (NODE_USE_ENV_PROXY), which
+        // would look the name up itself
+        agent: false,
         signal: options.signal,
       },
       (res: IncomingMessage) => {
-        res.resume(); // the answer's body is not read
-        res.on('error', () => {});
         resolve(res.statusCode ?? 0);
+        res.destroy(); // the answer's body is not read (a receiver that trickles one holds nothing)
       },
     );
     req.on('error', reject);

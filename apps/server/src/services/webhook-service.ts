@@ -10,7 +10,12 @@ import type { WebhookDelivery, WebhookStore } from '../storage/webhook-store.js'
 export type { WebhookDelivery } from '../storage/webhook-store.js';
 
 import type { AuthService, Principal } from './auth-service.js';
-import { postWebhook, urlAddressProblem, type WebhookAddressPolicy } from './webhook-post.js';
+import {
+  postWebhook,
+  urlAddressProblem,
+  WebhookAddressError,
+  type WebhookAddressPolicy,
+} from './webhook-post.js';
 
 /** Headers of a delivery. */
 export const WEBHOOK_SIGNATURE_HEADER = 'X-Sms-Signature';
@@ -175,7 +180,10 @@ export class WebhookService {
       }
       const body = this.body(event);
       let status: number | null = null;
+      /** What the project's admins see on the delivery's row: coarse, as they may not know the network. */
       let error = '';
+      /** What the operator's log says: the error itself (the URL's origin only). */
+      let detail = '';
       try {
         status = await postWebhook(
           event.url,
@@ -198,10 +206,19 @@ export class WebhookService {
           continue;
         }
         error = `the receiver answered ${status}`;
+        detail = error;
       } catch (caught) {
-        error = (caught instanceof Error ? `${caught.name}: ${caught.message}` : String(caught))
+        detail = (caught instanceof Error ? `${caught.name}: ${caught.message}` : String(caught))
           // errors may quote the URL, and it may hold a secret: its origin only
           .replaceAll(event.url, originOf(event.url));
+        // Node's errors name the address a name resolved to, a closed port, a service that is not
+        // HTTP: a way to map the server's network for whoever adds webhooks. The row says less.
+        error =
+          caught instanceof WebhookAddressError
+            ? "not posted: the receiver's address is not one this server posts webhooks to (SMS_WEBHOOK_ADDRESSES); the server's log says which"
+            : caught instanceof Error && (caught.name === 'AbortError' || caught.name === 'TimeoutError')
+              ? `no answer within ${(this.options.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS) / 1000} s`
+              : "could not reach the receiver or read its answer; the server's log says why";
       }
       const wait = Math.min(LONGEST_WAIT_MS, FIRST_WAIT_MS * 2 ** event.attempts);
       const next = this.now() + Math.round(wait * (0.5 + Math.random() / 2));
@@ -215,7 +232,7 @@ export class WebhookService {
         event: event.event_id,
         // the origin only: receivers often carry a secret in the path or query (or user:password@)
         url: originOf(event.url),
-        error,
+        error: detail,
       });
     }
     return delivered;
