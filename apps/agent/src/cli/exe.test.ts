@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -232,6 +232,35 @@ describe('the single executable (for hosts without Node)', () => {
           execFileSync('umount', [hardened.tmp]);
         }
       });
+      // a host whose home is mounted noexec too: said before anything is sent, nothing left there
+      const home = join(pair.dir, 'noexec-home');
+      mkdirSync(home);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=10m,noexec', 'tmpfs', home]);
+      try {
+        const sshd = await startSshd({ path: pathWithoutNode(pair.dir), home });
+        try {
+          execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=10m,noexec', 'tmpfs', sshd.tmp]);
+          try {
+            const started = Date.now();
+            const refused = run(overSsh(pair, sshd));
+            expect(refused.status, refused.stderr).toBe(2);
+            expect(refused.stderr).toContain(
+              `programs cannot be run from ${sshd.tmp} nor from the home ${home} there (mounted noexec)`,
+            );
+            expect(refused.stderr).toMatch(/install Node\.js 20\.19 or newer there .*--remote-agent PATH/);
+            expect(refused.stdout).toBe('');
+            expect(readdirSync(sshd.tmp)).toEqual([]);
+            expect(readdirSync(home)).toEqual([]);
+            expect(Date.now() - started).toBeLessThan(20_000);
+          } finally {
+            execFileSync('umount', [sshd.tmp]);
+          }
+        } finally {
+          await sshd.stop();
+        }
+      } finally {
+        execFileSync('umount', [home]);
+      }
       // a host without dd (which copies the executable in 1 MiB blocks there): head -c takes it all
       await onHost(pathWithoutNode(pair.dir, ['dd']), (noDd) => {
         verifyOverSsh(pair, noDd, 'quick');

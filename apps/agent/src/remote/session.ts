@@ -51,8 +51,11 @@ const REMOTE_SCRIPT = [
   `trap 'exit 143' TERM`,
   `trap 'exit 141' PIPE`,
   // the executable must be run from there: where /tmp is mounted noexec (hardened hosts), the
-  // copy goes to a private directory in the home instead, found before anything is sent
-  'if [ "$kind" = exe ]; then printf "#!/bin/sh\\n" > "$d/probe" && chmod 700 "$d/probe" && "$d/probe" 2>/dev/null || { rm -rf "$d"; d=$(mktemp -d "$HOME/.sms-agent.XXXXXXXX") || { echo "sms-agent:no-temp $HOME"; exit 97; }; }; rm -f "$d/probe"; fi',
+  // copy goes to a private directory in the home instead, found before anything is sent (and
+  // where the home is noexec too, nothing is sent: said)
+  'x() { printf "#!/bin/sh\\n" > "$d/probe" && chmod 700 "$d/probe" && "$d/probe" 2>/dev/null; }',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell, not a template
+  'if [ "$kind" = exe ]; then x || { rm -rf "$d"; d=$(mktemp -d "$HOME/.sms-agent.XXXXXXXX") || { echo "sms-agent:no-temp $HOME"; exit 97; }; x || { echo "sms-agent:noexec ${TMPDIR:-/tmp} $HOME"; exit 97; }; }; rm -f "$d/probe"; fi',
   // the bundle and the executable's script are both CommonJS scripts, run by the host's node
   'f="$d/sms-agent"; if [ "$kind" != exe ]; then f="$d/sms-agent.cjs"; fi',
   // a large copy (the executable) in 1 MiB blocks where dd fills them (GNU's, busybox's): head -c
@@ -192,6 +195,12 @@ export class RemoteSession {
         throw new RemoteError(
           `${display}: the copy of this agent arrived short (${detail} bytes): the connection was cut while it was sent, or the disk there is full ($TMPDIR, else /tmp, or the home where that is noexec): run again, or free space there, or install sms-agent there and give --remote-agent PATH`,
         );
+      if (status === 'noexec') {
+        const [tmp = '', ...home] = rest;
+        throw new RemoteError(
+          `${display}: programs cannot be run from ${tmp} nor from the home ${home.join(' ')} there (mounted noexec), so this executable cannot run there: install Node.js 20.19 or newer there (this agent then sends its JavaScript), or set TMPDIR there to a directory programs may run from, or install sms-agent there and give --remote-agent PATH`,
+        );
+      }
       if (status === 'no-temp')
         throw new RemoteError(
           `${display}: cannot make a temporary directory in ${detail} to copy the agent to: set TMPDIR there, or install sms-agent there and give --remote-agent PATH`,

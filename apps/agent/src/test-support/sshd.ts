@@ -31,6 +31,8 @@ export interface Sshd {
 export interface SshdOptions {
   /** PATH of its sessions (SetEnv); default: the system's. */
   path?: string;
+  /** HOME of its sessions (SetEnv); default: the user's, from the password database. */
+  home?: string;
 }
 
 const SSHD = '/usr/sbin/sshd';
@@ -62,7 +64,11 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   for (const key of ['host_key', 'user_key'])
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, key)]);
   const port = await freePort();
-  const env = [`TMPDIR=${tmp}`, ...(options.path ? [`PATH=${options.path}`] : [])];
+  const env = [
+    `TMPDIR=${tmp}`,
+    ...(options.path ? [`PATH=${options.path}`] : []),
+    ...(options.home ? [`HOME=${options.home}`] : []),
+  ];
   writeFileSync(
     join(dir, 'sshd_config'),
     [
