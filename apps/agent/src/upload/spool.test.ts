@@ -1,9 +1,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Spool } from './spool.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { linesFileOf, Spool } from './spool.js';
 
 /** A 64 KiB tmpfs under the spool: mounting needs root, which CI and this machine have. */
 let mountPoint: string;
@@ -76,6 +76,31 @@ describe('what crashed runs left in the spool', () => {
       expect(after.filter((n) => n.endsWith(`.ndjson.${process.pid}.partial`))).toHaveLength(2);
       expect(running.commit()?.entry.lines).toBe(1);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("removes a findings upload's lines without their upload once an hour old, never a committed upload's", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sms-spool-orphan-'));
+    const now = vi.spyOn(Date, 'now');
+    try {
+      // a committed findings upload (its .json and .ndjson), and lines whose upload is gone
+      // (a stop between removing the two files, or between writing them)
+      const committed = new Spool(dir).startFindings('task-0001', '7f1c1f3e-4a43-4c4e-9d7c-5d1f0d0e2a11');
+      committed.append({ dir_check: '/d', category: 'missing', path: 'a', reason: 'r' });
+      const kept = committed.commit()!;
+      const orphan = join(dir, '1-orphan.ndjson');
+      writeFileSync(orphan, '{"dir_check":"/d"}\n');
+      // a listing now keeps it (its upload may be being written by another process)
+      expect(new Spool(dir).list().entries.map((e) => e.file)).toEqual([kept.file]);
+      expect(existsSync(orphan)).toBe(true);
+      // an hour later (mtime and ctime both: a rename counts) it is swept; the committed upload stays
+      now.mockReturnValue(Date.now() + 3601 * 1000);
+      expect(new Spool(dir).list().entries.map((e) => e.file)).toEqual([kept.file]);
+      expect(existsSync(orphan)).toBe(false);
+      expect(existsSync(linesFileOf(kept.file))).toBe(true);
+    } finally {
+      now.mockRestore();
       rmSync(dir, { recursive: true, force: true });
     }
   });

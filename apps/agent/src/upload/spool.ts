@@ -145,8 +145,10 @@ export class Spool {
    * Removes what runs that ended without finishing left (once, at the first `list`): the findings
    * lines of a run that crashed or was killed (`*.ndjson.PID.partial`, perhaps hundreds of MB) and
    * half-written uploads (`*.tmp-PID`), whose process is gone; and lines files of older agents'
-   * runs (`*.ndjson.partial`, no process id) untouched for a week. What a running process writes
-   * is never touched.
+   * runs (`*.ndjson.partial`, no process id) untouched for a week; and a findings upload's lines
+   * (`*.ndjson`) without the upload that names them, left by a stop between the two files'
+   * writes (commit) or removals (remove), once an hour old (counted from the rename that named
+   * them too: ctime). What a running process writes is never touched.
    */
   private sweep(): void {
     let names: string[];
@@ -155,16 +157,24 @@ export class Spool {
     } catch {
       return;
     }
+    const present = new Set(names);
+    /** Untouched for `ms`: written (mtime), or also renamed (ctime) when `renamed` counts. */
+    const olderThan = (file: string, ms: number, renamed = false) => {
+      try {
+        const stat = statSync(file);
+        return Date.now() - (renamed ? Math.max(stat.mtimeMs, stat.ctimeMs) : stat.mtimeMs) > ms;
+      } catch {
+        return false;
+      }
+    };
     for (const name of names) {
       const pid = /\.ndjson\.(\d+)\.partial$/.exec(name)?.[1] ?? /\.json\.tmp-(\d+)$/.exec(name)?.[1];
       const file = join(this.dir, name);
       let abandoned = false;
       if (pid !== undefined) abandoned = !processRuns(Number(pid));
-      else if (name.endsWith('.ndjson.partial')) {
-        try {
-          abandoned = Date.now() - statSync(file).mtimeMs > 7 * 24 * 3600 * 1000;
-        } catch {}
-      }
+      else if (name.endsWith('.ndjson.partial')) abandoned = olderThan(file, 7 * 24 * 3600 * 1000);
+      else if (name.endsWith('.ndjson') && !present.has(name.replace(/\.ndjson$/, '.json')))
+        abandoned = olderThan(file, 3600 * 1000, true);
       if (!abandoned) continue;
       try {
         rmSync(file, { force: true });
