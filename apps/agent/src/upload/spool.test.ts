@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -91,6 +91,12 @@ describe('what crashed runs left in the spool', () => {
       const kept = committed.commit()!;
       const orphan = join(dir, '1-orphan.ndjson');
       writeFileSync(orphan, '{"dir_check":"/d"}\n');
+      // lines whose upload is among the refused ones (a stop in the middle of `spool retry`,
+      // which moves the lines first) are that upload's: kept
+      const retried = join(dir, '2-retried.ndjson');
+      writeFileSync(retried, '{"dir_check":"/d"}\n');
+      mkdirSync(join(dir, 'failed'));
+      writeFileSync(join(dir, 'failed', '2-retried.json'), '{}\n');
       // a listing now keeps it (its upload may be being written by another process)
       expect(new Spool(dir).list().entries.map((e) => e.file)).toEqual([kept.file]);
       expect(existsSync(orphan)).toBe(true);
@@ -98,6 +104,7 @@ describe('what crashed runs left in the spool', () => {
       now.mockReturnValue(Date.now() + 3601 * 1000);
       expect(new Spool(dir).list().entries.map((e) => e.file)).toEqual([kept.file]);
       expect(existsSync(orphan)).toBe(false);
+      expect(existsSync(retried)).toBe(true);
       expect(existsSync(linesFileOf(kept.file))).toBe(true);
     } finally {
       now.mockRestore();

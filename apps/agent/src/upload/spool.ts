@@ -1,5 +1,6 @@
 import {
   closeSync,
+  existsSync,
   fsyncSync,
   mkdirSync,
   openSync,
@@ -173,8 +174,15 @@ export class Spool {
       let abandoned = false;
       if (pid !== undefined) abandoned = !processRuns(Number(pid));
       else if (name.endsWith('.ndjson.partial')) abandoned = olderThan(file, 7 * 24 * 3600 * 1000);
-      else if (name.endsWith('.ndjson') && !present.has(name.replace(/\.ndjson$/, '.json')))
-        abandoned = olderThan(file, 3600 * 1000, true);
+      else if (name.endsWith('.ndjson')) {
+        // its upload may be among the refused ones (a stop in the middle of `retry`, which moves the
+        // lines first): then they are its, and `spool retry` finishes the move
+        const upload = name.replace(/\.ndjson$/, '.json');
+        abandoned =
+          !present.has(upload) &&
+          !existsSync(join(this.failedDir, upload)) &&
+          olderThan(file, 3600 * 1000, true);
+      }
       if (!abandoned) continue;
       try {
         rmSync(file, { force: true });
