@@ -93,8 +93,8 @@ export function extensionPaths() {
         description:
           "Our extension. The task's current findings (of the run that made each directory's newest result), ordered by `dir_check`, then as the agent sent them. " +
           `A JSON page of \`limit\` (1..${FindingLimits.pageMax}, default ${FindingLimits.pageDefault}); pass \`next_marker\` back as \`marker\` for the next. ` +
-          '`Accept: text/csv` (or `format=csv`) streams every match as CSV with a header row (`dir_check,category,path,path_base64,reason,run_id,finished_time`; a cell holding a comma, quote, line break or `;` is quoted); ' +
-          "a cell of `dir_check`, `path` or `reason` that starts with `=`, `+`, `-`, `@`, tab or CR is prefixed with `'` against formula injection (the other columns are never changed). " +
+          '`Accept: text/csv` (or `format=csv`) streams every match as CSV with a header row (`dir_check,category,path,path_base64,reason,run_id,finished_time`; a cell holding a comma, quote, line break, tab or `;` is quoted); ' +
+          "a cell of `dir_check`, `path` or `reason` that starts with `=`, `+`, `-`, `@`, tab or CR is prefixed with `'` against formula injection, as is each part of one after a `;` or tab that starts so (the other columns are never changed). " +
           `\`format=files-from\` streams the paths to copy again (default categories: ${RESYNC_CATEGORIES.join(', ')}) relative to \`dir_check\`, their own bytes, ` +
           'one a line for `rsync --files-from`, or NUL-separated with `null=1` for `rsync --from0` (a name holding a newline is only in the NUL-separated list). ' +
           'A re-sync list needs `dir_check` when the task has findings in more than one directory. Permission `' +

@@ -208,7 +208,7 @@ export function buildOpenApiDocument(version: string) {
           operationId: 'DecodeAuthorizationMessage',
           summary: 'Read the reason behind a 403 (admins only)',
           description:
-            "An admin reads the messages given to users of its own project; one given to a user of another project is refused (403 `SMS.9004`): that project's admins, or the operator's `sms-server decode`, read it.",
+            "An admin reads the messages given to users of its own project; one given to a user of another project is refused (403 `SMS.9004`): that project's admins, or the operator's `sms-server decode`, read it. A 403 given before the caller was known (a bad token or signature) names no project: any admin may read it.",
           security,
           requestBody: {
             required: true,

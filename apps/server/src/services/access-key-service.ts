@@ -192,7 +192,7 @@ export class AccessKeyService {
       throw new PermissionDeniedError(
         Actions.manageUsers,
         `user:${userId}`,
-        `the user is also in project ${beyond.project_name}, where you are not an admin, and a key signs in every project of its user: the user manages its own keys, or an admin of all its projects, or the operator (sms-server access-key)`,
+        'the user is also in another project, where you are not an admin, and a key signs in every project of its user: the user manages its own keys, or an admin of all its projects, or the operator (sms-server access-key)',
       );
     }
   }

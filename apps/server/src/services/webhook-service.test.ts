@@ -214,6 +214,47 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (dialect) => {
     for (const secret of ['s3cr3t', 'token=abc']) expect(logged).not.toContain(secret);
   });
 
+  it('cuts the attempt in flight when the server stops, and posts the event again after the minute it was taken for', async () => {
+    let calls = 0;
+    const silent = createServer((req, res) => {
+      calls++;
+      req.resume();
+      if (calls > 1) res.writeHead(204).end(); // the first is never answered
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    closers.push(async () => {
+      silent.closeAllConnections();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    });
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/silent`;
+    const server = () =>
+      new WebhookService(t.storage.webhooks, t.services.auth, Buffer.alloc(32, 7), {
+        clock: t.services.clock!,
+      });
+    const hooks = server();
+    await hooks.add(projectId, url);
+    const taskId = await t.createTask(t.adminToken, `stopped-${dialect}`);
+    await t.upload(taskId, { consistency_result: [result('/d', bad)] });
+    hooks.start(20);
+    for (let waited = 0; calls === 0 && waited < 5000; waited += 20)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(calls).toBe(1);
+    const stopping = Date.now();
+    await hooks.stop();
+    // an attempt may take 10 s: the stop did not wait for it, nor recorded it as the receiver's failure
+    expect(Date.now() - stopping).toBeLessThan(2000);
+    const mine = async () => (await t.storage.webhooks.recent(projectId, 10)).find((r) => r.url === url);
+    expect(await mine()).toMatchObject({ state: 'pending', attempts: 0 });
+    expect(await hooks.deliverDue()).toBe(0); // stopped: begins nothing
+    expect(calls).toBe(1);
+    // another server (or this one restarted) posts it once the minute it was taken for is over
+    expect(await server().deliverDue()).toBe(0);
+    t.advanceClock(61_000);
+    expect(await server().deliverDue()).toBe(1);
+    expect(calls).toBe(2);
+    expect(await mine()).toMatchObject({ state: 'delivered', attempts: 1 });
+  });
+
   it('gives an event up after 24 hours of failed attempts, and says so on its row', async () => {
     const r = await receiver();
     const port = r.port;

@@ -84,6 +84,8 @@ export function checkWebhookUrl(url: string, policy: WebhookAddressPolicy = 'pri
 export class WebhookService {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** Aborted by `stop`: the attempt in flight ends, and no other is begun. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly webhooks: WebhookStore,
@@ -167,6 +169,7 @@ export class WebhookService {
   async deliverDue(): Promise<number> {
     let delivered = 0;
     for (const event of await this.webhooks.due(this.now(), 20)) {
+      if (this.stopping.signal.aborted) break;
       if (!(await this.webhooks.take(event.id, event.next_attempt_at, this.now() + TAKEN_FOR_MS))) continue;
       const secret = unseal(event.secret_sealed, this.sealingKey, event.webhook_id);
       if (secret === undefined) {
@@ -197,7 +200,10 @@ export class WebhookService {
           body,
           {
             policy: this.options.addresses ?? 'private',
-            signal: AbortSignal.timeout(this.options.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS),
+            signal: AbortSignal.any([
+              AbortSignal.timeout(this.options.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS),
+              this.stopping.signal,
+            ]),
           },
         );
         if (status >= 200 && status < 300) {
@@ -208,6 +214,10 @@ export class WebhookService {
         error = `the receiver answered ${status}`;
         detail = error;
       } catch (caught) {
+        // cut by the server's stop: not an attempt of the receiver's; the event stays taken for a
+        // minute, then this server (restarted) or another posts it again (receivers tell a
+        // repeat by its X-Sms-Event-Id)
+        if (this.stopping.signal.aborted) break;
         detail = (caught instanceof Error ? `${caught.name}: ${caught.message}` : String(caught))
           // errors may quote the URL, and it may hold a secret: its origin only
           .replaceAll(event.url, originOf(event.url));
@@ -255,8 +265,10 @@ export class WebhookService {
     this.timer.unref();
   }
 
+  /** Stops delivering: the attempt in flight is cut (the server's stop waits for nothing more). */
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.stopping.abort();
     await this.running;
   }
 }

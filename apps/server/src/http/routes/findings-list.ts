@@ -18,16 +18,17 @@ export const CSV_COLUMNS = [
 ] as const;
 
 /**
- * One CSV cell: quoted when it holds a comma, quote, line break or semicolon (a spreadsheet set to
- * a locale whose list separator is `;`, as many European ones are, splits the row there); and a
- * cell of free text (`text`) a spreadsheet would read as a formula (starting
- * with `=`, `+`, `-`, `@`, tab or CR) is neutralised with a leading `'`
- * (OWASP's advice). The machine-made columns (category, path_base64, run_id,
- * finished_time) are never changed: base64 may start with `+`.
+ * One CSV cell (RFC 4180): quoted when it holds a comma, quote, line break, tab or semicolon. A
+ * cell of free text (`text`) that a spreadsheet would read as a formula is neutralised with a `'`
+ * (OWASP's advice): at its start (`=`, `+`, `-`, `@`, tab or CR), and after each `;` or tab that
+ * `=`, `+`, `-` or `@` follows, since a spreadsheet that splits rows at `;` (the list separator of
+ * many European locales) or at tabs honours quotes only at a cell's start, and would make that part
+ * a cell of its own. The machine-made columns (category, path_base64, run_id, finished_time) are
+ * never changed: base64 may start with `+`.
  */
 export function csvCell(value: string, text = true): string {
-  const safe = text && /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",;\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+  const safe = text ? value.replace(/^[=+\-@\t\r]/, "'$&").replace(/([;\t])(?=[=+\-@])/g, "$1'") : value;
+  return /[",;\t\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
 /** The CSV columns people or agents wrote, which a spreadsheet must not run. */

@@ -299,6 +299,7 @@ describe.each(['sqlite', 'postgres'] as const)('findings on %s', (dialect) => {
       finding('/d', '@x', { reason: '-2\nline' }),
       finding('/d', 'plain', { reason: 'ok' }),
       finding('/d', 'semi;colon', { reason: 'a;b' }),
+      finding('/d', "x;=cmd|' /C calc'!A0;y", { reason: 'tab\t@SUM(1)' }),
     ]);
     const { res, body } = await text(taskId, '', { accept: 'text/csv' });
     expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
@@ -306,9 +307,11 @@ describe.each(['sqlite', 'postgres'] as const)('findings on %s', (dialect) => {
     expect(lines[0]).toBe('dir_check,category,path,path_base64,reason,run_id,finished_time');
     expect(lines[1]).toMatch(/^\/d,missing,'=cmd\|calc,,"'\+1, ""quoted""",/);
     expect(body.toString()).toContain(`'@x,,"'-2\nline",${runId},`);
-    expect(lines.at(-3)).toMatch(/^\/d,missing,plain,,ok,/);
-    // quoted for a spreadsheet whose list separator is ";"
-    expect(lines.at(-2)).toMatch(/^\/d,missing,"semi;colon",,"a;b",/);
+    expect(lines.at(-4)).toMatch(/^\/d,missing,plain,,ok,/);
+    expect(lines.at(-3)).toMatch(/^\/d,missing,"semi;colon",,"a;b",/);
+    // a spreadsheet that splits rows at ";" or tabs (and honours quotes only at a cell's start)
+    // would make each part a cell: a part that would be a formula is neutralised too
+    expect(lines.at(-2)).toMatch(/^\/d,missing,"x;'=cmd\|' \/C calc'!A0;y",,"tab\t'@SUM\(1\)",/);
     expect(lines.at(-1)).toBe('');
     // machine-made columns are never changed: base64 that starts with "+" stays decodable
     const plus = await taskWithRun(['/p']);
