@@ -245,13 +245,21 @@ describe('the single executable (for hosts without Node)', () => {
             const refused = run(overSsh(pair, sshd));
             expect(refused.status, refused.stderr).toBe(2);
             expect(refused.stderr).toContain(
-              `programs cannot be run from ${sshd.tmp} nor from the home ${home} there (mounted noexec)`,
+              `programs cannot be run from the temporary directory ($TMPDIR, else /tmp) nor from the home ${home} there (mounted noexec)`,
             );
             expect(refused.stderr).toMatch(/install Node\.js 20\.19 or newer there .*--remote-agent PATH/);
             expect(refused.stdout).toBe('');
             expect(readdirSync(sshd.tmp)).toEqual([]);
             expect(readdirSync(home)).toEqual([]);
             expect(Date.now() - started).toBeLessThan(20_000);
+            // a home where programs may run but nothing can be written (no inode left): not noexec
+            execFileSync('mount', ['-o', 'remount,exec,nr_inodes=2', home]);
+            const full = run(overSsh(pair, sshd));
+            expect(full.status, full.stderr).toBe(2);
+            expect(full.stderr).toContain(
+              `cannot make a temporary directory in ${home} to copy the agent to`,
+            );
+            expect(readdirSync(home)).toEqual([]);
           } finally {
             execFileSync('umount', [sshd.tmp]);
           }

@@ -53,9 +53,9 @@ const REMOTE_SCRIPT = [
   // the executable must be run from there: where /tmp is mounted noexec (hardened hosts), the
   // copy goes to a private directory in the home instead, found before anything is sent (and
   // where the home is noexec too, nothing is sent: said)
-  'x() { printf "#!/bin/sh\\n" > "$d/probe" && chmod 700 "$d/probe" && "$d/probe" 2>/dev/null; }',
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell, not a template
-  'if [ "$kind" = exe ]; then x || { rm -rf "$d"; d=$(mktemp -d "$HOME/.sms-agent.XXXXXXXX") || { echo "sms-agent:no-temp $HOME"; exit 97; }; x || { echo "sms-agent:noexec ${TMPDIR:-/tmp} $HOME"; exit 97; }; }; rm -f "$d/probe"; fi',
+  // (x: 2 when the probe cannot be written there, a full disk say; 1 when it cannot be run)
+  'x() { { printf "#!/bin/sh\\n" > "$d/probe" && chmod 700 "$d/probe"; } 2>/dev/null || return 2; "$d/probe" 2>/dev/null || return 1; }',
+  'if [ "$kind" = exe ]; then x || { rm -rf "$d"; d=$(mktemp -d "$HOME/.sms-agent.XXXXXXXX") || { echo "sms-agent:no-temp $HOME"; exit 97; }; x; r=$?; if [ $r = 2 ]; then echo "sms-agent:no-temp $HOME"; exit 97; elif [ $r = 1 ]; then echo "sms-agent:noexec $HOME"; exit 97; fi; }; rm -f "$d/probe"; fi',
   // the bundle and the executable's script are both CommonJS scripts, run by the host's node
   'f="$d/sms-agent"; if [ "$kind" != exe ]; then f="$d/sms-agent.cjs"; fi',
   // a large copy (the executable) in 1 MiB blocks where dd fills them (GNU's, busybox's): head -c
@@ -195,12 +195,10 @@ export class RemoteSession {
         throw new RemoteError(
           `${display}: the copy of this agent arrived short (${detail} bytes): the connection was cut while it was sent, or the disk there is full ($TMPDIR, else /tmp, or the home where that is noexec): run again, or free space there, or install sms-agent there and give --remote-agent PATH`,
         );
-      if (status === 'noexec') {
-        const [tmp = '', ...home] = rest;
+      if (status === 'noexec')
         throw new RemoteError(
-          `${display}: programs cannot be run from ${tmp} nor from the home ${home.join(' ')} there (mounted noexec), so this executable cannot run there: install Node.js 20.19 or newer there (this agent then sends its JavaScript), or set TMPDIR there to a directory programs may run from, or install sms-agent there and give --remote-agent PATH`,
+          `${display}: programs cannot be run from the temporary directory ($TMPDIR, else /tmp) nor from the home ${detail} there (mounted noexec), so this executable cannot run there: install Node.js 20.19 or newer there (this agent then sends its JavaScript), or set TMPDIR there to a directory programs may run from, or install sms-agent there and give --remote-agent PATH`,
         );
-      }
       if (status === 'no-temp')
         throw new RemoteError(
           `${display}: cannot make a temporary directory in ${detail} to copy the agent to: set TMPDIR there, or install sms-agent there and give --remote-agent PATH`,

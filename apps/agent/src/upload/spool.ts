@@ -177,11 +177,13 @@ export class Spool {
       else if (name.endsWith('.ndjson')) {
         // its upload may be among the refused ones (a stop in the middle of `retry`, which moves the
         // lines first): then they are its, and `spool retry` finishes the move
+        // (refused first, then here again now: a `retry` may have moved it back since the listing)
         const upload = name.replace(/\.ndjson$/, '.json');
         abandoned =
           !present.has(upload) &&
+          olderThan(file, 3600 * 1000, true) &&
           !existsSync(join(this.failedDir, upload)) &&
-          olderThan(file, 3600 * 1000, true);
+          !existsSync(join(this.dir, upload));
       }
       if (!abandoned) continue;
       try {

@@ -157,14 +157,17 @@ export function hashFile(
     // read to the end, or to the size the file had when listed: a read past it (which answers 0
     // bytes, one more system call per file) is not needed, as a file grown meanwhile is told by
     // its size in changedSince
-    for (let total = 0; before.size === undefined || total < before.size; ) {
+    let total = 0;
+    while (before.size === undefined || total < before.size) {
       const n = side('source', () => readSync(fd, into, 0, into.length, null));
       if (n === 0) break;
       hash.take(n);
       onBytes(n);
       total += n;
     }
-    return { hash: hash.digest(), changed: changedSince('source', fd, before) };
+    // bytes read other than the listed size (a filesystem whose sizes lag its reads) are a change
+    // even where fstat still says the listed size
+    return { hash: hash.digest(), changed: total !== before.size || changedSince('source', fd, before) };
   } finally {
     closeSync(fd);
   }
@@ -187,14 +190,19 @@ export async function hashFileAsync(
   const into = hash.input;
   const file = await sideAsync('source', () => fsPromises().open(path, 'r'));
   try {
+    let total = 0;
     for (;;) {
       const { bytesRead } = await sideAsync('source', () => file.read(into, 0, into.length, null));
       if (bytesRead === 0) break;
       hash.take(bytesRead);
       onBytes(bytesRead);
+      total += bytesRead;
       throwIfInterrupted(signal);
     }
-    return { hash: hash.digest(), changed: changedSince('source', file.fd, before) };
+    return {
+      hash: hash.digest(),
+      changed: total !== before.size || changedSince('source', file.fd, before),
+    };
   } finally {
     await file.close();
   }
