@@ -90,13 +90,17 @@ describe('the built server as a real process', () => {
     });
     const token = await apiOf(server.url).token('admin', 'poll-admin-pw');
     // a daemon's long poll: 30 s, the most an agent may ask for, far past the shutdown timeout
+    const polledAt = Date.now();
     const polled = fetch(`${server.url}/v3/consistency-checks?wait=30`, {
       headers: { 'x-auth-token': token },
     });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // time for the poll to be waiting there (a signal before it arrived would get 503)
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     const signalled = Date.now();
     server.child.kill('SIGTERM');
     const res = await polled;
+    // it waited until the signal (a server that ignored `wait` would have answered at once)
+    expect(Date.now() - polledAt).toBeGreaterThanOrEqual(1000);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ requests: [] });
     expect(await server.stop()).toBe(0);
