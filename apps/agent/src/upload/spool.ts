@@ -176,8 +176,8 @@ export class Spool {
       else if (name.endsWith('.ndjson.partial')) abandoned = olderThan(file, 7 * 24 * 3600 * 1000);
       else if (name.endsWith('.ndjson')) {
         // its upload may be among the refused ones (a stop in the middle of `retry`, which moves the
-        // lines first): then they are its, and `spool retry` finishes the move
-        // (refused first, then here again now: a `retry` may have moved it back since the listing)
+        // lines first: `spool retry` finishes the move), or back here since the listing: both are
+        // looked at last, as they are now
         const upload = name.replace(/\.ndjson$/, '.json');
         abandoned =
           !present.has(upload) &&

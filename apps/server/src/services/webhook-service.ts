@@ -168,6 +168,7 @@ export class WebhookService {
   /** One pass over the due events: each taken, posted, and its outcome recorded. */
   async deliverDue(): Promise<number> {
     let delivered = 0;
+    const attemptMs = this.options.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS;
     for (const event of await this.webhooks.due(this.now(), 20)) {
       if (this.stopping.signal.aborted) break;
       if (!(await this.webhooks.take(event.id, event.next_attempt_at, this.now() + TAKEN_FOR_MS))) continue;
@@ -200,10 +201,7 @@ export class WebhookService {
           body,
           {
             policy: this.options.addresses ?? 'private',
-            signal: AbortSignal.any([
-              AbortSignal.timeout(this.options.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS),
-              this.stopping.signal,
-            ]),
+            signal: AbortSignal.any([AbortSignal.timeout(attemptMs), this.stopping.signal]),
           },
         );
         if (status >= 200 && status < 300) {
@@ -227,7 +225,7 @@ export class WebhookService {
           caught instanceof WebhookAddressError
             ? "not posted: the receiver's address is not one this server posts webhooks to (SMS_WEBHOOK_ADDRESSES); the server's log says which"
             : caught instanceof Error && (caught.name === 'AbortError' || caught.name === 'TimeoutError')
-              ? `no answer within ${(this.options.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS) / 1000} s`
+              ? `no answer within ${attemptMs / 1000} s`
               : "could not reach the receiver or read its answer; the server's log says why";
       }
       const wait = Math.min(LONGEST_WAIT_MS, FIRST_WAIT_MS * 2 ** event.attempts);

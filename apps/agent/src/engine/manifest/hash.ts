@@ -40,22 +40,18 @@ interface Xxh128Exports {
 /** xxh128's WebAssembly, with SIMD where this CPU's WebAssembly has it (compiled once per thread). */
 let xxh128Module: WebAssembly.Module | undefined;
 
+/** The module's bytes, with SIMD or without. */
+const xxh128Bytes = (simd: boolean) => Buffer.from(simd ? XXH128_SIMD_WASM : XXH128_SCALAR_WASM, 'base64');
+
 /** Whether this thread's xxh128 uses SIMD (`false`: the CPU's WebAssembly has none). */
 export function xxh128UsesSimd(): boolean {
-  return WebAssembly.validate(Buffer.from(XXH128_SIMD_WASM, 'base64'));
+  return WebAssembly.validate(xxh128Bytes(true));
 }
 
 /** One xxh128 instance: its own memory, input buffer and state. `simd: false` for tests. */
 export function xxh128Hasher(simd?: boolean): Digest & { reset(): void } {
-  let module: WebAssembly.Module;
-  if (simd === undefined) {
-    xxh128Module ??= new WebAssembly.Module(
-      Buffer.from(xxh128UsesSimd() ? XXH128_SIMD_WASM : XXH128_SCALAR_WASM, 'base64'),
-    );
-    module = xxh128Module;
-  } else {
-    module = new WebAssembly.Module(Buffer.from(simd ? XXH128_SIMD_WASM : XXH128_SCALAR_WASM, 'base64'));
-  }
+  if (simd === undefined) xxh128Module ??= new WebAssembly.Module(xxh128Bytes(xxh128UsesSimd()));
+  const module = simd === undefined ? xxh128Module! : new WebAssembly.Module(xxh128Bytes(simd));
   const wasm = new WebAssembly.Instance(module).exports as unknown as Xxh128Exports;
   // the memory never grows (no allocation in the module), so these views stay valid
   const input = Buffer.from(wasm.memory.buffer, wasm.input(), wasm.input_size());
