@@ -7,6 +7,9 @@ import { ADMIN_PASSWORD, createTestApp, result, type TestApp } from '../../testi
 
 let t: TestApp;
 let key: KeyPair;
+
+/** A wrong secret: the last character changed to one it is not (a random secret may end in X). */
+const otherLast = (secret: string) => `${secret.slice(0, -1)}${secret.endsWith('X') ? 'Y' : 'X'}`;
 let taskId: string;
 let projectId: string;
 const ORIGIN = 'http://127.0.0.1:8080';
@@ -58,7 +61,7 @@ describe('requests signed with an access key (SDK-HMAC-SHA256)', () => {
   });
 
   it('refuses a wrong secret with SMS.9007', async () => {
-    const body = await refusal(await upload({ key: { ...key, sk: `${key.sk.slice(0, -1)}X` } }));
+    const body = await refusal(await upload({ key: { ...key, sk: otherLast(key.sk) } }));
     expect(body.error_code).toBe('SMS.9007');
     expect(body.error_msg).toContain('secret key');
   });
@@ -175,9 +178,8 @@ describe('failed signatures and the sign-in limits', () => {
         return limited.request('/v3/tasks', signed.init, '198.51.100.7');
       };
       expect((await send(right)).status).toBe(200);
-      // another last character: a secret that ends in X was left right (1 run in 60)
-      const wrong = `${right.sk.slice(0, -1)}${right.sk.endsWith('X') ? 'Y' : 'X'}`;
-      for (let i = 0; i < 3; i++) expect((await send({ ...right, sk: wrong })).status).toBe(403);
+      for (let i = 0; i < 3; i++)
+        expect((await send({ ...right, sk: otherLast(right.sk) })).status).toBe(403);
       const waiting = await send(right);
       expect(waiting.status).toBe(429);
       expect(waiting.headers.get('retry-after')).toMatch(/^\d+$/);
