@@ -69,6 +69,8 @@ export function registerFindingsPages(app: Hono<AppEnv>): void {
         ...query,
         format: format === 'csv' ? 'csv' : 'files-from',
         ...(format === 'files-from-nul' ? { null: '1' } : {}),
+        // a download to open in a spreadsheet: with the byte order mark Excel needs for UTF-8
+        ...(format === 'csv' ? { bom: query.bom ?? '1' } : {}),
       });
     });
   }

@@ -133,8 +133,18 @@ describe('dashboard: findings', () => {
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     expect(csv.headers.get('content-disposition')).toMatch(/attachment/);
-    const rows = (await csv.text()).trim().split('\r\n');
+    // with the byte order mark Excel needs to read UTF-8 (text() would drop it: read the bytes)
+    const bytes = Buffer.from(await csv.arrayBuffer());
+    expect(bytes.subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
+    const rows = bytes.subarray(3).toString().trim().split('\r\n');
     expect(rows).toHaveLength(253);
+    expect(rows[0]).toBe('dir_check,category,path,path_base64,reason,run_id,finished_time');
+    const unmarked = await browser.get(`/ui/tasks/${id}/findings.csv?dir_check=%2Fdata&bom=0`);
+    expect(
+      Buffer.from(await unmarked.arrayBuffer())
+        .toString()
+        .startsWith('dir_check,category,'),
+    ).toBe(true);
     const list = await (await browser.get(`/ui/tasks/${id}/resync.txt?dir_check=%2Fdata`)).text();
     expect(list.split('\n').filter(Boolean)).toHaveLength(251);
     expect(list.startsWith('etc/app.conf\nlost/f000\n')).toBe(true);

@@ -136,6 +136,13 @@ export function extensionPaths() {
             description: 'files-from: 1 for NUL-separated paths.',
             schema: { type: 'string', enum: ['0', '1'] },
           },
+          {
+            name: 'bom',
+            in: 'query',
+            description:
+              "csv: 1 to start with a UTF-8 byte order mark (EF BB BF), which Excel needs to read names outside ASCII; default 0. The dashboard's CSV download has it.",
+            schema: { type: 'string', enum: ['0', '1'] },
+          },
         ],
         responses: {
           200: {

@@ -172,6 +172,9 @@ export const FindingsQuerySchema = v.strictObject({
   marker: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(FindingLimits.markerMaxLength))),
   format: v.optional(v.picklist(FINDINGS_FORMATS, `expected one of ${FINDINGS_FORMATS.join(', ')}`)),
   null: v.optional(v.picklist(['0', '1'], 'expected 1 (NUL-separated) or 0 (one path a line)')),
+  bom: v.optional(
+    v.picklist(['0', '1'], 'expected 1 (the CSV starts with a UTF-8 byte order mark, for Excel) or 0 (none)'),
+  ),
 });
 export type FindingsQuery = v.InferOutput<typeof FindingsQuerySchema>;
 

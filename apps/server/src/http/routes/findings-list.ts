@@ -81,6 +81,9 @@ function streamOf<T>(
   });
 }
 
+/** U+FEFF, the byte order mark: written as UTF-8 it is EF BB BF, which tells a spreadsheet the encoding. */
+const UTF8_BOM = '\uFEFF';
+
 /** CSV when asked by `format=csv` or by an `Accept` that names text/csv and not JSON first. */
 function wantsCsv(c: Context<AppEnv>, format: string | undefined): boolean {
   if (format !== undefined) return format === 'csv';
@@ -114,8 +117,11 @@ export async function exportFindings(
     );
   }
   const items = await findings.export(principal, taskId, query, { resync: false });
+  // Excel reads a CSV without a byte order mark in the system's code page: every name outside
+  // ASCII (Chinese, accented) comes out garbled. Scripts would see the mark in the first header.
+  const header = `${query.bom === '1' ? UTF8_BOM : ''}${CSV_COLUMNS.join(',')}\r\n`;
   return c.body(
-    streamOf(items, (item) => csvRow(item.finding), `${CSV_COLUMNS.join(',')}\r\n`),
+    streamOf(items, (item) => csvRow(item.finding), header),
     200,
     {
       'content-type': 'text/csv; charset=utf-8',

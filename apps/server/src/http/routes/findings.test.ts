@@ -324,6 +324,25 @@ describe.each(['sqlite', 'postgres'] as const)('findings on %s', (dialect) => {
     expect(plusCsv).toContain(`,${bytes.toString('base64')},`);
     const viaFormat = await text(taskId, '?format=csv');
     expect(viaFormat.body.equals(body)).toBe(true);
+    expect(body.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf]))).toBe(false);
+  });
+
+  it('starts the CSV with a UTF-8 byte order mark on request (bom=1), for Excel', async () => {
+    const { taskId, runId } = await taskWithRun(['/d']);
+    await t.uploadFindings(taskId, runId, [finding('/d', '迁移/数据.txt')]);
+    const plain = (await text(taskId, '?format=csv')).body;
+    const marked = (await text(taskId, '?format=csv&bom=1')).body;
+    expect(marked.subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
+    expect(marked.subarray(3).equals(plain)).toBe(true);
+    expect(plain.toString()).toContain(',迁移/数据.txt,');
+    expect((await text(taskId, '?format=csv&bom=0')).body.equals(plain)).toBe(true);
+    const wrong = await t.request(`/v3/tasks/${taskId}/consistency-result/files?format=csv&bom=yes`, {
+      headers: { 'x-auth-token': t.adminToken },
+    });
+    expect(wrong.status).toBe(400);
+    expect(((await wrong.json()) as { error_msg: string }).error_msg).toBe(
+      'bom: expected one of "0" | "1", received "yes"',
+    );
   });
 
   it('exports the re-sync list: different and missing, raw bytes, NUL-separated on request', async () => {
