@@ -51,7 +51,8 @@ Environment (every command):
   SMS_ADMIN_PASSWORD            password of the first user, admin, on an empty database
                                 (default: a random one, printed once to stderr)
   SMS_TOKEN_TTL_SECONDS         token lifetime (default 86400: 24 h)
-  SMS_SHUTDOWN_TIMEOUT_SECONDS  how long SIGTERM waits for requests in flight (default 10)
+  SMS_SHUTDOWN_TIMEOUT_SECONDS  how long SIGTERM waits for requests in flight; a second before it,
+                                their connections are cut (default 10)
   SMS_LOG_LEVEL                 debug|info|warn|error|silent (default info; the listening line
                                 is written at every level)
   SMS_SQLITE_DRIVER             auto|better-sqlite3|node-sqlite (default auto: node:sqlite on Node 24+)
@@ -106,7 +107,8 @@ async function serve(): Promise<void> {
     if (!server) return;
     logger.info('shutting down', { signal });
     const timer = setTimeout(() => {
-      logger.error('requests still in flight at the shutdown timeout; exiting', {
+      // connections still open were cut a second before (server.ts); this is the stop itself hanging
+      logger.error('the stop did not finish by the shutdown timeout; exiting', {
         timeout_seconds: config.shutdownTimeoutSeconds,
       });
       process.exit(1);

@@ -77,6 +77,15 @@ export async function createServices(
   };
 }
 
+/**
+ * How long a stop waits for requests in flight before it cuts their connections: the shutdown
+ * timeout less a second (the time the rest of the stop needs: the scheduler, webhooks, the
+ * database), or half of it when it is shorter than 2 s.
+ */
+export function shutdownGraceMs(timeoutSeconds: number): number {
+  return Math.max(timeoutSeconds * 500, timeoutSeconds * 1000 - 1000);
+}
+
 export interface RunningServer {
   url: string;
   port: number;
@@ -181,7 +190,21 @@ export async function startServer(
         };
         closeIdle();
         const sweeper = setInterval(closeIdle, 50);
-        server.once('close', () => clearInterval(sweeper));
+        // What is still open near the shutdown timeout is cut, so that the stop ends with the
+        // database closed and exit 0: a findings download to a client that stopped reading (or a
+        // long one on a slow link) would otherwise hold the stop to the timeout and exit 1. A cut
+        // download ends without its last chunk, which clients report as incomplete; an upload cut
+        // before its answer was not acknowledged, and its retry with the same key is answered once.
+        const cut = setTimeout(() => {
+          server.getConnections((_, open) => {
+            logger.warn('closing connections still open at the shutdown timeout', { connections: open });
+            if ('closeAllConnections' in server) server.closeAllConnections();
+          });
+        }, shutdownGraceMs(config.shutdownTimeoutSeconds));
+        server.once('close', () => {
+          clearInterval(sweeper);
+          clearTimeout(cut);
+        });
       });
       await stopScheduler();
       await services.webhooks.stop();

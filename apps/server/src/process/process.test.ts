@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -105,7 +107,78 @@ describe('the built server as a real process', () => {
     expect(await res.json()).toEqual({ requests: [] });
     expect(await server.stop()).toBe(0);
     expect(Date.now() - signalled).toBeLessThan(5000);
-    expect(server.stdout.join('') + server.stderr.join('')).not.toMatch(/still in flight/);
+    expect(server.stdout.join('') + server.stderr.join('')).not.toMatch(
+      /did not finish by the shutdown timeout/,
+    );
+  });
+
+  it('cuts a findings download whose client stopped reading at the shutdown timeout, then exits 0', async () => {
+    const server = await startServerProcess({
+      SMS_DATA_DIR: dataDir(),
+      SMS_ADMIN_PASSWORD: 'stalled-admin-pw',
+      SMS_SHUTDOWN_TIMEOUT_SECONDS: '3',
+      SMS_LOG_LEVEL: 'warn',
+    });
+    const api = apiOf(server.url);
+    const token = await api.token('admin', 'stalled-admin-pw');
+    const taskId = await api.createTask(token, 'stalled');
+    const runId = randomUUID();
+    const counts = await fetch(`${server.url}/v3/tasks/${taskId}/consistency-result`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-auth-token': token, 'x-sms-run-id': runId },
+      body: JSON.stringify({ consistency_result: [result('/d')] }),
+    });
+    expect(counts.status).toBe(200);
+    // a CSV of about 12 MB: far more than the socket's buffers hold while the client reads nothing
+    const lines: string[] = [];
+    for (let i = 0; i < 50_000; i++) {
+      lines.push(
+        JSON.stringify({
+          dir_check: '/d',
+          category: 'missing',
+          path: `dir/${'x'.repeat(180)}-${i}`,
+          reason: 'r',
+        }),
+      );
+    }
+    const stored = await fetch(`${server.url}/v3/tasks/${taskId}/consistency-result/files`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson', 'x-auth-token': token, 'x-sms-run-id': runId },
+      body: `${lines.join('\n')}\n`,
+    });
+    expect(stored.status, await stored.text()).toBe(200);
+    // the download starts, and then its client reads nothing more
+    const url = new URL(server.url);
+    const socket = connect(Number(url.port), url.hostname);
+    let received = '';
+    let stalled = true;
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      if (stalled && received.length > 200_000) socket.pause();
+    });
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.on('error', () => {});
+    socket.write(
+      `GET /v3/tasks/${taskId}/consistency-result/files?format=csv HTTP/1.1\r\nHost: ${url.host}\r\nX-Auth-Token: ${token}\r\n\r\n`,
+    );
+    for (let waited = 0; received.length <= 200_000 && waited < 10_000; waited += 50)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(received).toMatch(/^HTTP\/1\.1 200/);
+    const signalled = Date.now();
+    server.child.kill('SIGTERM');
+    const code = await server.stop();
+    const log = server.stdout.join('') + server.stderr.join('');
+    expect(code, log).toBe(0);
+    // cut before the timeout, with a line saying so, and the database closed
+    expect(Date.now() - signalled).toBeLessThan(3000);
+    expect(log).toContain('closing connections still open at the shutdown timeout');
+    expect(log).not.toMatch(/did not finish by the shutdown timeout/);
+    // what was sent before the cut is still to be read here, then the end
+    stalled = false;
+    socket.resume();
+    await closed;
+    // the client can tell: the body never got its last chunk
+    expect(received.endsWith('\r\n0\r\n\r\n')).toBe(false);
   });
 
   it('creates admin with a random password on first start, shows it once on stderr and never in the log', async () => {
