@@ -172,16 +172,21 @@ export const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 }
 /**
  * Runs `work` with SIGINT and SIGTERM turned into an abort of its signal, so
  * that it can stop cleanly (workers ended, files closed, nothing partial
- * uploaded). A second signal ends the process at once, as usual.
+ * uploaded). A second signal, of either kind, ends the process at once, as usual:
+ * the first takes both handlers away (Ctrl-C, then `kill` or `timeout`'s SIGTERM).
  */
 export async function interruptible<T>(
   work: (signal: AbortSignal) => Promise<T>,
   options: { untilStdinCloses?: boolean } = {},
 ): Promise<T> {
   const controller = new AbortController();
-  const onSignal = (name: NodeJS.Signals) => controller.abort(name);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const onSignal = (name: NodeJS.Signals) => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    controller.abort(name);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   // run over ssh by verify: its side closing the connection ends this run (sshd sends no signal)
   const onStdinClosed = () => controller.abort('the end of stdin (the verifying side is gone)');
   if (options.untilStdinCloses) {
