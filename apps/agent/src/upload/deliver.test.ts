@@ -145,6 +145,27 @@ describe('delivering the spool', () => {
     expect(stored.counts).toEqual(['/old']);
   });
 
+  it('an upload another agent on the spool sent and the server refused is "refused" here too, with its reason', async () => {
+    const spool = newSpool();
+    const counts = spool.add(TASK, [result('/a')], RUN);
+    const kept = spool.add(TASK, [result('/b')], RUN);
+    const listed = spool.list().entries.filter((e) => e.file === counts.file || e.file === kept.file);
+    // the other agent: the server answered 404 (the task was deleted), so it moved the upload to failed/
+    const movedTo = spool.fail(counts.file, 'task not found (SMS.3001)');
+    const { client, stored } = fakeClient();
+
+    const outcomes = await deliverAll(client, spool, listed);
+
+    const refused = outcomes.find((o) => o.file === counts.file)!;
+    expect(refused).toMatchObject({
+      status: 'refused',
+      movedTo,
+      reason: 'task not found (SMS.3001) (sent by another sms-agent using this spool)',
+    });
+    expect(outcomes.find((o) => o.file === kept.file)?.status).toBe('delivered');
+    expect(stored.counts).toEqual(['/b']);
+  });
+
   it('keeps the server-refused path as it was: moved to failed/ without the local mark', async () => {
     const spool = newSpool();
     spool.add(TASK, [result('/a')], RUN);

@@ -1,4 +1,4 @@
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isSmsApiError, isSmsNetworkError, isSmsValidationError, type SmsClient } from '@sms/client';
 import { type ConsistencyResult, ErrorCodes, type FindingsLine, Limits } from '@sms/domain';
@@ -105,7 +105,7 @@ export async function deliver(
   signal?: AbortSignal,
 ): Promise<DeliveryOutcome> {
   // another sms-agent on this spool (a daemon and a flush, say) may have sent it since it was listed
-  if (!existsSync(file)) return { status: 'gone', file, entry, reason: GONE };
+  if (!existsSync(file)) return goneFrom(spool, file, entry);
   try {
     if (isFindingsEntry(entry)) {
       const answer = await sendFindings(client, file, entry, signal);
@@ -126,13 +126,13 @@ export async function deliver(
     // what the spool holds cannot be sent, whatever the server: its lines file cannot be read, or
     // a line breaks the API's rules (the client checks each before sending)
     if (error instanceof SpoolReadError || isSmsValidationError(error)) {
-      if (!existsSync(file)) return { status: 'gone', file, entry, reason: GONE };
+      if (!existsSync(file)) return goneFrom(spool, file, entry);
       return moveToFailed(spool, file, entry, `it cannot be sent from the spool: ${reason}`, true);
     }
     if (!isSmsApiError(error) && !isSmsNetworkError(error)) {
       // an answer that is not the API's (a captive portal, a web app at that address, a body cut
       // off), or anything else: the server cannot be used now; the uploads wait, none is tried more
-      if (!existsSync(file)) return { status: 'gone', file, entry, reason: GONE };
+      if (!existsSync(file)) return goneFrom(spool, file, entry);
       return { status: 'spooled', file, entry, reason, network: true };
     }
     if (isFindingsEntry(entry) && withoutFindings(error)) {
@@ -143,6 +143,29 @@ export async function deliver(
     if (isSmsNetworkError(error)) return { status: 'spooled', file, entry, reason, network: true };
     return { status: 'spooled', file, entry, reason };
   }
+}
+
+/**
+ * An upload no longer in the spool: another sms-agent using it sent it meanwhile. It is `gone`
+ * when that one delivered it; when the server refused it there (and it was moved to `failed/`), it
+ * is `refused` here too, so that this run does not end as if the server held it.
+ */
+function goneFrom(spool: Spool, file: string, entry: SpoolEntry): DeliveryOutcome {
+  const failed = spool.failedPathOf(file);
+  if (!existsSync(failed)) return { status: 'gone', file, entry, reason: GONE };
+  let why = 'the server refused it';
+  try {
+    why = readFileSync(`${failed}.reason.txt`, 'utf8').trim() || why;
+  } catch {
+    // the other agent is still writing it
+  }
+  return {
+    status: 'refused',
+    file,
+    entry,
+    reason: `${why} (sent by another sms-agent using this spool)`,
+    movedTo: failed,
+  };
 }
 
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -177,7 +200,7 @@ function moveToFailed(
       ...(local ? { local } : {}),
     };
   } catch (error) {
-    if (!existsSync(file)) return { status: 'gone', file, entry, reason: GONE };
+    if (!existsSync(file)) return goneFrom(spool, file, entry);
     return {
       status: 'spooled',
       file,

@@ -257,10 +257,15 @@ export class Spool {
     rmSync(linesFileOf(file), { force: true });
   }
 
+  /** Where `fail` moves an upload: `failed/` under the spool, by the same name. */
+  failedPathOf(file: string): string {
+    return join(this.failedDir, basename(file));
+  }
+
   /** Moves an upload the server refused for good out of the way, with the reason beside it. */
   fail(file: string, reason: string): string {
     mkdirSync(this.failedDir, { recursive: true });
-    const target = join(this.failedDir, basename(file));
+    const target = this.failedPathOf(file);
     moveLines(file, target);
     renameSync(file, target);
     writeDurably(`${target}.reason.txt`, `${reason}\n`);
