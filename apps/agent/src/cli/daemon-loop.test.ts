@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SmsApiError, type SmsClient } from '@sms/client';
+import { SmsApiError, type SmsClient, SmsNetworkError } from '@sms/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as deliver from '../upload/deliver.js';
 import { Spool } from '../upload/spool.js';
@@ -51,7 +51,12 @@ function daemonWith(
   overrides: Record<string, (...args: never[]) => unknown>,
   requests: ReturnType<typeof request>[],
   spool = newSpool(),
-  extra: { stopGraceMs?: number; backoff?: () => Backoff } = {},
+  extra: {
+    stopGraceMs?: number;
+    backoff?: () => Backoff;
+    unreachableRetryMs?: number;
+    leaseSeconds?: number;
+  } = {},
 ) {
   const stop = new AbortController();
   const calls: Record<string, number> = {};
@@ -241,5 +246,176 @@ describe('the daemon stopped while it uploads to a server that does not answer',
     expect(
       d.log.some((l) => /request vr-3: not finished \(the daemon was stopped 0.3 s before\)/.test(l)),
     ).toBe(true);
+  });
+});
+
+/** A task's source and target of one equal file, and its configuration as the server lists it. */
+function equalTask() {
+  const base = mkdtempSync(join(tmpdir(), 'sms-daemon-away-'));
+  temporary.push(base);
+  for (const side of ['src', 'dst']) {
+    mkdirSync(join(base, side, 'd'), { recursive: true });
+    writeFileSync(join(base, side, 'd', 'a'), 'a');
+  }
+  return {
+    configurations: [
+      { config_key: 'CONSISTENCY_SOURCE', config_value: join(base, 'src') },
+      { config_key: 'CONSISTENCY_TARGET', config_value: join(base, 'dst') },
+      { config_key: 'CONSISTENCY_DIR', config_value: '["/d"]' },
+    ],
+  };
+}
+
+const refused = new SmsNetworkError('fetch failed: connect ECONNREFUSED 127.0.0.1:8080', {
+  cause: new Error('connect ECONNREFUSED 127.0.0.1:8080'),
+});
+/** A proxy's or load balancer's page while the server is redeployed: a status, no error code of ours. */
+const proxyPage = (status: number) =>
+  new SmsApiError({ status, errorCode: undefined, errorMsg: 'Not Found', requestId: undefined, body: {} });
+
+describe('the daemon while the server is away after a claim', () => {
+  const claimed = (id: string) => async () => ({
+    request: { ...request(id), state: 'running' },
+    lease_id: `lease-${id}`,
+  });
+
+  it('reads the configuration again and runs the request once the server is back', async () => {
+    const task = equalTask();
+    let reads = 0;
+    let finished: { state?: string; checkResult?: string } | undefined;
+    let d: ReturnType<typeof daemonWith>;
+    d = daemonWith(
+      {
+        claimConsistencyCheck: claimed('vr-4'),
+        async heartbeatConsistencyCheck() {
+          return {};
+        },
+        async getConfiguration() {
+          if (++reads <= 2) throw reads === 1 ? refused : proxyPage(502);
+          return task;
+        },
+        async updateConsistencyResult() {
+          return {};
+        },
+        async uploadFindings() {
+          return { stored: 0, superseded_dirs: [] };
+        },
+        async finishConsistencyCheck(_id: never, body: { state: string; checkResult: string }) {
+          finished = body;
+          d.stop.abort('SIGTERM');
+          return {};
+        },
+      },
+      [request('vr-4')],
+      newSpool(),
+      { backoff: () => new Backoff(50, 200), unreachableRetryMs: 10_000 },
+    );
+    await d.running;
+    expect(reads).toBe(3);
+    expect(finished).toMatchObject({ state: 'done', checkResult: 'CONSISTENT' });
+    expect(d.log.filter((l) => l.includes('could not be read')).length).toBe(2);
+    expect(d.calls.releaseConsistencyCheck).toBeUndefined();
+  });
+
+  it('hands the request back, not failed, when the server stays away past the retries', async () => {
+    let d: ReturnType<typeof daemonWith>;
+    d = daemonWith(
+      {
+        claimConsistencyCheck: claimed('vr-5'),
+        async heartbeatConsistencyCheck() {
+          return {};
+        },
+        async getConfiguration() {
+          throw refused;
+        },
+        async releaseConsistencyCheck() {
+          d.stop.abort('SIGTERM');
+          return request('vr-5');
+        },
+      },
+      [request('vr-5')],
+      newSpool(),
+      { backoff: () => new Backoff(50, 100), unreachableRetryMs: 400 },
+    );
+    await d.running;
+    expect(d.calls.getConfiguration).toBeGreaterThanOrEqual(2);
+    expect(d.calls.releaseConsistencyCheck).toBe(1);
+    expect(d.calls.finishConsistencyCheck).toBeUndefined();
+    expect(d.log.some((l) => l.includes('handing the request back'))).toBe(true);
+  });
+
+  it('renews a lease soon after a failed heartbeat, and a proxy 404 does not abandon the run', async () => {
+    let beats = 0;
+    let second = 0;
+    const d = daemonWith(
+      {
+        claimConsistencyCheck: claimed('vr-6'),
+        async heartbeatConsistencyCheck() {
+          beats++;
+          if (beats === 2) {
+            second = Date.now();
+            throw proxyPage(404);
+          }
+          return {};
+        },
+        // the run waits here: the server is away for its configuration all along
+        async getConfiguration() {
+          throw refused;
+        },
+        async releaseConsistencyCheck() {
+          return request('vr-6');
+        },
+      },
+      [request('vr-6')],
+      newSpool(),
+      // heartbeats every 3 s (a 9 s lease); after a failure, again within 1 s (the first step)
+      { leaseSeconds: 9, backoff: () => new Backoff(200, 200), unreachableRetryMs: 60_000 },
+    );
+    for (let waited = 0; second === 0 && waited < 5000; waited += 20) await sleep(20);
+    await sleep(1800);
+    const beatsSoon = beats;
+    const sinceSecond = Date.now() - second;
+    d.stop.abort('SIGTERM');
+    await d.running;
+    // the second heartbeat failed; a third came within a second of it, not at the next tick (3 s)
+    expect(second).toBeGreaterThan(0);
+    expect(sinceSecond).toBeLessThan(3000);
+    expect(beatsSoon).toBeGreaterThanOrEqual(3);
+    expect(d.log.some((l) => l.includes('lease lost'))).toBe(false);
+    expect(d.log.some((l) => /heartbeat failed .*; trying again in/.test(l))).toBe(true);
+  });
+
+  it('gives up finishing after the retries when the server keeps failing, rather than holding the request', async () => {
+    const task = equalTask();
+    const d = daemonWith(
+      {
+        claimConsistencyCheck: claimed('vr-7'),
+        async heartbeatConsistencyCheck() {
+          return {};
+        },
+        async getConfiguration() {
+          return task;
+        },
+        async updateConsistencyResult() {
+          return {};
+        },
+        async uploadFindings() {
+          return { stored: 0, superseded_dirs: [] };
+        },
+        async finishConsistencyCheck() {
+          throw proxyPage(503);
+        },
+      },
+      [request('vr-7')],
+      newSpool(),
+      { unreachableRetryMs: 1500 },
+    );
+    for (let waited = 0; !d.log.some((l) => l.includes('giving up')) && waited < 8000; waited += 50)
+      await sleep(50);
+    d.stop.abort('SIGTERM');
+    await d.running;
+    expect(d.log.some((l) => l.includes('request vr-7: finish failed') && l.includes('giving up'))).toBe(
+      true,
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isSmsApiError, type VerificationRequest } from '@sms/client';
+import { isSmsApiError, isSmsNetworkError, type VerificationRequest } from '@sms/client';
 import { deriveCheckResult, ErrorCodes, VerificationLimits } from '@sms/domain';
 import { crypto } from '../builtins.js';
 import { describeError } from '../engine/listing.js';
@@ -25,7 +25,16 @@ export interface DaemonOptions {
   stopGraceMs?: number;
   /** The waits after failures (default `new Backoff()`; tests give shorter ones). */
   backoff?: () => Backoff;
+  /**
+   * How long a claimed request's task configuration is read again while the server cannot be
+   * reached, before the request is handed back (default `UNREACHABLE_RETRY_MS`); and, after a run,
+   * how long its finish is tried again.
+   */
+  unreachableRetryMs?: number;
 }
+
+/** See `DaemonOptions.unreachableRetryMs`: a redeploy or a restart of the server is waited out. */
+export const UNREACHABLE_RETRY_MS = 10 * 60_000;
 
 /** The long poll's wait: the most the server allows. */
 const POLL_WAIT_SECONDS = VerificationLimits.waitSecondsMax;
@@ -47,8 +56,21 @@ export class Backoff {
 }
 
 const isLeaseLost = (error: unknown) => isSmsApiError(error) && error.errorCode === ErrorCodes.LeaseHeld.code;
+/**
+ * The server's own answer (it has an error code): a 404 or 403 without one is a proxy's or a load
+ * balancer's page, say while the server is redeployed, and proves nothing about the request.
+ */
+const isServerAnswer = (error: unknown) => isSmsApiError(error) && error.errorCode !== undefined;
 /** An answer after which the same call can never succeed (the request is gone, or no longer this lease's). */
-const isFinal = (error: unknown) => isSmsApiError(error) && [400, 403, 404, 409].includes(error.status);
+const isFinal = (error: unknown) =>
+  isServerAnswer(error) && isSmsApiError(error) && [400, 403, 404, 409].includes(error.status);
+/** The request is no longer this lease's: another agent holds it, or it is gone. */
+const isGone = (error: unknown) =>
+  isLeaseLost(error) || (isServerAnswer(error) && isSmsApiError(error) && error.status === 404);
+/** The server could not be reached or used for now (network, 5xx, 429, a proxy's page): worth trying again. */
+const isUnreachable = (error: unknown) =>
+  isSmsNetworkError(error) ||
+  (isSmsApiError(error) && (error.status >= 500 || error.status === 429 || error.errorCode === undefined));
 
 /** Sleeps `ms`, or less when `signal` fires first. */
 async function pause(ms: number, signal: AbortSignal): Promise<void> {
@@ -141,7 +163,7 @@ async function claim(options: DaemonOptions, request: VerificationRequest) {
     });
   } catch (error) {
     // a claim is never retried at once: a lost answer's lease simply expires and the request is pending again
-    if (isLeaseLost(error) || (isSmsApiError(error) && error.status === 404)) return 'taken' as const;
+    if (isGone(error)) return 'taken' as const;
     if (!options.stop.aborted) options.log(`claim of request ${request.id} failed: ${describeError(error)}`);
     return 'failed' as const;
   }
@@ -177,6 +199,12 @@ async function work(options: DaemonOptions, request: VerificationRequest, leaseI
   log(
     `took request ${request.id} of task ${request.task_id} (lease ${options.leaseSeconds} s, run ${runId})`,
   );
+  // a failed renewal is tried again soon (1 s doubling to a sixth of the lease), not a third of the
+  // lease later: a server away for two thirds of the lease would otherwise cost the run
+  const renewBackoff = new Backoff(1000, Math.max(1000, (options.leaseSeconds * 1000) / 6));
+  let renewAgain: ReturnType<typeof setTimeout> | undefined;
+  // set once the request is finished or handed back: a renewal still in flight then says nothing more
+  let over = false;
   const renew = async () => {
     try {
       await client.heartbeatConsistencyCheck(request.id, {
@@ -185,13 +213,24 @@ async function work(options: DaemonOptions, request: VerificationRequest, leaseI
         runId,
         ...calls,
       });
+      renewBackoff.reset();
     } catch (error) {
-      if (isLeaseLost(error) || (isSmsApiError(error) && error.status === 404)) {
+      if (over) return;
+      if (isGone(error)) {
         if (!lost) log(`request ${request.id}: lease lost (${describeError(error)}): abandoning the run`);
         lost = true;
         abandon.abort('the loss of the lease');
-      } else if (!grace.signal.aborted)
-        log(`request ${request.id}: heartbeat failed (${describeError(error)}); trying again`);
+      } else if (!grace.signal.aborted) {
+        const delay = renewBackoff.next();
+        log(
+          `request ${request.id}: heartbeat failed (${describeError(error)}); trying again in ${Math.round(delay / 100) / 10} s`,
+        );
+        if (renewAgain === undefined && !lost)
+          renewAgain = setTimeout(() => {
+            renewAgain = undefined;
+            void renew();
+          }, delay);
+      }
     }
   };
   const heartbeat = setInterval(renew, (options.leaseSeconds * 1000) / 3);
@@ -207,13 +246,15 @@ async function work(options: DaemonOptions, request: VerificationRequest, leaseI
     };
     const ended = await verifyRequest(options, request, runId, abandon.signal, mayUpload, grace.signal);
     if (lost) return;
-    if (ended === 'interrupted') {
+    if (ended === 'interrupted' || ended === 'unreachable') {
       await handBack(options, request, leaseId, grace.signal);
       return;
     }
     await finish(options, request, leaseId, ended, () => lost, grace.signal);
   } finally {
+    over = true;
     clearInterval(heartbeat);
+    clearTimeout(renewAgain);
     clearTimeout(graceTimer);
     options.stop.removeEventListener('abort', onStop);
   }
@@ -226,7 +267,45 @@ type Ending =
   | { state: 'done'; runId: string; checkResult: ReturnType<typeof deriveCheckResult> }
   | { state: 'failed'; runId?: string; error: string };
 
-/** Verifies the request's task as `run` would; how it ended, or `interrupted`. */
+/**
+ * Reads the request's task configuration and plans its run; while the server cannot be reached
+ * (it restarts, a proxy answers for it), it is read again with backoff for `unreachableRetryMs`,
+ * then `unreachable`: the request is handed back rather than failed for the server's absence.
+ */
+async function readRequestRun(
+  options: DaemonOptions,
+  request: VerificationRequest,
+  signal: AbortSignal,
+): Promise<Awaited<ReturnType<typeof readTaskRun>> | 'unreachable'> {
+  const backoff = options.backoff?.() ?? new Backoff();
+  const until = Date.now() + (options.unreachableRetryMs ?? UNREACHABLE_RETRY_MS);
+  for (;;) {
+    try {
+      return await readTaskRun(
+        request.task_id,
+        {},
+        { workers: options.workers, output: 'none', progress: false, findings: true },
+        options.context,
+        signal,
+      );
+    } catch (error) {
+      if (signal.aborted || !isUnreachable(error)) throw error;
+      const delay = backoff.next();
+      if (Date.now() + delay > until) {
+        options.log(
+          `request ${request.id}: the configuration of task ${request.task_id} could not be read (${describeError(error)}); handing the request back`,
+        );
+        return 'unreachable';
+      }
+      options.log(
+        `request ${request.id}: the configuration of task ${request.task_id} could not be read (${describeError(error)}); trying again in ${Math.round(delay / 100) / 10} s`,
+      );
+      await pause(delay, signal);
+    }
+  }
+}
+
+/** Verifies the request's task as `run` would; how it ended, `interrupted`, or `unreachable` (the server, before it began). */
 async function verifyRequest(
   options: DaemonOptions,
   request: VerificationRequest,
@@ -234,15 +313,11 @@ async function verifyRequest(
   signal: AbortSignal,
   mayUpload: NonNullable<VerificationControl['mayUpload']>,
   uploadSignal: AbortSignal,
-): Promise<Ending | 'interrupted'> {
+): Promise<Ending | 'interrupted' | 'unreachable'> {
   try {
-    const { plan, notices } = await readTaskRun(
-      request.task_id,
-      {},
-      { workers: options.workers, output: 'none', progress: false, findings: true },
-      options.context,
-      signal,
-    );
+    const read = await readRequestRun(options, request, signal);
+    if (read === 'unreachable') return read;
+    const { plan, notices } = read;
     for (const notice of notices) options.log(`notice: ${notice}`);
     const outcome = await runVerification(plan, {
       runId,
@@ -279,6 +354,7 @@ async function finish(
   signal: AbortSignal,
 ): Promise<void> {
   const backoff = new Backoff();
+  const until = Date.now() + (options.unreachableRetryMs ?? UNREACHABLE_RETRY_MS);
   const body =
     ending.state === 'done'
       ? ending
@@ -306,6 +382,14 @@ async function finish(
         return;
       }
       const delay = backoff.next();
+      // not for ever: this daemon takes no other request meanwhile, and its heartbeats would keep
+      // the request its own; once they stop, the lease expires and the request is pending again
+      if (Date.now() + delay > until) {
+        options.log(
+          `request ${request.id}: finish failed (${describeError(error)}); giving up: it is pending again once its lease expires`,
+        );
+        return;
+      }
       options.log(
         `request ${request.id}: finish failed (${describeError(error)}); retrying in ${Math.round(delay / 100) / 10} s`,
       );
