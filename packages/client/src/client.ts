@@ -1,5 +1,6 @@
 import {
   AccessKeyIdSchema,
+  AgentNameSchema,
   AUTH_TOKEN_HEADER,
   type AuthTokenResponse,
   AuthTokenResponseSchema,
@@ -212,6 +213,11 @@ export interface PollConsistencyChecksOptions extends RequestOptions {
    * (default 30). The call's timeout is this plus the client's `timeout`.
    */
   wait?: number;
+  /**
+   * The polling agent's name (its host name, or the daemon's `--name`): also lists the requests of
+   * the tasks whose `CONSISTENCY_AGENT` is that name. Without it, only those of tasks without one.
+   */
+  agent?: string;
 }
 
 export interface ClaimConsistencyCheckOptions extends RequestOptions {
@@ -648,7 +654,8 @@ export class SmsClient {
 
   /**
    * The pending verification requests of the project's tasks, oldest first
-   * (`GET /v3/consistency-checks?wait=N`, agents and admins): a long poll,
+   * (`GET /v3/consistency-checks?wait=N&agent=NAME`, agents and admins), of the
+   * tasks without a `CONSISTENCY_AGENT` or whose one is `agent`: a long poll,
    * answered as soon as one is pending or after `wait` seconds with none.
    * Each attempt may last `wait` seconds plus the client's `timeout`.
    * @example const { requests } = await client.pollConsistencyChecks({ wait: 30, signal });
@@ -661,9 +668,10 @@ export class SmsClient {
         [],
       );
     }
+    const agent = options.agent === undefined ? undefined : validate(AgentNameSchema, options.agent, 'agent');
     return this.send(VerificationListSchema, 'v3/consistency-checks', {
       method: 'get',
-      searchParams: { wait: String(wait) },
+      searchParams: { wait: String(wait), ...(agent === undefined ? {} : { agent }) },
       // the server holds the answer up to `wait` seconds: an attempt's timeout must outlast it
       timeout: wait * 1000 + (this.options.timeout ?? 30_000),
       ...this.signalOf(options),

@@ -46,6 +46,10 @@ describe('configuration and verification requests: checked before anything is se
       name: 'SmsValidationError',
       message: expect.stringContaining('wait'),
     });
+    await expect(agent.pollConsistencyChecks({ wait: 0, agent: 'web\n01' })).rejects.toMatchObject({
+      name: 'SmsValidationError',
+      message: expect.stringContaining('agent'),
+    });
     await expect(
       agent.heartbeatConsistencyCheck('not-a-uuid', { leaseId: LEASE_ID, leaseSeconds: 60 }),
     ).rejects.toMatchObject({ name: 'SmsValidationError', message: expect.stringContaining('request id') });
@@ -86,6 +90,13 @@ describe('configuration and verification requests against the real server', () =
     expect((await admin.requestConsistencyCheck(taskId)).created).toBe(false);
     const { requests } = await agent.pollConsistencyChecks({ wait: 0 });
     expect(requests.map((r) => r.id)).toContain(request.id);
+    await admin.updateConfiguration(taskId, [{ config_key: 'CONSISTENCY_AGENT', config_value: 'host-a' }]);
+    expect((await agent.pollConsistencyChecks({ wait: 0 })).requests.map((r) => r.id)).not.toContain(
+      request.id,
+    );
+    expect(
+      (await agent.pollConsistencyChecks({ wait: 0, agent: 'host-a' })).requests.map((r) => r.id),
+    ).toContain(request.id);
     const claim = await agent.claimConsistencyCheck(request.id, { leaseSeconds: 60, agent: 'host-a' });
     expect(claim.request.state).toBe('running');
     await expect(

@@ -19,7 +19,9 @@ export function registerConfig(program: Command): void {
           '  CONSISTENCY_EXCLUDE   JSON array of --exclude patterns: \'["*.log","tmp/"]\'\n' +
           '  CONSISTENCY_METADATA  JSON array of mode, uid, gid: \'["mode","uid"]\'\n' +
           '  CONSISTENCY_SCHEDULE  cron expression: when the server asks for a verification\n' +
-          '  CONSISTENCY_TIMEZONE  the time zone of the schedule (default UTC)',
+          '  CONSISTENCY_TIMEZONE  the time zone of the schedule (default UTC)\n' +
+          "  CONSISTENCY_AGENT     the daemon that takes the task's requests: its --name\n" +
+          '                        (default its host name); unset, any daemon of the project',
       )
       .requiredOption('--task <id>', 'the task')
       .option('--json', 'print the configuration as the server answers it')

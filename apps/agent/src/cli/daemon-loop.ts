@@ -96,7 +96,12 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   while (!stop.aborted) {
     let requests: VerificationRequest[];
     try {
-      ({ requests } = await client.pollConsistencyChecks({ wait: POLL_WAIT_SECONDS, signal: stop }));
+      // by name: the requests of the tasks whose CONSISTENCY_AGENT is this one's too
+      ({ requests } = await client.pollConsistencyChecks({
+        wait: POLL_WAIT_SECONDS,
+        agent: options.name,
+        signal: stop,
+      }));
       backoff.reset();
     } catch (error) {
       if (stop.aborted) break;

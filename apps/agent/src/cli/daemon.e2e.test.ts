@@ -99,6 +99,23 @@ describe('sms-agent daemon against a real server', () => {
     expect(await Promise.all([a.exited, b.exited])).toEqual([0, 0]);
   });
 
+  it("gives a request to the daemon its task's CONSISTENCY_AGENT names, whichever polls first", async () => {
+    const t = await task('daemon-named');
+    await held.admin.updateConfiguration(t.id, [{ config_key: 'CONSISTENCY_AGENT', config_value: 'host-d' }]);
+    const c = daemon('host-c', `${t.spool}-c`);
+    await c.waitFor(/waiting for verification requests/);
+    const { request } = await held.admin.requestConsistencyCheck(t.id);
+    // host-c polls and sees nothing for it; host-d starts later and takes it
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await held.admin.listConsistencyChecks(t.id)).requests[0]?.state).toBe('pending');
+    const d = daemon('host-d', t.spool);
+    const done = await until(t.id, (r) => r.state === 'done');
+    expect(done.agent).toMatch(/@host-d$/);
+    expect(c.stderr()).not.toContain(`took request ${request.id}`);
+    for (const x of [c, d]) x.child.kill('SIGTERM');
+    expect(await Promise.all([c.exited, d.exited])).toEqual([0, 0]);
+  });
+
   it('hands a request back on SIGTERM while running it, and exits 0', async () => {
     const t = await task('daemon-sigterm', { slow: true });
     const { request } = await held.admin.requestConsistencyCheck(t.id);

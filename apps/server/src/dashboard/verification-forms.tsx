@@ -16,7 +16,7 @@ import type { Session } from '../services/auth-service.js';
 import { formRefused } from './form-refused.js';
 import { currentSession, nowOf, render, SESSION_COOKIE, sameToken, toSignIn } from './session.js';
 import { TaskPage } from './views/task-page.js';
-import type { VerificationView } from './views/verification-section.js';
+import { SHOWN_PREFIX, shownDigest, type VerificationView } from './views/verification-section.js';
 
 /** What the task page says after one of its forms. */
 export const DONE_VERIFICATION: Record<string, string> = {
@@ -66,13 +66,19 @@ export function registerVerificationForms(app: Hono<AppEnv>): void {
     if (!sameToken(session.csrfToken, form.csrf)) return formRefused(c, session, 'the task page');
     const current = await c.get('deps').configurations.get(session.principal, taskId);
     const set = new Map(current.configurations.map((e) => [e.config_key, e.config_value]));
-    // each field as it was sent; an emptied field removes its key, an untouched empty one is left out
-    const configurations = CONFIG_KEYS.filter((key) => (form[key] ?? '') !== '' || set.has(key)).map(
-      (key) => ({
-        config_key: key,
-        config_value: (form[key] ?? '').trim(),
-      }),
-    );
+    // Only the keys changed on the page are written: a page opened before another admin (or
+    // `sms-agent config`) set a key would otherwise remove it or put back its old value. An emptied
+    // field removes its key. A form without what the page showed (an older page) sends every field
+    // that is set or was set.
+    const changed = (key: (typeof CONFIG_KEYS)[number]) => {
+      const value = (form[key] ?? '').trim();
+      const shown = form[`${SHOWN_PREFIX}${key}`];
+      return shown === undefined ? value !== '' || set.has(key) : shownDigest(value) !== shown;
+    };
+    const configurations = CONFIG_KEYS.filter(changed).map((key) => ({
+      config_key: key,
+      config_value: (form[key] ?? '').trim(),
+    }));
     const parsed = v.safeParse(UpdateConfigurationRequestSchema, { configurations });
     if (configurations.length > 0 && !parsed.success) {
       const view = await c.get('deps').dashboard.taskPage(session.principal, taskId, { dirs_page: 1 });

@@ -12,6 +12,15 @@ afterEach(async () => {
 
 const signedIn = (user = 'admin', password = ADMIN_PASSWORD) => signedInBrowser(t, user, password);
 
+/** The configuration form as a page shows it: each of its inputs' names and values, as a browser sends them. */
+function configurationForm(html: string): Record<string, string> {
+  const form = html.slice(html.indexOf('action="/ui/tasks/'), html.indexOf('Save the configuration'));
+  const fields: Record<string, string> = {};
+  for (const m of form.matchAll(/<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g))
+    fields[m[1]!] = m[2]!.replaceAll('&quot;', '"').replaceAll('&amp;', '&');
+  return fields;
+}
+
 describe('dashboard: verification on the task page', () => {
   it('lets an admin set the configuration and ask for a verification, and shows both', async () => {
     const id = await t.createTask(t.adminToken, 'web-01');
@@ -63,6 +72,56 @@ describe('dashboard: verification on the task page', () => {
     expect(((await api.json()) as { configurations: unknown[] }).configurations).toEqual([]);
     const forged = await browser.post(`/ui/tasks/${id}/verify-now`, { csrf: 'not-the-token' });
     expect(forged.status).toBe(403);
+  });
+
+  it('saves only the keys changed on the page: a page opened before another admin set a key does not undo it', async () => {
+    const id = await t.createTask(t.adminToken, 'web-04');
+    const setByApi = (configurations: { config_key: string; config_value: string }[]) =>
+      t.request(`/v3/tasks/${id}/configuration-setting`, {
+        method: 'POST',
+        headers: { 'x-auth-token': t.adminToken, 'content-type': 'application/json' },
+        body: JSON.stringify({ configurations }),
+      });
+    await setByApi([{ config_key: 'CONSISTENCY_MODE', config_value: 'quick' }]);
+    const browser = await signedIn();
+    const html = await (await browser.get(`/ui/tasks/${id}`)).text();
+    const fields = configurationForm(html);
+    expect(fields['shown:CONSISTENCY_SCHEDULE']).toBeDefined();
+    // meanwhile another admin (or `sms-agent config`) sets a schedule and a target
+    await setByApi([
+      { config_key: 'CONSISTENCY_SCHEDULE', config_value: '0 3 * * *' },
+      { config_key: 'CONSISTENCY_TARGET', config_value: 'root@web-05:/' },
+    ]);
+    // this page changes the mode only, its schedule and target fields still empty
+    const saved = await browser.post(`/ui/tasks/${id}/configuration`, {
+      ...fields,
+      csrf: browser.formToken(),
+      CONSISTENCY_MODE: 'content',
+    });
+    expect(saved.status).toBe(303);
+    const api = await t.request(`/v3/tasks/${id}/configuration-setting`, {
+      headers: { 'x-auth-token': t.adminToken },
+    });
+    expect(((await api.json()) as { configurations: unknown[] }).configurations).toEqual([
+      { config_key: 'CONSISTENCY_MODE', config_value: 'content' },
+      { config_key: 'CONSISTENCY_TARGET', config_value: 'root@web-05:/' },
+      { config_key: 'CONSISTENCY_SCHEDULE', config_value: '0 3 * * *' },
+    ]);
+    // a field emptied on the page still removes its key
+    const again = await (await browser.get(`/ui/tasks/${id}`)).text();
+    await browser.post(`/ui/tasks/${id}/configuration`, {
+      ...configurationForm(again),
+      csrf: browser.formToken(),
+      CONSISTENCY_SCHEDULE: '',
+    });
+    const after = await t.request(`/v3/tasks/${id}/configuration-setting`, {
+      headers: { 'x-auth-token': t.adminToken },
+    });
+    expect(
+      ((await after.json()) as { configurations: { config_key: string }[] }).configurations.map(
+        (e) => e.config_key,
+      ),
+    ).toEqual(['CONSISTENCY_MODE', 'CONSISTENCY_TARGET']);
   });
 
   it('shows a viewer the configuration without forms', async () => {

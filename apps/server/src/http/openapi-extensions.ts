@@ -179,7 +179,8 @@ export function extensionPaths() {
           'CONSISTENCY_DIR a JSON array of absolute directories as on the source (`["/root/data"]`); CONSISTENCY_MODE `quick` or `content`; ' +
           "CONSISTENCY_RECHECK `true` or `false`; CONSISTENCY_SOURCE an absolute path (where the source root is on the agent's host, default `/`); " +
           'CONSISTENCY_TARGET an absolute path, `[user@]host:/path` or `ssh://[user@]host[:port]/path`; CONSISTENCY_EXCLUDE a JSON array of patterns; ' +
-          'CONSISTENCY_METADATA a JSON array of `mode`, `uid`, `gid`; CONSISTENCY_SCHEDULE a cron expression of 5 or 6 fields; CONSISTENCY_TIMEZONE an IANA zone (default UTC). ' +
+          'CONSISTENCY_METADATA a JSON array of `mode`, `uid`, `gid`; CONSISTENCY_SCHEDULE a cron expression of 5 or 6 fields; CONSISTENCY_TIMEZONE an IANA zone (default UTC); ' +
+          "CONSISTENCY_AGENT the name of the one agent that may take the task's verification requests (its daemon's `--name`, default the source host's name; unset: any agent of the project). " +
           `A value \`""\` removes its key. An unknown key or a bad value is a 400 naming it, and nothing is set. Permission \`${Actions.updateConfiguration}\` (admins).`,
         security,
         parameters: [taskIdParam],
@@ -228,6 +229,7 @@ export function extensionPaths() {
         summary: "The pending verification requests of the caller's project (ours; agents' daemons)",
         description:
           `Oldest first. With \`wait\` (0..${VerificationLimits.waitSecondsMax} s), waits until one appears or the time is up (a long poll). ` +
+          'Only the requests the caller may take: those of tasks without a `CONSISTENCY_AGENT`, and, with `agent`, those of tasks whose `CONSISTENCY_AGENT` is that name. ' +
           `Running requests whose lease ran out are pending again. Permission \`${Actions.runConsistencyCheck}\` (agents, admins).`,
         security,
         parameters: [
@@ -235,6 +237,12 @@ export function extensionPaths() {
             name: 'wait',
             in: 'query',
             schema: { type: 'integer', minimum: 0, maximum: VerificationLimits.waitSecondsMax },
+          },
+          {
+            name: 'agent',
+            in: 'query',
+            description: "The polling agent's name (its daemon's `--name`, default its host name).",
+            schema: { type: 'string', minLength: 1, maxLength: VerificationLimits.agentMaxLength },
           },
         ],
         responses: {
@@ -249,7 +257,7 @@ export function extensionPaths() {
         summary: 'Take a pending request with a lease (ours)',
         description:
           `Running, held by the caller for \`lease_seconds\` (${VerificationLimits.leaseSecondsMin}..${VerificationLimits.leaseSecondsMax}); the answer's \`lease_id\` names the lease in the calls that follow. ` +
-          `A request that is not pending (another agent holds it, or it ended) is a 409 \`${ErrorCodes.LeaseHeld.code}\`. Renew the lease before it runs out, or the request goes back to pending.`,
+          `A request that is not pending (another agent holds it, or it ended), or whose task's \`CONSISTENCY_AGENT\` names another agent than \`agent\`, is a 409 \`${ErrorCodes.LeaseHeld.code}\`. Renew the lease before it runs out, or the request goes back to pending.`,
         security,
         parameters: [verificationIdParam],
         requestBody: { required: true, ...json(ref('ClaimRequest')) },

@@ -99,13 +99,14 @@ export class VerificationService {
     principal: Principal,
     waitSeconds: number,
     signal?: AbortSignal,
+    agent?: string,
   ): Promise<VerificationRequest[]> {
     this.auth.authorize(principal, Actions.runConsistencyCheck, `project:${principal.projectName}`);
     const until = Date.now() + waitSeconds * 1000;
     const stopping = this.stopping.signal;
     for (;;) {
       await this.verifications.expireLeases(this.clock());
-      const pending = await this.verifications.pending(principal.projectId, POLL_LIMIT);
+      const pending = await this.verifications.pending(principal.projectId, POLL_LIMIT, agent);
       const left = until - Date.now();
       if (pending.length > 0 || left <= 0 || signal?.aborted || stopping.aborted) return pending;
       await new Promise<void>((resolve) => {
@@ -151,8 +152,19 @@ export class VerificationService {
     const now = this.clock();
     await this.verifications.expireLeases(now);
     const agent = `${principal.userName}@${claim.agent}`;
-    const taken = await this.verifications.claim(id, agent, claim.lease_seconds * 1000, now);
+    const taken = await this.verifications.claim(id, agent, claim.lease_seconds * 1000, now, claim.agent);
     if (!taken) {
+      const request = await this.verifications.get(id);
+      const assigned = request
+        ? (await this.configurations.configuration(request.task_id)).find(
+            (e) => e.config_key === 'CONSISTENCY_AGENT',
+          )?.config_value
+        : undefined;
+      if (request?.state === 'pending' && assigned !== undefined && assigned !== claim.agent)
+        throw new SmsError(
+          ErrorCodes.LeaseHeld,
+          `The verification request ${id} is for the agent named ${JSON.stringify(assigned)} (its task's CONSISTENCY_AGENT), not ${JSON.stringify(claim.agent)}. Take another.`,
+        );
       throw new SmsError(
         ErrorCodes.LeaseHeld,
         `The verification request ${id} is not pending: another agent holds it, or it has ended. Take another.`,
@@ -208,6 +220,8 @@ export class VerificationService {
   /** Hands a running request back (the agent stops): pending again; sent again, answered again. */
   async release(principal: Principal, id: string, leaseId: string): Promise<VerificationRequest> {
     await this.runnable(principal, id);
+    // a lease that ended is not this agent's any more, whether or not a poll has swept it yet
+    await this.verifications.expireLeases(this.clock());
     const updated = await this.verifications.update(id, leaseId, { kind: 'release' });
     if (updated) {
       this.made.emit('request');

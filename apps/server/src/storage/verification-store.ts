@@ -6,6 +6,9 @@ import { Store } from './handle.js';
 
 type Row = Selectable<Database['verification_requests']>;
 
+/** The configuration key that names the one agent that may take a task's requests. */
+const AGENT_KEY = 'CONSISTENCY_AGENT';
+
 /** A request as the API shows it (the lease id stays with the agent that holds it). */
 export function requestOf(row: Row): VerificationRequest {
   const optional = <K extends string, T>(key: K, value: T | null) =>
@@ -152,15 +155,26 @@ export class VerificationStore extends Store {
     });
   }
 
-  /** The pending requests of a project's tasks, oldest first. */
-  async pending(projectId: string, limit: number): Promise<VerificationRequest[]> {
+  /**
+   * The pending requests of a project's tasks that the agent named `agent` may take (those whose
+   * task has no `CONSISTENCY_AGENT`, or that name; without a name, only the former), oldest first.
+   */
+  async pending(projectId: string, limit: number, agent?: string): Promise<VerificationRequest[]> {
     return this.run('read pending requests', async () => {
       const rows = await this.db
         .selectFrom('verification_requests as r')
         .innerJoin('tasks as t', 't.id', 'r.task_id')
+        .leftJoin('task_configurations as a', (join) =>
+          join.onRef('a.task_id', '=', 'r.task_id').on('a.config_key', '=', AGENT_KEY),
+        )
         .selectAll('r')
         .where('t.project_id', '=', projectId)
         .where('r.state', '=', 'pending')
+        .where((eb) =>
+          agent === undefined
+            ? eb('a.config_value', 'is', null)
+            : eb.or([eb('a.config_value', 'is', null), eb('a.config_value', '=', agent)]),
+        )
         .orderBy('r.created_at')
         .orderBy('r.id')
         .limit(limit)
@@ -169,12 +183,16 @@ export class VerificationStore extends Store {
     });
   }
 
-  /** Takes a pending request: running, with a new lease; undefined when it was not pending. */
+  /**
+   * Takes a pending request for the agent named `name` (shown as `agent`): running, with a new
+   * lease; undefined when it was not pending, or its task's `CONSISTENCY_AGENT` names another.
+   */
   async claim(
     id: string,
     agent: string,
     leaseMs: number,
     now: number,
+    name: string,
   ): Promise<{ request: VerificationRequest; leaseId: string } | undefined> {
     return this.run('claim verification request', async () => {
       const leaseId = randomUUID();
@@ -183,6 +201,19 @@ export class VerificationStore extends Store {
         .set({ state: 'running', agent, lease_id: leaseId, lease_expires_at: now + leaseMs, started_at: now })
         .where('id', '=', id)
         .where('state', '=', 'pending')
+        // in the same statement: a key set meanwhile is not missed
+        .where((eb) =>
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('task_configurations as a')
+                .select('a.task_id')
+                .whereRef('a.task_id', '=', 'verification_requests.task_id')
+                .where('a.config_key', '=', AGENT_KEY)
+                .where('a.config_value', '!=', name),
+            ),
+          ),
+        )
         .returningAll()
         .executeTakeFirst();
       return row && { request: requestOf(row), leaseId };

@@ -40,6 +40,7 @@ describe('configuration values', () => {
     CONSISTENCY_METADATA: ['["mode"]', '["mode","uid","gid"]'],
     CONSISTENCY_SCHEDULE: ['0 3 * * *', '*/15 * * * *', '0 0 3 * * 1-5'],
     CONSISTENCY_TIMEZONE: ['UTC', 'Europe/Berlin', 'Asia/Shanghai'],
+    CONSISTENCY_AGENT: ['web-01', 'web-01.example.com', 'x', 'h'.repeat(255), '源主机-01'],
   };
   const bad: Record<(typeof CONFIG_KEYS)[number], [string, RegExp][]> = {
     CONSISTENCY_DIR: [
@@ -84,6 +85,11 @@ describe('configuration values', () => {
     CONSISTENCY_TIMEZONE: [
       ['Mars/Olympus', /IANA/],
       ['', /1/],
+    ],
+    CONSISTENCY_AGENT: [
+      ['h'.repeat(256), /255/],
+      ['web\n01', /control character/],
+      ['web\u000001', /control character/],
     ],
   };
 

@@ -1,6 +1,7 @@
 import { Cron } from 'croner';
 import * as v from 'valibot';
 import { DirCheckSchema } from '../consistency-result/consistency-result.js';
+import { AgentNameSchema } from '../verification/verification.js';
 
 /**
  * A task's agent configuration, as SMS keeps it
@@ -21,6 +22,7 @@ export const OUR_CONFIG_KEYS = [
   'CONSISTENCY_METADATA',
   'CONSISTENCY_SCHEDULE',
   'CONSISTENCY_TIMEZONE',
+  'CONSISTENCY_AGENT',
 ] as const;
 export const CONFIG_KEYS = [...SMS_CONFIG_KEYS, ...OUR_CONFIG_KEYS] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
@@ -155,6 +157,11 @@ export const ConfigValueSchemas = {
   CONSISTENCY_SCHEDULE: CronExpressionSchema,
   /** Ours: the time zone of the schedule (default UTC). */
   CONSISTENCY_TIMEZONE: TimeZoneSchema,
+  /**
+   * Ours: the one agent that may take the task's verification requests (its daemon's `--name`,
+   * default its host name): the task's source host. Unset, any agent of the project may.
+   */
+  CONSISTENCY_AGENT: AgentNameSchema,
 } as const satisfies Record<ConfigKey, v.GenericSchema<string, unknown>>;
 
 /** A task's configuration as the agent uses it: each key parsed, absent keys left out. */
@@ -168,6 +175,7 @@ export interface TaskConfiguration {
   metadata?: ('mode' | 'uid' | 'gid')[];
   schedule?: string;
   timezone?: string;
+  agent?: string;
 }
 
 /** One entry of the body; `config_value` `""` removes the key. */
@@ -182,7 +190,7 @@ function isConfigKey(key: string): key is ConfigKey {
 }
 
 /**
- * The body of `POST /v3/tasks/{task_id}/configuration-setting`: 1..9
+ * The body of `POST /v3/tasks/{task_id}/configuration-setting`: 1..10
  * entries, each key known and once, each value valid by its key's schema
  * (or `""`, which removes the key). A broken rule names the key.
  */
@@ -281,6 +289,9 @@ export function parseConfiguration(entries: readonly ConfigurationEntry[]): {
         break;
       case 'CONSISTENCY_TIMEZONE':
         configuration.timezone = out;
+        break;
+      case 'CONSISTENCY_AGENT':
+        configuration.agent = out;
         break;
     }
   }

@@ -11,10 +11,12 @@ import { TaskIdSchema } from '../task-id/index.js';
  * - `POST /v3/tasks/{task_id}/consistency-check` (admin): a new request,
  *   201; while one is pending or running, that one, 200.
  * - `GET /v3/tasks/{task_id}/consistency-checks` (admin, viewer): the newest first.
- * - `GET /v3/consistency-checks?wait=0..30` (admin, agent): the pending
- *   requests of the project's tasks, waiting up to `wait` seconds for one.
+ * - `GET /v3/consistency-checks?wait=0..30&agent=NAME` (admin, agent): the
+ *   pending requests of the project's tasks that `NAME` may take (those whose
+ *   `CONSISTENCY_AGENT` is unset or is `NAME`), waiting up to `wait` seconds for one.
  * - `POST /v3/consistency-checks/{id}/claim` `{ lease_seconds, agent }`: 200
- *   with a `lease_id`, or 409 `SMS.1008` when another agent holds it.
+ *   with a `lease_id`, or 409 `SMS.1008` when another agent holds it or the
+ *   task's `CONSISTENCY_AGENT` names another.
  * - `POST /v3/consistency-checks/{id}/heartbeat` `{ lease_id, lease_seconds }`,
  *   `…/finish` `{ lease_id, state: done, run_id, check_result } | { lease_id,
  *   state: failed, error }`, `…/release` `{ lease_id }` (back to pending): 409
@@ -71,8 +73,23 @@ export type VerificationRequest = v.InferOutput<typeof VerificationRequestSchema
 export const VerificationListSchema = v.strictObject({ requests: v.array(VerificationRequestSchema) });
 export type VerificationList = v.InferOutput<typeof VerificationListSchema>;
 
-/** `?wait=` of the long poll: 0..30 seconds, as a string from the URL. */
+/**
+ * The name an agent gives itself (`sms-agent daemon --name`, default its host name): 1..255
+ * characters, none a control character. A task's `CONSISTENCY_AGENT` names one.
+ */
+export const AgentNameSchema = v.pipe(
+  v.string(),
+  v.minLength(1, "expected an agent name (its host name, or the daemon's --name)"),
+  v.maxLength(VerificationLimits.agentMaxLength),
+  v.check((name) => !/\p{Cc}/u.test(name), 'cannot hold a control character'),
+);
+
+/**
+ * `?wait=` of the long poll: 0..30 seconds, as a string from the URL; `agent`: the polling agent's
+ * name, which also lists the requests of the tasks whose `CONSISTENCY_AGENT` is that name.
+ */
 export const WaitQuerySchema = v.strictObject({
+  agent: v.optional(AgentNameSchema),
   wait: v.optional(
     v.pipe(
       v.string(),
@@ -93,7 +110,7 @@ const LeaseIdSchema = VerificationIdSchema;
 
 export const ClaimRequestSchema = v.strictObject({
   lease_seconds: LeaseSecondsSchema,
-  agent: v.pipe(v.string(), v.minLength(1), v.maxLength(VerificationLimits.agentMaxLength)),
+  agent: AgentNameSchema,
 });
 export type ClaimRequest = v.InferOutput<typeof ClaimRequestSchema>;
 

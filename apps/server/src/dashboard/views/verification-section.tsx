@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   CONFIG_KEYS,
   type ConfigurationEntry,
@@ -25,6 +26,17 @@ export interface VerificationView {
   done?: string;
 }
 
+/** The prefix of the hidden fields that hold a digest of each key's value as the page showed it. */
+export const SHOWN_PREFIX = 'shown:';
+
+/**
+ * A short digest of a value as the page showed it: a value may be 64 KiB, and the form holds
+ * one per key beside the fields (the whole form may be 64 KiB).
+ */
+export function shownDigest(value: string): string {
+  return createHash('sha256').update(value).digest('base64url').slice(0, 22);
+}
+
 /** What each key holds, in the form's words. */
 const KEY_HINT: Record<(typeof CONFIG_KEYS)[number], string> = {
   CONSISTENCY_DIR: 'directories to verify, absolute on the source: ["/root/data","/var/www"]',
@@ -36,6 +48,8 @@ const KEY_HINT: Record<(typeof CONFIG_KEYS)[number], string> = {
   CONSISTENCY_METADATA: 'also compare: ["mode","uid","gid"]',
   CONSISTENCY_SCHEDULE: 'a cron expression: 0 3 * * * (03:00 every day)',
   CONSISTENCY_TIMEZONE: "the schedule's time zone (default UTC): Europe/Berlin",
+  CONSISTENCY_AGENT:
+    "the one agent that may take this task's requests: its daemon's --name, default the source host's name (unset: any agent of the project)",
 };
 
 const STATE_LABEL: Record<VerificationRequest['state'], string> = {
@@ -78,6 +92,12 @@ export const VerificationSection: FC<{
                 name={key}
                 value={view.form?.[key] ?? values.get(key) ?? ''}
                 aria-describedby={`hint-${key}`}
+              />
+              {/* what the page showed: a save writes only the keys changed here (see verification-forms.tsx) */}
+              <input
+                type="hidden"
+                name={`${SHOWN_PREFIX}${key}`}
+                value={shownDigest(values.get(key) ?? '')}
               />
               <span id={`hint-${key}`} class="muted">
                 {KEY_HINT[key]}

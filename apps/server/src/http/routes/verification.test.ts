@@ -234,6 +234,72 @@ describe.each(['sqlite', 'postgres'] as const)('configuration and verification r
       expect(stale.status).toBe(409);
     });
 
+    it("goes only to the agent its task's CONSISTENCY_AGENT names, and to any agent when unset", async () => {
+      const assigned = await t.createTask();
+      const open = await t.createTask();
+      const set = await call(
+        setting(assigned),
+        'POST',
+        t.adminToken,
+        entries([['CONSISTENCY_AGENT', 'web-01']]),
+      );
+      expect(set.status).toBe(200);
+      const ask = async (taskId: string) =>
+        (await json(await call(`/v3/tasks/${taskId}/consistency-check`, 'POST', t.adminToken))).id;
+      const forWeb01 = await ask(assigned);
+      const forAny = await ask(open);
+      const polled = async (query: string) => {
+        const res = await call(`/v3/consistency-checks${query}`, 'GET', agent.token);
+        expect(res.status).toBe(200);
+        const ids = v.parse(VerificationListSchema, await res.json()).requests.map((r) => r.id);
+        return [forWeb01, forAny].filter((id) => ids.includes(id));
+      };
+      expect(await polled('?agent=web-01')).toEqual([forWeb01, forAny]);
+      expect(await polled('?agent=web-02')).toEqual([forAny]);
+      // an agent that gives no name (an older one) is not given a request meant for one
+      expect(await polled('')).toEqual([forAny]);
+      const wrong = await call(`/v3/consistency-checks/${forWeb01}/claim`, 'POST', agent.token, {
+        lease_seconds: 60,
+        agent: 'web-02',
+      });
+      expect(wrong.status).toBe(409);
+      expect((await errorOf(wrong)).error_msg).toBe(
+        `The verification request ${forWeb01} is for the agent named "web-01" (its task's CONSISTENCY_AGENT), not "web-02". Take another.`,
+      );
+      const right = await call(`/v3/consistency-checks/${forWeb01}/claim`, 'POST', agent.token, {
+        lease_seconds: 60,
+        agent: 'web-01',
+      });
+      expect(right.status).toBe(200);
+      expect(v.parse(ClaimResponseSchema, await right.json()).request.agent).toBe(`daemon-${dialect}@web-01`);
+      const other = await call(`/v3/consistency-checks/${forAny}/claim`, 'POST', agent.token, {
+        lease_seconds: 60,
+        agent: 'web-02',
+      });
+      expect(other.status).toBe(200);
+      const control = await call('/v3/consistency-checks?agent=web%0A01', 'GET', agent.token);
+      expect(control.status).toBe(400);
+      expect((await errorOf(control)).error_msg).toContain('agent');
+    });
+
+    it('refuses a release with a lease that ran out, swept or not (409), as every call does', async () => {
+      const taskId = await t.createTask();
+      const { id } = await json(await call(`/v3/tasks/${taskId}/consistency-check`, 'POST', t.adminToken));
+      const { lease_id } = await json(
+        await call(`/v3/consistency-checks/${id}/claim`, 'POST', agent.token, {
+          lease_seconds: 10,
+          agent: 'late',
+        }),
+      );
+      t.advanceClock(11_000);
+      const late = await call(`/v3/consistency-checks/${id}/release`, 'POST', agent.token, { lease_id });
+      expect(late.status).toBe(409);
+      expect((await errorOf(late)).error_code).toBe('SMS.1008');
+      const [shown] = (await json(await call(`/v3/tasks/${taskId}/consistency-checks`, 'GET', t.adminToken)))
+        .requests as { state: string }[];
+      expect(shown?.state).toBe('pending');
+    });
+
     it('is handed back by release (pending again; the same release answered again)', async () => {
       const taskId = await t.createTask();
       const { id } = await json(await call(`/v3/tasks/${taskId}/consistency-check`, 'POST', t.adminToken));

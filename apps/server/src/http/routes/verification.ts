@@ -45,8 +45,10 @@ export function registerVerification(app: Hono<AppEnv>): void {
     return c.json({ requests: await c.get('deps').verifications.list(principalOf(c), taskId, limit ?? 20) });
   });
   app.get('/v3/consistency-checks', authenticate, async (c) => {
-    const { wait } = validateInput(WaitQuerySchema, c.req.query(), 'query');
-    const requests = await c.get('deps').verifications.poll(principalOf(c), wait ?? 0, c.req.raw.signal);
+    const { wait, agent } = validateInput(WaitQuerySchema, c.req.query(), 'query');
+    const requests = await c
+      .get('deps')
+      .verifications.poll(principalOf(c), wait ?? 0, c.req.raw.signal, agent);
     return c.json({ requests });
   });
   app.post('/v3/consistency-checks/:id/claim', authenticate, async (c) => {
