@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { ServerConfig } from './env.js';
@@ -77,10 +78,13 @@ export async function createServices(
   };
 }
 
+/** How long a stop waits, after the connections are gone, for the handlers still answering. */
+const HANDLERS_AFTER_CUT_MS = 500;
+
 /**
  * How long a stop waits for requests in flight before it cuts their connections: the shutdown
- * timeout less a second (the time the rest of the stop needs: the scheduler, webhooks, the
- * database), or half of it when it is shorter than 2 s.
+ * timeout less a second (the time the rest of the stop needs: the handlers still answering, the
+ * scheduler, webhooks, the database), or half of it when it is shorter than 2 s.
  */
 export function shutdownGraceMs(timeoutSeconds: number): number {
   return Math.max(timeoutSeconds * 500, timeoutSeconds * 1000 - 1000);
@@ -138,6 +142,18 @@ export async function startServer(
     logger,
   );
   let draining = false;
+  // requests whose handler has not answered yet: a stop that cut their connections waits for them
+  // (an upload's commit, a findings batch's clean-up) before it closes the database
+  let handling = 0;
+  const whenIdle = new EventEmitter();
+  const handled = async (answer: Response | Promise<Response>): Promise<Response> => {
+    handling++;
+    try {
+      return await answer;
+    } finally {
+      if (--handling === 0) whenIdle.emit('idle');
+    }
+  };
   const app = createApp(
     {
       ...services,
@@ -151,7 +167,7 @@ export async function startServer(
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve(
       {
-        fetch: app.fetch,
+        fetch: (request: Request, env: unknown) => handled(app.fetch(request, env)),
         port: config.port,
         hostname: config.host,
         // Node's default of 16 KiB for all headers together would refuse (431) a token of the
@@ -206,6 +222,15 @@ export async function startServer(
           clearTimeout(cut);
         });
       });
+      if (handling > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, HANDLERS_AFTER_CUT_MS);
+          whenIdle.once('idle', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
       await stopScheduler();
       await services.webhooks.stop();
       await services.findings.swept();

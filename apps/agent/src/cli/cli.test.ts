@@ -195,6 +195,18 @@ describe('sms-agent verify (the built CLI, with worker threads)', () => {
     expect(run.stderr).not.toMatch(/\n\s+at .*\.js:\d+/);
   });
 
+  it.each([
+    ['web-01 ', 'sms-agent: --name "web-01 ": cannot start or end with a space'],
+    ['web\n01', 'sms-agent: --name "web\\n01": cannot hold a control character'],
+    ['', 'sms-agent: --name "": expected an agent name'],
+  ])('daemon: exits 2 at the start on a --name the server would refuse: %j', async (name, message) => {
+    const run = await runAgent(['daemon', '--name', name, '--endpoint', 'http://127.0.0.1:9', '--once'], {
+      SMS_TOKEN: 'token',
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+  });
+
   it('describes every option in --help', async () => {
     const help = await runAgent(['verify', '--help']);
     expect(help.code).toBe(0);

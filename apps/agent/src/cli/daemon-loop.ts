@@ -67,6 +67,12 @@ const isFinal = (error: unknown) =>
 /** The request is no longer this lease's: another agent holds it, or it is gone. */
 const isGone = (error: unknown) =>
   isLeaseLost(error) || (isServerAnswer(error) && isSmsApiError(error) && error.status === 404);
+/** A poll refused for its `agent` (a server older than `CONSISTENCY_AGENT`: its query takes only `wait`). */
+const refusesName = (error: unknown) =>
+  isSmsApiError(error) &&
+  error.status === 400 &&
+  error.errorCode === ErrorCodes.InvalidParameter.code &&
+  /\bagent\b/.test(error.errorMsg ?? error.message);
 /** The server could not be reached or used for now (network, 5xx, 429, a proxy's page): worth trying again. */
 const isUnreachable = (error: unknown) =>
   isSmsNetworkError(error) ||
@@ -93,18 +99,28 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const claimBackoff = newBackoff();
   const lastFlush = { at: 0 };
   log(`sms-agent daemon: ${options.name} waiting for verification requests at ${client.endpoint}`);
+  // a server older than CONSISTENCY_AGENT refuses the name (400, the query's `agent`): this
+  // daemon then polls without it, for the requests of any task (what that server knows)
+  let byName = true;
   while (!stop.aborted) {
     let requests: VerificationRequest[];
     try {
       // by name: the requests of the tasks whose CONSISTENCY_AGENT is this one's too
       ({ requests } = await client.pollConsistencyChecks({
         wait: POLL_WAIT_SECONDS,
-        agent: options.name,
+        ...(byName ? { agent: options.name } : {}),
         signal: stop,
       }));
       backoff.reset();
     } catch (error) {
       if (stop.aborted) break;
+      if (byName && refusesName(error)) {
+        byName = false;
+        log(
+          `the server does not take the agent's name in its polls (${describeError(error)}): it is older than this agent; polling without it`,
+        );
+        continue;
+      }
       const delay = backoff.next();
       log(`poll failed: ${describeError(error)}; retrying in ${Math.round(delay / 100) / 10} s`);
       await pause(delay, stop);
@@ -210,6 +226,8 @@ async function work(options: DaemonOptions, request: VerificationRequest, leaseI
   let renewAgain: ReturnType<typeof setTimeout> | undefined;
   // set once the request is finished or handed back: a renewal still in flight then says nothing more
   let over = false;
+  // when a renewal was last answered: the server answers, whatever its other calls do
+  let answeredAt = 0;
   const renew = async () => {
     try {
       await client.heartbeatConsistencyCheck(request.id, {
@@ -218,6 +236,7 @@ async function work(options: DaemonOptions, request: VerificationRequest, leaseI
         runId,
         ...calls,
       });
+      answeredAt = Date.now();
       renewBackoff.reset();
     } catch (error) {
       if (over) return;
@@ -249,7 +268,15 @@ async function work(options: DaemonOptions, request: VerificationRequest, leaseI
         ? ({ allowed: false, reason: `the lease of request ${request.id} was lost` } as const)
         : ({ allowed: true } as const);
     };
-    const ended = await verifyRequest(options, request, runId, abandon.signal, mayUpload, grace.signal);
+    const ended = await verifyRequest(
+      options,
+      request,
+      runId,
+      abandon.signal,
+      mayUpload,
+      grace.signal,
+      () => answeredAt,
+    );
     if (lost) return;
     if (ended === 'interrupted' || ended === 'unreachable') {
       await handBack(options, request, leaseId, grace.signal);
@@ -281,9 +308,11 @@ async function readRequestRun(
   options: DaemonOptions,
   request: VerificationRequest,
   signal: AbortSignal,
+  answeredAt: () => number,
 ): Promise<Awaited<ReturnType<typeof readTaskRun>> | 'unreachable'> {
   const backoff = options.backoff?.() ?? new Backoff();
   const until = Date.now() + (options.unreachableRetryMs ?? UNREACHABLE_RETRY_MS);
+  let firstFailure: number | undefined;
   for (;;) {
     try {
       return await readTaskRun(
@@ -295,8 +324,12 @@ async function readRequestRun(
       );
     } catch (error) {
       if (signal.aborted || !isUnreachable(error)) throw error;
+      firstFailure ??= Date.now();
       const delay = backoff.next();
       if (Date.now() + delay > until) {
+        // the server answered a renewal since the reads began to fail: it is there, and its answer
+        // for this task's configuration is the error (handed back, it would be taken again at once)
+        if (answeredAt() > firstFailure) throw error;
         options.log(
           `request ${request.id}: the configuration of task ${request.task_id} could not be read (${describeError(error)}); handing the request back`,
         );
@@ -318,9 +351,10 @@ async function verifyRequest(
   signal: AbortSignal,
   mayUpload: NonNullable<VerificationControl['mayUpload']>,
   uploadSignal: AbortSignal,
+  answeredAt: () => number,
 ): Promise<Ending | 'interrupted' | 'unreachable'> {
   try {
-    const read = await readRequestRun(options, request, signal);
+    const read = await readRequestRun(options, request, signal, answeredAt);
     if (read === 'unreachable') return read;
     const { plan, notices } = read;
     for (const notice of notices) options.log(`notice: ${notice}`);
@@ -415,7 +449,9 @@ async function handBack(
     options.log(`released request ${request.id}: pending again`);
   } catch (error) {
     options.log(
-      `request ${request.id}: release failed (${describeError(error)}); it is pending again once its lease expires`,
+      isLeaseLost(error)
+        ? `request ${request.id}: its lease had run out: it is pending again (or another agent's)`
+        : `request ${request.id}: release failed (${describeError(error)}); it is pending again once its lease expires`,
     );
   }
 }

@@ -1,12 +1,24 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { positiveInteger, SIGNAL_EXIT, say, uploadContext, uploadOptions } from './shared.js';
+import { positiveInteger, SIGNAL_EXIT, say, UsageError, uploadContext, uploadOptions } from './shared.js';
 
 function leaseSeconds(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 10 || Number(value) > 3600)
     throw new InvalidArgumentError('expected whole seconds 10..3600');
   return Number(value);
+}
+
+/**
+ * `--name` (default the host name), as the server takes it: a task's `CONSISTENCY_AGENT` names
+ * one. Checked here, so that a bad one is told at the start, not as every poll failing.
+ */
+async function agentName(name: string): Promise<string> {
+  const [{ AgentNameSchema }, v] = await Promise.all([import('@sms/domain'), import('valibot')]);
+  const parsed = v.safeParse(AgentNameSchema, name);
+  if (!parsed.success)
+    throw new UsageError(`--name ${JSON.stringify(name)}: ${parsed.issues.map((i) => i.message).join('; ')}`);
+  return parsed.output;
 }
 
 export function registerDaemon(program: Command): void {
@@ -16,12 +28,13 @@ export function registerDaemon(program: Command): void {
       .summary('take verification requests from the server and run them (for a systemd unit)')
       .description(
         'long-poll the server for the verification requests of the tasks of the project\n' +
-          '("Verify now", schedules), take one at a time with a lease (renewed every third\n' +
-          "of it), run it as sms-agent run --task would, and finish it done with the run's\n" +
-          'verdict, or failed with the error (a key the task lacks fails the request, not\n' +
-          'the daemon). A renewal refused (the lease expired and another agent took the\n' +
-          'request) abandons the run. Network errors and server restarts are waited out\n' +
-          '(1 s doubling to 30 s); it never exits for them. SIGTERM or SIGINT: take no more\n' +
+          '("Verify now", schedules) that this agent may take (a task whose CONSISTENCY_AGENT\n' +
+          'is set goes only to the agent of that --name), take one at a time with a lease\n' +
+          '(renewed every third of it), run it as sms-agent run --task would, and finish it\n' +
+          "done with the run's verdict, or failed with the error (a key the task lacks fails\n" +
+          'the request, not the daemon). A renewal refused (the lease expired and another\n' +
+          'agent took the request) abandons the run. Network errors and server restarts are\n' +
+          'waited out (1 s doubling to 30 s); it never exits for them. SIGTERM or SIGINT: take no more\n' +
           'requests, interrupt the running one and hand it back (release), exit 0; a\n' +
           'second signal exits at once. One line on stderr per event.',
       )
@@ -31,7 +44,10 @@ export function registerDaemon(program: Command): void {
         leaseSeconds,
         120,
       )
-      .option('--name <name>', 'the agent name sent with claims (default: the host name)')
+      .option(
+        '--name <name>',
+        "the agent's name, sent with polls and claims: a task's CONSISTENCY_AGENT names it (default: the host name)",
+      )
       .option('--once', 'take at most one request, then exit')
       .option(
         '--workers <n>',
@@ -39,6 +55,7 @@ export function registerDaemon(program: Command): void {
         positiveInteger(64),
       ),
   ).action(async (flags) => {
+    const name = await agentName(flags.name ?? hostname());
     const context = await uploadContext(flags);
     const { runDaemon } = await import('./daemon-loop.js');
     const stop = new AbortController();
@@ -52,7 +69,7 @@ export function registerDaemon(program: Command): void {
     try {
       await runDaemon({
         context,
-        name: flags.name ?? hostname(),
+        name,
         leaseSeconds: flags.lease,
         once: flags.once ?? false,
         workers: flags.workers,

@@ -75,6 +75,10 @@ describe("a task's run as its configuration says", () => {
     expect(() =>
       plan({ CONSISTENCY_DIR: '["/a"]', CONSISTENCY_TARGET: '/t', CONSISTENCY_SCHEDULE: '@every 5m' }),
     ).not.toThrow();
+    // for the server and the daemons' polls: a value this agent cannot read stops no run either
+    expect(() =>
+      plan({ CONSISTENCY_DIR: '["/a"]', CONSISTENCY_TARGET: '/t', CONSISTENCY_AGENT: 'web-01 ' }),
+    ).not.toThrow();
   });
 
   it('refuses --ssh for a target on this host', () => {

@@ -38,7 +38,7 @@ export interface TaskRunSettings {
 }
 
 /** Keys the agent does not use (the server's schedule): a value of them it cannot read stops nothing. */
-const SERVER_ONLY_KEYS = ['CONSISTENCY_SCHEDULE', 'CONSISTENCY_TIMEZONE'];
+const SERVER_ONLY_KEYS = ['CONSISTENCY_SCHEDULE', 'CONSISTENCY_TIMEZONE', 'CONSISTENCY_AGENT'];
 
 /** The command an admin runs to set a key of the task (the dashboard's task page does it too). */
 export function setCommand(task: string, key: string, example: string): string {

@@ -166,6 +166,21 @@ describe('delivering the spool', () => {
     expect(stored.counts).toEqual(['/b']);
   });
 
+  it("an upload another agent on the spool could not read from it is refused here as local, not as the server's", async () => {
+    const spool = newSpool();
+    const counts = spool.add(TASK, [result('/a')], RUN);
+    const listed = spool.list().entries.filter((e) => e.file === counts.file);
+    spool.fail(counts.file, 'it cannot be sent from the spool: line 3 of x.ndjson is not JSON');
+    const { client } = fakeClient();
+    const [outcome] = await deliverAll(client, spool, listed);
+    expect(outcome).toMatchObject({
+      status: 'refused',
+      local: true,
+      reason:
+        'it cannot be sent from the spool: line 3 of x.ndjson is not JSON (found by another sms-agent using this spool)',
+    });
+  });
+
   it('keeps the server-refused path as it was: moved to failed/ without the local mark', async () => {
     const spool = newSpool();
     spool.add(TASK, [result('/a')], RUN);

@@ -24,6 +24,8 @@ export type DeliveryOutcome =
   | { status: 'skipped'; file: string; entry: SpoolEntry; reason: string };
 
 const GONE = 'delivered or moved meanwhile by another sms-agent using this spool';
+/** The reason, written beside it in `failed/`, of an upload the spool cannot send (not the server's refusal). */
+const UNSENDABLE = 'it cannot be sent from the spool';
 
 /** Statuses after which the same upload can never succeed: it is moved to `failed/`. */
 const PERMANENT = new Set([400, 404, 409]);
@@ -127,7 +129,7 @@ export async function deliver(
     // a line breaks the API's rules (the client checks each before sending)
     if (error instanceof SpoolReadError || isSmsValidationError(error)) {
       if (!existsSync(file)) return goneFrom(spool, file, entry);
-      return moveToFailed(spool, file, entry, `it cannot be sent from the spool: ${reason}`, true);
+      return moveToFailed(spool, file, entry, `${UNSENDABLE}: ${reason}`, true);
     }
     if (!isSmsApiError(error) && !isSmsNetworkError(error)) {
       // an answer that is not the API's (a captive portal, a web app at that address, a body cut
@@ -159,12 +161,15 @@ function goneFrom(spool: Spool, file: string, entry: SpoolEntry): DeliveryOutcom
   } catch {
     // the other agent is still writing it
   }
+  // not the server's refusal: the other agent could not read it from the spool
+  const local = why.startsWith(UNSENDABLE);
   return {
     status: 'refused',
     file,
     entry,
-    reason: `${why} (sent by another sms-agent using this spool)`,
+    reason: `${why} (${local ? 'found' : 'sent'} by another sms-agent using this spool)`,
     movedTo: failed,
+    ...(local ? { local } : {}),
   };
 }
 

@@ -30,7 +30,12 @@ export async function verificationView(
   c: Context<AppEnv>,
   session: Session,
   taskId: string,
-  extra: { done?: string | undefined; error?: string; form?: Record<string, string> },
+  extra: {
+    done?: string | undefined;
+    error?: string;
+    form?: Record<string, string>;
+    shown?: Record<string, string>;
+  },
 ): Promise<VerificationView> {
   const deps = c.get('deps');
   const [configuration, requests, next] = await Promise.all([
@@ -46,6 +51,7 @@ export async function verificationView(
     ...(extra.done ? { done: extra.done } : {}),
     ...(extra.error ? { error: extra.error } : {}),
     ...(extra.form ? { form: extra.form } : {}),
+    ...(extra.shown ? { shown: extra.shown } : {}),
   };
 }
 
@@ -85,6 +91,13 @@ export function registerVerificationForms(app: Hono<AppEnv>): void {
       const verification = await verificationView(c, session, taskId, {
         error: `Nothing was saved: ${formatIssues(parsed.issues, { root: 'configuration' })}`,
         form: Object.fromEntries(CONFIG_KEYS.map((k) => [k, form[k] ?? ''])),
+        // what the page first showed, carried to the next save: a key set meanwhile is still not undone
+        shown: Object.fromEntries(
+          CONFIG_KEYS.flatMap((k) => {
+            const shown = form[`${SHOWN_PREFIX}${k}`];
+            return shown === undefined ? [] : [[k, shown]];
+          }),
+        ),
       });
       return render(
         c,

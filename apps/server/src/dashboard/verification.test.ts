@@ -124,6 +124,48 @@ describe('dashboard: verification on the task page', () => {
     ).toEqual(['CONSISTENCY_MODE', 'CONSISTENCY_TARGET']);
   });
 
+  it('keeps what a stale page showed across a refused save: the corrected save still leaves keys set meanwhile', async () => {
+    const id = await t.createTask(t.adminToken, 'web-06');
+    const browser = await signedIn();
+    const stale = configurationForm(await (await browser.get(`/ui/tasks/${id}`)).text());
+    await t.request(`/v3/tasks/${id}/configuration-setting`, {
+      method: 'POST',
+      headers: { 'x-auth-token': t.adminToken, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        configurations: [
+          { config_key: 'CONSISTENCY_SCHEDULE', config_value: '0 3 * * *' },
+          { config_key: 'CONSISTENCY_AGENT', config_value: 'web-09' },
+        ],
+      }),
+    });
+    const refused = await browser.post(`/ui/tasks/${id}/configuration`, {
+      ...stale,
+      csrf: browser.formToken(),
+      CONSISTENCY_MODE: 'fast',
+    });
+    expect(refused.status).toBe(400);
+    // the page drawn again, corrected, saved
+    const saved = await browser.post(`/ui/tasks/${id}/configuration`, {
+      ...configurationForm(await refused.text()),
+      csrf: browser.formToken(),
+      CONSISTENCY_MODE: 'content',
+    });
+    expect(saved.status).toBe(303);
+    const api = await t.request(`/v3/tasks/${id}/configuration-setting`, {
+      headers: { 'x-auth-token': t.adminToken },
+    });
+    expect(
+      ((await api.json()) as { configurations: { config_key: string }[] }).configurations.map(
+        (e) => e.config_key,
+      ),
+    ).toEqual(['CONSISTENCY_MODE', 'CONSISTENCY_SCHEDULE', 'CONSISTENCY_AGENT']);
+    // a request waits for the agent the task names, and the page says which
+    await browser.post(`/ui/tasks/${id}/verify-now`, { csrf: browser.formToken() });
+    expect(textOf(await (await browser.get(`/ui/tasks/${id}`)).text())).toContain(
+      'Waiting for the agent web-09',
+    );
+  });
+
   it('shows a viewer the configuration without forms', async () => {
     const id = await t.createTask(t.adminToken, 'web-03');
     await t.request(`/v3/tasks/${id}/configuration-setting`, {

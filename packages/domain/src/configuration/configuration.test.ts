@@ -90,6 +90,8 @@ describe('configuration values', () => {
       ['h'.repeat(256), /255/],
       ['web\n01', /control character/],
       ['web\u000001', /control character/],
+      ['web-01 ', /space/],
+      [' web-01', /space/],
     ],
   };
 

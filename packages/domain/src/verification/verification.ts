@@ -75,13 +75,16 @@ export type VerificationList = v.InferOutput<typeof VerificationListSchema>;
 
 /**
  * The name an agent gives itself (`sms-agent daemon --name`, default its host name): 1..255
- * characters, none a control character. A task's `CONSISTENCY_AGENT` names one.
+ * characters, none a control character, no space at either end. A task's `CONSISTENCY_AGENT`
+ * names one, matched exactly (case too: as the daemon prints it when it starts).
  */
 export const AgentNameSchema = v.pipe(
   v.string(),
   v.minLength(1, "expected an agent name (its host name, or the daemon's --name)"),
   v.maxLength(VerificationLimits.agentMaxLength),
   v.check((name) => !/\p{Cc}/u.test(name), 'cannot hold a control character'),
+  // matched exactly: a space typed at an end would leave its task's requests to no agent
+  v.check((name) => name.trim() === name, 'cannot start or end with a space'),
 );
 
 /**

@@ -22,6 +22,8 @@ export interface VerificationView {
   canEdit: boolean;
   /** The form's values after a refused save, and why it was refused. */
   form?: Record<string, string>;
+  /** After a refused save: the digests of what the page had shown before it (`shownDigest`). */
+  shown?: Record<string, string>;
   error?: string;
   done?: string;
 }
@@ -97,7 +99,7 @@ export const VerificationSection: FC<{
               <input
                 type="hidden"
                 name={`${SHOWN_PREFIX}${key}`}
-                value={shownDigest(values.get(key) ?? '')}
+                value={view.shown?.[key] ?? shownDigest(values.get(key) ?? '')}
               />
               <span id={`hint-${key}`} class="muted">
                 {KEY_HINT[key]}
@@ -158,7 +160,11 @@ export const VerificationSection: FC<{
                     <time datetime={new Date(r.created_at).toISOString()}>{formatTime(r.created_at)}</time>
                   </td>
                   <td>{r.origin === 'schedule' ? 'the schedule' : (r.created_by ?? '')}</td>
-                  <td>{STATE_LABEL[r.state]}</td>
+                  <td>
+                    {r.state === 'pending' && values.has('CONSISTENCY_AGENT')
+                      ? `Waiting for the agent ${values.get('CONSISTENCY_AGENT')}`
+                      : STATE_LABEL[r.state]}
+                  </td>
                   <td>{r.agent ?? ''}</td>
                   <td>{r.run_id ? <code title={r.run_id}>{shortRun(r.run_id)}</code> : ''}</td>
                   <td>
