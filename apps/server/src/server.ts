@@ -78,8 +78,13 @@ export async function createServices(
   };
 }
 
-/** How long a stop waits, after the connections are gone, for the handlers still answering. */
-const HANDLERS_AFTER_CUT_MS = 500;
+/**
+ * How long a stop waits, after the connections are gone, for the handlers still answering: half of
+ * what the shutdown timeout leaves after the cut (at most 0.5 s), the rest for closing down.
+ */
+export function handlersAfterCutMs(timeoutSeconds: number): number {
+  return (timeoutSeconds * 1000 - shutdownGraceMs(timeoutSeconds)) / 2;
+}
 
 /**
  * How long a stop waits for requests in flight before it cuts their connections: the shutdown
@@ -143,7 +148,8 @@ export async function startServer(
   );
   let draining = false;
   // requests whose handler has not answered yet: a stop that cut their connections waits for them
-  // (an upload's commit, a findings batch's clean-up) before it closes the database
+  // (an upload's commit, a findings batch's clean-up) before it closes the database. A streamed
+  // answer (a findings download) counts until its response starts: its later reads end with it.
   let handling = 0;
   const whenIdle = new EventEmitter();
   const handled = async (answer: Response | Promise<Response>): Promise<Response> => {
@@ -224,7 +230,7 @@ export async function startServer(
       });
       if (handling > 0) {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, HANDLERS_AFTER_CUT_MS);
+          const timer = setTimeout(resolve, handlersAfterCutMs(config.shutdownTimeoutSeconds));
           whenIdle.once('idle', () => {
             clearTimeout(timer);
             resolve();

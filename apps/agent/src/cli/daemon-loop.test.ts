@@ -345,6 +345,34 @@ describe('the daemon while the server is away after a claim', () => {
     expect(d.log.some((l) => l.includes('handing the request back'))).toBe(true);
   });
 
+  it('hands the request back when its reads fail on the network, though a renewal gets through', async () => {
+    let d: ReturnType<typeof daemonWith>;
+    d = daemonWith(
+      {
+        claimConsistencyCheck: claimed('vr-9'),
+        // answered, a moment after the first read failed
+        async heartbeatConsistencyCheck() {
+          await sleep(100);
+          return {};
+        },
+        async getConfiguration() {
+          throw refused;
+        },
+        async releaseConsistencyCheck() {
+          d.stop.abort('SIGTERM');
+          return request('vr-9');
+        },
+      },
+      [request('vr-9')],
+      newSpool(),
+      { backoff: () => new Backoff(50, 100), unreachableRetryMs: 400 },
+    );
+    await d.running;
+    // a server that fails over, say: not this task's fault, and not a failed run
+    expect(d.calls.releaseConsistencyCheck).toBe(1);
+    expect(d.calls.finishConsistencyCheck).toBeUndefined();
+  });
+
   it('fails the request with the error when only its configuration cannot be read (the server answers the rest)', async () => {
     let d: ReturnType<typeof daemonWith>;
     let finished: { state?: string; error?: string } | undefined;
@@ -371,8 +399,7 @@ describe('the daemon while the server is away after a claim', () => {
       },
       [request('vr-8')],
       newSpool(),
-      // renewals every 3.3 s (a 10 s lease): at least one answered while the reads fail
-      { backoff: () => new Backoff(50, 100), unreachableRetryMs: 4500, leaseSeconds: 10 },
+      { backoff: () => new Backoff(50, 100), unreachableRetryMs: 400 },
     );
     await d.running;
     // handed back, it would be taken again at once, for ever, with nothing on the page
@@ -483,5 +510,36 @@ describe('the daemon and a server older than CONSISTENCY_AGENT', () => {
     await d.running;
     expect(asked.slice(0, 3)).toEqual(['test-host', undefined, undefined]);
     expect(d.log.some((l) => l.includes('older than this agent; polling without it'))).toBe(true);
+  });
+});
+
+describe('the daemon and a server upgraded while it runs', () => {
+  it('asks by name again once the server was away (a restart, perhaps into a newer version)', async () => {
+    const asked: (string | undefined)[] = [];
+    const d = daemonWith(
+      {
+        async pollConsistencyChecks(options: { agent?: string; signal?: AbortSignal }) {
+          asked.push(options.agent);
+          if (asked.length === 1)
+            throw new SmsApiError({
+              status: 400,
+              errorCode: 'SMS.1001',
+              errorMsg: 'agent: is not a field of this object; remove it',
+              requestId: undefined,
+              body: {},
+            });
+          if (asked.length === 2) throw refused;
+          await sleep(5, undefined, options.signal ? { signal: options.signal } : {}).catch(() => {});
+          return { requests: [] };
+        },
+      },
+      [],
+      newSpool(),
+      { backoff: () => new Backoff(20, 40) },
+    );
+    for (let i = 0; i < 200 && asked.length < 3; i++) await sleep(10);
+    d.stop.abort('SIGTERM');
+    await d.running;
+    expect(asked.slice(0, 3)).toEqual(['test-host', undefined, 'test-host']);
   });
 });

@@ -72,7 +72,7 @@ const refusesName = (error: unknown) =>
   isSmsApiError(error) &&
   error.status === 400 &&
   error.errorCode === ErrorCodes.InvalidParameter.code &&
-  /\bagent\b/.test(error.errorMsg ?? error.message);
+  /^agent: is not a field\b/.test(error.errorMsg ?? '');
 /** The server could not be reached or used for now (network, 5xx, 429, a proxy's page): worth trying again. */
 const isUnreachable = (error: unknown) =>
   isSmsNetworkError(error) ||
@@ -114,6 +114,8 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       backoff.reset();
     } catch (error) {
       if (stop.aborted) break;
+      // a server that went away may come back upgraded (that is when upgrades happen): ask by name again
+      if (!byName && isUnreachable(error)) byName = true;
       if (byName && refusesName(error)) {
         byName = false;
         log(
@@ -226,7 +228,7 @@ async function work(options: DaemonOptions, request: VerificationRequest, leaseI
   let renewAgain: ReturnType<typeof setTimeout> | undefined;
   // set once the request is finished or handed back: a renewal still in flight then says nothing more
   let over = false;
-  // when a renewal was last answered: the server answers, whatever its other calls do
+  // when a renewal was last answered (the server is there, whatever its other calls do)
   let answeredAt = 0;
   const renew = async () => {
     try {
@@ -275,7 +277,11 @@ async function work(options: DaemonOptions, request: VerificationRequest, leaseI
       abandon.signal,
       mayUpload,
       grace.signal,
-      () => answeredAt,
+      async () => {
+        const before = answeredAt;
+        await renew();
+        return answeredAt > before;
+      },
     );
     if (lost) return;
     if (ended === 'interrupted' || ended === 'unreachable') {
@@ -308,11 +314,10 @@ async function readRequestRun(
   options: DaemonOptions,
   request: VerificationRequest,
   signal: AbortSignal,
-  answeredAt: () => number,
+  answers: () => Promise<boolean>,
 ): Promise<Awaited<ReturnType<typeof readTaskRun>> | 'unreachable'> {
   const backoff = options.backoff?.() ?? new Backoff();
   const until = Date.now() + (options.unreachableRetryMs ?? UNREACHABLE_RETRY_MS);
-  let firstFailure: number | undefined;
   for (;;) {
     try {
       return await readTaskRun(
@@ -324,12 +329,12 @@ async function readRequestRun(
       );
     } catch (error) {
       if (signal.aborted || !isUnreachable(error)) throw error;
-      firstFailure ??= Date.now();
       const delay = backoff.next();
       if (Date.now() + delay > until) {
-        // the server answered a renewal since the reads began to fail: it is there, and its answer
-        // for this task's configuration is the error (handed back, it would be taken again at once)
-        if (answeredAt() > firstFailure) throw error;
+        // The server's own error for this read (not the network's, not a proxy's page) while it
+        // answers a renewal sent now: it is there, and its answer for this task's configuration is
+        // the error. Handed back, the request would be taken again at once, for ever.
+        if (isServerAnswer(error) && (await answers())) throw error;
         options.log(
           `request ${request.id}: the configuration of task ${request.task_id} could not be read (${describeError(error)}); handing the request back`,
         );
@@ -351,10 +356,10 @@ async function verifyRequest(
   signal: AbortSignal,
   mayUpload: NonNullable<VerificationControl['mayUpload']>,
   uploadSignal: AbortSignal,
-  answeredAt: () => number,
+  answers: () => Promise<boolean>,
 ): Promise<Ending | 'interrupted' | 'unreachable'> {
   try {
-    const read = await readRequestRun(options, request, signal, answeredAt);
+    const read = await readRequestRun(options, request, signal, answers);
     if (read === 'unreachable') return read;
     const { plan, notices } = read;
     for (const notice of notices) options.log(`notice: ${notice}`);
@@ -449,8 +454,8 @@ async function handBack(
     options.log(`released request ${request.id}: pending again`);
   } catch (error) {
     options.log(
-      isLeaseLost(error)
-        ? `request ${request.id}: its lease had run out: it is pending again (or another agent's)`
+      isGone(error)
+        ? `request ${request.id}: not handed back (${describeError(error)}): its lease had run out, or the request is gone`
         : `request ${request.id}: release failed (${describeError(error)}); it is pending again once its lease expires`,
     );
   }

@@ -13,11 +13,13 @@ function leaseSeconds(value: string): number {
  * `--name` (default the host name), as the server takes it: a task's `CONSISTENCY_AGENT` names
  * one. Checked here, so that a bad one is told at the start, not as every poll failing.
  */
-async function agentName(name: string): Promise<string> {
+async function agentName(name: string, given: boolean): Promise<string> {
   const [{ AgentNameSchema }, v] = await Promise.all([import('@sms/domain'), import('valibot')]);
   const parsed = v.safeParse(AgentNameSchema, name);
   if (!parsed.success)
-    throw new UsageError(`--name ${JSON.stringify(name)}: ${parsed.issues.map((i) => i.message).join('; ')}`);
+    throw new UsageError(
+      `${given ? '--name' : 'the host name (the default --name)'} ${JSON.stringify(name)}: ${parsed.issues.map((i) => i.message).join('; ')}${given ? '' : '; give --name'}`,
+    );
   return parsed.output;
 }
 
@@ -34,9 +36,9 @@ export function registerDaemon(program: Command): void {
           "done with the run's verdict, or failed with the error (a key the task lacks fails\n" +
           'the request, not the daemon). A renewal refused (the lease expired and another\n' +
           'agent took the request) abandons the run. Network errors and server restarts are\n' +
-          'waited out (1 s doubling to 30 s); it never exits for them. SIGTERM or SIGINT: take no more\n' +
-          'requests, interrupt the running one and hand it back (release), exit 0; a\n' +
-          'second signal exits at once. One line on stderr per event.',
+          'waited out (1 s doubling to 30 s); it never exits for them. SIGTERM or SIGINT:\n' +
+          'take no more requests, interrupt the running one and hand it back (release),\n' +
+          'exit 0; a second signal exits at once. One line on stderr per event.',
       )
       .option(
         '--lease <seconds>',
@@ -55,7 +57,7 @@ export function registerDaemon(program: Command): void {
         positiveInteger(64),
       ),
   ).action(async (flags) => {
-    const name = await agentName(flags.name ?? hostname());
+    const name = await agentName(flags.name ?? hostname(), flags.name !== undefined);
     const context = await uploadContext(flags);
     const { runDaemon } = await import('./daemon-loop.js');
     const stop = new AbortController();
