@@ -484,6 +484,16 @@ describe('the daemon while the server is away after a claim', () => {
   });
 });
 
+/** An older server's answer to a poll that gives the agent's name: its query takes only `wait`. */
+const nameRefused = () =>
+  new SmsApiError({
+    status: 400,
+    errorCode: 'SMS.1001',
+    errorMsg: 'agent: is not a field of this object; remove it',
+    requestId: undefined,
+    body: {},
+  });
+
 describe('the daemon and a server older than CONSISTENCY_AGENT', () => {
   it("polls without its name once the server refuses it (400 on the query's agent)", async () => {
     const asked: (string | undefined)[] = [];
@@ -491,14 +501,7 @@ describe('the daemon and a server older than CONSISTENCY_AGENT', () => {
       {
         async pollConsistencyChecks(options: { agent?: string; signal?: AbortSignal }) {
           asked.push(options.agent);
-          if (options.agent !== undefined)
-            throw new SmsApiError({
-              status: 400,
-              errorCode: 'SMS.1001',
-              errorMsg: 'agent: is not a field of this object; remove it',
-              requestId: undefined,
-              body: {},
-            });
+          if (options.agent !== undefined) throw nameRefused();
           await sleep(5, undefined, options.signal ? { signal: options.signal } : {}).catch(() => {});
           return { requests: [] };
         },
@@ -520,14 +523,7 @@ describe('the daemon and a server upgraded while it runs', () => {
       {
         async pollConsistencyChecks(options: { agent?: string; signal?: AbortSignal }) {
           asked.push(options.agent);
-          if (asked.length === 1)
-            throw new SmsApiError({
-              status: 400,
-              errorCode: 'SMS.1001',
-              errorMsg: 'agent: is not a field of this object; remove it',
-              requestId: undefined,
-              body: {},
-            });
+          if (asked.length === 1) throw nameRefused();
           if (asked.length === 2) throw refused;
           await sleep(5, undefined, options.signal ? { signal: options.signal } : {}).catch(() => {});
           return { requests: [] };
