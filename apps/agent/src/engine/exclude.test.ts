@@ -83,6 +83,36 @@ describe('the compiled exclude matcher', () => {
   });
 });
 
+describe("rsync's rule prefixes and backslashes", () => {
+  it('reads "- " as the exclude rule it is for rsync (its --exclude and --exclude-from), the rest the pattern', () => {
+    const matcher = new ExcludeMatcher(['- other/', '- *.tmp']);
+    expect(matcher.matches('other', true)).toBe(true);
+    expect(matcher.matches('a/b.tmp', false)).toBe(true);
+    expect(matcher.matches('- other', true)).toBe(false);
+    expect(parseExcludeFile('- other/\n- /cache\n', 'rules')).toEqual(['- other/', '- /cache']);
+    expect(new ExcludeMatcher(parseExcludeFile('- /cache\n', 'rules')).matches('cache', true)).toBe(true);
+    expect(() => new ExcludeMatcher(['- '])).toThrow('an empty pattern would exclude nothing useful');
+  });
+
+  it('refuses an include rule ("+ "), which would have left its paths in, with the file and line', () => {
+    expect(() => parseExcludeFile('+ keep/\n+ keep/**\n- *\n', 'rules')).toThrow(
+      'rules line 1: --exclude "+ keep/": "+ " is rsync\'s include rule, and this agent only excludes: leave it out, or exclude what it would not include',
+    );
+    expect(() => new ExcludeMatcher(['+ keep'])).toThrow(ExcludeError);
+  });
+
+  it('keeps a backslash literal, and refuses one beside wildcards, where rsync reads it as an escape', () => {
+    expect(new ExcludeMatcher(['a\\b']).matches('d/a\\b', false)).toBe(true);
+    for (const p of ['report\\?', '*\\', '\\n*', 'br\\[ack\\]et'])
+      expect(() => new ExcludeMatcher([p]), p).toThrow(
+        /a backslash in a pattern with wildcards is rsync's escape/,
+      );
+    // the way to write a literal wildcard: a class
+    expect(new ExcludeMatcher(['report[?]']).matches('report?', false)).toBe(true);
+    expect(new ExcludeMatcher(['report[?]']).matches('report1', false)).toBe(false);
+  });
+});
+
 describe('--exclude-from files', () => {
   it('take one pattern a line, leaving out blank lines, # comments and a CR at the end', () => {
     expect(parseExcludeFile('# logs\n*.log\r\n\n  \ncache/\n#tmp\n/var/tmp\n', 'list')).toEqual([

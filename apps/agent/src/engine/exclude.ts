@@ -69,11 +69,23 @@ export interface ParsedPattern {
 
 /** Takes a pattern apart; throws `ExcludeError` naming it when it is empty or no pattern at all. */
 export function parsePattern(pattern: string): ParsedPattern {
-  if (pattern.trim() === '' || pattern === '/')
+  // rsync's rule prefixes, which its --exclude and --exclude-from read: `- ` excludes the rest
+  if (pattern.startsWith('+ '))
+    throw new ExcludeError(
+      `--exclude ${JSON.stringify(pattern)}: "+ " is rsync's include rule, and this agent only excludes: leave it out, or exclude what it would not include`,
+    );
+  const rule = pattern.startsWith('- ') ? pattern.slice(2) : pattern;
+  if (rule.trim() === '' || rule === '/')
     throw new ExcludeError(
       `--exclude ${JSON.stringify(pattern)}: an empty pattern would exclude nothing useful`,
     );
-  let body = pattern;
+  // rsync reads a backslash in a pattern with wildcards as an escape (`\?` a literal ?), and a
+  // literal one elsewhere; here it is always literal: refused where the two would differ
+  if (rule.includes('\\') && GLOB_CHARS.test(rule))
+    throw new ExcludeError(
+      `--exclude ${JSON.stringify(pattern)}: a backslash in a pattern with wildcards is rsync's escape, which this agent does not read: write a literal *, ? or [ as a class ([*], [?], [[]), without a backslash`,
+    );
+  let body = rule;
   const dirOnly = body.endsWith('/');
   if (dirOnly) body = body.slice(0, -1);
   const anchored = body.includes('/');
