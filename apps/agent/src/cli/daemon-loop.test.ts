@@ -317,15 +317,27 @@ describe('the daemon while the server is away after a claim', () => {
     expect(d.calls.releaseConsistencyCheck).toBeUndefined();
   });
 
-  it('hands the request back, not failed, when the server stays away past the retries', async () => {
+  it.each([
+    [
+      'when the server stays away past the retries, its renewals too',
+      async () => {
+        throw refused;
+      },
+    ],
+    [
+      // a server that fails over, say: not this task's fault, and not a failed run
+      'when its reads fail on the network, though a renewal gets through (a moment after the first read failed)',
+      async () => {
+        await sleep(100);
+        return {};
+      },
+    ],
+  ] as const)('hands the request back, not failed, %s', async (_, heartbeat) => {
     let d: ReturnType<typeof daemonWith>;
     d = daemonWith(
       {
         claimConsistencyCheck: claimed('vr-5'),
-        // away for everything since the claim: its renewals too
-        async heartbeatConsistencyCheck() {
-          throw refused;
-        },
+        heartbeatConsistencyCheck: heartbeat,
         async getConfiguration() {
           throw refused;
         },
@@ -343,34 +355,6 @@ describe('the daemon while the server is away after a claim', () => {
     expect(d.calls.releaseConsistencyCheck).toBe(1);
     expect(d.calls.finishConsistencyCheck).toBeUndefined();
     expect(d.log.some((l) => l.includes('handing the request back'))).toBe(true);
-  });
-
-  it('hands the request back when its reads fail on the network, though a renewal gets through', async () => {
-    let d: ReturnType<typeof daemonWith>;
-    d = daemonWith(
-      {
-        claimConsistencyCheck: claimed('vr-9'),
-        // answered, a moment after the first read failed
-        async heartbeatConsistencyCheck() {
-          await sleep(100);
-          return {};
-        },
-        async getConfiguration() {
-          throw refused;
-        },
-        async releaseConsistencyCheck() {
-          d.stop.abort('SIGTERM');
-          return request('vr-9');
-        },
-      },
-      [request('vr-9')],
-      newSpool(),
-      { backoff: () => new Backoff(50, 100), unreachableRetryMs: 400 },
-    );
-    await d.running;
-    // a server that fails over, say: not this task's fault, and not a failed run
-    expect(d.calls.releaseConsistencyCheck).toBe(1);
-    expect(d.calls.finishConsistencyCheck).toBeUndefined();
   });
 
   it('fails the request with the error when only its configuration cannot be read (the server answers the rest)', async () => {

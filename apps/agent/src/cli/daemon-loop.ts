@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isSmsApiError, isSmsNetworkError, type VerificationRequest } from '@sms/client';
+import { isSmsApiError, isSmsNetworkError, type SmsApiError, type VerificationRequest } from '@sms/client';
 import { deriveCheckResult, ErrorCodes, VerificationLimits } from '@sms/domain';
 import { crypto } from '../builtins.js';
 import { describeError } from '../engine/listing.js';
@@ -60,13 +60,12 @@ const isLeaseLost = (error: unknown) => isSmsApiError(error) && error.errorCode 
  * The server's own answer (it has an error code): a 404 or 403 without one is a proxy's or a load
  * balancer's page, say while the server is redeployed, and proves nothing about the request.
  */
-const isServerAnswer = (error: unknown) => isSmsApiError(error) && error.errorCode !== undefined;
+const isServerAnswer = (error: unknown): error is SmsApiError =>
+  isSmsApiError(error) && error.errorCode !== undefined;
 /** An answer after which the same call can never succeed (the request is gone, or no longer this lease's). */
-const isFinal = (error: unknown) =>
-  isServerAnswer(error) && isSmsApiError(error) && [400, 403, 404, 409].includes(error.status);
+const isFinal = (error: unknown) => isServerAnswer(error) && [400, 403, 404, 409].includes(error.status);
 /** The request is no longer this lease's: another agent holds it, or it is gone. */
-const isGone = (error: unknown) =>
-  isLeaseLost(error) || (isServerAnswer(error) && isSmsApiError(error) && error.status === 404);
+const isGone = (error: unknown) => isLeaseLost(error) || (isServerAnswer(error) && error.status === 404);
 /** A poll refused for its `agent` (a server older than `CONSISTENCY_AGENT`: its query takes only `wait`). */
 const refusesName = (error: unknown) =>
   isSmsApiError(error) &&
@@ -77,6 +76,9 @@ const refusesName = (error: unknown) =>
 const isUnreachable = (error: unknown) =>
   isSmsNetworkError(error) ||
   (isSmsApiError(error) && (error.status >= 500 || error.status === 429 || error.errorCode === undefined));
+
+/** A wait as the log says it: `1.6 s`. */
+const inSeconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
 
 /** Sleeps `ms`, or less when `signal` fires first. */
 async function pause(ms: number, signal: AbortSignal): Promise<void> {
@@ -124,7 +126,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
         continue;
       }
       const delay = backoff.next();
-      log(`poll failed: ${describeError(error)}; retrying in ${Math.round(delay / 100) / 10} s`);
+      log(`poll failed: ${describeError(error)}; retrying in ${inSeconds(delay)}`);
       await pause(delay, stop);
       continue;
     }
@@ -249,7 +251,7 @@ async function work(options: DaemonOptions, request: VerificationRequest, leaseI
       } else if (!grace.signal.aborted) {
         const delay = renewBackoff.next();
         log(
-          `request ${request.id}: heartbeat failed (${describeError(error)}); trying again in ${Math.round(delay / 100) / 10} s`,
+          `request ${request.id}: heartbeat failed (${describeError(error)}); trying again in ${inSeconds(delay)}`,
         );
         if (renewAgain === undefined && !lost)
           renewAgain = setTimeout(() => {
@@ -341,7 +343,7 @@ async function readRequestRun(
         return 'unreachable';
       }
       options.log(
-        `request ${request.id}: the configuration of task ${request.task_id} could not be read (${describeError(error)}); trying again in ${Math.round(delay / 100) / 10} s`,
+        `request ${request.id}: the configuration of task ${request.task_id} could not be read (${describeError(error)}); trying again in ${inSeconds(delay)}`,
       );
       await pause(delay, signal);
     }
@@ -435,7 +437,7 @@ async function finish(
         return;
       }
       options.log(
-        `request ${request.id}: finish failed (${describeError(error)}); retrying in ${Math.round(delay / 100) / 10} s`,
+        `request ${request.id}: finish failed (${describeError(error)}); retrying in ${inSeconds(delay)}`,
       );
       await pause(delay, options.stop);
     }

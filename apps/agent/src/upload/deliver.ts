@@ -1,4 +1,4 @@
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isSmsApiError, isSmsNetworkError, isSmsValidationError, type SmsClient } from '@sms/client';
 import { type ConsistencyResult, ErrorCodes, type FindingsLine, Limits } from '@sms/domain';
@@ -155,12 +155,8 @@ export async function deliver(
 function goneFrom(spool: Spool, file: string, entry: SpoolEntry): DeliveryOutcome {
   const failed = spool.failedPathOf(file);
   if (!existsSync(failed)) return { status: 'gone', file, entry, reason: GONE };
-  let why = 'the server refused it';
-  try {
-    why = readFileSync(`${failed}.reason.txt`, 'utf8').trim() || why;
-  } catch {
-    // the other agent is still writing it
-  }
+  // none yet: the other agent is still writing it
+  const why = spool.failedReason(failed) || 'the server refused it';
   // not the server's refusal: the other agent could not read it from the spool
   const local = why.startsWith(UNSENDABLE);
   return {

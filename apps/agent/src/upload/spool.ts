@@ -196,13 +196,7 @@ export class Spool {
   listFailed(): { entries: FailedUpload[]; broken: { file: string; reason: string }[] } {
     const { entries, broken } = readUploads(this.failedDir);
     return {
-      entries: entries.map((e) => {
-        let reason = 'no reason was kept';
-        try {
-          reason = readFileSync(`${e.file}.reason.txt`, 'utf8').trim();
-        } catch {}
-        return { ...e, reason };
-      }),
+      entries: entries.map((e) => ({ ...e, reason: this.failedReason(e.file) ?? 'no reason was kept' })),
       broken,
     };
   }
@@ -255,6 +249,15 @@ export class Spool {
   remove(file: string): void {
     rmSync(file, { force: true });
     rmSync(linesFileOf(file), { force: true });
+  }
+
+  /** The reason written beside an upload in `failed/` (undefined: none, or not yet). */
+  failedReason(failedFile: string): string | undefined {
+    try {
+      return readFileSync(`${failedFile}.reason.txt`, 'utf8').trim();
+    } catch {
+      return undefined;
+    }
   }
 
   /** Where `fail` moves an upload: `failed/` under the spool, by the same name. */
