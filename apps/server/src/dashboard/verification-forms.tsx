@@ -76,10 +76,16 @@ export function registerVerificationForms(app: Hono<AppEnv>): void {
     // `sms-agent config`) set a key would otherwise remove it or put back its old value. An emptied
     // field removes its key. A form without what the page showed (an older page) sends every field
     // that is set or was set.
+    const shown: Record<string, string> = Object.fromEntries(
+      CONFIG_KEYS.flatMap((key) => {
+        const digest = form[`${SHOWN_PREFIX}${key}`];
+        return digest === undefined ? [] : [[key, digest]];
+      }),
+    );
     const changed = (key: (typeof CONFIG_KEYS)[number]) => {
       const value = (form[key] ?? '').trim();
-      const shown = form[`${SHOWN_PREFIX}${key}`];
-      return shown === undefined ? value !== '' || set.has(key) : shownDigest(value) !== shown;
+      const digest = shown[key];
+      return digest === undefined ? value !== '' || set.has(key) : shownDigest(value) !== digest;
     };
     const configurations = CONFIG_KEYS.filter(changed).map((key) => ({
       config_key: key,
@@ -92,12 +98,7 @@ export function registerVerificationForms(app: Hono<AppEnv>): void {
         error: `Nothing was saved: ${formatIssues(parsed.issues, { root: 'configuration' })}`,
         form: Object.fromEntries(CONFIG_KEYS.map((k) => [k, form[k] ?? ''])),
         // what the page first showed, carried to the next save: a key set meanwhile is still not undone
-        shown: Object.fromEntries(
-          CONFIG_KEYS.flatMap((k) => {
-            const shown = form[`${SHOWN_PREFIX}${k}`];
-            return shown === undefined ? [] : [[k, shown]];
-          }),
-        ),
+        shown,
       });
       return render(
         c,

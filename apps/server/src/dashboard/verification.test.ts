@@ -12,6 +12,25 @@ afterEach(async () => {
 
 const signedIn = (user = 'admin', password = ADMIN_PASSWORD) => signedInBrowser(t, user, password);
 
+type Entry = { config_key: string; config_value: string };
+
+/** Sets keys of a task's configuration through the API, as another admin or `sms-agent config` does. */
+function setConfiguration(id: string, configurations: Entry[]) {
+  return t.request(`/v3/tasks/${id}/configuration-setting`, {
+    method: 'POST',
+    headers: { 'x-auth-token': t.adminToken, 'content-type': 'application/json' },
+    body: JSON.stringify({ configurations }),
+  });
+}
+
+/** The task's configuration as the API reads it. */
+async function storedConfiguration(id: string): Promise<Entry[]> {
+  const res = await t.request(`/v3/tasks/${id}/configuration-setting`, {
+    headers: { 'x-auth-token': t.adminToken },
+  });
+  return ((await res.json()) as { configurations: Entry[] }).configurations;
+}
+
 /** The configuration form as a page shows it: each of its inputs' names and values, as a browser sends them. */
 function configurationForm(html: string): Record<string, string> {
   const form = html.slice(html.indexOf('action="/ui/tasks/'), html.indexOf('Save the configuration'));
@@ -39,10 +58,8 @@ describe('dashboard: verification on the task page', () => {
     expect(page).toContain('value="[&quot;/root/data&quot;]"');
     expect(textOf(page)).toMatch(/Next scheduled verification: \d{4}-\d\d-\d\d 03:00/);
     // the API reads what the form set
-    const api = await t.request(`/v3/tasks/${id}/configuration-setting`, {
-      headers: { 'x-auth-token': t.adminToken },
-    });
-    expect(((await api.json()) as { configurations: unknown[] }).configurations).toHaveLength(3);
+    const api = await storedConfiguration(id);
+    expect(api).toHaveLength(3);
     const asked = await browser.post(`/ui/tasks/${id}/verify-now`, { csrf: browser.formToken() });
     expect(asked.headers.get('location')).toBe(`/ui/tasks/${id}?done=requested#verification`);
     const after = await (await browser.get(`/ui/tasks/${id}`)).text();
@@ -66,29 +83,21 @@ describe('dashboard: verification on the task page', () => {
     expect(textOf(html)).toContain('Nothing was saved');
     expect(textOf(html)).toContain('CONSISTENCY_DIR: expected a JSON array');
     expect(html).toContain('value="/root/data"');
-    const api = await t.request(`/v3/tasks/${id}/configuration-setting`, {
-      headers: { 'x-auth-token': t.adminToken },
-    });
-    expect(((await api.json()) as { configurations: unknown[] }).configurations).toEqual([]);
+    const api = await storedConfiguration(id);
+    expect(api).toEqual([]);
     const forged = await browser.post(`/ui/tasks/${id}/verify-now`, { csrf: 'not-the-token' });
     expect(forged.status).toBe(403);
   });
 
   it('saves only the keys changed on the page: a page opened before another admin set a key does not undo it', async () => {
     const id = await t.createTask(t.adminToken, 'web-04');
-    const setByApi = (configurations: { config_key: string; config_value: string }[]) =>
-      t.request(`/v3/tasks/${id}/configuration-setting`, {
-        method: 'POST',
-        headers: { 'x-auth-token': t.adminToken, 'content-type': 'application/json' },
-        body: JSON.stringify({ configurations }),
-      });
-    await setByApi([{ config_key: 'CONSISTENCY_MODE', config_value: 'quick' }]);
+    await setConfiguration(id, [{ config_key: 'CONSISTENCY_MODE', config_value: 'quick' }]);
     const browser = await signedIn();
     const html = await (await browser.get(`/ui/tasks/${id}`)).text();
     const fields = configurationForm(html);
     expect(fields['shown:CONSISTENCY_SCHEDULE']).toBeDefined();
     // meanwhile another admin (or `sms-agent config`) sets a schedule and a target
-    await setByApi([
+    await setConfiguration(id, [
       { config_key: 'CONSISTENCY_SCHEDULE', config_value: '0 3 * * *' },
       { config_key: 'CONSISTENCY_TARGET', config_value: 'root@web-05:/' },
     ]);
@@ -99,10 +108,8 @@ describe('dashboard: verification on the task page', () => {
       CONSISTENCY_MODE: 'content',
     });
     expect(saved.status).toBe(303);
-    const api = await t.request(`/v3/tasks/${id}/configuration-setting`, {
-      headers: { 'x-auth-token': t.adminToken },
-    });
-    expect(((await api.json()) as { configurations: unknown[] }).configurations).toEqual([
+    const api = await storedConfiguration(id);
+    expect(api).toEqual([
       { config_key: 'CONSISTENCY_MODE', config_value: 'content' },
       { config_key: 'CONSISTENCY_TARGET', config_value: 'root@web-05:/' },
       { config_key: 'CONSISTENCY_SCHEDULE', config_value: '0 3 * * *' },
@@ -114,30 +121,18 @@ describe('dashboard: verification on the task page', () => {
       csrf: browser.formToken(),
       CONSISTENCY_SCHEDULE: '',
     });
-    const after = await t.request(`/v3/tasks/${id}/configuration-setting`, {
-      headers: { 'x-auth-token': t.adminToken },
-    });
-    expect(
-      ((await after.json()) as { configurations: { config_key: string }[] }).configurations.map(
-        (e) => e.config_key,
-      ),
-    ).toEqual(['CONSISTENCY_MODE', 'CONSISTENCY_TARGET']);
+    const after = await storedConfiguration(id);
+    expect(after.map((e) => e.config_key)).toEqual(['CONSISTENCY_MODE', 'CONSISTENCY_TARGET']);
   });
 
   it('keeps what a stale page showed across a refused save: the corrected save still leaves keys set meanwhile', async () => {
     const id = await t.createTask(t.adminToken, 'web-06');
     const browser = await signedIn();
     const stale = configurationForm(await (await browser.get(`/ui/tasks/${id}`)).text());
-    await t.request(`/v3/tasks/${id}/configuration-setting`, {
-      method: 'POST',
-      headers: { 'x-auth-token': t.adminToken, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        configurations: [
-          { config_key: 'CONSISTENCY_SCHEDULE', config_value: '0 3 * * *' },
-          { config_key: 'CONSISTENCY_AGENT', config_value: 'web-09' },
-        ],
-      }),
-    });
+    await setConfiguration(id, [
+      { config_key: 'CONSISTENCY_SCHEDULE', config_value: '0 3 * * *' },
+      { config_key: 'CONSISTENCY_AGENT', config_value: 'web-09' },
+    ]);
     const refused = await browser.post(`/ui/tasks/${id}/configuration`, {
       ...stale,
       csrf: browser.formToken(),
@@ -151,14 +146,12 @@ describe('dashboard: verification on the task page', () => {
       CONSISTENCY_MODE: 'content',
     });
     expect(saved.status).toBe(303);
-    const api = await t.request(`/v3/tasks/${id}/configuration-setting`, {
-      headers: { 'x-auth-token': t.adminToken },
-    });
-    expect(
-      ((await api.json()) as { configurations: { config_key: string }[] }).configurations.map(
-        (e) => e.config_key,
-      ),
-    ).toEqual(['CONSISTENCY_MODE', 'CONSISTENCY_SCHEDULE', 'CONSISTENCY_AGENT']);
+    const api = await storedConfiguration(id);
+    expect(api.map((e) => e.config_key)).toEqual([
+      'CONSISTENCY_MODE',
+      'CONSISTENCY_SCHEDULE',
+      'CONSISTENCY_AGENT',
+    ]);
     // a request waits for the agent the task names, and the page says which
     await browser.post(`/ui/tasks/${id}/verify-now`, { csrf: browser.formToken() });
     expect(textOf(await (await browser.get(`/ui/tasks/${id}`)).text())).toContain(
@@ -168,11 +161,7 @@ describe('dashboard: verification on the task page', () => {
 
   it('shows a viewer the configuration without forms', async () => {
     const id = await t.createTask(t.adminToken, 'web-03');
-    await t.request(`/v3/tasks/${id}/configuration-setting`, {
-      method: 'POST',
-      headers: { 'x-auth-token': t.adminToken, 'content-type': 'application/json' },
-      body: JSON.stringify({ configurations: [{ config_key: 'CONSISTENCY_MODE', config_value: 'content' }] }),
-    });
+    await setConfiguration(id, [{ config_key: 'CONSISTENCY_MODE', config_value: 'content' }]);
     await t.userWithToken('watch', 'viewer');
     const browser = await signedIn('watch', 'watch-password');
     const html = await (await browser.get(`/ui/tasks/${id}`)).text();
