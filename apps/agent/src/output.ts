@@ -84,7 +84,10 @@ export function findingOf(entry: ReportEntry, dirChecks: readonly string[]) {
   return {
     dir_check: dirChecks[entry.root]!,
     category: entry.category,
-    path: displayPath(entry.path),
+    // the verified directory itself (its own mode or owner, or not listable): `.`, as the API names
+    // it (the domain's DIR_CHECK_ITSELF, not imported here: the domain loads valibot, which verify
+    // does not need to start; a test holds the two equal)
+    path: entry.path.length === 0 ? '.' : displayPath(entry.path),
     ...(isUtf8(entry.path) ? {} : { path_base64: entry.path.toString('base64') }),
     reason: entry.reason,
   };

@@ -1,6 +1,18 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, lchownSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  chownSync,
+  lchownSync,
+  readFileSync,
+  symlinkSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
+import { DIR_CHECK_ITSELF, FindingSchema } from '@sms/domain';
+import * as v from 'valibot';
 import { afterEach, describe, expect, it } from 'vitest';
 import { writeManifest } from './engine/manifest/write.js';
 import type { ReportEntry } from './engine/types.js';
@@ -126,6 +138,37 @@ describe.each<Target>(['mounted', 'manifest'])('--metadata mode,uid,gid (%s targ
     });
   });
 
+  it("counts a directory whose own mode, owner or group differs as one file, different (the verified directory's too)", async () => {
+    const p = pair(
+      { data: { f: 'x' }, keys: { k: 'y' }, same: { s: 'z' } },
+      { data: { f: 'x' }, keys: { k: 'y' }, same: { s: 'z' } },
+    );
+    chmodSync(join(p.src, 'keys'), 0o700);
+    chmodSync(join(p.dst, 'keys'), 0o755);
+    lchownSync(join(p.dst, 'data'), 999, 998);
+    lchownSync(p.dst, 0, 1000);
+    const all = await verifyAs(target, p, { metadata: ['mode', 'uid', 'gid'] });
+    // three files, and the three directories counted for themselves
+    expect(all.counts).toEqual({ total: 6, different: 3, missing: 0, extra: 0 });
+    expect(all.reasons.sort()).toEqual([
+      ": directory's own gid 0 at the source, 1000 at the target",
+      "data: directory's own uid 0 at the source, 999 at the target; gid 0 at the source, 998 at the target",
+      "keys: directory's own mode 0700 at the source, 0755 at the target",
+    ]);
+    // only the fields named; none without the option, as the SMS agent
+    expect((await verifyAs(target, p, { metadata: ['mode'] })).counts).toEqual({
+      total: 4,
+      different: 1,
+      missing: 0,
+      extra: 0,
+    });
+    expect((await verifyAs(target, p, { metadata: ['uid'] })).reasons).toEqual([
+      "data: directory's own uid 0 at the source, 999 at the target",
+    ]);
+    expect((await verifyAs(target, p)).counts).toEqual({ total: 3, different: 0, missing: 0, extra: 0 });
+    expect((await verifyAs(target, p, { mode: 'content', metadata: ['gid'] })).counts.different).toBe(2);
+  });
+
   it('compares metadata in content mode too, before reading the bytes', async () => {
     const { counts } = await verifyAs(target, changed(), {
       mode: 'content',
@@ -147,6 +190,80 @@ describe('a manifest of an older format', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('is a manifest of format 1, made by an older sms-agent');
     expect(run.stderr).toContain('make it again with this sms-agent (manifest format 2)');
+  });
+});
+
+describe("the verified directory's own mode or owner (--metadata)", () => {
+  it('is reported as the path ".", which the API takes and resync-list lists for rsync', async () => {
+    const p = pair({ sub: { f: 'x' } }, { sub: { f: 'x' } });
+    chownSync(p.dst, 0, 1000);
+    const report = join(p.dir, 'report.ndjson');
+    const run = await runAgent([
+      'verify',
+      '--source',
+      p.src,
+      '--target',
+      p.dst,
+      '--metadata',
+      'gid',
+      '--report',
+      report,
+    ]);
+    expect(run.code).toBe(1);
+    const lines = readFileSync(report, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines).toEqual([
+      {
+        dir_check: p.src,
+        category: 'different',
+        path: DIR_CHECK_ITSELF,
+        reason: "directory's own gid 0 at the source, 1000 at the target",
+      },
+    ]);
+    expect(v.is(FindingSchema, lines[0])).toBe(true);
+    const list = await runAgent(['resync-list', report]);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toBe('.\n');
+  });
+});
+
+describe('a manifest made before directories carried their mode and owner', () => {
+  it('still verifies every file, and --metadata says which directories it could not compare', async () => {
+    const p = pair({ sub: { f: 'x' }, g: 'y' }, { sub: { f: 'x' }, g: 'y' });
+    chmodSync(join(p.dst, 'sub'), 0o700);
+    chmodSync(join(p.dst, 'g'), 0o600);
+    const file = join(p.dir, 'old.manifest');
+    await writeManifest(p.dst, { mode: 'quick', excludes: [], output: file });
+    // as an older sms-agent wrote it: no p, u, g on the directories' lines (the end record's
+    // checksum is over the lines, so it is written again)
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    const body = lines
+      .slice(0, -1)
+      .map((line) => line.replace(/^(\{"d":"[^"]*"),"p":\d+,"u":\d+,"g":\d+/, '$1'));
+    expect(body.join('\n')).not.toMatch(/\{"d":"[^"]*","p"/);
+    const end = JSON.parse(lines.at(-1)!);
+    end.end.sha256 = createHash('sha256')
+      .update(body.map((l) => `${l}\n`).join(''))
+      .digest('hex');
+    writeFileSync(file, `${body.join('\n')}\n${JSON.stringify(end)}\n`);
+    const againstManifest = () =>
+      runAgent(['verify', '--source', p.src, '--target-manifest', file, '--metadata', 'mode', '--json']);
+    const run = await againstManifest();
+    expect(run.code).toBe(1);
+    const json = JSON.parse(run.stdout);
+    expect(json.consistency_result[0]).toMatchObject({ num_total_files: 2, num_different_files: 1 });
+    const warning = `the manifest ${file} gives no mode or owner for directories (an older sms-agent made it), so --metadata did not compare those of 2 directories (files were compared); make the manifest again with this sms-agent`;
+    expect(json.warnings).toEqual([warning]);
+    expect(run.stderr).toBe(`warning: ${warning}\n`);
+    // made again: the directory is compared
+    await writeManifest(p.dst, { mode: 'quick', excludes: [], output: file });
+    const again = await againstManifest();
+    expect(JSON.parse(again.stdout)).toMatchObject({
+      consistency_result: [{ num_total_files: 3, num_different_files: 2 }],
+      warnings: [],
+    });
   });
 });
 
@@ -245,6 +362,20 @@ describe('--recheck', () => {
     expect(r.counts).toEqual({ total: 1, different: 1, missing: 0, extra: 0 });
     expect(r.report).toEqual([
       'different a: size 1 at the source, 6 at the target (on the recheck; during the walk: file missing at the target)',
+    ]);
+  });
+
+  it('looks again at a directory counted for its own mode: transient when it was fixed meanwhile, else still different', async () => {
+    const p = pair({ fixed: {}, wrong: {} }, { fixed: {}, wrong: {} });
+    chmodSync(join(p.dst, 'fixed'), 0o700);
+    chmodSync(join(p.dst, 'wrong'), 0o700);
+    const r = await rechecked(p, () => chmodSync(join(p.dst, 'fixed'), 0o755), { metadata: ['mode'] });
+    expect(r.looked).toBe(2);
+    expect(r.counts).toEqual({ total: 1, different: 1, missing: 0, extra: 0 });
+    expect(r.transient).toBe(1);
+    expect(r.report).toEqual([
+      "different wrong: directory's own mode 0755 at the source, 0700 at the target",
+      "transient fixed: equal on the recheck 0 s later (during the walk: directory's own mode 0755 at the source, 0700 at the target)",
     ]);
   });
 

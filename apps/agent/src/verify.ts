@@ -430,6 +430,12 @@ async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<Ve
           : `the manifest ${reader.file} has no directory ${described[root]!.target}: every file of ${described[root]!.source} counts as missing`,
       );
     }
+    if (verifier.directoriesWithoutMetadata > 0)
+      warnings.push(
+        remote
+          ? `the sms-agent on the target host is older than this one: it gives no mode or owner for directories, so --metadata did not compare those of ${plural(verifier.directoriesWithoutMetadata, 'directory', 'directories')} (files were compared); update the sms-agent there`
+          : `the manifest ${reader.file} gives no mode or owner for directories (an older sms-agent made it), so --metadata did not compare those of ${plural(verifier.directoriesWithoutMetadata, 'directory', 'directories')} (files were compared); make the manifest again with this sms-agent`,
+      );
     walked = { counts: verifier.tally.counts, unreadable: verifier.tally.unreadable };
   } else {
     walked = await runEngine(units, run);

@@ -72,7 +72,7 @@ export function registerVerify(program: Command): void {
         .addOption(
           listOption(
             '--metadata <list>',
-            'also compare ownership and permissions: mode, uid, gid, comma-separated',
+            'also compare ownership and permissions (of files and of directories themselves): mode, uid, gid, comma-separated',
             metadataFields,
             'none, as the SMS agent',
           ),

@@ -1,8 +1,9 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { describeDifference, type FileFacts } from './difference.js';
+import { describeDifference, describeDirectoryMetadata, type FileFacts } from './difference.js';
 import {
   CHANGED_WHILE_READ,
   changedSince,
+  directoryFacts,
   factsOf,
   type Kind,
   listBoth,
@@ -11,7 +12,14 @@ import {
   side,
 } from './listing.js';
 import { displayPath, joinPath } from './paths.js';
-import { countOneSided, countPair, countUnlistedSource, mergeDirectory, Tally } from './tally.js';
+import {
+  countDirectoryMetadata,
+  countOneSided,
+  countPair,
+  countUnlistedSource,
+  mergeDirectory,
+  Tally,
+} from './tally.js';
 import type { EngineOptions, Unit } from './types.js';
 
 const CHUNK = 256 * 1024;
@@ -69,6 +77,12 @@ export class Comparer {
     if (!source.ok) {
       countUnlistedSource(this.tally, unit, source);
       return;
+    }
+    if (target.ok && this.options.metadata.length > 0) {
+      const root = unit.rel.length === 0;
+      const s = directoryFacts('source', sourceDir, root);
+      const t = s && directoryFacts('target', targetDir, root);
+      if (t) countDirectoryMetadata(this.tally, unit, describeDirectoryMetadata(s, t, this.options));
     }
     const targetProblem =
       target.ok || target.missing ? undefined : `cannot list the target directory: ${target.reason}`;

@@ -51,6 +51,24 @@ function describeMetadata(s: FileFacts, t: FileFacts, fields: readonly MetadataF
   return reasons.length > 0 ? reasons.join('; ') : undefined;
 }
 
+/** How the reason of a directory counted for its own mode or owner begins. */
+export const DIRECTORY_METADATA = "directory's own ";
+
+/**
+ * Why a directory's own permissions or owner differ between the sides (`--metadata`), or
+ * undefined when they match or none is compared. Its time is never compared: creating or removing
+ * an entry changes it, and rsync's quick check leaves directories' times out too.
+ */
+export function describeDirectoryMetadata(
+  s: FileFacts,
+  t: FileFacts,
+  rules: Pick<DifferenceRules, 'metadata'>,
+): string | undefined {
+  if (rules.metadata.length === 0) return undefined;
+  const reason = describeMetadata(s, t, rules.metadata);
+  return reason === undefined ? undefined : `${DIRECTORY_METADATA}${reason}`;
+}
+
 /**
  * The rules for two non-directory entries: why they differ, `undefined` when
  * they match, or `'content'` when only their bytes can tell (content mode,

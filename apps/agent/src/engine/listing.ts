@@ -6,6 +6,7 @@ import {
   readdirSync,
   readlinkSync,
   type Stats,
+  statSync,
 } from 'node:fs';
 import type { FileFacts } from './difference.js';
 import { kindOfMode, probeRawLstat, STAT, STAT_FIELDS } from './raw-lstat.js';
@@ -211,6 +212,26 @@ export function factsOf(which: 'source' | 'target', path: Name, kind: Kind, meta
   const facts: FileFacts = { kind: now, mode: mode & 0o7777, uid: values[STAT.uid]!, gid: values[STAT.gid]! };
   if (now === 'symlink') facts.link = side(which, () => readlinkSync(path, { encoding: 'buffer' }));
   return facts;
+}
+
+/**
+ * A directory's own permissions and owner (kind `dir`), for `--metadata`; undefined when it can no
+ * longer be stat'ed as a directory (gone or replaced since it was listed: its listing stands). A
+ * verified directory itself (`root`) may be a symbolic link given on the command line, which is
+ * followed, as its listing does.
+ */
+export function directoryFacts(which: 'source' | 'target', path: Name, root = false): FileFacts | undefined {
+  try {
+    if (root) {
+      const stats = statSync(path);
+      if (!stats.isDirectory()) return undefined;
+      return { kind: 'dir', mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid };
+    }
+    const facts = factsOf(which, path, 'dir', true);
+    return facts.kind === 'dir' ? facts : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -1,8 +1,17 @@
 import { lstatSync, type Stats } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Comparer } from './comparer.js';
+import { DIRECTORY_METADATA, type DifferenceRules, describeDirectoryMetadata } from './difference.js';
 import { InterruptedError, pacer } from './interrupt.js';
-import { errorCode, kindOf, type Name, SideError, sideError, VanishedError } from './listing.js';
+import {
+  directoryFacts,
+  errorCode,
+  kindOf,
+  type Name,
+  SideError,
+  sideError,
+  VanishedError,
+} from './listing.js';
 import { isUtf8, joinPath } from './paths.js';
 import { UNREADABLE_SAMPLES } from './tally.js';
 import type { EngineOptions, EngineResult, ReportEntry } from './types.js';
@@ -35,7 +44,27 @@ function statAgain(which: 'source' | 'target', path: Name): Stats | undefined {
   }
 }
 
-function lookAgain(comparer: Comparer, source: Name, target: Name): Second {
+/**
+ * A directory counted different for its own mode or owner (`--metadata`), looked at again; the first
+ * verdict stands when either side is no longer a directory (its files were counted by the walk).
+ */
+function lookAgainAtDirectory(source: Name, target: Name, root: boolean, rules: DifferenceRules): Second {
+  const s = directoryFacts('source', source, root);
+  const t = s && directoryFacts('target', target, root);
+  if (!t) return { equal: false, keep: true };
+  const reason = describeDirectoryMetadata(s, t, rules);
+  return reason === undefined
+    ? { equal: true }
+    : { equal: false, counted: 'different', reason, unreadable: false };
+}
+
+function lookAgain(
+  comparer: Comparer,
+  suspect: ReportEntry,
+  source: Name,
+  target: Name,
+  rules: DifferenceRules,
+): Second {
   let sourceStats: Stats | undefined;
   try {
     sourceStats = statAgain('source', source);
@@ -43,6 +72,9 @@ function lookAgain(comparer: Comparer, source: Name, target: Name): Second {
     // the source cannot be read now: the first verdict stands
     return { equal: false, keep: true };
   }
+  // a directory counted for its own mode or owner is compared again as a directory
+  if (suspect.reason.startsWith(DIRECTORY_METADATA))
+    return lookAgainAtDirectory(source, target, suspect.path.length === 0, rules);
   // a source gone or now a directory: nothing to compare as a file, the first verdict stands
   if (!sourceStats || sourceStats.isDirectory()) return { equal: false, keep: true };
   let targetStats: Stats | undefined;
@@ -97,7 +129,13 @@ export async function recheck(
   for (const suspect of suspects) {
     await pause();
     const root = options.roots[suspect.root]!;
-    const second = lookAgain(comparer, pathOf(root.source, suspect.path), pathOf(root.target, suspect.path));
+    const second = lookAgain(
+      comparer,
+      suspect,
+      pathOf(root.source, suspect.path),
+      pathOf(root.target, suspect.path),
+      options,
+    );
     if ('keep' in second) {
       entries.push(suspect);
       continue;
@@ -116,6 +154,8 @@ export async function recheck(
     }
     counts[was]--;
     if (second.equal) {
+      // a directory is a file of the counts only while its own mode or owner differs
+      if (suspect.reason.startsWith(DIRECTORY_METADATA)) counts.total--;
       transient[suspect.root]!++;
       entries.push({
         root: suspect.root,

@@ -149,6 +149,20 @@ export function countUnlistedSource(
   tally.unreadableEntry(unit, unit.rel, `cannot list the source directory: ${listing.reason}`, 'different');
 }
 
+/**
+ * With `--metadata`: a directory on both sides whose own permissions or owner differ (`reason`, from
+ * `describeDirectoryMetadata`) counts as one file, different, as a source directory that cannot be
+ * listed does. The API counts files only, and a migration that lost a directory's owner or mode
+ * (a service's data directory) must not pass.
+ */
+export function countDirectoryMetadata(tally: Tally, unit: Unit, reason: string | undefined): void {
+  if (reason === undefined) return;
+  const counts = tally.counts[unit.root]!;
+  counts.total++;
+  counts.different++;
+  tally.report(unit, 'different', unit.rel, reason, 'different');
+}
+
 /** The entries of a directory that exists on one side only: all missing (source) or all extra (target). */
 export function countOneSided(tally: Tally, unit: Unit, entries: readonly Entry[], children: Unit[]): void {
   const counts = tally.counts[unit.root]!;

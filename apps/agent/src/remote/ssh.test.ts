@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -45,9 +45,11 @@ async function compare(
   options: Partial<VerifyOptions>,
   mode: 'quick' | 'content',
   how: How,
+  prepare?: (pair: ReturnType<typeof treePair>) => void,
 ) {
   const pair = treePair(source, target);
   pairs.push(pair);
+  prepare?.(pair);
   const run = async (where: Partial<VerifyOptions>) => {
     const entries: ReportEntry[] = [];
     const result = await verify({
@@ -110,6 +112,30 @@ describe.each<How>(['copied', 'on its PATH', 'named by --remote-agent'])(
 );
 
 describe('a target over ssh: what the operator sees', () => {
+  it.each<How>(['copied', 'on its PATH'])(
+    '--metadata counts a directory whose own mode or owner differs as the mounted target does (agent %s)',
+    async (how) => {
+      const tree = { etc: { conf: 'c' }, data: { db: 'd' } };
+      const { mounted, remote } = await compare(
+        tree,
+        tree,
+        { metadata: ['mode', 'uid', 'gid'] },
+        'quick',
+        how,
+        (p) => {
+          chmodSync(join(p.dst, 'etc'), 0o700);
+          chownSync(join(p.dst, 'data'), 999, 0);
+          chownSync(p.dst, 0, 998);
+        },
+      );
+      expect(mounted.counts).toEqual([{ total: 5, different: 3, missing: 0, extra: 0 }]);
+      expect(remote.counts).toEqual(mounted.counts);
+      expect(remote.report).toEqual(mounted.report);
+      expect(remote.warnings).toEqual([]);
+    },
+    30_000,
+  );
+
   it('a target directory that does not exist there: every file missing, with a warning', async () => {
     const pair = treePair({ a: '1', b: { c: '2' } }, {});
     pairs.push(pair);

@@ -2,6 +2,7 @@ import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { Limits } from '../limits/index.js';
 import {
+  DIR_CHECK_ITSELF,
   FindingLimits,
   FindingSchema,
   FindingsLineSchema,
@@ -47,10 +48,17 @@ describe('FindingSchema', () => {
     ['/etc/passwd', 'without a leading /'],
     ['a/../../etc', '. or .. segments'],
     ['./a', '. or .. segments'],
+    ['a/.', '. or .. segments'],
+    ['..', '. or .. segments'],
     ['a//b', 'empty'],
     ['a\0b', 'NUL'],
   ])('refuses the path %j, saying why', (path, why) => {
     expect(message(FindingSchema, { ...good, path })).toContain(why);
+  });
+
+  it('takes "." alone: dir_check itself (its own mode or owner, or a directory that cannot be listed)', () => {
+    expect(DIR_CHECK_ITSELF).toBe('.');
+    expect(v.is(FindingSchema, { ...good, path: DIR_CHECK_ITSELF })).toBe(true);
   });
 
   it('refuses an unknown category, an unknown field and bad base64, naming what was expected', () => {

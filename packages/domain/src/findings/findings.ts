@@ -57,15 +57,23 @@ export type FindingCategory = v.InferOutput<typeof FindingCategorySchema>;
 /** The categories a re-sync list holds unless told otherwise: what must be copied again. */
 export const RESYNC_CATEGORIES: readonly FindingCategory[] = ['different', 'missing'];
 
-/** `path`: relative to `dir_check`, 1..4096 characters, no NUL, no empty, `.` or `..` segment, not absolute. */
+/** How a finding names `dir_check` itself (its own mode or owner differs, or it cannot be listed). */
+export const DIR_CHECK_ITSELF = '.';
+
+/**
+ * `path`: relative to `dir_check`, 1..4096 characters, no NUL, no empty, `.` or `..` segment, not
+ * absolute; or `.` alone, `dir_check` itself.
+ */
 export const FindingPathSchema = v.pipe(
   v.string(),
   v.minLength(1, 'expected a path relative to dir_check, not an empty string'),
   v.maxLength(FindingLimits.pathMaxLength),
   v.check((path) => !path.includes('\0'), 'a path cannot hold a NUL character'),
   v.check(
-    (path) => !path.startsWith('/') && path.split('/').every((s) => s !== '' && s !== '.' && s !== '..'),
-    'expected a path relative to dir_check, without a leading /, empty, . or .. segments',
+    (path) =>
+      path === DIR_CHECK_ITSELF ||
+      (!path.startsWith('/') && path.split('/').every((s) => s !== '' && s !== '.' && s !== '..')),
+    'expected a path relative to dir_check, without a leading /, empty, . or .. segments (or . alone, dir_check itself)',
   ),
 );
 

@@ -1,7 +1,7 @@
 import { enterDirectory, leaveDirectory } from '../cwd.js';
 import type { ExcludeMatcher } from '../exclude.js';
 import { InterruptedError } from '../interrupt.js';
-import { describeError, factsOf, listOne, type Name, SideError } from '../listing.js';
+import { describeError, directoryFacts, factsOf, listOne, type Name, SideError } from '../listing.js';
 import { joinPath } from '../paths.js';
 import type { Mode } from '../types.js';
 import { hashFile, hashFileAsync, KIND_CODES, nameJson } from './format.js';
@@ -125,6 +125,10 @@ export async function describeDirectory(
   } finally {
     if (back !== undefined) leaveDirectory(back);
   }
-  described.line = `{${nameJson(rel, 'd', 'db')},"e":[${records.join(',')}]}`;
+  // the directory's own mode and owner, for verify --metadata (a verified root given as a symbolic
+  // link is followed, as its listing was)
+  const own = directoryFacts('target', path, rel.length === 0);
+  const ownRecord = own ? `,"p":${own.mode},"u":${own.uid},"g":${own.gid}` : '';
+  described.line = `{${nameJson(rel, 'd', 'db')}${ownRecord},"e":[${records.join(',')}]}`;
   return described;
 }

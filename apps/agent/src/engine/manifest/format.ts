@@ -15,11 +15,13 @@ import { MANIFEST_HASHES, type ManifestHash, newDigest, ownDigest } from './hash
  * short). Names that are not UTF-8 are stored as base64 (`nb`, `lb`, `db`).
  * Every non-directory entry carries its permission bits (`p`, as a number),
  * owner (`u`) and group (`g`); a regular file its size (`s`) and modification
- * time exactly, whole seconds (`m`) and nanoseconds (`mn`).
+ * time exactly, whole seconds (`m`) and nanoseconds (`mn`). A directory's line carries the
+ * directory's own permission bits and owner too (`p`, `u`, `g`; since sms-agent 0.2, optional
+ * for the manifests made before: then verify --metadata says it could not compare them).
  *
  * {"sms_manifest":2,"root":"/srv","mode":"content","hash":"xxh128","created_at":"…"}
- * {"d":"","e":[{"n":"a.txt","k":"f","s":5,"m":1767323045,"mn":120000000,"p":420,"u":0,"g":0,"h":"…"},{"n":"sub","k":"d"},{"n":"ln","k":"l","l":"a.txt","p":511,"u":0,"g":0}]}
- * {"d":"sub","e":[]}
+ * {"d":"","p":493,"u":0,"g":0,"e":[{"n":"a.txt","k":"f","s":5,"m":1767323045,"mn":120000000,"p":420,"u":0,"g":0,"h":"…"},{"n":"sub","k":"d"},{"n":"ln","k":"l","l":"a.txt","p":511,"u":0,"g":0}]}
+ * {"d":"sub","p":493,"u":0,"g":0,"e":[]}
  * {"end":{"directories":2,"files":2,"sha256":"…"}}
  *
  * Format 1 (before sms-agent 0.2) stored times as whole seconds rounded from a
@@ -69,6 +71,9 @@ const EntrySchema = v.object({
 export const DirSchema = v.object({
   d: v.optional(v.string()),
   db: v.optional(v.string()),
+  p: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0o7777))),
+  u: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  g: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   e: v.array(EntrySchema),
   err: v.optional(v.string()),
 });
@@ -89,7 +94,15 @@ const HASH = /^(?:[0-9a-f]{32}|[0-9a-f]{64})$/;
 export function isDirRecord(x: unknown): x is DirRecord {
   if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
   const d = x as Record<string, unknown>;
-  if (!optionalString(d.d) || !optionalString(d.db) || !optionalString(d.err) || !Array.isArray(d.e))
+  if (
+    !optionalString(d.d) ||
+    !optionalString(d.db) ||
+    !optionalString(d.err) ||
+    !optionalInt(d.p, 0, 0o7777) ||
+    !optionalInt(d.u, 0) ||
+    !optionalInt(d.g, 0) ||
+    !Array.isArray(d.e)
+  )
     return false;
   for (const e of d.e as unknown[]) {
     if (typeof e !== 'object' || e === null || Array.isArray(e)) return false;

@@ -25,6 +25,8 @@ export interface DirBlock {
     err: string | undefined;
   })[];
   err: string | undefined;
+  /** The directory's own permission bits and owner (kind `dir`); undefined in manifests made before they were written. */
+  facts: FileFacts | undefined;
   line: number;
 }
 
@@ -214,7 +216,17 @@ export class ManifestReader {
         err: e.err,
       };
     });
-    return { path: d.d ?? Buffer.from(d.db!, 'base64'), entries, err: d.err, line: this.lineNumber };
+    const facts: FileFacts | undefined =
+      d.p !== undefined && d.u !== undefined && d.g !== undefined
+        ? { kind: 'dir', mode: d.p, uid: d.u, gid: d.g }
+        : undefined;
+    return {
+      path: d.d ?? Buffer.from(d.db!, 'base64'),
+      entries,
+      err: d.err,
+      facts,
+      line: this.lineNumber,
+    };
   }
 
   /**

@@ -1,7 +1,8 @@
-import { describeDifference, type FileFacts } from '../difference.js';
+import { describeDifference, describeDirectoryMetadata, type FileFacts } from '../difference.js';
 import { interruption, pacer } from '../interrupt.js';
 import {
   CHANGED_WHILE_READ,
+  directoryFacts,
   type Entry,
   factsOf,
   type Kind,
@@ -12,7 +13,14 @@ import {
 } from '../listing.js';
 import { displayPath, joinPath } from '../paths.js';
 import { defaultWorkers, WORKERS_AVAILABLE } from '../runner.js';
-import { countOneSided, countPair, countUnlistedSource, mergeDirectory, Tally } from '../tally.js';
+import {
+  countDirectoryMetadata,
+  countOneSided,
+  countPair,
+  countUnlistedSource,
+  mergeDirectory,
+  Tally,
+} from '../tally.js';
 import type { EngineOptions, Unit } from '../types.js';
 import { hashFile, ManifestError } from './format.js';
 import { DEFAULT_MANIFEST_HASH, loadHash, type ManifestHash } from './hash.js';
@@ -52,6 +60,8 @@ export class ManifestVerifier {
   private readonly buffer = Buffer.allocUnsafe(256 * 1024);
   /** Roots whose directory the manifest does not have. */
   readonly missingRoots = new Set<number>();
+  /** Directories on both sides whose own mode and owner the manifest does not give (made by an older sms-agent). */
+  directoriesWithoutMetadata = 0;
   /** Units whose directory the manifest itself listed as a directory (so it must describe it). */
   private readonly listedByManifest = new WeakSet<Unit>();
   private pool: ManifestPool | undefined;
@@ -171,6 +181,8 @@ export class ManifestVerifier {
         return;
       }
     }
+    if (block && !block.err && this.options.metadata.length > 0)
+      this.compareDirectory(unit, sourceDir, block);
     const sourceEntries = source.entries;
     const targetProblem = block?.err
       ? `cannot list the target directory (when the manifest was made): ${block.err}`
@@ -209,6 +221,17 @@ export class ManifestVerifier {
       while (this.pending.length > MAX_PENDING_DIRECTORIES || this.pendingFiles > MAX_PENDING_FILES)
         await this.settleOldest();
     }
+  }
+
+  /** With `--metadata`: the directory's own mode and owner against the manifest's (which older manifests lack). */
+  private compareDirectory(unit: Unit, sourceDir: Name, block: DirBlock): void {
+    if (!block.facts) {
+      this.directoriesWithoutMetadata++;
+      return;
+    }
+    const source = directoryFacts('source', sourceDir, unit.rel.length === 0);
+    if (source)
+      countDirectoryMetadata(this.tally, unit, describeDirectoryMetadata(source, block.facts, this.options));
   }
 
   /** Counts the pairs of the oldest directory whose files are being hashed, once they are. */
