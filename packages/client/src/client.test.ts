@@ -170,6 +170,35 @@ describe('errors', () => {
     expect((error as Error).message).toContain('timed out after 100 ms');
   });
 
+  it("keeps the answer's Retry-After, in seconds or as a date, and none when it has none", async () => {
+    const answering =
+      (retryAfter: string | undefined): typeof fetch =>
+      async () =>
+        new Response(JSON.stringify({ error_code: 'SMS.2010', error_msg: 'busy' }), {
+          status: 503,
+          headers: {
+            'content-type': 'application/json',
+            ...(retryAfter ? { 'retry-after': retryAfter } : {}),
+          },
+        });
+    const errorWith = async (retryAfter: string | undefined) => {
+      const client = new SmsClient({
+        endpoint: ENDPOINT,
+        token: 't',
+        fetch: answering(retryAfter),
+        retry: 0,
+      });
+      return (await client.showTask('t1').catch((e: unknown) => e)) as SmsApiError;
+    };
+    expect(await errorWith('2')).toMatchObject({ status: 503, errorCode: 'SMS.2010', retryAfterMs: 2000 });
+    expect((await errorWith(undefined)).retryAfterMs).toBeUndefined();
+    expect((await errorWith('soon')).retryAfterMs).toBeUndefined();
+    expect((await errorWith('Thu, 01 Jan 1970 00:00:00 GMT')).retryAfterMs).toBe(0);
+    const inTenSeconds = (await errorWith(new Date(Date.now() + 10_000).toUTCString())).retryAfterMs!;
+    expect(inTenSeconds).toBeGreaterThan(8000);
+    expect(inTenSeconds).toBeLessThanOrEqual(10_000);
+  });
+
   it('throws SmsResponseError when the answer breaks the contract', async () => {
     const liar: typeof fetch = async () =>
       new Response(JSON.stringify({ id: 42 }), { headers: { 'content-type': 'application/json' } });

@@ -68,6 +68,7 @@ import ky, {
 } from 'ky';
 import * as v from 'valibot';
 import {
+  retryAfterMs,
   SmsApiError,
   type SmsApiErrorDetails,
   SmsForbiddenError,
@@ -963,6 +964,7 @@ export class SmsClient {
       errorMsg: typeof body === 'string' ? body.slice(0, 500) : undefined,
       requestId: response.headers.get(REQUEST_ID_HEADER) ?? undefined,
       body,
+      retryAfterMs: retryAfterMs(response.headers.get('retry-after')),
     };
     const forbidden = v.safeParse(ForbiddenErrorResponseSchema, body);
     if (response.status === 403 && forbidden.success) {

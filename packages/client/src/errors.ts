@@ -27,6 +27,8 @@ export interface SmsApiErrorDetails {
   errorMsg: string | undefined;
   requestId: string | undefined;
   body: unknown;
+  /** The answer's `Retry-After`, in milliseconds (seconds or an HTTP date), when it had one. */
+  retryAfterMs?: number | undefined;
 }
 
 /**
@@ -44,6 +46,12 @@ export class SmsApiError extends SmsClientError {
   readonly requestId: string | undefined;
   /** The parsed body (or its text when it was not JSON). */
   readonly body: unknown;
+  /**
+   * How long the server asked to wait before trying again (its `Retry-After`, in milliseconds; 0
+   * for a date already past), or undefined when it did not say: a 503 `SMS.2010` (an upload with
+   * the same key being stored) says 2 s.
+   */
+  readonly retryAfterMs: number | undefined;
 
   constructor(details: SmsApiErrorDetails, options?: { cause?: unknown }) {
     super(
@@ -58,7 +66,20 @@ export class SmsApiError extends SmsClientError {
     this.errorMsg = details.errorMsg;
     this.requestId = details.requestId;
     this.body = details.body;
+    this.retryAfterMs = details.retryAfterMs;
   }
+}
+
+/**
+ * A `Retry-After` value in milliseconds: delay-seconds (`2`) or an HTTP date (`Wed, 21 Oct 2026
+ * 07:28:00 GMT`, from `now`; 0 when past); undefined when absent or neither.
+ */
+export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
+  if (value === null) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 /** A 403: authentication failed (`SMS.9001`) or permission denied (`SMS.9004`). */

@@ -10,9 +10,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SmsApiError, type SmsClient, SmsNetworkError, SmsResponseError } from '@sms/client';
-import type { ConsistencyResult } from '@sms/domain';
+import { type ConsistencyResult, ErrorCodes } from '@sms/domain';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deliverAll, flushSpool } from './deliver.js';
+import { deliver, deliverAll, flushSpool } from './deliver.js';
 import { linesFileOf, Spool } from './spool.js';
 import { uploadVerification } from './workflow.js';
 
@@ -271,6 +271,64 @@ describe('the order uploads are stored in', () => {
     ]);
     expect(spool.list().entries).toHaveLength(2);
     expect(spool.listFailed().entries).toEqual([]);
+  });
+
+  describe('a findings upload whose key the server is still storing (503 SMS.2010)', () => {
+    /** A server that answers `busy` findings calls with a 503 (`code`, Retry-After `retryAfterMs`) before it takes one. */
+    function busyServer(busy: number, code: string, retryAfterMs: number | undefined) {
+      const calls: number[] = [];
+      const client = {
+        async uploadFindings(_task: string, _run: string, findings: AsyncIterable<unknown>) {
+          calls.push(Date.now());
+          if (calls.length <= busy)
+            throw new SmsApiError({
+              status: 503,
+              errorCode: code,
+              errorMsg: 'busy',
+              requestId: undefined,
+              body: {},
+              retryAfterMs,
+            });
+          let stored = 0;
+          for await (const _ of findings) stored++;
+          return { stored, superseded_dirs: [] };
+        },
+      } as unknown as SmsClient;
+      return { client, calls };
+    }
+    function spooledFindings() {
+      const spool = newSpool();
+      return { spool, ...earlierFindings(spool) };
+    }
+
+    it('is sent again past the 3 attempts of other errors, after the Retry-After the server asks, and delivered once', async () => {
+      const { spool, file, entry } = spooledFindings();
+      const server = busyServer(5, ErrorCodes.UploadInProgress.code, 600);
+      const outcome = await deliver(server.client, spool, file, entry, undefined, 10_000);
+      expect(outcome.status).toBe('delivered');
+      expect(server.calls).toHaveLength(6);
+      // never sooner than asked (the 500 ms, 1 s... of other errors)
+      for (let i = 1; i < server.calls.length; i++)
+        expect(server.calls[i]! - server.calls[i - 1]!).toBeGreaterThanOrEqual(590);
+    }, 15_000);
+
+    it('is left in the spool once the server has been storing it for longer than the patience given', async () => {
+      const { spool, file, entry } = spooledFindings();
+      const server = busyServer(Number.POSITIVE_INFINITY, ErrorCodes.UploadInProgress.code, 300);
+      const outcome = await deliver(server.client, spool, file, entry, undefined, 1_000);
+      expect(outcome).toMatchObject({ status: 'spooled', reason: expect.stringContaining('SMS.2010') });
+      // at 0, 0.3, 0.6 and 0.9 s: the next would be past the second given
+      expect(server.calls).toHaveLength(4);
+      expect(spool.list().entries.map((e) => e.file)).toContain(file);
+    });
+
+    it('another 5xx is still tried 3 times', async () => {
+      const { spool, file, entry } = spooledFindings();
+      const server = busyServer(Number.POSITIVE_INFINITY, 'SMS.1000', undefined);
+      const outcome = await deliver(server.client, spool, file, entry, undefined, 10_000);
+      expect(outcome.status).toBe('spooled');
+      expect(server.calls).toHaveLength(3);
+    });
   });
 
   it("holds a task's later counts while an earlier upload of it waits (a 503), and sends other tasks'", async () => {

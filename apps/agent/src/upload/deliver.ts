@@ -30,9 +30,21 @@ const UNSENDABLE = 'it cannot be sent from the spool';
 /** Statuses after which the same upload can never succeed: it is moved to `failed/`. */
 const PERMANENT = new Set([400, 404, 409]);
 
-/** A streamed findings upload is not retried by the client: the agent sends it again, this many times at most. */
+/**
+ * A streamed findings upload is not retried by the client: the agent sends it again after a
+ * network error or a 5xx, this many times at most (the server's `Retry-After` honoured, at most
+ * `MAX_RETRY_DELAY_MS`)...
+ */
 const FINDINGS_ATTEMPTS = 3;
 const FINDINGS_RETRY_DELAY_MS = 500;
+const MAX_RETRY_DELAY_MS = 30_000;
+/**
+ * ...except while the server answers that an upload with its key is being stored (503
+ * `SMS.2010`): an earlier attempt whose answer was lost (a million findings take about a minute to
+ * store) or one cut off and being cleaned up, which the server takes for dead after two minutes
+ * without progress. That is retried for this long before the upload is left in the spool.
+ */
+export const FINDINGS_IN_PROGRESS_MS = 150_000;
 
 /**
  * The lines of a spooled findings upload, read from disk as they are sent. A file that cannot be
@@ -81,7 +93,14 @@ function withoutFindings(error: unknown): boolean {
 class SpoolReadError extends Error {}
 
 /** Sends a spooled findings upload from its file; sent again (same key) after a network error or a 5xx. */
-async function sendFindings(client: SmsClient, file: string, entry: FindingsEntry, signal?: AbortSignal) {
+async function sendFindings(
+  client: SmsClient,
+  file: string,
+  entry: FindingsEntry,
+  signal: AbortSignal | undefined,
+  inProgressMs: number,
+) {
+  const started = Date.now();
   for (let attempt = 1; ; attempt++) {
     const problem: { error?: unknown } = {};
     try {
@@ -92,8 +111,16 @@ async function sendFindings(client: SmsClient, file: string, entry: FindingsEntr
     } catch (error) {
       if (problem.error !== undefined) throw new SpoolReadError(describe(problem.error));
       const again = isSmsNetworkError(error) || (isSmsApiError(error) && error.status >= 500);
-      if (!again || attempt >= FINDINGS_ATTEMPTS || signal?.aborted) throw error;
-      await sleep(FINDINGS_RETRY_DELAY_MS * attempt, undefined, signal ? { signal } : {}).catch(() => {});
+      const asked = isSmsApiError(error) ? error.retryAfterMs : undefined;
+      const inProgress = isSmsApiError(error) && error.errorCode === ErrorCodes.UploadInProgress.code;
+      // while its key is being stored, as often as the server asks (it knows); else backing off
+      const delay = Math.min(
+        MAX_RETRY_DELAY_MS,
+        inProgress && asked !== undefined ? asked : Math.max(asked ?? 0, FINDINGS_RETRY_DELAY_MS * attempt),
+      );
+      const more = inProgress ? Date.now() + delay - started <= inProgressMs : attempt < FINDINGS_ATTEMPTS;
+      if (!again || !more || signal?.aborted) throw error;
+      await sleep(delay, undefined, signal ? { signal } : {}).catch(() => {});
     }
   }
 }
@@ -105,12 +132,14 @@ export async function deliver(
   file: string,
   entry: SpoolEntry,
   signal?: AbortSignal,
+  /** How long a findings upload whose key the server is still storing is retried (tests shorten it). */
+  inProgressMs = FINDINGS_IN_PROGRESS_MS,
 ): Promise<DeliveryOutcome> {
   // another sms-agent on this spool (a daemon and a flush, say) may have sent it since it was listed
   if (!existsSync(file)) return goneFrom(spool, file, entry);
   try {
     if (isFindingsEntry(entry)) {
-      const answer = await sendFindings(client, file, entry, signal);
+      const answer = await sendFindings(client, file, entry, signal, inProgressMs);
       removeDelivered(spool, file);
       return { status: 'delivered', file, entry, superseded: answer.superseded_dirs };
     }
