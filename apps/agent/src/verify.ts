@@ -6,7 +6,7 @@ import type { SourceReadAhead } from './engine/manifest/prefetch.js';
 import type { ManifestReader } from './engine/manifest/read.js';
 import { displayPath } from './engine/paths.js';
 import { isSuspect, recheck } from './engine/recheck.js';
-import { type RunOptions, reportInThread, runEngine } from './engine/runner.js';
+import { type RunOptions, reportInThread, runEngine, sshfsRemote } from './engine/runner.js';
 import type {
   Counts,
   EngineResult,
@@ -184,6 +184,14 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     throw new VerifyError(
       '--recheck looks at the target again, which verification over ssh (one manifest made there) cannot yet: mount the target (sshfs) and verify it as a directory, or leave out --recheck',
     );
+  }
+  if (options.target !== undefined) {
+    // a target mounted with sshfs: over ssh, each file is not looked up through the mount
+    const remote = sshfsRemote(resolve(options.target));
+    if (remote !== undefined)
+      notices.push(
+        `the target ${resolve(options.target)} is an sshfs mount of ${remote}: --target ${remote} (with --ssh for the options the mount uses) verifies it over ssh instead, an sms-agent run there listing it, without a round trip through the mount for each file (2.6 times faster in the agent's benchmark)`,
+      );
   }
   const sourceIsDir = isDirectory(source);
   if (sourceIsDir === undefined) throw new VerifyError(`source directory ${source} does not exist`);

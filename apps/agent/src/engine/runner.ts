@@ -113,6 +113,21 @@ export function onSlowFilesystem(path: string): boolean {
 
 /** The type of the mount `path` (a real path) is on, from /proc/self/mountinfo (undefined when unreadable). */
 export function mountType(path: string, mountinfo?: string): string | undefined {
+  return mountOf(path, mountinfo)?.type;
+}
+
+/** mountinfo escapes blanks, tabs, newlines and backslashes in its fields as octal. */
+const unescapeMountField = (field: string) =>
+  field.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(Number.parseInt(o, 8)));
+
+/**
+ * The mount `path` (a real path) is on, from /proc/self/mountinfo: its mount point, type and source
+ * (`host:/srv` for sshfs); undefined when unreadable.
+ */
+export function mountOf(
+  path: string,
+  mountinfo?: string,
+): { point: string; type: string; source: string } | undefined {
   let text = mountinfo;
   if (text === undefined) {
     try {
@@ -121,18 +136,41 @@ export function mountType(path: string, mountinfo?: string): string | undefined 
       return undefined;
     }
   }
-  let best: { point: string; type: string } | undefined;
+  let best: { point: string; type: string; source: string } | undefined;
   for (const line of text.split('\n')) {
     const [left, right] = line.split(' - ');
     if (!left || !right) continue;
-    // mount points escape blanks and backslashes as octal
-    const point = (left.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_, o) =>
-      String.fromCharCode(Number.parseInt(o, 8)),
-    );
+    const point = unescapeMountField(left.split(' ')[4] ?? '');
     const inside = point === '/' || path === point || path.startsWith(`${point}/`);
-    if (inside && (!best || point.length >= best.point.length)) best = { point, type: right.split(' ')[0]! };
+    if (inside && (!best || point.length >= best.point.length)) {
+      const [type = '', source = ''] = right.split(' ');
+      best = { point, type, source: unescapeMountField(source) };
+    }
   }
-  return best?.type;
+  return best;
+}
+
+/**
+ * Where a directory on an sshfs mount is on its host, in rsync's `host:path` form (the mount's
+ * source with the path below the mount point), or undefined when it is not on one: verifying that
+ * over ssh runs the agent there instead of looking each file up through the mount.
+ */
+export function sshfsRemote(path: string, mountinfo?: string): string | undefined {
+  let real: string;
+  try {
+    real = realpathSync(path);
+    if (mountinfo === undefined && statfsSync(real).type >>> 0 !== FUSE) return undefined;
+  } catch {
+    return undefined;
+  }
+  const mount = mountOf(real, mountinfo);
+  if (mount?.type !== 'fuse.sshfs' || !mount.source.includes(':')) return undefined;
+  const below = real === mount.point ? '' : real.slice(mount.point === '/' ? 1 : mount.point.length + 1);
+  if (below === '') return mount.source;
+  // `host:` is the home directory there, `host:/` the root
+  return mount.source.endsWith(':') || mount.source.endsWith('/')
+    ? `${mount.source}${below}`
+    : `${mount.source}/${below}`;
 }
 
 /**
