@@ -229,6 +229,35 @@ describe("the verified directory's own mode or owner (--metadata)", () => {
   });
 });
 
+describe('a --dir that is a symbolic link to a directory at the target (--metadata)', () => {
+  it("is followed, its directory's own mode compared, mounted and against a manifest alike, with no warning", async () => {
+    const p = pair({ a: { f: 'x' }, c: { g: 'y' } }, { 'a-real': { f: 'x' }, c: { g: 'y' } });
+    symlinkSync('a-real', join(p.dst, 'a'));
+    chmodSync(join(p.dst, 'a-real'), 0o700);
+    const options = { metadata: ['mode', 'uid', 'gid'] as const, dirs: ['a', 'c'], workers: 0, report: true };
+    const mounted = await verify({
+      ...options,
+      metadata: [...options.metadata],
+      source: p.src,
+      target: p.dst,
+    });
+    const file = join(p.dir, 'dirs.manifest');
+    await writeManifest(p.dst, { mode: 'quick', excludes: [], output: file, dirs: ['a', 'c'] });
+    const manifest = await verify({
+      ...options,
+      metadata: [...options.metadata],
+      source: p.src,
+      targetManifest: file,
+    });
+    expect(mounted.results.map((r) => r.counts)).toEqual([
+      { total: 2, different: 1, missing: 0, extra: 0 },
+      { total: 1, different: 0, missing: 0, extra: 0 },
+    ]);
+    expect(manifest.results.map((r) => r.counts)).toEqual(mounted.results.map((r) => r.counts));
+    expect(manifest.warnings).toEqual([]);
+  });
+});
+
 describe('a manifest made before directories carried their mode and owner', () => {
   it('still verifies every file, and --metadata says which directories it could not compare', async () => {
     const p = pair({ sub: { f: 'x' }, g: 'y' }, { sub: { f: 'x' }, g: 'y' });
@@ -254,7 +283,7 @@ describe('a manifest made before directories carried their mode and owner', () =
     expect(run.code).toBe(1);
     const json = JSON.parse(run.stdout);
     expect(json.consistency_result[0]).toMatchObject({ num_total_files: 2, num_different_files: 1 });
-    const warning = `the manifest ${file} gives no mode or owner for directories (an older sms-agent made it), so --metadata did not compare those of 2 directories (files were compared); make the manifest again with this sms-agent`;
+    const warning = `the manifest ${file} gives no mode or owner for 2 directories, so --metadata did not compare theirs (their files were compared): an sms-agent older than this one writes none; make the manifest again with this one`;
     expect(json.warnings).toEqual([warning]);
     expect(run.stderr).toBe(`warning: ${warning}\n`);
     // made again: the directory is compared

@@ -441,8 +441,8 @@ async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<Ve
     if (verifier.directoriesWithoutMetadata > 0)
       warnings.push(
         remote
-          ? `the sms-agent on the target host is older than this one: it gives no mode or owner for directories, so --metadata did not compare those of ${plural(verifier.directoriesWithoutMetadata, 'directory', 'directories')} (files were compared); update the sms-agent there`
-          : `the manifest ${reader.file} gives no mode or owner for directories (an older sms-agent made it), so --metadata did not compare those of ${plural(verifier.directoriesWithoutMetadata, 'directory', 'directories')} (files were compared); make the manifest again with this sms-agent`,
+          ? `the sms-agent on the target host gave no mode or owner for ${plural(verifier.directoriesWithoutMetadata, 'directory', 'directories')}, so --metadata did not compare theirs (their files were compared): an sms-agent older than this one gives none; update the one there`
+          : `the manifest ${reader.file} gives no mode or owner for ${plural(verifier.directoriesWithoutMetadata, 'directory', 'directories')}, so --metadata did not compare theirs (their files were compared): an sms-agent older than this one writes none; make the manifest again with this one`,
       );
     walked = { counts: verifier.tally.counts, unreadable: verifier.tally.unreadable };
   } else {

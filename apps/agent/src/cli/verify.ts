@@ -24,7 +24,8 @@ export function registerVerify(program: Command): void {
         .summary('compare a source directory with its target; optionally upload the verdict')
         .description(
           'compare SRC with DST and count files: total, different, missing at the target, extra at the target.\n' +
-            'A file is any entry that is not a directory (regular files, symbolic links, FIFOs, sockets, devices).\n' +
+            'A file is any entry that is not a directory (regular files, symbolic links, FIFOs, sockets, devices);\n' +
+            'with --metadata, also a directory whose own mode or owner differs (counted different).\n' +
             'Exit status: 0 consistent, 1 inconsistencies found (when uploading: and every upload delivered);\n' +
             '2 a usage error, verification impossible, or an upload refused for good (see sms-agent spool list);\n' +
             '3 uploads kept in the spool for later (the server could not take them: sms-agent flush);\n' +

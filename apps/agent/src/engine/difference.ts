@@ -51,9 +51,6 @@ function describeMetadata(s: FileFacts, t: FileFacts, fields: readonly MetadataF
   return reasons.length > 0 ? reasons.join('; ') : undefined;
 }
 
-/** How the reason of a directory counted for its own mode or owner begins. */
-export const DIRECTORY_METADATA = "directory's own ";
-
 /**
  * Why a directory's own permissions or owner differ between the sides (`--metadata`), or
  * undefined when they match or none is compared. Its time is never compared: creating or removing
@@ -66,7 +63,7 @@ export function describeDirectoryMetadata(
 ): string | undefined {
   if (rules.metadata.length === 0) return undefined;
   const reason = describeMetadata(s, t, rules.metadata);
-  return reason === undefined ? undefined : `${DIRECTORY_METADATA}${reason}`;
+  return reason === undefined ? undefined : `directory's own ${reason}`;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { lstatSync, type Stats } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Comparer } from './comparer.js';
-import { DIRECTORY_METADATA, type DifferenceRules, describeDirectoryMetadata } from './difference.js';
+import { type DifferenceRules, describeDirectoryMetadata } from './difference.js';
 import { InterruptedError, pacer } from './interrupt.js';
 import {
   directoryFacts,
@@ -73,8 +73,7 @@ function lookAgain(
     return { equal: false, keep: true };
   }
   // a directory counted for its own mode or owner is compared again as a directory
-  if (suspect.reason.startsWith(DIRECTORY_METADATA))
-    return lookAgainAtDirectory(source, target, suspect.path.length === 0, rules);
+  if (suspect.directory) return lookAgainAtDirectory(source, target, suspect.path.length === 0, rules);
   // a source gone or now a directory: nothing to compare as a file, the first verdict stands
   if (!sourceStats || sourceStats.isDirectory()) return { equal: false, keep: true };
   let targetStats: Stats | undefined;
@@ -155,7 +154,7 @@ export async function recheck(
     counts[was]--;
     if (second.equal) {
       // a directory is a file of the counts only while its own mode or owner differs
-      if (suspect.reason.startsWith(DIRECTORY_METADATA)) counts.total--;
+      if (suspect.directory) counts.total--;
       transient[suspect.root]!++;
       entries.push({
         root: suspect.root,

@@ -59,6 +59,7 @@ export class Tally {
     path: Name,
     reason: string,
     counted?: ReportEntry['counted'],
+    directory?: true,
   ): void {
     if (!this.options.report) return;
     this.entries.push({
@@ -67,6 +68,7 @@ export class Tally {
       path: toBytes(path),
       reason,
       ...(counted ? { counted } : {}),
+      ...(directory ? { directory } : {}),
     });
   }
 
@@ -160,7 +162,7 @@ export function countDirectoryMetadata(tally: Tally, unit: Unit, reason: string 
   const counts = tally.counts[unit.root]!;
   counts.total++;
   counts.different++;
-  tally.report(unit, 'different', unit.rel, reason, 'different');
+  tally.report(unit, 'different', unit.rel, reason, 'different', true);
 }
 
 /** The entries of a directory that exists on one side only: all missing (source) or all extra (target). */

@@ -48,6 +48,8 @@ export interface ReportEntry {
   counted?: 'different' | 'missing' | 'extra';
   /** it could not be read on one side (or its directory could not be listed) */
   unreadable?: true;
+  /** a directory, counted for its own mode or owner (`--metadata`) */
+  directory?: true;
 }
 
 /** The entries of one verified directory that could not be read: how many, and the first few. */

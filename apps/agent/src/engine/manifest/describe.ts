@@ -125,9 +125,9 @@ export async function describeDirectory(
   } finally {
     if (back !== undefined) leaveDirectory(back);
   }
-  // the directory's own mode and owner, for verify --metadata (a verified root given as a symbolic
-  // link is followed, as its listing was)
-  const own = directoryFacts('target', path, rel.length === 0);
+  // the directory's own mode and owner, for verify --metadata (a described root, the manifest's or a
+  // --dir, given as a symbolic link is followed, as its listing was)
+  const own = directoryFacts('target', path, inner.length === 0);
   const ownRecord = own ? `,"p":${own.mode},"u":${own.uid},"g":${own.gid}` : '';
   described.line = `{${nameJson(rel, 'd', 'db')}${ownRecord},"e":[${records.join(',')}]}`;
   return described;

@@ -16,8 +16,8 @@ import { MANIFEST_HASHES, type ManifestHash, newDigest, ownDigest } from './hash
  * Every non-directory entry carries its permission bits (`p`, as a number),
  * owner (`u`) and group (`g`); a regular file its size (`s`) and modification
  * time exactly, whole seconds (`m`) and nanoseconds (`mn`). A directory's line carries the
- * directory's own permission bits and owner too (`p`, `u`, `g`; since sms-agent 0.2, optional
- * for the manifests made before: then verify --metadata says it could not compare them).
+ * directory's own permission bits and owner too (`p`, `u`, `g`; optional: manifests of format 2
+ * made before they were written lack them, and verify --metadata then says it could not compare them).
  *
  * {"sms_manifest":2,"root":"/srv","mode":"content","hash":"xxh128","created_at":"…"}
  * {"d":"","p":493,"u":0,"g":0,"e":[{"n":"a.txt","k":"f","s":5,"m":1767323045,"mn":120000000,"p":420,"u":0,"g":0,"h":"…"},{"n":"sub","k":"d"},{"n":"ln","k":"l","l":"a.txt","p":511,"u":0,"g":0}]}
