@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import {
   Actions,
   type ClaimRequest,
@@ -60,6 +60,30 @@ export class VerificationService {
     this.verifications = stores.verifications;
     this.configurations = stores.configurations;
     this.made.setMaxListeners(0);
+    // every long poll waiting listens to it: hundreds of daemons are no leak
+    setMaxListeners(0, this.stopping.signal);
+  }
+
+  /** When the polls' last sweep of ended leases ran, and the one running. */
+  private lastPollSweep = Number.NEGATIVE_INFINITY;
+  private pollSweep: Promise<unknown> | undefined;
+
+  /**
+   * Puts the requests whose lease ended back to pending for the long polls: at most once a
+   * `POLL_EVERY_MS` however many polls wait (each daemon of a fleet polls), the polls of that
+   * moment sharing one sweep. The calls that show or change a request sweep on their own.
+   */
+  private sweepForPolls(): Promise<unknown> {
+    const now = this.clock();
+    if (this.pollSweep && now - this.lastPollSweep < POLL_EVERY_MS) return this.pollSweep;
+    this.lastPollSweep = now;
+    const sweep = this.verifications.expireLeases(now).catch((error: unknown) => {
+      // the next poll tries again rather than meeting this failure for the rest of the second
+      if (this.pollSweep === sweep) this.pollSweep = undefined;
+      throw error;
+    });
+    this.pollSweep = sweep;
+    return sweep;
   }
 
   /** "Verify now": a new pending request, or the task's open one (`created: false`). */
@@ -105,7 +129,7 @@ export class VerificationService {
     const until = Date.now() + waitSeconds * 1000;
     const stopping = this.stopping.signal;
     for (;;) {
-      await this.verifications.expireLeases(this.clock());
+      await this.sweepForPolls();
       const pending = await this.verifications.pending(principal.projectId, POLL_LIMIT, agent);
       const left = until - Date.now();
       if (pending.length > 0 || left <= 0 || signal?.aborted || stopping.aborted) return pending;

@@ -1,0 +1,65 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ConfigurationStore, VerificationStore } from '../storage/storage.js';
+import type { AuthService, Principal } from './auth-service.js';
+import type { TaskService } from './task-service.js';
+import { VerificationService } from './verification-service.js';
+
+// A fleet's daemons each hold a long poll open: what every waiting poll costs the database and
+// the process, whatever their number.
+const principal = { projectId: 'p1', projectName: 'default' } as Principal;
+
+function service() {
+  const calls = { sweeps: 0, reads: 0 };
+  const verifications = {
+    async expireLeases() {
+      calls.sweeps++;
+      return 0;
+    },
+    async pending() {
+      calls.reads++;
+      return [];
+    },
+  } as unknown as VerificationStore;
+  const auth = { authorize() {} } as unknown as AuthService;
+  const verificationService = new VerificationService(
+    { verifications, configurations: {} as ConfigurationStore },
+    {} as TaskService,
+    auth,
+  );
+  return { verificationService, calls };
+}
+
+const warnings: Error[] = [];
+const onWarning = (warning: Error) => warnings.push(warning);
+afterEach(() => {
+  process.off('warning', onWarning);
+  warnings.length = 0;
+});
+
+describe('long polls of many daemons', () => {
+  it('share one sweep of ended leases a second, each reading its own pending requests', async () => {
+    const { verificationService, calls } = service();
+    const polls = 200;
+    const started = Date.now();
+    await Promise.all(
+      Array.from({ length: polls }, (_, i) => verificationService.poll(principal, 2, undefined, `host-${i}`)),
+    );
+    const seconds = (Date.now() - started) / 1000;
+    // each poll looks at the database at 0, 1 and 2 s (once more when a timer fires late)
+    expect(calls.reads).toBeGreaterThanOrEqual(polls * 3);
+    // one sweep for every second that passed (and one at the start), not one for each poll
+    expect(calls.sweeps).toBeLessThanOrEqual(Math.ceil(seconds) + 2);
+  });
+
+  it('wait on the server\u2019s stop without a warning of a listener leak', async () => {
+    process.on('warning', onWarning);
+    const { verificationService } = service();
+    const waiting = Array.from({ length: 50 }, () => verificationService.poll(principal, 5));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    verificationService.endPolls();
+    await Promise.all(waiting);
+    // a warning is emitted on the next tick
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warnings.map((w) => w.message)).toEqual([]);
+  });
+});
