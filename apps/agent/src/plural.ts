@@ -20,3 +20,6 @@ export function formatCount(value: number): string {
 export function plural(count: number, one: string, many = `${one}s`): string {
   return `${formatCount(count)} ${count === 1 ? one : many}`;
 }
+
+/** A duration for people, to the tenth of a second: `0.5 s`, `150 s`. */
+export const inSeconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;

@@ -20,7 +20,7 @@ import type {
 } from './engine/types.js';
 import { plural } from './plural.js';
 import type { RemoteSession } from './remote/session.js';
-import type { RemoteTarget } from './remote/target.js';
+import { type RemoteTarget, shellQuote } from './remote/target.js';
 import { uploadLimitProblem } from './upload/results.js';
 
 /** A problem that prevents verification: the CLI exits 2 with its message. */
@@ -185,12 +185,13 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       '--recheck looks at the target again, which verification over ssh (one manifest made there) cannot yet: mount the target (sshfs) and verify it as a directory, or leave out --recheck',
     );
   }
-  if (options.target !== undefined) {
-    // a target mounted with sshfs: over ssh, each file is not looked up through the mount
+  // a target mounted with sshfs: over ssh, each file is not looked up through the mount (not
+  // with --recheck, which over ssh is refused)
+  if (options.target !== undefined && !options.recheck) {
     const remote = sshfsRemote(resolve(options.target));
     if (remote !== undefined)
       notices.push(
-        `the target ${resolve(options.target)} is an sshfs mount of ${remote}: --target ${remote} (with --ssh for the options the mount uses) verifies it over ssh instead, an sms-agent run there listing it, without a round trip through the mount for each file (2.6 times faster in the agent's benchmark)`,
+        `the target ${resolve(options.target)} is an sshfs mount of ${remote}: as --target ${shellQuote(remote)} (CONSISTENCY_TARGET for run and the daemon; --ssh for the options the mount uses) it is verified over ssh instead, by an sms-agent run there, without a round trip through the mount for each file (2.6 times faster in the agent's benchmark)`,
       );
   }
   const sourceIsDir = isDirectory(source);

@@ -192,7 +192,10 @@ describe('errors', () => {
     };
     expect(await errorWith('2')).toMatchObject({ status: 503, errorCode: 'SMS.2010', retryAfterMs: 2000 });
     expect((await errorWith(undefined)).retryAfterMs).toBeUndefined();
-    expect((await errorWith('soon')).retryAfterMs).toBeUndefined();
+    // what Date.parse would read as some date, two values joined, and too long
+    for (const odd of ['soon', '-1', '1.5', '+2', '2, 2', '9'.repeat(400)])
+      expect((await errorWith(odd)).retryAfterMs, odd).toBeUndefined();
+    expect((await errorWith('99999999')).retryAfterMs).toBe(24 * 3600 * 1000);
     expect((await errorWith('Thu, 01 Jan 1970 00:00:00 GMT')).retryAfterMs).toBe(0);
     const inTenSeconds = (await errorWith(new Date(Date.now() + 10_000).toUTCString())).retryAfterMs!;
     expect(inTenSeconds).toBeGreaterThan(8000);

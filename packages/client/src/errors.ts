@@ -70,16 +70,24 @@ export class SmsApiError extends SmsClientError {
   }
 }
 
+/** The longest `Retry-After` taken as said: a day (a longer one is a day). */
+const MAX_RETRY_AFTER_MS = 24 * 3600 * 1000;
+/** An HTTP date as RFC 9110 says to send one (IMF-fixdate): `Wed, 21 Oct 2026 07:28:00 GMT`. */
+const IMF_FIXDATE =
+  /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+
 /**
- * A `Retry-After` value in milliseconds: delay-seconds (`2`) or an HTTP date (`Wed, 21 Oct 2026
- * 07:28:00 GMT`, from `now`; 0 when past); undefined when absent or neither.
+ * A `Retry-After` value in milliseconds: delay-seconds (`2`) or an HTTP date (IMF-fixdate, from
+ * `now`; 0 when past), at most a day; undefined when absent or anything else (`-1`, `1.5`, two
+ * values joined by a comma), which `Date.parse` alone would read as some date.
  */
 export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
   if (value === null) return undefined;
   const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  if (/^\d{1,10}$/.test(text)) return Math.min(MAX_RETRY_AFTER_MS, Number(text) * 1000);
+  if (!IMF_FIXDATE.test(text)) return undefined;
   const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+  return Number.isNaN(at) ? undefined : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, at - now));
 }
 
 /** A 403: authentication failed (`SMS.9001`) or permission denied (`SMS.9004`). */

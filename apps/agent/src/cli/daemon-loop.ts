@@ -3,6 +3,7 @@ import { isSmsApiError, isSmsNetworkError, type SmsApiError, type VerificationRe
 import { deriveCheckResult, ErrorCodes, VerificationLimits } from '@sms/domain';
 import { crypto } from '../builtins.js';
 import { describeError } from '../engine/listing.js';
+import { inSeconds } from '../plural.js';
 import { EXIT } from './shared.js';
 import { readTaskRun } from './task-run.js';
 import { runVerification, type UploadContext, type VerificationControl } from './verification.js';
@@ -78,7 +79,6 @@ const isUnreachable = (error: unknown) =>
   (isSmsApiError(error) && (error.status >= 500 || error.status === 429 || error.errorCode === undefined));
 
 /** A wait as the log says it: `1.6 s`. */
-const inSeconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
 
 /** Sleeps `ms`, or less when `signal` fires first. */
 async function pause(ms: number, signal: AbortSignal): Promise<void> {
@@ -152,6 +152,8 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
 
 /** How long the spool may hold uploads while the daemon waits for requests before it tries them again. */
 const IDLE_FLUSH_MS = 60_000;
+/** How long that flush sends again a findings upload whose key the server is still storing. */
+const IDLE_FLUSH_PATIENCE_MS = 10_000;
 
 /**
  * Delivers what waits in the spool (a run's counts the server could not take at the time) while
@@ -164,7 +166,12 @@ async function flushIdle(options: DaemonOptions, last: { at: number }): Promise<
   const { spool, client, upload } = options.context;
   try {
     if (spool.list().entries.length === 0) return;
-    const { outcomes, broken } = await upload.flushSpool(client, spool, options.stop);
+    // a findings upload the server is still storing is not waited for long: polling stops meanwhile,
+    // and this flush comes again in a minute
+    const { outcomes, broken } = await upload.flushSpool(client, spool, options.stop, {
+      inProgressMs: IDLE_FLUSH_PATIENCE_MS,
+      onWait: (note) => options.log(`spool: ${note}`),
+    });
     for (const b of broken)
       options.log(`spool: ${b.file} is not a readable spooled upload (${b.reason}); it was left in place`);
     const delivered = outcomes.filter((o) => o.status === 'delivered').length;

@@ -14,7 +14,9 @@ export function registerFlush(program: Command): void {
       ),
   ).action(async (flags) => {
     const { spool, client, upload } = await uploadContext(flags);
-    const { outcomes, broken } = await upload.flushSpool(client, spool);
+    const { outcomes, broken } = await upload.flushSpool(client, spool, undefined, {
+      onWait: (note) => say(`spool: ${note}`),
+    });
     for (const b of broken)
       say(`error: ${b.file} is not a readable spooled upload (${b.reason}); it was left in place`);
     if (outcomes.length === 0 && broken.length === 0) say(`nothing to deliver in ${spool.dir}`);

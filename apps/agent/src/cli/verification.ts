@@ -192,6 +192,7 @@ export async function runVerification(
             runId,
             ...(findings ? { commitFindings: () => findings.commit() } : {}),
             ...(control.uploadSignal ? { signal: control.uploadSignal } : {}),
+            patience: { onWait: (note) => say(`spool: ${note}`) },
           },
         );
         const { earlier, outcomes } = delivered;

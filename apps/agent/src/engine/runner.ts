@@ -121,13 +121,14 @@ const unescapeMountField = (field: string) =>
   field.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(Number.parseInt(o, 8)));
 
 /**
- * The mount `path` (a real path) is on, from /proc/self/mountinfo: its mount point, type and source
- * (`host:/srv` for sshfs); undefined when unreadable.
+ * The mount `path` (a real path) is on, from /proc/self/mountinfo: its mount point, the directory of
+ * its filesystem mounted there (`root`: `/`, or a subdirectory for a bind mount or a container's
+ * volume), type and source (`host:/srv` for sshfs); undefined when unreadable.
  */
 export function mountOf(
   path: string,
   mountinfo?: string,
-): { point: string; type: string; source: string } | undefined {
+): { point: string; root: string; type: string; source: string } | undefined {
   let text = mountinfo;
   if (text === undefined) {
     try {
@@ -136,15 +137,16 @@ export function mountOf(
       return undefined;
     }
   }
-  let best: { point: string; type: string; source: string } | undefined;
+  let best: { point: string; root: string; type: string; source: string } | undefined;
   for (const line of text.split('\n')) {
     const [left, right] = line.split(' - ');
     if (!left || !right) continue;
-    const point = unescapeMountField(left.split(' ')[4] ?? '');
+    const fields = left.split(' ');
+    const point = unescapeMountField(fields[4] ?? '');
     const inside = point === '/' || path === point || path.startsWith(`${point}/`);
     if (inside && (!best || point.length >= best.point.length)) {
       const [type = '', source = ''] = right.split(' ');
-      best = { point, type, source: unescapeMountField(source) };
+      best = { point, root: unescapeMountField(fields[3] ?? '/'), type, source: unescapeMountField(source) };
     }
   }
   return best;
@@ -166,11 +168,14 @@ export function sshfsRemote(path: string, mountinfo?: string): string | undefine
   const mount = mountOf(real, mountinfo);
   if (mount?.type !== 'fuse.sshfs' || !mount.source.includes(':')) return undefined;
   const below = real === mount.point ? '' : real.slice(mount.point === '/' ? 1 : mount.point.length + 1);
-  if (below === '') return mount.source;
+  // below the directory of the remote tree mounted there (a bind mount of a subdirectory of the
+  // sshfs mount has it as its root)
+  const inside = [mount.root.replace(/^\/+/, ''), below].filter((part) => part !== '').join('/');
+  if (inside === '') return mount.source;
   // `host:` is the home directory there, `host:/` the root
   return mount.source.endsWith(':') || mount.source.endsWith('/')
-    ? `${mount.source}${below}`
-    : `${mount.source}/${below}`;
+    ? `${mount.source}${inside}`
+    : `${mount.source}/${inside}`;
 }
 
 /**

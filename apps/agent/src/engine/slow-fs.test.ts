@@ -81,9 +81,17 @@ describe('a target on a network filesystem', () => {
   it('is named over ssh when it is an sshfs mount: the run says how to verify it there instead', async () => {
     const mounted = await verify({ source: pair.src, target: join(mount.mountpoint, 'b') });
     expect(mounted.notices).toEqual([
-      `the target ${mount.mountpoint}/b is an sshfs mount of ${sshd.host}:${pair.dst}/b: --target ${sshd.host}:${pair.dst}/b (with --ssh for the options the mount uses) verifies it over ssh instead, an sms-agent run there listing it, without a round trip through the mount for each file (2.6 times faster in the agent's benchmark)`,
+      `the target ${mount.mountpoint}/b is an sshfs mount of ${sshd.host}:${pair.dst}/b: as --target ${sshd.host}:${pair.dst}/b (CONSISTENCY_TARGET for run and the daemon; --ssh for the options the mount uses) it is verified over ssh instead, by an sms-agent run there, without a round trip through the mount for each file (2.6 times faster in the agent's benchmark)`,
     ]);
     expect((await verify({ source: pair.src, target: pair.dst })).notices).toEqual([]);
+    // not with --recheck, which over ssh is refused
+    const rechecked = await verify({
+      source: pair.src,
+      target: join(mount.mountpoint, 'b'),
+      recheck: true,
+      recheckDelaySeconds: 0,
+    });
+    expect(rechecked.notices).toEqual([]);
   });
 });
 
@@ -91,7 +99,7 @@ describe('sshfsRemote (a mount table given)', () => {
   it('joins the mount source and the path below the mount point', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sms-mounts-'));
     try {
-      for (const sub of ['remote host/app', 'home/app', 'root/srv'])
+      for (const sub of ['remote host/app', 'home/app', 'root/srv', 'bound/x'])
         mkdirSync(join(dir, sub), { recursive: true });
       const at = (escaped: string) => escaped.replaceAll(' ', '\\040');
       const mountinfo = [
@@ -100,12 +108,16 @@ describe('sshfsRemote (a mount table given)', () => {
         `43 22 0:53 / ${join(dir, 'home')} rw - fuse.sshfs me@host: rw`,
         `44 22 0:54 / ${join(dir, 'root')} rw - fuse.sshfs host:/ rw`,
         `45 22 0:55 / ${join(dir, 'root', 'srv')} rw - fuse.rclone s3: rw`,
+        // a bind mount of the sshfs mount's app/ (as mount --bind or a container's volume makes)
+        `46 22 0:52 /app ${join(dir, 'bound')} rw - fuse.sshfs me@host:/srv/my\\040data rw`,
       ].join('\n');
       expect(sshfsRemote(join(dir, 'remote host'), mountinfo)).toBe('me@host:/srv/my data');
       expect(sshfsRemote(join(dir, 'remote host', 'app'), mountinfo)).toBe('me@host:/srv/my data/app');
       expect(sshfsRemote(join(dir, 'home', 'app'), mountinfo)).toBe('me@host:app');
       expect(sshfsRemote(join(dir, 'home'), mountinfo)).toBe('me@host:');
       expect(sshfsRemote(join(dir, 'root'), mountinfo)).toBe('host:/');
+      expect(sshfsRemote(join(dir, 'bound'), mountinfo)).toBe('me@host:/srv/my data/app');
+      expect(sshfsRemote(join(dir, 'bound', 'x'), mountinfo)).toBe('me@host:/srv/my data/app/x');
       // another filesystem mounted inside, and none at all
       expect(sshfsRemote(join(dir, 'root', 'srv'), mountinfo)).toBeUndefined();
       expect(sshfsRemote(dir, mountinfo)).toBeUndefined();

@@ -274,20 +274,28 @@ describe('the order uploads are stored in', () => {
   });
 
   describe('a findings upload whose key the server is still storing (503 SMS.2010)', () => {
-    /** A server that answers `busy` findings calls with a 503 (`code`, Retry-After `retryAfterMs`) before it takes one. */
-    function busyServer(busy: number, code: string, retryAfterMs: number | undefined) {
+    type Answer = 'storing' | 'other 5xx' | 'network';
+    /**
+     * A server that answers findings calls as `answers` says, in turn (`storing`: 503 SMS.2010 with
+     * Retry-After `retryAfterMs`), then takes the upload; `slowFirstMs`: the first call takes that long.
+     */
+    function server(answers: Answer[], retryAfterMs: number | undefined, slowFirstMs = 0) {
       const calls: number[] = [];
       const client = {
         async uploadFindings(_task: string, _run: string, findings: AsyncIterable<unknown>) {
-          calls.push(Date.now());
-          if (calls.length <= busy)
+          calls.push(performance.now());
+          if (calls.length === 1 && slowFirstMs > 0) await new Promise((r) => setTimeout(r, slowFirstMs));
+          const answer = answers[calls.length - 1];
+          if (answer === 'network')
+            throw new SmsNetworkError('fetch failed: other side closed', { cause: undefined });
+          if (answer !== undefined)
             throw new SmsApiError({
               status: 503,
-              errorCode: code,
+              errorCode: answer === 'storing' ? ErrorCodes.UploadInProgress.code : 'SMS.1000',
               errorMsg: 'busy',
               requestId: undefined,
               body: {},
-              retryAfterMs,
+              retryAfterMs: answer === 'storing' ? retryAfterMs : undefined,
             });
           let stored = 0;
           for await (const _ of findings) stored++;
@@ -296,38 +304,64 @@ describe('the order uploads are stored in', () => {
       } as unknown as SmsClient;
       return { client, calls };
     }
+    const always = (answer: Answer) => Array<Answer>(1000).fill(answer);
     function spooledFindings() {
       const spool = newSpool();
       return { spool, ...earlierFindings(spool) };
     }
+    const gaps = (calls: number[]) => calls.slice(1).map((at, i) => at - calls[i]!);
 
-    it('is sent again past the 3 attempts of other errors, after the Retry-After the server asks, and delivered once', async () => {
+    it('is sent again past the 3 attempts of other errors, after the Retry-After the server asks, and delivered once, saying so once', async () => {
       const { spool, file, entry } = spooledFindings();
-      const server = busyServer(5, ErrorCodes.UploadInProgress.code, 600);
-      const outcome = await deliver(server.client, spool, file, entry, undefined, 10_000);
+      const busy = server(always('storing').slice(0, 5), 600);
+      const notes: string[] = [];
+      const outcome = await deliver(busy.client, spool, file, entry, undefined, {
+        inProgressMs: 10_000,
+        onWait: (note) => notes.push(note),
+      });
       expect(outcome.status).toBe('delivered');
-      expect(server.calls).toHaveLength(6);
+      expect(busy.calls).toHaveLength(6);
       // never sooner than asked (the 500 ms, 1 s... of other errors)
-      for (let i = 1; i < server.calls.length; i++)
-        expect(server.calls[i]! - server.calls[i - 1]!).toBeGreaterThanOrEqual(590);
+      for (const gap of gaps(busy.calls)) expect(gap).toBeGreaterThanOrEqual(590);
+      expect(notes).toEqual([
+        `the server is still storing an earlier attempt of findings upload ${entry.idempotency_key} (503 SMS.2010: busy); sending it again every 0.6 s for up to 10 s`,
+      ]);
     }, 15_000);
 
-    it('is left in the spool once the server has been storing it for longer than the patience given', async () => {
+    it('is left in the spool once the server has been storing it for longer than the patience given, counted from its first such answer', async () => {
       const { spool, file, entry } = spooledFindings();
-      const server = busyServer(Number.POSITIVE_INFINITY, ErrorCodes.UploadInProgress.code, 300);
-      const outcome = await deliver(server.client, spool, file, entry, undefined, 1_000);
+      // the first attempt streams for 1 s and its answer is lost: the server stores it meanwhile
+      const busy = server(['network', ...always('storing')], 500, 1000);
+      const outcome = await deliver(busy.client, spool, file, entry, undefined, { inProgressMs: 1_200 });
       expect(outcome).toMatchObject({ status: 'spooled', reason: expect.stringContaining('SMS.2010') });
-      // at 0, 0.3, 0.6 and 0.9 s: the next would be past the second given
-      expect(server.calls).toHaveLength(4);
+      // the lost one, then at 0, 0.5 and 1 s from the first 503: the next would be past the 1.2 s given
+      expect(busy.calls).toHaveLength(4);
       expect(spool.list().entries.map((e) => e.file)).toContain(file);
     });
 
+    it('never in a tight loop: a Retry-After of 0 (or none) waits 0.5 s', async () => {
+      const { spool, file, entry } = spooledFindings();
+      const busy = server(always('storing').slice(0, 3), 0);
+      expect(
+        (await deliver(busy.client, spool, file, entry, undefined, { inProgressMs: 5_000 })).status,
+      ).toBe('delivered');
+      for (const gap of gaps(busy.calls)) expect(gap).toBeGreaterThanOrEqual(490);
+    });
+
+    it("keeps the other errors' 3 attempts apart: a cut connection among the 503s does not end it", async () => {
+      const { spool, file, entry } = spooledFindings();
+      const busy = server(['storing', 'storing', 'storing', 'network', 'storing'], 0);
+      const outcome = await deliver(busy.client, spool, file, entry, undefined, { inProgressMs: 10_000 });
+      expect(outcome.status).toBe('delivered');
+      expect(busy.calls).toHaveLength(6);
+    }, 15_000);
+
     it('another 5xx is still tried 3 times', async () => {
       const { spool, file, entry } = spooledFindings();
-      const server = busyServer(Number.POSITIVE_INFINITY, 'SMS.1000', undefined);
-      const outcome = await deliver(server.client, spool, file, entry, undefined, 10_000);
+      const busy = server(always('other 5xx'), undefined);
+      const outcome = await deliver(busy.client, spool, file, entry, undefined, { inProgressMs: 10_000 });
       expect(outcome.status).toBe('spooled');
-      expect(server.calls).toHaveLength(3);
+      expect(busy.calls).toHaveLength(3);
     });
   });
 

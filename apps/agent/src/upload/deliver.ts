@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isSmsApiError, isSmsNetworkError, isSmsValidationError, type SmsClient } from '@sms/client';
 import { type ConsistencyResult, ErrorCodes, type FindingsLine, Limits } from '@sms/domain';
 import { readline } from '../builtins.js';
+import { inSeconds } from '../plural.js';
 import { type FindingsEntry, isFindingsEntry, linesFileOf, type Spool, type SpoolEntry } from './spool.js';
 
 /**
@@ -40,11 +41,21 @@ const FINDINGS_RETRY_DELAY_MS = 500;
 const MAX_RETRY_DELAY_MS = 30_000;
 /**
  * ...except while the server answers that an upload with its key is being stored (503
- * `SMS.2010`): an earlier attempt whose answer was lost (a million findings take about a minute to
- * store) or one cut off and being cleaned up, which the server takes for dead after two minutes
- * without progress. That is retried for this long before the upload is left in the spool.
+ * `SMS.2010`): an earlier attempt whose answer was lost (a million findings take 12 s to store on
+ * an idle 2-core server, longer on a busy one) or one cut off and being cleaned up, which the
+ * server takes for dead after two minutes without progress. That is retried for this long from its
+ * first such answer, as often as the server's `Retry-After` asks (at least `FINDINGS_RETRY_DELAY_MS`
+ * apart), before the upload is left in the spool.
  */
 export const FINDINGS_IN_PROGRESS_MS = 150_000;
+
+/** How long a findings upload waits for the server to finish storing its key, and who hears of it. */
+export interface Patience {
+  /** Default `FINDINGS_IN_PROGRESS_MS`; the daemon's idle flush waits less (it moves on, and tries again later). */
+  inProgressMs?: number;
+  /** Told once per upload when it starts waiting (a line for the operator: the run looks stuck otherwise). */
+  onWait?: (note: string) => void;
+}
 
 /**
  * The lines of a spooled findings upload, read from disk as they are sent. A file that cannot be
@@ -98,10 +109,14 @@ async function sendFindings(
   file: string,
   entry: FindingsEntry,
   signal: AbortSignal | undefined,
-  inProgressMs: number,
+  patience: Patience,
 ) {
-  const started = Date.now();
-  for (let attempt = 1; ; attempt++) {
+  const inProgressMs = patience.inProgressMs ?? FINDINGS_IN_PROGRESS_MS;
+  // the other errors' attempts, and when the server first said it was storing this key (a
+  // monotonic clock: a wall clock stepped back would stretch the wait)
+  let failures = 0;
+  let storingSince: number | undefined;
+  for (;;) {
     const problem: { error?: unknown } = {};
     try {
       return await client.uploadFindings(entry.task_id, entry.run_id, spooledLines(file, problem), {
@@ -111,15 +126,26 @@ async function sendFindings(
     } catch (error) {
       if (problem.error !== undefined) throw new SpoolReadError(describe(problem.error));
       const again = isSmsNetworkError(error) || (isSmsApiError(error) && error.status >= 500);
+      if (!again || signal?.aborted) throw error;
       const asked = isSmsApiError(error) ? error.retryAfterMs : undefined;
-      const inProgress = isSmsApiError(error) && error.errorCode === ErrorCodes.UploadInProgress.code;
-      // while its key is being stored, as often as the server asks (it knows); else backing off
-      const delay = Math.min(
-        MAX_RETRY_DELAY_MS,
-        inProgress && asked !== undefined ? asked : Math.max(asked ?? 0, FINDINGS_RETRY_DELAY_MS * attempt),
-      );
-      const more = inProgress ? Date.now() + delay - started <= inProgressMs : attempt < FINDINGS_ATTEMPTS;
-      if (!again || !more || signal?.aborted) throw error;
+      const storing = isSmsApiError(error) && error.errorCode === ErrorCodes.UploadInProgress.code;
+      let delay: number;
+      if (storing) {
+        // as often as the server asks (it knows), never in a tight loop
+        delay = Math.min(MAX_RETRY_DELAY_MS, Math.max(FINDINGS_RETRY_DELAY_MS, asked ?? 2000));
+        const now = performance.now();
+        if (storingSince === undefined) {
+          storingSince = now;
+          patience.onWait?.(
+            `the server is still storing an earlier attempt of findings upload ${entry.idempotency_key} (${describe(error)}); sending it again every ${inSeconds(delay)} for up to ${inSeconds(inProgressMs)}`,
+          );
+        }
+        if (now + delay - storingSince > inProgressMs) throw error;
+      } else {
+        failures++;
+        if (failures >= FINDINGS_ATTEMPTS) throw error;
+        delay = Math.min(MAX_RETRY_DELAY_MS, Math.max(asked ?? 0, FINDINGS_RETRY_DELAY_MS * failures));
+      }
       await sleep(delay, undefined, signal ? { signal } : {}).catch(() => {});
     }
   }
@@ -132,14 +158,13 @@ export async function deliver(
   file: string,
   entry: SpoolEntry,
   signal?: AbortSignal,
-  /** How long a findings upload whose key the server is still storing is retried (tests shorten it). */
-  inProgressMs = FINDINGS_IN_PROGRESS_MS,
+  patience: Patience = {},
 ): Promise<DeliveryOutcome> {
   // another sms-agent on this spool (a daemon and a flush, say) may have sent it since it was listed
   if (!existsSync(file)) return goneFrom(spool, file, entry);
   try {
     if (isFindingsEntry(entry)) {
-      const answer = await sendFindings(client, file, entry, signal, inProgressMs);
+      const answer = await sendFindings(client, file, entry, signal, patience);
       removeDelivered(spool, file);
       return { status: 'delivered', file, entry, superseded: answer.superseded_dirs };
     }
@@ -279,6 +304,7 @@ export async function deliverAll(
   spool: Spool,
   items: { file: string; entry: SpoolEntry }[],
   signal?: AbortSignal,
+  patience: Patience = {},
 ): Promise<DeliveryOutcome[]> {
   const ordered = [
     ...items.filter((i) => !isFindingsEntry(i.entry)),
@@ -328,7 +354,7 @@ export async function deliverAll(
       });
       continue;
     }
-    const outcome = await deliver(client, spool, file, entry, signal);
+    const outcome = await deliver(client, spool, file, entry, signal, patience);
     if (outcome.status === 'spooled' && outcome.network) unreachable = outcome.reason;
     if (outcome.status === 'spooled' && !isFindingsEntry(entry)) held.set(entry.task_id, outcome.reason);
     outcomes.push(outcome);
@@ -337,7 +363,12 @@ export async function deliverAll(
 }
 
 /** Delivers everything waiting in the spool, oldest first (counts before findings). */
-export async function flushSpool(client: SmsClient, spool: Spool, signal?: AbortSignal) {
+export async function flushSpool(
+  client: SmsClient,
+  spool: Spool,
+  signal?: AbortSignal,
+  patience: Patience = {},
+) {
   const { entries, broken } = spool.list();
-  return { outcomes: await deliverAll(client, spool, entries, signal), broken };
+  return { outcomes: await deliverAll(client, spool, entries, signal, patience), broken };
 }

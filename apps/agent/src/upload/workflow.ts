@@ -1,6 +1,6 @@
 import type { SmsClient } from '@sms/client';
 import type { ConsistencyResult } from '@sms/domain';
-import { type DeliveryOutcome, deliverAll, spoolResults } from './deliver.js';
+import { type DeliveryOutcome, deliverAll, type Patience, spoolResults } from './deliver.js';
 import { describeEntry, type FindingsEntry, type Spool } from './spool.js';
 
 /** What became of a set of uploads, worst first: one refused makes it `refused`, one spooled `spooled`. */
@@ -72,6 +72,7 @@ export async function uploadVerification(
     commitFindings?: () => { file: string; entry: FindingsEntry } | undefined;
     /** Ends the calls to the server: what was not sent stays in the spool. */
     signal?: AbortSignal;
+    patience?: Patience;
   } = {},
 ): Promise<{ earlier: DeliveryOutcome[]; outcomes: DeliveryOutcome[]; findings?: DeliveryOutcome }> {
   // the counts are in the spool before the findings become an upload there: a flush after a crash
@@ -83,7 +84,7 @@ export async function uploadVerification(
   // earlier uploads first, whatever their names say (a clock stepped back names this run's
   // earlier): a run's counts stored after a newer run's would be the directories' state
   const earlierEntries = spool.list().entries.filter((e) => !mine.has(e.file));
-  const all = await deliverAll(client, spool, [...earlierEntries, ...own], run.signal);
+  const all = await deliverAll(client, spool, [...earlierEntries, ...own], run.signal, run.patience);
   const findingsOutcome = findings ? all.find((o) => o.file === findings.file) : undefined;
   return {
     earlier: all.filter((o) => !mine.has(o.file)),

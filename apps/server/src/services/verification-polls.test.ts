@@ -8,7 +8,7 @@ import { VerificationService } from './verification-service.js';
 // the process, whatever their number.
 const principal = { projectId: 'p1', projectName: 'default' } as Principal;
 
-function service() {
+function service(clock: () => number = Date.now) {
   const calls = { sweeps: 0, reads: 0 };
   const verifications = {
     async expireLeases() {
@@ -25,10 +25,12 @@ function service() {
     { verifications, configurations: {} as ConfigurationStore },
     {} as TaskService,
     auth,
+    clock,
   );
   return { verificationService, calls };
 }
 
+let sweepsSeen = 0;
 const warnings: Error[] = [];
 const onWarning = (warning: Error) => warnings.push(warning);
 afterEach(() => {
@@ -49,6 +51,20 @@ describe('long polls of many daemons', () => {
     expect(calls.reads).toBeGreaterThanOrEqual(polls * 3);
     // one sweep for every second that passed (and one at the start), not one for each poll
     expect(calls.sweeps).toBeLessThanOrEqual(Math.ceil(seconds) + 2);
+  });
+
+  it.each([
+    ['frozen', (): number => 1_800_000_000_000],
+    ['stepped back an hour', (): number => Date.now() - 3600_000 * Math.min(1, sweepsSeen)],
+  ] as const)('still sweep every second when the server\u2019s clock is %s', async (_name, clock) => {
+    sweepsSeen = 0;
+    const { verificationService, calls } = service((): number => {
+      sweepsSeen = calls.sweeps;
+      return clock();
+    });
+    await Promise.all(Array.from({ length: 10 }, () => verificationService.poll(principal, 2.5)));
+    // at 0, 1 and 2 s (by the service's clock, the first alone)
+    expect(calls.sweeps).toBeGreaterThanOrEqual(3);
   });
 
   it('wait on the server\u2019s stop without a warning of a listener leak', async () => {

@@ -64,20 +64,30 @@ export class VerificationService {
     setMaxListeners(0, this.stopping.signal);
   }
 
-  /** When the polls' last sweep of ended leases ran, and the one running. */
-  private lastPollSweep = Number.NEGATIVE_INFINITY;
+  /** When the polls' last sweep of ended leases ran (a monotonic clock, and the service's), and the one running. */
+  private lastPollSweep = { monotonic: Number.NEGATIVE_INFINITY, clock: Number.NEGATIVE_INFINITY };
   private pollSweep: Promise<unknown> | undefined;
 
   /**
    * Puts the requests whose lease ended back to pending for the long polls: at most once a
    * `POLL_EVERY_MS` however many polls wait (each daemon of a fleet polls), the polls of that
-   * moment sharing one sweep. The calls that show or change a request sweep on their own.
+   * moment sharing one sweep. The calls that show or change a request sweep on their own. Again
+   * once a second has passed on a monotonic clock, or the service's clock has moved by a second
+   * either way since: that clock may be frozen (tests, which move it by hand) or stepped back (a
+   * server's time corrected), and the sweep must not stop then.
    */
   private sweepForPolls(): Promise<unknown> {
-    const now = this.clock();
-    if (this.pollSweep && now - this.lastPollSweep < POLL_EVERY_MS) return this.pollSweep;
-    this.lastPollSweep = now;
-    const sweep = this.verifications.expireLeases(now).catch((error: unknown) => {
+    const monotonic = performance.now();
+    const clock = this.clock();
+    const last = this.lastPollSweep;
+    if (
+      this.pollSweep &&
+      monotonic - last.monotonic < POLL_EVERY_MS &&
+      Math.abs(clock - last.clock) < POLL_EVERY_MS
+    )
+      return this.pollSweep;
+    this.lastPollSweep = { monotonic, clock };
+    const sweep = this.verifications.expireLeases(clock).catch((error: unknown) => {
       // the next poll tries again rather than meeting this failure for the rest of the second
       if (this.pollSweep === sweep) this.pollSweep = undefined;
       throw error;
