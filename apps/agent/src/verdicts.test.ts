@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { DIR_CHECK_ITSELF, FindingSchema } from '@sms/domain';
 import * as v from 'valibot';
 import { afterEach, describe, expect, it } from 'vitest';
+import { deviceNumber } from './engine/difference.js';
 import { writeManifest } from './engine/manifest/write.js';
 import type { ReportEntry } from './engine/types.js';
 import { runAgent } from './test-support/cli.js';
@@ -190,6 +191,37 @@ describe('a manifest of an older format', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('is a manifest of format 1, made by an older sms-agent');
     expect(run.stderr).toContain('make it again with this sms-agent (manifest format 2)');
+  });
+});
+
+describe.each<Target>(['mounted', 'manifest'])('devices (%s target)', (target) => {
+  it('counts a device of another number as different, naming both, and one of the same number as equal', async () => {
+    const p = pair({}, {});
+    for (const [side, null_, loop] of [
+      [p.src, '3', '0'],
+      [p.dst, '5', '0'],
+    ] as const) {
+      execFileSync('mknod', [join(side, 'null'), 'c', '1', null_]);
+      execFileSync('mknod', [join(side, 'loop'), 'b', '7', loop]);
+    }
+    const { counts, reasons } = await verifyAs(target, p);
+    expect(counts).toEqual({ total: 2, different: 1, missing: 0, extra: 0 });
+    expect(reasons).toEqual(['null: device 1:3 at the source, 1:5 at the target']);
+  });
+});
+
+describe('device numbers', () => {
+  it('are shown as major:minor, as ls -l shows them, also past 8 bits of major and minor', () => {
+    const makedev = (major: number, minor: number) =>
+      Number(
+        ((BigInt(major) & 0xfffn) << 8n) |
+          ((BigInt(major) & ~0xfffn) << 32n) |
+          (BigInt(minor) & 0xffn) |
+          ((BigInt(minor) & ~0xffn) << 12n),
+      );
+    expect(deviceNumber(makedev(1, 3))).toBe('1:3');
+    expect(deviceNumber(makedev(259, 70_000))).toBe('259:70000');
+    expect(deviceNumber(makedev(4100, 1))).toBe('4100:1');
   });
 });
 

@@ -12,6 +12,8 @@ export interface FileFacts {
   mtimeNs?: number;
   /** a symbolic link's target, as bytes */
   link?: Buffer;
+  /** a device's number (`st_rdev`: its major and minor) */
+  rdev?: number;
   /** permission bits (mode & 0o7777), owner and group */
   mode?: number;
   uid?: number;
@@ -34,6 +36,14 @@ export function formatTime(seconds: number, nanoseconds = 0): string {
 }
 
 const octal = (mode: number) => mode.toString(8).padStart(4, '0');
+
+/** A Linux device number as `ls -l` shows it, `major:minor` (glibc's `gnu_dev_major`/`gnu_dev_minor`). */
+export function deviceNumber(rdev: number): string {
+  const n = BigInt(rdev);
+  const major = ((n & 0xfff00n) >> 8n) | ((n & 0xfffff00000000000n) >> 32n);
+  const minor = (n & 0xffn) | ((n & 0xffffff00000n) >> 12n);
+  return `${major}:${minor}`;
+}
 
 /** Why the ownership or permissions differ, for the fields compared; undefined when they match. */
 function describeMetadata(s: FileFacts, t: FileFacts, fields: readonly MetadataField[]): string | undefined {
@@ -82,9 +92,14 @@ export function describeDifference(
       return `link target ${displayPath(s.link ?? Buffer.alloc(0))} at the source, ${displayPath(t.link ?? Buffer.alloc(0))} at the target`;
     return rules.metadata.length > 0 ? describeMetadata(s, t, rules.metadata) : undefined;
   }
-  // FIFOs, sockets and devices: compared by type (and metadata) only, never opened (opening a FIFO blocks)
-  if (s.kind !== 'file')
+  // FIFOs, sockets and devices: compared by type, a device by its number (a device of another
+  // number is another device), and by metadata; never opened (opening a FIFO blocks). A number
+  // unknown on one side (a manifest made before they were written) is not compared.
+  if (s.kind !== 'file') {
+    if (s.rdev !== undefined && t.rdev !== undefined && s.rdev !== t.rdev)
+      return `device ${deviceNumber(s.rdev)} at the source, ${deviceNumber(t.rdev)} at the target`;
     return rules.metadata.length > 0 ? describeMetadata(s, t, rules.metadata) : undefined;
+  }
   if (s.size !== t.size) return `size ${s.size} at the source, ${t.size} at the target`;
   if (rules.mode === 'quick' && Math.abs((s.mtime ?? 0) - (t.mtime ?? 0)) > rules.modifyWindow) {
     return `modification time ${formatTime(s.mtime ?? 0, s.mtimeNs)} at the source, ${formatTime(t.mtime ?? 0, t.mtimeNs)} at the target`;

@@ -185,11 +185,12 @@ export async function sideAsync<T>(which: 'source' | 'target', work: () => Promi
 /**
  * Facts of a non-directory entry on disk; throws `VanishedError` or `SideError`.
  * A regular file is stat'ed with nanoseconds (a double's milliseconds round a
- * time within about 120 ns of the next second up to it); symbolic links and
- * special files only when `metadata` asks for their mode and owner.
+ * time within about 120 ns of the next second up to it); a device for its
+ * number; symbolic links and other special files only when `metadata` asks
+ * for their mode and owner.
  */
 export function factsOf(which: 'source' | 'target', path: Name, kind: Kind, metadata = false): FileFacts {
-  if (kind !== 'file' && !metadata) {
+  if (kind !== 'file' && kind !== 'char-device' && kind !== 'block-device' && !metadata) {
     if (kind === 'symlink')
       return { kind, link: side(which, () => readlinkSync(path, { encoding: 'buffer' })) };
     return { kind };
@@ -210,6 +211,7 @@ export function factsOf(which: 'source' | 'target', path: Name, kind: Kind, meta
       values[STAT.mtimeNanoseconds]!,
     );
   const facts: FileFacts = { kind: now, mode: mode & 0o7777, uid: values[STAT.uid]!, gid: values[STAT.gid]! };
+  if (now === 'char-device' || now === 'block-device') facts.rdev = values[STAT.rdev]!;
   if (now === 'symlink') facts.link = side(which, () => readlinkSync(path, { encoding: 'buffer' }));
   return facts;
 }
@@ -262,6 +264,7 @@ function portableLstat(path: Name): Float64Array | undefined {
   portableValues[STAT.mode] = Number(stats.mode);
   portableValues[STAT.uid] = Number(stats.uid);
   portableValues[STAT.gid] = Number(stats.gid);
+  portableValues[STAT.rdev] = Number(stats.rdev);
   portableValues[STAT.size] = Number(stats.size);
   portableValues[STAT.mtimeSeconds] = mtime.seconds;
   portableValues[STAT.mtimeNanoseconds] = mtime.nanoseconds;

@@ -10,6 +10,7 @@ export const STAT = {
   mode: 1,
   uid: 3,
   gid: 4,
+  rdev: 5,
   ino: 7,
   size: 8,
   mtimeSeconds: 12,

@@ -94,6 +94,7 @@ export async function describeDirectory(
         if (facts.mtime !== undefined) record += `,"m":${facts.mtime}`;
         if (facts.mtimeNs !== undefined) record += `,"mn":${facts.mtimeNs}`;
         if (facts.link) record += `,${nameJson(facts.link, 'l', 'lb')}`;
+        if (facts.rdev !== undefined) record += `,"r":${facts.rdev}`;
         record += `,"p":${facts.mode},"u":${facts.uid},"g":${facts.gid}`;
         if (options.mode === 'content' && facts.kind === 'file') {
           const file = joinPath(path, entry.name);

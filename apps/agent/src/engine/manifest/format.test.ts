@@ -30,6 +30,7 @@ const entry = fc.oneof(
       u: scalar,
       g: scalar,
       h: scalar,
+      r: scalar,
       l: scalar,
       lb: scalar,
       err: scalar,
@@ -46,6 +47,9 @@ const record = fc.oneof(
     {
       d: scalar,
       db: scalar,
+      p: scalar,
+      u: scalar,
+      g: scalar,
       e: fc.oneof(fc.array(entry, { maxLength: 4 }), scalar),
       err: scalar,
     },

@@ -15,7 +15,8 @@ import { MANIFEST_HASHES, type ManifestHash, newDigest, ownDigest } from './hash
  * short). Names that are not UTF-8 are stored as base64 (`nb`, `lb`, `db`).
  * Every non-directory entry carries its permission bits (`p`, as a number),
  * owner (`u`) and group (`g`); a regular file its size (`s`) and modification
- * time exactly, whole seconds (`m`) and nanoseconds (`mn`). A directory's line carries the
+ * time exactly, whole seconds (`m`) and nanoseconds (`mn`); a device its number (`r`, `st_rdev`;
+ * optional, as for the directories below). A directory's line carries the
  * directory's own permission bits and owner too (`p`, `u`, `g`; optional: manifests of format 2
  * made before they were written lack them, and verify --metadata then says it could not compare them).
  *
@@ -62,6 +63,8 @@ const EntrySchema = v.object({
   u: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   g: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   h: v.optional(v.pipe(v.string(), v.regex(/^(?:[0-9a-f]{32}|[0-9a-f]{64})$/))),
+  /** a device's number (`st_rdev`) */
+  r: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   l: v.optional(v.string()),
   lb: v.optional(v.string()),
   err: v.optional(v.string()),
@@ -117,6 +120,7 @@ export function isDirRecord(x: unknown): x is DirRecord {
       !optionalInt(r.p, 0, 0o7777) ||
       !optionalInt(r.u, 0) ||
       !optionalInt(r.g, 0) ||
+      !optionalInt(r.r, 0) ||
       !(r.h === undefined || (typeof r.h === 'string' && HASH.test(r.h))) ||
       !optionalString(r.l) ||
       !optionalString(r.lb) ||

@@ -205,6 +205,7 @@ export class ManifestReader {
         if (e.p !== undefined) facts.mode = e.p;
         if (e.u !== undefined) facts.uid = e.u;
         if (e.g !== undefined) facts.gid = e.g;
+        if (e.r !== undefined) facts.rdev = e.r;
         if (link) facts.link = link;
       }
       return {
