@@ -211,7 +211,10 @@ export function factsOf(which: 'source' | 'target', path: Name, kind: Kind, meta
       values[STAT.mtimeNanoseconds]!,
     );
   const facts: FileFacts = { kind: now, mode: mode & 0o7777, uid: values[STAT.uid]!, gid: values[STAT.gid]! };
-  if (now === 'char-device' || now === 'block-device') facts.rdev = values[STAT.rdev]!;
+  // 0:0 is no device: what a filesystem that cannot tell the number gives (sshfs: SFTP has no
+  // field for it), so unknown, and not compared
+  if ((now === 'char-device' || now === 'block-device') && values[STAT.rdev]! !== 0)
+    facts.rdev = values[STAT.rdev]!;
   if (now === 'symlink') facts.link = side(which, () => readlinkSync(path, { encoding: 'buffer' }));
   return facts;
 }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +77,20 @@ describe('a target on a network filesystem', () => {
     const mounted = await verify({ source: pair.src, target: mount.mountpoint, mode });
     expect(mounted.results[0]!.counts).toEqual(local.results[0]!.counts);
     expect(mounted.results[0]!.counts).toEqual({ total: 5, different: 1, missing: 1, extra: 1 });
+  });
+
+  it('compares devices by type alone through the mount, which cannot tell their numbers (SFTP has no field)', async () => {
+    const dev = (side: string) => join(side, 'b', 'dev');
+    try {
+      for (const side of [pair.src, pair.dst]) {
+        mkdirSync(dev(side));
+        execFileSync('mknod', [join(dev(side), 'null'), 'c', '1', '3']);
+      }
+      const mounted = await verify({ source: dev(pair.src), target: join(mount.mountpoint, 'b', 'dev') });
+      expect(mounted.results[0]!.counts).toEqual({ total: 1, different: 0, missing: 0, extra: 0 });
+    } finally {
+      for (const side of [pair.src, pair.dst]) rmSync(dev(side), { recursive: true, force: true });
+    }
   });
 
   it('is named over ssh when it is an sshfs mount: the run says how to verify it there instead', async () => {

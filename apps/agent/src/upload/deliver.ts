@@ -134,13 +134,13 @@ async function sendFindings(
         // as often as the server asks (it knows), never in a tight loop
         delay = Math.min(MAX_RETRY_DELAY_MS, Math.max(FINDINGS_RETRY_DELAY_MS, asked ?? 2000));
         const now = performance.now();
-        if (storingSince === undefined) {
-          storingSince = now;
+        const first = storingSince === undefined;
+        storingSince ??= now;
+        if (now + delay - storingSince > inProgressMs) throw error;
+        if (first)
           patience.onWait?.(
             `the server is still storing an earlier attempt of findings upload ${entry.idempotency_key} (${describe(error)}); sending it again every ${inSeconds(delay)} for up to ${inSeconds(inProgressMs)}`,
           );
-        }
-        if (now + delay - storingSince > inProgressMs) throw error;
       } else {
         failures++;
         if (failures >= FINDINGS_ATTEMPTS) throw error;
