@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ConfigurationStore, VerificationStore } from '../storage/storage.js';
 import type { AuthService, Principal } from './auth-service.js';
 import type { TaskService } from './task-service.js';
@@ -65,6 +65,21 @@ describe('long polls of many daemons', () => {
     await Promise.all(Array.from({ length: 10 }, () => verificationService.poll(principal, 2.5)));
     // at 0, 1 and 2 s (by the service's clock, the first alone)
     expect(calls.sweeps).toBeGreaterThanOrEqual(3);
+  });
+
+  it('end after their wait even when the wall clock is stepped back meanwhile', async () => {
+    const { verificationService } = service();
+    const real = Date.now.bind(Date);
+    let calls = 0;
+    // an hour back after the first look at it
+    const now = vi.spyOn(Date, 'now').mockImplementation(() => real() - (calls++ > 0 ? 3600_000 : 0));
+    try {
+      const started = performance.now();
+      await verificationService.poll(principal, 1);
+      expect(performance.now() - started).toBeLessThan(1500);
+    } finally {
+      now.mockRestore();
+    }
   });
 
   it('wait on the server\u2019s stop without a warning of a listener leak', async () => {

@@ -136,12 +136,13 @@ export class VerificationService {
     agent?: string,
   ): Promise<VerificationRequest[]> {
     this.auth.authorize(principal, Actions.runConsistencyCheck, `project:${principal.projectName}`);
-    const until = Date.now() + waitSeconds * 1000;
+    // on a monotonic clock: a wall clock stepped back would hold the poll open that much longer
+    const until = performance.now() + waitSeconds * 1000;
     const stopping = this.stopping.signal;
     for (;;) {
       await this.sweepForPolls();
       const pending = await this.verifications.pending(principal.projectId, POLL_LIMIT, agent);
-      const left = until - Date.now();
+      const left = until - performance.now();
       if (pending.length > 0 || left <= 0 || signal?.aborted || stopping.aborted) return pending;
       await new Promise<void>((resolve) => {
         const done = () => {
