@@ -78,8 +78,6 @@ const isUnreachable = (error: unknown) =>
   isSmsNetworkError(error) ||
   (isSmsApiError(error) && (error.status >= 500 || error.status === 429 || error.errorCode === undefined));
 
-/** A wait as the log says it: `1.6 s`. */
-
 /** Sleeps `ms`, or less when `signal` fires first. */
 async function pause(ms: number, signal: AbortSignal): Promise<void> {
   await sleep(ms, undefined, { signal }).catch(() => {});

@@ -79,10 +79,8 @@ export class Comparer {
       return;
     }
     if (target.ok && this.options.metadata.length > 0) {
-      const root = unit.rel.length === 0;
-      const s = directoryFacts('source', sourceDir, root);
-      const t = s && directoryFacts('target', targetDir, root);
-      if (t) countDirectoryMetadata(this.tally, unit, describeDirectoryMetadata(s, t, this.options));
+      const reason = this.judgeDirectory(sourceDir, targetDir, unit.rel.length === 0);
+      if (reason !== null) countDirectoryMetadata(this.tally, unit, reason);
     }
     const targetProblem =
       target.ok || target.missing ? undefined : `cannot list the target directory: ${target.reason}`;
@@ -112,6 +110,17 @@ export class Comparer {
     const verdict = describeDifference(source, target, this.options);
     if (verdict !== 'content') return verdict;
     return this.compareBytes(sourcePath, targetPath, source, target);
+  }
+
+  /**
+   * Why two directories' own mode or owner differ (`--metadata`), undefined when they match, or
+   * null when either is no longer a directory (its listing stands). `root`: a verified directory,
+   * followed when it is a symbolic link.
+   */
+  judgeDirectory(sourceDir: Name, targetDir: Name, root: boolean): string | undefined | null {
+    const source = directoryFacts('source', sourceDir, root);
+    const target = source && directoryFacts('target', targetDir, root);
+    return source && target ? describeDirectoryMetadata(source, target, this.options) : null;
   }
 
   /**

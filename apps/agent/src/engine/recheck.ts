@@ -1,17 +1,8 @@
 import { lstatSync, type Stats } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Comparer } from './comparer.js';
-import { type DifferenceRules, describeDirectoryMetadata } from './difference.js';
 import { InterruptedError, pacer } from './interrupt.js';
-import {
-  directoryFacts,
-  errorCode,
-  kindOf,
-  type Name,
-  SideError,
-  sideError,
-  VanishedError,
-} from './listing.js';
+import { errorCode, kindOf, type Name, SideError, sideError, VanishedError } from './listing.js';
 import { isUtf8, joinPath } from './paths.js';
 import { UNREADABLE_SAMPLES } from './tally.js';
 import type { EngineOptions, EngineResult, ReportEntry } from './types.js';
@@ -48,23 +39,15 @@ function statAgain(which: 'source' | 'target', path: Name): Stats | undefined {
  * A directory counted different for its own mode or owner (`--metadata`), looked at again; the first
  * verdict stands when either side is no longer a directory (its files were counted by the walk).
  */
-function lookAgainAtDirectory(source: Name, target: Name, root: boolean, rules: DifferenceRules): Second {
-  const s = directoryFacts('source', source, root);
-  const t = s && directoryFacts('target', target, root);
-  if (!t) return { equal: false, keep: true };
-  const reason = describeDirectoryMetadata(s, t, rules);
+function lookAgainAtDirectory(comparer: Comparer, source: Name, target: Name, root: boolean): Second {
+  const reason = comparer.judgeDirectory(source, target, root);
+  if (reason === null) return { equal: false, keep: true };
   return reason === undefined
     ? { equal: true }
     : { equal: false, counted: 'different', reason, unreadable: false };
 }
 
-function lookAgain(
-  comparer: Comparer,
-  suspect: ReportEntry,
-  source: Name,
-  target: Name,
-  rules: DifferenceRules,
-): Second {
+function lookAgain(comparer: Comparer, suspect: ReportEntry, source: Name, target: Name): Second {
   let sourceStats: Stats | undefined;
   try {
     sourceStats = statAgain('source', source);
@@ -73,7 +56,7 @@ function lookAgain(
     return { equal: false, keep: true };
   }
   // a directory counted for its own mode or owner is compared again as a directory
-  if (suspect.directory) return lookAgainAtDirectory(source, target, suspect.path.length === 0, rules);
+  if (suspect.directory) return lookAgainAtDirectory(comparer, source, target, suspect.path.length === 0);
   // a source gone or now a directory: nothing to compare as a file, the first verdict stands
   if (!sourceStats || sourceStats.isDirectory()) return { equal: false, keep: true };
   let targetStats: Stats | undefined;
@@ -133,7 +116,6 @@ export async function recheck(
       suspect,
       pathOf(root.source, suspect.path),
       pathOf(root.target, suspect.path),
-      options,
     );
     if ('keep' in second) {
       entries.push(suspect);
