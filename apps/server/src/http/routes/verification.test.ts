@@ -8,7 +8,8 @@ import {
 } from '@sms/domain';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startScheduler, VerificationService } from '../../services/verification-service.js';
+import { startScheduler } from '../../services/scheduler.js';
+import { VerificationService } from '../../services/verification-service.js';
 import { createTestApp, type TestApp } from '../../testing/app.js';
 
 let t: TestApp;
