@@ -69,7 +69,8 @@ async function run(pollers) {
         'x-auth-token': token,
       });
   });
-  await new Promise((r) => setTimeout(r, 1500));
+  // every poll has made its first look (its own read) and waits
+  await new Promise((r) => setTimeout(r, 3000));
   const commits = async () => {
     if (!database) return 0;
     const client = new pg.Client({ connectionString: database.url });

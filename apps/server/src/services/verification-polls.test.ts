@@ -8,22 +8,32 @@ import { VerificationService } from './verification-service.js';
 // the process, whatever their number.
 const principal = { projectId: 'p1', projectName: 'default' } as Principal;
 
-function service(clock: () => number = Date.now) {
-  const calls = { sweeps: 0, reads: 0 };
+/** A pending request for the agents named `for` (null: any agent). */
+function service(clock: () => number = Date.now, pendingFor: (string | null)[] = []) {
+  const calls = { sweeps: 0, shared: 0, reads: 0 };
   const verifications = {
     async expireLeases() {
       calls.sweeps++;
       return 0;
     },
-    async pending() {
+    async pendingAgents() {
+      calls.shared++;
+      return new Set(pendingFor);
+    },
+    async create() {
+      return { request: { id: 'made', task_id: 't1', state: 'pending' }, created: true };
+    },
+    async pending(_project: string, _limit: number, agent?: string) {
       calls.reads++;
-      return [];
+      return pendingFor
+        .filter((name) => name === null || name === agent)
+        .map((name) => ({ id: `for-${name}`, task_id: 't1', state: 'pending' }));
     },
   } as unknown as VerificationStore;
   const auth = { authorize() {} } as unknown as AuthService;
   const verificationService = new VerificationService(
     { verifications, configurations: {} as ConfigurationStore },
-    {} as TaskService,
+    { async find() {} } as unknown as TaskService,
     auth,
     clock,
   );
@@ -39,7 +49,7 @@ afterEach(() => {
 });
 
 describe('long polls of many daemons', () => {
-  it('share one sweep of ended leases a second, each reading its own pending requests', async () => {
+  it('share one sweep of ended leases and one read of what is pending a second', async () => {
     const { verificationService, calls } = service();
     const polls = 200;
     const started = Date.now();
@@ -47,10 +57,48 @@ describe('long polls of many daemons', () => {
       Array.from({ length: polls }, (_, i) => verificationService.poll(principal, 2, undefined, `host-${i}`)),
     );
     const seconds = (Date.now() - started) / 1000;
-    // each poll looks at the database at 0, 1 and 2 s (once more when a timer fires late)
-    expect(calls.reads).toBeGreaterThanOrEqual(polls * 3);
-    // one sweep for every second that passed (and one at the start), not one for each poll
+    // one sweep and one read for every second that passed, not one for each poll (each poll
+    // looks at 0, 1 and 2 s); each poll's first look is its own, and later, with nothing pending,
+    // no poll reads its own
+    expect(calls.sweeps).toBeGreaterThanOrEqual(2);
     expect(calls.sweeps).toBeLessThanOrEqual(Math.ceil(seconds) + 2);
+    expect(calls.shared).toBeGreaterThanOrEqual(1);
+    expect(calls.shared).toBeLessThanOrEqual(Math.ceil(seconds) + 1);
+    expect(calls.reads).toBe(polls);
+  });
+
+  it('read their own requests only when one is pending that they may take', async () => {
+    const pendingFor: (string | null)[] = [];
+    const { verificationService, calls } = service(Date.now, pendingFor);
+    const polls = ['host-1', 'host-2', 'host-3'].map((name) =>
+      verificationService.poll(principal, 2.5, undefined, name),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // made by another server: seen at the next shared read
+    pendingFor.push('host-1');
+    const [mine, ...others] = await Promise.all(polls);
+    expect(mine!.map((r) => r.id)).toEqual(['for-host-1']);
+    expect(others).toEqual([[], []]);
+    // the first looks, and host-1's once the shared read named it: the others waited their 2.5 s
+    // without a read of their own, the request being for host-1 alone
+    expect(calls.reads).toBe(4);
+  });
+
+  it('read again at once when this server makes a request, before the next shared read', async () => {
+    const pendingFor: (string | null)[] = [];
+    const { verificationService } = service(Date.now, pendingFor);
+    const polls = Array.from({ length: 20 }, (_, i) =>
+      verificationService.poll(principal, 5, undefined, `h${i}`),
+    );
+    // after the shared read at 1 s, which found nothing
+    await new Promise((resolve) => setTimeout(resolve, 1300));
+    pendingFor.push(null);
+    const made = performance.now();
+    await verificationService.request(principal, 't1');
+    const answers = await Promise.all(polls);
+    expect(answers.map((a) => a.length)).toEqual(Array(20).fill(1));
+    // not at the next second's shared read
+    expect(performance.now() - made).toBeLessThan(500);
   });
 
   it.each([

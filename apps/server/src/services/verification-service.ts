@@ -96,6 +96,50 @@ export class VerificationService {
     return sweep;
   }
 
+  /**
+   * Each project's agents that its pending requests are for, as the long polls last read them
+   * (`pendingAgents`), and the sweep and the generation of this server's requests they were read
+   * after.
+   */
+  private readonly pendingFor = new Map<
+    string,
+    { sweep: Promise<unknown> | undefined; generation: number; agents: Promise<Set<string | null>> }
+  >();
+  /** Moved on by each request this server makes pending (`made`): the polls read again. */
+  private generation = 0;
+
+  /** A request was made pending here: the long polls waiting read again, at once. */
+  private announce(): void {
+    this.generation++;
+    this.made.emit('request');
+  }
+
+  /**
+   * Whether the project may have a pending request that the agent named `agent` may take. The
+   * polls waiting in a project share one read of it after each shared sweep (a second), read again
+   * when this server makes a request: a fleet's waiting daemons cost a read a second, not one
+   * each. A poll that is answered yes reads its requests itself (`pending`), as exact as before.
+   * What this server does not announce (a request made by another server, a lease ended and swept
+   * by another call, a task's `CONSISTENCY_AGENT` changed) a waiting poll sees within two seconds.
+   */
+  private mayHavePending(projectId: string, agent: string | undefined): Promise<boolean> {
+    let known = this.pendingFor.get(projectId);
+    if (!known || known.sweep !== this.pollSweep || known.generation !== this.generation) {
+      const entry = {
+        sweep: this.pollSweep,
+        generation: this.generation,
+        agents: this.verifications.pendingAgents(projectId).catch((error: unknown) => {
+          // the next poll reads again rather than meeting this failure until the next sweep
+          if (this.pendingFor.get(projectId) === entry) this.pendingFor.delete(projectId);
+          throw error;
+        }),
+      };
+      known = entry;
+      this.pendingFor.set(projectId, entry);
+    }
+    return known.agents.then((agents) => agents.has(null) || (agent !== undefined && agents.has(agent)));
+  }
+
   /** "Verify now": a new pending request, or the task's open one (`created: false`). */
   async request(
     principal: Principal,
@@ -109,7 +153,7 @@ export class VerificationService {
         createdBy: principal.userName,
       });
       if (made.request) {
-        if (made.created) this.made.emit('request');
+        if (made.created) this.announce();
         return { request: made.request, created: made.created };
       }
       // the open request it met ended between the insert and the read (an agent finished it): once more
@@ -139,9 +183,14 @@ export class VerificationService {
     // on a monotonic clock: a wall clock stepped back would hold the poll open that much longer
     const until = performance.now() + waitSeconds * 1000;
     const stopping = this.stopping.signal;
-    for (;;) {
+    for (let first = true; ; first = false) {
       await this.sweepForPolls();
-      const pending = await this.verifications.pending(principal.projectId, POLL_LIMIT, agent);
+      // the first look is the poll's own (exact, as a list without a wait must be); the looks
+      // while it waits share the project's
+      const pending =
+        first || (await this.mayHavePending(principal.projectId, agent))
+          ? await this.verifications.pending(principal.projectId, POLL_LIMIT, agent)
+          : [];
       const left = until - performance.now();
       if (pending.length > 0 || left <= 0 || signal?.aborted || stopping.aborted) return pending;
       await new Promise<void>((resolve) => {
@@ -259,7 +308,7 @@ export class VerificationService {
     await this.verifications.expireLeases(this.clock());
     const updated = await this.verifications.update(id, leaseId, { kind: 'release' });
     if (updated) {
-      this.made.emit('request');
+      this.announce();
       return updated;
     }
     const current = await this.verifications.get(id);
@@ -298,7 +347,7 @@ export class VerificationService {
         });
       }
     }
-    if (made > 0) this.made.emit('request');
+    if (made > 0) this.announce();
     return made;
   }
 

@@ -155,21 +155,26 @@ export class VerificationStore extends Store {
     });
   }
 
+  /** A project's pending requests (`r`), their tasks (`t`) and each task's `CONSISTENCY_AGENT` (`a`, if set). */
+  private pendingOf(projectId: string) {
+    return this.db
+      .selectFrom('verification_requests as r')
+      .innerJoin('tasks as t', 't.id', 'r.task_id')
+      .leftJoin('task_configurations as a', (join) =>
+        join.onRef('a.task_id', '=', 'r.task_id').on('a.config_key', '=', AGENT_KEY),
+      )
+      .where('t.project_id', '=', projectId)
+      .where('r.state', '=', 'pending');
+  }
+
   /**
    * The pending requests of a project's tasks that the agent named `agent` may take (those whose
    * task has no `CONSISTENCY_AGENT`, or that name; without a name, only the former), oldest first.
    */
   async pending(projectId: string, limit: number, agent?: string): Promise<VerificationRequest[]> {
     return this.run('read pending requests', async () => {
-      const rows = await this.db
-        .selectFrom('verification_requests as r')
-        .innerJoin('tasks as t', 't.id', 'r.task_id')
-        .leftJoin('task_configurations as a', (join) =>
-          join.onRef('a.task_id', '=', 'r.task_id').on('a.config_key', '=', AGENT_KEY),
-        )
+      const rows = await this.pendingOf(projectId)
         .selectAll('r')
-        .where('t.project_id', '=', projectId)
-        .where('r.state', '=', 'pending')
         .where((eb) =>
           agent === undefined
             ? eb('a.config_value', 'is', null)
@@ -180,6 +185,18 @@ export class VerificationStore extends Store {
         .limit(limit)
         .execute();
       return rows.map(requestOf);
+    });
+  }
+
+  /**
+   * Who may take the project's pending requests: the `CONSISTENCY_AGENT` of each of their tasks,
+   * null for a task without one (any agent may take its requests), each once. The long polls of a
+   * project share this one read a second, and read their own requests only when it names them.
+   */
+  async pendingAgents(projectId: string): Promise<Set<string | null>> {
+    return this.run('read pending requests', async () => {
+      const rows = await this.pendingOf(projectId).select('a.config_value').distinct().execute();
+      return new Set(rows.map((row) => row.config_value));
     });
   }
 

@@ -455,26 +455,32 @@ describe.each(['sqlite', 'postgres'] as const)('configuration and verification r
       expect(none.requests).toEqual([]);
     });
 
+    /** Ends what earlier tests left pending in the project (for any agent, or named `agents`). */
+    async function drain(agents: string[] = []) {
+      for (const name of ['drain', ...agents]) {
+        const pending = v.parse(
+          VerificationListSchema,
+          await (await call(`/v3/consistency-checks?agent=${name}`, 'GET', agent.token)).json(),
+        );
+        for (const r of pending.requests) {
+          const { lease_id } = await json(
+            await call(`/v3/consistency-checks/${r.id}/claim`, 'POST', agent.token, {
+              lease_seconds: 600,
+              agent: name,
+            }),
+          );
+          await call(`/v3/consistency-checks/${r.id}/finish`, 'POST', agent.token, {
+            lease_id,
+            state: 'failed',
+            error: 'drained',
+          });
+        }
+      }
+    }
+
     it('answers a long poll as soon as a request is made', async () => {
       const taskId = await t.createTask();
-      // drain what earlier tests left pending in the project
-      const pending = v.parse(
-        VerificationListSchema,
-        await (await call('/v3/consistency-checks', 'GET', agent.token)).json(),
-      );
-      for (const r of pending.requests) {
-        const { lease_id } = await json(
-          await call(`/v3/consistency-checks/${r.id}/claim`, 'POST', agent.token, {
-            lease_seconds: 600,
-            agent: 'drain',
-          }),
-        );
-        await call(`/v3/consistency-checks/${r.id}/finish`, 'POST', agent.token, {
-          lease_id,
-          state: 'failed',
-          error: 'drained',
-        });
-      }
+      await drain();
       const started = Date.now();
       const polling = call('/v3/consistency-checks?wait=5', 'GET', agent.token);
       setTimeout(() => void call(`/v3/tasks/${taskId}/consistency-check`, 'POST', t.adminToken), 300);
@@ -484,6 +490,28 @@ describe.each(['sqlite', 'postgres'] as const)('configuration and verification r
       const bad = await call('/v3/consistency-checks?wait=31', 'GET', agent.token);
       expect(bad.status).toBe(400);
       expect((await call('/v3/consistency-checks', 'GET', viewer.token)).status).toBe(403);
+    });
+
+    it("answers a waiting poll with a request its agent may take, and not another agent's", async () => {
+      const assigned = await t.createTask();
+      await call(setting(assigned), 'POST', t.adminToken, entries([['CONSISTENCY_AGENT', 'db-01']]));
+      await drain(['db-01', 'db-02']);
+      const poll = async (name: string, wait: number) => {
+        const res = await call(`/v3/consistency-checks?wait=${wait}&agent=${name}`, 'GET', agent.token);
+        const at = performance.now();
+        return { at, ids: v.parse(VerificationListSchema, await res.json()).requests.map((r) => r.id) };
+      };
+      const started = performance.now();
+      const mine = poll('db-01', 5);
+      const other = poll('db-02', 2);
+      // after both have looked once, and after the project's shared read at 1 s
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      const made = performance.now();
+      const { id } = await json(await call(`/v3/tasks/${assigned}/consistency-check`, 'POST', t.adminToken));
+      expect((await mine).ids).toEqual([id]);
+      expect((await mine).at - made).toBeLessThan(800);
+      expect((await other).ids).toEqual([]);
+      expect((await other).at - started).toBeGreaterThanOrEqual(1900);
     });
 
     it('asks once for each scheduled time, however many servers share the database', async () => {
