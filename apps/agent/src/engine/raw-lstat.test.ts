@@ -90,9 +90,10 @@ describe('lstat without a Stats object', () => {
       ['fifo', 'fifo'],
       ['dir', 'dir'],
       [Buffer.from(`${root}/not-utf8-\xff`, 'latin1'), 'file'],
+      ['/dev/null', 'char-device'],
     ];
     for (const [name, kind] of entries) {
-      const path = typeof name === 'string' ? join(root, name) : name;
+      const path = typeof name !== 'string' ? name : name.startsWith('/') ? name : join(root, name);
       for (const metadata of [false, true]) {
         const fast = raw.factsOf('source', path, kind, metadata);
         expect(fast, String(name)).toEqual(portable.factsOf('source', path, kind, metadata));
@@ -131,6 +132,23 @@ describe('lstat without a Stats object', () => {
     expect(raw.factsOf('source', join(root, 'dir'), 'file')).toEqual(
       portable.factsOf('source', join(root, 'dir'), 'file'),
     );
+  });
+
+  it('is not used where the binding gives a device number other than fs.lstatSync', () => {
+    const spy = vi.mocked(fs.lstatSync);
+    const real = spy.getMockImplementation()!;
+    spy.mockImplementation(((path: fs.PathLike, options?: fs.StatOptions) => {
+      const stats = real(path, options as never) as fs.BigIntStats;
+      // as if the binding's array had the number at another place than the one read
+      if (path === '/dev/null') return Object.assign(Object.create(stats), { rdev: stats.rdev + 1n });
+      return stats;
+    }) as typeof fs.lstatSync);
+    try {
+      expect(probeRawLstat()).toBeUndefined();
+    } finally {
+      spy.mockImplementation(real);
+    }
+    expect(probeRawLstat()).toBeTypeOf('function');
   });
 
   it('is not used with SMS_AGENT_LSTAT=portable, or where Node warns of pending deprecations', () => {

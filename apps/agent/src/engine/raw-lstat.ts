@@ -1,4 +1,4 @@
-import { lstatSync } from 'node:fs';
+import { type BigIntStats, lstatSync } from 'node:fs';
 import type { Kind } from './listing.js';
 
 /**
@@ -40,6 +40,9 @@ function pendingDeprecation(): boolean {
   );
 }
 
+/** A character device whose number the probe checks (skipped where it is not one). */
+const DEVICE_PROBE = '/dev/null';
+
 /**
  * `lstat` without a `Stats` object. `fs.lstatSync` calls Node's fs binding
  * and then builds a `Stats` with four `Date`s in it (Node 20; in BigInt form
@@ -48,7 +51,7 @@ function pendingDeprecation(): boolean {
  * 20, 22 and 24 expose that binding as `process.binding('fs')` (deprecated in
  * documentation only) with the signature `fs.lstatSync` uses, and it is used
  * only when a probe here answers exactly as `fs.lstatSync` does for the
- * running program's file and for a missing path. Otherwise, or with
+ * running program's file, for a missing path and for `/dev/null`'s device number. Otherwise, or with
  * `SMS_AGENT_LSTAT=portable`, or where Node's permission model or
  * `--pending-deprecation` is on, this is undefined and the caller uses `fs.lstatSync`.
  */
@@ -80,6 +83,15 @@ export function probeRawLstat(): RawLstat | undefined {
         expected.mtimeNs;
     if (!agrees) return undefined;
     if (lstat(`${probe}.sms-agent-missing-probe`) !== undefined) return undefined;
+    // a device's number, at its place too (the program's file has none): where /dev/null is one
+    let device: BigIntStats | undefined;
+    try {
+      device = lstatSync(DEVICE_PROBE, { bigint: true });
+    } catch {}
+    if (device?.isCharacterDevice() && device.rdev !== 0n) {
+      const values = lstat(DEVICE_PROBE);
+      if (!(values instanceof Float64Array) || values[STAT.rdev] !== Number(device.rdev)) return undefined;
+    }
     return lstat;
   } catch {
     return undefined;
