@@ -228,7 +228,7 @@ export function extensionPaths() {
         operationId: 'PollConsistencyChecks',
         summary: "The pending verification requests of the caller's project (ours; agents' daemons)",
         description:
-          `Oldest first. With \`wait\` (0..${VerificationLimits.waitSecondsMax} s), waits until one appears or the time is up (a long poll): answered at once when this server makes one, within two seconds when another server on the same database does or a lease runs out. ` +
+          `Oldest first. With \`wait\` (0..${VerificationLimits.waitSecondsMax} s), waits until one appears or the time is up (a long poll): answered at once when this server makes one, within about two seconds when another server on the same database does or a lease runs out. ` +
           'Only the requests the caller may take: those of tasks without a `CONSISTENCY_AGENT`, and, with `agent`, those of tasks whose `CONSISTENCY_AGENT` is that name. ' +
           `Running requests whose lease ran out are pending again. Permission \`${Actions.runConsistencyCheck}\` (agents, admins).`,
         security,

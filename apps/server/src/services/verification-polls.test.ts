@@ -9,7 +9,7 @@ import { VerificationService } from './verification-service.js';
 const principal = { projectId: 'p1', projectName: 'default' } as Principal;
 
 /** A pending request for the agents named `for` (null: any agent). */
-function service(clock: () => number = Date.now, pendingFor: (string | null)[] = []) {
+function service(clock: () => number = Date.now, pendingFor: (string | null)[] = [], readMs = 0) {
   const calls = { sweeps: 0, shared: 0, reads: 0 };
   const verifications = {
     async expireLeases() {
@@ -18,7 +18,9 @@ function service(clock: () => number = Date.now, pendingFor: (string | null)[] =
     },
     async pendingAgents() {
       calls.shared++;
-      return new Set(pendingFor);
+      const agents = new Set(pendingFor);
+      if (readMs > 0) await new Promise((resolve) => setTimeout(resolve, readMs));
+      return agents;
     },
     async create() {
       return { request: { id: 'made', task_id: 't1', state: 'pending' }, created: true };
@@ -99,6 +101,21 @@ describe('long polls of many daemons', () => {
     expect(answers.map((a) => a.length)).toEqual(Array(20).fill(1));
     // not at the next second's shared read
     expect(performance.now() - made).toBeLessThan(500);
+  });
+
+  it('look again at once when this server makes a request during their look', async () => {
+    const pendingFor: (string | null)[] = [];
+    // a shared read that takes 300 ms
+    const { verificationService } = service(Date.now, pendingFor, 300);
+    const poll = verificationService.poll(principal, 5, undefined, 'h1');
+    // during the look at 1 s, after its shared read began
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    pendingFor.push(null);
+    const made = performance.now();
+    await verificationService.request(principal, 't1');
+    expect(await poll).toHaveLength(1);
+    // the shared read again (300 ms), not the next second's look
+    expect(performance.now() - made).toBeLessThan(800);
   });
 
   it.each([

@@ -20,6 +20,8 @@ import type { TaskService } from './task-service.js';
 const POLL_EVERY_MS = 1000;
 /** Requests a poll answers at most. */
 const POLL_LIMIT = 20;
+/** Projects whose polls' shared read is kept before those not looked at since an earlier sweep go. */
+const PENDING_FOR_PROJECTS = 1000;
 
 function leaseLost(id: string): SmsError {
   return new SmsError(
@@ -103,7 +105,7 @@ export class VerificationService {
    */
   private readonly pendingFor = new Map<
     string,
-    { sweep: Promise<unknown> | undefined; generation: number; agents: Promise<Set<string | null>> }
+    { sweep: Promise<unknown>; generation: number; agents: Promise<Set<string | null>> }
   >();
   /** Moved on by each request this server makes pending (`made`): the polls read again. */
   private generation = 0;
@@ -120,13 +122,22 @@ export class VerificationService {
    * when this server makes a request: a fleet's waiting daemons cost a read a second, not one
    * each. A poll that is answered yes reads its requests itself (`pending`), as exact as before.
    * What this server does not announce (a request made by another server, a lease ended and swept
-   * by another call, a task's `CONSISTENCY_AGENT` changed) a waiting poll sees within two seconds.
+   * by another call, a task's `CONSISTENCY_AGENT` changed) a waiting poll sees about two seconds
+   * later at most. `sweep`: the sweep this poll waited for, which the read follows.
    */
-  private mayHavePending(projectId: string, agent: string | undefined): Promise<boolean> {
+  private mayHavePending(
+    projectId: string,
+    agent: string | undefined,
+    sweep: Promise<unknown>,
+  ): Promise<boolean> {
     let known = this.pendingFor.get(projectId);
-    if (!known || known.sweep !== this.pollSweep || known.generation !== this.generation) {
+    if (!known || known.sweep !== sweep || known.generation !== this.generation) {
+      // the entries of projects no poll has looked at since an earlier sweep go (a project removed)
+      if (this.pendingFor.size >= PENDING_FOR_PROJECTS)
+        for (const [project, entry] of this.pendingFor)
+          if (entry.sweep !== sweep) this.pendingFor.delete(project);
       const entry = {
-        sweep: this.pollSweep,
+        sweep,
         generation: this.generation,
         agents: this.verifications.pendingAgents(projectId).catch((error: unknown) => {
           // the next poll reads again rather than meeting this failure until the next sweep
@@ -184,15 +195,19 @@ export class VerificationService {
     const until = performance.now() + waitSeconds * 1000;
     const stopping = this.stopping.signal;
     for (let first = true; ; first = false) {
-      await this.sweepForPolls();
+      // a request this server makes during this look is looked for again at once, not in a second
+      const generation = this.generation;
+      const sweep = this.sweepForPolls();
+      await sweep;
       // the first look is the poll's own (exact, as a list without a wait must be); the looks
       // while it waits share the project's
       const pending =
-        first || (await this.mayHavePending(principal.projectId, agent))
+        first || (await this.mayHavePending(principal.projectId, agent, sweep))
           ? await this.verifications.pending(principal.projectId, POLL_LIMIT, agent)
           : [];
       const left = until - performance.now();
       if (pending.length > 0 || left <= 0 || signal?.aborted || stopping.aborted) return pending;
+      if (this.generation !== generation) continue;
       await new Promise<void>((resolve) => {
         const done = () => {
           clearTimeout(timer);
@@ -210,8 +225,9 @@ export class VerificationService {
   }
 
   /**
-   * The server is stopping: long polls in flight answer now with what is pending (agents poll
-   * again, another server or this one restarted), and later ones do not wait. A poll waits up
+   * The server is stopping: long polls in flight answer now with what their last look found
+   * (agents poll again, another server or this one restarted, and their first look is exact),
+   * and later ones do not wait. A poll waits up
    * to 30 s, longer than the shutdown's timeout: it held every stop until that timeout.
    */
   endPolls(): void {
