@@ -159,6 +159,17 @@ export function unreadableWarning(dirCheck: string, unreadable: Unreadable): str
   );
 }
 
+/** The warning for devices compared by type alone, their number unknown on a side. */
+export function unnumberedDevicesWarning(dirCheck: string, unreadable: Unreadable): string {
+  return (
+    `${plural(unreadable.unnumberedDevices, 'device', 'devices')} of ${dirCheck} ` +
+    `${unreadable.unnumberedDevices === 1 ? 'was' : 'were'} compared by type alone, ` +
+    `${unreadable.unnumberedDevices === 1 ? 'its' : 'their'} number (major:minor) unknown on one side: ` +
+    `through an sshfs mount every device reads 0:0 (verify over ssh instead, --target HOST:PATH), ` +
+    `and a manifest made by an older sms-agent gives none (make it again with this one)`
+  );
+}
+
 /**
  * Verifies the source against the target: one result per verified directory.
  * Throws `VerifyError` when verification cannot start (a missing source).
@@ -469,6 +480,7 @@ async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<Ve
     const c = walked.counts[i]!;
     const unreadable = walked.unreadable[i]!;
     if (unreadable.count > 0) warnings.push(unreadableWarning(d.dirCheck, unreadable));
+    if (unreadable.unnumberedDevices > 0) warnings.push(unnumberedDevicesWarning(d.dirCheck, unreadable));
     const problem = uploadLimitProblem(d.dirCheck, c);
     return {
       ...d,

@@ -94,19 +94,27 @@ export class Comparer {
       (rel, name, s, t) => {
         const sourcePath = joinPath(sourceDir, name);
         const targetPath = joinPath(targetDir, name);
-        countPair(this.tally, unit, rel, () => this.judge(sourcePath, targetPath, s.kind, t.kind));
+        countPair(this.tally, unit, rel, () => this.judge(sourcePath, targetPath, s.kind, t.kind, unit));
       },
     );
   }
 
   /**
    * Why two entries (listed as `sourceKind` and `targetKind`) differ, or undefined when they match.
-   * Throws `VanishedError` or `SideError` when a side cannot be read.
+   * Throws `VanishedError` or `SideError` when a side cannot be read. With the walk's `unit`, what
+   * could not be compared is noted in the tally (a recheck looks again at what was noted).
    */
-  judge(sourcePath: Name, targetPath: Name, sourceKind: Kind, targetKind: Kind): string | undefined {
+  judge(
+    sourcePath: Name,
+    targetPath: Name,
+    sourceKind: Kind,
+    targetKind: Kind,
+    unit?: Unit,
+  ): string | undefined {
     const metadata = this.options.metadata.length > 0;
     const source = factsOf('source', sourcePath, sourceKind, metadata);
     const target = factsOf('target', targetPath, targetKind, metadata);
+    if (unit) this.tally.deviceNumbers(unit, source, target);
     const verdict = describeDifference(source, target, this.options);
     if (verdict !== 'content') return verdict;
     return this.compareBytes(sourcePath, targetPath, source, target);

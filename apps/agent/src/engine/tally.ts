@@ -1,3 +1,4 @@
+import type { FileFacts } from './difference.js';
 import { type ExcludeMatcher, excludeMatcher } from './exclude.js';
 import {
   compareNames,
@@ -90,6 +91,16 @@ export class Tally {
       unreadable: true,
       ...(counted ? { counted } : {}),
     });
+  }
+
+  /** Notes a pair of devices whose number one side could not tell (compared by type alone). */
+  deviceNumbers(unit: Unit, s: FileFacts, t: FileFacts): void {
+    if (
+      (s.kind === 'char-device' || s.kind === 'block-device') &&
+      s.kind === t.kind &&
+      (s.rdev === undefined || t.rdev === undefined)
+    )
+      this.unreadable[unit.root]!.unnumberedDevices++;
   }
 
   /** Hands over the counts since the last call (they restart at zero). */
@@ -347,6 +358,7 @@ export function mergeResult(into: EngineResult, part: EngineResult): void {
   part.unreadable.forEach((u, i) => {
     const t = into.unreadable[i]!;
     t.count += u.count;
+    t.unnumberedDevices += u.unnumberedDevices;
     for (const sample of u.samples) if (t.samples.length < UNREADABLE_SAMPLES) t.samples.push(sample);
   });
 }

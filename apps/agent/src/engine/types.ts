@@ -56,6 +56,11 @@ export interface ReportEntry {
 export interface Unreadable {
   count: number;
   samples: ReportEntry[];
+  /**
+   * Devices on both sides whose number (major:minor) one side could not tell: compared by type
+   * alone (through sshfs every device reads 0:0; a manifest of an older agent gives none).
+   */
+  unnumberedDevices: number;
 }
 
 /** Ownership and permission fields `--metadata` may compare. */
@@ -91,4 +96,4 @@ export interface EngineResult {
 
 export const zeroCounts = (): Counts => ({ total: 0, different: 0, missing: 0, extra: 0 });
 
-export const zeroUnreadable = (): Unreadable => ({ count: 0, samples: [] });
+export const zeroUnreadable = (): Unreadable => ({ count: 0, samples: [], unnumberedDevices: 0 });

@@ -261,6 +261,7 @@ export class ManifestVerifier {
       if (known instanceof Error) throw known;
       const source =
         pre?.facts ?? known ?? factsOf('source', sourcePath, kind, this.options.metadata.length > 0);
+      this.tally.deviceNumbers(unit, source, target.facts!);
       const verdict = describeDifference(source, target.facts!, this.options);
       if (verdict !== 'content') return verdict;
       if (target.changed) return `${CHANGED_WHILE_READ} (at the target, while the manifest was made)`;
