@@ -226,6 +226,21 @@ describe.each<Target>(['mounted', 'manifest'])('devices (%s target)', (target) =
     // every number was known: nothing was compared by type alone
     expect(warnings).toEqual([]);
   });
+
+  it('compares 0:0 as a number off FUSE (overlayfs whiteouts are 0:0 devices)', async () => {
+    const p = pair({}, {});
+    for (const [side, second] of [
+      [p.src, ['0', '0']],
+      [p.dst, ['1', '3']],
+    ] as const) {
+      execFileSync('mknod', [join(side, 'whiteout'), 'c', '0', '0']);
+      execFileSync('mknod', [join(side, 'was-whiteout'), 'c', ...second]);
+    }
+    const { counts, reasons, warnings } = await verifyAs(target, p);
+    expect(counts).toEqual({ total: 2, different: 1, missing: 0, extra: 0 });
+    expect(reasons).toEqual(['was-whiteout: device 0:0 at the source, 1:3 at the target']);
+    expect(warnings).toEqual([]);
+  });
 });
 
 describe('devices against a manifest of an older sms-agent (no numbers in it)', () => {
@@ -246,7 +261,7 @@ describe('devices against a manifest of an older sms-agent (no numbers in it)', 
     const result = await verify({ source: p.src, targetManifest: file, workers: 0 });
     expect(result.results[0]!.counts).toEqual({ total: 2, different: 0, missing: 0, extra: 0 });
     expect(result.warnings).toEqual([
-      `2 devices of ${p.src} were compared by type alone, their number (major:minor) unknown on one side: through an sshfs mount every device reads 0:0 (verify over ssh instead, --target HOST:PATH), and a manifest made by an older sms-agent gives none (make it again with this one)`,
+      `2 devices of ${p.src} were compared by type alone, their number (major:minor) unknown at the target: the manifest ${file} gives none (one made by an older sms-agent, or of a tree read through an sshfs mount); make it again with this sms-agent on the target host`,
     ]);
   });
 });

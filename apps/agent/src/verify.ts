@@ -159,15 +159,46 @@ export function unreadableWarning(dirCheck: string, unreadable: Unreadable): str
   );
 }
 
-/** The warning for devices compared by type alone, their number unknown on a side. */
-export function unnumberedDevicesWarning(dirCheck: string, unreadable: Unreadable): string {
-  return (
-    `${plural(unreadable.unnumberedDevices, 'device', 'devices')} of ${dirCheck} ` +
-    `${unreadable.unnumberedDevices === 1 ? 'was' : 'were'} compared by type alone, ` +
-    `${unreadable.unnumberedDevices === 1 ? 'its' : 'their'} number (major:minor) unknown on one side: ` +
-    `through an sshfs mount every device reads 0:0 (verify over ssh instead, --target HOST:PATH), ` +
-    `and a manifest made by an older sms-agent gives none (make it again with this one)`
-  );
+/**
+ * The warnings for devices compared by type alone, their number (major:minor) unknown on one side:
+ * why it is, and what would read it, as the target was reached (`manifest`: the manifest file;
+ * `remote`: over ssh).
+ */
+export function unnumberedDevicesWarnings(
+  dirCheck: string,
+  unreadable: Unreadable,
+  target: { manifest?: string; remote?: string; recheck?: boolean },
+): string[] {
+  const said = (n: number, side: string, why: string) =>
+    `${plural(n, 'device', 'devices')} of ${dirCheck} ${n === 1 ? 'was' : 'were'} compared by type alone, ` +
+    `${n === 1 ? 'its' : 'their'} number (major:minor) unknown at the ${side}: ${why}`;
+  const { source, target: atTarget } = unreadable.unnumberedDevices;
+  const warnings: string[] = [];
+  if (source > 0)
+    warnings.push(
+      said(
+        source,
+        'source',
+        'it shows every device as 0:0 (through an sshfs mount: SFTP has no field for it); run the agent on the source host itself',
+      ),
+    );
+  if (atTarget > 0)
+    warnings.push(
+      said(
+        atTarget,
+        'target',
+        target.remote !== undefined
+          ? `the sms-agent on ${target.remote} gave none (an older one gives none); update the one there`
+          : target.manifest !== undefined
+            ? `the manifest ${target.manifest} gives none (one made by an older sms-agent, or of a tree read through an sshfs mount); make it again with this sms-agent on the target host`
+            : `it shows every device as 0:0 (through an sshfs mount: SFTP has no field for it); ${
+                target.recheck
+                  ? 'compare their numbers on the target host (ls -l)'
+                  : 'verified over ssh (--target HOST:PATH, CONSISTENCY_TARGET for run and the daemon), the numbers are read there'
+              }`,
+      ),
+    );
+  return warnings;
 }
 
 /**
@@ -480,7 +511,12 @@ async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<Ve
     const c = walked.counts[i]!;
     const unreadable = walked.unreadable[i]!;
     if (unreadable.count > 0) warnings.push(unreadableWarning(d.dirCheck, unreadable));
-    if (unreadable.unnumberedDevices > 0) warnings.push(unnumberedDevicesWarning(d.dirCheck, unreadable));
+    warnings.push(
+      ...unnumberedDevicesWarnings(d.dirCheck, unreadable, {
+        ...(remote ? { remote: remote.destination } : reader ? { manifest: reader.file } : {}),
+        ...(options.recheck ? { recheck: true } : {}),
+      }),
+    );
     const problem = uploadLimitProblem(d.dirCheck, c);
     return {
       ...d,

@@ -6,6 +6,7 @@ import {
   readdirSync,
   readlinkSync,
   type Stats,
+  statfsSync,
   statSync,
 } from 'node:fs';
 import type { FileFacts } from './difference.js';
@@ -211,12 +212,26 @@ export function factsOf(which: 'source' | 'target', path: Name, kind: Kind, meta
       values[STAT.mtimeNanoseconds]!,
     );
   const facts: FileFacts = { kind: now, mode: mode & 0o7777, uid: values[STAT.uid]!, gid: values[STAT.gid]! };
-  // 0:0 is no device: what a filesystem that cannot tell the number gives (sshfs: SFTP has no
-  // field for it), so unknown, and not compared
-  if ((now === 'char-device' || now === 'block-device') && values[STAT.rdev]! !== 0)
-    facts.rdev = values[STAT.rdev]!;
+  if (now === 'char-device' || now === 'block-device') {
+    const rdev = values[STAT.rdev]!;
+    // 0:0 through FUSE is a number the filesystem could not tell (sshfs: SFTP has no field for
+    // it), so unknown, and not compared; elsewhere it is the device's (overlayfs's whiteouts)
+    if (rdev !== 0 || !onFuse(path)) facts.rdev = rdev;
+  }
   if (now === 'symlink') facts.link = side(which, () => readlinkSync(path, { encoding: 'buffer' }));
   return facts;
+}
+
+/** statfs(2)'s magic number of FUSE filesystems (sshfs, rclone mount…). */
+export const FUSE_MAGIC = 0x65735546;
+
+/** Whether `path` is on a FUSE filesystem (true when that cannot be told). */
+function onFuse(path: Name): boolean {
+  try {
+    return statfsSync(path).type >>> 0 === FUSE_MAGIC;
+  } catch {
+    return true;
+  }
 }
 
 /**

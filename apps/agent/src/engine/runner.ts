@@ -5,6 +5,7 @@ import type { Worker } from 'node:worker_threads';
 import { workerThreads } from '../builtins.js';
 import { Comparer } from './comparer.js';
 import { interruption, throwIfInterrupted, yieldToEvents } from './interrupt.js';
+import { FUSE_MAGIC } from './listing.js';
 import { mergeResult, type Tally } from './tally.js';
 import {
   type EngineOptions,
@@ -80,7 +81,6 @@ const SLOW_FILESYSTEMS = new Set([
 const SLOW_FILESYSTEM_THREADS_PER_CORE = 4;
 export const SLOW_FILESYSTEM_WORKERS = { min: 8, max: 16 } as const;
 
-const FUSE = 0x65735546;
 /**
  * FUSE filesystems on local disks (their mount's type in /proc/self/mountinfo): not slow in that
  * way, and more threads would make a spinning disk seek.
@@ -105,7 +105,7 @@ export function onSlowFilesystem(path: string): boolean {
   try {
     const type = statfsSync(path).type >>> 0;
     if (!SLOW_FILESYSTEMS.has(type)) return false;
-    return type !== FUSE || !LOCAL_FUSE.has(mountType(realpathSync(path)) ?? '');
+    return type !== FUSE_MAGIC || !LOCAL_FUSE.has(mountType(realpathSync(path)) ?? '');
   } catch {
     return false;
   }
@@ -161,7 +161,7 @@ export function sshfsRemote(path: string, mountinfo?: string): string | undefine
   let real: string;
   try {
     real = realpathSync(path);
-    if (mountinfo === undefined && statfsSync(real).type >>> 0 !== FUSE) return undefined;
+    if (mountinfo === undefined && statfsSync(real).type >>> 0 !== FUSE_MAGIC) return undefined;
   } catch {
     return undefined;
   }

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAgent } from '../test-support/cli.js';
 import { mountSshfs, type Sshd, startSshd } from '../test-support/sshd.js';
 import { treePair } from '../test-support/tree.js';
 import { verify } from '../verify.js';
@@ -90,7 +91,25 @@ describe('a target on a network filesystem', () => {
       expect(mounted.results[0]!.counts).toEqual({ total: 1, different: 0, missing: 0, extra: 0 });
       // and says so
       expect(mounted.warnings).toEqual([
-        `1 device of ${dev(pair.src)} was compared by type alone, its number (major:minor) unknown on one side: through an sshfs mount every device reads 0:0 (verify over ssh instead, --target HOST:PATH), and a manifest made by an older sms-agent gives none (make it again with this one)`,
+        `1 device of ${dev(pair.src)} was compared by type alone, its number (major:minor) unknown at the target: it shows every device as 0:0 (through an sshfs mount: SFTP has no field for it); verified over ssh (--target HOST:PATH, CONSISTENCY_TARGET for run and the daemon), the numbers are read there`,
+      ]);
+      // the same from the command's worker threads (content mode starts them at once), and with
+      // the source on the mount
+      const run = await runAgent([
+        'verify',
+        '--source',
+        join(mount.mountpoint, 'b', 'dev'),
+        '--target',
+        dev(pair.dst),
+        '--mode',
+        'content',
+        '--workers',
+        '2',
+        '--json',
+      ]);
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout).warnings).toEqual([
+        `1 device of ${join(mount.mountpoint, 'b', 'dev')} was compared by type alone, its number (major:minor) unknown at the source: it shows every device as 0:0 (through an sshfs mount: SFTP has no field for it); run the agent on the source host itself`,
       ]);
     } finally {
       for (const side of [pair.src, pair.dst]) rmSync(dev(side), { recursive: true, force: true });

@@ -93,14 +93,12 @@ export class Tally {
     });
   }
 
-  /** Notes a pair of devices whose number one side could not tell (compared by type alone). */
+  /** Notes a pair of devices whose number a side could not tell (compared by type alone), by side. */
   deviceNumbers(unit: Unit, s: FileFacts, t: FileFacts): void {
-    if (
-      (s.kind === 'char-device' || s.kind === 'block-device') &&
-      s.kind === t.kind &&
-      (s.rdev === undefined || t.rdev === undefined)
-    )
-      this.unreadable[unit.root]!.unnumberedDevices++;
+    if ((s.kind !== 'char-device' && s.kind !== 'block-device') || s.kind !== t.kind) return;
+    const unnumbered = this.unreadable[unit.root]!.unnumberedDevices;
+    if (s.rdev === undefined) unnumbered.source++;
+    if (t.rdev === undefined) unnumbered.target++;
   }
 
   /** Hands over the counts since the last call (they restart at zero). */
@@ -358,7 +356,8 @@ export function mergeResult(into: EngineResult, part: EngineResult): void {
   part.unreadable.forEach((u, i) => {
     const t = into.unreadable[i]!;
     t.count += u.count;
-    t.unnumberedDevices += u.unnumberedDevices;
+    t.unnumberedDevices.source += u.unnumberedDevices.source;
+    t.unnumberedDevices.target += u.unnumberedDevices.target;
     for (const sample of u.samples) if (t.samples.length < UNREADABLE_SAMPLES) t.samples.push(sample);
   });
 }

@@ -57,10 +57,10 @@ export interface Unreadable {
   count: number;
   samples: ReportEntry[];
   /**
-   * Devices on both sides whose number (major:minor) one side could not tell: compared by type
-   * alone (through sshfs every device reads 0:0; a manifest of an older agent gives none).
+   * Devices on both sides whose number (major:minor) a side could not tell, by that side: compared
+   * by type alone (through sshfs every device reads 0:0; a manifest of an older agent gives none).
    */
-  unnumberedDevices: number;
+  unnumberedDevices: { source: number; target: number };
 }
 
 /** Ownership and permission fields `--metadata` may compare. */
@@ -96,4 +96,8 @@ export interface EngineResult {
 
 export const zeroCounts = (): Counts => ({ total: 0, different: 0, missing: 0, extra: 0 });
 
-export const zeroUnreadable = (): Unreadable => ({ count: 0, samples: [], unnumberedDevices: 0 });
+export const zeroUnreadable = (): Unreadable => ({
+  count: 0,
+  samples: [],
+  unnumberedDevices: { source: 0, target: 0 },
+});
