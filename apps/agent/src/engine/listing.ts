@@ -1,16 +1,17 @@
-import {
-  type BigIntStats,
-  type Dirent,
-  fstatSync,
-  lstatSync,
-  readdirSync,
-  readlinkSync,
-  type Stats,
-  statfsSync,
-  statSync,
-} from 'node:fs';
+import { type Dirent, fstatSync, lstatSync, readdirSync, readlinkSync, statfsSync, statSync } from 'node:fs';
 import type { FileFacts } from './difference.js';
-import { kindOfMode, probeRawLstat, STAT, STAT_FIELDS } from './raw-lstat.js';
+import { joinPath } from './paths.js';
+import {
+  kindOf,
+  kindOfDirentType,
+  kindOfMode,
+  probeRawLstat,
+  probeRawReaddir,
+  STAT,
+  STAT_FIELDS,
+} from './raw-lstat.js';
+
+export { kindOf };
 
 export type Kind =
   | 'file'
@@ -28,17 +29,6 @@ export type Name = string | Buffer;
 export interface Entry {
   name: Name;
   kind: Kind;
-}
-
-export function kindOf(entry: Dirent<Buffer> | Dirent | Stats | BigIntStats): Kind {
-  if (entry.isFile()) return 'file';
-  if (entry.isDirectory()) return 'dir';
-  if (entry.isSymbolicLink()) return 'symlink';
-  if (entry.isFIFO()) return 'fifo';
-  if (entry.isSocket()) return 'socket';
-  if (entry.isCharacterDevice()) return 'char-device';
-  if (entry.isBlockDevice()) return 'block-device';
-  return 'unknown';
 }
 
 export const KIND_WORDS: Record<Kind, string> = {
@@ -81,6 +71,10 @@ const REPLACEMENT = '\uFFFD';
  */
 function list(path: Name, bytes: boolean): Listing | { ok: true; needsBytes: true } {
   try {
+    if (rawReaddir) {
+      const [names, types] = rawReaddir(path, bytes);
+      return listed(path, names, types, bytes);
+    }
     if (bytes) {
       const dirents = readdirSync(path, { withFileTypes: true, encoding: 'buffer' }) as Dirent<Buffer>[];
       const entries = dirents.map((d) => ({ name: d.name, kind: kindOf(d) }));
@@ -100,6 +94,36 @@ function list(path: Name, bytes: boolean): Listing | { ok: true; needsBytes: tru
     const code = errorCode(error);
     return { ok: false, missing: code === 'ENOENT' || code === 'ENOTDIR', reason: describeError(error) };
   }
+}
+
+/**
+ * A listing from a directory's names and their types (`UV_DIRENT_*`, `raw-lstat.ts`): an entry
+ * whose type the filesystem did not give is `lstat`ed here (without a `Stats`), and left out when
+ * it is gone meanwhile; other failures of that `lstat` throw, as `fs.readdirSync` does.
+ */
+export function listed(
+  path: Name,
+  names: readonly Name[],
+  types: readonly number[],
+  bytes: boolean,
+): Listing | { ok: true; needsBytes: true } {
+  const entries: Entry[] = new Array(names.length);
+  let n = 0;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    if (!bytes && (name as string).includes(REPLACEMENT)) return { ok: true, needsBytes: true };
+    let kind = kindOfDirentType(types[i]!);
+    if (kind === undefined) {
+      const values = lstatValues(joinPath(path, name));
+      if (!values) continue;
+      kind = kindOfMode(values[STAT.mode]!);
+    }
+    entries[n++] = { name, kind };
+  }
+  entries.length = n;
+  if (bytes) entries.sort((a, b) => Buffer.compare(a.name as Buffer, b.name as Buffer));
+  else entries.sort((a, b) => compareNames(a.name, b.name));
+  return { ok: true, entries };
 }
 
 /** Lists one directory; falls back to bytes when a name needs them. */
@@ -271,6 +295,8 @@ export function fileFacts(
 
 /** `lstat` without a `Stats` object where this Node allows it (`raw-lstat.ts`), once per thread. */
 const rawLstat = probeRawLstat();
+/** `readdir` without a `Dirent` for each name, where this Node allows it, once per thread. */
+const rawReaddir = probeRawReaddir();
 
 const portableValues = new Float64Array(STAT_FIELDS);
 
@@ -294,6 +320,8 @@ const lstatValues = rawLstat ?? portableLstat;
 
 /** Whether `factsOf` reads `lstat` without a `Stats` object on this thread (for the tests). */
 export const RAW_LSTAT = rawLstat !== undefined;
+/** Whether directories are listed without a `Dirent` for each name on this thread (for the tests). */
+export const RAW_READDIR = rawReaddir !== undefined;
 
 /** Reason a file read in full is not compared: it changed while it was read. */
 export const CHANGED_WHILE_READ = 'changed during verification';

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { kindOf } from './listing.js';
-import { kindOfMode, probeRawLstat } from './raw-lstat.js';
+import { kindOfMode, probeRawLstat, probeRawReaddir } from './raw-lstat.js';
 
 // a spy on fs.lstatSync, to see which path factsOf takes
 vi.mock('node:fs', async (original) => {
@@ -155,9 +155,55 @@ describe('lstat without a Stats object', () => {
     },
   );
 
+  it('lists directories as fs.readdirSync does, without a Dirent or a Stats for any entry', () => {
+    expect(probeRawReaddir()).toBeTypeOf('function');
+    expect(raw.RAW_READDIR).toBe(true);
+    expect(portable.RAW_READDIR).toBe(false);
+    for (const bytes of [false, true]) {
+      const fast = raw.listOne(root, bytes);
+      expect(fast).toEqual(portable.listOne(root, bytes));
+      expect(fast.ok && fast.entries.map((e) => e.kind).sort()).toEqual(
+        ['dir', 'fifo', 'file', 'file', 'file', 'file', 'file', 'file', 'symlink'].sort(),
+      );
+    }
+    // a name that is not UTF-8 makes the listing bytes, as before
+    expect(raw.listOne(root, false)).toEqual(raw.listOne(root, true));
+    for (const listing of [raw, portable]) {
+      expect(listing.listOne(join(root, 'gone'), false)).toMatchObject({ ok: false, missing: true });
+      expect(listing.listOne(join(root, 'nanoseconds'), false)).toMatchObject({ ok: false, missing: true });
+    }
+  });
+
+  it('lstats an entry of unknown type itself (sshfs from its cache gives none), leaving out one gone meanwhile', () => {
+    const spy = vi.mocked(fs.lstatSync);
+    spy.mockClear();
+    const names = ['nanoseconds', 'dir', 'link', 'fifo', 'gone-since'];
+    // every type UV_DIRENT_UNKNOWN (0)
+    const listing = raw.listed(
+      root,
+      names,
+      names.map(() => 0),
+      false,
+    );
+    expect(listing).toEqual({
+      ok: true,
+      entries: [
+        { name: 'dir', kind: 'dir' },
+        { name: 'fifo', kind: 'fifo' },
+        { name: 'link', kind: 'symlink' },
+        { name: 'nanoseconds', kind: 'file' },
+      ],
+    });
+    // no Stats for them
+    expect(spy).not.toHaveBeenCalled();
+    // an lstat that fails otherwise fails the listing, as fs.readdirSync's own does
+    expect(() => raw.listed(join(root, 'nanoseconds'), ['x'], [0], false)).toThrow('ENOTDIR');
+  });
+
   it('is not used with SMS_AGENT_LSTAT=portable, or where Node warns of pending deprecations', () => {
     vi.stubEnv('SMS_AGENT_LSTAT', 'portable');
     expect(probeRawLstat()).toBeUndefined();
+    expect(probeRawReaddir()).toBeUndefined();
     vi.stubEnv('SMS_AGENT_LSTAT', undefined);
     vi.stubEnv('NODE_OPTIONS', '--max-old-space-size=512 --pending-deprecation');
     expect(probeRawLstat()).toBeUndefined();
@@ -166,6 +212,7 @@ describe('lstat without a Stats object', () => {
     vi.stubEnv('NODE_OPTIONS', '--max-old-space-size=512');
     vi.stubEnv('NODE_PENDING_DEPRECATION', '1');
     expect(probeRawLstat()).toBeUndefined();
+    expect(probeRawReaddir()).toBeUndefined();
     vi.stubEnv('NODE_PENDING_DEPRECATION', '0');
     expect(probeRawLstat()).toBeTypeOf('function');
   });

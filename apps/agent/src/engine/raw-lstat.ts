@@ -1,4 +1,4 @@
-import { type BigIntStats, lstatSync } from 'node:fs';
+import { type BigIntStats, type Dirent, lstatSync, readdirSync, type Stats } from 'node:fs';
 import type { Kind } from './listing.js';
 
 /**
@@ -23,8 +23,30 @@ export const STAT_FIELDS = 18;
 /** `lstat` of a path, as the binding's array (overwritten by the next call: read it at once), or undefined when the path is gone. */
 export type RawLstat = (path: string | Buffer) => Float64Array | undefined;
 
+/**
+ * A directory's names (strings, or with `bytes` the exact bytes) and each one's type
+ * (`fs.constants.UV_DIRENT_*`, `UV_DIRENT_UNKNOWN` where the filesystem does not tell it).
+ */
+export type RawReaddir = (
+  path: string | Buffer,
+  bytes: boolean,
+) => [names: (string | Buffer)[], types: number[]];
+
 interface FsBinding {
   lstat(path: string | Buffer, bigint: false, request: undefined, throwIfNoEntry: boolean): unknown;
+  readdir(path: string | Buffer, encoding: 'utf8' | 'buffer', withFileTypes: boolean): unknown;
+}
+
+/** Node's fs binding, where the program may use it (see `probeRawLstat`), else undefined. */
+function fsBinding(): FsBinding | undefined {
+  if (process.env.SMS_AGENT_LSTAT === 'portable') return undefined;
+  if ((process as { permission?: unknown }).permission !== undefined || pendingDeprecation())
+    return undefined;
+  try {
+    return (process as unknown as { binding(name: string): FsBinding }).binding('fs');
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -56,11 +78,8 @@ const DEVICE_PROBE = '/dev/null';
  * `--pending-deprecation` is on, this is undefined and the caller uses `fs.lstatSync`.
  */
 export function probeRawLstat(): RawLstat | undefined {
-  if (process.env.SMS_AGENT_LSTAT === 'portable') return undefined;
-  if ((process as { permission?: unknown }).permission !== undefined || pendingDeprecation())
-    return undefined;
+  const binding = fsBinding();
   try {
-    const binding = (process as unknown as { binding(name: string): FsBinding }).binding('fs');
     if (typeof binding?.lstat !== 'function') return undefined;
     // Unlike fs.lstatSync, the binding does not refuse a path with a NUL in it (it would stat the
     // path up to the NUL): every path here is a name read from a directory joined to that
@@ -93,6 +112,76 @@ export function probeRawLstat(): RawLstat | undefined {
       if (!(values instanceof Float64Array) || values[STAT.rdev] !== Number(device.rdev)) return undefined;
     }
     return lstat;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The kind of each `UV_DIRENT_*` type (`UV_DIRENT_UNKNOWN`, 0, has none). */
+const DIRENT_KINDS: readonly (Kind | undefined)[] = [
+  undefined,
+  'file',
+  'dir',
+  'symlink',
+  'fifo',
+  'socket',
+  'char-device',
+  'block-device',
+];
+
+/** The kind of a directory entry from its type (`UV_DIRENT_*`); undefined when the type is unknown. */
+export function kindOfDirentType(type: number): Kind | undefined {
+  return DIRENT_KINDS[type];
+}
+
+/** The kind a `Dirent` or `Stats` says (`fs.readdirSync` has `lstat`ed a `Dirent` of unknown type). */
+export function kindOf(entry: Dirent<Buffer> | Dirent | Stats | BigIntStats): Kind {
+  if (entry.isFile()) return 'file';
+  if (entry.isDirectory()) return 'dir';
+  if (entry.isSymbolicLink()) return 'symlink';
+  if (entry.isFIFO()) return 'fifo';
+  if (entry.isSocket()) return 'socket';
+  if (entry.isCharacterDevice()) return 'char-device';
+  if (entry.isBlockDevice()) return 'block-device';
+  return 'unknown';
+}
+
+/**
+ * `readdir` without a `Dirent` for each name, and without the `fs.lstatSync` (a `Stats` with four
+ * `Date`s) that `fs.readdirSync` makes for each entry whose type the filesystem does not give
+ * (sshfs answering a listing from its cache gives none: a quarter of the agent's user CPU through such a
+ * mount): the names and types as Node's fs binding gives them, for the caller to `lstat` the
+ * unknown ones itself. Used where `probeRawLstat` would be, and only when it answers for `/` as
+ * `fs.readdirSync` does (names in order, kinds, bytes) and for a missing directory with ENOENT.
+ * Every directory listed is a verified directory, which `fs` has stat'ed first (and refused had it
+ * a NUL in it, which the binding would cut at), or a name from a listing joined to its directory.
+ */
+export function probeRawReaddir(): RawReaddir | undefined {
+  const binding = fsBinding();
+  try {
+    if (typeof binding?.readdir !== 'function') return undefined;
+    const readdir: RawReaddir = (path, bytes) =>
+      binding.readdir(path, bytes ? 'buffer' : 'utf8', true) as [(string | Buffer)[], number[]];
+    const expected = readdirSync('/', { withFileTypes: true });
+    const listed = readdir('/', false);
+    const bytes = readdir('/', true);
+    if (!Array.isArray(listed) || !Array.isArray(bytes)) return undefined;
+    const [names, types] = listed;
+    if (!Array.isArray(names) || !Array.isArray(types) || names.length !== expected.length) return undefined;
+    for (let i = 0; i < expected.length; i++) {
+      const d = expected[i]!;
+      const kind = kindOfDirentType(types[i]!);
+      if (names[i] !== d.name || (types[i] !== 0 && kind !== kindOf(d))) return undefined;
+      const raw = bytes[0]?.[i];
+      if (!Buffer.isBuffer(raw) || !raw.equals(Buffer.from(d.name))) return undefined;
+    }
+    try {
+      readdir(`${process.execPath}.sms-agent-missing-probe`, false);
+      return undefined;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
+    }
+    return readdir;
   } catch {
     return undefined;
   }
