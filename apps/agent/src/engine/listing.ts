@@ -98,8 +98,9 @@ function list(path: Name, bytes: boolean): Listing | { ok: true; needsBytes: tru
 
 /**
  * A listing from a directory's names and their types (`UV_DIRENT_*`, `raw-lstat.ts`): an entry
- * whose type the filesystem did not give is `lstat`ed here (without a `Stats`), and left out when
- * it is gone meanwhile; other failures of that `lstat` throw, as `fs.readdirSync` does.
+ * whose type the filesystem did not give is `lstat`ed here (without a `Stats` where the fast
+ * `lstat` is used), and left out when it is gone meanwhile, unless the directory is gone too
+ * (ENOENT, as `fs.readdirSync` throws); other failures of that `lstat` throw, as it does.
  */
 export function listed(
   path: Name,
@@ -115,7 +116,14 @@ export function listed(
     let kind = kindOfDirentType(types[i]!);
     if (kind === undefined) {
       const values = lstatValues(joinPath(path, name));
-      if (!values) continue;
+      if (!values) {
+        // gone since it was listed; or the directory is (then every entry is): it is missing
+        if (!statSync(path, { throwIfNoEntry: false })?.isDirectory())
+          throw Object.assign(new Error(`ENOENT: no such file or directory, scandir '${String(path)}'`), {
+            code: 'ENOENT',
+          });
+        continue;
+      }
       kind = kindOfMode(values[STAT.mode]!);
     }
     entries[n++] = { name, kind };

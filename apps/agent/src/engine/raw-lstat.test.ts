@@ -12,14 +12,14 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, type Mock, vi } from 'vitest';
 import { kindOf } from './listing.js';
 import { kindOfMode, probeRawLstat, probeRawReaddir } from './raw-lstat.js';
 
-// a spy on fs.lstatSync, to see which path factsOf takes
+// spies on fs.lstatSync and fs.readdirSync, to see which path factsOf and the listings take
 vi.mock('node:fs', async (original) => {
   const actual = await original<typeof import('node:fs')>();
-  return { ...actual, lstatSync: vi.fn(actual.lstatSync) };
+  return { ...actual, lstatSync: vi.fn(actual.lstatSync), readdirSync: vi.fn(actual.readdirSync) };
 });
 
 type Listing = typeof import('./listing.js');
@@ -32,6 +32,31 @@ async function listingWith(value: string | undefined): Promise<Listing> {
     return await import('./listing.js');
   } finally {
     vi.unstubAllEnvs();
+  }
+}
+
+/**
+ * `check`'s answer while the mocked `fs[name]` answers through `answer` (given the real function),
+ * as it did afterwards.
+ */
+function whileFsAnswers<T>(
+  name: 'lstatSync' | 'readdirSync',
+  answer: (
+    real: (path: fs.PathLike, options: unknown) => unknown,
+    path: fs.PathLike,
+    options: unknown,
+  ) => unknown,
+  check: () => T,
+): T {
+  const spy = vi.mocked(name === 'lstatSync' ? fs.lstatSync : fs.readdirSync) as unknown as Mock<
+    (path: fs.PathLike, options: unknown) => unknown
+  >;
+  const real = spy.getMockImplementation()!;
+  spy.mockImplementation((path, options) => answer(real, path, options));
+  try {
+    return check();
+  } finally {
+    spy.mockImplementation(real);
   }
 }
 
@@ -138,19 +163,17 @@ describe('lstat without a Stats object', () => {
   it.skipIf(!lstatSync('/dev/null', { throwIfNoEntry: false })?.isCharacterDevice())(
     'is not used where the binding gives a device number other than fs.lstatSync',
     () => {
-      const spy = vi.mocked(fs.lstatSync);
-      const real = spy.getMockImplementation()!;
-      spy.mockImplementation(((path: fs.PathLike, options?: fs.StatOptions) => {
-        const stats = real(path, options as never) as fs.BigIntStats;
-        // as if the binding's array had the number at another place than the one read
-        if (path === '/dev/null') return Object.assign(Object.create(stats), { rdev: stats.rdev + 1n });
-        return stats;
-      }) as typeof fs.lstatSync);
-      try {
-        expect(probeRawLstat()).toBeUndefined();
-      } finally {
-        spy.mockImplementation(real);
-      }
+      const probed = whileFsAnswers(
+        'lstatSync',
+        (real, path, options) => {
+          const stats = real(path, options) as fs.BigIntStats;
+          // as if the binding's array had the number at another place than the one read
+          if (path === '/dev/null') return Object.assign(Object.create(stats), { rdev: stats.rdev + 1n });
+          return stats;
+        },
+        probeRawLstat,
+      );
+      expect(probed).toBeUndefined();
       expect(probeRawLstat()).toBeTypeOf('function');
     },
   );
@@ -159,9 +182,13 @@ describe('lstat without a Stats object', () => {
     expect(probeRawReaddir()).toBeTypeOf('function');
     expect(raw.RAW_READDIR).toBe(true);
     expect(portable.RAW_READDIR).toBe(false);
+    const readdir = vi.mocked(fs.readdirSync);
     for (const bytes of [false, true]) {
+      readdir.mockClear();
       const fast = raw.listOne(root, bytes);
+      expect(readdir).not.toHaveBeenCalled();
       expect(fast).toEqual(portable.listOne(root, bytes));
+      expect(readdir).toHaveBeenCalled();
       expect(fast.ok && fast.entries.map((e) => e.kind).sort()).toEqual(
         ['dir', 'fifo', 'file', 'file', 'file', 'file', 'file', 'file', 'symlink'].sort(),
       );
@@ -198,6 +225,33 @@ describe('lstat without a Stats object', () => {
     expect(spy).not.toHaveBeenCalled();
     // an lstat that fails otherwise fails the listing, as fs.readdirSync's own does
     expect(() => raw.listed(join(root, 'nanoseconds'), ['x'], [0], false)).toThrow('ENOTDIR');
+    // the directory gone since it was listed: missing, not empty
+    expect(() => raw.listed(join(root, 'gone-dir'), ['x', 'y'], [0, 0], false)).toThrow('ENOENT');
+  });
+
+  it('is not used where fs.readdirSync answers otherwise for the probe, or on an untried Node', () => {
+    const probed = whileFsAnswers(
+      'readdirSync',
+      (real, path, options) => {
+        const listed = real(path, options) as fs.Dirent[];
+        return path === '/proc/self' ? [...listed].reverse() : listed;
+      },
+      probeRawReaddir,
+    );
+    expect(probed).toBeUndefined();
+    expect(probeRawReaddir()).toBeTypeOf('function');
+    const versions = Object.getOwnPropertyDescriptor(process, 'versions')!;
+    Object.defineProperty(process, 'versions', {
+      ...versions,
+      value: { ...process.versions, node: '26.0.0' },
+    });
+    try {
+      expect(probeRawReaddir()).toBeUndefined();
+      expect(probeRawLstat()).toBeUndefined();
+    } finally {
+      Object.defineProperty(process, 'versions', versions);
+    }
+    expect(probeRawLstat()).toBeTypeOf('function');
   });
 
   it('is not used with SMS_AGENT_LSTAT=portable, or where Node warns of pending deprecations', () => {

@@ -37,9 +37,18 @@ interface FsBinding {
   readdir(path: string | Buffer, encoding: 'utf8' | 'buffer', withFileTypes: boolean): unknown;
 }
 
+/**
+ * Node.js majors whose fs binding the probes have been run against (CI: 20, 22, 24). A binding
+ * called with arguments it does not expect may abort the process (a C++ CHECK, which no `catch`
+ * sees), so a later Node uses `fs` until it has been tried.
+ */
+const BINDING_MAJORS = { min: 20, max: 24 } as const;
+
 /** Node's fs binding, where the program may use it (see `probeRawLstat`), else undefined. */
 function fsBinding(): FsBinding | undefined {
   if (process.env.SMS_AGENT_LSTAT === 'portable') return undefined;
+  const major = Number(process.versions.node.split('.')[0]);
+  if (!(major >= BINDING_MAJORS.min && major <= BINDING_MAJORS.max)) return undefined;
   if ((process as { permission?: unknown }).permission !== undefined || pendingDeprecation())
     return undefined;
   try {
@@ -62,6 +71,9 @@ function pendingDeprecation(): boolean {
   );
 }
 
+/** The directory the readdir probe lists (where there is none, the agent lists with `fs`). */
+const READDIR_PROBE = '/proc/self';
+
 /** A character device whose number the probe checks (skipped where it is not one). */
 const DEVICE_PROBE = '/dev/null';
 
@@ -83,7 +95,8 @@ export function probeRawLstat(): RawLstat | undefined {
     if (typeof binding?.lstat !== 'function') return undefined;
     // Unlike fs.lstatSync, the binding does not refuse a path with a NUL in it (it would stat the
     // path up to the NUL): every path here is a name read from a directory joined to that
-    // directory, which was listed with fs.readdirSync, which refuses such paths.
+    // directory, a verified directory that fs stat'ed first (which refuses such paths) or a name
+    // from a listing (which has none) joined to its directory.
     const lstat: RawLstat = (path) => {
       const values = binding.lstat(path, false, undefined, false);
       return values === undefined ? undefined : (values as Float64Array);
@@ -149,12 +162,15 @@ export function kindOf(entry: Dirent<Buffer> | Dirent | Stats | BigIntStats): Ki
 /**
  * `readdir` without a `Dirent` for each name, and without the `fs.lstatSync` (a `Stats` with four
  * `Date`s) that `fs.readdirSync` makes for each entry whose type the filesystem does not give
- * (sshfs answering a listing from its cache gives none: a quarter of the agent's user CPU through such a
- * mount): the names and types as Node's fs binding gives them, for the caller to `lstat` the
- * unknown ones itself. Used where `probeRawLstat` would be, and only when it answers for `/` as
- * `fs.readdirSync` does (names in order, kinds, bytes) and for a missing directory with ENOENT.
- * Every directory listed is a verified directory, which `fs` has stat'ed first (and refused had it
- * a NUL in it, which the binding would cut at), or a name from a listing joined to its directory.
+ * (sshfs answering a listing from its cache gives none: a quarter of the agent's user CPU through
+ * such a mount): the names and types as Node's fs binding gives them, for the caller to `lstat`
+ * the unknown ones itself. Not with `SMS_AGENT_LSTAT=portable`, nor where the binding may not be
+ * used (as for `probeRawLstat`, whose own probe is apart), and only when it answers for
+ * `/proc/self` (a few entries of each kind, whose types procfs gives: nothing is `lstat`ed, no
+ * mount point is touched) as `fs.readdirSync` does (names in order, kinds, bytes) and for a
+ * missing directory with ENOENT. Every directory listed is a verified directory, which `fs` has
+ * stat'ed first (and refused had it a NUL in it, which the binding would cut at), or a name from a
+ * listing joined to its directory.
  */
 export function probeRawReaddir(): RawReaddir | undefined {
   const binding = fsBinding();
@@ -162,9 +178,9 @@ export function probeRawReaddir(): RawReaddir | undefined {
     if (typeof binding?.readdir !== 'function') return undefined;
     const readdir: RawReaddir = (path, bytes) =>
       binding.readdir(path, bytes ? 'buffer' : 'utf8', true) as [(string | Buffer)[], number[]];
-    const expected = readdirSync('/', { withFileTypes: true });
-    const listed = readdir('/', false);
-    const bytes = readdir('/', true);
+    const expected = readdirSync(READDIR_PROBE, { withFileTypes: true });
+    const listed = readdir(READDIR_PROBE, false);
+    const bytes = readdir(READDIR_PROBE, true);
     if (!Array.isArray(listed) || !Array.isArray(bytes)) return undefined;
     const [names, types] = listed;
     if (!Array.isArray(names) || !Array.isArray(types) || names.length !== expected.length) return undefined;
