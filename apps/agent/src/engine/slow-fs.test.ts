@@ -119,7 +119,7 @@ describe('a target on a network filesystem', () => {
   it('is named over ssh when it is an sshfs mount: the run says how to verify it there instead', async () => {
     const mounted = await verify({ source: pair.src, target: join(mount.mountpoint, 'b') });
     expect(mounted.notices).toEqual([
-      `the target ${mount.mountpoint}/b is an sshfs mount of ${sshd.host}:${pair.dst}/b: as --target ${sshd.host}:${pair.dst}/b (CONSISTENCY_TARGET for run and the daemon; --ssh for the options the mount uses) it is verified over ssh instead, by an sms-agent run there, without a round trip through the mount for each file (2.6 times faster in the agent's benchmark)`,
+      `the target ${mount.mountpoint}/b is an sshfs mount of ${sshd.host}:${pair.dst}/b: as --target ${sshd.host}:${pair.dst}/b (CONSISTENCY_TARGET for run and the daemon; --ssh for the options the mount uses) it is verified over ssh instead, by an sms-agent run there, without a round trip through the mount for each file (about twice as fast in the agent's benchmark)`,
     ]);
     expect((await verify({ source: pair.src, target: pair.dst })).notices).toEqual([]);
     // not with --recheck, which over ssh is refused
