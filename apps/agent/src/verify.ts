@@ -1,12 +1,13 @@
 import { statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { parsePattern } from './engine/exclude.js';
+import { sshfsRemote } from './engine/filesystems.js';
 import { InterruptedError, throwIfInterrupted, yieldToEvents } from './engine/interrupt.js';
 import type { SourceReadAhead } from './engine/manifest/prefetch.js';
 import type { ManifestReader } from './engine/manifest/read.js';
 import { displayPath } from './engine/paths.js';
 import { isSuspect, recheck } from './engine/recheck.js';
-import { type RunOptions, reportInThread, runEngine, sshfsRemote } from './engine/runner.js';
+import { type RunOptions, reportInThread, runEngine } from './engine/runner.js';
 import type {
   Counts,
   EngineResult,

@@ -1,5 +1,6 @@
 import { type Dirent, fstatSync, lstatSync, readdirSync, readlinkSync, statfsSync, statSync } from 'node:fs';
 import type { FileFacts } from './difference.js';
+import { FUSE_MAGIC } from './filesystems.js';
 import { joinPath } from './paths.js';
 import {
   kindOf,
@@ -253,9 +254,6 @@ export function factsOf(which: 'source' | 'target', path: Name, kind: Kind, meta
   if (now === 'symlink') facts.link = side(which, () => readlinkSync(path, { encoding: 'buffer' }));
   return facts;
 }
-
-/** statfs(2)'s magic number of FUSE filesystems (sshfs, rclone mount…). */
-export const FUSE_MAGIC = 0x65735546;
 
 /** Whether `path` is on a FUSE filesystem (true when that cannot be told). */
 function onFuse(path: Name): boolean {

@@ -1,11 +1,11 @@
-import { existsSync, readFileSync, realpathSync, statfsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import { workerThreads } from '../builtins.js';
 import { Comparer } from './comparer.js';
+import { onSlowFilesystem } from './filesystems.js';
 import { interruption, throwIfInterrupted, yieldToEvents } from './interrupt.js';
-import { FUSE_MAGIC } from './listing.js';
 import { mergeResult, type Tally } from './tally.js';
 import {
   type EngineOptions,
@@ -62,16 +62,6 @@ export function startWorker(workerData: unknown): Worker {
 }
 
 /**
- * Filesystems whose every call is a round trip to another machine or process (statfs(2) magic
- * numbers): NFS, SMB and CIFS, FUSE (sshfs, rclone mount, s3fs…), 9P, Ceph, AFS, Coda, GFS2,
- * OCFS2 and Lustre. There the work is waiting, not CPU.
- */
-const SLOW_FILESYSTEMS = new Set([
-  0x6969, 0x517b, 0xff534d42, 0xfe534d42, 0x65735546, 0x01021997, 0x00c36400, 0x5346414f, 0x73757245,
-  0x01161970, 0x7461636f, 0x0bd00bd0,
-]);
-
-/**
  * Threads per core when a side is on such a filesystem (at least 8, at most 16): more requests in
  * flight while each waits. Measured through sshfs on 2 cores (100,000 files, fresh mount): 2
  * threads 1.33x rsync's time, 4 0.86x, 8 0.79x, 16 0.84x (and 0.87x against 1.21x once sshfs's
@@ -80,103 +70,6 @@ const SLOW_FILESYSTEMS = new Set([
  */
 const SLOW_FILESYSTEM_THREADS_PER_CORE = 4;
 export const SLOW_FILESYSTEM_WORKERS = { min: 8, max: 16 } as const;
-
-/**
- * FUSE filesystems on local disks (their mount's type in /proc/self/mountinfo): not slow in that
- * way, and more threads would make a spinning disk seek.
- */
-const LOCAL_FUSE = new Set([
-  'fuseblk',
-  'fuse.ntfs-3g',
-  'fuse.exfat',
-  'fuse.mergerfs',
-  'fuse.fuse-overlayfs',
-  'fuse.bindfs',
-  'fuse.encfs',
-  'fuse.gocryptfs',
-  'fuse.squashfuse',
-  'fuse.unionfs',
-  'fuse.unionfs-fuse',
-  'fuse.lxcfs',
-]);
-
-/** True when `path` is on a filesystem of `SLOW_FILESYSTEMS` (false when it cannot be told). */
-export function onSlowFilesystem(path: string): boolean {
-  try {
-    const type = statfsSync(path).type >>> 0;
-    if (!SLOW_FILESYSTEMS.has(type)) return false;
-    return type !== FUSE_MAGIC || !LOCAL_FUSE.has(mountType(realpathSync(path)) ?? '');
-  } catch {
-    return false;
-  }
-}
-
-/** The type of the mount `path` (a real path) is on, from /proc/self/mountinfo (undefined when unreadable). */
-export function mountType(path: string, mountinfo?: string): string | undefined {
-  return mountOf(path, mountinfo)?.type;
-}
-
-/** mountinfo escapes blanks, tabs, newlines and backslashes in its fields as octal. */
-const unescapeMountField = (field: string) =>
-  field.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(Number.parseInt(o, 8)));
-
-/**
- * The mount `path` (a real path) is on, from /proc/self/mountinfo: its mount point, the directory of
- * its filesystem mounted there (`root`: `/`, or a subdirectory for a bind mount or a container's
- * volume), type and source (`host:/srv` for sshfs); undefined when unreadable.
- */
-export function mountOf(
-  path: string,
-  mountinfo?: string,
-): { point: string; root: string; type: string; source: string } | undefined {
-  let text = mountinfo;
-  if (text === undefined) {
-    try {
-      text = readFileSync('/proc/self/mountinfo', 'utf8');
-    } catch {
-      return undefined;
-    }
-  }
-  let best: { point: string; root: string; type: string; source: string } | undefined;
-  for (const line of text.split('\n')) {
-    const [left, right] = line.split(' - ');
-    if (!left || !right) continue;
-    const fields = left.split(' ');
-    const point = unescapeMountField(fields[4] ?? '');
-    const inside = point === '/' || path === point || path.startsWith(`${point}/`);
-    if (inside && (!best || point.length >= best.point.length)) {
-      const [type = '', source = ''] = right.split(' ');
-      best = { point, root: unescapeMountField(fields[3] ?? '/'), type, source: unescapeMountField(source) };
-    }
-  }
-  return best;
-}
-
-/**
- * Where a directory on an sshfs mount is on its host, in rsync's `host:path` form (the mount's
- * source with the path below the mount point), or undefined when it is not on one: verifying that
- * over ssh runs the agent there instead of looking each file up through the mount.
- */
-export function sshfsRemote(path: string, mountinfo?: string): string | undefined {
-  let real: string;
-  try {
-    real = realpathSync(path);
-    if (mountinfo === undefined && statfsSync(real).type >>> 0 !== FUSE_MAGIC) return undefined;
-  } catch {
-    return undefined;
-  }
-  const mount = mountOf(real, mountinfo);
-  if (mount?.type !== 'fuse.sshfs' || !mount.source.includes(':')) return undefined;
-  const below = real === mount.point ? '' : real.slice(mount.point === '/' ? 1 : mount.point.length + 1);
-  // below the directory of the remote tree mounted there (a bind mount of a subdirectory of the
-  // sshfs mount has it as its root)
-  const inside = [mount.root.replace(/^\/+/, ''), below].filter((part) => part !== '').join('/');
-  if (inside === '') return mount.source;
-  // `host:` is the home directory there, `host:/` the root
-  return mount.source.endsWith(':') || mount.source.endsWith('/')
-    ? `${mount.source}${inside}`
-    : `${mount.source}/${inside}`;
-}
 
 /**
  * Threads by default: the cores available, at most 8; or 4 per core (8 to 16) when a root's

@@ -7,7 +7,8 @@ import { runAgent } from '../test-support/cli.js';
 import { mountSshfs, type Sshd, startSshd } from '../test-support/sshd.js';
 import { treePair } from '../test-support/tree.js';
 import { verify } from '../verify.js';
-import { mountType, onSlowFilesystem, SLOW_FILESYSTEM_WORKERS, sshfsRemote, threadsFor } from './runner.js';
+import { mountType, onSlowFilesystem, sshfsRemote } from './filesystems.js';
+import { SLOW_FILESYSTEM_WORKERS, threadsFor } from './runner.js';
 
 // A target mounted over the network (here sshfs, through a real OpenSSH server on 127.0.0.1)
 // answers each call in a round trip: it is told apart from a local disk, gets more threads (more

@@ -1,7 +1,8 @@
 import { ExcludeMatcher } from '../exclude.js';
+import { onSlowFilesystem } from '../filesystems.js';
 import { interruption, pacer, throwIfInterrupted } from '../interrupt.js';
 import { displayPath, joinPath } from '../paths.js';
-import { defaultWorkers, onSlowFilesystem, WORKERS_AVAILABLE } from '../runner.js';
+import { defaultWorkers, WORKERS_AVAILABLE } from '../runner.js';
 import type { Mode, Progress } from '../types.js';
 import { type DescribedDir, describeDirectory, type ManifestDir } from './describe.js';
 import { loadHash, type ManifestHash } from './hash.js';
