@@ -43,6 +43,20 @@ export function onSlowFilesystem(path: string): boolean {
   }
 }
 
+/**
+ * Whether a device at `path` that reads 0:0 may have a number its filesystem could not tell: on a
+ * FUSE mount other than a local one (sshfs: SFTP has no field for it), or where that cannot be
+ * told. Elsewhere 0:0 is the device's number (overlayfs's and fuse-overlayfs's whiteouts).
+ */
+export function devicesMayReadZero(path: string | Buffer, mountinfo?: string): boolean {
+  try {
+    if (statfsSync(path).type >>> 0 !== FUSE_MAGIC) return false;
+    return !LOCAL_FUSE.has(mountType(realpathSync(path).toString(), mountinfo) ?? '');
+  } catch {
+    return true;
+  }
+}
+
 /** The type of the mount `path` (a real path) is on, from /proc/self/mountinfo (undefined when unreadable). */
 export function mountType(path: string, mountinfo?: string): string | undefined {
   return mountOf(path, mountinfo)?.type;

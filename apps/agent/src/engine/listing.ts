@@ -1,6 +1,6 @@
-import { type Dirent, fstatSync, lstatSync, readdirSync, readlinkSync, statfsSync, statSync } from 'node:fs';
+import { type Dirent, fstatSync, lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import type { FileFacts } from './difference.js';
-import { FUSE_MAGIC } from './filesystems.js';
+import { devicesMayReadZero } from './filesystems.js';
 import { joinPath } from './paths.js';
 import {
   kindOf,
@@ -247,21 +247,12 @@ export function factsOf(which: 'source' | 'target', path: Name, kind: Kind, meta
   const facts: FileFacts = { kind: now, mode: mode & 0o7777, uid: values[STAT.uid]!, gid: values[STAT.gid]! };
   if (now === 'char-device' || now === 'block-device') {
     const rdev = values[STAT.rdev]!;
-    // 0:0 through FUSE is a number the filesystem could not tell (sshfs: SFTP has no field for
-    // it), so unknown, and not compared; elsewhere it is the device's (overlayfs's whiteouts)
-    if (rdev !== 0 || !onFuse(path)) facts.rdev = rdev;
+    // 0:0 through sshfs is a number the filesystem could not tell (SFTP has no field for it), so
+    // unknown, and not compared; elsewhere it is the device's (overlayfs's whiteouts)
+    if (rdev !== 0 || !devicesMayReadZero(path)) facts.rdev = rdev;
   }
   if (now === 'symlink') facts.link = side(which, () => readlinkSync(path, { encoding: 'buffer' }));
   return facts;
-}
-
-/** Whether `path` is on a FUSE filesystem (true when that cannot be told). */
-function onFuse(path: Name): boolean {
-  try {
-    return statfsSync(path).type >>> 0 === FUSE_MAGIC;
-  } catch {
-    return true;
-  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { runAgent } from '../test-support/cli.js';
 import { mountSshfs, type Sshd, startSshd } from '../test-support/sshd.js';
 import { treePair } from '../test-support/tree.js';
 import { verify } from '../verify.js';
-import { mountType, onSlowFilesystem, sshfsRemote } from './filesystems.js';
+import { devicesMayReadZero, mountType, onSlowFilesystem, sshfsRemote } from './filesystems.js';
 import { SLOW_FILESYSTEM_WORKERS, threadsFor } from './runner.js';
 
 // A target mounted over the network (here sshfs, through a real OpenSSH server on 127.0.0.1)
@@ -115,6 +115,19 @@ describe('a target on a network filesystem', () => {
     } finally {
       for (const side of [pair.src, pair.dst]) rmSync(dev(side), { recursive: true, force: true });
     }
+  });
+
+  it('may read a device as 0:0 on sshfs, not on a local FUSE mount (fuse-overlayfs) or a local disk', () => {
+    const onMount = join(mount.mountpoint, 'b');
+    expect(devicesMayReadZero(onMount)).toBe(true);
+    // the same mount, as fuse-overlayfs (a container's root, whose whiteouts are 0:0 devices)
+    const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8').replace(
+      new RegExp(` ${mount.mountpoint} (.*) - fuse\\.sshfs `),
+      ` ${mount.mountpoint} $1 - fuse.fuse-overlayfs `,
+    );
+    expect(mountinfo).toContain('fuse.fuse-overlayfs');
+    expect(devicesMayReadZero(onMount, mountinfo)).toBe(false);
+    expect(devicesMayReadZero(pair.src)).toBe(false);
   });
 
   it('is named over ssh when it is an sshfs mount: the run says how to verify it there instead', async () => {
