@@ -227,8 +227,8 @@ export class VerificationService {
   /**
    * The server is stopping: long polls in flight answer now with what their last look found
    * (agents poll again, another server or this one restarted, and their first look is exact),
-   * and later ones do not wait. A poll waits up
-   * to 30 s, longer than the shutdown's timeout: it held every stop until that timeout.
+   * and later ones do not wait. A poll waits up to 30 s, longer than the shutdown's timeout: it
+   * held every stop until that timeout.
    */
   endPolls(): void {
     this.stopping.abort();
