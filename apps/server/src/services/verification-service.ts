@@ -18,6 +18,12 @@ import type { TaskService } from './task-service.js';
 
 /** How often a long poll looks at the database again (another server may have made a request). */
 const POLL_EVERY_MS = 1000;
+/**
+ * How much sooner than a second a poll's look may come and still sweep again: its timer of a
+ * second, set after its look (a sweep it shared), may fire a fraction of a millisecond short of
+ * a second after that sweep, which then counted as the same second and was skipped until the next.
+ */
+const TIMER_SLACK_MS = 100;
 /** Requests a poll answers at most. */
 const POLL_LIMIT = 20;
 /** Projects whose polls' shared read is kept before those not looked at since an earlier sweep go. */
@@ -84,7 +90,7 @@ export class VerificationService {
     const last = this.lastPollSweep;
     if (
       this.pollSweep &&
-      monotonic - last.monotonic < POLL_EVERY_MS &&
+      monotonic - last.monotonic < POLL_EVERY_MS - TIMER_SLACK_MS &&
       Math.abs(clock - last.clock) < POLL_EVERY_MS
     )
       return this.pollSweep;
