@@ -37,7 +37,7 @@ export function onSlowFilesystem(path: string): boolean {
   try {
     const type = statfsSync(path).type >>> 0;
     if (!SLOW_FILESYSTEMS.has(type)) return false;
-    return type !== FUSE_MAGIC || !LOCAL_FUSE.has(mountType(realpathSync(path)) ?? '');
+    return type !== FUSE_MAGIC || !onLocalFuse(path);
   } catch {
     return false;
   }
@@ -51,10 +51,15 @@ export function onSlowFilesystem(path: string): boolean {
 export function devicesMayReadZero(path: string | Buffer, mountinfo?: string): boolean {
   try {
     if (statfsSync(path).type >>> 0 !== FUSE_MAGIC) return false;
-    return !LOCAL_FUSE.has(mountType(realpathSync(path).toString(), mountinfo) ?? '');
+    return !onLocalFuse(path, mountinfo);
   } catch {
     return true;
   }
+}
+
+/** Whether `path`, on a FUSE mount, is on one of a local disk (`LOCAL_FUSE`); throws when it cannot be resolved. */
+function onLocalFuse(path: string | Buffer, mountinfo?: string): boolean {
+  return LOCAL_FUSE.has(mountType(realpathSync(path).toString(), mountinfo) ?? '');
 }
 
 /** The type of the mount `path` (a real path) is on, from /proc/self/mountinfo (undefined when unreadable). */
