@@ -300,12 +300,17 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       () => (opened = true),
     );
     try {
+      const sources = dirs.map((d) => resolve(source, d));
       readAhead = new SourceReadAhead(
-        dirs.map((d) => resolve(source, d)),
+        sources,
         options.excludes ?? [],
         (options.metadata ?? []).length > 0,
         manifestOrder!,
       );
+      // content mode: the source's files are hashed meanwhile too
+      const threads =
+        options.mode === 'content' ? manifest![1].sourceHashThreads(sources, options.workers) : 0;
+      if (threads > 0) readAhead.startHashing(threads);
       let more = true;
       while (!opened && more) {
         if (sending) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -314,7 +319,9 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
           await yieldToEvents();
         }
       }
+      ({ reader, session } = await opening);
     } catch (error) {
+      await readAhead?.close();
       // the session is not left running (nobody would read it, and it would never end)
       await opening.then(
         (o) => o.session.close(),
@@ -322,9 +329,8 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       );
       throw error;
     }
-    ({ reader, session } = await opening);
-    for (const note of session.notes) notices.push(note);
-    notices.push(`the target's manifest is made on ${session.destination} by ${session.agent}`);
+    for (const note of session!.notes) notices.push(note);
+    notices.push(`the target's manifest is made on ${session!.destination} by ${session!.agent}`);
   } else if (manifest) reader = await manifest[0].ManifestReader.open(options.targetManifest!);
   try {
     return await verifyAgainst(options, {
@@ -343,6 +349,8 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     });
   } finally {
     session?.close();
+    // the threads hashing the source ahead, if the verification did not take them
+    await readAhead?.close();
   }
 }
 

@@ -31,7 +31,12 @@ export class ManifestPool {
   /** Requests sent and not yet answered. */
   inFlight = 0;
 
-  constructor(count: number, data: ManifestWorkerData, onBytes: (n: number) => void) {
+  constructor(
+    count: number,
+    data: ManifestWorkerData,
+    /** Told the bytes read for requests that are not quiet (set by whoever uses the pool now). */
+    public onBytes: (n: number) => void,
+  ) {
     for (let i = 0; i < count; i++) {
       const worker = startWorker(data);
       this.workers.push(worker);
@@ -50,7 +55,7 @@ export class ManifestPool {
       });
       worker.on('message', (reply: ManifestWorkerReply) => {
         if (reply.type === 'bytes') {
-          onBytes(reply.bytes);
+          this.onBytes(reply.bytes);
           return;
         }
         this.inFlight--;
@@ -116,10 +121,12 @@ export class ManifestPool {
   /**
    * Hashes files (each against the facts it was stat'ed with), spread over the workers in chunks:
    * each result is `{ hash, changed }`, or the error the verifier counts (`VanishedError`,
-   * `SideError`).
+   * `SideError`). `quiet`: the bytes read are not told to `onBytes` (files hashed before anyone
+   * knows whether they are compared).
    */
   async hash(
     files: { path: string; facts: FileFacts }[],
+    quiet = false,
   ): Promise<({ hash: string; changed: boolean } | Error)[]> {
     const chunks: (typeof files)[] = [];
     let chunk: typeof files = [];
@@ -135,7 +142,7 @@ export class ManifestPool {
     }
     if (chunk.length > 0) chunks.push(chunk);
     const replies = await Promise.all(
-      chunks.map((files) => this.send({ kind: 'hash', id: this.nextId++, files })),
+      chunks.map((files) => this.send({ kind: 'hash', id: this.nextId++, files, quiet })),
     );
     return replies.flatMap((reply) => (reply as { files: HashedFile[] }).files.map(asResult));
   }
@@ -148,8 +155,8 @@ export class ManifestPool {
 }
 
 /** Files, and bytes, per request to hash: enough to outweigh a message, few enough to share the work. */
-const HASH_CHUNK_FILES = 64;
-const HASH_CHUNK_BYTES = 8 * 1024 * 1024;
+export const HASH_CHUNK_FILES = 64;
+export const HASH_CHUNK_BYTES = 8 * 1024 * 1024;
 
 function asResult(file: HashedFile): { hash: string; changed: boolean } | Error {
   if ('hash' in file) return file;

@@ -11,14 +11,33 @@ import {
   type Name,
 } from '../listing.js';
 import { joinPath } from '../paths.js';
+import { DEFAULT_MANIFEST_HASH, type ManifestHash } from './hash.js';
+import { HASH_CHUNK_BYTES, HASH_CHUNK_FILES, ManifestPool } from './pool.js';
 import { comparePaths } from './read.js';
 
-/** A source directory read ahead: its listing, and the facts (or the error) of its entries by name. */
+/** A source file's hash read ahead (content mode), or why it could not be. */
+export type AheadRead = { hash: string; changed: boolean } | Error;
+
+/** Files of a directory hashed ahead, by name, with their reads in the same order. */
+export interface AheadHashes {
+  names: string[];
+  reads: Promise<AheadRead[]>;
+}
+
+/**
+ * A source directory read ahead: its listing, the facts (or the error) of its entries by name and,
+ * in content mode, its files hashed so far.
+ */
 interface Ahead {
   root: number;
   rel: string;
+  /** The directory's path (undefined: a name that is not UTF-8, not hashed ahead). */
+  path: string | undefined;
   listing: Listing;
   facts: AheadFacts;
+  hashes: AheadHashes[];
+  /** The entry at which the hashing ahead goes on. */
+  nextToHash: number;
 }
 
 /** Numbers held for each regular file: its mode, owner, group, size, and time (seconds, nanoseconds). */
@@ -61,16 +80,21 @@ export class AheadFacts {
     this.held[index] = 1;
   }
 
+  /** The facts of entry `index` if it is a regular file that was read ahead. */
+  fileAt(index: number): FileFacts | undefined {
+    if (this.held[index] !== 1) return undefined;
+    const n = this.numbers;
+    const at = index * SLOTS;
+    return fileFacts(n[at]!, n[at + 1]!, n[at + 2]!, n[at + 3]!, n[at + 4]!, n[at + 5]!);
+  }
+
   /** The facts (or the error) of the entry named `name`, if it was read ahead. */
   get(name: string): FileFacts | Error | undefined {
     const index = this.indexOf(name);
     if (index < 0) return undefined;
     const held = this.held[index];
     if (held === 2) return this.others.get(index);
-    if (held !== 1) return undefined;
-    const n = this.numbers;
-    const at = index * SLOTS;
-    return fileFacts(n[at]!, n[at + 1]!, n[at + 2]!, n[at + 3]!, n[at + 4]!, n[at + 5]!);
+    return held === 1 ? this.fileAt(index) : undefined;
   }
 
   private indexOf(name: string): number {
@@ -98,6 +122,11 @@ export class AheadFacts {
   }
 }
 
+/** Files larger than this are not hashed ahead: one would keep a thread from the manifest's files. */
+const MAX_FILE_AHEAD = HASH_CHUNK_BYTES;
+/** What hashing a file costs beside its bytes (opening and closing it), in bytes, for the budget. */
+const FILE_COST = 16 * 1024;
+
 /** Entries read ahead at most (each held as its listing entry, its name and, for a file, 48 bytes of numbers). */
 const MAX_AHEAD = 200_000;
 /**
@@ -112,7 +141,8 @@ const MAX_DIRECTORY = 20_000;
  * take a few tenths of a second): the directories in the order the verifier
  * will ask for them, each listed and its files stat'ed, so that this work is
  * done when the manifest's first lines arrive. What the verifier does not ask
- * for (a directory the target has as a file) is dropped as it passes.
+ * for (a directory the target has as a file) is dropped as it passes. In
+ * content mode its files are also hashed meanwhile (`startHashing`).
  */
 export class SourceReadAhead {
   private readonly queue: Ahead[] = [];
@@ -121,6 +151,12 @@ export class SourceReadAhead {
   /** Each root's place in the verifier's order. */
   private readonly position = new Map<number, number>();
   private held = 0;
+  /** Content mode: the threads hashing the files read ahead, with what they are asked to hash. */
+  private hashing:
+    | { pool: ManifestPool; hash: ManifestHash; budget: number; asked: number; going: boolean }
+    | undefined;
+  /** The directory of `queue` whose files are hashed next. */
+  private hashAt = 0;
 
   constructor(
     /** The source directory of each root. */
@@ -183,10 +219,96 @@ export class SourceReadAhead {
         done += listing.entries.length;
         this.held += listing.entries.length;
       }
-      this.queue.push({ root, rel, listing, facts });
+      const path = typeof dir === 'string' ? dir : undefined;
+      this.queue.push({ root, rel, path, listing, facts, hashes: [], nextToHash: 0 });
       for (let k = children.length - 1; k >= 0; k--) this.stack.push({ root, rel: children[k]! });
+      this.hashMore();
     }
     return true;
+  }
+
+  /**
+   * Content mode: hashes the files read ahead, in the verifier's order, on `workers` threads with
+   * `hash` (the hash the manifest is expected to name: a manifest's default), a few chunks at a
+   * time, until `stopHashing`. The threads would wait for the manifest otherwise; a file the manifest then
+   * does not compare (missing there, or of another size) was hashed for nothing.
+   */
+  startHashing(workers: number, hash: ManifestHash = DEFAULT_MANIFEST_HASH): void {
+    const pool = new ManifestPool(
+      workers,
+      { role: 'manifest', mode: 'content', hash, excludes: [] },
+      () => {},
+    );
+    this.hashing = { pool, hash, budget: (workers + 1) * HASH_CHUNK_BYTES, asked: 0, going: true };
+    this.hashMore();
+  }
+
+  /** No more files are hashed ahead (those asked for are). */
+  stopHashing(): void {
+    if (this.hashing) this.hashing.going = false;
+  }
+
+  /**
+   * The threads hashing ahead, if they hash with `hash` (they are then the caller's to close);
+   * otherwise they are ended and what they hashed is dropped.
+   */
+  takePool(hash: ManifestHash): ManifestPool | undefined {
+    const hashing = this.hashing;
+    if (!hashing || hashing.hash === hash) return hashing?.pool;
+    this.hashing = undefined;
+    hashing.going = false;
+    for (const ahead of this.queue) ahead.hashes = [];
+    void hashing.pool.close();
+    return undefined;
+  }
+
+  /** Ends the threads hashing ahead (the verification did not start). */
+  async close(): Promise<void> {
+    this.stopHashing();
+    await this.hashing?.pool.close();
+  }
+
+  /** Asks for the next chunks of files read ahead to be hashed, up to the budget. */
+  private hashMore(): void {
+    const hashing = this.hashing;
+    while (hashing?.going && hashing.asked < hashing.budget) {
+      const ahead = this.queue[this.hashAt];
+      if (!ahead) return;
+      const entries = ahead.listing.ok && ahead.path !== undefined ? ahead.listing.entries : [];
+      const files: { path: string; facts: FileFacts }[] = [];
+      const names: string[] = [];
+      let cost = 0;
+      while (
+        ahead.nextToHash < entries.length &&
+        files.length < HASH_CHUNK_FILES &&
+        cost < HASH_CHUNK_BYTES
+      ) {
+        const index = ahead.nextToHash++;
+        const name = entries[index]!.name;
+        const facts = ahead.facts.fileAt(index);
+        // a large file waits for the manifest: if it says another size, it is not read at all
+        if (!facts || typeof name !== 'string' || (facts.size ?? 0) > MAX_FILE_AHEAD) continue;
+        files.push({ path: joinPath(ahead.path!, name) as string, facts });
+        names.push(name);
+        // an empty file costs its open and close
+        cost += (facts.size ?? 0) + FILE_COST;
+      }
+      if (ahead.nextToHash >= entries.length) this.hashAt++;
+      if (files.length === 0) continue;
+      const reads = hashing.pool.hash(files, true);
+      ahead.hashes.push({ names, reads });
+      hashing.asked += cost;
+      reads.then(
+        () => {
+          hashing.asked -= cost;
+          this.hashMore();
+        },
+        () => {
+          // the threads failed: the verifier, which uses them too, says why
+          hashing.going = false;
+        },
+      );
+    }
   }
 
   /** The directory read ahead, if it was (and what came before it is dropped). */
@@ -200,6 +322,7 @@ export class SourceReadAhead {
           : this.position.get(front.root)! - this.position.get(root)!;
       if (order > 0) return undefined;
       this.queue.shift();
+      if (this.hashAt > 0) this.hashAt--;
       this.held -= front.listing.ok ? front.listing.entries.length : 0;
       if (order === 0) return front;
     }

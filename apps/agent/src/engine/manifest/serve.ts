@@ -18,7 +18,7 @@ export interface ManifestWorkerData {
 export type ManifestWorkerRequest =
   | ({ kind: 'describe'; id: number; root: string } & ManifestDir)
   /** Source files to hash, for a verification through a manifest. */
-  | { kind: 'hash'; id: number; files: { path: Name; facts: FileFacts }[] };
+  | { kind: 'hash'; id: number; files: { path: Name; facts: FileFacts }[]; quiet: boolean };
 
 /** A file hashed by a worker, or why it could not be (rebuilt as the error the verifier counts). */
 export type HashedFile =
@@ -55,9 +55,10 @@ export function serveManifest(
     unreported = 0;
     port.postMessage(message);
   };
-  const hashed = ({ path, facts }: { path: Name; facts: FileFacts }): HashedFile => {
+  const quietly = () => {};
+  const hashed = ({ path, facts }: { path: Name; facts: FileFacts }, quiet: boolean): HashedFile => {
     try {
-      return hashFile(path, facts, buffer, onBytes, data.hash);
+      return hashFile(path, facts, buffer, quiet ? quietly : onBytes, data.hash);
     } catch (error) {
       if (error instanceof VanishedError) return { vanished: true };
       if (error instanceof SideError) return { problem: error.problem };
@@ -71,7 +72,7 @@ export function serveManifest(
       .then(
         async (): Promise<ManifestWorkerReply> =>
           request.kind === 'hash'
-            ? { type: 'hashed', id: request.id, files: request.files.map(hashed) }
+            ? { type: 'hashed', id: request.id, files: request.files.map((f) => hashed(f, request.quiet)) }
             : {
                 type: 'done',
                 id: request.id,

@@ -25,7 +25,7 @@ import type { EngineOptions, Unit } from '../types.js';
 import { hashFile, ManifestError } from './format.js';
 import { DEFAULT_MANIFEST_HASH, loadHash, type ManifestHash } from './hash.js';
 import { ManifestPool } from './pool.js';
-import type { SourceReadAhead } from './prefetch.js';
+import type { AheadRead, SourceReadAhead } from './prefetch.js';
 import type { DirBlock, ManifestReader } from './read.js';
 
 /** A source file hashed on a worker, with the facts it was compared with. */
@@ -49,6 +49,12 @@ interface Deferred {
  */
 const MAX_PENDING_DIRECTORIES = 16;
 const MAX_PENDING_FILES = 4096;
+
+/** Threads that hash the source in content mode: `workers` if given, else one per core (at most 8). */
+export function sourceHashThreads(sources: string[], workers: number | undefined): number {
+  if (!WORKERS_AVAILABLE) return 0;
+  return workers ?? defaultWorkers(sources.map((source) => ({ source, target: source })));
+}
 
 /**
  * Verifies source directories against a manifest: the same rules as against
@@ -98,18 +104,25 @@ export class ManifestVerifier {
     this.stopped = interruption(signal);
     // content mode hashes the source on worker threads, a directory's files at once
     const workers =
-      this.options.mode === 'content' && WORKERS_AVAILABLE
-        ? (this.workers ??
-          defaultWorkers(this.options.roots.map((r) => ({ source: r.source, target: r.source }))))
+      this.options.mode === 'content'
+        ? sourceHashThreads(
+            this.options.roots.map((r) => r.source),
+            this.workers,
+          )
         : 0;
-    if (workers > 0)
-      this.pool = new ManifestPool(
-        workers,
-        { role: 'manifest', mode: 'content', hash: this.hash, excludes: [] },
-        (n) => {
-          this.tally.bytes += n;
-        },
-      );
+    if (workers > 0) {
+      // the threads that hashed the source ahead while the manifest was on its way go on
+      this.pool =
+        this.readAhead?.takePool(this.hash) ??
+        new ManifestPool(
+          workers,
+          { role: 'manifest', mode: 'content', hash: this.hash, excludes: [] },
+          () => {},
+        );
+      this.pool.onBytes = (n) => {
+        this.tally.bytes += n;
+      };
+    } else await this.readAhead?.close();
     try {
       await this.walk(initial, signal);
     } finally {
@@ -147,6 +160,8 @@ export class ManifestVerifier {
       return;
     }
     const block = await this.reader.blockFor(manifestPath);
+    // the manifest has come: its files are hashed as it asks
+    this.readAhead?.stopHashing();
     if (!block && unit.rel.length === 0) this.missingRoots.add(unit.root);
     else if (!block && (unit.kind === 'target-only' || this.listedByManifest.has(unit))) {
       // the manifest named this directory but has no line for it: damaged, not empty
@@ -302,6 +317,11 @@ export class ManifestVerifier {
       if (typeof t.name === 'string' && t.kind === 'file' && t.hash && !t.err && !t.changed)
         targets.set(t.name, t);
     if (targets.size === 0) return none;
+    // the files hashed ahead, by name: their batch's reads and their place in it
+    const early = new Map<string, { reads: Promise<AheadRead[]>; index: number }>();
+    for (const { names, reads } of ahead?.hashes ?? [])
+      for (const [index, name] of names.entries()) early.set(name, { reads, index });
+    const used: { name: string; facts: FileFacts; reads: Promise<AheadRead[]>; index: number }[] = [];
     const files: { path: string; facts: FileFacts }[] = [];
     const names: string[] = [];
     for (const s of sourceEntries) {
@@ -319,18 +339,32 @@ export class ManifestVerifier {
         continue; // the merge stats it again and counts what it finds
       }
       if (describeDifference(facts, target.facts!, this.options) !== 'content') continue;
-      files.push({ path, facts });
-      names.push(s.name);
+      // hashed ahead with the same facts (read ahead), or hashed now
+      const before = early.get(s.name);
+      if (before) used.push({ name: s.name, facts, ...before });
+      else {
+        files.push({ path, facts });
+        names.push(s.name);
+      }
     }
-    if (files.length === 0) return none;
-    const reading = this.pool!.hash(files).then((reads) => {
+    if (files.length === 0 && used.length === 0) return none;
+    const reading = Promise.all([
+      files.length > 0 ? this.pool!.hash(files) : [],
+      Promise.all(used.map((u) => u.reads)),
+    ]).then(([reads, earlier]) => {
       for (let i = 0; i < names.length; i++)
         hashed.set(names[i]!, { facts: files[i]!.facts, read: reads[i]! });
+      for (const [i, { name, facts, index }] of used.entries()) {
+        const read = earlier[i]![index]!;
+        // its bytes were not told as they were read (nobody knew yet whether they are compared)
+        if (!(read instanceof Error)) this.tally.bytes += facts.size ?? 0;
+        hashed.set(name, { facts, read });
+      }
       return hashed;
     });
     // awaited when its directory is counted; handled now, so that it is never an unhandled rejection
     // when the walk stops before (an interruption, a report that cannot be written)
     reading.catch(() => {});
-    return { names: new Set(names), hashed: reading };
+    return { names: new Set([...names, ...used.map((u) => u.name)]), hashed: reading };
   }
 }
