@@ -8,6 +8,12 @@ import type { HashedFile, ManifestWorkerData, ManifestWorkerReply, ManifestWorke
 
 type Settled = Extract<ManifestWorkerReply, { id: number }>;
 
+/** Files hashed quietly: each one's hash (or the error the verifier counts) and the bytes read of it. */
+export interface QuietReads {
+  reads: ({ hash: string; changed: boolean } | Error)[];
+  bytes: number[];
+}
+
 interface Waiting {
   resolve: (reply: Settled) => void;
   reject: (error: Error) => void;
@@ -86,10 +92,23 @@ export class ManifestPool {
     this.waiting.clear();
   }
 
-  /** Sends `request` to the least busy worker (started or not: a message waits for it). */
+  /** Whether the workers failed (or were ended): nothing more can be asked of them. */
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
+  /**
+   * Sends `request` to the least busy worker, one that has started where two are as busy (one that
+   * has not gets the message once it starts: requests sent at once are shared out all the same).
+   */
   private send(request: ManifestWorkerRequest): Promise<Settled> {
-    let worker = this.online[0] ?? this.workers[0]!;
-    for (const w of this.online) if (this.load.get(w)! < this.load.get(worker)!) worker = w;
+    let worker = this.workers[0]!;
+    for (const w of this.workers) {
+      const load = this.load.get(w)!;
+      const least = this.load.get(worker)!;
+      if (load < least || (load === least && !this.online.includes(worker) && this.online.includes(w)))
+        worker = w;
+    }
     this.inFlight++;
     this.load.set(worker, this.load.get(worker)! + 1);
     const reply = new Promise<Settled>((resolve, reject) => {
@@ -121,12 +140,10 @@ export class ManifestPool {
   /**
    * Hashes files (each against the facts it was stat'ed with), spread over the workers in chunks:
    * each result is `{ hash, changed }`, or the error the verifier counts (`VanishedError`,
-   * `SideError`). `quiet`: the bytes read are not told to `onBytes` (files hashed before anyone
-   * knows whether they are compared).
+   * `SideError`).
    */
   async hash(
     files: { path: string; facts: FileFacts }[],
-    quiet = false,
   ): Promise<({ hash: string; changed: boolean } | Error)[]> {
     const chunks: (typeof files)[] = [];
     let chunk: typeof files = [];
@@ -142,9 +159,19 @@ export class ManifestPool {
     }
     if (chunk.length > 0) chunks.push(chunk);
     const replies = await Promise.all(
-      chunks.map((files) => this.send({ kind: 'hash', id: this.nextId++, files, quiet })),
+      chunks.map((files) => this.send({ kind: 'hash', id: this.nextId++, files, quiet: false })),
     );
     return replies.flatMap((reply) => (reply as { files: HashedFile[] }).files.map(asResult));
+  }
+
+  /**
+   * `hash` of one chunk of files hashed before anyone knows whether they will be compared: their
+   * bytes are not told to `onBytes` but given with their reads, to be counted once they are used.
+   */
+  async hashQuietly(files: { path: string; facts: FileFacts }[]): Promise<QuietReads> {
+    const reply = await this.send({ kind: 'hash', id: this.nextId++, files, quiet: true });
+    const { files: hashed, bytes } = reply as { files: HashedFile[]; bytes: number[] };
+    return { reads: hashed.map(asResult), bytes };
   }
 
   /** Ends the workers; what was still asked of them is rejected. */

@@ -12,16 +12,13 @@ import {
 } from '../listing.js';
 import { joinPath } from '../paths.js';
 import { DEFAULT_MANIFEST_HASH, type ManifestHash } from './hash.js';
-import { HASH_CHUNK_BYTES, HASH_CHUNK_FILES, ManifestPool } from './pool.js';
+import { HASH_CHUNK_BYTES, HASH_CHUNK_FILES, ManifestPool, type QuietReads } from './pool.js';
 import { comparePaths } from './read.js';
 
-/** A source file's hash read ahead (content mode), or why it could not be. */
-export type AheadRead = { hash: string; changed: boolean } | Error;
-
-/** Files of a directory hashed ahead, by name, with their reads in the same order. */
+/** Files of a directory hashed ahead, by name, with their reads (and bytes read) in the same order. */
 export interface AheadHashes {
   names: string[];
-  reads: Promise<AheadRead[]>;
+  reads: Promise<QuietReads>;
 }
 
 /**
@@ -122,6 +119,8 @@ export class AheadFacts {
   }
 }
 
+/** Bytes hashed ahead at most (each file's opening counted as FILE_COST). */
+const MAX_BYTES_AHEAD = 1024 * 1024 * 1024;
 /** Files larger than this are not hashed ahead: one would keep a thread from the manifest's files. */
 const MAX_FILE_AHEAD = HASH_CHUNK_BYTES;
 /** What hashing a file costs beside its bytes (opening and closing it), in bytes, for the budget. */
@@ -153,7 +152,18 @@ export class SourceReadAhead {
   private held = 0;
   /** Content mode: the threads hashing the files read ahead, with what they are asked to hash. */
   private hashing:
-    | { pool: ManifestPool; hash: ManifestHash; budget: number; asked: number; going: boolean }
+    | {
+        pool: ManifestPool;
+        hash: ManifestHash;
+        /** Bytes (and files, at FILE_COST each) asked for and not yet hashed, at most `budget`. */
+        asked: number;
+        budget: number;
+        /** Bytes asked for in all, at most MAX_BYTES_AHEAD. */
+        total: number;
+        going: boolean;
+        /** The threads are still this read-ahead's to close (not handed over by `takePool`). */
+        owned: boolean;
+      }
     | undefined;
   /** The directory of `queue` whose files are hashed next. */
   private hashAt = 0;
@@ -230,8 +240,9 @@ export class SourceReadAhead {
   /**
    * Content mode: hashes the files read ahead, in the verifier's order, on `workers` threads with
    * `hash` (the hash the manifest is expected to name: a manifest's default), a few chunks at a
-   * time, until `stopHashing`. The threads would wait for the manifest otherwise; a file the manifest then
-   * does not compare (missing there, or of another size) was hashed for nothing.
+   * time, until `stopHashing`, and MAX_BYTES_AHEAD at most (a prompt for a password may hold the
+   * connection for long). The threads would wait for the manifest otherwise; a file the manifest
+   * then does not compare (missing there, or of another size) was hashed for nothing.
    */
   startHashing(workers: number, hash: ManifestHash = DEFAULT_MANIFEST_HASH): void {
     const pool = new ManifestPool(
@@ -239,7 +250,9 @@ export class SourceReadAhead {
       { role: 'manifest', mode: 'content', hash, excludes: [] },
       () => {},
     );
-    this.hashing = { pool, hash, budget: (workers + 1) * HASH_CHUNK_BYTES, asked: 0, going: true };
+    // a chunk for each thread (4 at most) and one waiting: what the verifier's first requests wait behind
+    const budget = (Math.min(workers, 4) + 1) * HASH_CHUNK_BYTES;
+    this.hashing = { pool, hash, asked: 0, budget, total: 0, going: true, owned: true };
     this.hashMore();
   }
 
@@ -249,12 +262,17 @@ export class SourceReadAhead {
   }
 
   /**
-   * The threads hashing ahead, if they hash with `hash` (they are then the caller's to close);
-   * otherwise they are ended and what they hashed is dropped.
+   * The threads hashing ahead, handed over (the caller's to close from now on; they go on hashing
+   * ahead until `stopHashing`) if they hash with `hash` and have not failed; otherwise they are
+   * ended and what they hashed is dropped.
    */
   takePool(hash: ManifestHash): ManifestPool | undefined {
     const hashing = this.hashing;
-    if (!hashing || hashing.hash === hash) return hashing?.pool;
+    if (!hashing) return undefined;
+    if (hashing.hash === hash && !hashing.pool.failed) {
+      hashing.owned = false;
+      return hashing.pool;
+    }
     this.hashing = undefined;
     hashing.going = false;
     for (const ahead of this.queue) ahead.hashes = [];
@@ -265,13 +283,13 @@ export class SourceReadAhead {
   /** Ends the threads hashing ahead (the verification did not start). */
   async close(): Promise<void> {
     this.stopHashing();
-    await this.hashing?.pool.close();
+    if (this.hashing?.owned) await this.hashing.pool.close();
   }
 
   /** Asks for the next chunks of files read ahead to be hashed, up to the budget. */
   private hashMore(): void {
     const hashing = this.hashing;
-    while (hashing?.going && hashing.asked < hashing.budget) {
+    while (hashing?.going && hashing.asked < hashing.budget && hashing.total < MAX_BYTES_AHEAD) {
       const ahead = this.queue[this.hashAt];
       if (!ahead) return;
       const entries = ahead.listing.ok && ahead.path !== undefined ? ahead.listing.entries : [];
@@ -295,9 +313,10 @@ export class SourceReadAhead {
       }
       if (ahead.nextToHash >= entries.length) this.hashAt++;
       if (files.length === 0) continue;
-      const reads = hashing.pool.hash(files, true);
+      const reads = hashing.pool.hashQuietly(files);
       ahead.hashes.push({ names, reads });
       hashing.asked += cost;
+      hashing.total += cost;
       reads.then(
         () => {
           hashing.asked -= cost;

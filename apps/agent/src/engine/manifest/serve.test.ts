@@ -40,7 +40,7 @@ function served() {
 }
 
 describe('a manifest worker hashing files for the verifier', () => {
-  it('tells the bytes it reads, but not those of files hashed quietly', async () => {
+  it('tells the bytes it reads, and those of files hashed quietly only with their hashes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sms-serve-'));
     dirs.push(dir);
     const path = join(dir, 'f');
@@ -54,6 +54,9 @@ describe('a manifest worker hashing files for the verifier', () => {
     // the same hash either way
     expect(hashed[0]!.files).toEqual(hashed[1]!.files);
     expect(hashed[0]!.files[0]).toMatchObject({ changed: false });
+    // the quiet request's bytes come with its reply, file by file
+    expect(hashed[0]!.bytes).toEqual([1000]);
+    expect(hashed[1]!.bytes).toBeUndefined();
     // one report of bytes, before the second reply: the loud request's
     expect(worker.replies.map((r) => r.type)).toEqual(['hashed', 'bytes', 'hashed']);
     expect(worker.replies[1]).toEqual({ type: 'bytes', bytes: 1000 });

@@ -29,7 +29,8 @@ export type HashedFile =
 export type ManifestWorkerReply =
   | { type: 'bytes'; bytes: number }
   | { type: 'done'; id: number; described: DescribedDir }
-  | { type: 'hashed'; id: number; files: HashedFile[] }
+  /** `bytes`: for a quiet request, the bytes read of each file (told with no `bytes` message). */
+  | { type: 'hashed'; id: number; files: HashedFile[]; bytes?: number[] }
   | { type: 'failed'; id: number; message: string };
 
 /** The loop of a manifest worker: one directory described, or a list of files hashed, per request, in the order asked. */
@@ -55,15 +56,31 @@ export function serveManifest(
     unreported = 0;
     port.postMessage(message);
   };
-  const quietly = () => {};
+  /** Bytes read of the file being hashed for a quiet request. */
+  let read = 0;
+  const count = (n: number) => {
+    read += n;
+  };
   const hashed = ({ path, facts }: { path: Name; facts: FileFacts }, quiet: boolean): HashedFile => {
+    read = 0;
     try {
-      return hashFile(path, facts, buffer, quiet ? quietly : onBytes, data.hash);
+      return hashFile(path, facts, buffer, quiet ? count : onBytes, data.hash);
     } catch (error) {
       if (error instanceof VanishedError) return { vanished: true };
       if (error instanceof SideError) return { problem: error.problem };
       return { unexpected: describeError(error) };
     }
+  };
+  const hashedReply = (request: Extract<ManifestWorkerRequest, { kind: 'hash' }>): ManifestWorkerReply => {
+    if (!request.quiet)
+      return { type: 'hashed', id: request.id, files: request.files.map((f) => hashed(f, false)) };
+    const bytes: number[] = [];
+    const files = request.files.map((f) => {
+      const file = hashed(f, true);
+      bytes.push(read);
+      return file;
+    });
+    return { type: 'hashed', id: request.id, files, bytes };
   };
   port.on('message', (raw) => {
     const request = fromTransfer<ManifestWorkerRequest>(raw);
@@ -72,7 +89,7 @@ export function serveManifest(
       .then(
         async (): Promise<ManifestWorkerReply> =>
           request.kind === 'hash'
-            ? { type: 'hashed', id: request.id, files: request.files.map((f) => hashed(f, request.quiet)) }
+            ? hashedReply(request)
             : {
                 type: 'done',
                 id: request.id,

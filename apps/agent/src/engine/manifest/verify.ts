@@ -24,8 +24,9 @@ import {
 import type { EngineOptions, Unit } from '../types.js';
 import { hashFile, ManifestError } from './format.js';
 import { DEFAULT_MANIFEST_HASH, loadHash, type ManifestHash } from './hash.js';
+import type { QuietReads } from './pool.js';
 import { ManifestPool } from './pool.js';
-import type { AheadRead, SourceReadAhead } from './prefetch.js';
+import type { SourceReadAhead } from './prefetch.js';
 import type { DirBlock, ManifestReader } from './read.js';
 
 /** A source file hashed on a worker, with the facts it was compared with. */
@@ -318,10 +319,10 @@ export class ManifestVerifier {
         targets.set(t.name, t);
     if (targets.size === 0) return none;
     // the files hashed ahead, by name: their batch's reads and their place in it
-    const early = new Map<string, { reads: Promise<AheadRead[]>; index: number }>();
+    const early = new Map<string, { reads: Promise<QuietReads>; index: number }>();
     for (const { names, reads } of ahead?.hashes ?? [])
       for (const [index, name] of names.entries()) early.set(name, { reads, index });
-    const used: { name: string; facts: FileFacts; reads: Promise<AheadRead[]>; index: number }[] = [];
+    const used: { name: string; facts: FileFacts; reads: Promise<QuietReads>; index: number }[] = [];
     const files: { path: string; facts: FileFacts }[] = [];
     const names: string[] = [];
     for (const s of sourceEntries) {
@@ -355,9 +356,9 @@ export class ManifestVerifier {
       for (let i = 0; i < names.length; i++)
         hashed.set(names[i]!, { facts: files[i]!.facts, read: reads[i]! });
       for (const [i, { name, facts, index }] of used.entries()) {
-        const read = earlier[i]![index]!;
+        const read = earlier[i]!.reads[index]!;
         // its bytes were not told as they were read (nobody knew yet whether they are compared)
-        if (!(read instanceof Error)) this.tally.bytes += facts.size ?? 0;
+        this.tally.bytes += earlier[i]!.bytes[index]!;
         hashed.set(name, { facts, read });
       }
       return hashed;
