@@ -289,6 +289,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       dirs: manifestDirs,
       mode: options.mode ?? 'quick',
       excludes: options.excludes ?? [],
+      ...(options.workers === undefined ? {} : { workers: options.workers }),
       ...(options.signal ? { signal: options.signal } : {}),
       onCopy: (now) => {
         sending = now;

@@ -164,6 +164,24 @@ describe('a target over ssh that cannot be verified: exit 2, ssh’s message and
     expect(run.stderr).toContain(message);
   });
 
+  it('gives the remote agent the --workers given, and none when none is', async () => {
+    const log = join(sshd.dir, 'workers-args.log');
+    const logging = script(
+      'logging-agent',
+      `printf '%s\\n' "$@" >> ${log}; exec ${process.execPath} ${BUNDLE} "$@"`,
+    );
+    for (const extra of [['--workers', '3'], []]) {
+      writeFileSync(log, '');
+      const run = await verifyOver(['--remote-agent', logging, '--mode', 'content', '--json', ...extra]);
+      expect(run.stderr).not.toContain('error');
+      expect(JSON.parse(run.stdout).consistent).toBe(true);
+      const args = readFileSync(log, 'utf8').split('\n');
+      expect(args[0]).toBe('manifest');
+      if (extra.length > 0) expect(args.join(' ')).toContain('--workers 3');
+      else expect(args).not.toContain('--workers');
+    }
+  });
+
   it('--remote-agent names no executable there', async () => {
     const run = await verifyOver(['--remote-agent', '/nonexistent/sms-agent']);
     expect(run.code).toBe(2);
