@@ -72,22 +72,69 @@ export class SmsApiError extends SmsClientError {
 
 /** The longest `Retry-After` taken as said: a day (a longer one is a day). */
 const MAX_RETRY_AFTER_MS = 24 * 3600 * 1000;
-/** An HTTP date as RFC 9110 says to send one (IMF-fixdate): `Wed, 21 Oct 2026 07:28:00 GMT`. */
-const IMF_FIXDATE =
-  /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const MONTH = `(${MONTHS.join('|')})`;
+const TIME = '(\\d{2}):(\\d{2}):(\\d{2})';
+/** IMF-fixdate, the HTTP date RFC 9110 says to send: `Wed, 21 Oct 2026 07:28:00 GMT`. */
+const IMF_FIXDATE = new RegExp(`^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\\d{2}) ${MONTH} (\\d{4}) ${TIME} GMT$`);
+/** RFC 850's date, which RFC 9110 says to accept too: `Wednesday, 21-Oct-26 07:28:00 GMT`. */
+const RFC850_DATE = new RegExp(
+  `^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\\d{2})-${MONTH}-(\\d{2}) ${TIME} GMT$`,
+);
+/** C's asctime() date, which RFC 9110 says to accept too (in UTC): `Wed Oct 21 07:28:00 2026`. */
+const ASCTIME_DATE = new RegExp(`^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ${MONTH} ( \\d|\\d{2}) ${TIME} (\\d{4})$`);
 
 /**
- * A `Retry-After` value in milliseconds: delay-seconds (`2`) or an HTTP date (IMF-fixdate, from
- * `now`; 0 when past), at most a day; undefined when absent or anything else (`-1`, `1.5`, two
- * values joined by a comma), which `Date.parse` alone would read as some date.
+ * An HTTP date (RFC 9110 5.6.7: IMF-fixdate, RFC 850's, or asctime's, all in UTC) in
+ * milliseconds since the epoch; undefined for anything else or a day that does not exist.
+ */
+export function httpDate(text: string, now = Date.now()): number | undefined {
+  const parts = dateParts(text, now);
+  if (!parts) return undefined;
+  const [year, monthName, day, hours, minutes, seconds] = parts;
+  if (hours > 23 || minutes > 59 || seconds > 60) return undefined;
+  // a leap second is the second before the next minute
+  const at = Date.UTC(year, MONTHS.indexOf(monthName), day, hours, minutes, Math.min(seconds, 59));
+  // 31 Feb and the like roll over into the next month: not a date
+  return new Date(at).getUTCDate() === day ? at : undefined;
+}
+
+/** The year, month, day, hours, minutes and seconds of an HTTP date in any of its three forms. */
+function dateParts(text: string, now: number): [number, string, number, number, number, number] | undefined {
+  const imf = IMF_FIXDATE.exec(text);
+  if (imf) return [Number(imf[3]), imf[2]!, Number(imf[1]), +imf[4]!, +imf[5]!, +imf[6]!];
+  const rfc850 = RFC850_DATE.exec(text);
+  if (rfc850) {
+    // a two-digit year: the latest one that ends so, not more than 50 years ahead of now
+    const nowYear = new Date(now).getUTCFullYear();
+    let year = nowYear - (nowYear % 100) + Number(rfc850[3]);
+    if (year > nowYear + 50) year -= 100;
+    return [year, rfc850[2]!, Number(rfc850[1]), +rfc850[4]!, +rfc850[5]!, +rfc850[6]!];
+  }
+  const asctime = ASCTIME_DATE.exec(text);
+  if (asctime)
+    return [
+      Number(asctime[6]),
+      asctime[1]!,
+      Number(asctime[2]!.trim()),
+      +asctime[3]!,
+      +asctime[4]!,
+      +asctime[5]!,
+    ];
+  return undefined;
+}
+
+/**
+ * A `Retry-After` value in milliseconds: delay-seconds (`2`) or an HTTP date (any of RFC 9110's
+ * three forms, from `now`; 0 when past), at most a day; undefined when absent or anything else
+ * (`-1`, `1.5`, two values joined by a comma), which `Date.parse` alone would read as some date.
  */
 export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
   if (value === null) return undefined;
   const text = value.trim();
   if (/^\d{1,10}$/.test(text)) return Math.min(MAX_RETRY_AFTER_MS, Number(text) * 1000);
-  if (!IMF_FIXDATE.test(text)) return undefined;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, at - now));
+  const at = httpDate(text, now);
+  return at === undefined ? undefined : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, at - now));
 }
 
 /** A 403: authentication failed (`SMS.9001`) or permission denied (`SMS.9004`). */
