@@ -97,7 +97,7 @@ export function registerVerify(program: Command): void {
         .option('--no-progress', 'no progress display (none is shown when stderr is not a terminal)')
         .option(
           '--workers <n>',
-          'threads that read and compare, and that hash the source in content mode through a manifest or over ssh (0: none, all in this thread; default: the number of cores, at most 8, or 4 per core (8 to 16) when a side is on a network filesystem such as NFS, SMB or sshfs, where the work is waiting); over ssh, given to the remote agent too',
+          'threads that read and compare, and that hash the source in content mode through a manifest or over ssh (0: none, all in this thread; default: the number of cores, at most 8, or 4 per core (8 to 16) when a side is on a network filesystem such as NFS, SMB or sshfs, where the work is waiting); over ssh in content mode, on the remote host too',
           positiveInteger(64),
         )
         .option(

@@ -16,7 +16,11 @@ export interface RemoteManifestOptions {
   dirs: string[];
   mode: Mode;
   excludes: string[];
-  /** `--workers` as given to verify: the remote agent's threads too (default: its own, by its cores). */
+  /**
+   * `--workers` as given to verify: in content mode the remote agent's hashing threads too
+   * (default: its own, by its cores). Not in quick mode, where the remote agent uses none on a
+   * local disk (and this side none either): a number given would only add threads there.
+   */
   workers?: number;
   signal?: AbortSignal;
   /** Told when a copy of this agent starts and ends being sent. */
@@ -54,7 +58,8 @@ export async function openRemoteManifest(
     '-',
     '--until-stdin-closes',
   ];
-  if (options.workers !== undefined) args.push('--workers', String(options.workers));
+  if (options.workers !== undefined && options.mode === 'content')
+    args.push('--workers', String(options.workers));
   // always by --dir: a directory that is not there gets no block, and its files count as missing (as locally)
   for (const dir of options.dirs) args.push(`--dir=${dir === '' ? '.' : dir}`);
   if (options.excludes.reduce((n, e) => n + e.length + 12, 0) <= MAX_REMOTE_EXCLUDES_LENGTH)

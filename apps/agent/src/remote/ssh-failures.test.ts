@@ -164,21 +164,25 @@ describe('a target over ssh that cannot be verified: exit 2, ssh’s message and
     expect(run.stderr).toContain(message);
   });
 
-  it('gives the remote agent the --workers given, and none when none is', async () => {
+  it('gives the remote agent the --workers given in content mode, and none when none is or in quick mode', async () => {
     const log = join(sshd.dir, 'workers-args.log');
     const logging = script(
       'logging-agent',
-      `printf '%s\\n' "$@" >> ${log}; exec ${process.execPath} ${BUNDLE} "$@"`,
+      `printf '%s\\n' "$@" >> '${log}'; exec '${process.execPath}' '${BUNDLE}' "$@"`,
     );
-    for (const extra of [['--workers', '3'], []]) {
+    for (const [mode, extra, passed] of [
+      ['content', ['--workers', '3'], true],
+      ['content', [], false],
+      ['quick', ['--workers', '3'], false],
+    ] as const) {
       writeFileSync(log, '');
-      const run = await verifyOver(['--remote-agent', logging, '--mode', 'content', '--json', ...extra]);
+      const run = await verifyOver(['--remote-agent', logging, '--mode', mode, '--json', ...extra]);
       expect(run.stderr).not.toContain('error');
       expect(JSON.parse(run.stdout).consistent).toBe(true);
       const args = readFileSync(log, 'utf8').split('\n');
       expect(args[0]).toBe('manifest');
-      if (extra.length > 0) expect(args.join(' ')).toContain('--workers 3');
-      else expect(args).not.toContain('--workers');
+      if (passed) expect(args.join(' ')).toContain('--workers 3');
+      else expect(args, `${mode} ${extra.join(' ')}`).not.toContain('--workers');
     }
   });
 

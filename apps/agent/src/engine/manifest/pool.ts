@@ -98,17 +98,14 @@ export class ManifestPool {
   }
 
   /**
-   * Sends `request` to the least busy worker, one that has started where two are as busy (one that
-   * has not gets the message once it starts: requests sent at once are shared out all the same).
+   * Sends `request` to the least busy worker that has started; before any has, to the least busy of
+   * all (a message waits for its worker to start: requests sent at once are shared out, not all
+   * queued on the first).
    */
   private send(request: ManifestWorkerRequest): Promise<Settled> {
-    let worker = this.workers[0]!;
-    for (const w of this.workers) {
-      const load = this.load.get(w)!;
-      const least = this.load.get(worker)!;
-      if (load < least || (load === least && !this.online.includes(worker) && this.online.includes(w)))
-        worker = w;
-    }
+    const candidates = this.online.length > 0 ? this.online : this.workers;
+    let worker = candidates[0]!;
+    for (const w of candidates) if (this.load.get(w)! < this.load.get(worker)!) worker = w;
     this.inFlight++;
     this.load.set(worker, this.load.get(worker)! + 1);
     const reply = new Promise<Settled>((resolve, reject) => {

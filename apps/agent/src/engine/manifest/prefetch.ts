@@ -119,7 +119,7 @@ export class AheadFacts {
   }
 }
 
-/** Bytes hashed ahead at most (each file's opening counted as FILE_COST). */
+/** Bytes hashed ahead at most, each file's opening counted as FILE_COST (the last chunk may go past by its own size). */
 const MAX_BYTES_AHEAD = 1024 * 1024 * 1024;
 /** Files larger than this are not hashed ahead: one would keep a thread from the manifest's files. */
 const MAX_FILE_AHEAD = HASH_CHUNK_BYTES;
@@ -155,9 +155,12 @@ export class SourceReadAhead {
     | {
         pool: ManifestPool;
         hash: ManifestHash;
-        /** Bytes (and files, at FILE_COST each) asked for and not yet hashed, at most `budget`. */
+        /** Bytes (and files, at FILE_COST each) asked for and not yet hashed: about `budget` at most. */
         asked: number;
         budget: number;
+        /** Chunks asked for and not yet hashed, at most `chunks`. */
+        pending: number;
+        chunks: number;
         /** Bytes asked for in all, at most MAX_BYTES_AHEAD. */
         total: number;
         going: boolean;
@@ -250,9 +253,20 @@ export class SourceReadAhead {
       { role: 'manifest', mode: 'content', hash, excludes: [] },
       () => {},
     );
-    // a chunk for each thread (4 at most) and one waiting: what the verifier's first requests wait behind
-    const budget = (Math.min(workers, 4) + 1) * HASH_CHUNK_BYTES;
-    this.hashing = { pool, hash, asked: 0, budget, total: 0, going: true, owned: true };
+    // a chunk for each thread (4 at most) and one waiting, about 8 MiB each (a chunk's last file
+    // may take it past): what the verifier's first requests wait behind
+    const chunks = Math.min(workers, 4) + 1;
+    this.hashing = {
+      pool,
+      hash,
+      asked: 0,
+      budget: chunks * HASH_CHUNK_BYTES,
+      pending: 0,
+      chunks,
+      total: 0,
+      going: true,
+      owned: true,
+    };
     this.hashMore();
   }
 
@@ -289,7 +303,12 @@ export class SourceReadAhead {
   /** Asks for the next chunks of files read ahead to be hashed, up to the budget. */
   private hashMore(): void {
     const hashing = this.hashing;
-    while (hashing?.going && hashing.asked < hashing.budget && hashing.total < MAX_BYTES_AHEAD) {
+    while (
+      hashing?.going &&
+      hashing.asked < hashing.budget &&
+      hashing.pending < hashing.chunks &&
+      hashing.total < MAX_BYTES_AHEAD
+    ) {
       const ahead = this.queue[this.hashAt];
       if (!ahead) return;
       const entries = ahead.listing.ok && ahead.path !== undefined ? ahead.listing.entries : [];
@@ -316,10 +335,12 @@ export class SourceReadAhead {
       const reads = hashing.pool.hashQuietly(files);
       ahead.hashes.push({ names, reads });
       hashing.asked += cost;
+      hashing.pending++;
       hashing.total += cost;
       reads.then(
         () => {
           hashing.asked -= cost;
+          hashing.pending--;
           this.hashMore();
         },
         () => {
