@@ -24,8 +24,7 @@ import {
 import type { EngineOptions, Unit } from '../types.js';
 import { hashFile, ManifestError } from './format.js';
 import { DEFAULT_MANIFEST_HASH, loadHash, type ManifestHash } from './hash.js';
-import type { QuietReads } from './pool.js';
-import { ManifestPool } from './pool.js';
+import { ManifestPool, type QuietReads } from './pool.js';
 import type { SourceReadAhead } from './prefetch.js';
 import type { DirBlock, ManifestReader } from './read.js';
 
