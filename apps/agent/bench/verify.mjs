@@ -4,7 +4,8 @@
 // changed, missing and extra files), then runs, in this one script and on a
 // warm page cache, `sms-agent verify` beside `rsync -rn --delete` (quick) and
 // `rsync -rcn --delete` (content), and `rclone check` where installed. Prints
-// the median wall time of 3 runs, peak memory, the ratios, and whether the
+// the median wall time of 3 runs (the tools compared with each other run in
+// rounds, one run of each per round), peak memory, the ratios, and whether the
 // agent's counts equal the generator's ground truth.
 //
 //   node apps/agent/bench/verify.mjs                         quick, 100,000 files
@@ -174,13 +175,24 @@ if (MODE === 'quick' && EXCLUDES > 0) {
 const tools = [
   {
     name: `sms-agent verify --mode ${MODE}`,
+    group: 'local',
     command: process.execPath,
     args: [AGENT, 'verify', '--source', src, '--target', dst, '--mode', MODE, '--json', '--no-progress'],
     agent: true,
   },
   MODE === 'quick'
-    ? { name: 'rsync -rn --delete', command: 'rsync', args: ['-rn', '--delete', `${src}/`, `${dst}/`] }
-    : { name: 'rsync -rcn --delete', command: 'rsync', args: ['-rcn', '--delete', `${src}/`, `${dst}/`] },
+    ? {
+        name: 'rsync -rn --delete',
+        group: 'local',
+        command: 'rsync',
+        args: ['-rn', '--delete', `${src}/`, `${dst}/`],
+      }
+    : {
+        name: 'rsync -rcn --delete',
+        group: 'local',
+        command: 'rsync',
+        args: ['-rcn', '--delete', `${src}/`, `${dst}/`],
+      },
 ];
 // the single executable (scripts/build-exe.mjs), built from this Node: the same walk, started faster
 const EXE = join(here, '..', 'dist', `sms-agent-${process.platform}-${process.arch}`);
@@ -188,6 +200,7 @@ if (process.env.BENCH_EXE !== '0') {
   execFileSync(process.execPath, [join(here, '..', 'scripts', 'build-exe.mjs')], { stdio: 'ignore' });
   tools.push({
     name: `sms-agent executable --mode ${MODE}`,
+    group: 'local',
     command: EXE,
     args: tools[0].args.slice(1),
     agent: true,
@@ -198,6 +211,7 @@ if (MODE === 'quick' && EXCLUDES > 0) {
   tools.push(
     {
       name: `sms-agent, ${EXCLUDES.toLocaleString('en-US')} excludes`,
+      group: 'excludes',
       command: process.execPath,
       args: [...tools[0].args, '--exclude-from', excludeFile],
       agent: true,
@@ -207,6 +221,7 @@ if (MODE === 'quick' && EXCLUDES > 0) {
     },
     {
       name: `rsync, ${EXCLUDES.toLocaleString('en-US')} excludes`,
+      group: 'excludes',
       command: 'rsync',
       args: ['-rn', '--delete', '--exclude-from', excludeFile, `${src}/`, `${dst}/`],
       peerOf: `sms-agent, ${EXCLUDES.toLocaleString('en-US')} excludes`,
@@ -254,6 +269,7 @@ if (process.env.BENCH_SSH !== '0' && existsSync('/usr/sbin/sshd')) {
   tools.push(
     {
       name: 'sms-agent over ssh, installed there',
+      group: 'ssh',
       command: process.execPath,
       args: [AGENT, ...remote, '--remote-agent', installed],
       agent: true,
@@ -262,6 +278,7 @@ if (process.env.BENCH_SSH !== '0' && existsSync('/usr/sbin/sshd')) {
     },
     {
       name: 'sms-agent over ssh, copied there',
+      group: 'ssh',
       command: process.execPath,
       args: [AGENT, ...remote],
       agent: true,
@@ -271,6 +288,7 @@ if (process.env.BENCH_SSH !== '0' && existsSync('/usr/sbin/sshd')) {
       ? [
           {
             name: 'sms-agent executable over ssh, its JavaScript copied (Node.js there)',
+            group: 'ssh',
             command: EXE,
             args: remote,
             agent: true,
@@ -278,6 +296,7 @@ if (process.env.BENCH_SSH !== '0' && existsSync('/usr/sbin/sshd')) {
           },
           {
             name: 'sms-agent executable over ssh, itself copied (no Node.js there)',
+            group: 'ssh',
             command: EXE,
             // the same host name, another server (its own ssh config)
             args: remote.map((arg) => (arg === sshd.ssh ? sshdWithoutNode.ssh : arg)),
@@ -288,6 +307,7 @@ if (process.env.BENCH_SSH !== '0' && existsSync('/usr/sbin/sshd')) {
       : []),
     {
       name: rsyncSsh,
+      group: 'ssh',
       command: 'rsync',
       args: [
         MODE === 'quick' ? '-rn' : '-rcn',
@@ -305,6 +325,7 @@ if (process.env.BENCH_SSH !== '0' && existsSync('/usr/sbin/sshd')) {
     tools.push(
       {
         name: 'sms-agent, target on sshfs',
+        group: 'sshfs',
         command: process.execPath,
         args: [AGENT, 'verify', '--source', src, '--target', sshfs.mountpoint, '--json', '--no-progress'],
         agent: true,
@@ -313,6 +334,7 @@ if (process.env.BENCH_SSH !== '0' && existsSync('/usr/sbin/sshd')) {
       },
       {
         name: 'rsync -rn, target on sshfs',
+        group: 'sshfs',
         command: 'rsync',
         args: ['-rn', '--delete', `${src}/`, `${sshfs.mountpoint}/`],
         peerless: true,
@@ -325,17 +347,28 @@ if (existsSync('/usr/bin/rclone')) {
     MODE === 'quick'
       ? {
           name: 'rclone check --size-only',
+          group: 'local',
           command: 'rclone',
           args: ['check', '--size-only', '-q', src, dst],
         }
-      : { name: 'rclone check (hashes)', command: 'rclone', args: ['check', '-q', src, dst] },
+      : { name: 'rclone check (hashes)', group: 'local', command: 'rclone', args: ['check', '-q', src, dst] },
   );
 }
 
+// The tools of a group (those compared with each other) run in rounds, one run of each per round,
+// so that the machine's drift over the group's minute or two falls on each of them alike (run one
+// after the other, a tool measured in a slow moment was compared with a peer measured in a quick
+// one); the groups run one after the other.
+const runsOf = new Map(tools.map((tool) => [tool, []]));
+for (const group of new Set(tools.map((tool) => tool.group))) {
+  const members = tools.filter((tool) => tool.group === group);
+  for (const tool of members) measure(tool.command, tool.args); // warm the page cache and the binary
+  for (let round = 0; round < RUNS; round++)
+    for (const tool of members) runsOf.get(tool).push(measure(tool.command, tool.args));
+}
 const results = [];
 for (const tool of tools) {
-  measure(tool.command, tool.args); // warm the page cache and the binary
-  const runs = Array.from({ length: RUNS }, () => measure(tool.command, tool.args));
+  const runs = runsOf.get(tool);
   runs.sort((a, b) => a.seconds - b.seconds);
   const median = runs[Math.floor(runs.length / 2)];
   const row = { tool: tool.name, seconds: median.seconds, peakMiB: Math.max(...runs.map((r) => r.rssMiB)) };
