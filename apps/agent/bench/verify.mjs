@@ -211,7 +211,7 @@ if (MODE === 'quick' && EXCLUDES > 0) {
   tools.push(
     {
       name: `sms-agent, ${EXCLUDES.toLocaleString('en-US')} excludes`,
-      group: 'excludes',
+      group: 'local',
       command: process.execPath,
       args: [...tools[0].args, '--exclude-from', excludeFile],
       agent: true,
@@ -221,7 +221,7 @@ if (MODE === 'quick' && EXCLUDES > 0) {
     },
     {
       name: `rsync, ${EXCLUDES.toLocaleString('en-US')} excludes`,
-      group: 'excludes',
+      group: 'local',
       command: 'rsync',
       args: ['-rn', '--delete', '--exclude-from', excludeFile, `${src}/`, `${dst}/`],
       peerOf: `sms-agent, ${EXCLUDES.toLocaleString('en-US')} excludes`,
