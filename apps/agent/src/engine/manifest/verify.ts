@@ -103,26 +103,28 @@ export class ManifestVerifier {
     if (this.options.mode === 'content') await loadHash(this.hash);
     this.stopped = interruption(signal);
     // content mode hashes the source on worker threads, a directory's files at once
-    const workers =
-      this.options.mode === 'content'
-        ? sourceHashThreads(
+    if (this.options.mode === 'content') {
+      // the threads that hashed the source ahead while the manifest was on its way go on (their
+      // number was reckoned then); otherwise as many as the source's filesystems call for
+      this.pool = this.readAhead?.takePool(this.hash);
+      const workers = this.pool
+        ? 0
+        : sourceHashThreads(
             this.options.roots.map((r) => r.source),
             this.workers,
-          )
-        : 0;
-    if (workers > 0) {
-      // the threads that hashed the source ahead while the manifest was on its way go on
-      this.pool =
-        this.readAhead?.takePool(this.hash) ??
-        new ManifestPool(
+          );
+      if (workers > 0)
+        this.pool = new ManifestPool(
           workers,
           { role: 'manifest', mode: 'content', hash: this.hash, excludes: [] },
           () => {},
         );
+    }
+    if (this.pool)
       this.pool.onBytes = (n) => {
         this.tally.bytes += n;
       };
-    } else await this.readAhead?.close();
+    else await this.readAhead?.close();
     try {
       await this.walk(initial, signal);
     } finally {
