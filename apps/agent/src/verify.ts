@@ -189,7 +189,7 @@ export function unnumberedDevicesWarnings(
         atTarget,
         'target',
         target.remote !== undefined
-          ? `the sms-agent on ${target.remote} gave none (an older one gives none); update the one there`
+          ? `the sms-agent on ${target.remote} gave none: there, the tree is read through a mount that shows every device as 0:0 (sshfs; verify over ssh to the host that holds it), or that agent is an older one (update it)`
           : target.manifest !== undefined
             ? `the manifest ${target.manifest} gives none (one made by an older sms-agent, or of a tree read through an sshfs mount); make it again with this sms-agent on the target host`
             : `it shows every device as 0:0 (through an sshfs mount: SFTP has no field for it); ${

@@ -112,6 +112,23 @@ describe('a target on a network filesystem', () => {
       expect(JSON.parse(run.stdout).warnings).toEqual([
         `1 device of ${join(mount.mountpoint, 'b', 'dev')} was compared by type alone, its number (major:minor) unknown at the source: it shows every device as 0:0 (through an sshfs mount: SFTP has no field for it); run the agent on the source host itself`,
       ]);
+      // over ssh to a host that reads the tree through such a mount itself: the agent there (this
+      // version) gives no number either, and the warning says where the tree really is
+      const remote = await verify({
+        source: dev(pair.src),
+        targetRemote: {
+          target: {
+            destination: sshd.host,
+            path: join(mount.mountpoint, 'b', 'dev'),
+            display: `${sshd.host}:${join(mount.mountpoint, 'b', 'dev')}`,
+          },
+          ssh: ['ssh', '-F', sshd.config],
+        },
+      });
+      expect(remote.results[0]!.counts).toEqual({ total: 1, different: 0, missing: 0, extra: 0 });
+      expect(remote.warnings).toEqual([
+        `1 device of ${dev(pair.src)} was compared by type alone, its number (major:minor) unknown at the target: the sms-agent on ${sshd.host} gave none: there, the tree is read through a mount that shows every device as 0:0 (sshfs; verify over ssh to the host that holds it), or that agent is an older one (update it)`,
+      ]);
     } finally {
       for (const side of [pair.src, pair.dst]) rmSync(dev(side), { recursive: true, force: true });
     }
