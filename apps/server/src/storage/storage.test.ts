@@ -105,6 +105,34 @@ describe.each<TestDialect>(['sqlite', 'postgres'])('storage on %s', (dialect) =>
     expect(outcome).toEqual({ kind: 'task-missing' });
   });
 
+  it('deletes a task while retries of a stored upload arrive, without a deadlock', async () => {
+    // PostgreSQL: the upload locks the task's row, then waits on the key's row that the delete
+    // removes; a delete that removed the uploads before locking the task waited on the upload in turn
+    for (let round = 0; round < 20; round++) {
+      const taskId = await storage.tasks.createTask(
+        { projectId, name: `gone-${round}`, type: 'MIGRATE_FILE' },
+        10,
+      );
+      const upload = {
+        taskId,
+        runId: 'run-test',
+        finishedTime: 5,
+        checkResult: 'CONSISTENT',
+        idempotencyKey: 'k-retried',
+        requestHash: 'h1',
+        results: [result('/a')],
+      };
+      expect((await storage.uploads.storeUpload(upload)).kind).toBe('stored');
+      const [deleted, ...retries] = await Promise.all([
+        storage.tasks.deleteTask(taskId),
+        ...Array.from({ length: 3 }, () => storage.uploads.storeUpload(upload)),
+      ]);
+      expect(deleted).toBe(true);
+      for (const retry of retries) expect(['replayed', 'task-missing']).toContain(retry.kind);
+      expect(await storage.uploads.countUploads(taskId)).toBe(0);
+    }
+  });
+
   it('commits a burst of concurrent uploads, each answered once stored', async () => {
     const taskId = await storage.tasks.createTask({ projectId, name: 'burst', type: 'MIGRATE_FILE' }, 10);
     const outcomes = await Promise.all(

@@ -90,6 +90,11 @@ export class TaskStore extends Store {
   async deleteTask(id: string): Promise<boolean> {
     return this.run('delete task', () =>
       this.db.transaction().execute(async (trx) => {
+        // PostgreSQL: the task's row is locked first, as an upload locks it (sms_store_upload) before
+        // it writes: an upload retried with a stored key waits on that key's row, and a delete that
+        // took the uploads' rows before the task's waited on the upload in turn (a deadlock)
+        if (this.dialect === 'postgres')
+          await trx.selectFrom('tasks').select('id').where('id', '=', id).forUpdate().execute();
         await trx.deleteFrom('consistency_uploads').where('task_id', '=', id).execute();
         const result = await trx.deleteFrom('tasks').where('id', '=', id).executeTakeFirst();
         return Number(result.numDeletedRows) > 0;

@@ -32,15 +32,18 @@ export class UploadStore extends Store {
   constructor(handle: StoreHandle) {
     super(handle);
     const thread = handle.sqlite;
-    this.groupCommit = new GroupCommit((batch) => {
-      handle.events.batchCommitted(batch.length);
-      return this.run('store upload', async () => {
+    this.groupCommit = new GroupCommit((batch) =>
+      this.run('store upload', async () => {
         if (!thread) throw new Error('group commit without a SQLite thread');
-        return (
-          await sendHeld(this.db, () => thread.call<UploadOutcome[]>('storeBatch', batch.map(sentUpload)))
-        ).answer;
-      });
-    });
+        const { answer } = await sendHeld(this.db, () =>
+          thread.call<UploadOutcome[]>('storeBatch', batch.map(sentUpload)),
+        );
+        const outcomes = await answer;
+        // counted once committed: a batch that failed committed nothing
+        handle.events.batchCommitted(batch.length);
+        return outcomes;
+      }),
+    );
   }
 
   /** SQLite's uploads that arrive together, committed together. */
