@@ -14,4 +14,5 @@ export * from './paths/index.js';
 export * from './task/index.js';
 export * from './task-id/index.js';
 export * from './task-summary/index.js';
+export * from './text/index.js';
 export * from './verification/index.js';

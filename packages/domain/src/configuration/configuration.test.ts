@@ -62,11 +62,13 @@ describe('configuration values', () => {
     CONSISTENCY_SOURCE: [
       ['relative', /absolute/],
       ['/a\0b', /NUL/],
+      ['/a\ud800', /lone surrogate/],
     ],
     CONSISTENCY_TARGET: [
       ['relative/dir', /absolute path/],
       ['host:relative', /absolute path/],
       ['ssh://host', /absolute path/],
+      ['/srv/\udc00', /lone surrogate/],
     ],
     CONSISTENCY_EXCLUDE: [
       ['*.tmp', /JSON array/],

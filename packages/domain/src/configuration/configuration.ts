@@ -1,6 +1,7 @@
 import { Cron } from 'croner';
 import * as v from 'valibot';
 import { DirCheckSchema } from '../consistency-result/consistency-result.js';
+import { noNul, wellFormed } from '../text/index.js';
 import { AgentNameSchema } from '../verification/verification.js';
 
 /**
@@ -39,8 +40,6 @@ export const ConfigurationLimits = {
   pathMaxLength: 4096,
 } as const;
 
-const noNul = v.check<string, string>((text) => !text.includes('\0'), 'cannot hold a NUL character');
-
 /** A JSON array of items valid by `item`, 1..`max` of them, no two the same: how lists are written. */
 function jsonList<S extends v.GenericSchema<unknown, string>>(
   item: S,
@@ -69,7 +68,8 @@ const AbsolutePathSchema = v.pipe(
   v.string(),
   v.minLength(1),
   v.maxLength(ConfigurationLimits.pathMaxLength),
-  noNul,
+  noNul(),
+  wellFormed(),
   v.startsWith('/', 'expected an absolute path, starting with /'),
 );
 
@@ -82,7 +82,8 @@ export const TargetSchema = v.pipe(
   v.string(),
   v.minLength(1),
   v.maxLength(ConfigurationLimits.pathMaxLength),
-  noNul,
+  noNul(),
+  wellFormed(),
   v.check(
     (target) =>
       target.startsWith('ssh://')
@@ -144,7 +145,7 @@ export const ConfigValueSchemas = {
   CONSISTENCY_TARGET: TargetSchema,
   /** Ours: patterns left out on both sides, as `--exclude`: a JSON array of strings. */
   CONSISTENCY_EXCLUDE: jsonList(
-    v.pipe(v.string(), v.minLength(1), v.maxLength(ConfigurationLimits.pathMaxLength), noNul),
+    v.pipe(v.string(), v.minLength(1), v.maxLength(ConfigurationLimits.pathMaxLength), noNul(), wellFormed()),
     'exclude patterns',
   ),
   /** Ours: ownership and permissions compared too, a JSON array of `mode`, `uid`, `gid`. */

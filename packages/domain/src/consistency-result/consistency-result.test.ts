@@ -131,6 +131,16 @@ describe('ConsistencyResultSchema', () => {
     );
   });
 
+  it('rejects a dir_check with a lone surrogate (PostgreSQL made two such directories one), takes a pair', () => {
+    for (const lone of ['/x\ud800', '/x\udc00', '/\udbff/y', '/\udc00\ud800'])
+      expect(messageFor(withResult({ dir_check: lone }))).toBe(
+        'consistency_result[0].dir_check: is not valid Unicode: it holds a lone surrogate (\\uD800..\\uDFFF without its pair), which is no character; send the text as it is, in UTF-8',
+      );
+    // a character beyond the first plane is a pair, as JSON escapes it
+    expect(messageFor(withResult({ dir_check: JSON.parse('"/data/\\ud83d\\ude00"') }))).toBeNull();
+    expect(messageFor(withResult({ dir_check: '/data/\u{1F600}\u00e9' }))).toBeNull();
+  });
+
   it('rejects a dir_check that is not a string', () => {
     expect(messageFor(withResult({ dir_check: 7 }))).toBe(
       'consistency_result[0].dir_check: expected string, received 7',

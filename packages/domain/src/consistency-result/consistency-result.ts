@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { Limits } from '../limits/index.js';
 import { TaskIdSchema } from '../task-id/index.js';
+import { noNul, wellFormed } from '../text/index.js';
 
 /** A file count: a JSON integer 0..1,000,000 (not `"12"`, not `1.5`, not `-1`). */
 export const FileCountSchema = v.pipe(
@@ -13,12 +14,14 @@ export const FileCountSchema = v.pipe(
 /**
  * `dir_check`: the directory verified, 0..1024 characters, without a NUL
  * character (no path holds one, and PostgreSQL cannot store it: it was a 500
- * there and taken on SQLite; now a 400 on both).
+ * there and taken on SQLite; now a 400 on both) and well-formed (`wellFormed`:
+ * PostgreSQL made two such directories one).
  */
 export const DirCheckSchema = v.pipe(
   v.string(),
   v.maxLength(Limits.dirCheckMaxLength),
-  v.check((dir) => !dir.includes('\0'), 'cannot hold a NUL character: no path can'),
+  noNul('cannot hold a NUL character: no path can'),
+  wellFormed(),
 );
 
 /**

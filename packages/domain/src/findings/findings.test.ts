@@ -52,6 +52,7 @@ describe('FindingSchema', () => {
     ['..', '. or .. segments'],
     ['a//b', 'empty'],
     ['a\0b', 'NUL'],
+    ['a\ud800b', 'lone surrogate'],
   ])('refuses the path %j, saying why', (path, why) => {
     expect(message(FindingSchema, { ...good, path })).toContain(why);
   });
@@ -101,6 +102,7 @@ describe('FindingSchema: path_base64', () => {
   it('refuses a NUL in dir_check and reason, which PostgreSQL cannot keep', () => {
     expect(message(FindingSchema, { ...good, dir_check: '/a\0b' })).toContain('NUL');
     expect(message(FindingSchema, { ...good, reason: 'x\0' })).toContain('NUL');
+    expect(message(FindingSchema, { ...good, reason: 'x\udfff' })).toContain('lone surrogate');
     expect(v.is(FindingsQuerySchema, { dir_check: '\0' })).toBe(false);
   });
 });

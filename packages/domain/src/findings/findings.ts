@@ -3,6 +3,7 @@ import { DirCheckSchema, EpochMillisSchema } from '../consistency-result/consist
 import { Limits } from '../limits/index.js';
 import { displayPath, isUtf8Bytes } from '../paths/index.js';
 import { TaskIdSchema } from '../task-id/index.js';
+import { noNul, wellFormed } from '../text/index.js';
 
 /**
  * Findings: the per-path lines behind a directory's four counts, our
@@ -68,7 +69,8 @@ export const FindingPathSchema = v.pipe(
   v.string(),
   v.minLength(1, 'expected a path relative to dir_check, not an empty string'),
   v.maxLength(FindingLimits.pathMaxLength),
-  v.check((path) => !path.includes('\0'), 'a path cannot hold a NUL character'),
+  noNul('a path cannot hold a NUL character'),
+  wellFormed(),
   v.check(
     (path) =>
       path === DIR_CHECK_ITSELF ||
@@ -92,9 +94,6 @@ export const PathBase64Schema = v.pipe(
   ),
 );
 
-/** A string PostgreSQL can store: no NUL character. */
-const noNul = v.check<string, string>((text) => !text.includes('\0'), 'cannot hold a NUL character');
-
 /** One finding: one line of the agent's `--report`. */
 export const FindingSchema = v.pipe(
   v.strictObject({
@@ -102,7 +101,7 @@ export const FindingSchema = v.pipe(
     category: FindingCategorySchema,
     path: FindingPathSchema,
     path_base64: v.optional(PathBase64Schema),
-    reason: v.pipe(v.string(), v.maxLength(FindingLimits.reasonMaxLength), noNul),
+    reason: v.pipe(v.string(), v.maxLength(FindingLimits.reasonMaxLength), noNul(), wellFormed()),
   }),
   // only once every field is valid: the bytes must be a name that is not UTF-8, shown as `path`
   v.rawCheck(({ dataset, addIssue }) => {

@@ -41,6 +41,19 @@ describe.each(['sqlite', 'postgres'] as const)(
       expect(error.error_msg).toMatch(/consistency_result\[0\]\.dir_check: cannot hold a NUL character/);
     });
 
+    it('refuses a dir_check with a lone surrogate with 400 on either database (PostgreSQL made two such directories one)', async () => {
+      const before = (await history()).result_list.length;
+      // JSON carries them escaped, as a client that kept undecodable bytes as surrogates sends them
+      const res = await t.upload(taskId, { consistency_result: [result('/x\ud800'), result('/x\udc00')] });
+      expect(res.status).toBe(400);
+      const error = await errorOf(res);
+      expect(error.error_code).toBe('SMS.1001');
+      expect(error.error_msg).toMatch(
+        /consistency_result\[0\]\.dir_check: is not valid Unicode: it holds a lone surrogate/,
+      );
+      expect((await history()).result_list).toHaveLength(before);
+    });
+
     it("stores the page's example upload and answers 200 {} as application/json", async () => {
       const before = (await history()).result_list.length;
       const res = await t.upload(taskId, {
