@@ -1,8 +1,9 @@
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { isSmsError, NameSchema, RoleSchema } from '@sms/domain';
+import { NameSchema, RoleSchema } from '@sms/domain';
 import * as v from 'valibot';
 import { accessKeyCommand } from './cli/access-key.js';
+import { startupFailure } from './cli/startup-failure.js';
 import { webhookCommand } from './cli/webhook.js';
 import { randomPassword } from './crypto/password.js';
 import { ConfigError, loadConfig, type ServerConfig } from './env.js';
@@ -271,8 +272,6 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     process.stderr.write(`sms-server: ${(error as Error).message}\nRun sms-server --help for usage.\n`);
     process.exit(2);
   }
-  process.stderr.write(
-    `sms-server: ${isSmsError(error) || error instanceof Error ? error.message : String(error)}\n`,
-  );
+  process.stderr.write(startupFailure(error, process.env));
   process.exit(1);
 });

@@ -23,12 +23,14 @@ export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect, upT
     ? migrator.migrateToLatest()
     : migrator.migrateTo(upTo));
   if (error) {
-    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    const said = error instanceof Error ? error.message : String(error);
+    // none failed when the database could not be reached or locked: the migrations did not start
     throw new Error(
-      `database migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`,
-      {
-        cause: error,
-      },
+      failed === undefined
+        ? `the database migrations could not run: ${said}`
+        : `database migration ${failed} failed: ${said}`,
+      { cause: error },
     );
   }
 }

@@ -272,8 +272,14 @@ export function buildOpenApiDocument(version: string) {
       '/healthz': { get: { summary: 'The process is alive', responses: { 200: { description: 'ok' } } } },
       '/readyz': {
         get: {
-          summary: 'The storage answers',
-          responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } },
+          summary: 'The storage answers a query',
+          responses: {
+            200: { description: 'ready: `{"status":"ready","storage":"sqlite"|"postgres"}`' },
+            503: {
+              description:
+                'not ready: `{"status":"not ready","storage":…,"reason":…}`, the reason the kind of failure (the database cannot be reached, …), never the driver\'s words. A full disk leaves reads working: it shows in the writes\' 500 `SMS.2008`, not here.',
+            },
+          },
         },
       },
       '/metrics': {

@@ -72,7 +72,12 @@ describe('a full disk under the embedded database', () => {
         continue;
       }
       expect(res.status).toBe(500);
-      expect(v.parse(ErrorResponseSchema, await res.json()).error_code).toBe('SMS.2008');
+      const error = v.parse(ErrorResponseSchema, await res.json());
+      expect(error.error_code).toBe('SMS.2008');
+      // the kind of failure, in words the client may read (not the database file's path)
+      expect(error.error_msg).toBe(
+        "Storage failed (store upload): the database's disk is full; nothing was stored: retry later (the server's log has the cause, under this request's X-Request-Id)",
+      );
       refused++;
     }
     expect(refused).toBe(3);

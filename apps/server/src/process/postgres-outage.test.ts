@@ -41,6 +41,7 @@ class DatabaseProxy {
 
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let proxy: DatabaseProxy;
+const log = createMemoryLogger('error');
 let server: RunningServer;
 let token: string;
 let taskId: string;
@@ -55,7 +56,7 @@ beforeAll(async () => {
   url.port = String(proxy.port);
   server = await startServer(
     loadConfig({ PORT: '0', DATABASE_URL: url.toString(), SMS_ADMIN_PASSWORD: PASSWORD }),
-    createMemoryLogger('error'),
+    log,
   );
   const api = apiOf(server.url);
   token = await api.token('admin', PASSWORD);
@@ -96,11 +97,22 @@ describe('PostgreSQL goes away and comes back', () => {
     for (const name of ['/during-1', '/during-2']) {
       const res = await upload(name);
       expect(res.status).toBe(500);
-      expect(v.parse(ErrorResponseSchema, await res.json()).error_code).toBe('SMS.2008');
+      const error = v.parse(ErrorResponseSchema, await res.json());
+      expect(error.error_code).toBe('SMS.2008');
+      // what kind of failure and what to do, not the driver's words, which name the database's address
+      expect(error.error_msg).toMatch(
+        /^Storage failed \(.+\): the (database cannot be reached|connection to the database (failed|was lost)); nothing was stored: retry later/,
+      );
+      expect(error.error_msg).not.toContain(String(proxy.port));
+      expect(log.lines.join('\n')).toContain(res.headers.get('x-request-id')!);
     }
     const notReady = await fetch(`${server.url}/readyz`);
     expect(notReady.status).toBe(503);
-    expect(((await notReady.json()) as { status: string }).status).toBe('not ready');
+    const readiness = (await notReady.json()) as { status: string; reason: string };
+    expect(readiness.status).toBe('not ready');
+    expect(readiness.reason).toMatch(
+      /^the (database cannot be reached|connection to the database (failed|was lost))$/,
+    );
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
 
     await proxy.open(); // the same port: the database is back

@@ -1,4 +1,5 @@
 import type { Dialect } from '../db/schema.js';
+import { failureKind } from '../storage/handle.js';
 
 /** What `/readyz` says: the storage answers, or why not. */
 export type Readiness =
@@ -14,7 +15,9 @@ export class HealthService {
       await this.storage.ping();
       return { ready: true, storage: this.storage.dialect };
     } catch (error) {
-      const reason = error instanceof Error ? error.message.slice(0, 300) : 'storage did not answer';
+      // the kind of failure, not the driver's words (anyone may ask: they can name the database's
+      // host and port); the log has them
+      const reason = failureKind((error as { cause?: unknown })?.cause ?? error);
       return { ready: false, storage: this.storage.dialect, reason };
     }
   }

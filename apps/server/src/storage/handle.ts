@@ -24,6 +24,85 @@ export function isUniqueViolation(error: unknown): boolean {
   );
 }
 
+/** PostgreSQL's SQLSTATEs (and their classes) that a client may be told about, in its words. */
+const POSTGRES_REASONS: Record<string, string> = {
+  '53100': "the database's disk is full",
+  '53200': 'the database is out of memory',
+  '53300': 'the database has too many connections',
+  '57P01': 'the database is shutting down',
+  '57P02': 'the database is shutting down',
+  '57P03': 'the database is starting or shutting down',
+  '40001': 'a conflicting write at the same moment',
+  '40P01': 'a conflicting write at the same moment (a deadlock)',
+  '25006': 'the database is read-only',
+  '08': 'the connection to the database failed',
+};
+
+/** SQLite's result codes (extended ones by their primary code) that a client may be told about. */
+const SQLITE_REASONS: Record<string, string> = {
+  SQLITE_FULL: "the database's disk is full",
+  SQLITE_READONLY:
+    "the database cannot be written (its file's or directory's permissions, or a read-only mount)",
+  SQLITE_BUSY: 'the database is busy',
+  SQLITE_LOCKED: 'the database is busy',
+  SQLITE_IOERR: "an I/O error on the database's disk",
+  SQLITE_CORRUPT: 'the database file is damaged',
+  SQLITE_NOTADB: 'the database file is damaged',
+  SQLITE_CANTOPEN: 'the database file cannot be opened',
+  SQLITE_NOMEM: 'out of memory',
+};
+
+/** Node's own error codes of a connection that could not be made or was cut. */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+]);
+
+/**
+ * What kind of failure a driver's error is, in words a client may read: never the driver's own
+ * message, which can name the database's host and port or its file's path (the log has it).
+ */
+export function failureKind(error: unknown): string {
+  // the driver's error, or one that wraps it (a failed migration)
+  for (
+    let e = error, depth = 0;
+    e !== undefined && depth < 5;
+    e = (e as { cause?: unknown })?.cause, depth++
+  ) {
+    const kind = kindOf(e);
+    if (kind !== undefined) return kind;
+  }
+  return 'the database failed';
+}
+
+function kindOf(error: unknown): string | undefined {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  let kind: string | undefined;
+  if (typeof code === 'string') {
+    if (code.startsWith('SQLITE_'))
+      kind = SQLITE_REASONS[code] ?? SQLITE_REASONS[code.replace(/^(SQLITE_[A-Z]+)_.*$/, '$1')];
+    else if (/^[0-9A-Z]{5}$/.test(code)) kind = POSTGRES_REASONS[code] ?? POSTGRES_REASONS[code.slice(0, 2)];
+    else if (UNREACHABLE.has(code)) kind = 'the database cannot be reached';
+  }
+  if (
+    kind === undefined &&
+    typeof message === 'string' &&
+    /connection terminated|connection.*(closed|ended)/i.test(message)
+  )
+    kind = 'the connection to the database was lost';
+  return kind;
+}
+
+/** What a storage failure's message tells a client after its kind (an operator's terminal drops it). */
+export const CLIENT_ADVICE =
+  "; nothing was stored: retry later (the server's log has the cause, under this request's X-Request-Id)";
+
 /**
  * What every store shares: the one database handle, its dialect, and `run`,
  * which turns every driver error into a `StorageError` (500, `SMS.2008`), so
@@ -86,8 +165,11 @@ export function storeHandle(
         if (error instanceof StorageError || error instanceof StoreRefusal) throw error;
         if (isUniqueViolation(error)) throw new UniqueViolation(`${what}: already exists`, { cause: error });
         events.databaseError(what);
-        const detail = error instanceof Error ? error.message : String(error);
-        throw new StorageError(`Storage failed (${what}): ${detail}`.slice(0, 900), { cause: error });
+        // the driver's own words (a database's address, its file's path) go to the log only, with
+        // the request id: the client, perhaps not signed in, hears what kind of failure it was
+        throw new StorageError(`Storage failed (${what}): ${failureKind(error)}${CLIENT_ADVICE}`, {
+          cause: error,
+        });
       }
     },
   };
