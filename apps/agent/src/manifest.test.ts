@@ -153,6 +153,37 @@ describe('damaged manifests are clear errors (exit 2), never a wrong count', () 
     expect(run.stdout).toBe('');
   });
 
+  it('a run that fails mid-way marks its --report incomplete, so that it is not read as the whole list', async () => {
+    const { pair, file, text } = await manifestOf({ a: '1', sub: { b: '2' } });
+    writeFileSync(file, text.split('\n').slice(0, -2).join('\n'));
+    const report = join(pair.dir, 'report.ndjson');
+    writeFileSync(report, '{"earlier":"report"}\n');
+    const run = await runAgent([
+      'verify',
+      '--source',
+      pair.src,
+      '--target-manifest',
+      file,
+      '--report',
+      report,
+    ]);
+    expect(run.code).toBe(2);
+    const lines = readFileSync(report, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.at(-1)).toEqual({
+      incomplete: true,
+      reason: expect.stringMatching(
+        /^the verification failed \(.*cut short.*\): this report lists only what was found until then$/,
+      ),
+    });
+    expect(lines).not.toContainEqual({ earlier: 'report' });
+    // and the re-sync list made of it says so
+    const list = await runAgent(['resync-list', report]);
+    expect(list.stderr).toContain(`${report} is incomplete (the verification failed`);
+  });
+
   it('a gzipped manifest cut in the middle', async () => {
     const { pair, file, text } = await manifestOf({ a: '1', sub: { b: '2' } });
     const gz = gzipSync(text);

@@ -156,6 +156,11 @@ export class ReportWriter {
     this.append(`${JSON.stringify({ incomplete: true, reason })}\n`);
   }
 
+  /** Whether the run got as far as opening (and emptying) the file. */
+  get opened(): boolean {
+    return this.handle !== undefined;
+  }
+
   /** Closes the file if it was opened: a run refused for its arguments leaves an earlier report as it was. */
   close(): void {
     if (this.handle !== undefined) closeSync(this.handle);

@@ -144,7 +144,21 @@ export async function runVerification(
   } catch (error) {
     // an interrupted or failed run uploads nothing: its findings are not left in the spool
     findings?.abort();
-    if (!(error instanceof InterruptedError)) throw error;
+    if (!(error instanceof InterruptedError)) {
+      // a run that failed once its report was emptied (a target cut mid-way, a damaged manifest)
+      // says so in it too, or the file would read as a whole list (an empty one, say: nothing to
+      // re-sync); a run refused for its arguments leaves an earlier report as it was
+      if (report?.opened) {
+        try {
+          report.markIncomplete(
+            `the verification failed (${describeError(error)}): this report lists only what was found until then`,
+          );
+        } catch {
+          // the report cannot be written either (a full disk): the run's own error says what failed
+        }
+      }
+      throw error;
+    }
     progress?.done();
     report?.markIncomplete(
       `${error.message} before the verification ended: this report lists only what was found until then`,
