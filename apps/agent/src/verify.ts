@@ -21,7 +21,7 @@ import type {
 } from './engine/types.js';
 import { plural } from './plural.js';
 import type { RemoteSession } from './remote/session.js';
-import { type RemoteTarget, shellQuote } from './remote/target.js';
+import { displayAt, type RemoteTarget, shellQuote } from './remote/target.js';
 import { uploadLimitProblem } from './upload/results.js';
 
 /** A problem that prevents verification: the CLI exits 2 with its message. */
@@ -421,11 +421,7 @@ async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<Ve
     described.push({
       dirCheck: givenDirChecks.get(rel) ?? sourceDir,
       source: sourceDir,
-      target: remote
-        ? `${remote.destination}:${targetDir}`
-        : reader
-          ? `${reader.file} (${targetDir})`
-          : targetDir,
+      target: remote ? displayAt(remote, targetDir) : reader ? `${reader.file} (${targetDir})` : targetDir,
     });
   }
 
@@ -523,7 +519,7 @@ async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<Ve
     if (unreadable.count > 0) warnings.push(unreadableWarning(d.dirCheck, unreadable));
     warnings.push(
       ...unnumberedDevicesWarnings(d.dirCheck, unreadable, {
-        ...(remote ? { remote: remote.destination } : reader ? { manifest: reader.file } : {}),
+        ...(remote ? { remote: displayAt(remote, '') } : reader ? { manifest: reader.file } : {}),
         ...(options.recheck ? { recheck: true } : {}),
       }),
     );

@@ -39,7 +39,7 @@ const REMOTE_SCRIPT = [
   'if [ -n "$agent" ]; then case $agent in "~/"*) agent="$HOME/${agent#"~/"}";; esac; case $agent in */*) a=; if [ -f "$agent" ] && [ -x "$agent" ]; then a=$agent; fi;; *) a=$(command -v "$agent" 2>/dev/null);; esac; if [ -z "$a" ]; then echo "sms-agent:missing"; exit 97; fi; echo "sms-agent:run $a"; exec "$a" "$@"; fi',
   // sms-agent on the PATH, if it is this version; another one is said, and a copy runs instead
   // (another program of that name may print lines, or never end: its first line, within 10 s)
-  'if a=$(command -v sms-agent 2>/dev/null); then t=; if timeout 10 true 2>/dev/null; then t="timeout 10"; fi; v=$($t "$a" --version </dev/null 2>/dev/null | head -n 1); if [ "$v" = "$want" ]; then echo "sms-agent:run $a"; exec "$a" "$@"; fi; echo "sms-agent:other $v $a"; fi',
+  'if a=$(command -v sms-agent 2>/dev/null); then t=; if timeout 10 true 2>/dev/null; then t="timeout 10"; fi; v=$($t "$a" --version </dev/null 2>/dev/null | head -n 1); if [ "$v" = "$want" ]; then echo "sms-agent:run $a"; exec "$a" "$@"; fi; printf "sms-agent:other %s\\t%s\\n" "$a" "$v"; fi',
   'echo "sms-agent:need os=$(uname -s 2>/dev/null) arch=$(uname -m 2>/dev/null) node=$(node --version 2>/dev/null) libc=$(getconf GNU_LIBC_VERSION 2>/dev/null | tr " " "-")"',
   'read -r kind size || exit 98',
   'case $kind in exe|bundle|script) ;; *) exit 98;; esac',
@@ -191,22 +191,29 @@ export class RemoteSession {
         throw new RemoteError(
           `--remote-agent ${this.options.remoteAgent}: no such executable file on ${this.options.target.destination}: give the path of sms-agent there, or leave out --remote-agent to copy this agent there`,
         );
-      if (status === 'short')
+      if (status === 'short') {
+        const said = await this.saidAtEnd();
         throw new RemoteError(
-          `${display}: the copy of this agent arrived short (${detail} bytes): the connection was cut while it was sent, or the disk there is full ($TMPDIR, else /tmp, or the home where that is noexec): run again, or free space there, or install sms-agent there and give --remote-agent PATH`,
+          `${display}: the copy of this agent arrived short (${detail} bytes)${said ? `: ${said}` : ''}: the connection was cut while it was sent, or the disk there is full ($TMPDIR, else /tmp, or the home where that is noexec): run again, or free space there, or install sms-agent there and give --remote-agent PATH`,
         );
+      }
       if (status === 'noexec')
         throw new RemoteError(
           `${display}: programs cannot be run from the temporary directory ($TMPDIR, else /tmp) nor from the home ${detail} there (mounted noexec), so this executable cannot run there: install Node.js 20.19 or newer there (this agent then sends its JavaScript), or set TMPDIR there to a directory programs may run from, or install sms-agent there and give --remote-agent PATH`,
         );
-      if (status === 'no-temp')
+      if (status === 'no-temp') {
+        const said = await this.saidAtEnd();
         throw new RemoteError(
-          `${display}: cannot make a temporary directory in ${detail} to copy the agent to: set TMPDIR there, or install sms-agent there and give --remote-agent PATH`,
+          `${display}: cannot make a temporary directory in ${detail} to copy the agent to${said ? ` (${said})` : ''}: set TMPDIR there, or install sms-agent there and give --remote-agent PATH`,
         );
+      }
       if (status === 'other') {
-        const [version = '', ...path] = rest;
+        // its path, a tab, and the first line its --version printed (either may hold blanks)
+        const tab = detail.indexOf('\t');
+        const path = tab < 0 ? detail : detail.slice(0, tab);
+        const version = tab < 0 ? '' : detail.slice(tab + 1).trim();
         this.notes.push(
-          `sms-agent at ${path.join(' ')} on ${this.options.target.destination} is ${version ? `version ${version}` : 'not a working sms-agent'}, not ${AGENT_VERSION}: a copy of this agent runs there instead`,
+          `sms-agent at ${path} on ${this.options.target.destination} is ${version ? `version ${JSON.stringify(version.slice(0, 100))}` : 'not a working sms-agent'}, not ${AGENT_VERSION}: a copy of this agent runs there instead`,
         );
         continue;
       }
@@ -325,6 +332,13 @@ export class RemoteSession {
           ? 'still running'
           : `exit status ${ended.code}`;
     const context = `${when ? ` ${when}` : ''}${cause ? ` (${cause.message})` : ''}`;
+    // the remote side found its stdin at its end while this side still ran: ssh was told not to
+    // pass it on (-n, or StdinNull in its configuration), and the agent sends its copy and its stop
+    // through it (the remote shell's read of the copy's size exits 98)
+    if (!this.closed && ((!this.running && ended.code === 98) || /the end of stdin/.test(said)))
+      return new RemoteError(
+        `the agent on ${destination} found its standard input closed${context} (${status})${said ? `: ${said}` : ''}: ssh gives it none with -n (or StdinNull yes in its configuration), and this agent sends its copy and its stop through it: leave -n out of --ssh, or set StdinNull no for ${destination}`,
+      );
     if (this.running && (ended.code === 255 || ended.signal !== null))
       return new RemoteError(
         `the connection to ${destination} ended${context} (${status})${said ? `: ${said}` : ''}: run again; if it ends again, check the network and that nothing stops the agent there`,
@@ -358,6 +372,12 @@ export class RemoteSession {
     return new RemoteError(
       `the agent on ${destination} (${this.agent}) failed${context} (${status})${said ? `: ${said}` : ''}${cause ? ': run again; if it fails again, run the same sms-agent manifest there by hand to see why' : ''}${instead}`,
     );
+  }
+
+  /** What ssh and the remote said, once the session ended (at most 2 s later: the remote side's last words follow its stdout's). */
+  private async saidAtEnd(): Promise<string> {
+    await Promise.race([this.ended, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    return this.said();
   }
 
   /** What ssh and the remote said on stderr, on one line, without the agent's own prefix twice. */

@@ -202,6 +202,29 @@ describe('a target over ssh that cannot be verified: exit 2, ssh’s message and
     expect(readdirSync(noNode.tmp)).toEqual([]);
   });
 
+  it('ssh told to give the remote no stdin (-n): says so, not that ssh failed', async () => {
+    const run = await verifyOver([], `${sshd.ssh} -n`);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(`the agent on ${sshd.host} found its standard input closed`);
+    expect(run.stderr).toContain('leave -n out of --ssh, or set StdinNull no');
+  });
+
+  it('a copy that arrives short says what the remote said (its disk is full)', async () => {
+    // the remote's temporary directory on a filesystem smaller than the copy
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', sshd.tmp]);
+    try {
+      const run = await verifyOver([]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(
+        /the copy of this agent arrived short \(\d+ bytes\): .*No space left on device/,
+      );
+      expect(readdirSync(sshd.tmp)).toEqual([]);
+    } finally {
+      execFileSync('umount', [sshd.tmp]);
+    }
+  });
+
   it('--ssh and --remote-agent without a remote target are usage errors', async () => {
     const run = await runAgent(['verify', '--source', pair.src, '--target', pair.dst, '--ssh', 'ssh']);
     expect(run.code).toBe(2);
@@ -220,14 +243,14 @@ describe('which agent runs there', () => {
     const bin = join(sshd.dir, 'old-agent-bin');
     mkdirSync(bin, { recursive: true });
     // another program of that name may say more than a version
-    writeFileSync(join(bin, 'sms-agent'), '#!/bin/sh\necho 0.0.1\necho "(c) someone else"\n');
+    writeFileSync(join(bin, 'sms-agent'), '#!/bin/sh\necho "sms-agent 0.0.1"\necho "(c) someone else"\n');
     chmodSync(join(bin, 'sms-agent'), 0o755);
     const old = await startSshd({ path: `${bin}:/usr/local/bin:/usr/bin:/bin` });
     try {
       const run = await verifyOver(['--json'], old.ssh, `${old.host}:${pair.dst}`);
       expect(run.code, run.stderr).toBe(0);
       expect(run.stderr).toContain(
-        `notice: sms-agent at ${join(bin, 'sms-agent')} on ${old.host} is version 0.0.1, not`,
+        `notice: sms-agent at ${join(bin, 'sms-agent')} on ${old.host} is version "sms-agent 0.0.1", not`,
       );
       expect(run.stderr).toContain('a copy of this agent runs there instead');
       expect(run.stderr).toMatch(/made on sms-test-host by a copy of this agent in /);

@@ -143,7 +143,11 @@ describe('a target over ssh: what the operator sees', () => {
       source: pair.src,
       workers: 0,
       targetRemote: {
-        target: { destination: plain.host, path: `${pair.dst}/nope`, display: '' },
+        target: {
+          destination: plain.host,
+          path: `${pair.dst}/nope`,
+          display: `${plain.host}:${pair.dst}/nope`,
+        },
         ssh: ['ssh', '-F', plain.config],
       },
     });

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { parseRemoteTarget, shellQuote, splitCommand } from './target.js';
+import { displayAt, parseRemoteTarget, shellQuote, splitCommand } from './target.js';
 
 describe('--target on another host', () => {
   it.each([
@@ -40,8 +40,25 @@ describe('--target on another host', () => {
     ['ssh:///x', 'no host'],
     ['ssh://host/%zz', 'bad %-escape'],
     ['-oProxyCommand=x:/y', 'is not a host name'],
+    ['ssh://host/~root/data', '~user is not expanded here'],
+    ['ssh://host/~root', '~user is not expanded here'],
   ])('%s is refused: %s', (value, message) => {
     expect(() => parseRemoteTarget(value)).toThrow(message);
+  });
+
+  it.each([
+    ['host:/srv', '/srv/a', 'host:/srv/a', 'host'],
+    ['me@[::1]:/srv', '/srv/a', 'me@[::1]:/srv/a', 'me@[::1]'],
+    ['ssh://[::1]:2222/srv', '/srv/a', '[::1]:2222:/srv/a', '[::1]:2222'],
+    ['host:', 'a', 'host:a', 'host'],
+  ])('%s names %s on its host as %s (and the host as %s)', (value, path, named, host) => {
+    const target = parseRemoteTarget(value)!;
+    expect(displayAt(target, path)).toBe(named);
+    expect(displayAt(target, '')).toBe(host);
+  });
+
+  it('names a path on a target made by hand (no display of its own) by its destination', () => {
+    expect(displayAt({ destination: 'me@h', path: '/x', display: '' }, '/x/y')).toBe('me@h:/x/y');
   });
 
   it('accepts the port at both edges of its range', () => {

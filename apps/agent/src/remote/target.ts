@@ -77,6 +77,11 @@ function parseUrl(value: string): RemoteTarget {
   const authority = slash === -1 ? rest : rest.slice(0, slash);
   let path = slash === -1 ? '' : decodeURIComponentSafe(rest.slice(slash), value);
   if (path === '/~' || path.startsWith('/~/')) path = path.slice(3);
+  // git reads ssh://host/~user/… as below that user's home; neither ssh nor the remote shell expands it here
+  else if (/^\/~[^/]/.test(path))
+    throw new RemoteError(
+      `--target ${value}: ~user is not expanded here: give the directory from / (ssh://host/home/user/DIR), or below the login user's home (ssh://host/~/DIR)`,
+    );
   let hostPort = authority;
   let port: number | undefined;
   const portMatch = /^(.*?):(\d*)$/.exec(authority);
@@ -97,6 +102,19 @@ function parseUrl(value: string): RemoteTarget {
     path,
     display: `${named}${port === undefined ? '' : `:${port}`}:${path}`,
   };
+}
+
+/**
+ * `path` on the target's host, named as the target was (`user@[::1]:PATH`, the port of an
+ * `ssh://` target kept: `host:2222:PATH`); `''` gives the host alone (`user@[::1]`, `host:2222`).
+ */
+export function displayAt(target: RemoteTarget, path: string): string {
+  const { display, path: given } = target;
+  // as parseRemoteTarget makes it: the display ends with the path given, after a colon
+  const host = display.endsWith(`:${given}`)
+    ? display.slice(0, display.length - given.length - 1)
+    : target.destination;
+  return path === '' ? host : `${host}:${path}`;
 }
 
 function decodeURIComponentSafe(path: string, value: string): string {
