@@ -273,7 +273,9 @@ class SqliteThreadDriver implements Driver {
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
     this.inTransaction = true;
     try {
-      await connection.executeQuery(CompiledQuery.raw('begin'));
+      // the write lock from the start (this connection is the only writer here): a transaction that
+      // read first could not take it once another process (the CLI) had written meanwhile
+      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
     } catch (error) {
       // Kysely rolls back only a transaction that began
       this.inTransaction = false;

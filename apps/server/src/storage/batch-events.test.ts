@@ -10,6 +10,17 @@ import { Storage } from './storage.js';
 
 // sms_group_commit_batch_size counts uploads committed together: a batch whose transaction failed
 // committed nothing and is not counted (a database error is, by its operation)
+/** An upload to `taskId` whose key, hash and one directory are named by `key`. */
+const uploadTo = (taskId: string, key: string) => ({
+  taskId,
+  runId: 'run-test',
+  finishedTime: 1,
+  checkResult: 'CONSISTENT',
+  idempotencyKey: key,
+  requestHash: key,
+  results: [result(`/${key}`)],
+});
+
 describe('SQLite group commit events', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sms-test-'));
   const committed: number[] = [];
@@ -33,15 +44,7 @@ describe('SQLite group commit events', () => {
   it('counts a batch once committed, and a failed one not', async () => {
     const projectId = (await storage.accounts.createProject('p', 1)).id;
     const taskId = await storage.tasks.createTask({ projectId, name: 't', type: 'MIGRATE_FILE' }, 1);
-    const upload = (key: string) => ({
-      taskId,
-      runId: 'run-test',
-      finishedTime: 1,
-      checkResult: 'CONSISTENT',
-      idempotencyKey: key,
-      requestHash: key,
-      results: [result(`/${key}`)],
-    });
+    const upload = (key: string) => uploadTo(taskId, key);
     expect((await storage.uploads.storeUpload(upload('ok'))).kind).toBe('stored');
     expect(committed).toEqual([1]);
     // the database refuses the next upload's row (as a full disk would)
@@ -53,5 +56,43 @@ describe('SQLite group commit events', () => {
     await expect(storage.uploads.storeUpload(upload('refused'))).rejects.toBeInstanceOf(StorageError);
     expect(committed).toEqual([1]);
     expect(errors).toEqual(['store upload']);
+  });
+
+  it('waits for another process that writes meanwhile (the CLI), rather than fail on a stale read', async () => {
+    const taskId = await storage.tasks.createTask(
+      { projectId: (await storage.accounts.createProject('w', 1)).id, name: 'w', type: 'MIGRATE_FILE' },
+      1,
+    );
+    // another connection holds the write lock, and commits a write 300 ms later: a batch that read
+    // first (a deferred transaction) then found its snapshot stale (SQLITE_BUSY_SNAPSHOT: a 500)
+    const other = new Database(join(dir, 'sms.sqlite'));
+    other.exec('begin immediate');
+    other.prepare('update tasks set name = ? where id = ?').run('renamed by the CLI', taskId);
+    setTimeout(() => {
+      other.exec('commit');
+      other.close();
+    }, 300);
+    const outcome = await storage.uploads.storeUpload(uploadTo(taskId, 'while-the-cli-writes'));
+    expect(outcome.kind).toBe('stored');
+  });
+
+  it('commits the others of a batch again one by one when the database refuses one of them', async () => {
+    const taskId = await storage.tasks.createTask(
+      { projectId: (await storage.accounts.createProject('q', 1)).id, name: 'u', type: 'MIGRATE_FILE' },
+      1,
+    );
+    const upload = (key: string) => uploadTo(taskId, key);
+    committed.length = 0;
+    errors.length = 0;
+    // sent together: one batch, whose transaction the refused upload fails
+    const outcomes = await Promise.allSettled(
+      ['one', 'refused', 'two'].map((key) => storage.uploads.storeUpload(upload(key))),
+    );
+    expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value.kind : (o.reason as Error).name))).toEqual(
+      ['stored', 'StorageError', 'stored'],
+    );
+    expect(committed).toEqual([1, 1]);
+    expect(errors).toEqual(['store upload', 'store upload']);
+    expect(await storage.uploads.countUploads(taskId)).toBe(2);
   });
 });

@@ -4,7 +4,8 @@
  * batch, and each caller is answered only after that commit. SQLite has one
  * writer, whose thread waits for each fsync, so one fsync per upload would
  * cap the server at the disk's fsync rate. While a batch commits, the next
- * one gathers.
+ * one gathers. A batch that fails is committed again one item at a time, so
+ * that one item the database refuses fails alone, not the others with it.
  */
 export class GroupCommit<Item, Outcome> {
   private queue: { item: Item; resolve: (outcome: Outcome) => void; reject: (error: unknown) => void }[] = [];
@@ -30,7 +31,16 @@ export class GroupCommit<Item, Outcome> {
       const outcomes = await this.commit(batch.map((entry) => entry.item));
       for (const [i, entry] of batch.entries()) entry.resolve(outcomes[i]!);
     } catch (error) {
-      for (const entry of batch) entry.reject(error);
+      if (batch.length === 1) batch[0]!.reject(error);
+      // each alone, in order (what fails for all, a full disk, fails each again)
+      else
+        for (const entry of batch) {
+          try {
+            entry.resolve((await this.commit([entry.item]))[0]!);
+          } catch (alone) {
+            entry.reject(alone);
+          }
+        }
     } finally {
       this.scheduled = this.queue.length > 0;
       if (this.scheduled) setImmediate(() => void this.flush());

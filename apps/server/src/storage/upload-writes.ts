@@ -159,7 +159,10 @@ export class UploadWrites {
    * rolls the whole batch back and throws.
    */
   storeBatch(uploads: readonly NewUpload[]): UploadOutcome[] {
-    this.sqlite.prepare('begin').run([]);
+    // the write lock from the start: a deferred transaction that read first could not take it if
+    // another process (the CLI: sms-server user add) wrote meanwhile (SQLITE_BUSY_SNAPSHOT, which
+    // no busy timeout waits out); taken here, it waits for that writer as the busy timeout allows
+    this.sqlite.prepare('begin immediate').run([]);
     try {
       const outcomes = uploads.map((upload) => this.store(upload));
       this.sqlite.prepare('commit').run([]);
