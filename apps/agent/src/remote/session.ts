@@ -421,6 +421,9 @@ function sendsJavaScript(): boolean {
 }
 
 function sshHint(said: string, destination: string): string {
+  // ssh's own files on this machine, before it connects (their "Permission denied" is no login's)
+  if (/Can't open user config file|Bad owner or permissions on/i.test(said))
+    return "ssh cannot use its configuration file on this machine (ssh -F FILE, else ~/.ssh/config): check that it exists, is this user's and is not writable by others (chmod 600)";
   if (/Connection refused/i.test(said))
     return 'nothing answers ssh there: check the host and the port (ssh://host:PORT/path, or --ssh "ssh -p PORT")';
   if (/Could not resolve hostname|Name or service not known/i.test(said))

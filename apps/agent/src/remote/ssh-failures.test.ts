@@ -133,6 +133,14 @@ describe('a target over ssh that cannot be verified: exit 2, ssh’s message and
     expect(run.stderr).not.toContain('Event not found');
   });
 
+  it("ssh's configuration file cannot be used here: said, not taken for a failed login", async () => {
+    const run = await verifyOver([], `ssh -F ${join(sshd.dir, 'no-such-config')}`);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("Can't open user config file");
+    expect(run.stderr).toContain('ssh cannot use its configuration file on this machine');
+    expect(run.stderr).not.toContain('authentication failed');
+  });
+
   it('the ssh command does not exist', async () => {
     const run = await verifyOver([], '/nonexistent/ssh');
     expect(run.code).toBe(2);
