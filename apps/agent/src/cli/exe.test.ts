@@ -212,7 +212,7 @@ describe('the single executable (for hosts without Node)', () => {
         const short = run(overSsh(pair, sshd).map((arg) => (arg.startsWith('/usr/bin/ssh ') ? cut : arg)));
         expect(short.status, short.stderr).toBe(2);
         expect(short.stderr).toMatch(
-          /the copy of this agent arrived short \(\d+ bytes\): the connection was cut while it was sent, or the disk there is full .*: run again/,
+          /the copy of this agent arrived short \(\d+ bytes\)(: .*)?: the connection was cut while it was sent, or the disk there is full .*: run again/,
         );
         expect(readdirSync(sshd.tmp)).toEqual([]);
       });
@@ -251,6 +251,22 @@ describe('the single executable (for hosts without Node)', () => {
             expect(refused.stdout).toBe('');
             expect(readdirSync(sshd.tmp)).toEqual([]);
             expect(readdirSync(home)).toEqual([]);
+            // a host with Node.js, to which the executable was told to send itself: that setting is the way out
+            const withNode = await startSshd({ home });
+            try {
+              execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=10m,noexec', 'tmpfs', withNode.tmp]);
+              try {
+                const forced = run(overSsh(pair, withNode), { SMS_AGENT_REMOTE_COPY: 'executable' });
+                expect(forced.status, forced.stderr).toBe(2);
+                expect(forced.stderr).toMatch(
+                  /mounted noexec\), so this executable cannot run there: leave SMS_AGENT_REMOTE_COPY=executable unset \(its Node\.js v\d+[.\d]* then runs this agent's JavaScript\)/,
+                );
+              } finally {
+                execFileSync('umount', [withNode.tmp]);
+              }
+            } finally {
+              await withNode.stop();
+            }
             expect(Date.now() - started).toBeLessThan(20_000);
             // a home where programs may run but nothing can be written (no inode left): not noexec
             execFileSync('mount', ['-o', 'remount,exec,nr_inodes=2', home]);

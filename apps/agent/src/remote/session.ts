@@ -199,7 +199,11 @@ export class RemoteSession {
       }
       if (status === 'noexec')
         throw new RemoteError(
-          `${display}: programs cannot be run from the temporary directory ($TMPDIR, else /tmp) nor from the home ${detail} there (mounted noexec), so this executable cannot run there: install Node.js 20.19 or newer there (this agent then sends its JavaScript), or set TMPDIR there to a directory programs may run from, or install sms-agent there and give --remote-agent PATH`,
+          `${display}: programs cannot be run from the temporary directory ($TMPDIR, else /tmp) nor from the home ${detail} there (mounted noexec), so this executable cannot run there: ${
+            nodeRunsBundle(this.remoteNode)
+              ? `leave ${REMOTE_COPY} unset (its Node.js ${this.remoteNode} then runs this agent's JavaScript)`
+              : 'install Node.js 20.19 or newer there (this agent then sends its JavaScript)'
+          }, or set TMPDIR there to a directory programs may run from, or install sms-agent there and give --remote-agent PATH`,
         );
       if (status === 'no-temp') {
         const said = await this.saidAtEnd();
@@ -232,6 +236,7 @@ export class RemoteSession {
         .map(([key, ...value]) => [key!, value.join('=')]),
     ) as Record<string, string | undefined>;
     const { os: system = '', arch: machine = '', node = '', libc = '' } = facts;
+    this.remoteNode = node;
     const { copy } = this.options;
     const where = this.options.target.destination;
     const refuse = (why: string): never => {
@@ -288,6 +293,9 @@ export class RemoteSession {
     payload.once('close', sent);
     payload.pipe(stdin, { end: false });
   }
+
+  /** The remote host's Node.js version (`node --version`), as it said before a copy was sent; '' for none. */
+  private remoteNode = '';
 
   /** What of this agent was sent, when not the file it runs from (said in `agent`). */
   private sent = '';
