@@ -130,6 +130,11 @@ describe('damaged manifests are clear errors (exit 2), never a wrong count', () 
     ],
     ['not a manifest at all', () => '{"hello":"world"}\n', 'is not an sms-agent manifest'],
     [
+      'a last line that is not a record (words of another program), not a cut one',
+      (t: string) => `${t.split('\n').slice(0, -2).join('\n')}\nsomething went wrong\n`,
+      'is not JSON: the manifest is damaged',
+    ],
+    [
       'a record of the wrong shape',
       (t: string) => t.replace('"k":"f"', '"k":"?"'),
       'is not a directory record',

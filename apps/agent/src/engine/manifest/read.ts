@@ -131,9 +131,10 @@ export class ManifestReader {
     try {
       return JSON.parse(next.value);
     } catch {
-      // a last line cut in the middle: the manifest was cut short, not damaged
+      // a last line cut in the middle: the manifest was cut short, not damaged (every record is an
+      // object: a last line that is not one is something else, such as a remote program's words)
       const after = await this.lines.next().catch(() => ({ done: false }));
-      if (after.done)
+      if (after.done && next.value.startsWith('{'))
         throw new ManifestError(
           `${this.file} ends at line ${this.lineNumber} in the middle of a line, without its end record: it was cut short; make it again`,
         );
