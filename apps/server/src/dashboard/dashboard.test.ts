@@ -260,6 +260,27 @@ describe('dashboard: signing in and out', () => {
     expect(html).toContain('href="/docs"');
     expect(html).toContain('href="/openapi.json"');
   });
+
+  it('answers a method a dashboard path does not take, or a path with no page, with a page (405 with Allow, 404), never JSON', async () => {
+    const id = await t.createTask(t.adminToken, 'methods');
+    for (const [method, path, status, allow] of [
+      ['POST', '/ui/tasks', 405, 'GET'],
+      ['DELETE', `/ui/tasks/${id}`, 405, 'GET'],
+      ['PUT', '/ui/access-keys', 405, 'GET, POST'],
+      ['POST', '/ui/nothing', 404, null],
+    ] as const) {
+      const res = await t.request(path, { method });
+      expect([method, path, res.status, res.headers.get('allow')]).toEqual([method, path, status, allow]);
+      expect(res.headers.get('content-type')).toContain('text/html');
+      const text = textOf(await res.text());
+      expect(text).toContain(
+        status === 405 ? `${method} is not allowed on ${path}; it takes` : `There is no page at ${path}.`,
+      );
+    }
+    // the API's own paths still answer JSON
+    const api = await t.request('/v3/tasks', { method: 'PUT' });
+    expect([api.status, api.headers.get('content-type')]).toEqual([405, 'application/json']);
+  });
 });
 
 describe('dashboard: the task list', () => {

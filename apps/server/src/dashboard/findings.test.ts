@@ -126,6 +126,30 @@ describe('dashboard: findings', () => {
     expect([...missing.matchAll(/<tr data-category=/g)]).toHaveLength(1);
   });
 
+  it('suggests the re-sync command with the directory quoted for a shell (blanks, $(…), quotes)', async () => {
+    const id = await t.createTask(t.adminToken, 'quoting');
+    const runId = randomUUID();
+    const dir = "/srv/my data $(touch /tmp/pwned) it's";
+    await t.upload(
+      id,
+      { consistency_result: [result(dir, { num_total_files: 2, ...clean, num_different_files: 1 })] },
+      { 'x-sms-run-id': runId },
+    );
+    const line = { dir_check: dir, category: 'different', path: 'a', reason: 'size differs' };
+    expect((await t.uploadFindings(id, runId, [line])).status).toBe(200);
+    const html = await (
+      await (await signedIn()).get(`/ui/tasks/${id}/findings?dir_check=${encodeURIComponent(dir)}`)
+    ).text();
+    expect(textOf(html)).toContain(
+      `rsync -a --files-from=LIST '/srv/my data $(touch /tmp/pwned) it'\\''s/' TARGET/`,
+    );
+    // a plain path stays as it is
+    const plain = await (
+      await (await signedIn()).get(`/ui/tasks/${(await taskWithFindings()).id}/findings?dir_check=%2Fdata`)
+    ).text();
+    expect(textOf(plain)).toContain('rsync -a --files-from=LIST /data/ TARGET/');
+  });
+
   it('downloads the CSV and the re-sync lists with the session, and refuses them to a role that may not read', async () => {
     const { id } = await taskWithFindings();
     const browser = await signedIn();

@@ -37,3 +37,12 @@ export const PARTS = [
   { key: 'extra', label: 'Extra at target' },
 ] as const;
 export type PartKey = (typeof PARTS)[number]['key'];
+
+/**
+ * One word for a POSIX shell, for a command the page suggests: as it is when it holds nothing a
+ * shell reads specially, else in single quotes (each `'` as `'\''`), so that a pasted command
+ * takes a path with blanks, `$(…)` or quotes as that path and runs nothing of it.
+ */
+export function shellWord(text: string): string {
+  return /^[A-Za-z0-9_./@%+=:,-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
+}

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  Actions,
   AuthTokenRequestSchema,
   ErrorCodes,
   formatIssues,
@@ -265,6 +266,38 @@ export function registerDashboard(app: Hono<AppEnv>): void {
   );
 }
 
+/**
+ * A dashboard path asked for with a method it does not take (405, with `Allow`), or one with no
+ * page at all: a page, as every answer on a dashboard path is, never JSON.
+ */
+export async function dashboardNoRoute(c: Context<AppEnv>, allowed: string[]): Promise<Response> {
+  const session = await currentSession(c).catch(() => undefined);
+  const path = c.req.path.slice(0, 200);
+  if (allowed.length === 0)
+    return render(
+      c,
+      <MessagePage title="Page not found" message={`There is no page at ${path}.`} session={session} />,
+      404,
+    );
+  c.header('Allow', allowed.join(', '));
+  return render(
+    c,
+    <MessagePage
+      title="Request refused"
+      message={`${c.req.method} is not allowed on ${path}; it takes ${allowed.join(' or ')}.`}
+      session={session}
+    />,
+    405,
+  );
+}
+
+/** What a user refused for their role can do: read actions want the viewer role, the others an admin. */
+function roleAdvice(action: string, role: string): string {
+  return action === Actions.getConsistencyCheckResult
+    ? `Your role ${role} cannot read results; ask an admin of the project for the viewer role.`
+    : `Your role ${role} may not do this; ask an admin of the project to do it, or for the admin role.`;
+}
+
 /** An error on a dashboard path, as a page: the same statuses as the API, in words. */
 export async function dashboardErrorPage(c: Context<AppEnv>, error: unknown): Promise<Response> {
   logFailure(c, error);
@@ -281,7 +314,7 @@ export async function dashboardErrorPage(c: Context<AppEnv>, error: unknown): Pr
             : 'Request refused';
     const message =
       error instanceof PermissionDeniedError
-        ? `${permissionDeniedSentence(error.action, error.resource)} Your role ${c.get('principal')?.role ?? ''} cannot read results; ask an admin of the project for the viewer role.`
+        ? `${permissionDeniedSentence(error.action, error.resource)} ${roleAdvice(error.action, c.get('principal')?.role ?? '')}`
         : error.message;
     return render(
       c,

@@ -70,6 +70,7 @@ export function registerVerificationForms(app: Hono<AppEnv>): void {
     if (!session) return toSignIn(c, getCookie(c, SESSION_COOKIE) !== undefined);
     const taskId = taskIdOfPage(c);
     if (!sameToken(session.csrfToken, form.csrf)) return formRefused(c, session, 'the task page');
+    await c.get('deps').dashboard.projectTask(session.principal, taskId);
     const current = await c.get('deps').configurations.get(session.principal, taskId);
     const set = new Map(current.configurations.map((e) => [e.config_key, e.config_value]));
     // Only the keys changed on the page are written: a page opened before another admin (or
@@ -116,6 +117,7 @@ export function registerVerificationForms(app: Hono<AppEnv>): void {
     if (!session) return toSignIn(c, getCookie(c, SESSION_COOKIE) !== undefined);
     const taskId = taskIdOfPage(c);
     if (!sameToken(session.csrfToken, form.csrf)) return formRefused(c, session, 'the task page');
+    await c.get('deps').dashboard.projectTask(session.principal, taskId);
     const { created } = await c.get('deps').verifications.request(session.principal, taskId);
     return c.redirect(
       `/ui/tasks/${encodeURIComponent(taskId)}?done=${created ? 'requested' : 'open'}#verification`,

@@ -170,5 +170,23 @@ describe('dashboard: verification on the task page', () => {
     expect(html).not.toContain('Save the configuration');
     const denied = await browser.post(`/ui/tasks/${id}/verify-now`, { csrf: browser.formToken() });
     expect(denied.status).toBe(403);
+    // a write refused for the role: who can do it, not that the role cannot read results
+    expect(textOf(await denied.text())).toContain(
+      'Your role viewer may not do this; ask an admin of the project to do it, or for the admin role.',
+    );
+  });
+
+  it("answers an admin of another project's forms on this project's task as a task not found (404), as its pages", async () => {
+    const id = await t.createTask(t.adminToken, 'web-04');
+    await t.userWithToken('other-admin', 'admin', 'other');
+    const browser = await signedIn('other-admin', 'other-admin-password');
+    await browser.get('/ui/tasks'); // a page of its own, whose forms carry the session's form token
+    for (const form of ['verify-now', 'configuration']) {
+      const res = await browser.post(`/ui/tasks/${id}/${form}`, { csrf: browser.formToken() });
+      expect([form, res.status]).toEqual([form, 404]);
+      expect(textOf(await res.text())).toContain('Not found');
+    }
+    expect((await browser.get(`/ui/tasks/${id}`)).status).toBe(404);
+    expect(await storedConfiguration(id)).toEqual([]);
   });
 });

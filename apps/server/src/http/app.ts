@@ -1,7 +1,12 @@
 import { ErrorCodes } from '@sms/domain';
 import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
-import { dashboardErrorPage, isDashboardPath, registerDashboard } from '../dashboard/routes.js';
+import {
+  dashboardErrorPage,
+  dashboardNoRoute,
+  isDashboardPath,
+  registerDashboard,
+} from '../dashboard/routes.js';
 import type { AppDeps, AppEnv } from './context.js';
 import { errorResponse } from './error-response.js';
 import { measureRequests } from './middleware/metrics.js';
@@ -83,11 +88,13 @@ export function createApp(deps: AppDeps, options: { version?: string } = {}): Ho
   registerVerification(app);
   registerDashboard(app);
 
+  // the dashboard's page for any other GET under /ui (404) is no route a method could be allowed on
   const routes = app.routes
-    .filter((r) => r.method !== 'ALL')
+    .filter((r) => r.method !== 'ALL' && r.path !== '/ui/*')
     .map((r) => ({ method: r.method, matches: routeMatcher(r.path) }));
   app.notFound((c) => {
     const allowed = [...new Set(routes.filter((r) => r.matches.test(c.req.path)).map((r) => r.method))];
+    if (isDashboardPath(c.req.path)) return dashboardNoRoute(c, allowed);
     if (allowed.length > 0) {
       c.header('Allow', allowed.join(', '));
       return c.json(

@@ -155,10 +155,18 @@ export class DashboardService {
 
   /** A task whose results the principal may read: 404 when it is not in the principal's project, 403 when its results may not be read. */
   async readableTask(principal: Principal, taskId: string): Promise<Task> {
-    // Another project's task is not found here: the page does not confirm that an ID exists elsewhere.
+    const task = await this.projectTask(principal, taskId);
+    this.auth.authorizeTask(principal, Actions.getConsistencyCheckResult, task);
+    return task;
+  }
+
+  /**
+   * The task, if it is of the principal's project. Another project's task is not found here (for
+   * any role, a page or a form): the dashboard does not confirm that an ID exists elsewhere.
+   */
+  async projectTask(principal: Principal, taskId: string): Promise<Task> {
     const task = await this.tasks.getTask(taskId);
     if (!task || task.project_id !== principal.projectId) throw new NotFoundError('task', taskId);
-    this.auth.authorizeTask(principal, Actions.getConsistencyCheckResult, task);
     return task;
   }
 }

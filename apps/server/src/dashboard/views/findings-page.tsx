@@ -1,7 +1,7 @@
 import { FINDING_CATEGORIES, type FindingCategory, type FindingsPage, type Task } from '@sms/domain';
 import type { FC } from 'hono/jsx';
 import type { Session } from '../../services/auth-service.js';
-import { formatAgo, formatCount, formatTime } from '../format.js';
+import { formatAgo, formatCount, formatTime, shellWord } from '../format.js';
 import { Layout, Notice } from './layout.js';
 import { shortRun } from './parts.js';
 
@@ -110,8 +110,8 @@ export const FindingsPageView: FC<{ view: FindingsPageView; session: Session; no
           </p>
           <p class="muted">
             The re-sync list holds the different and missing paths, relative to this directory: copy them
-            again with <code>rsync -a --files-from=LIST {dirCheck || '.'}/ TARGET/</code> (with the
-            NUL-separated list, add <code>--from0</code>; it also holds names with a newline).
+            again with <code>rsync -a --files-from=LIST {shellWord(`${dirCheck || '.'}/`)} TARGET/</code>{' '}
+            (with the NUL-separated list, add <code>--from0</code>; it also holds names with a newline).
           </p>
           {page.findings.length === 0 ? (
             <p>{categories ? 'No findings of this category.' : 'No findings.'}</p>
@@ -131,7 +131,7 @@ export const FindingsPageView: FC<{ view: FindingsPageView; session: Session; no
                       <td>
                         <code>{f.path}</code>
                         {f.path_base64 ? (
-                          <span class="muted"> (not UTF-8; shown with replacement characters)</span>
+                          <span class="muted"> (not UTF-8: the bytes that are not are shown as \xNN)</span>
                         ) : null}
                       </td>
                       <td>{CATEGORY_LABEL[f.category]}</td>

@@ -222,7 +222,7 @@ export const TaskListPage: FC<{
             label="Pages"
             page={view.page}
             pages={view.pages}
-            total={`${formatCount(view.count)} tasks`}
+            total={`${formatCount(view.count)} ${view.count === 1 ? 'task' : 'tasks'}`}
             href={(page) => listHref(query, { page })}
           />
         </>
