@@ -135,11 +135,12 @@ export class FindingService extends FindingPages {
           intake = await this.intake(taskId, runId, dirCheck, line);
           directories.set(dirCheck, intake);
         }
-        if (!intake.current) continue;
         if (isTruncationMarker(value)) {
-          truncated.add(dirCheck);
+          if (intake.current) truncated.add(dirCheck);
           continue;
         }
+        // counted also when a newer run replaced the directory and its lines are dropped: each
+        // line is read and checked all the same, so the limit bounds that work too
         intake.added++;
         if (intake.before + intake.added > FindingLimits.perDirectoryPerRun) {
           throw new SmsError(
@@ -147,6 +148,7 @@ export class FindingService extends FindingPages {
             `line ${line}: ${tooMany(dirCheck, runId)}; send {"dir_check":…,"truncated":true} instead of the rest.`,
           );
         }
+        if (!intake.current) continue;
         rows.push({
           dir_check: dirCheck,
           category: value.category,

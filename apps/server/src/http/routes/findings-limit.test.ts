@@ -64,3 +64,62 @@ describe.each(['sqlite', 'postgres'] as const)('the per-directory limit of findi
     expect(await t.storage.findings.rowCount(taskId)).toBe(FindingLimits.perDirectoryPerRun);
   });
 });
+
+/** `bytes` of `text` repeated, as one gzip stream (never held whole). */
+function gzipRepeated(text: string, bytes: number): ReadableStream<Uint8Array> {
+  function* chunks() {
+    const chunk = text.repeat(Math.ceil(65_536 / text.length));
+    for (let sent = 0; sent < bytes; sent += chunk.length) yield chunk;
+  }
+  return Readable.toWeb(Readable.from(chunks()).pipe(createGzip({ level: 9 }))) as ReadableStream<Uint8Array>;
+}
+
+describe('a findings upload that would cost the server far more than it sends', () => {
+  let app: TestApp;
+  let taskId: string;
+  let runId: string;
+  beforeAll(async () => {
+    app = await createTestApp();
+    taskId = await app.createTask();
+    runId = randomUUID();
+    const counts = await app.upload(
+      taskId,
+      {
+        consistency_result: [
+          result('/d', { num_total_files: 10, num_different_files: 0, num_target_miss_files: 1 }),
+        ],
+      },
+      { 'x-sms-run-id': runId },
+    );
+    expect(counts.status).toBe(200);
+  });
+  afterAll(() => app.close());
+
+  const send = (body: ReadableStream<Uint8Array> | string, gzip = true) =>
+    app.uploadFindings(taskId, runId, body, gzip ? { 'content-encoding': 'gzip' } : {}, app.adminToken);
+  const messageOf = async (res: Response) => v.parse(ErrorResponseSchema, await res.json()).error_msg;
+
+  it('takes 1000 empty lines and refuses the 1001st (a gzip of 200 MiB of newlines is some 200 KB)', async () => {
+    const line = '{"dir_check":"/d","category":"missing","path":"a","reason":"not at the target"}\n';
+    expect((await send(`${'\n'.repeat(1000)}${line}`, false)).status).toBe(200);
+    const res = await send(gzipRepeated('\n', 200 * 1024 * 1024));
+    expect(res.status).toBe(400);
+    expect(await messageOf(res)).toBe(
+      'line 1001: more than 1000 empty lines; one finding a line, and no empty ones',
+    );
+  });
+
+  it('refuses a gzip body that grows more than 100 times (one line repeated), past its first 16 MiB', async () => {
+    const line = '{"dir_check":"/d","category":"missing","path":"same/path","reason":"not at the target"}\n';
+    const res = await send(gzipRepeated(line, 64 * 1024 * 1024));
+    expect(res.status).toBe(400);
+    expect(await messageOf(res)).toMatch(
+      /^the gzip body grows more than 100 times when unzipped \(\d+ bytes to more than \d+\): findings do not compress that much/,
+    );
+    // nothing of it was stored
+    const listed = await app.request(`/v3/tasks/${taskId}/consistency-result/files?limit=1000`, {
+      headers: { 'x-auth-token': app.adminToken },
+    });
+    expect(((await listed.json()) as { findings: unknown[] }).findings).toHaveLength(1);
+  });
+});
