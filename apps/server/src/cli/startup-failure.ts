@@ -1,22 +1,5 @@
 import { sqliteFile } from '../db/connect.js';
-import { CLIENT_ADVICE } from '../storage/handle.js';
-
-/** The errors in `error`'s chain of causes, outermost first (at most 5). */
-function chain(error: unknown): unknown[] {
-  const errors: unknown[] = [];
-  for (let e = error; e !== undefined && errors.length < 5; e = (e as { cause?: unknown })?.cause)
-    errors.push(e);
-  return errors;
-}
-
-const UNREACHABLE = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
+import { CLIENT_ADVICE, causes, UNREACHABLE } from '../storage/handle.js';
 
 /** Where DATABASE_URL points, without its password. */
 function postgresAt(url: string): string {
@@ -35,7 +18,7 @@ function postgresAt(url: string): string {
  * what to do.
  */
 export function startupFailure(error: unknown, env: NodeJS.ProcessEnv): string {
-  const errors = chain(error);
+  const errors = causes(error);
   // a storage failure's advice is for a client of the API, not for the one who starts the server
   const message = (error instanceof Error ? error.message : String(error)).replace(CLIENT_ADVICE, '');
   const lines = [`sms-server: ${message}`];

@@ -53,7 +53,7 @@ const SQLITE_REASONS: Record<string, string> = {
 };
 
 /** Node's own error codes of a connection that could not be made or was cut. */
-const UNREACHABLE = new Set([
+export const UNREACHABLE = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'ENOTFOUND',
@@ -70,15 +70,19 @@ const UNREACHABLE = new Set([
  */
 export function failureKind(error: unknown): string {
   // the driver's error, or one that wraps it (a failed migration)
-  for (
-    let e = error, depth = 0;
-    e !== undefined && depth < 5;
-    e = (e as { cause?: unknown })?.cause, depth++
-  ) {
+  for (const e of causes(error)) {
     const kind = kindOf(e);
     if (kind !== undefined) return kind;
   }
   return 'the database failed';
+}
+
+/** `error` and the errors in its chain of causes, outermost first (at most 5). */
+export function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let e = error; e !== undefined && chain.length < 5; e = (e as { cause?: unknown })?.cause)
+    chain.push(e);
+  return chain;
 }
 
 function kindOf(error: unknown): string | undefined {
