@@ -111,6 +111,14 @@ describe('validation before sending', () => {
 
   it('refuses bad options at construction', () => {
     expect(() => new SmsClient({ endpoint: 'not a url' })).toThrow(SmsValidationError);
+    // a host and port without a scheme parse as a URL of scheme "localhost:"
+    for (const endpoint of ['localhost:8080', 'sms.example.com:443/x', 'ftp://h/'])
+      expect(() => new SmsClient({ endpoint })).toThrow(
+        `invalid options: endpoint ${JSON.stringify(endpoint)} is not an http:// or https:// URL (give http://HOST:PORT)`,
+      );
+    expect(new SmsClient({ endpoint: 'https://sms.example.com:8443/' }).endpoint).toBe(
+      'https://sms.example.com:8443',
+    );
     expect(() => new SmsClient({ endpoint: ENDPOINT, token: 't', credentials: ADMIN })).toThrow(
       'give token or credentials, not both',
     );

@@ -321,6 +321,13 @@ export class SmsClient {
         [],
       );
     }
+    // `localhost:8080` parses as a URL of scheme `localhost:`: said here, not at the first request
+    if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:') {
+      throw new SmsValidationError(
+        `invalid options: endpoint ${JSON.stringify(options.endpoint)} is not an http:// or https:// URL (give http://HOST:PORT)`,
+        [],
+      );
+    }
     if (options.token !== undefined && options.credentials !== undefined) {
       throw new SmsValidationError('invalid options: give token or credentials, not both', []);
     }

@@ -390,6 +390,18 @@ describe('sms-agent upload with a bad result file', () => {
     expect(run.stderr).toContain(message);
   });
 
+  it('exits 2 at start for an endpoint without http:// or https:// (a host:port parses as a URL of scheme host:)', async () => {
+    const p = pair({}, {});
+    const run = await runAgent(['verify', '--source', p.src, '--target', p.dst, '--upload', '--task', 't1'], {
+      SMS_ENDPOINT: 'localhost:1',
+      SMS_TOKEN: 't',
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(
+      'endpoint "localhost:1" is not an http:// or https:// URL (give http://HOST:PORT)',
+    );
+  });
+
   it('exits 2 when no server or credentials are configured', async () => {
     const p = pair({}, {});
     const file = join(p.dir, 'result.json');

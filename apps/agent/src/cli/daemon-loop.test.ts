@@ -56,6 +56,7 @@ function daemonWith(
     backoff?: () => Backoff;
     unreachableRetryMs?: number;
     leaseSeconds?: number;
+    once?: boolean;
   } = {},
 ) {
   const stop = new AbortController();
@@ -95,6 +96,28 @@ function daemonWith(
   });
   return { stop, calls, log, running, spool };
 }
+
+describe('daemon --once (for cron)', () => {
+  it('exits after one poll that found nothing pending, and after a poll that failed, without a stop', async () => {
+    const idle = daemonWith({}, [], newSpool(), { once: true });
+    expect(await idle.running).toBe('done');
+    expect(idle.calls.pollConsistencyChecks).toBe(1);
+    expect(idle.log.at(-1)).toBe('no verification request was pending; --once: exiting');
+    const away = daemonWith(
+      {
+        async pollConsistencyChecks() {
+          throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
+        },
+      },
+      [],
+      newSpool(),
+      { once: true },
+    );
+    expect(await away.running).toBe('unreachable');
+    expect(away.calls.pollConsistencyChecks).toBe(1);
+    expect(away.log.at(-1)).toMatch(/^poll failed: .*ECONNREFUSED.*; --once: no request taken$/);
+  });
+});
 
 describe('the daemon against a server that errs', () => {
   it('backs off when claims fail, longer each time, instead of polling and claiming again at once', async () => {

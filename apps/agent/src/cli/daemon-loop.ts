@@ -88,9 +88,11 @@ async function pause(ms: number, signal: AbortSignal): Promise<void> {
  * one at a time with a lease (renewed every third of it), runs it as `run`
  * would, and finishes it `done` with the run's verdict or `failed` with its
  * error. Network errors and a server that is away are waited out with
- * backoff; it returns only when `stop` fires (or after one request with `once`).
+ * backoff; it returns only when `stop` fires. With `once` it polls once (waiting as a poll does),
+ * runs the request it takes if any, and returns: `unreachable` when that poll failed (a cron job
+ * must not wait for the server for ever), else `done`.
  */
-export async function runDaemon(options: DaemonOptions): Promise<void> {
+export async function runDaemon(options: DaemonOptions): Promise<'done' | 'unreachable'> {
   const { client } = options.context;
   const { stop, log } = options;
   const newBackoff = options.backoff ?? (() => new Backoff());
@@ -123,6 +125,10 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
         );
         continue;
       }
+      if (options.once) {
+        log(`poll failed: ${describeError(error)}; --once: no request taken`);
+        return 'unreachable';
+      }
       const delay = backoff.next();
       log(`poll failed: ${describeError(error)}; retrying in ${inSeconds(delay)}`);
       await pause(delay, stop);
@@ -143,9 +149,15 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     if (taken && options.once) break;
     // a claim that failed (the server erring, or unreachable since the poll) would fail again at
     // once: the poll answers the same pending request without waiting
-    if (!taken && failed && !stop.aborted) await pause(claimBackoff.next(), stop);
+    if (!taken && failed && !stop.aborted && !options.once) await pause(claimBackoff.next(), stop);
     if (!taken && !stop.aborted) await flushIdle(options, lastFlush);
+    // once: the poll waited for a request and none came (or another daemon took it)
+    if (options.once) {
+      log(`no verification request ${failed ? 'could be taken' : 'was pending'}; --once: exiting`);
+      break;
+    }
   }
+  return 'done';
 }
 
 /** How long the spool may hold uploads while the daemon waits for requests before it tries them again. */

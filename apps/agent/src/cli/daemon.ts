@@ -1,7 +1,15 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { positiveInteger, SIGNAL_EXIT, say, UsageError, uploadContext, uploadOptions } from './shared.js';
+import {
+  EXIT,
+  positiveInteger,
+  SIGNAL_EXIT,
+  say,
+  UsageError,
+  uploadContext,
+  uploadOptions,
+} from './shared.js';
 
 function leaseSeconds(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 10 || Number(value) > 3600)
@@ -50,7 +58,10 @@ export function registerDaemon(program: Command): void {
         '--name <name>',
         "the agent's name, sent with polls and claims: a task's CONSISTENCY_AGENT names it (default: the host name)",
       )
-      .option('--once', 'take at most one request, then exit')
+      .option(
+        '--once',
+        'poll once (waiting as a poll does, 30 s), run the request taken if any, then exit: 0, or 3 when the server could not be reached (for cron)',
+      )
       .option(
         '--workers <n>',
         'threads that read and compare in each run (as verify --workers)',
@@ -68,8 +79,9 @@ export function registerDaemon(program: Command): void {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    let ended: Awaited<ReturnType<typeof runDaemon>>;
     try {
-      await runDaemon({
+      ended = await runDaemon({
         context,
         name,
         leaseSeconds: flags.lease,
@@ -83,6 +95,7 @@ export function registerDaemon(program: Command): void {
       process.off('SIGINT', onSignal);
     }
     say('sms-agent daemon: stopped');
-    process.exitCode = 0;
+    // --once whose poll could not reach the server: as an upload kept for later, 3
+    process.exitCode = ended === 'unreachable' ? EXIT.spooled : EXIT.consistent;
   });
 }
