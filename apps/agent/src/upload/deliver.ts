@@ -279,7 +279,11 @@ export async function uploadResults(
   return deliverAll(client, spool, spoolResults(spool, taskId, results, runId));
 }
 
-/** Writes results to the spool in uploads of at most 30, of one run when `runId` is given. */
+/**
+ * Writes results to the spool in uploads of at most 30, of one run when `runId` is given: all of
+ * them or none (one that cannot be written, a full disk say, takes those written before it away,
+ * or a later flush would deliver part of a run that was said to be uploaded in nothing).
+ */
 export function spoolResults(
   spool: Spool,
   taskId: string,
@@ -290,7 +294,14 @@ export function spoolResults(
   for (let i = 0; i < results.length; i += Limits.resultsPerUploadMax)
     chunks.push(results.slice(i, i + Limits.resultsPerUploadMax));
   if (chunks.length === 0) chunks.push([]);
-  return chunks.map((chunk) => spool.add(taskId, chunk, runId));
+  const written: { file: string; entry: SpoolEntry }[] = [];
+  try {
+    for (const chunk of chunks) written.push(spool.add(taskId, chunk, runId));
+  } catch (error) {
+    for (const { file } of written) spool.remove(file);
+    throw error;
+  }
+  return written;
 }
 
 /**

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { spoolResults } from './deliver.js';
 import { linesFileOf, Spool } from './spool.js';
 
 /** A 64 KiB tmpfs under the spool: mounting needs root, which CI and this machine have. */
@@ -42,6 +43,21 @@ describe('the spool on a full disk', () => {
     const added = spool.add('task-0001', upload);
     expect(spool.list().entries.map((e) => e.file)).toEqual([added.file]);
     expect(readdirSync(spool.dir)).toHaveLength(1);
+    spool.remove(added.file);
+  });
+
+  it('keeps none of a run of more than 30 directories when one of its uploads does not fit (all or none)', () => {
+    const spool = new Spool(join(mountPoint, 'spool'));
+    const filler = join(mountPoint, 'filler');
+    // room for the first upload (30 long directories, about 31 KB), not for the second (5 more)
+    writeFileSync(filler, Buffer.alloc(28 * 1024));
+    const run = Array.from({ length: 35 }, (_, i) => result(i));
+    expect(() => spoolResults(spool, 'task-0001', run, 'run-1')).toThrow(/ENOSPC/);
+    expect(readdirSync(spool.dir)).toEqual([]);
+    rmSync(filler);
+    expect(
+      spoolResults(spool, 'task-0001', run, 'run-1').map((u) => u.entry.consistency_result.length),
+    ).toEqual([30, 5]);
   });
 });
 
