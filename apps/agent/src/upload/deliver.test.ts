@@ -274,7 +274,7 @@ describe('the order uploads are stored in', () => {
   });
 
   describe('a findings upload whose key the server is still storing (503 SMS.2010)', () => {
-    type Answer = 'storing' | 'other 5xx' | 'network';
+    type Answer = 'storing' | 'other 5xx' | 'network' | 'too many';
     /**
      * A server that answers findings calls as `answers` says, in turn (`storing`: 503 SMS.2010 with
      * Retry-After `retryAfterMs`), then takes the upload; `slowFirstMs`: the first call takes that long.
@@ -288,6 +288,15 @@ describe('the order uploads are stored in', () => {
           const answer = answers[calls.length - 1];
           if (answer === 'network')
             throw new SmsNetworkError('fetch failed: other side closed', { cause: undefined });
+          if (answer === 'too many')
+            throw new SmsApiError({
+              status: 429,
+              errorCode: 'SMS.9005',
+              errorMsg: 'too many requests',
+              requestId: undefined,
+              body: {},
+              retryAfterMs,
+            });
           if (answer !== undefined)
             throw new SmsApiError({
               status: 503,
@@ -337,6 +346,15 @@ describe('the order uploads are stored in', () => {
       // the lost one, then at 0, 0.5 and 1 s from the first 503: the next would be past the 1.2 s given
       expect(busy.calls).toHaveLength(4);
       expect(spool.list().entries.map((e) => e.file)).toContain(file);
+    });
+
+    it('is sent again after a 429, as late as its Retry-After asks, and delivered', async () => {
+      const { spool, file, entry } = spooledFindings();
+      const limited = server(['too many'], 700);
+      const outcome = await deliver(limited.client, spool, file, entry);
+      expect(outcome.status).toBe('delivered');
+      expect(limited.calls).toHaveLength(2);
+      expect(gaps(limited.calls)[0]).toBeGreaterThanOrEqual(690);
     });
 
     it('never in a tight loop: a Retry-After of 0 (or none) waits 0.5 s', async () => {

@@ -103,7 +103,7 @@ function withoutFindings(error: unknown): boolean {
 /** Why a spooled upload cannot be sent, whatever the server: it is not the server's doing. */
 class SpoolReadError extends Error {}
 
-/** Sends a spooled findings upload from its file; sent again (same key) after a network error or a 5xx. */
+/** Sends a spooled findings upload from its file; sent again (same key) after a network error, a 5xx or a 429. */
 async function sendFindings(
   client: SmsClient,
   file: string,
@@ -125,7 +125,9 @@ async function sendFindings(
       });
     } catch (error) {
       if (problem.error !== undefined) throw new SpoolReadError(describe(problem.error));
-      const again = isSmsNetworkError(error) || (isSmsApiError(error) && error.status >= 500);
+      // 429: too many requests for now (its Retry-After is waited for), as the counts' client does
+      const again =
+        isSmsNetworkError(error) || (isSmsApiError(error) && (error.status >= 500 || error.status === 429));
       if (!again || signal?.aborted) throw error;
       const asked = isSmsApiError(error) ? error.retryAfterMs : undefined;
       const storing = isSmsApiError(error) && error.errorCode === ErrorCodes.UploadInProgress.code;
