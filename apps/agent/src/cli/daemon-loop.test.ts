@@ -57,6 +57,7 @@ function daemonWith(
     unreachableRetryMs?: number;
     leaseSeconds?: number;
     once?: boolean;
+    credentialsRetryMs?: number;
   } = {},
 ) {
   const stop = new AbortController();
@@ -116,6 +117,38 @@ describe('daemon --once (for cron)', () => {
     expect(await away.running).toBe('unreachable');
     expect(away.calls.pollConsistencyChecks).toBe(1);
     expect(away.log.at(-1)).toMatch(/^poll failed: .*ECONNREFUSED.*; --once: no request taken$/);
+  });
+});
+
+describe('the daemon whose credentials the server refuses', () => {
+  it('says to correct them and waits minutes, not seconds, before signing in again (each failure counts toward the lock-out)', async () => {
+    const d = daemonWith(
+      {
+        async pollConsistencyChecks() {
+          throw new SmsApiError({
+            status: 401,
+            errorCode: 'SMS.9002',
+            errorMsg: 'The user name, password or project is wrong.',
+            requestId: undefined,
+            body: {},
+          });
+        },
+      },
+      [],
+      newSpool(),
+      // a backoff of 100 ms would poll about 10 times in the second waited here
+      { backoff: () => new Backoff(100, 30_000), credentialsRetryMs: 400 },
+    );
+    await sleep(1000);
+    d.stop.abort('SIGTERM');
+    await d.running;
+    expect(d.calls.pollConsistencyChecks).toBeGreaterThanOrEqual(2);
+    expect(d.calls.pollConsistencyChecks).toBeLessThanOrEqual(3);
+    expect(d.log).toContainEqual(
+      expect.stringMatching(
+        /^poll failed: the server refused this daemon's credentials \(401 SMS\.9002.*\): correct them .* and restart the daemon; trying again in 0\.4 s$/,
+      ),
+    );
   });
 });
 

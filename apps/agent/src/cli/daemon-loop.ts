@@ -4,6 +4,7 @@ import { deriveCheckResult, ErrorCodes, VerificationLimits } from '@sms/domain';
 import { crypto } from '../builtins.js';
 import { describeError } from '../engine/listing.js';
 import { inSeconds } from '../plural.js';
+import { refusesCredentials } from '../upload/deliver.js';
 import { EXIT } from './shared.js';
 import { readTaskRun } from './task-run.js';
 import { runVerification, type UploadContext, type VerificationControl } from './verification.js';
@@ -32,6 +33,8 @@ export interface DaemonOptions {
    * how long its finish is tried again.
    */
   unreachableRetryMs?: number;
+  /** How long it waits before it tries credentials the server refused again (default `CREDENTIALS_RETRY_MS`). */
+  credentialsRetryMs?: number;
 }
 
 /** See `DaemonOptions.unreachableRetryMs`: a redeploy or a restart of the server is waited out. */
@@ -77,6 +80,9 @@ const refusesName = (error: unknown) =>
 const isUnreachable = (error: unknown) =>
   isSmsNetworkError(error) ||
   (isSmsApiError(error) && (error.status >= 500 || error.status === 429 || error.errorCode === undefined));
+
+/** How long the daemon waits before it tries credentials the server refused again. */
+export const CREDENTIALS_RETRY_MS = 5 * 60_000;
 
 /** Sleeps `ms`, or less when `signal` fires first. */
 async function pause(ms: number, signal: AbortSignal): Promise<void> {
@@ -128,6 +134,14 @@ export async function runDaemon(options: DaemonOptions): Promise<'done' | 'unrea
       if (options.once) {
         log(`poll failed: ${describeError(error)}; --once: no request taken`);
         return 'unreachable';
+      }
+      if (refusesCredentials(error)) {
+        const delay = options.credentialsRetryMs ?? CREDENTIALS_RETRY_MS;
+        log(
+          `poll failed: the server refused this daemon's credentials (${describeError(error)}): correct them (SMS_USERNAME, SMS_PASSWORD and SMS_PROJECT; SMS_TOKEN; or the access key) and restart the daemon; trying again in ${inSeconds(delay)}`,
+        );
+        await pause(delay, stop);
+        continue;
       }
       const delay = backoff.next();
       log(`poll failed: ${describeError(error)}; retrying in ${inSeconds(delay)}`);

@@ -70,7 +70,12 @@ export function summarizeDeliveries(outcomes: readonly DeliveryOutcome[], spoolD
   const lines = [
     `uploads: ${delivered} delivered, ${spooled.length} spooled, ${refused.length} refused${gone.length > 0 ? `, ${gone.length} ${gone[0]!.reason}` : ''}`,
   ];
-  if (spooled.length > 0)
+  const refusedCredentials = spooled.find((s) => s.status === 'spooled' && s.credentials);
+  if (refusedCredentials)
+    lines.push(
+      `${plural(spooled.length, 'upload')} kept in ${spoolDir}: the server refused this agent's credentials (${refusedCredentials.reason}): correct them (SMS_USERNAME, SMS_PASSWORD and SMS_PROJECT; SMS_TOKEN; or the access key), then deliver them with sms-agent flush`,
+    );
+  else if (spooled.length > 0)
     lines.push(
       `${plural(spooled.length, 'upload')} kept in ${spoolDir}, not stored by the server (${spooled[0]!.reason}): deliver them later with sms-agent flush`,
     );

@@ -347,6 +347,23 @@ describe('sms-agent against a real server', () => {
     expect(upload.uploads[0].id).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('verify --upload with a wrong password keeps the upload and says to correct the credentials, not to wait', async () => {
+    const w = workspace();
+    const { id } = await client().createTask({ name: 'wrong-password' });
+    const run = await verifyUpload(w, id, [], { ...credentials, SMS_PASSWORD: 'not-the-password' });
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(
+      /1 upload kept in .*: the server refused this agent's credentials \(401 SMS\.9002.*\): correct them \(SMS_USERNAME, SMS_PASSWORD and SMS_PROJECT; SMS_TOKEN; or the access key\), then deliver them with sms-agent flush/,
+    );
+    // corrected, flush delivers it
+    const flushed = await runAgent(['flush', '--spool-dir', w.spool], {
+      ...credentials,
+      SMS_ENDPOINT: server.url,
+    });
+    expect(flushed.code, flushed.stderr).toBe(0);
+    expect((await client().showConsistencyResult(id)).result_list).toHaveLength(1);
+  });
+
   it('verify --upload exits with the verdict when delivered (1 here), and --json says delivered', async () => {
     const w = workspace();
     const { id } = await client().createTask({ name: 'delivered' });

@@ -19,7 +19,15 @@ import { type FindingsEntry, isFindingsEntry, linesFileOf, type Spool, type Spoo
  */
 export type DeliveryOutcome =
   | { status: 'delivered'; file: string; entry: SpoolEntry; superseded?: string[] }
-  | { status: 'spooled'; file: string; entry: SpoolEntry; reason: string; network?: boolean }
+  | {
+      status: 'spooled';
+      file: string;
+      entry: SpoolEntry;
+      reason: string;
+      network?: boolean;
+      /** The server refused the agent's credentials: they must be corrected before a flush can help. */
+      credentials?: boolean;
+    }
   | { status: 'refused'; file: string; entry: SpoolEntry; reason: string; movedTo: string; local?: true }
   | { status: 'gone'; file: string; entry: SpoolEntry; reason: string }
   | { status: 'skipped'; file: string; entry: SpoolEntry; reason: string };
@@ -98,6 +106,16 @@ function withoutFindings(error: unknown): boolean {
         error.errorCode !== undefined &&
         error.errorCode !== ErrorCodes.TaskNotFound.code))
   );
+}
+
+/**
+ * The server refused the agent's credentials: a wrong user, password or project (401 SMS.9002),
+ * or a token expired or revoked (SMS.9001). No retry mends that; each failed sign-in counts toward
+ * the user's lock-out.
+ */
+export function refusesCredentials(error: unknown): boolean {
+  const code = (error as { errorCode?: unknown } | undefined)?.errorCode;
+  return code === ErrorCodes.InvalidCredentials.code || code === ErrorCodes.AuthenticationFailed.code;
 }
 
 /** Why a spooled upload cannot be sent, whatever the server: it is not the server's doing. */
@@ -199,7 +217,8 @@ export async function deliver(
     }
     if (isSmsApiError(error) && PERMANENT.has(error.status)) return moveToFailed(spool, file, entry, reason);
     if (isSmsNetworkError(error)) return { status: 'spooled', file, entry, reason, network: true };
-    return { status: 'spooled', file, entry, reason };
+    const credentials = refusesCredentials(error);
+    return { status: 'spooled', file, entry, reason, ...(credentials ? { credentials } : {}) };
   }
 }
 
