@@ -205,6 +205,28 @@ describe('delivering the spool', () => {
   });
 });
 
+describe("a 4xx that is not the server's own answer (no error code: a proxy's page)", () => {
+  it('keeps the counts in the spool for later, not in failed/ (where a later retry could store them after newer ones)', async () => {
+    const spool = newSpool();
+    spool.add(TASK, [result('/a')], RUN);
+    const client = {
+      async updateConsistencyResult() {
+        throw new SmsApiError({
+          status: 404,
+          errorCode: undefined,
+          errorMsg: undefined,
+          requestId: undefined,
+          body: '<html>404 Not Found</html>',
+        });
+      },
+    } as unknown as SmsClient;
+    const { outcomes } = await flushSpool(client, spool);
+    expect(outcomes).toEqual([expect.objectContaining({ status: 'spooled', network: true })]);
+    expect(spool.list().entries).toHaveLength(1);
+    expect(spool.listFailed().entries).toEqual([]);
+  });
+});
+
 describe('a server without the findings endpoint', () => {
   const refusing = (status: number, errorCode?: string) => {
     const { client, stored } = fakeClient();

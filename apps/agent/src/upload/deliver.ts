@@ -215,6 +215,11 @@ export async function deliver(
       removeDelivered(spool, file);
       return { status: 'skipped', file, entry, reason: `the server does not take findings (${reason})` };
     }
+    // counts refused with a 4xx that is not the server's own answer (no error code: a proxy's or a
+    // load balancer's page, say while the server is redeployed) prove nothing: they wait, as the
+    // daemon's calls do; moved to failed/, a later `spool retry` could store them after newer ones
+    if (isSmsApiError(error) && error.errorCode === undefined && !isFindingsEntry(entry))
+      return { status: 'spooled', file, entry, reason, network: true };
     if (isSmsApiError(error) && PERMANENT.has(error.status)) return moveToFailed(spool, file, entry, reason);
     if (isSmsNetworkError(error)) return { status: 'spooled', file, entry, reason, network: true };
     const credentials = refusesCredentials(error);
