@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runAgent } from '../test-support/cli.js';
@@ -388,6 +388,26 @@ describe('sms-agent upload with a bad result file', () => {
     });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(message);
+  });
+
+  it('says that upload options given without --upload have no effect (nothing is uploaded)', async () => {
+    const p = pair({}, {});
+    const run = await runAgent([
+      'verify',
+      '--source',
+      p.src,
+      '--target',
+      p.dst,
+      '--endpoint',
+      'http://127.0.0.1:1',
+      '--spool-dir',
+      join(p.dir, 'spool'),
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(
+      'notice: --endpoint, --spool-dir have no effect without --upload (nothing is uploaded)',
+    );
+    expect(existsSync(join(p.dir, 'spool'))).toBe(false);
   });
 
   it('exits 2 at start for an endpoint without http:// or https:// (a host:port parses as a URL of scheme host:)', async () => {

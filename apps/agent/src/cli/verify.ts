@@ -128,6 +128,14 @@ export function registerVerify(program: Command): void {
       );
     if (!flags.findings && !flags.upload)
       say('notice: --no-findings has no effect without --upload (findings are only uploaded)');
+    // the upload options given on the command line, without --upload: nothing is uploaded
+    const uploadOnly = ['endpoint', 'spoolDir', 'timeout', 'retries'].filter(
+      (name) => command.getOptionValueSource(name) === 'cli',
+    );
+    if (uploadOnly.length > 0 && !flags.upload)
+      say(
+        `notice: ${uploadOnly.map((name) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} ${uploadOnly.length === 1 ? 'has' : 'have'} no effect without --upload (nothing is uploaded)`,
+      );
     const task: string | undefined = flags.upload ? await taskId(flags.task) : undefined;
     const context = flags.upload ? await uploadContext(flags) : undefined;
     const outcome = await runVerification({
