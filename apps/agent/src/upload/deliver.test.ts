@@ -77,6 +77,19 @@ function earlierFindings(spool: Spool) {
   return file.commit()!;
 }
 
+/** A spooled counts upload flushed to a server that answers it 404 with this error code, message and body. */
+async function countsAnswered404(errorCode: string | undefined, errorMsg: string | undefined, body: unknown) {
+  const spool = newSpool();
+  spool.add(TASK, [result('/a')], RUN);
+  const client = {
+    async updateConsistencyResult() {
+      throw new SmsApiError({ status: 404, errorCode, errorMsg, requestId: undefined, body });
+    },
+  } as unknown as SmsClient;
+  const { outcomes } = await flushSpool(client, spool);
+  return { spool, outcomes };
+}
+
 describe('delivering the spool', () => {
   it("a findings upload whose lines are gone is moved to failed/ saying so, and the run's own counts and findings are still delivered", async () => {
     const spool = newSpool();
@@ -182,20 +195,7 @@ describe('delivering the spool', () => {
   });
 
   it('keeps the server-refused path as it was: moved to failed/ without the local mark', async () => {
-    const spool = newSpool();
-    spool.add(TASK, [result('/a')], RUN);
-    const client = {
-      async updateConsistencyResult() {
-        throw new SmsApiError({
-          status: 404,
-          errorCode: 'SMS.1006',
-          errorMsg: 'task not found',
-          requestId: undefined,
-          body: {},
-        });
-      },
-    } as unknown as SmsClient;
-    const { outcomes } = await flushSpool(client, spool);
+    const { spool, outcomes } = await countsAnswered404('SMS.1006', 'task not found', {});
     expect(outcomes).toHaveLength(1);
     expect(outcomes[0]).toMatchObject({ status: 'refused' });
     expect(outcomes[0]).not.toHaveProperty('local');
@@ -207,20 +207,7 @@ describe('delivering the spool', () => {
 
 describe("a 4xx that is not the server's own answer (no error code: a proxy's page)", () => {
   it('keeps the counts in the spool for later, not in failed/ (where a later retry could store them after newer ones)', async () => {
-    const spool = newSpool();
-    spool.add(TASK, [result('/a')], RUN);
-    const client = {
-      async updateConsistencyResult() {
-        throw new SmsApiError({
-          status: 404,
-          errorCode: undefined,
-          errorMsg: undefined,
-          requestId: undefined,
-          body: '<html>404 Not Found</html>',
-        });
-      },
-    } as unknown as SmsClient;
-    const { outcomes } = await flushSpool(client, spool);
+    const { spool, outcomes } = await countsAnswered404(undefined, undefined, '<html>404 Not Found</html>');
     expect(outcomes).toEqual([expect.objectContaining({ status: 'spooled', network: true })]);
     expect(spool.list().entries).toHaveLength(1);
     expect(spool.listFailed().entries).toEqual([]);
