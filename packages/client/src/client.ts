@@ -998,7 +998,7 @@ export class SmsClient {
     if (error instanceof HTTPError) return this.apiError(error.response);
     if (error instanceof TimeoutError) {
       return new SmsNetworkError(
-        `${error.request.method} ${error.request.url} timed out after ${this.options.timeout ?? 30_000} ms (retries included)`,
+        `${error.request.method} ${error.request.url} timed out: no answer within ${this.options.timeout ?? 30_000} ms (the timeout is each attempt's, and the retries allowed were made)`,
         { cause: error },
       );
     }
