@@ -175,7 +175,9 @@ describe('errors', () => {
     server.inject({ kind: 'hang' });
     const error = await slow.showTask('x').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SmsNetworkError);
-    expect((error as Error).message).toContain("timed out: no answer within 100 ms (the timeout is each attempt's");
+    expect((error as Error).message).toContain(
+      "timed out: no answer within 100 ms (the timeout is each attempt's",
+    );
   });
 
   it("keeps the answer's Retry-After, in seconds or as a date, and none when it has none", async () => {
