@@ -20,6 +20,10 @@ describe('failureKind', () => {
       'the database cannot be reached',
     ],
     [new Error('Connection terminated unexpectedly'), 'the connection to the database was lost'],
+    [{ code: 'EPIPE', message: 'write EPIPE' }, 'the database cannot be reached'],
+    [{ code: 'ENOSPC', message: 'no space left on device, write' }, "the database's disk is full"],
+    [new Error('timeout exceeded when trying to connect'), 'the database cannot be reached'],
+    [new Error('Connection terminated due to connection timeout'), 'the database cannot be reached'],
     // through what wraps it (a failed migration)
     [
       new Error('the database migrations could not run', { cause: { code: 'ECONNREFUSED' } }),

@@ -69,12 +69,19 @@ export const UNREACHABLE = new Set([
  * message, which can name the database's host and port or its file's path (the log has it).
  */
 export function failureKind(error: unknown): string {
-  // the driver's error, or one that wraps it (a failed migration)
+  return knownFailureKind(error) ?? 'the database failed';
+}
+
+/**
+ * The kind of a failure of the whole database (unreachable, its disk full or read-only, busy, …),
+ * through what wraps it (a failed migration); undefined for one of a statement's own (a constraint).
+ */
+export function knownFailureKind(error: unknown): string | undefined {
   for (const e of causes(error)) {
     const kind = kindOf(e);
     if (kind !== undefined) return kind;
   }
-  return 'the database failed';
+  return undefined;
 }
 
 /** `error` and the errors in its chain of causes, outermost first (at most 5). */
@@ -87,20 +94,27 @@ export function causes(error: unknown): unknown[] {
 
 function kindOf(error: unknown): string | undefined {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  let kind: string | undefined;
   if (typeof code === 'string') {
-    if (code.startsWith('SQLITE_'))
-      kind = SQLITE_REASONS[code] ?? SQLITE_REASONS[code.replace(/^(SQLITE_[A-Z]+)_.*$/, '$1')];
-    else if (/^[0-9A-Z]{5}$/.test(code)) kind = POSTGRES_REASONS[code] ?? POSTGRES_REASONS[code.slice(0, 2)];
-    else if (UNREACHABLE.has(code)) kind = 'the database cannot be reached';
+    // Node's own codes first (EPIPE has five letters, as a SQLSTATE)
+    if (UNREACHABLE.has(code)) return 'the database cannot be reached';
+    if (code === 'ENOSPC') return "the database's disk is full";
+    if (code.startsWith('SQLITE_')) {
+      const kind = SQLITE_REASONS[code] ?? SQLITE_REASONS[code.replace(/^(SQLITE_[A-Z]+)_.*$/, '$1')];
+      if (kind !== undefined) return kind;
+    } else if (/^[0-9A-Z]{5}$/.test(code)) {
+      const kind = POSTGRES_REASONS[code] ?? POSTGRES_REASONS[code.slice(0, 2)];
+      if (kind !== undefined) return kind;
+    }
   }
+  if (typeof message !== 'string') return undefined;
+  // pg-pool's words for a connection never made
   if (
-    kind === undefined &&
-    typeof message === 'string' &&
-    /connection terminated|connection.*(closed|ended)/i.test(message)
+    /timeout exceeded when trying to connect|connection terminated due to connection timeout/i.test(message)
   )
-    kind = 'the connection to the database was lost';
-  return kind;
+    return 'the database cannot be reached';
+  if (/connection terminated|connection.*(closed|ended)/i.test(message))
+    return 'the connection to the database was lost';
+  return undefined;
 }
 
 /** What a storage failure's message tells a client after its kind (an operator's terminal drops it). */

@@ -1,6 +1,6 @@
 import type { ConsistencyResult, ConsistencyResultEntry } from '@sms/domain';
 import { GroupCommit } from './group-commit.js';
-import { Store, type StoreHandle } from './handle.js';
+import { knownFailureKind, Store, type StoreHandle } from './handle.js';
 import { storePostgresUpload } from './postgres-upload.js';
 import { sendHeld, sentUpload } from './sqlite-procedures.js';
 
@@ -32,17 +32,20 @@ export class UploadStore extends Store {
   constructor(handle: StoreHandle) {
     super(handle);
     const thread = handle.sqlite;
-    this.groupCommit = new GroupCommit((batch) =>
-      this.run('store upload', async () => {
-        if (!thread) throw new Error('group commit without a SQLite thread');
-        const { answer } = await sendHeld(this.db, () =>
-          thread.call<UploadOutcome[]>('storeBatch', batch.map(sentUpload)),
-        );
-        const outcomes = await answer;
-        // counted once committed: a batch that failed committed nothing
-        handle.events.batchCommitted(batch.length);
-        return outcomes;
-      }),
+    this.groupCommit = new GroupCommit(
+      (batch) =>
+        this.run('store upload', async () => {
+          if (!thread) throw new Error('group commit without a SQLite thread');
+          const { answer } = await sendHeld(this.db, () =>
+            thread.call<UploadOutcome[]>('storeBatch', batch.map(sentUpload)),
+          );
+          const outcomes = await answer;
+          // counted once committed: a batch that failed committed nothing
+          handle.events.batchCommitted(batch.length);
+          return outcomes;
+        }),
+      // a failure of the whole database (its disk full, busy, unreachable) would fail each again
+      (error) => knownFailureKind(error) === undefined,
     );
   }
 
