@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SmsApiError, type SmsClient, SmsNetworkError } from '@sms/client';
 import { afterAll, describe, expect, it } from 'vitest';
+import { wrongPassword } from '../test-support/refusals.js';
 import * as deliver from '../upload/deliver.js';
 import { Spool } from '../upload/spool.js';
 import * as workflow from '../upload/workflow.js';
@@ -107,7 +108,7 @@ describe('daemon --once (for cron)', () => {
     const away = daemonWith(
       {
         async pollConsistencyChecks() {
-          throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
+          throw new SmsNetworkError('fetch failed: connect ECONNREFUSED 127.0.0.1:9', { cause: undefined });
         },
       },
       [],
@@ -117,6 +118,21 @@ describe('daemon --once (for cron)', () => {
     expect(await away.running).toBe('unreachable');
     expect(away.calls.pollConsistencyChecks).toBe(1);
     expect(away.log.at(-1)).toMatch(/^poll failed: .*ECONNREFUSED.*; --once: no request taken$/);
+    // refused, not unreachable: its credentials (exit 2, saying to correct them)
+    const refused = daemonWith(
+      {
+        async pollConsistencyChecks() {
+          throw wrongPassword();
+        },
+      },
+      [],
+      newSpool(),
+      { once: true },
+    );
+    expect(await refused.running).toBe('refused');
+    expect(refused.log.at(-1)).toMatch(
+      /refused this daemon's credentials .*correct them .*; --once: no request taken$/,
+    );
   });
 });
 
@@ -125,13 +141,7 @@ describe('the daemon whose credentials the server refuses', () => {
     const d = daemonWith(
       {
         async pollConsistencyChecks() {
-          throw new SmsApiError({
-            status: 401,
-            errorCode: 'SMS.9002',
-            errorMsg: 'The user name, password or project is wrong.',
-            requestId: undefined,
-            body: {},
-          });
+          throw wrongPassword();
         },
       },
       [],

@@ -95,10 +95,11 @@ async function pause(ms: number, signal: AbortSignal): Promise<void> {
  * would, and finishes it `done` with the run's verdict or `failed` with its
  * error. Network errors and a server that is away are waited out with
  * backoff; it returns only when `stop` fires. With `once` it polls once (waiting as a poll does),
- * runs the request it takes if any, and returns: `unreachable` when that poll failed (a cron job
- * must not wait for the server for ever), else `done`.
+ * runs the request it takes if any, and returns: `unreachable` when that poll could not reach the
+ * server (a cron job must not wait for it for ever), `refused` when the server refused it (its
+ * credentials, say), else `done`.
  */
-export async function runDaemon(options: DaemonOptions): Promise<'done' | 'unreachable'> {
+export async function runDaemon(options: DaemonOptions): Promise<'done' | 'unreachable' | 'refused'> {
   const { client } = options.context;
   const { stop, log } = options;
   const newBackoff = options.backoff ?? (() => new Backoff());
@@ -132,8 +133,12 @@ export async function runDaemon(options: DaemonOptions): Promise<'done' | 'unrea
         continue;
       }
       if (options.once) {
-        log(`poll failed: ${describeError(error)}; --once: no request taken`);
-        return 'unreachable';
+        log(
+          refusesCredentials(error)
+            ? `poll failed: the server refused this daemon's credentials (${describeError(error)}): correct them (SMS_USERNAME, SMS_PASSWORD and SMS_PROJECT; SMS_TOKEN; or the access key); --once: no request taken`
+            : `poll failed: ${describeError(error)}; --once: no request taken`,
+        );
+        return isUnreachable(error) ? 'unreachable' : 'refused';
       }
       if (refusesCredentials(error)) {
         const delay = options.credentialsRetryMs ?? CREDENTIALS_RETRY_MS;

@@ -60,7 +60,7 @@ export function registerDaemon(program: Command): void {
       )
       .option(
         '--once',
-        'poll once (waiting as a poll does, 30 s), run the request taken if any, then exit: 0, or 3 when the server could not be reached (for cron)',
+        'poll once (waiting as a poll does, 30 s), run the request taken if any, then exit: 0; 3 when the server could not be reached; 2 when it refused the poll (its credentials, say) (for cron)',
       )
       .option(
         '--workers <n>',
@@ -95,7 +95,9 @@ export function registerDaemon(program: Command): void {
       process.off('SIGINT', onSignal);
     }
     say('sms-agent daemon: stopped');
-    // --once whose poll could not reach the server: as an upload kept for later, 3
-    process.exitCode = ended === 'unreachable' ? EXIT.spooled : EXIT.consistent;
+    // --once whose poll could not reach the server: as an upload kept for later, 3; refused (its
+    // credentials, say): 2, as a usage error
+    process.exitCode =
+      ended === 'unreachable' ? EXIT.spooled : ended === 'refused' ? EXIT.error : EXIT.consistent;
   });
 }

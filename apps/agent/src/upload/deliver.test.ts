@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { SmsApiError, type SmsClient, SmsNetworkError, SmsResponseError } from '@sms/client';
 import { type ConsistencyResult, ErrorCodes } from '@sms/domain';
 import { afterEach, describe, expect, it } from 'vitest';
+import { wrongPassword } from '../test-support/refusals.js';
 import { deliver, deliverAll, flushSpool } from './deliver.js';
 import { linesFileOf, Spool } from './spool.js';
 import { uploadVerification } from './workflow.js';
@@ -211,6 +212,28 @@ describe("a 4xx that is not the server's own answer (no error code: a proxy's pa
     expect(outcomes).toEqual([expect.objectContaining({ status: 'spooled', network: true })]);
     expect(spool.list().entries).toHaveLength(1);
     expect(spool.listFailed().entries).toEqual([]);
+  });
+});
+
+describe('credentials the server refuses', () => {
+  it('are tried for the first upload only: each failed sign-in counts toward the lock-out', async () => {
+    const spool = newSpool();
+    spool.add(TASK, [result('/a')], RUN);
+    spool.add('task-0002', [result('/b')], OTHER_RUN);
+    let calls = 0;
+    const client = {
+      async updateConsistencyResult() {
+        calls++;
+        throw wrongPassword();
+      },
+    } as unknown as SmsClient;
+    const { outcomes } = await flushSpool(client, spool);
+    expect(calls).toBe(1);
+    expect(outcomes).toEqual([
+      expect.objectContaining({ status: 'spooled', credentials: true }),
+      expect.objectContaining({ status: 'spooled', reason: expect.stringMatching(/^not tried: /) }),
+    ]);
+    expect(spool.list().entries).toHaveLength(2);
   });
 });
 

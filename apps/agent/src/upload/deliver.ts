@@ -109,13 +109,13 @@ function withoutFindings(error: unknown): boolean {
 }
 
 /**
- * The server refused the agent's credentials: a wrong user, password or project (401 SMS.9002),
- * or a token expired or revoked (SMS.9001). No retry mends that; each failed sign-in counts toward
- * the user's lock-out.
+ * The server refused the agent's credentials: a wrong user, password or project (401 SMS.9002).
+ * No retry mends that; each failed sign-in counts toward the user's lock-out.
  */
 export function refusesCredentials(error: unknown): boolean {
-  const code = (error as { errorCode?: unknown } | undefined)?.errorCode;
-  return code === ErrorCodes.InvalidCredentials.code || code === ErrorCodes.AuthenticationFailed.code;
+  // not SMS.9001 (a token expired or revoked): a token the client signed in for is then made
+  // again by the next sign-in, and one given (SMS_TOKEN) says so in the server's own words
+  return (error as { errorCode?: unknown } | undefined)?.errorCode === ErrorCodes.InvalidCredentials.code;
 }
 
 /** Why a spooled upload cannot be sent, whatever the server: it is not the server's doing. */
@@ -324,7 +324,13 @@ export function spoolResults(
   try {
     for (const chunk of chunks) written.push(spool.add(taskId, chunk, runId));
   } catch (error) {
-    for (const { file } of written) spool.remove(file);
+    for (const { file } of written) {
+      try {
+        spool.remove(file);
+      } catch {
+        // the error that stopped the writing is the one to say
+      }
+    }
     throw error;
   }
   return written;
@@ -392,7 +398,10 @@ export async function deliverAll(
       continue;
     }
     const outcome = await deliver(client, spool, file, entry, signal, patience);
-    if (outcome.status === 'spooled' && outcome.network) unreachable = outcome.reason;
+    // refused credentials are not tried again for the next upload: each failed sign-in counts
+    // toward the user's lock-out, which then refuses every agent of that user
+    if (outcome.status === 'spooled' && (outcome.network || outcome.credentials))
+      unreachable = outcome.reason;
     if (outcome.status === 'spooled' && !isFindingsEntry(entry)) held.set(entry.task_id, outcome.reason);
     outcomes.push(outcome);
   }
