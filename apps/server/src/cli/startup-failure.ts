@@ -1,5 +1,5 @@
 import { sqliteFile } from '../db/connect.js';
-import { CLIENT_ADVICE, causes, UNREACHABLE } from '../storage/handle.js';
+import { CLIENT_ADVICE, causes, sqliteCode, UNREACHABLE } from '../storage/handle.js';
 
 /** Where DATABASE_URL points, without its password. */
 function postgresAt(url: string): string {
@@ -25,7 +25,9 @@ export function startupFailure(error: unknown, env: NodeJS.ProcessEnv): string {
   const cause = errors[1];
   if (cause instanceof Error && !message.includes(cause.message))
     lines.push(`  the database said: ${cause.message}`);
-  const codes = errors.map((e) => (e as { code?: unknown })?.code).filter((c) => typeof c === 'string');
+  const codes = errors
+    .map((e) => sqliteCode(e) ?? (e as { code?: unknown })?.code)
+    .filter((c) => typeof c === 'string');
   if (env.DATABASE_URL) {
     if (codes.some((c) => UNREACHABLE.has(c)))
       lines.push(

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StorageError } from '@sms/domain';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultSqliteDriver, openSqlite } from '../db/sqlite-driver.js';
 import { result } from '../testing/app.js';
 import { NO_STORAGE_EVENTS } from './handle.js';
 import { Storage } from './storage.js';
@@ -48,7 +48,7 @@ describe('SQLite group commit events', () => {
     expect((await storage.uploads.storeUpload(upload('ok'))).kind).toBe('stored');
     expect(committed).toEqual([1]);
     // the database refuses the next upload's row (as a full disk would)
-    const db = new Database(join(dir, 'sms.sqlite'));
+    const db = openSqlite(join(dir, 'sms.sqlite'), defaultSqliteDriver());
     db.exec(
       `create trigger refuse before insert on consistency_uploads when new.idempotency_key = 'refused' begin select raise(abort, 'refused by the test'); end`,
     );
@@ -65,9 +65,9 @@ describe('SQLite group commit events', () => {
     );
     // another connection holds the write lock, and commits a write 300 ms later: a batch that read
     // first (a deferred transaction) then found its snapshot stale (SQLITE_BUSY_SNAPSHOT: a 500)
-    const other = new Database(join(dir, 'sms.sqlite'));
+    const other = openSqlite(join(dir, 'sms.sqlite'), defaultSqliteDriver());
     other.exec('begin immediate');
-    other.prepare('update tasks set name = ? where id = ?').run('renamed by the CLI', taskId);
+    other.prepare('update tasks set name = ? where id = ?').run(['renamed by the CLI', taskId]);
     setTimeout(() => {
       other.exec('commit');
       other.close();

@@ -21,6 +21,16 @@ describe('failureKind', () => {
     ],
     [new Error('Connection terminated unexpectedly'), 'the connection to the database was lost'],
     [{ code: 'EPIPE', message: 'write EPIPE' }, 'the database cannot be reached'],
+    // node:sqlite (Node.js 24): the extended result code as a number
+    [
+      { code: 'ERR_SQLITE_ERROR', errcode: 13, message: 'database or disk is full' },
+      "the database's disk is full",
+    ],
+    [
+      { code: 'ERR_SQLITE_ERROR', errcode: 1032, message: 'attempt to write a readonly database' },
+      "the database cannot be written (its file's or directory's permissions, or a read-only mount)",
+    ],
+    [{ code: 'ERR_SQLITE_ERROR', errcode: 2067, message: 'UNIQUE constraint failed' }, 'the database failed'],
     [{ code: 'ENOSPC', message: 'no space left on device, write' }, "the database's disk is full"],
     [new Error('timeout exceeded when trying to connect'), 'the database cannot be reached'],
     [new Error('Connection terminated due to connection timeout'), 'the database cannot be reached'],

@@ -92,8 +92,35 @@ export function causes(error: unknown): unknown[] {
   return chain;
 }
 
+/** SQLite's primary result codes by number (node:sqlite gives the number, `errcode`; better-sqlite3 the name). */
+const SQLITE_PRIMARY: Record<number, string> = {
+  5: 'SQLITE_BUSY',
+  6: 'SQLITE_LOCKED',
+  7: 'SQLITE_NOMEM',
+  8: 'SQLITE_READONLY',
+  10: 'SQLITE_IOERR',
+  11: 'SQLITE_CORRUPT',
+  13: 'SQLITE_FULL',
+  14: 'SQLITE_CANTOPEN',
+  19: 'SQLITE_CONSTRAINT',
+  26: 'SQLITE_NOTADB',
+};
+
+/**
+ * A SQLite error's code by name, whichever driver threw it: better-sqlite3's own
+ * (`SQLITE_READONLY_DBMOVED`), or node:sqlite's extended number (`ERR_SQLITE_ERROR`, `errcode`) as
+ * its primary code's name (`SQLITE_READONLY`); undefined for any other error.
+ */
+export function sqliteCode(error: unknown): string | undefined {
+  const { code, errcode } = (error ?? {}) as { code?: unknown; errcode?: unknown };
+  if (typeof code === 'string' && code.startsWith('SQLITE_')) return code;
+  if (code === 'ERR_SQLITE_ERROR' && typeof errcode === 'number') return SQLITE_PRIMARY[errcode & 0xff];
+  return undefined;
+}
+
 function kindOf(error: unknown): string | undefined {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  const { code: given, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  const code = sqliteCode(error) ?? given;
   if (typeof code === 'string') {
     // Node's own codes first (EPIPE has five letters, as a SQLSTATE)
     if (UNREACHABLE.has(code)) return 'the database cannot be reached';
