@@ -156,6 +156,11 @@ export class FindingStore extends FindingReads {
   ): Promise<void> {
     await this.run('close findings upload', () =>
       this.db.transaction().execute(async (trx) => {
+        // PostgreSQL: the task's row first, with the lock its directories' rows take on it (their
+        // foreign key): a task deleted meanwhile (its row locked first, then this batch's row
+        // through the cascade) waited on this transaction while it waited on the delete (a deadlock)
+        if (this.dialect === 'postgres')
+          await trx.selectFrom('tasks').select('id').where('id', '=', taskId).forKeyShare().execute();
         // abandoned meanwhile (its key taken over after it looked dead): nothing of it is kept
         const closed = await trx
           .updateTable('finding_batches')
