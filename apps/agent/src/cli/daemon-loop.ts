@@ -4,8 +4,8 @@ import { deriveCheckResult, ErrorCodes, VerificationLimits } from '@sms/domain';
 import { crypto } from '../builtins.js';
 import { describeError } from '../engine/listing.js';
 import { inSeconds } from '../plural.js';
-import { refusesCredentials } from '../upload/deliver.js';
-import { EXIT } from './shared.js';
+import { isServerAnswer, refusesCredentials } from '../upload/deliver.js';
+import { CORRECT_CREDENTIALS, EXIT } from './shared.js';
 import { readTaskRun } from './task-run.js';
 import { runVerification, type UploadContext, type VerificationControl } from './verification.js';
 
@@ -60,12 +60,6 @@ export class Backoff {
 }
 
 const isLeaseLost = (error: unknown) => isSmsApiError(error) && error.errorCode === ErrorCodes.LeaseHeld.code;
-/**
- * The server's own answer (it has an error code): a 404 or 403 without one is a proxy's or a load
- * balancer's page, say while the server is redeployed, and proves nothing about the request.
- */
-const isServerAnswer = (error: unknown): error is SmsApiError =>
-  isSmsApiError(error) && error.errorCode !== undefined;
 /** An answer after which the same call can never succeed (the request is gone, or no longer this lease's). */
 const isFinal = (error: unknown) => isServerAnswer(error) && [400, 403, 404, 409].includes(error.status);
 /** The request is no longer this lease's: another agent holds it, or it is gone. */
@@ -135,7 +129,7 @@ export async function runDaemon(options: DaemonOptions): Promise<'done' | 'unrea
       if (options.once) {
         log(
           refusesCredentials(error)
-            ? `poll failed: the server refused this daemon's credentials (${describeError(error)}): correct them (SMS_USERNAME, SMS_PASSWORD and SMS_PROJECT; SMS_TOKEN; or the access key); --once: no request taken`
+            ? `poll failed: the server refused this daemon's credentials (${describeError(error)}): ${CORRECT_CREDENTIALS}; --once: no request taken`
             : `poll failed: ${describeError(error)}; --once: no request taken`,
         );
         return isUnreachable(error) ? 'unreachable' : 'refused';
@@ -143,7 +137,7 @@ export async function runDaemon(options: DaemonOptions): Promise<'done' | 'unrea
       if (refusesCredentials(error)) {
         const delay = options.credentialsRetryMs ?? CREDENTIALS_RETRY_MS;
         log(
-          `poll failed: the server refused this daemon's credentials (${describeError(error)}): correct them (SMS_USERNAME, SMS_PASSWORD and SMS_PROJECT; SMS_TOKEN; or the access key) and restart the daemon; trying again in ${inSeconds(delay)}`,
+          `poll failed: the server refused this daemon's credentials (${describeError(error)}): ${CORRECT_CREDENTIALS} and restart the daemon; trying again in ${inSeconds(delay)}`,
         );
         await pause(delay, stop);
         continue;

@@ -59,6 +59,10 @@ export function metadataFields(value: string): MetadataField[] {
 export const collect = (value: string, previous: string[]) => [...previous, value];
 export const say = (text: string) => process.stderr.write(`${text}\n`);
 
+/** What to do about credentials the server refused, as each message that says so puts it. */
+export const CORRECT_CREDENTIALS =
+  'correct them (SMS_USERNAME, SMS_PASSWORD and SMS_PROJECT; SMS_TOKEN; or the access key)';
+
 /** What stderr says of a set of uploads: the counts, then what to do about those not delivered. */
 export function summarizeDeliveries(outcomes: readonly DeliveryOutcome[], spoolDir: string): string[] {
   const skipped = outcomes.filter((o) => o.status === 'skipped');
@@ -73,7 +77,7 @@ export function summarizeDeliveries(outcomes: readonly DeliveryOutcome[], spoolD
   const refusedCredentials = spooled.find((s) => s.status === 'spooled' && s.credentials);
   if (refusedCredentials)
     lines.push(
-      `${plural(spooled.length, 'upload')} kept in ${spoolDir}: the server refused this agent's credentials (${refusedCredentials.reason}): correct them (SMS_USERNAME, SMS_PASSWORD and SMS_PROJECT; SMS_TOKEN; or the access key), then deliver them with sms-agent flush`,
+      `${plural(spooled.length, 'upload')} kept in ${spoolDir}: the server refused this agent's credentials (${refusedCredentials.reason}): ${CORRECT_CREDENTIALS}, then deliver them with sms-agent flush`,
     );
   else if (spooled.length > 0)
     lines.push(

@@ -1,6 +1,12 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isSmsApiError, isSmsNetworkError, isSmsValidationError, type SmsClient } from '@sms/client';
+import {
+  isSmsApiError,
+  isSmsNetworkError,
+  isSmsValidationError,
+  type SmsApiError,
+  type SmsClient,
+} from '@sms/client';
 import { type ConsistencyResult, ErrorCodes, type FindingsLine, Limits } from '@sms/domain';
 import { readline } from '../builtins.js';
 import { inSeconds } from '../plural.js';
@@ -112,6 +118,13 @@ function withoutFindings(error: unknown): boolean {
  * The server refused the agent's credentials: a wrong user, password or project (401 SMS.9002).
  * No retry mends that; each failed sign-in counts toward the user's lock-out.
  */
+/**
+ * The server's own answer (it has an error code): a 4xx without one is a proxy's or a load
+ * balancer's page, say while the server is redeployed, and proves nothing about the request.
+ */
+export const isServerAnswer = (error: unknown): error is SmsApiError =>
+  isSmsApiError(error) && error.errorCode !== undefined;
+
 export function refusesCredentials(error: unknown): boolean {
   // not SMS.9001 (a token expired or revoked): a token the client signed in for is then made
   // again by the next sign-in, and one given (SMS_TOKEN) says so in the server's own words
@@ -218,7 +231,7 @@ export async function deliver(
     // counts refused with a 4xx that is not the server's own answer (no error code: a proxy's or a
     // load balancer's page, say while the server is redeployed) prove nothing: they wait, as the
     // daemon's calls do; moved to failed/, a later `spool retry` could store them after newer ones
-    if (isSmsApiError(error) && error.errorCode === undefined && !isFindingsEntry(entry))
+    if (isSmsApiError(error) && !isServerAnswer(error) && !isFindingsEntry(entry))
       return { status: 'spooled', file, entry, reason, network: true };
     if (isSmsApiError(error) && PERMANENT.has(error.status)) return moveToFailed(spool, file, entry, reason);
     if (isSmsNetworkError(error)) return { status: 'spooled', file, entry, reason, network: true };
