@@ -1,15 +1,7 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import {
-  EXIT,
-  positiveInteger,
-  SIGNAL_EXIT,
-  say,
-  UsageError,
-  uploadContext,
-  uploadOptions,
-} from './shared.js';
+import { EXIT, SIGNAL_EXIT, say, UsageError, uploadContext, uploadOptions, wholeNumber } from './shared.js';
 
 function leaseSeconds(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 10 || Number(value) > 3600)
@@ -65,7 +57,7 @@ export function registerDaemon(program: Command): void {
       .option(
         '--workers <n>',
         'threads that read and compare in each run (as verify --workers)',
-        positiveInteger(64),
+        wholeNumber(64),
       ),
   ).action(async (flags) => {
     const name = await agentName(flags.name ?? hostname(), flags.name !== undefined);

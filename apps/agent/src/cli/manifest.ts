@@ -12,10 +12,10 @@ import {
   excludePatterns,
   interruptible,
   listOption,
-  positiveInteger,
   SIGNAL_EXIT,
   say,
   UsageError,
+  wholeNumber,
 } from './shared.js';
 
 export function registerManifest(program: Command): void {
@@ -60,7 +60,7 @@ export function registerManifest(program: Command): void {
       .option(
         '--workers <n>',
         'threads that list, stat and hash ahead while the manifest is written in order (0: none, all in this thread; default: in content mode the number of cores, at most 8; on a network filesystem 4 per core (8 to 16); else none: stat calls on a local disk gain little from threads)',
-        positiveInteger(64),
+        wholeNumber(64),
       )
       .addOption(
         // set by verify over ssh, which ends the run by closing the connection

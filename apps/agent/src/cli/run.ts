@@ -5,12 +5,12 @@ import {
   excludePatterns,
   listOption,
   metadataFields,
-  positiveInteger,
   say,
   taskId,
   UsageError,
   uploadContext,
   uploadOptions,
+  wholeNumber,
 } from './shared.js';
 import { readTaskRun } from './task-run.js';
 import { runVerification } from './verification.js';
@@ -66,7 +66,7 @@ export function registerRun(program: Command): void {
           '--remote-agent <path>',
           'a target over ssh: sms-agent on that host (as verify --remote-agent)',
         )
-        .option('--workers <n>', 'threads that read and compare (as verify --workers)', positiveInteger(64))
+        .option('--workers <n>', 'threads that read and compare (as verify --workers)', wholeNumber(64))
         .option('--report <file>', 'write one NDJSON line per inconsistent path (as verify --report)')
         .option('--json', 'print one JSON object on stdout (as verify --json)')
         .option('--no-progress', 'no progress display (none is shown when stderr is not a terminal)')

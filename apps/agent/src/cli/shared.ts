@@ -22,7 +22,7 @@ export function deliveryExit(outcomes: readonly DeliveryOutcome[]): number {
 /** A mistake on the command line: the message says what to give instead. */
 export class UsageError extends Error {}
 
-export function positiveInteger(max: number) {
+export function wholeNumber(max: number) {
   return (value: string) => {
     if (!/^\d+$/.test(value) || Number(value) > max)
       throw new InvalidArgumentError(`expected a whole number 0..${max}`);
@@ -146,8 +146,8 @@ export function uploadOptions(command: Command): Command {
       '--spool-dir <dir>',
       'where uploads wait until the server takes them (default: $SMS_SPOOL_DIR, else ~/.local/state/sms-agent/spool)',
     )
-    .option('--timeout <ms>', 'milliseconds per upload attempt', positiveInteger(3_600_000), 30_000)
-    .option('--retries <n>', 'retries of an upload before it stays in the spool', positiveInteger(100), 4);
+    .option('--timeout <ms>', 'milliseconds per upload attempt', wholeNumber(3_600_000), 30_000)
+    .option('--retries <n>', 'retries of an upload before it stays in the spool', wholeNumber(100), 4);
 }
 
 export interface UploadFlags {

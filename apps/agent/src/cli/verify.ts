@@ -7,12 +7,12 @@ import {
   excludePatterns,
   listOption,
   metadataFields,
-  positiveInteger,
   say,
   taskId,
   UsageError,
   uploadContext,
   uploadOptions,
+  wholeNumber,
 } from './shared.js';
 import { runVerification, targetOptions } from './verification.js';
 
@@ -67,7 +67,7 @@ export function registerVerify(program: Command): void {
         .option(
           '--modify-window <seconds>',
           "quick mode: times that differ by at most this many whole seconds are equal (rsync's; FAT keeps 2 s)",
-          positiveInteger(1_000_000_000),
+          wholeNumber(1_000_000_000),
           0,
         )
         .addOption(
@@ -86,7 +86,7 @@ export function registerVerify(program: Command): void {
         .option(
           '--recheck-delay <seconds>',
           'seconds to wait before the recheck (0 allowed)',
-          positiveInteger(86_400),
+          wholeNumber(86_400),
           10,
         )
         .option('--json', 'print one JSON object on stdout; its consistency_result is the upload body')
@@ -98,7 +98,7 @@ export function registerVerify(program: Command): void {
         .option(
           '--workers <n>',
           'threads that read and compare, and that hash the source in content mode through a manifest or over ssh (0: none, all in this thread; default: the number of cores, at most 8, or 4 per core (8 to 16) when a side is on a network filesystem such as NFS, SMB or sshfs, where the work is waiting); over ssh in content mode, on the remote host too',
-          positiveInteger(64),
+          wholeNumber(64),
         )
         .option(
           '--upload',
