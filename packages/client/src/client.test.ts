@@ -121,7 +121,13 @@ describe('validation before sending', () => {
     );
     expect(() => new SmsClient({ endpoint: ENDPOINT, token: 't', credentials: ADMIN })).toThrow(
       'give token or credentials, not both',
-    );
+    ); // ky would time every attempt out at once on 0, and throw a RangeError past 2^31 - 1
+    for (const timeout of [0, -1, 1.5, Number.NaN, 2_147_483_648])
+      expect(() => new SmsClient({ endpoint: ENDPOINT, timeout })).toThrow(
+        `invalid options: timeout ${String(timeout)} is not a whole number of milliseconds 1..2147483647`,
+      );
+    for (const timeout of [1, 2_147_483_647])
+      expect(new SmsClient({ endpoint: ENDPOINT, timeout })).toBeTruthy();
   });
 });
 

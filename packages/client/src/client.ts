@@ -328,6 +328,16 @@ export class SmsClient {
         [],
       );
     }
+    // ky times out at once on 0 (every upload would be spooled) and throws on more than 2^31 - 1
+    if (
+      options.timeout !== undefined &&
+      !(Number.isInteger(options.timeout) && options.timeout >= 1 && options.timeout <= 2_147_483_647)
+    ) {
+      throw new SmsValidationError(
+        `invalid options: timeout ${String(options.timeout)} is not a whole number of milliseconds 1..2147483647`,
+        [],
+      );
+    }
     if (options.token !== undefined && options.credentials !== undefined) {
       throw new SmsValidationError('invalid options: give token or credentials, not both', []);
     }

@@ -178,6 +178,11 @@ describe('sms-agent verify (the built CLI, with worker threads)', () => {
       ['verify', '--source', '/tmp', '--target', '/tmp', '--workers', 'many'],
       "option '--workers <n>' argument 'many' is invalid. expected a whole number 0..64",
     ],
+    [
+      // 0 would time every attempt out at once and spool every verdict
+      ['flush', '--timeout', '0'],
+      "option '--timeout <ms>' argument '0' is invalid. expected a whole number 1..3600000",
+    ],
     [['verify', '--source', '/tmp', '--target', '/tmp', '--upload'], 'sms-agent: --upload needs --task ID'],
     [
       ['verify', '--source', '/tmp', '--target', '/tmp', '--upload', '--task', 'x'.repeat(37)],

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isSmsApiError, isSmsNetworkError, type SmsApiError, type VerificationRequest } from '@sms/client';
+import { isSmsApiError, isSmsNetworkError, type VerificationRequest } from '@sms/client';
 import { deriveCheckResult, ErrorCodes, VerificationLimits } from '@sms/domain';
 import { crypto } from '../builtins.js';
 import { describeError } from '../engine/listing.js';

@@ -19,7 +19,8 @@ export function registerFlush(program: Command): void {
     });
     for (const b of broken)
       say(`error: ${b.file} is not a readable spooled upload (${b.reason}); it was left in place`);
-    if (outcomes.length === 0 && broken.length === 0) say(`nothing to deliver in ${spool.dir}`);
+    if (outcomes.length === 0 && broken.length === 0)
+      say(`nothing to deliver in ${spool.dir}${spool.absence}`);
     else for (const line of summarizeDeliveries(outcomes, spool.dir)) say(line);
     // refused uploads of earlier runs wait too: say so every time, with what to do
     const refusedBefore =

@@ -22,10 +22,10 @@ export function deliveryExit(outcomes: readonly DeliveryOutcome[]): number {
 /** A mistake on the command line: the message says what to give instead. */
 export class UsageError extends Error {}
 
-export function wholeNumber(max: number) {
+export function wholeNumber(max: number, min = 0) {
   return (value: string) => {
-    if (!/^\d+$/.test(value) || Number(value) > max)
-      throw new InvalidArgumentError(`expected a whole number 0..${max}`);
+    if (!/^\d+$/.test(value) || Number(value) > max || Number(value) < min)
+      throw new InvalidArgumentError(`expected a whole number ${min}..${max}`);
     return Number(value);
   };
 }
@@ -146,7 +146,7 @@ export function uploadOptions(command: Command): Command {
       '--spool-dir <dir>',
       'where uploads wait until the server takes them (default: $SMS_SPOOL_DIR, else ~/.local/state/sms-agent/spool)',
     )
-    .option('--timeout <ms>', 'milliseconds per upload attempt', wholeNumber(3_600_000), 30_000)
+    .option('--timeout <ms>', 'milliseconds per upload attempt', wholeNumber(3_600_000, 1), 30_000)
     .option('--retries <n>', 'retries of an upload before it stays in the spool', wholeNumber(100), 4);
 }
 

@@ -71,7 +71,7 @@ export function registerSpool(program: Command): void {
       ];
       if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
       say(
-        `${s.dir}: ${plural(pending.entries.length, 'upload')} waiting (sms-agent flush delivers them), ${failed.entries.length} refused (sms-agent spool retry ID|--all sends them again)`,
+        `${s.dir}${s.absence}: ${plural(pending.entries.length, 'upload')} waiting (sms-agent flush delivers them), ${failed.entries.length} refused (sms-agent spool retry ID|--all sends them again)`,
       );
     });
 

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SmsClient } from '@sms/client';
@@ -221,6 +221,16 @@ describe('sms-agent against a real server', () => {
     expect((await client().showConsistencyResult(id)).result_list).toHaveLength(1);
     const empty = await runAgent(['flush', '--endpoint', url, '--spool-dir', w.spool], credentials);
     expect(empty.stderr).toBe(`nothing to deliver in ${w.spool}\n`);
+    // a mistyped spool: said, not taken for an empty one
+    const typo = `${w.spool}x`;
+    const mistyped = await runAgent(['flush', '--endpoint', url, '--spool-dir', typo], credentials);
+    expect(mistyped.code).toBe(0);
+    expect(mistyped.stderr).toBe(
+      `nothing to deliver in ${typo} (no such directory: no upload was ever spooled there; check --spool-dir or $SMS_SPOOL_DIR if you expected some)\n`,
+    );
+    const listed = await runAgent(['spool', 'list', '--spool-dir', typo]);
+    expect(listed.stderr).toContain(`${typo} (no such directory: no upload was ever spooled there;`);
+    expect(existsSync(typo)).toBe(false);
   });
 
   it.each([

@@ -111,6 +111,16 @@ export class Spool {
     this.dir = resolve(dir);
   }
 
+  /**
+   * Said where a spool holds nothing: the directory is made by the first upload spooled, so one
+   * that does not exist most often means a mistyped --spool-dir or $SMS_SPOOL_DIR.
+   */
+  get absence(): string {
+    return existsSync(this.dir)
+      ? ''
+      : ' (no such directory: no upload was ever spooled there; check --spool-dir or $SMS_SPOOL_DIR if you expected some)';
+  }
+
   private get failedDir(): string {
     return join(this.dir, 'failed');
   }
