@@ -155,7 +155,7 @@ export function unreadableWarning(dirCheck: string, unreadable: Unreadable): str
   const more = unreadable.count - unreadable.samples.length;
   return (
     `${plural(unreadable.count, 'entry', 'entries')} of ${dirCheck} could not be read ` +
-    `(a file that cannot be read counts as different; verify as a user who can read both trees): ` +
+    `(a file or source directory that cannot be read counts as one different file, a target directory that cannot be listed as one extra file; verify as a user who can read both trees): ` +
     `${named}${more > 0 ? `; and ${more} more (--report FILE names every one)` : ''}`
   );
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -71,21 +71,22 @@ describe('entries the agent cannot read, as an ordinary user', () => {
       num_total_files: 601,
       num_different_files: 497,
       num_target_miss_files: 0,
-      num_target_more_files: 0,
+      // the directory that cannot be listed: what it holds is unknown
+      num_target_more_files: 1,
     });
-    expect(json.directories[0].unreadable).toBe(497);
+    expect(json.directories[0].unreadable).toBe(498);
     expect(json.warnings).toHaveLength(1);
-    expect(json.warnings[0]).toContain(`497 entries of ${pair.src} could not be read`);
+    expect(json.warnings[0]).toContain(`498 entries of ${pair.src} could not be read`);
     expect(json.warnings[0]).toContain('data/f000 (cannot read the target: permission denied (EACCES))');
-    expect(json.warnings[0]).toContain('and 492 more (--report FILE names every one)');
+    expect(json.warnings[0]).toContain('and 493 more (--report FILE names every one)');
     // the same warning on stderr, without --json too
-    expect(run.stderr).toContain(`warning: 497 entries of ${pair.src} could not be read`);
+    expect(run.stderr).toContain(`warning: 498 entries of ${pair.src} could not be read`);
     expect(run.stderr).not.toContain('EACCES: EACCES');
     const lines = readFileSync(report, 'utf8')
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    expect(lines.filter((l) => l.category === 'error')).toHaveLength(497);
+    expect(lines.filter((l) => l.category === 'error')).toHaveLength(498);
     expect(lines.filter((l) => l.category === 'missing')).toEqual([]);
     // the files below the directory that cannot be listed are unknown at the target, not missing
     expect(lines.some((l) => l.path === 'locked-dir/sub/k' && l.category === 'error')).toBe(true);
@@ -102,9 +103,9 @@ describe('entries the agent cannot read, as an ordinary user', () => {
     const run = asNobody(['verify', '--source', pair.src, '--target', pair.dst]);
     expect(run.status).toBe(1);
     expect(run.stdout).toMatch(/^DIRECTORY\s+TOTAL\s+DIFFERENT\s+MISSING\s+EXTRA\s+UNREADABLE\s+VERDICT\n/);
-    expect(run.stdout).toMatch(new RegExp(`${pair.src}\\s+601\\s+10\\s+0\\s+0\\s+10\\s+INCONSISTENT`));
-    expect(run.stdout).toContain('; 10 could not be read');
-    expect(run.stderr).toContain(`warning: 10 entries of ${pair.src} could not be read`);
+    expect(run.stdout).toMatch(new RegExp(`${pair.src}\\s+601\\s+10\\s+0\\s+1\\s+11\\s+INCONSISTENT`));
+    expect(run.stdout).toContain('; 11 could not be read');
+    expect(run.stderr).toContain(`warning: 11 entries of ${pair.src} could not be read`);
   });
 
   it('--recheck keeps them different and unreadable: a target it cannot search is no missing file', () => {
@@ -125,10 +126,61 @@ describe('entries the agent cannot read, as an ordinary user', () => {
       num_total_files: 601,
       num_different_files: 10,
       num_target_miss_files: 0,
+      num_target_more_files: 1,
     });
-    expect(json.directories[0]).toMatchObject({ unreadable: 10, transient: 0 });
-    expect(json.warnings[0]).toContain('10 entries of');
+    expect(json.directories[0]).toMatchObject({ unreadable: 11, transient: 0 });
+    expect(json.warnings[0]).toContain('11 entries of');
   });
+
+  it.each([
+    ['the source lacks', { open: 'o' }, 0o700, [], 1, 0],
+    ['the source has no file under', { open: 'o', data: { empty: {} } }, 0o700, [], 1, 0],
+    // searchable, not listable (a 0711 home directory): the recheck finds data/a equal, never the rest
+    [
+      'the recheck finds no more in',
+      { open: 'o', data: { a: 'a' } },
+      0o711,
+      ['--recheck', '--recheck-delay', '0'],
+      2,
+      1,
+    ],
+  ] as const)(
+    'counts a target directory that cannot be listed, where %s, as one extra file: never consistent unseen',
+    (_, source, mode, recheck, total, transient) => {
+      const target: Tree = { open: 'o', data: { a: 'a', hidden: 'h', deeper: { more: 'm' } } };
+      const locked = treePair(source as Tree, target);
+      try {
+        chmodSync(locked.dir, 0o755);
+        chmodSync(join(locked.dst, 'data'), mode);
+        // through the filesystem, and (without the recheck, which needs the target mounted) a manifest made there
+        const targets = [['--target', locked.dst]];
+        if (recheck.length === 0) {
+          const made = asNobody(['manifest', locked.dst]);
+          expect(made.status, made.stderr).toBe(0);
+          const file = join(locked.dir, 'target.manifest');
+          writeFileSync(file, made.stdout);
+          targets.push(['--target-manifest', file]);
+        }
+        for (const targetArgs of targets) {
+          const run = asNobody(['verify', '--source', locked.src, ...targetArgs, ...recheck, '--json']);
+          expect(run.status, `${targetArgs[0]}: ${run.stderr}`).toBe(1);
+          const json = JSON.parse(run.stdout);
+          expect(json.consistency_result[0]).toMatchObject({
+            num_total_files: total,
+            num_different_files: 0,
+            num_target_miss_files: 0,
+            num_target_more_files: 1,
+          });
+          expect(json.directories[0]).toMatchObject({ verdict: 'INCONSISTENT', unreadable: 1, transient });
+          expect(json.warnings[0]).toContain('1 entry of');
+          expect(json.warnings[0]).toContain('data (cannot list the target directory');
+          expect(json.warnings[0]).toContain('a target directory that cannot be listed as one extra file');
+        }
+      } finally {
+        locked.cleanup();
+      }
+    },
+  );
 
   it('counts a source directory that cannot be listed as one different file, and says so', () => {
     const locked = treePair(

@@ -17,6 +17,7 @@ import {
   countOneSided,
   countPair,
   countUnlistedSource,
+  countUnlistedTarget,
   mergeDirectory,
   Tally,
 } from './tally.js';
@@ -69,8 +70,7 @@ export class Comparer {
       if (listing.ok) countOneSided(this.tally, unit, listing.entries, children);
       else if (source) countUnlistedSource(this.tally, unit, listing);
       else if (!listing.missing)
-        // its files are unknown: nothing is counted, but the run says so
-        this.tally.unreadableEntry(unit, unit.rel, `cannot list the target directory: ${listing.reason}`);
+        countUnlistedTarget(this.tally, unit, `cannot list the target directory: ${listing.reason}`);
       return;
     }
     const { source, target } = listBoth(sourceDir, targetDir, bytes);
@@ -84,6 +84,7 @@ export class Comparer {
     }
     const targetProblem =
       target.ok || target.missing ? undefined : `cannot list the target directory: ${target.reason}`;
+    if (targetProblem) countUnlistedTarget(this.tally, unit, targetProblem);
     mergeDirectory(
       this.tally,
       unit,

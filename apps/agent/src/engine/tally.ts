@@ -77,7 +77,7 @@ export class Tally {
    * An entry that could not be read: reported as an error, counted as
    * unreadable, and its first few kept for the warning every run prints.
    */
-  unreadableEntry(unit: Unit, path: Name, reason: string, counted?: 'different'): void {
+  unreadableEntry(unit: Unit, path: Name, reason: string, counted?: 'different' | 'extra'): void {
     const unreadable = this.unreadable[unit.root]!;
     unreadable.count++;
     if (unreadable.samples.length < UNREADABLE_SAMPLES)
@@ -158,6 +158,17 @@ export function countUnlistedSource(
   counts.total++;
   counts.different++;
   tally.unreadableEntry(unit, unit.rel, `cannot list the source directory: ${listing.reason}`, 'different');
+}
+
+/**
+ * A target directory that cannot be listed (`reason`): one extra file, as what it holds is unknown
+ * (a source directory that cannot be listed is one different file). Without it a target directory
+ * the source lacks, or one under which the source has no file, would pass as consistent unseen.
+ * The source's files under it are counted different by the merge (`targetProblem`).
+ */
+export function countUnlistedTarget(tally: Tally, unit: Unit, reason: string): void {
+  tally.counts[unit.root]!.extra++;
+  tally.unreadableEntry(unit, unit.rel, reason, 'extra');
 }
 
 /**

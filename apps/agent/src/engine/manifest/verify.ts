@@ -18,6 +18,7 @@ import {
   countOneSided,
   countPair,
   countUnlistedSource,
+  countUnlistedTarget,
   mergeDirectory,
   Tally,
 } from '../tally.js';
@@ -173,9 +174,9 @@ export class ManifestVerifier {
     }
     if (unit.kind === 'target-only') {
       if (block?.err)
-        this.tally.unreadableEntry(
+        countUnlistedTarget(
+          this.tally,
           unit,
-          unit.rel,
           `cannot list the target directory (when the manifest was made): ${block.err}`,
         );
       else if (block) countOneSided(this.tally, unit, block.entries, children);
@@ -204,6 +205,7 @@ export class ManifestVerifier {
     const targetProblem = block?.err
       ? `cannot list the target directory (when the manifest was made): ${block.err}`
       : undefined;
+    if (targetProblem) countUnlistedTarget(this.tally, unit, targetProblem);
     // with workers, the files to hash are sent to them now and their pairs counted once hashed, while
     // the next directories are merged: the workers hash while this thread reads the manifest and lists
     const hashing = this.pool
