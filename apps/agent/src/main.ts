@@ -1,5 +1,6 @@
 import { main } from './cli/index.js';
 import { EXIT } from './cli/shared.js';
+import { describeError } from './engine/listing.js';
 
 // The entry of the agent's bundles, both CommonJS scripts (so no top-level await): the package's
 // dist/sms-agent.cjs (scripts/bundle.mjs), which bin/sms-agent.js loads and a host reached over ssh
@@ -19,4 +20,20 @@ process.on('beforeExit', () => {
     'sms-agent: stopped before its command ended (an internal error): the result is unknown\n',
   );
   process.exitCode = EXIT.error;
+});
+
+// A standard output that cannot be written (a full disk, a reader gone as with `| head`): what the
+// run printed is incomplete, so it fails (exit 2), never 0 ("consistent") or 1, and says why, once.
+let stdoutFailed = false;
+process.stdout.on('error', (error) => {
+  // a command that writes its own output there (manifest) says it in its own words
+  if (!stdoutFailed && process.stdout.listenerCount('error') === 1)
+    process.stderr.write(
+      `sms-agent: cannot write to standard output: ${describeError(error)}: what this run printed is incomplete (give a file with room, or read all of it)\n`,
+    );
+  stdoutFailed = true;
+  process.exitCode = EXIT.error;
+});
+process.on('exit', () => {
+  if (stdoutFailed) process.exitCode = EXIT.error;
 });

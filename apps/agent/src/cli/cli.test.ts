@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runAgent } from '../test-support/cli.js';
+import { AGENT_BIN, runAgent } from '../test-support/cli.js';
 import { type Tree, treePair } from '../test-support/tree.js';
 
 const pairs: { cleanup: () => void }[] = [];
@@ -210,6 +211,31 @@ describe('sms-agent verify (the built CLI, with worker threads)', () => {
     });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(message);
+  });
+
+  it('exits 2, never 0, when its output cannot be written (a full disk), and says why', () => {
+    const p = pair({ a: 'same' }, { a: 'same' });
+    for (const output of [[], ['--json']]) {
+      const full = openSync('/dev/full', 'w');
+      try {
+        const run = spawnSync(
+          process.execPath,
+          [AGENT_BIN, 'verify', '--source', p.src, '--target', p.dst, ...output],
+          {
+            stdio: ['ignore', full, 'pipe'],
+            encoding: 'utf8',
+            timeout: 60_000,
+          },
+        );
+        expect(run.status, run.stderr).toBe(2);
+        expect(run.stderr).toContain(
+          'sms-agent: cannot write to standard output: no space left on device (ENOSPC): what this run printed is incomplete',
+        );
+        expect(run.stderr).not.toMatch(/\n\s+at .*\.js:\d+/);
+      } finally {
+        closeSync(full);
+      }
+    }
   });
 
   it('describes every option in --help', async () => {

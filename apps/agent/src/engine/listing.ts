@@ -59,6 +59,8 @@ export function describeError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   if (!code) return message;
   const words = new RegExp(`^${code}: ([^,]+)`).exec(message)?.[1];
+  // a stream's write says only `write EPIPE`
+  if (!words && code === 'EPIPE') return 'the reading end of the pipe was closed (EPIPE)';
   return words ? `${words} (${code})` : code;
 }
 

@@ -121,7 +121,11 @@ async function writeTo(
   if (sink !== out) sink.pipe(out);
   const failed = new Promise<never>((_, reject) => {
     out.once('error', (error) =>
-      reject(new ManifestError(`cannot write ${options.output}: ${describeError(error)}`)),
+      reject(
+        new ManifestError(
+          `cannot write ${options.output === '-' ? 'to standard output' : options.output}: ${describeError(error)}`,
+        ),
+      ),
     );
   });
   const buffer = Buffer.allocUnsafe(256 * 1024);
