@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { DIR_CHECK_ITSELF, FindingSchema } from '@sms/domain';
 import * as v from 'valibot';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deviceNumber } from './engine/difference.js';
+import { deviceNumber, formatTime } from './engine/difference.js';
 import { writeManifest } from './engine/manifest/write.js';
 import type { ReportEntry } from './engine/types.js';
 import { runAgent } from './test-support/cli.js';
@@ -82,6 +82,15 @@ function rewriteManifest(file: string, change: (line: string) => string): string
   writeFileSync(file, `${body.join('\n')}\n${JSON.stringify(end)}\n`);
   return body.join('\n');
 }
+
+describe('formatTime', () => {
+  it('names a time beyond a Date (a filesystem keeps 64-bit seconds) in seconds since the epoch, not "could not be read"', () => {
+    expect(formatTime(1750434509, 999999999)).toBe('2025-06-20T15:48:29.999999999Z');
+    expect(formatTime(8.64e12)).toBe('+275760-09-13T00:00:00.000000000Z');
+    expect(formatTime(1e13, 5)).toBe('@10000000000000.000000005');
+    expect(formatTime(-1e13)).toBe('@-10000000000000.000000000');
+  });
+});
 
 describe.each<Target>(['mounted', 'manifest'])(
   'modification times to the nanosecond (%s target)',
