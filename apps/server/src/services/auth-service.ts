@@ -22,7 +22,12 @@ import { deriveKey, generateMasterSecret } from '../crypto/keys.js';
 import { dummyPasswordHash, verifyPassword } from '../crypto/password.js';
 import { signToken, TokenSignatures } from '../crypto/tokens.js';
 import type { AccountStore, MembershipRow, PrincipalRow, SignInStore, UserRow } from '../storage/storage.js';
-import { DEFAULT_SIGN_IN_LIMITS, refuseOverLimit, type SignInLimits } from './sign-in-limits.js';
+import {
+  DEFAULT_SIGN_IN_LIMITS,
+  refuseOverLimit,
+  type SignInLimits,
+  userFailureKey,
+} from './sign-in-limits.js';
 
 /** Who is calling: a user acting in one project with one role. */
 export interface Principal {
@@ -238,7 +243,7 @@ export class AuthService {
     const domain = credentials.domain;
     const limits = this.options.signInLimits;
     const windowMs = limits.windowSeconds * 1000;
-    const userKey = `user:${credentials.name}`;
+    const userKey = userFailureKey(credentials.name);
     const addressKey = `address:${address}`;
     const refuseOverLimits = () =>
       refuseOverLimit(

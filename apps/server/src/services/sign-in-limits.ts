@@ -11,6 +11,9 @@ export interface SignInLimits {
 /** 10 failures per user and 100 per address in 15 minutes: enough for typos, far too few for guessing. */
 export const DEFAULT_SIGN_IN_LIMITS: SignInLimits = { perUser: 10, perAddress: 100, windowSeconds: 15 * 60 };
 
+/** The failure count of a user name (password sign-ins); a new password or the user's removal clears it. */
+export const userFailureKey = (name: string) => `user:${name}`;
+
 /**
  * Refuses (429 `SMS.9005`, with the seconds to wait) when any of `counts`
  * (a failure key, its limit, and who it is, for the message) has reached its

@@ -8,7 +8,8 @@ import {
 } from '@sms/domain';
 import * as v from 'valibot';
 import { hashPassword, randomPassword } from '../crypto/password.js';
-import { type AccountStore, type ProjectRow, UniqueViolation } from '../storage/storage.js';
+import { type AccountStore, type ProjectRow, type SignInStore, UniqueViolation } from '../storage/storage.js';
+import { userFailureKey } from './sign-in-limits.js';
 
 export const DEFAULT_PROJECT = 'default';
 export const DEFAULT_ADMIN = 'admin';
@@ -21,12 +22,14 @@ function checkPassword(password: string): void {
 /** Users, projects and memberships: what the server's CLI manages. */
 export class UserService {
   private readonly accounts: AccountStore;
+  private readonly signIn: SignInStore;
 
   constructor(
-    stores: { accounts: AccountStore },
+    stores: { accounts: AccountStore; signIn: SignInStore },
     private readonly clock: () => number = Date.now,
   ) {
     this.accounts = stores.accounts;
+    this.signIn = stores.signIn;
   }
 
   /**
@@ -105,17 +108,22 @@ export class UserService {
     return user;
   }
 
-  /** Sets a new password; every token the user had stops working. */
+  /**
+   * Sets a new password; every token the user had stops working, and the user's failed sign-ins
+   * are forgotten (so an operator lifts a lockout, one that guesses caused among them).
+   */
   async setPassword(name: string, password: string): Promise<void> {
     checkPassword(password);
     const user = await this.user(name);
     await this.accounts.setPassword(user.id, await hashPassword(password));
+    await this.signIn.clearFailures(userFailureKey(user.name));
   }
 
-  /** Removes a user; every token the user had stops working. */
+  /** Removes a user; every token the user had stops working (and a user added again under its name starts with no failures). */
   async removeUser(name: string): Promise<void> {
     const user = await this.user(name);
     await this.accounts.deleteUser(user.id);
+    await this.signIn.clearFailures(userFailureKey(user.name));
   }
 
   /** Gives a user a role in a project (replacing the role it had there). */

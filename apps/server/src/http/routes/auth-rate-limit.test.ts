@@ -43,6 +43,20 @@ describe('the sign-in limit (POST /v3/auth/tokens)', () => {
     expect((await signIn('admin', ADMIN_PASSWORD)).status).toBe(201);
   });
 
+  it('lifts a lockout when an operator sets a new password (sms-server user passwd), or removes the user', async () => {
+    t.advanceClock(61_000);
+    await t.services.users.addUser('locked', 'locked-password', 'default', 'agent');
+    for (let i = 0; i < 3; i++) expect((await signIn('locked', 'wrong-password')).status).toBe(401);
+    expect((await signIn('locked', 'locked-password')).status).toBe(429);
+    await t.services.users.setPassword('locked', 'a-new-password');
+    expect((await signIn('locked', 'a-new-password')).status).toBe(201);
+    // a user removed while locked out, and added again under its name, starts with no failures
+    for (let i = 0; i < 3; i++) expect((await signIn('locked', 'wrong-password')).status).toBe(401);
+    await t.services.users.removeUser('locked');
+    await t.services.users.addUser('locked', 'locked-password', 'default', 'agent');
+    expect((await signIn('locked', 'locked-password')).status).toBe(201);
+  });
+
   it('does not honour a right password whose guesses, sent at once, were counted past the limit meanwhile', async () => {
     t.advanceClock(61_000);
     // as a burst of guesses does: the failures of the others are counted while this one's password
