@@ -1,11 +1,14 @@
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { NameSchema, RoleSchema } from '@sms/domain';
+import { NameSchema, RequestValidationError, RoleSchema } from '@sms/domain';
 import * as v from 'valibot';
 import { accessKeyCommand } from './cli/access-key.js';
+import { checkCommand, NEEDS_EXISTING_DATABASE } from './cli/commands.js';
 import { startupFailure } from './cli/startup-failure.js';
 import { webhookCommand } from './cli/webhook.js';
 import { randomPassword } from './crypto/password.js';
+import { sqliteFile } from './db/connect.js';
 import { ConfigError, loadConfig, type ServerConfig } from './env.js';
 import { createLogger } from './logger.js';
 import { type RunningServer, startServer } from './server.js';
@@ -139,8 +142,16 @@ async function serve(): Promise<void> {
   }
 }
 
-async function withStorage<T>(work: (storage: Storage, config: ServerConfig) => Promise<T>): Promise<T> {
+async function withStorage<T>(
+  work: (storage: Storage, config: ServerConfig) => Promise<T>,
+  options: { mustExist?: string } = {},
+): Promise<T> {
   const config = loadConfig();
+  // a command that reads or changes what exists, on an SQLite database not made yet (a mistyped SMS_DATA_DIR, say)
+  if (options.mustExist && config.databaseUrl === undefined && !existsSync(sqliteFile(config.dataDir)))
+    throw new Error(
+      `no database at ${sqliteFile(config.dataDir)}, so sms-server ${options.mustExist} has nothing to work on: give the data directory the server runs with (SMS_DATA_DIR), or its DATABASE_URL; the server makes its database when it first starts`,
+    );
   const storage = await Storage.open({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -167,10 +178,12 @@ async function decode(args: string[]): Promise<void> {
   if (message === undefined) throw new UsageError('missing MESSAGE');
   if (extra.length > 0)
     throw new UsageError(`decode takes one MESSAGE; unexpected argument ${JSON.stringify(extra[0])}`);
-  const decoded = await withStorage(async (storage, config) =>
-    (await AuthService.create(storage, { tokenTtlSeconds: config.tokenTtlSeconds })).decodeDetails(
-      message.trim(),
-    ),
+  const decoded = await withStorage(
+    async (storage, config) =>
+      (await AuthService.create(storage, { tokenTtlSeconds: config.tokenTtlSeconds })).decodeDetails(
+        message.trim(),
+      ),
+    { mustExist: 'decode' },
   );
   if (!decoded)
     throw new Error('the message was not made by this server (another database or key), or was altered');
@@ -192,81 +205,103 @@ async function main(argv: string[]): Promise<void> {
       version: { type: 'boolean' },
     },
   });
-  if (values.help) return void process.stdout.write(`${HELP}\n`);
-  if (values.version) return void process.stdout.write(`${SERVER_VERSION}\n`);
-  const [command = 'serve', sub, name, ...rest] = positionals;
+  const { help, version, ...options } = values;
+  if (help) return void process.stdout.write(`${HELP}\n`);
+  if (version) return void process.stdout.write(`${SERVER_VERSION}\n`);
+  // the command's shape is checked before the database is opened: a usage error touches nothing
+  const { command, args } = checkCommand(positionals, options, (message) => new UsageError(message));
   if (command === 'serve') return serve();
-  if (rest.length > (command === 'webhook' ? 1 : 0))
-    throw new UsageError(`unexpected argument ${JSON.stringify(rest.at(-1))}`);
-  await withStorage(async (storage, config) => {
-    const users = new UserService(storage);
-    const say = (line: string) => process.stdout.write(`${line}\n`);
-    if (command === 'webhook') {
-      return webhookCommand(storage, sub, name, rest[0], say, (message) => new UsageError(message), {
-        addresses: config.webhookAddresses,
-      });
-    }
-    if (command === 'access-key') {
-      return accessKeyCommand(storage, sub, name, values, say, (message) => new UsageError(message));
-    }
-    switch (`${command} ${sub ?? ''}`) {
-      case 'project add':
-        await users.addProject(parseName(name, 'project NAME'));
-        return say(`created project ${name}`);
-      case 'project list':
-        for (const p of await users.listProjects()) say(`${p.name}\t${p.id}`);
-        return;
-      case 'user add': {
-        const user = parseName(name, 'user NAME');
-        const project = parseName(values.project, '--project');
-        const role = parseRole(values.role);
-        const { password, generated } = await readPassword(values['password-stdin'] ?? false);
-        await users.addUser(user, password, project, role);
-        say(`created user ${user} with role ${role} in project ${project}`);
-        if (generated) say(`password (shown once): ${password}`);
-        return;
+  const [group, sub] = command.split(' ') as [string, string];
+  const [name, second] = args;
+  const mustExist = NEEDS_EXISTING_DATABASE.has(command) ? command : undefined;
+  await withStorage(
+    async (storage, config) => {
+      const users = new UserService(storage);
+      const say = (line: string) => process.stdout.write(`${line}\n`);
+      if (group === 'webhook') {
+        return webhookCommand(storage, sub, name, second, say, (message) => new UsageError(message), {
+          addresses: config.webhookAddresses,
+        });
       }
-      case 'user passwd': {
-        const user = parseName(name, 'user NAME');
-        const { password, generated } = await readPassword(values['password-stdin'] ?? false);
-        await users.setPassword(user, password);
-        say(`changed the password of ${user}; its earlier tokens no longer work`);
-        if (generated) say(`password (shown once): ${password}`);
-        return;
+      if (group === 'access-key') {
+        return accessKeyCommand(storage, sub, name, values, say, (message) => new UsageError(message));
       }
-      case 'user grant': {
-        const user = parseName(name, 'user NAME');
-        const project = parseName(values.project, '--project');
-        const role = parseRole(values.role);
-        await users.grant(user, project, role);
-        return say(`${user} is ${role} in project ${project}`);
-      }
-      case 'user revoke': {
-        const user = parseName(name, 'user NAME');
-        const project = parseName(values.project, '--project');
-        await users.revoke(user, project);
-        return say(`${user} is no longer in project ${project}`);
-      }
-      case 'user remove':
-        await users.removeUser(parseName(name, 'user NAME'));
-        return say(`removed user ${name}; its tokens no longer work`);
-      case 'user list':
-        for (const u of await users.listUsers()) {
-          say(
-            `${u.name}\t${u.memberships.map((m) => `${m.project_name}:${m.role}`).join(',') || '(no project)'}`,
-          );
+      switch (command) {
+        case 'project add':
+          await users.addProject(parseName(name, 'project NAME'));
+          return say(`created project ${name}`);
+        case 'project list':
+          for (const p of await users.listProjects()) say(`${p.name}\t${p.id}`);
+          return;
+        case 'user add': {
+          const user = parseName(name, 'user NAME');
+          const project = parseName(values.project, '--project');
+          const role = parseRole(values.role);
+          const { password, generated } = await readPassword(values['password-stdin'] ?? false);
+          await users.addUser(user, password, project, role);
+          say(`created user ${user} with role ${role} in project ${project}`);
+          if (generated) say(`password (shown once): ${password}`);
+          return;
         }
-        return;
-      default:
-        throw new UsageError(`unknown command ${JSON.stringify([command, sub].filter(Boolean).join(' '))}`);
-    }
-  });
+        case 'user passwd': {
+          const user = parseName(name, 'user NAME');
+          const { password, generated } = await readPassword(values['password-stdin'] ?? false);
+          await users.setPassword(user, password);
+          say(`changed the password of ${user}; its earlier tokens no longer work`);
+          if (generated) say(`password (shown once): ${password}`);
+          return;
+        }
+        case 'user grant': {
+          const user = parseName(name, 'user NAME');
+          const project = parseName(values.project, '--project');
+          const role = parseRole(values.role);
+          await users.grant(user, project, role);
+          return say(`${user} is ${role} in project ${project}`);
+        }
+        case 'user revoke': {
+          const user = parseName(name, 'user NAME');
+          const project = parseName(values.project, '--project');
+          await users.revoke(user, project);
+          return say(`${user} is no longer in project ${project}`);
+        }
+        case 'user remove':
+          await users.removeUser(parseName(name, 'user NAME'));
+          return say(`removed user ${name}; its tokens no longer work`);
+        case 'user list':
+          for (const u of await users.listUsers()) {
+            say(
+              `${u.name}\t${u.memberships.map((m) => `${m.project_name}:${m.role}`).join(',') || '(no project)'}`,
+            );
+          }
+          return;
+        default:
+          throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+      }
+    },
+    mustExist === undefined ? {} : { mustExist },
+  );
 }
+
+// A standard output that cannot be written (a reader gone, as with `| head`; a full disk): the command
+// goes on to its end (the database closed), says what was not shown, and fails (exit 1).
+let stdoutFailed = false;
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (!stdoutFailed)
+    process.stderr.write(
+      `sms-server: cannot write to standard output (${error.code ?? error.message}): what the command printed is incomplete (a secret shown only once, if any, is lost: make a new one)\n`,
+    );
+  stdoutFailed = true;
+});
+process.on('exit', (code) => {
+  if (stdoutFailed && code === 0) process.exitCode = 1;
+});
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (
     error instanceof UsageError ||
     error instanceof ConfigError ||
+    // a value given on the command line or its input that breaks a rule (a password too short)
+    error instanceof RequestValidationError ||
     (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
   ) {
     process.stderr.write(`sms-server: ${(error as Error).message}\nRun sms-server --help for usage.\n`);

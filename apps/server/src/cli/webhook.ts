@@ -20,7 +20,7 @@ export async function webhookCommand(
     case 'add': {
       if (first === undefined || second === undefined) throw usage('webhook add needs PROJECT and URL');
       const project = await storage.accounts.findProject({ name: first });
-      if (!project) throw usage(`no project ${first}: sms-server project list shows them`);
+      if (!project) throw new Error(`no project ${first}: sms-server project list shows them`);
       let made: Awaited<ReturnType<WebhookService['add']>>;
       try {
         made = await hooks.add(project.id, second);
@@ -35,7 +35,7 @@ export async function webhookCommand(
       let projectId: string | undefined;
       if (first !== undefined) {
         const project = await storage.accounts.findProject({ name: first });
-        if (!project) throw usage(`no project ${first}: sms-server project list shows them`);
+        if (!project) throw new Error(`no project ${first}: sms-server project list shows them`);
         projectId = project.id;
       }
       for (const hook of await storage.webhooks.list(projectId))
@@ -46,7 +46,7 @@ export async function webhookCommand(
       if (first === undefined)
         throw usage('webhook delete needs the webhook ID (sms-server webhook list shows them)');
       if (!(await storage.webhooks.delete(first)))
-        throw usage(`no webhook ${first}: sms-server webhook list shows them`);
+        throw new Error(`no webhook ${first}: sms-server webhook list shows them`);
       return say(`deleted webhook ${first}; its undelivered events are dropped`);
     }
     default:

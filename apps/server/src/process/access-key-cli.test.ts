@@ -79,13 +79,20 @@ describe('sms-server access-key', () => {
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stderr).toContain('sms-server --help');
     }
-    // before the first start the database has no users: the message says where the first comes from
+    // before the first start there is no database: none is made, and the message says where it comes from
+    const none = await runServerCli(['access-key', 'create', 'admin'], env);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain(
+      `no database at ${join(dir, 'sms.sqlite')}, so sms-server access-key create has nothing to work on`,
+    );
+    expect(none.stderr).toContain('the server makes its database when it first starts');
+    expect((await runServerCli(['project', 'add', 'p1'], env)).code).toBe(0);
+    // a database with no users: the message says where the first comes from
     const first = await runServerCli(['access-key', 'create', 'admin'], env);
     expect(first.code).toBe(1);
     expect(first.stderr).toContain(
       'user "admin" was not found: this database has no users yet. The first user, admin, is made when the server first starts on it',
     );
-    expect((await runServerCli(['project', 'add', 'p1'], env)).code).toBe(0);
     expect(
       (await runServerCli(['user', 'add', 'someone', '--project', 'p1', '--role', 'agent'], env)).code,
     ).toBe(0);

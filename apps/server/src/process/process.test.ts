@@ -1,5 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,7 @@ import { AuthService } from '../services/auth-service.js';
 import { Storage } from '../storage/storage.js';
 import { apiOf } from '../test-support/client.js';
 import { result } from '../testing/app.js';
-import { runServerCli, startServerProcess } from '../testing/process.js';
+import { runServerCli, SERVER_BIN, startServerProcess } from '../testing/process.js';
 
 const dirs: string[] = [];
 function dataDir(): string {
@@ -339,8 +340,85 @@ describe('the server CLI', () => {
     expect(help.stdout).toContain('SMS_DATA_DIR');
   });
 
+  it('checks a command before it opens the database: a usage error (exit 2) creates nothing and waits for nothing', async () => {
+    const dir = join(dataDir(), 'data');
+    // PostgreSQL would be waited for (and fail, exit 1) if the database were opened first
+    const unreachable = { SMS_DATA_DIR: dir, DATABASE_URL: 'postgres://u:p@127.0.0.1:1/db' };
+    const cases: [string[], string][] = [
+      [['frobnicate'], 'unknown command "frobnicate"'],
+      [['help'], 'unknown command "help"'],
+      [['user', 'frob'], 'unknown command "user frob": user takes add, passwd, grant, revoke, remove, list'],
+      [['user', 'add', 'bob', '--project', 'default'], 'user add needs --role admin|agent|viewer'],
+      [['user', 'add', '--role', 'agent'], 'user add needs NAME'],
+      [['user', 'revoke', 'bob'], 'user revoke needs --project P'],
+      [['user', 'list', '--project', 'pa'], 'user list takes no option --project'],
+      [['project', 'list', 'extra'], 'project list takes no argument; unexpected "extra"'],
+      [['webhook', 'list', 'pa', 'extra'], 'webhook list takes [PROJECT]; unexpected "extra"'],
+      [['webhook', 'add', 'pa'], 'webhook add needs URL'],
+      [['serve', 'typo-here'], 'serve takes no argument; unexpected "typo-here"'],
+      [['access-key', 'list', '--json'], 'access-key list takes no option --json'],
+    ];
+    for (const [args, message] of cases) {
+      for (const env of [{ SMS_DATA_DIR: dir }, unreachable]) {
+        const run = await runServerCli(args, env);
+        expect(run.code, `${args.join(' ')}: ${run.stderr}`).toBe(2);
+        expect(run.stderr).toContain(`sms-server: ${message}\n`);
+      }
+    }
+    expect(existsSync(dir)).toBe(false);
+    // commands that read or change what exists say there is no database rather than make one
+    for (const args of [
+      ['user', 'list'],
+      ['project', 'list'],
+      ['decode', 'abc'],
+      ['webhook', 'list'],
+    ]) {
+      const run = await runServerCli(args, { SMS_DATA_DIR: dir });
+      expect(run.code, `${args.join(' ')}: ${run.stderr}`).toBe(1);
+      expect(run.stderr).toContain(
+        `sms-server: no database at ${join(dir, 'sms.sqlite')}, so sms-server ${args[0] === 'decode' ? 'decode' : args.join(' ')} has nothing to work on`,
+      );
+    }
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('says a user is not in a project (exit 1), and a password that breaks the rules is a usage error (exit 2)', async () => {
+    const env = { SMS_DATA_DIR: dataDir() };
+    for (const project of ['pa', 'pb'])
+      expect((await runServerCli(['project', 'add', project], env)).code).toBe(0);
+    const add = await runServerCli(['user', 'add', 'bob', '--project', 'pa', '--role', 'agent'], env);
+    expect(add.code, add.stderr).toBe(0);
+    const revoke = await runServerCli(['user', 'revoke', 'bob', '--project', 'pb'], env);
+    expect(revoke.code).toBe(1);
+    expect(revoke.stderr).toContain('The user "bob" is not in project "pb".');
+    const short = await runServerCli(['user', 'passwd', 'bob', '--password-stdin'], env, 'short\n');
+    expect(short.code, short.stderr).toBe(2);
+  });
+
+  it('fails (exit 1) when its output cannot be written, after closing the database, and says so', async () => {
+    const env = { SMS_DATA_DIR: dataDir() };
+    expect((await runServerCli(['project', 'add', 'pa'], env)).code).toBe(0);
+    const full = openSync('/dev/full', 'w');
+    try {
+      const run = spawnSync(process.execPath, [SERVER_BIN, 'project', 'list'], {
+        env: { PATH: process.env.PATH ?? '', ...env },
+        stdio: ['ignore', full, 'pipe'],
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(run.status, run.stderr).toBe(1);
+      expect(run.stderr).toBe(
+        'sms-server: cannot write to standard output (ENOSPC): what the command printed is incomplete (a secret shown only once, if any, is lost: make a new one)\n',
+      );
+    } finally {
+      closeSync(full);
+    }
+  });
+
   it('reports a missing user as an error with exit 1', async () => {
-    const run = await runServerCli(['user', 'remove', 'ghost'], { SMS_DATA_DIR: dataDir() });
+    const env = { SMS_DATA_DIR: dataDir() };
+    expect((await runServerCli(['project', 'add', 'pa'], env)).code).toBe(0);
+    const run = await runServerCli(['user', 'remove', 'ghost'], env);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('The user "ghost" was not found.');
   });

@@ -69,7 +69,7 @@ describe('a server that cannot start on its database', () => {
         },
       );
     // made by its owner, then made read-only (a restore that kept the wrong mode)
-    expect(asNobody(['project', 'list']).status).toBe(0);
+    expect(asNobody(['project', 'add', 'p']).status).toBe(0);
     chmodSync(join(dataDir, 'sms.sqlite'), 0o400);
     const run = asNobody(['serve']);
     expect(run.status).toBe(1);

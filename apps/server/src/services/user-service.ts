@@ -136,7 +136,11 @@ export class UserService {
   async revoke(name: string, projectName: string): Promise<void> {
     const user = await this.user(name);
     const project = await this.project(projectName, false);
-    await this.accounts.removeMembership(user.id, project.id);
+    if (!(await this.accounts.removeMembership(user.id, project.id)))
+      throw new SmsError(
+        ErrorCodes.ResourceNotFound,
+        `The user ${JSON.stringify(name)} is not in project ${JSON.stringify(projectName)}.`,
+      );
   }
 
   listUsers() {

@@ -139,14 +139,16 @@ export class AccountStore extends Store {
     );
   }
 
-  async removeMembership(userId: string, projectId: string): Promise<void> {
-    await this.run('remove membership', () =>
+  /** False when the user was not in the project. */
+  async removeMembership(userId: string, projectId: string): Promise<boolean> {
+    const result = await this.run('remove membership', () =>
       this.db
         .deleteFrom('memberships')
         .where('user_id', '=', userId)
         .where('project_id', '=', projectId)
-        .execute(),
+        .executeTakeFirst(),
     );
+    return Number(result.numDeletedRows) > 0;
   }
 
   async memberships(userId: string): Promise<MembershipRow[]> {
