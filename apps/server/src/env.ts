@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { formatIssues, NewPasswordSchema } from '@sms/domain';
 import * as v from 'valibot';
 import { trustedProxyProblem } from './http/client-address.js';
@@ -18,10 +19,33 @@ const Seconds = (min: number, max: number) =>
     v.maxValue(max),
   );
 
+/**
+ * An IP address, or a host name (labels of letters, digits and hyphens, the last not all digits: a
+ * mistyped address such as 999.1.1.1 is no name).
+ */
+function isListenHost(host: string): boolean {
+  if (isIP(host) !== 0) return true;
+  const labels = host.replace(/\.$/, '').split('.');
+  return (
+    host.length <= 253 &&
+    labels.every((label) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(label)) &&
+    !/^\d+$/.test(labels.at(-1)!)
+  );
+}
+
 /** Every environment variable the server reads, with its rule and default. */
 const EnvSchema = v.object({
   PORT: v.optional(Port, '8080'),
-  HOST: v.optional(v.pipe(v.string(), v.minLength(1)), '127.0.0.1'),
+  HOST: v.optional(
+    v.pipe(
+      v.string(),
+      v.check(
+        isListenHost,
+        'expected an address of this machine (127.0.0.1, 0.0.0.0 for every IPv4 one, :: for every one) or a host name',
+      ),
+    ),
+    '127.0.0.1',
+  ),
   SMS_DATA_DIR: v.optional(v.pipe(v.string(), v.minLength(1)), './.sms-data'),
   DATABASE_URL: v.optional(
     v.pipe(v.string(), v.regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// URL')),
@@ -34,6 +58,8 @@ const EnvSchema = v.object({
     v.pipe(
       v.string(),
       v.url('expected the URL people open the dashboard at, such as https://sms.example.com'),
+      // webhook events carry links made from it: javascript: or ftp: would be no link to the dashboard
+      v.regex(/^https?:\/\//i, 'expected an http:// or https:// URL, such as https://sms.example.com'),
     ),
   ),
   SMS_WEBHOOK_ADDRESSES: v.optional(v.picklist(WEBHOOK_ADDRESS_POLICIES), 'private'),

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import type { ServerConfig } from './env.js';
+import { ConfigError, type ServerConfig } from './env.js';
 import { createApp } from './http/app.js';
 import { trustedProxies } from './http/client-address.js';
 import type { AppDeps } from './http/context.js';
@@ -135,7 +135,8 @@ export async function startServer(
   const bootstrap = await services.users.bootstrap(config.adminPassword);
   if (bootstrap.created) {
     logger.info('created user admin in project default', {
-      password_source: bootstrap.generatedPassword ? 'generated' : 'SMS_ADMIN_PASSWORD',
+      // not named password_*: the logger redacts such fields
+      source: bootstrap.generatedPassword ? 'generated' : 'SMS_ADMIN_PASSWORD',
     });
     // The one time a password is shown: a generated first-start password, on stderr, outside the JSON log.
     if (bootstrap.generatedPassword) options.announcePassword?.(bootstrap.generatedPassword);
@@ -185,7 +186,7 @@ export async function startServer(
       },
       () => resolve(s),
     );
-    s.once('error', reject);
+    s.once('error', (error) => reject(listenFailure(error, config.host, config.port)));
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
@@ -247,4 +248,26 @@ export async function startServer(
     return closing;
   };
   return { url, port, close };
+}
+
+/** Why the server cannot listen, and what to do: a HOST or PORT that cannot be used is a configuration error (exit 2). */
+function listenFailure(error: NodeJS.ErrnoException, host: string, port: number): Error {
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return new Error(
+        `cannot listen on ${host}:${port}: another program listens there (EADDRINUSE): stop it, or give another PORT`,
+      );
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new ConfigError(
+        `HOST=${host} is not an address of this machine (${error.code}): give one of its addresses, 0.0.0.0 (every IPv4 one) or :: (every one)`,
+      );
+    case 'EACCES':
+      return new ConfigError(
+        `PORT=${port}: this user may not listen on a port below 1024 (EACCES): give PORT=1024 or more, or run with CAP_NET_BIND_SERVICE`,
+      );
+    default:
+      return error;
+  }
 }

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -195,6 +195,10 @@ describe('the built server as a real process', () => {
     const api = apiOf(server.url);
     await expect(api.token('admin', password!)).resolves.toMatch(/^sms1\./);
     expect(server.stdout.join('')).not.toContain(password!);
+    // the log says where the password came from (a field named password_* would be redacted)
+    expect(server.stdout.join('')).toContain(
+      '"msg":"created user admin in project default","source":"generated"',
+    );
     expect(await server.stop()).toBe(0);
     // a second start does not create it again or show a password
     const again = await startServerProcess(env);
@@ -209,6 +213,15 @@ describe('the built server as a real process', () => {
     [{ SMS_ADMIN_PASSWORD: 'short' }, 'SMS_ADMIN_PASSWORD: expected at least 8 characters'],
     [{ SMS_TOKEN_TTL_SECONDS: '5' }, 'SMS_TOKEN_TTL_SECONDS: expected integer >= 60, received 5'],
     [
+      { HOST: '999.1.1.1' },
+      'HOST: expected an address of this machine (127.0.0.1, 0.0.0.0 for every IPv4 one',
+    ],
+    [{ HOST: 'my host' }, 'HOST: expected an address of this machine'],
+    [
+      { SMS_PUBLIC_URL: 'javascript:alert(document.domain)//' },
+      'SMS_PUBLIC_URL: expected an http:// or https:// URL, such as https://sms.example.com',
+    ],
+    [
       { SMS_TRUSTED_PROXIES: '127.0.0.1,proxy.internal' },
       'SMS_TRUSTED_PROXIES: "proxy.internal" is not an IP address or a network like 10.0.0.0/8',
     ],
@@ -216,6 +229,36 @@ describe('the built server as a real process', () => {
     const run = await runServerCli(['serve'], { SMS_DATA_DIR: dataDir(), ...env });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(message);
+  });
+});
+
+describe('a HOST or PORT it cannot listen on', () => {
+  it('says so and what to do: an address of another machine is exit 2, a port in use exit 1', async () => {
+    const elsewhere = await runServerCli(['serve'], {
+      SMS_DATA_DIR: dataDir(),
+      HOST: '192.0.2.7', // TEST-NET-1: no machine's own address
+      SMS_ADMIN_PASSWORD: 'listen-admin-pw',
+    });
+    expect(elsewhere.code, elsewhere.stderr).toBe(2);
+    expect(elsewhere.stderr).toContain(
+      'sms-server: HOST=192.0.2.7 is not an address of this machine (EADDRNOTAVAIL): give one of its addresses',
+    );
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const run = await runServerCli(['serve'], {
+        SMS_DATA_DIR: dataDir(),
+        PORT: String(port),
+        SMS_ADMIN_PASSWORD: 'listen-admin-pw',
+      });
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stderr).toContain(
+        `sms-server: cannot listen on 127.0.0.1:${port}: another program listens there (EADDRINUSE): stop it, or give another PORT`,
+      );
+    } finally {
+      taken.close();
+    }
   });
 });
 
