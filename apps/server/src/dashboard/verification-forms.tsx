@@ -21,6 +21,7 @@ import { SHOWN_PREFIX, shownDigest, type VerificationView } from './views/verifi
 /** What the task page says after one of its forms. */
 export const DONE_VERIFICATION: Record<string, string> = {
   configuration: 'The configuration is saved; agents use it from their next run.',
+  unchanged: 'Nothing was changed: the configuration is as it was.',
   requested: 'A verification is asked for: the next agent that polls takes it.',
   open: 'A verification of this task is already waiting or running; it was not asked for twice.',
 };
@@ -71,6 +72,8 @@ export function registerVerificationForms(app: Hono<AppEnv>): void {
     const taskId = taskIdOfPage(c);
     if (!sameToken(session.csrfToken, form.csrf)) return formRefused(c, session, 'the task page');
     await c.get('deps').dashboard.projectTask(session.principal, taskId);
+    // refused as a change would be, also when nothing was changed (never "saved" for a viewer)
+    await c.get('deps').configurations.mayUpdate(session.principal, taskId);
     const current = await c.get('deps').configurations.get(session.principal, taskId);
     const set = new Map(current.configurations.map((e) => [e.config_key, e.config_value]));
     // Only the keys changed on the page are written: a page opened before another admin (or
@@ -107,6 +110,8 @@ export function registerVerificationForms(app: Hono<AppEnv>): void {
         400,
       );
     }
+    if (configurations.length === 0)
+      return c.redirect(`/ui/tasks/${encodeURIComponent(taskId)}?done=unchanged#verification`, 303);
     if (parsed.success) await c.get('deps').configurations.update(session.principal, taskId, parsed.output);
     return c.redirect(`/ui/tasks/${encodeURIComponent(taskId)}?done=configuration#verification`, 303);
   });

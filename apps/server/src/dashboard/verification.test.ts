@@ -174,6 +174,22 @@ describe('dashboard: verification on the task page', () => {
     expect(textOf(await denied.text())).toContain(
       'Your role viewer may not do this; ask an admin of the project to do it, or for the admin role.',
     );
+    // the configuration form sent with nothing changed is refused too, never "saved"
+    const unchanged = await browser.post(`/ui/tasks/${id}/configuration`, { csrf: browser.formToken() });
+    expect(unchanged.status).toBe(403);
+    expect(textOf(await unchanged.text())).toContain('Your role viewer may not do this');
+  });
+
+  it('says nothing was changed when an admin saves the configuration as it was', async () => {
+    const id = await t.createTask(t.adminToken, 'web-05');
+    const browser = await signedIn('admin', ADMIN_PASSWORD);
+    await browser.get(`/ui/tasks/${id}`); // the page whose form is sent
+    const saved = await browser.post(`/ui/tasks/${id}/configuration`, { csrf: browser.formToken() });
+    expect(saved.status).toBe(303);
+    expect(saved.headers.get('location')).toBe(`/ui/tasks/${id}?done=unchanged#verification`);
+    expect(textOf(await (await browser.get(saved.headers.get('location')!)).text())).toContain(
+      'Nothing was changed: the configuration is as it was.',
+    );
   });
 
   it("answers an admin of another project's forms on this project's task as a task not found (404), as its pages", async () => {

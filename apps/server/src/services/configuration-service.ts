@@ -21,6 +21,11 @@ export class ConfigurationService {
   }
 
   /** Sets the given keys (validated by the route with the domain's schemas); `""` removes one. */
+  /** Throws as `update` would when the principal may not change the task's configuration. */
+  async mayUpdate(principal: Principal, taskId: string): Promise<void> {
+    await this.tasks.find(principal, taskId, Actions.updateConfiguration);
+  }
+
   async update(principal: Principal, taskId: string, request: UpdateConfigurationRequest): Promise<void> {
     await this.tasks.find(principal, taskId, Actions.updateConfiguration);
     await this.configurations.update(taskId, request.configurations, this.clock());

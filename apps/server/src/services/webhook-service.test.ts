@@ -259,23 +259,34 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (dialect) => {
     const r = await receiver();
     const port = r.port;
     await r.close();
-    await t.services.webhooks.add(projectId, `http://127.0.0.1:${port}/gone`);
+    const logger = createMemoryLogger('warn');
+    const hooks = new WebhookService(t.storage.webhooks, t.services.auth, Buffer.alloc(32, 7), {
+      clock: t.services.clock!,
+      logger,
+    });
+    await hooks.add(projectId, `http://127.0.0.1:${port}/gone`);
     const taskId = await t.createTask(t.adminToken, `gone-${dialect}`);
     await t.upload(taskId, { consistency_result: [result('/d', bad)] });
-    expect(await t.services.webhooks.deliverDue()).toBe(0);
+    expect(await hooks.deliverDue()).toBe(0);
+    expect(logger.lines.join('\n')).toContain('webhook delivery failed; it is tried again');
     expect((await t.storage.webhooks.recent(projectId, 1))[0]).toMatchObject({
       state: 'pending',
       attempts: 1,
     });
     t.advanceClock(25 * 3600 * 1000);
-    expect(await t.services.webhooks.deliverDue()).toBe(0);
+    logger.lines.length = 0;
+    expect(await hooks.deliverDue()).toBe(0);
     expect((await t.storage.webhooks.recent(projectId, 1))[0]).toMatchObject({
       state: 'failed',
       attempts: 2,
     });
+    // the log says so, not that it is tried again
+    const logged = logger.lines.join('\n');
+    expect(logged).toContain('webhook delivery failed; given up (tried for 24 hours)');
+    expect(logged).not.toContain('tried again');
     // and is not tried again
     t.advanceClock(3600 * 1000);
-    await t.services.webhooks.deliverDue();
+    await hooks.deliverDue();
     expect((await t.storage.webhooks.recent(projectId, 1))[0]).toMatchObject({
       state: 'failed',
       attempts: 2,

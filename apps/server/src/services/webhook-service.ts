@@ -230,18 +230,25 @@ export class WebhookService {
       }
       const wait = Math.min(LONGEST_WAIT_MS, FIRST_WAIT_MS * 2 ** event.attempts);
       const next = this.now() + Math.round(wait * (0.5 + Math.random() / 2));
+      const givenUp = next - event.created_at > WEBHOOK_RETRY_FOR_MS;
       await this.webhooks.attempted(event.id, {
         delivered: false,
         status,
         error,
-        next: next - event.created_at > WEBHOOK_RETRY_FOR_MS ? undefined : next,
+        next: givenUp ? undefined : next,
       });
-      this.options.logger?.warn('webhook delivery failed; it is tried again', {
-        event: event.event_id,
-        // the origin only: receivers often carry a secret in the path or query (or user:password@)
-        url: originOf(event.url),
-        error: detail,
-      });
+      const hours = WEBHOOK_RETRY_FOR_MS / 3_600_000;
+      this.options.logger?.warn(
+        givenUp
+          ? `webhook delivery failed; given up (tried for ${hours} hours)`
+          : 'webhook delivery failed; it is tried again',
+        {
+          event: event.event_id,
+          // the origin only: receivers often carry a secret in the path or query (or user:password@)
+          url: originOf(event.url),
+          error: detail,
+        },
+      );
     }
     return delivered;
   }

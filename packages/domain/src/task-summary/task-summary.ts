@@ -87,7 +87,7 @@ export const TaskPageQuerySchema = v.pipe(
   v.strictObject({
     dirs_page: v.optional(QueryPositiveInteger(Number.MAX_SAFE_INTEGER), '1'),
     /** What a form of the page just did (the page says so). */
-    done: v.optional(v.picklist(['configuration', 'requested', 'open'])),
+    done: v.optional(v.picklist(['configuration', 'unchanged', 'requested', 'open'])),
   }),
 );
 export type TaskPageQuery = v.InferOutput<typeof TaskPageQuerySchema>;
