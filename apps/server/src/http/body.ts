@@ -11,7 +11,25 @@ import type { AppEnv } from './context.js';
  */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
-const JSON_MEDIA_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?(;.*)?$/i;
+/**
+ * `application/json`, with parameters: a charset among them must be UTF-8 (the only one JSON is
+ * read in, RFC 8259); `charset=iso-8859-1` or `utf-16` is refused as another media type would be,
+ * rather than read as UTF-8.
+ */
+function isJsonMediaType(contentType: string): boolean {
+  const [type, ...parameters] = contentType.split(';');
+  if (type!.trim().toLowerCase() !== 'application/json') return false;
+  return parameters.every((parameter) => {
+    const [name, value = ''] = parameter.split('=');
+    return (
+      name!.trim().toLowerCase() !== 'charset' ||
+      value
+        .trim()
+        .replace(/^"(.*)"$/, '$1')
+        .toLowerCase() === 'utf-8'
+    );
+  });
+}
 
 /**
  * The body, refused past `limit` bytes. Served by Node (`servedByNode`) with
@@ -129,7 +147,7 @@ export async function readJsonBody<S extends v.GenericSchema>(
       'The Content-Type header is missing; send application/json.',
     );
   }
-  if (!JSON_MEDIA_TYPE.test(contentType.trim())) {
+  if (!isJsonMediaType(contentType.trim())) {
     throw new SmsError(
       ErrorCodes.ContentTypeNotJson,
       `The Content-Type ${JSON.stringify(contentType.slice(0, 100))} is not application/json (with charset UTF-8 if any).`,

@@ -319,6 +319,10 @@ describe.each(['sqlite', 'postgres'] as const)(
         ['malformed JSON', '{"consistency_result": [', { 'content-type': 'application/json' }, 'SMS.1002'],
         ['an empty body', '', { 'content-type': 'application/json' }, 'SMS.1002'],
         ['a wrong content type', '{}', { 'content-type': 'text/plain' }, 'SMS.2006'],
+        // JSON is read as UTF-8 only: another charset is refused, not misread
+        ['JSON in Latin-1', '{}', { 'content-type': 'application/json; charset=iso-8859-1' }, 'SMS.2006'],
+        ['JSON in UTF-16', '{}', { 'content-type': 'application/json;charset="utf-16"' }, 'SMS.2006'],
+        ['an application/jsonx', '{}', { 'content-type': 'application/jsonx' }, 'SMS.2006'],
         ['a missing content type', '{}', { 'content-type': '' }, 'SMS.2005'],
         ['a JSON array', '[]', { 'content-type': 'application/json' }, 'SMS.1001'],
         [
@@ -337,6 +341,8 @@ describe.each(['sqlite', 'postgres'] as const)(
         expect(
           (await t.upload(taskId, '{}', { 'content-type': 'application/json;charset=UTF-8' })).status,
         ).toBe(200);
+        for (const contentType of ['application/json; charset="utf-8"', 'Application/JSON; foo=bar'])
+          expect((await t.upload(taskId, '{}', { 'content-type': contentType })).status).toBe(200);
       });
 
       it('refuses a body that is not UTF-8', async () => {
