@@ -128,6 +128,13 @@ describe('validation before sending', () => {
       );
     for (const timeout of [1, 2_147_483_647])
       expect(new SmsClient({ endpoint: ENDPOINT, timeout })).toBeTruthy();
+    // a static token is checked as the API checks it, and as a header must carry it
+    expect(() => new SmsClient({ endpoint: ENDPOINT, token: '' })).toThrow('invalid token:');
+    expect(() => new SmsClient({ endpoint: ENDPOINT, token: 'x'.repeat(16_385) })).toThrow('invalid token:');
+    expect(() => new SmsClient({ endpoint: ENDPOINT, token: 'bad\ntoken' })).toThrow(
+      'invalid token: expected printable ASCII characters without spaces, as the X-Auth-Token header carries it',
+    );
+    expect(new SmsClient({ endpoint: ENDPOINT, token: 'x'.repeat(16_384) })).toBeTruthy();
   });
 });
 
@@ -243,6 +250,22 @@ describe('errors', () => {
     controller.abort();
     const error = await admin.listTasks({}, { signal: controller.signal }).catch((e: unknown) => e);
     expect((error as Error).name).toBe('AbortError');
+  });
+
+  it("rejects with the caller's own reason when it aborts during a call, not a network error", async () => {
+    const { id } = await admin.createTask({ name: 'aborted' });
+    for (const reason of [new Error('shutting down'), 'a string reason']) {
+      server.reset();
+      server.inject({ kind: 'hang' });
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(reason), 100);
+      const started = Date.now();
+      const error = await agent
+        .updateConsistencyResult(id, [result('/a')], { signal: controller.signal })
+        .catch((e: unknown) => e);
+      expect(error).toBe(reason);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    }
   });
 });
 

@@ -4,6 +4,7 @@ import {
   AUTH_TOKEN_HEADER,
   type AuthTokenResponse,
   AuthTokenResponseSchema,
+  AuthTokenSchema,
   type CheckResult,
   ClaimRequestSchema,
   type ClaimResponse,
@@ -337,6 +338,15 @@ export class SmsClient {
         `invalid options: timeout ${String(options.timeout)} is not a whole number of milliseconds 1..2147483647`,
         [],
       );
+    }
+    if (options.token !== undefined) {
+      validate(AuthTokenSchema, options.token, 'token');
+      // a header carries it: a newline or a space would fail in fetch, read as the network failing
+      if (!/^[\x21-\x7e]+$/.test(options.token))
+        throw new SmsValidationError(
+          'invalid token: expected printable ASCII characters without spaces, as the X-Auth-Token header carries it',
+          [],
+        );
     }
     if (options.token !== undefined && options.credentials !== undefined) {
       throw new SmsValidationError('invalid options: give token or credentials, not both', []);
@@ -956,6 +966,8 @@ export class SmsClient {
     try {
       return await this.http(path, options);
     } catch (error) {
+      // the caller's abort is the caller's reason, whatever it is (an AbortError unless abort() was given one)
+      if (options.signal?.aborted) throw options.signal.reason;
       throw await this.translate(error);
     }
   }
