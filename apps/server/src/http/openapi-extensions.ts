@@ -14,6 +14,7 @@ import {
 } from '@sms/domain';
 import {
   codesFor,
+  codesOf,
   errors,
   idempotencyKeyParam,
   json,
@@ -80,7 +81,10 @@ export function extensionPaths() {
             ...json(ref('UploadFindingsResponse')),
           },
           ...errors,
-          409: { description: codesFor(409), ...json(ref('ErrorResponse')) },
+          409: {
+            description: codesOf(ErrorCodes.IdempotencyKeyReused, ErrorCodes.FindingsWithoutResult),
+            ...json(ref('ErrorResponse')),
+          },
           503: {
             description: `${codesFor(503)} Retry after the seconds in Retry-After.`,
             ...json(ref('ErrorResponse')),
@@ -264,7 +268,7 @@ export function extensionPaths() {
         responses: {
           200: { description: 'Taken.', ...json(ref('ClaimResponse')) },
           ...errors,
-          409: { description: codesFor(409), ...json(ref('ErrorResponse')) },
+          409: { description: codesOf(ErrorCodes.LeaseHeld), ...json(ref('ErrorResponse')) },
         },
       },
     },
@@ -296,7 +300,7 @@ export function extensionPaths() {
         responses: {
           200: { description: 'Ended.', ...json(ref('VerificationRequest')) },
           ...errors,
-          409: { description: codesFor(409), ...json(ref('ErrorResponse')) },
+          409: { description: codesOf(ErrorCodes.LeaseHeld), ...json(ref('ErrorResponse')) },
         },
       },
     },
@@ -310,7 +314,7 @@ export function extensionPaths() {
         responses: {
           200: { description: 'Pending again.', ...json(ref('VerificationRequest')) },
           ...errors,
-          409: { description: codesFor(409), ...json(ref('ErrorResponse')) },
+          409: { description: codesOf(ErrorCodes.LeaseHeld), ...json(ref('ErrorResponse')) },
         },
       },
     },

@@ -12,10 +12,11 @@ import {
 export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 export const json = (schema: object) => ({ content: { 'application/json': { schema } } });
 export const codesFor = (status: number) =>
-  Object.values(ErrorCodes)
-    .filter((e) => e.status === status)
-    .map((e) => `\`${e.code}\` ${e.meaning}`)
-    .join(' ');
+  codesOf(...Object.values(ErrorCodes).filter((e) => e.status === status));
+
+/** The codes given, with their meanings: a route's own subset of a status's codes. */
+export const codesOf = (...entries: readonly { code: string; meaning: string }[]) =>
+  entries.map((e) => `\`${e.code}\` ${e.meaning}`).join(' ');
 
 export const errors = {
   400: { description: `The request is invalid. ${codesFor(400)}`, ...json(ref('ErrorResponse')) },
@@ -24,8 +25,17 @@ export const errors = {
     ...json(ref('ForbiddenErrorResponse')),
   },
   404: { description: `Not found. ${codesFor(404)}`, ...json(ref('ErrorResponse')) },
+  // a request signed with an access key whose failed signatures (or its address's) passed the limits
+  429: {
+    description: `Too many failed sign-ins for the access key or from the address; wait for the seconds in Retry-After. ${codesFor(429)}`,
+    ...json(ref('ErrorResponse')),
+  },
   500: {
     description: `Server or storage failure; nothing was stored. ${codesFor(500)}`,
+    ...json(ref('ErrorResponse')),
+  },
+  503: {
+    description: `Not taken now; retry after the seconds in Retry-After, or against another instance. ${codesFor(503)}`,
     ...json(ref('ErrorResponse')),
   },
 };

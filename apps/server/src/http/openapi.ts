@@ -18,6 +18,7 @@ import { extensionPaths } from './openapi-extensions.js';
 import {
   accessKeyParam,
   codesFor,
+  codesOf,
   errors,
   idempotencyKeyParam,
   json,
@@ -71,7 +72,8 @@ export function buildOpenApiDocument(version: string) {
           description:
             `Stores the upload as one entry of the task's history, stamped with the server's time. ` +
             `0..${Limits.resultsPerUploadMax} results; each \`dir_check\` at most once per upload; in each result ` +
-            '`num_different_files + num_target_miss_files <= num_total_files`. Checks, in order: token (403), ' +
+            '`num_different_files + num_target_miss_files <= num_total_files`; a `dir_check` holds no NUL character and no lone ' +
+            'UTF-16 surrogate (its 1024 characters are UTF-16 code units, as JavaScript and Java count them). Checks, in order: token (403), ' +
             'path and body (400), task (404), permission `' +
             Actions.updateConsistencyCheckResult +
             '` (403 `SMS.9004`), storage (500). ' +
@@ -102,7 +104,10 @@ export function buildOpenApiDocument(version: string) {
               ...json(ref('UpdateConsistencyResultResponse')),
             },
             ...errors,
-            409: { description: codesFor(409), ...json(ref('ErrorResponse')) },
+            409: {
+              description: codesOf(ErrorCodes.IdempotencyKeyReused),
+              ...json(ref('ErrorResponse')),
+            },
           },
         },
         get: {
@@ -233,7 +238,7 @@ export function buildOpenApiDocument(version: string) {
           responses: {
             201: { description: 'The new key with its secret.', ...json(ref('CreateCredentialResponse')) },
             ...errors,
-            409: { description: codesFor(409), ...json(ref('ErrorResponse')) },
+            409: { description: codesOf(ErrorCodes.AccessKeyLimitReached), ...json(ref('ErrorResponse')) },
           },
         },
         get: {

@@ -50,6 +50,25 @@ describe('health, documents and the edges of the app', () => {
     );
   });
 
+  it("lists each route's own answers: the upload's 429 and 503, and only the 409 codes it can give", async () => {
+    type Operation = { description?: string; responses: Record<string, { description: string }> };
+    const doc = (await (await t.request('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, Operation>>;
+    };
+    const upload = doc.paths['/v3/tasks/{task_id}/consistency-result']!.post!;
+    expect(Object.keys(upload.responses)).toEqual(
+      expect.arrayContaining(['200', '400', '403', '404', '409', '429', '500', '503']),
+    );
+    expect(upload.responses['429']!.description).toContain('SMS.9005');
+    expect(upload.responses['503']!.description).toContain('SMS.2009');
+    expect(upload.responses['409']!.description).toMatch(/^`SMS\.1003` /);
+    for (const other of ['SMS.1005', 'SMS.1006', 'SMS.1007', 'SMS.1008'])
+      expect(upload.responses['409']!.description).not.toContain(other);
+    expect(upload.description).toContain('no NUL character and no lone UTF-16 surrogate');
+    const claim = doc.paths['/v3/consistency-checks/{id}/claim']!.post!;
+    expect(claim.responses['409']!.description).toMatch(/^`SMS\.1008` [^`]*$/);
+  });
+
   it('serves a readable API reference page', async () => {
     const res = await t.request('/docs');
     expect(res.status).toBe(200);
