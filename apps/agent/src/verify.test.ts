@@ -1,4 +1,4 @@
-import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReportEntry } from './engine/types.js';
@@ -199,6 +199,46 @@ describe('the counting rules', () => {
     const { counts } = await run({ a: '1', b: '2', c: { d: '3' } }, { a: '11', c: 'file', e: '5' });
     expect(counts.different + counts.missing).toBeLessThanOrEqual(counts.total);
     expect(counts).toEqual({ total: 3, different: 1, missing: 2, extra: 2 });
+  });
+});
+
+describe('source entries that vanish during the walk', () => {
+  it('counts them in no number but names them in a warning, a file and a directory alike', async () => {
+    const files = Object.fromEntries(
+      Array.from({ length: 600 }, (_, i) => [`f${String(i).padStart(3, '0')}`, `${i}`]),
+    );
+    const tree: Tree = { b: files, z: { x: '1', y: '2' } };
+    const pair = treePair(tree, tree);
+    pairs.push(pair);
+    const entries: ReportEntry[] = [];
+    let gone = false;
+    const result = await verify({
+      source: pair.src,
+      target: pair.dst,
+      workers: 0,
+      report: true,
+      onEntries: (batch) => entries.push(...batch),
+      // the first progress comes while b/ is merged (every 256 entries): its last file, not yet
+      // compared, and z/ (listed with the root, walked after b/) vanish from the source then
+      onProgress: (progress) => {
+        if (gone || progress.entries === 0) return;
+        gone = true;
+        rmSync(join(pair.src, 'b', 'f599'));
+        rmSync(join(pair.src, 'z'), { recursive: true });
+      },
+    });
+    expect(gone).toBe(true);
+    expect(result.results[0]!.counts).toEqual({ total: 599, different: 0, missing: 0, extra: 0 });
+    expect(entries.map((e) => `${e.category} ${e.path.toString()}`).sort()).toEqual([
+      'error b/f599',
+      'error z',
+    ]);
+    expect(result.warnings).toHaveLength(1);
+    expect(result.warnings[0]).toContain(
+      `2 entries of ${pair.src} vanished from the source during verification (counted in none of the numbers`,
+    );
+    expect(result.warnings[0]).toContain('b/f599 (source file vanished during verification)');
+    expect(result.warnings[0]).toContain('z (source directory vanished during verification');
   });
 });
 

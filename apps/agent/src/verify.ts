@@ -160,6 +160,17 @@ export function unreadableWarning(dirCheck: string, unreadable: Unreadable): str
   );
 }
 
+/** The warning for source entries that vanished during the walk: not counted, never silent. */
+export function vanishedWarning(dirCheck: string, vanished: Unreadable['vanished']): string {
+  const named = vanished.samples.map((s) => `${displayPath(s.path) || '.'} (${s.reason})`).join('; ');
+  const more = vanished.count - vanished.samples.length;
+  return (
+    `${plural(vanished.count, 'entry', 'entries')} of ${dirCheck} vanished from the source during verification ` +
+    `(counted in none of the numbers, and what the target has there was not looked at; verify again once the source is still, or --exclude what changes on its own): ` +
+    `${named}${more > 0 ? `; and ${more} more (--report FILE names every one)` : ''}`
+  );
+}
+
 /**
  * The warnings for devices compared by type alone, their number (major:minor) unknown on one side:
  * why it is, and what would read it, as the target was reached (`manifest`: the manifest file;
@@ -517,6 +528,7 @@ async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<Ve
     const c = walked.counts[i]!;
     const unreadable = walked.unreadable[i]!;
     if (unreadable.count > 0) warnings.push(unreadableWarning(d.dirCheck, unreadable));
+    if (unreadable.vanished.count > 0) warnings.push(vanishedWarning(d.dirCheck, unreadable.vanished));
     warnings.push(
       ...unnumberedDevicesWarnings(d.dirCheck, unreadable, {
         ...(remote ? { remote: displayAt(remote, '') } : reader ? { manifest: reader.file } : {}),

@@ -93,6 +93,18 @@ export class Tally {
     });
   }
 
+  /**
+   * A source entry that vanished during the walk (a file or a directory): counted in none of the
+   * numbers, as a file that is gone is no file to copy, but reported and named in a warning.
+   */
+  vanishedEntry(unit: Unit, path: Name, reason: string): void {
+    const vanished = this.unreadable[unit.root]!.vanished;
+    vanished.count++;
+    if (vanished.samples.length < UNREADABLE_SAMPLES)
+      vanished.samples.push({ root: unit.root, category: 'error', path: toBytes(path), reason });
+    this.report(unit, 'error', path, reason);
+  }
+
   /** Notes a pair of devices whose number a side could not tell (compared by type alone), by side. */
   deviceNumbers(unit: Unit, s: FileFacts, t: FileFacts): void {
     if ((s.kind !== 'char-device' && s.kind !== 'block-device') || s.kind !== t.kind) return;
@@ -146,12 +158,7 @@ export function countUnlistedSource(
   listing: { missing: boolean; reason: string },
 ): void {
   if (listing.missing) {
-    tally.report(
-      unit,
-      'error',
-      unit.rel,
-      `source directory vanished during verification (${listing.reason})`,
-    );
+    tally.vanishedEntry(unit, unit.rel, `source directory vanished during verification (${listing.reason})`);
     return;
   }
   const counts = tally.counts[unit.root]!;
@@ -330,7 +337,7 @@ export function countPair(tally: Tally, unit: Unit, rel: () => Name, judge: () =
   } catch (error) {
     if (error instanceof VanishedError) {
       if (error.side === 'source') {
-        tally.report(unit, 'error', rel(), 'source file vanished during verification');
+        tally.vanishedEntry(unit, rel(), 'source file vanished during verification');
         return;
       }
       counts.total++;
@@ -370,5 +377,8 @@ export function mergeResult(into: EngineResult, part: EngineResult): void {
     t.unnumberedDevices.source += u.unnumberedDevices.source;
     t.unnumberedDevices.target += u.unnumberedDevices.target;
     for (const sample of u.samples) if (t.samples.length < UNREADABLE_SAMPLES) t.samples.push(sample);
+    t.vanished.count += u.vanished.count;
+    for (const sample of u.vanished.samples)
+      if (t.vanished.samples.length < UNREADABLE_SAMPLES) t.vanished.samples.push(sample);
   });
 }

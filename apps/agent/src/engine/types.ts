@@ -61,6 +61,8 @@ export interface Unreadable {
    * by type alone (through sshfs every device reads 0:0; a manifest of an older agent gives none).
    */
   unnumberedDevices: { source: number; target: number };
+  /** Source entries gone between their listing and their reading (counted in none of the numbers), and the first few. */
+  vanished: { count: number; samples: ReportEntry[] };
 }
 
 /** Ownership and permission fields `--metadata` may compare. */
@@ -100,4 +102,5 @@ export const zeroUnreadable = (): Unreadable => ({
   count: 0,
   samples: [],
   unnumberedDevices: { source: 0, target: 0 },
+  vanished: { count: 0, samples: [] },
 });
