@@ -34,6 +34,8 @@ export interface ResyncSummary {
   dirCheck: string | undefined;
   /** The directories of the report. */
   directories: string[];
+  /** `error` findings of the directory left out by the categories (unreadable, counted as different; or vanished). */
+  errorsLeftOut: number;
 }
 
 type ReportLine =
@@ -112,6 +114,7 @@ export async function writeResyncList(
     truncated: [],
     dirCheck,
     directories: [...directories],
+    errorsLeftOut: 0,
     ...(incomplete === undefined ? {} : { incomplete }),
   };
   let chunk: Uint8Array[] = [];
@@ -123,7 +126,10 @@ export async function writeResyncList(
       summary.truncated.push(finding.dir_check);
       continue;
     }
-    if (!options.categories.includes(finding.category)) continue;
+    if (!options.categories.includes(finding.category)) {
+      if (finding.category === 'error') summary.errorsLeftOut++;
+      continue;
+    }
     const entry = resyncEntry(finding, options.nul);
     if (entry === undefined) {
       summary.withNewline++;

@@ -50,18 +50,23 @@ describe('sms-agent resync-list', () => {
     ).toBe(true);
     expect(run.stderr).toContain('1 path with a newline in its name was left out');
     expect(run.stderr).toContain('use --null, and rsync --from0');
+    // what could not be read counts as different: left out by default, but said
+    expect(run.stderr).toContain(
+      'warning: 1 path of category error (could not be read, and counted as different; or vanished) left out: --category different,missing,error adds it',
+    );
   });
 
   it('--null ends each path with NUL and names the path with a newline too', () => {
     const run = agent(['resync-list', '--null', everyCategory]);
     expect(run.code).toBe(0);
     expect(run.stdout.toString('latin1')).toBe('a/changed\0gone\0bad\xffn\0two\nlines\0');
-    expect(run.stderr).not.toContain('warning');
+    expect(run.stderr).not.toContain('with a newline');
   });
 
   it('--category picks the categories', () => {
     const run = agent(['resync-list', '--category', 'extra,error,transient', everyCategory]);
     expect(run.stdout.toString('utf8')).toBe('more\nunreadable\nflaky\n');
+    expect(run.stderr).not.toContain('category error');
   });
 
   it('needs --dir-check when the report holds more than one directory, and exits 2 naming them', () => {

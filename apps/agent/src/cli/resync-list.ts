@@ -64,6 +64,11 @@ export function registerResyncList(program: Command): void {
         say(
           `warning: ${plural(summary.withNewline, 'path')} with a newline in ${summary.withNewline === 1 ? 'its name was' : 'their names were'} left out (a list of lines cannot name ${summary.withNewline === 1 ? 'it' : 'them'}): use --null, and rsync --from0`,
         );
+      // entries the agent could not read count as different: the default list would leave them out unsaid
+      if (summary.errorsLeftOut > 0)
+        say(
+          `warning: ${plural(summary.errorsLeftOut, 'path')} of category error (could not be read, and counted as different; or vanished) left out: --category ${[...categories.output, 'error'].join(',')} adds ${summary.errorsLeftOut === 1 ? 'it' : 'them'} (rsync can copy only what its user can read)`,
+        );
       say(
         `resync-list: ${plural(summary.entries, 'path')} of ${summary.dirCheck ?? 'no directory'} (${categories.output.join(', ')})`,
       );
