@@ -166,6 +166,11 @@ function keepCodeCache(script, { dir, install, build, builtMs, file: cacheFile }
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  // as every command: an output that cannot be written is exit 2 and a message, not a stack trace
+  process.stdout.on('error', (error) => {
+    process.stderr.write(`sms-agent: cannot write to standard output: ${error.code ?? error.message}\n`);
+    process.exitCode = 2;
+  });
   process.stdout.write(`${version}\n`);
 } else if (module.enableCompileCache) {
   const dir = cacheDirectory();

@@ -32,8 +32,8 @@ process.stdout.on('error', (error) => {
       `sms-agent: cannot write to standard output: ${describeError(error)}: what this run printed is incomplete (give a file with room, or read all of it)\n`,
     );
   stdoutFailed = true;
-  process.exitCode = EXIT.error;
 });
-process.on('exit', () => {
-  if (stdoutFailed) process.exitCode = EXIT.error;
+process.on('exit', (code) => {
+  // what stays as it was: 2 already, 3 (kept in the spool: flush them), 130 and 143 (interrupted)
+  if (stdoutFailed && (code === EXIT.consistent || code === EXIT.inconsistent)) process.exitCode = EXIT.error;
 });

@@ -89,6 +89,8 @@ describe('formatTime', () => {
     expect(formatTime(8.64e12)).toBe('+275760-09-13T00:00:00.000000000Z');
     expect(formatTime(1e13, 5)).toBe('@10000000000000.000000005');
     expect(formatTime(-1e13)).toBe('@-10000000000000.000000000');
+    // -10000000000001 s and half a second after it: 10000000000000.5 s before the epoch, as touch -d reads it
+    expect(formatTime(-1e13 - 1, 500_000_000)).toBe('@-10000000000000.500000000');
   });
 });
 

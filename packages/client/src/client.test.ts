@@ -135,6 +135,9 @@ describe('validation before sending', () => {
       'invalid token: expected printable ASCII characters without spaces, as the X-Auth-Token header carries it',
     );
     expect(new SmsClient({ endpoint: ENDPOINT, token: 'x'.repeat(16_384) })).toBeTruthy();
+    // as fetch does, the ends are trimmed: a token read from a file with its line end
+    for (const token of ['tok\r\n', ' tok\n'])
+      expect(new SmsClient({ endpoint: ENDPOINT, token })).toBeTruthy();
   });
 });
 

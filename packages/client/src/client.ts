@@ -303,6 +303,9 @@ async function readBody(response: Response): Promise<unknown> {
  * const signing = new SmsClient({ endpoint: 'http://127.0.0.1:8080', credentials: { accessKey, secretKey, projectId } });
  * await client.updateConsistencyResult(taskId, [{ dir_check: '/root/data', num_total_files: 1235, num_different_files: 0, num_target_miss_files: 0, num_target_more_files: 0 }]);
  */
+/** The longest timer Node.js keeps (2^31 - 1 ms); ky throws past it. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
 export class SmsClient {
   readonly endpoint: string;
   private readonly http: KyInstance;
@@ -332,7 +335,7 @@ export class SmsClient {
     // ky times out at once on 0 (every upload would be spooled) and throws on more than 2^31 - 1
     if (
       options.timeout !== undefined &&
-      !(Number.isInteger(options.timeout) && options.timeout >= 1 && options.timeout <= 2_147_483_647)
+      !(Number.isInteger(options.timeout) && options.timeout >= 1 && options.timeout <= MAX_TIMEOUT_MS)
     ) {
       throw new SmsValidationError(
         `invalid options: timeout ${String(options.timeout)} is not a whole number of milliseconds 1..2147483647`,
@@ -340,9 +343,11 @@ export class SmsClient {
       );
     }
     if (options.token !== undefined) {
-      validate(AuthTokenSchema, options.token, 'token');
-      // a header carries it: a newline or a space would fail in fetch, read as the network failing
-      if (!/^[\x21-\x7e]+$/.test(options.token))
+      // fetch trims the ends of a header's value (a token read from a file with its line end works)
+      const token = options.token.trim();
+      validate(AuthTokenSchema, token, 'token');
+      // a header carries it: a newline or a space inside would fail in fetch, read as the network failing
+      if (!/^[\x21-\x7e]+$/.test(token))
         throw new SmsValidationError(
           'invalid token: expected printable ASCII characters without spaces, as the X-Auth-Token header carries it',
           [],
@@ -701,7 +706,7 @@ export class SmsClient {
       method: 'get',
       searchParams: { wait: String(wait), ...(agent === undefined ? {} : { agent }) },
       // the server holds the answer up to `wait` seconds: an attempt's timeout must outlast it
-      timeout: wait * 1000 + (this.options.timeout ?? 30_000),
+      timeout: Math.min(wait * 1000 + (this.options.timeout ?? 30_000), MAX_TIMEOUT_MS),
       ...this.signalOf(options),
     });
   }

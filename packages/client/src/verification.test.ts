@@ -83,6 +83,17 @@ describe('configuration and verification requests against the real server', () =
     ).rejects.toMatchObject({ name: 'SmsForbiddenError', status: 403 });
   });
 
+  it("polls with the longest timeout allowed: the poll's wait is added and the sum held to what a timer takes", async () => {
+    const patient = new SmsClient({
+      endpoint: ENDPOINT,
+      credentials: AGENT,
+      fetch: server.fetch,
+      retry: fast,
+      timeout: 2_147_483_647,
+    });
+    await expect(patient.pollConsistencyChecks({ wait: 1 })).resolves.toMatchObject({ requests: [] });
+  });
+
   it('takes a request through claim, heartbeat and finish; a second claim is 409 SMS.1008', async () => {
     const { id: taskId } = await admin.createTask({ name: 'requests' });
     const { request, created } = await admin.requestConsistencyCheck(taskId);

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AGENT_BIN, runAgent } from '../test-support/cli.js';
@@ -236,6 +237,38 @@ describe('sms-agent verify (the built CLI, with worker threads)', () => {
         closeSync(full);
       }
     }
+    // the same for a command that writes as it goes (said once), and for --version, answered apart
+    const report = join(p.dir, 'report.ndjson');
+    writeFileSync(
+      report,
+      `${JSON.stringify({ dir_check: '/d', category: 'missing', path: 'a', reason: 'x' })}\n`,
+    );
+    for (const args of [['resync-list', report], ['--version']]) {
+      const full = openSync('/dev/full', 'w');
+      try {
+        const run = spawnSync(process.execPath, [AGENT_BIN, ...args], {
+          stdio: ['ignore', full, 'pipe'],
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+        expect(run.status, run.stderr).toBe(2);
+        expect(run.stderr.match(/cannot write to standard output/g), run.stderr).toHaveLength(1);
+        expect(run.stderr).not.toMatch(/\n\s+at .*\.js:\d+/);
+      } finally {
+        closeSync(full);
+      }
+    }
+  });
+
+  it('names SMS_TOKEN when the token cannot be sent (exit 2), and takes one with a line end', async () => {
+    const bad = await runAgent(['flush', '--endpoint', 'http://127.0.0.1:9'], { SMS_TOKEN: 'two words' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('sms-agent: SMS_TOKEN: invalid token: expected printable ASCII characters');
+    const spool = join(tmpdir(), `sms-agent-spool-${process.pid}-none`);
+    const lineEnd = await runAgent(['flush', '--endpoint', 'http://127.0.0.1:9', '--spool-dir', spool], {
+      SMS_TOKEN: 'token\r\n',
+    });
+    expect(lineEnd.code, lineEnd.stderr).toBe(0);
   });
 
   it('describes every option in --help', async () => {

@@ -6,7 +6,7 @@ import { registerFlush } from './flush.js';
 import { registerManifest } from './manifest.js';
 import { registerResyncList } from './resync-list.js';
 import { registerRun } from './run.js';
-import { EXIT, say, UsageError } from './shared.js';
+import { EXIT, OutputError, say, UsageError } from './shared.js';
 import { registerSpool } from './spool.js';
 import { registerUpload } from './upload.js';
 import { registerVerify } from './verify.js';
@@ -40,6 +40,10 @@ export async function main(argv: string[]): Promise<void> {
     if (error instanceof CommanderError) {
       // --help and --version end here too, with exit code 0
       process.exitCode = error.exitCode === 0 ? 0 : EXIT.error;
+      return;
+    }
+    if (error instanceof OutputError) {
+      process.exitCode = EXIT.error;
       return;
     }
     // errors the user can fix: their message says what to do, no stack

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { plural } from '../plural.js';
-import { say, UsageError } from './shared.js';
+import { OutputError, say, UsageError } from './shared.js';
 
 const CATEGORIES = 'different, missing, extra, error, transient';
 
@@ -41,7 +41,8 @@ export function registerResyncList(program: Command): void {
         );
       const write = (chunk: Uint8Array) =>
         new Promise<void>((resolve, reject) =>
-          process.stdout.write(chunk, (error) => (error ? reject(error) : resolve())),
+          // a failed write is said once, by the standard output's own handler (main.ts)
+          process.stdout.write(chunk, (error) => (error ? reject(new OutputError()) : resolve())),
         );
       const summary = await writeResyncList(
         report,

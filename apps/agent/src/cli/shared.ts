@@ -22,6 +22,11 @@ export function deliveryExit(outcomes: readonly DeliveryOutcome[]): number {
 /** A mistake on the command line: the message says what to give instead. */
 export class UsageError extends Error {}
 
+/** Standard output could not be written: said once by its own handler (main.ts), the run ends with exit 2. */
+export class OutputError extends Error {
+  override name = 'OutputError';
+}
+
 export function wholeNumber(max: number, min = 0) {
   return (value: string) => {
     if (!/^\d+$/.test(value) || Number(value) > max || Number(value) < min)

@@ -32,7 +32,12 @@ export interface DifferenceRules {
 /** A time for people: ISO 8601 with every nanosecond, `2025-06-20T15:48:29.999999900Z`. */
 export function formatTime(seconds: number, nanoseconds = 0): string {
   // beyond a Date's ±275,760 years (a filesystem keeps 64-bit seconds): seconds since the epoch, as `touch -d @S` takes them
-  if (Math.abs(seconds) > 8.64e12) return `@${seconds}.${String(nanoseconds).padStart(9, '0')}`;
+  if (Math.abs(seconds) > 8.64e12) {
+    // the time is seconds + nanoseconds / 1e9: before the epoch, -S.F means -(S.F)
+    const negative = seconds < 0 && nanoseconds > 0;
+    const whole = negative ? `-${-seconds - 1}` : String(seconds);
+    return `@${whole}.${String(negative ? 1e9 - nanoseconds : nanoseconds).padStart(9, '0')}`;
+  }
   const iso = new Date(seconds * 1000).toISOString();
   return `${iso.slice(0, -5)}.${String(nanoseconds).padStart(9, '0')}Z`;
 }

@@ -45,7 +45,14 @@ export function createClient(env: AgentEnv, settings: UploadSettings): SmsClient
       'SMS_PROJECT_ID goes with an access key (SMS_ACCESS_KEY and SMS_SECRET_KEY); with SMS_USERNAME and SMS_PASSWORD name the project in SMS_PROJECT',
     );
   }
-  if (env.token) return new SmsClient({ ...options, token: env.token });
+  if (env.token) {
+    try {
+      return new SmsClient({ ...options, token: env.token });
+    } catch (error) {
+      if (isSmsValidationError(error)) throw new UploadConfigError(`SMS_TOKEN: ${error.message}`);
+      throw error;
+    }
+  }
   if (env.username && env.password) {
     return new SmsClient({
       ...options,
