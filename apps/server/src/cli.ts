@@ -190,8 +190,30 @@ async function decode(args: string[]): Promise<void> {
   process.stdout.write(`${JSON.stringify(decoded, null, 2)}\n`);
 }
 
+/**
+ * An administrative command's standard output that cannot be written (a reader gone, as with
+ * `| head`; a full disk): the command goes on to its end (the database closed), says what was not
+ * shown, and fails (exit 1). Not for `serve`, whose log a supervisor reads: as before, it stops.
+ */
+function watchOutput(): void {
+  let failed = false;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (!failed)
+      process.stderr.write(
+        `sms-server: cannot write to standard output (${error.code ?? error.message}): what the command printed is incomplete (a secret shown only once, if any, is lost: make a new one)\n`,
+      );
+    failed = true;
+  });
+  process.on('exit', (code) => {
+    if (failed && code === 0) process.exitCode = 1;
+  });
+}
+
 async function main(argv: string[]): Promise<void> {
-  if (argv[0] === 'decode' && argv[1] !== '--help' && argv[1] !== '-h') return decode(argv.slice(1));
+  if (argv[0] === 'decode' && argv[1] !== '--help' && argv[1] !== '-h') {
+    watchOutput();
+    return decode(argv.slice(1));
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -211,6 +233,7 @@ async function main(argv: string[]): Promise<void> {
   // the command's shape is checked before the database is opened: a usage error touches nothing
   const { command, args } = checkCommand(positionals, options, (message) => new UsageError(message));
   if (command === 'serve') return serve();
+  watchOutput();
   const [group, sub] = command.split(' ') as [string, string];
   const [name, second] = args;
   const mustExist = NEEDS_EXISTING_DATABASE.has(command) ? command : undefined;
@@ -281,20 +304,6 @@ async function main(argv: string[]): Promise<void> {
     mustExist === undefined ? {} : { mustExist },
   );
 }
-
-// A standard output that cannot be written (a reader gone, as with `| head`; a full disk): the command
-// goes on to its end (the database closed), says what was not shown, and fails (exit 1).
-let stdoutFailed = false;
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (!stdoutFailed)
-    process.stderr.write(
-      `sms-server: cannot write to standard output (${error.code ?? error.message}): what the command printed is incomplete (a secret shown only once, if any, is lost: make a new one)\n`,
-    );
-  stdoutFailed = true;
-});
-process.on('exit', (code) => {
-  if (stdoutFailed && code === 0) process.exitCode = 1;
-});
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (

@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { formatIssues, NewPasswordSchema } from '@sms/domain';
 import * as v from 'valibot';
 import { trustedProxyProblem } from './http/client-address.js';
@@ -20,17 +19,11 @@ const Seconds = (min: number, max: number) =>
   );
 
 /**
- * An IP address, or a host name (labels of letters, digits and hyphens, the last not all digits: a
- * mistyped address such as 999.1.1.1 is no name).
+ * An address or a name to listen on, as written: no space, and no brackets (an IPv6 address goes
+ * without them here, unlike in a URL). Whether this machine has it is found when the server listens.
  */
 function isListenHost(host: string): boolean {
-  if (isIP(host) !== 0) return true;
-  const labels = host.replace(/\.$/, '').split('.');
-  return (
-    host.length <= 253 &&
-    labels.every((label) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(label)) &&
-    !/^\d+$/.test(labels.at(-1)!)
-  );
+  return host !== '' && !/[\s[\]]/.test(host);
 }
 
 /** Every environment variable the server reads, with its rule and default. */
@@ -41,7 +34,7 @@ const EnvSchema = v.object({
       v.string(),
       v.check(
         isListenHost,
-        'expected an address of this machine (127.0.0.1, 0.0.0.0 for every IPv4 one, :: for every one) or a host name',
+        'expected an address of this machine (127.0.0.1, 0.0.0.0 for every IPv4 one, :: for every one; an IPv6 address without brackets) or a host name',
       ),
     ),
     '127.0.0.1',

@@ -257,9 +257,13 @@ function listenFailure(error: NodeJS.ErrnoException, host: string, port: number)
       return new Error(
         `cannot listen on ${host}:${port}: another program listens there (EADDRINUSE): stop it, or give another PORT`,
       );
+    case 'EAI_AGAIN':
+      // the name could not be looked up now (DNS not ready at boot): not a wrong setting
+      return new Error(
+        `cannot listen on HOST=${host}: its name could not be looked up now (EAI_AGAIN): start again once name resolution works, or give an address`,
+      );
     case 'EADDRNOTAVAIL':
     case 'ENOTFOUND':
-    case 'EAI_AGAIN':
       return new ConfigError(
         `HOST=${host} is not an address of this machine (${error.code}): give one of its addresses, 0.0.0.0 (every IPv4 one) or :: (every one)`,
       );

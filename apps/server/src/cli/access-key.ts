@@ -20,7 +20,7 @@ export async function accessKeyCommand(
     } catch (error) {
       if (error instanceof NotFoundError && (await storage.accounts.countUsers()) === 0)
         throw new Error(
-          `user ${JSON.stringify(argument)} was not found: this database has no users yet. The first user, admin, is made when the server first starts on it (sms-server serve, with SMS_ADMIN_PASSWORD or a password it prints once); or add one with sms-server user add NAME --project PROJECT`,
+          `user ${JSON.stringify(argument)} was not found: this database has no users yet. The first user, admin, is made when the server first starts on it (sms-server serve, with SMS_ADMIN_PASSWORD or a password it prints once); or add one with sms-server user add NAME --project PROJECT --role admin|agent|viewer`,
         );
       throw error;
     }

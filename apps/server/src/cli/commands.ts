@@ -1,4 +1,4 @@
-import { AccessKeyIdSchema, NameSchema } from '@sms/domain';
+import { AccessKeyIdSchema, CredentialDescriptionSchema, NameSchema, RoleSchema } from '@sms/domain';
 import * as v from 'valibot';
 
 /**
@@ -62,6 +62,19 @@ const VALUES: Record<string, (value: string) => string | undefined> = {
   PROJECT: (value) => nameProblem(value),
 };
 
+/** What is wrong with an option's value, or undefined (a value that breaks a rule is a usage error, found before the database is opened). */
+const OPTION_VALUES: Record<string, (value: string) => string | undefined> = {
+  project: (value) => nameProblem(value),
+  role: (value) =>
+    v.is(RoleSchema, value) ? undefined : `${JSON.stringify(value)}: expected admin, agent or viewer`,
+  description: (value) => {
+    const length = value.length;
+    return v.is(CredentialDescriptionSchema, value)
+      ? undefined
+      : `of ${length} characters: expected at most 255`;
+  },
+};
+
 function nameProblem(value: string): string | undefined {
   const parsed = v.safeParse(NameSchema, value);
   return parsed.success ? undefined : `${JSON.stringify(value)}: ${parsed.issues[0].message}`;
@@ -118,5 +131,10 @@ export function checkCommand(
   if (unknown) throw usage(`${command} takes no option --${unknown}`);
   const missing = (shape.required ?? []).find((option) => given[option] === undefined);
   if (missing) throw usage(`${command} needs ${FIXES[missing] ?? `--${missing}`}`);
+  for (const option of present) {
+    const value = given[option];
+    const problem = typeof value === 'string' ? OPTION_VALUES[option]?.(value) : undefined;
+    if (problem) throw usage(`--${option} ${problem}`);
+  }
   return { command, args };
 }

@@ -17,19 +17,22 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
  * rather than read as UTF-8.
  */
 function isJsonMediaType(contentType: string): boolean {
-  const [type, ...parameters] = contentType.split(';');
-  if (type!.trim().toLowerCase() !== 'application/json') return false;
-  return parameters.every((parameter) => {
-    const [name, value = ''] = parameter.split('=');
-    return (
-      name!.trim().toLowerCase() !== 'charset' ||
-      value
-        .trim()
-        .replace(/^"(.*)"$/, '$1')
-        .toLowerCase() === 'utf-8'
-    );
-  });
+  const [, type = '', parameters = ''] = /^([^;]*)(.*)$/s.exec(contentType) ?? [];
+  if (type.trim().toLowerCase() !== 'application/json') return false;
+  // parameters as RFC 9110 writes them: name=token or name="quoted string" (which may hold a ;)
+  const parameter = /\s*;\s*([^=;\s]*)\s*(?:=\s*("(?:[^"\\]|\\.)*"|[^;]*))?/gy;
+  for (const [, name = '', raw = ''] of parameters.matchAll(parameter)) {
+    const value = raw
+      .trim()
+      .replace(/^"(.*)"$/s, '$1')
+      .replace(/\\(.)/g, '$1');
+    if (name.toLowerCase() === 'charset' && !UTF8_LABELS.has(value.toLowerCase())) return false;
+  }
+  return true;
 }
+
+/** UTF-8's names in WHATWG's Encoding standard. */
+const UTF8_LABELS = new Set(['utf-8', 'utf8', 'unicode-1-1-utf-8']);
 
 /**
  * The body, refused past `limit` bytes. Served by Node (`servedByNode`) with

@@ -35,7 +35,7 @@ export const errors = {
     ...json(ref('ErrorResponse')),
   },
   503: {
-    description: `Not taken now; retry after the seconds in Retry-After, or against another instance. ${codesFor(503)}`,
+    description: `Not taken now; retry after the seconds in Retry-After, or against another instance. ${codesOf(ErrorCodes.ServiceUnavailable)}`,
     ...json(ref('ErrorResponse')),
   },
 };

@@ -213,10 +213,12 @@ describe('the built server as a real process', () => {
     [{ SMS_ADMIN_PASSWORD: 'short' }, 'SMS_ADMIN_PASSWORD: expected at least 8 characters'],
     [{ SMS_TOKEN_TTL_SECONDS: '5' }, 'SMS_TOKEN_TTL_SECONDS: expected integer >= 60, received 5'],
     [
-      { HOST: '999.1.1.1' },
-      'HOST: expected an address of this machine (127.0.0.1, 0.0.0.0 for every IPv4 one',
+      { HOST: '[::1]' },
+      'HOST: expected an address of this machine (127.0.0.1, 0.0.0.0 for every IPv4 one, :: for every one; an IPv6 address without brackets)',
     ],
     [{ HOST: 'my host' }, 'HOST: expected an address of this machine'],
+    // a name or address that is none of this machine's: found when it listens, before any request
+    [{ HOST: '999.1.1.1' }, 'sms-server: HOST=999.1.1.1 is not an address of this machine (ENOTFOUND)'],
     [
       { SMS_PUBLIC_URL: 'javascript:alert(document.domain)//' },
       'SMS_PUBLIC_URL: expected an http:// or https:// URL, such as https://sms.example.com',
@@ -400,6 +402,14 @@ describe('the server CLI', () => {
       [['webhook', 'add', 'pa'], 'webhook add needs URL'],
       [['serve', 'typo-here'], 'serve takes no argument; unexpected "typo-here"'],
       [['access-key', 'list', '--json'], 'access-key list takes no option --json'],
+      [
+        ['user', 'add', 'bob', '--project', 'p1', '--role', 'superuser'],
+        '--role "superuser": expected admin, agent or viewer',
+      ],
+      [
+        ['user', 'grant', 'bob', '--project', 'no good!', '--role', 'agent'],
+        '--project "no good!": expected letters, digits, ".", "_", "-" or "@"',
+      ],
     ];
     for (const [args, message] of cases) {
       for (const env of [{ SMS_DATA_DIR: dir }, unreachable]) {

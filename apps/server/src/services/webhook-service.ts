@@ -240,7 +240,7 @@ export class WebhookService {
       const hours = WEBHOOK_RETRY_FOR_MS / 3_600_000;
       this.options.logger?.warn(
         givenUp
-          ? `webhook delivery failed; given up (tried for ${hours} hours)`
+          ? `webhook delivery failed; given up (its event is more than ${hours} hours old)`
           : 'webhook delivery failed; it is tried again',
         {
           event: event.event_id,

@@ -322,6 +322,12 @@ describe.each(['sqlite', 'postgres'] as const)(
         // JSON is read as UTF-8 only: another charset is refused, not misread
         ['JSON in Latin-1', '{}', { 'content-type': 'application/json; charset=iso-8859-1' }, 'SMS.2006'],
         ['JSON in UTF-16', '{}', { 'content-type': 'application/json;charset="utf-16"' }, 'SMS.2006'],
+        [
+          'a charset after a quoted parameter',
+          '{}',
+          { 'content-type': 'application/json; foo="a;b" ; charset=latin1' },
+          'SMS.2006',
+        ],
         ['an application/jsonx', '{}', { 'content-type': 'application/jsonx' }, 'SMS.2006'],
         ['a missing content type', '{}', { 'content-type': '' }, 'SMS.2005'],
         ['a JSON array', '[]', { 'content-type': 'application/json' }, 'SMS.1001'],
@@ -341,7 +347,12 @@ describe.each(['sqlite', 'postgres'] as const)(
         expect(
           (await t.upload(taskId, '{}', { 'content-type': 'application/json;charset=UTF-8' })).status,
         ).toBe(200);
-        for (const contentType of ['application/json; charset="utf-8"', 'Application/JSON; foo=bar'])
+        for (const contentType of [
+          'application/json; charset="utf-8"',
+          'Application/JSON; foo=bar',
+          'application/json;charset=utf8',
+          'application/json; foo="a;charset=x"; charset=UTF-8',
+        ])
           expect((await t.upload(taskId, '{}', { 'content-type': contentType })).status).toBe(200);
       });
 
