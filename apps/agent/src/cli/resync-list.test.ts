@@ -117,8 +117,16 @@ describe('sms-agent resync-list', () => {
   it('makes a list with which rsync --files-from copies what differed: verify then says consistent', () => {
     const odd = Buffer.from([0x6f, 0x64, 0x64, 0xe9]); // "odd" and a Latin-1 é: not UTF-8
     const pair = treePair(
-      { a: { changed: 'new content', same: 's' }, gone: 'g', 'two\nlines': 'n' },
-      { a: { changed: 'old', same: 's' } },
+      {
+        a: { changed: 'new content', same: 's', 'same-size': 'xxxx' },
+        gone: 'g',
+        'two\nlines': 'n',
+        // names rsync would read as comments in a list
+        '#draft.txt#': 'd',
+        ';notes': 'n',
+      },
+      // same size and time, other bytes: only a content check finds it, and rsync's quick check skips it
+      { a: { changed: 'old', same: 's', 'same-size': 'yyyy' } },
     );
     try {
       writeFileSync(Buffer.concat([Buffer.from(`${pair.src}/`), odd]), 'odd');
@@ -139,7 +147,8 @@ describe('sms-agent resync-list', () => {
       const made = agent(['resync-list', '--null', reportFile]);
       expect(made.code).toBe(0);
       writeFileSync(list, made.stdout);
-      execFileSync('rsync', ['-r', '--from0', `--files-from=${list}`, `${pair.src}/`, `${pair.dst}/`]);
+      // the recipe of the README and --help
+      execFileSync('rsync', ['-a', '-I', '--from0', `--files-from=${list}`, `${pair.src}/`, `${pair.dst}/`]);
       const after = agent(['verify', '--source', pair.src, '--target', pair.dst, '--mode', 'content']);
       expect(after.stderr).toBe('');
       expect(after.code).toBe(0);

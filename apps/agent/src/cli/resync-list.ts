@@ -12,8 +12,9 @@ export function registerResyncList(program: Command): void {
     .description(
       'write on stdout the paths of REPORT (a file written by sms-agent verify --report) to copy again, relative to\n' +
         'their directory, one a line (or NUL-separated with --null), as the server exports them\n' +
-        '(GET …/consistency-result/files?format=files-from); rsync -a keeps the times that quick mode compares:\n' +
-        '  sms-agent resync-list --null report.ndjson > list && rsync -a --from0 --files-from=list SRC/ DST/\n' +
+        '(GET …/consistency-result/files?format=files-from); rsync -a keeps the times that quick mode compares,\n' +
+        '-I copies each listed file whatever its size and time (content mode finds some whose size and time match):\n' +
+        '  sms-agent resync-list --null report.ndjson > list && rsync -a -I --from0 --files-from=list SRC/ DST/\n' +
         'Exit status: 0 the list was written (warnings on stderr), 2 a bad file or option.',
     )
     .argument('<report>', 'the file written by sms-agent verify --report')

@@ -141,13 +141,13 @@ describe('dashboard: findings', () => {
       await (await signedIn()).get(`/ui/tasks/${id}/findings?dir_check=${encodeURIComponent(dir)}`)
     ).text();
     expect(textOf(html)).toContain(
-      `rsync -a --files-from=LIST '/srv/my data $(touch /tmp/pwned) it'\\''s/' TARGET/`,
+      `rsync -a -I --files-from=LIST '/srv/my data $(touch /tmp/pwned) it'\\''s/' TARGET/`,
     );
     // a plain path stays as it is
     const plain = await (
       await (await signedIn()).get(`/ui/tasks/${(await taskWithFindings()).id}/findings?dir_check=%2Fdata`)
     ).text();
-    expect(textOf(plain)).toContain('rsync -a --files-from=LIST /data/ TARGET/');
+    expect(textOf(plain)).toContain('rsync -a -I --files-from=LIST /data/ TARGET/');
   });
 
   it('downloads the CSV and the re-sync lists with the session, and refuses them to a role that may not read', async () => {

@@ -160,4 +160,10 @@ describe('resyncEntry', () => {
     );
     expect(Buffer.from(resyncEntry({ path: 'a\nb' }, true)!).toString()).toBe('a\nb\0');
   });
+
+  it('writes a path that starts with # or ; as ./…: rsync reads such a line as a comment, with --from0 too', () => {
+    expect(Buffer.from(resyncEntry({ path: '#draft.txt#' }, false)!).toString()).toBe('./#draft.txt#\n');
+    expect(Buffer.from(resyncEntry({ path: ';notes' }, true)!).toString()).toBe('./;notes\0');
+    expect(Buffer.from(resyncEntry({ path: 'a/#b' }, false)!).toString()).toBe('a/#b\n');
+  });
 });

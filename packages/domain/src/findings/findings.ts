@@ -230,7 +230,8 @@ const encoder = new TextEncoder();
  * `dir_check`): the path's own bytes (from `path_base64` when it has one),
  * ended by a newline, or by NUL when `nul` (for `rsync --from0`, and for
  * names that hold a newline). Undefined for a name that holds a newline or a
- * carriage return when not `nul`: a list of lines cannot hold it.
+ * carriage return when not `nul`: a list of lines cannot hold it. A path that starts with `#`
+ * or `;`, which rsync would read as a comment, is written `./#…`.
  */
 export function resyncEntry(
   finding: Pick<Finding, 'path' | 'path_base64'>,
@@ -241,8 +242,11 @@ export function resyncEntry(
   // one path a line cannot name a path that holds a line break (rsync ends a line at LF or CR):
   // only the NUL-separated list has it
   if (!nul && (path.includes(0x0a) || path.includes(0x0d))) return undefined;
-  const entry = new Uint8Array(path.length + 1);
-  entry.set(path);
-  entry[path.length] = nul ? 0 : 0x0a;
+  // rsync reads a line that starts with # or ; as a comment (with --from0 too): `./` keeps it a path
+  const dot = path[0] === 0x23 || path[0] === 0x3b ? 2 : 0;
+  const entry = new Uint8Array(dot + path.length + 1);
+  if (dot) entry.set([0x2e, 0x2f]);
+  entry.set(path, dot);
+  entry[dot + path.length] = nul ? 0 : 0x0a;
   return entry;
 }
