@@ -145,6 +145,17 @@ describe('damaged manifests are clear errors (exit 2), never a wrong count', () 
       'a hash that is not a xxh128 hash: the manifest is damaged',
     ],
     [
+      // `sms-agent manifest … >> file` run twice: the second would be read by nobody
+      'two manifests in one file',
+      (t: string) => `${t}${t}`,
+      'has more lines after its end record (line 4): two manifests in one file',
+    ],
+    [
+      'a line added after the end record',
+      (t: string) => `${t}{"d":"extra","e":[]}\n`,
+      'has more lines after its end record',
+    ],
+    [
       'a hash the agent does not know',
       (t: string) => t.replace('"hash":"xxh128"', '"hash":"md5"'),
       'hashes its files with "md5", which this sms-agent does not know (it knows xxh128 and sha256)',

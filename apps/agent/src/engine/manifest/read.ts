@@ -39,6 +39,8 @@ export class ManifestReader {
   private lastLine = '';
   private pending: DirBlock | undefined;
   private ended = false;
+  /** A file (not a stream as it arrives): nothing may follow its end record. */
+  private whole = false;
   header!: ManifestHeader;
 
   private constructor(
@@ -70,10 +72,12 @@ export class ManifestReader {
     }
     // absolute: the open happens on libuv's threads, and a walk may have moved the working directory (cwd.ts)
     const raw = createReadStream(resolve(file));
-    return ManifestReader.fromStream(
+    const reader = await ManifestReader.fromStream(
       file,
       first[0] === 0x1f && first[1] === 0x8b ? raw.pipe(zlib().createGunzip()) : raw,
     );
+    reader.whole = true;
+    return reader;
   }
 
   /**
@@ -170,6 +174,11 @@ export class ManifestReader {
         );
       }
       this.ended = true;
+      // a second manifest appended (`>>` twice), or lines added by hand, would be read by nobody
+      if (this.whole && !(await this.lines.next()).done)
+        throw new ManifestError(
+          `${this.file} has more lines after its end record (line ${this.lineNumber}): two manifests in one file (one appended with >>?) or a damaged one; make it again with -o FILE`,
+        );
       return undefined;
     }
     this.digest.update(`${this.lastLine}\n`);
