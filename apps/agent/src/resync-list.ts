@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import {
   type FindingCategory,
   FindingsLineSchema,
@@ -96,6 +96,17 @@ export async function writeResyncList(
   options: ResyncOptions,
   write: (chunk: Uint8Array) => Promise<void>,
 ): Promise<ResyncSummary> {
+  // read twice (the directories first): a pipe would give its lines to the first reading only
+  let regular = true;
+  try {
+    regular = statSync(file).isFile();
+  } catch {
+    // one that cannot be read is said by readReport, with the reason
+  }
+  if (!regular)
+    throw new ReportFileError(
+      `${file} is not a file (a pipe?): resync-list reads the report twice; give the file written by sms-agent verify --report FILE`,
+    );
   const directories = new Set<string>();
   let incomplete: string | undefined;
   for await (const line of readReport(file)) {
@@ -107,7 +118,16 @@ export async function writeResyncList(
       `${file} holds findings of ${directories.size} directories (${[...directories].join(', ')}): name one with --dir-check DIR, as rsync copies into one destination at a time`,
     );
   }
-  const dirCheck = options.dirCheck ?? [...directories][0];
+  // `/srv/data/` names `/srv/data`, as a shell's completion writes it
+  const named =
+    options.dirCheck === undefined || options.dirCheck === '/'
+      ? options.dirCheck
+      : options.dirCheck.replace(/\/+$/, '');
+  if (named !== undefined && directories.size > 0 && !directories.has(named))
+    throw new ReportFileError(
+      `${file} has no findings of ${named} (it has: ${[...directories].join(', ')}): give one of those to --dir-check, as verify named it`,
+    );
+  const dirCheck = named ?? [...directories][0];
   const summary: ResyncSummary = {
     entries: 0,
     withNewline: 0,

@@ -77,6 +77,41 @@ describe('sms-agent resync-list', () => {
       'holds findings of 2 directories (/data, /var): name one with --dir-check DIR',
     );
     expect(agent(['resync-list', '--dir-check', '/var', two]).stdout.toString()).toBe('y\n');
+    // as a shell completes it
+    expect(agent(['resync-list', '--dir-check', '/var/', two]).stdout.toString()).toBe('y\n');
+    // a directory the report does not name: refused, not an empty list that copies nothing
+    const typo = agent(['resync-list', '--dir-check', '/vra', two]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain(
+      'has no findings of /vra (it has: /data, /var): give one of those to --dir-check',
+    );
+    expect(typo.stdout.length).toBe(0);
+  });
+
+  it('refuses a report given as a pipe, which it cannot read twice', () => {
+    const run = spawnSync(
+      'sh',
+      ['-c', `cat '${everyCategory}' | '${process.execPath}' '${AGENT_BIN}' resync-list /dev/stdin`],
+      {
+        env: { PATH: process.env.PATH ?? '', HOME: '/tmp' },
+        timeout: 60_000,
+      },
+    );
+    expect(run.status).toBe(2);
+    expect(run.stderr.toString()).toContain(
+      '/dev/stdin is not a file (a pipe?): resync-list reads the report twice',
+    );
+    // from a file, /dev/stdin is the file itself
+    const redirected = spawnSync(
+      'sh',
+      ['-c', `'${process.execPath}' '${AGENT_BIN}' resync-list /dev/stdin < '${everyCategory}'`],
+      {
+        env: { PATH: process.env.PATH ?? '', HOME: '/tmp' },
+        timeout: 60_000,
+      },
+    );
+    expect(redirected.status, redirected.stderr.toString()).toBe(0);
+    expect(redirected.stdout.toString()).toContain('a/changed\n');
   });
 
   it('warns that an incomplete report makes an incomplete list', () => {
