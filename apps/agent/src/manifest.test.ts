@@ -216,6 +216,42 @@ describe('damaged manifests are clear errors (exit 2), never a wrong count', () 
     expect(run.stderr).toContain('has no content hashes (it was made in quick mode)');
   });
 
+  it('a manifest of another scope (made with --exclude or --dir) than the verify: refused, never files counted missing', async () => {
+    const { pair, file } = await manifestOf({ keep: 'k', 'a.log': 'l', sub: { b: '2' }, other: { c: '3' } });
+    await writeManifest(pair.dst, { mode: 'quick', excludes: ['*.log'], output: file });
+    const excluded = await runAgent(['verify', '--source', pair.src, '--target-manifest', file]);
+    expect(excluded.code).toBe(2);
+    expect(excluded.stderr).toContain(
+      'was made with --exclude "*.log": what that leaves out is not in it, and would count as missing; verify with the same excludes',
+    );
+    const same = await runAgent([
+      'verify',
+      '--source',
+      pair.src,
+      '--target-manifest',
+      file,
+      '--exclude',
+      '*.log',
+    ]);
+    expect(same.code, same.stderr).toBe(0);
+    await writeManifest(pair.dst, { mode: 'quick', excludes: [], dirs: ['sub'], output: file });
+    for (const dirs of [[], ['--dir', 'other']]) {
+      const elsewhere = await runAgent(['verify', '--source', pair.src, '--target-manifest', file, ...dirs]);
+      expect(elsewhere.code).toBe(2);
+      expect(elsewhere.stderr).toContain(`describes only --dir "sub" of ${pair.dst}, not`);
+    }
+    const inside = await runAgent([
+      'verify',
+      '--source',
+      pair.src,
+      '--target-manifest',
+      file,
+      '--dir',
+      'sub',
+    ]);
+    expect(inside.code, inside.stderr).toBe(0);
+  });
+
   it('a missing manifest file, and both --target and --target-manifest', async () => {
     const pair = treePair({}, {});
     pairs.push(pair);

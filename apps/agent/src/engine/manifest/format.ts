@@ -51,6 +51,10 @@ export const HeaderSchema = v.object({
   mode: v.picklist(['quick', 'content']),
   hash: v.nullable(v.picklist(MANIFEST_HASHES)),
   created_at: v.string(),
+  /** What the manifest leaves out (`--exclude`), when anything: verify must leave it out too. */
+  excludes: v.optional(v.array(v.string())),
+  /** The directories it describes (`--dir`, relative to `root`), when not the whole root. */
+  dirs: v.optional(v.array(v.string())),
 });
 const EntrySchema = v.object({
   n: v.optional(v.string()),

@@ -62,6 +62,29 @@ export function sourceHashThreads(sources: string[], workers: number | undefined
  * a mounted target, walking in the manifest's order (one thread; the source
  * side's reads and hashes are the work).
  */
+/**
+ * A manifest describes its tree without what its `--exclude` patterns match, and only its `--dir`
+ * directories: a verify that leaves out less, or looks elsewhere, would count what the manifest
+ * never looked at as missing. Refused, saying what to give (a manifest of an older agent says
+ * neither, and is taken as it is).
+ */
+function checkScope(reader: ManifestReader, excludes: readonly string[], targetRoots: readonly Name[]): void {
+  const left = (reader.header.excludes ?? []).filter((pattern) => !excludes.includes(pattern));
+  if (left.length > 0)
+    throw new ManifestError(
+      `${reader.file} was made with ${left.map((p) => `--exclude ${JSON.stringify(p)}`).join(' ')}: what that leaves out is not in it, and would count as missing; verify with the same excludes, or make the manifest without them`,
+    );
+  const dirs = reader.header.dirs;
+  if (!dirs) return;
+  const outside = targetRoots
+    .map((root) => (typeof root === 'string' ? root : root.toString('utf8')))
+    .find((root) => !dirs.some((dir) => root === dir || root.startsWith(`${dir}/`)));
+  if (outside !== undefined)
+    throw new ManifestError(
+      `${reader.file} describes only ${dirs.map((d) => `--dir ${JSON.stringify(d)}`).join(' ')} of ${reader.header.root}, not ${outside === '' ? 'the whole tree' : JSON.stringify(outside)}: verify those with --dir, or make the manifest of what you verify`,
+    );
+}
+
 export class ManifestVerifier {
   readonly tally: Tally;
   private readonly buffer = Buffer.allocUnsafe(256 * 1024);
@@ -97,6 +120,7 @@ export class ManifestVerifier {
         `${reader.file} has no content hashes (it was made in quick mode): make it with --mode content, or verify with --mode quick`,
       );
     }
+    checkScope(reader, options.excludes, targetRoots);
   }
 
   /** Verifies the units (one per root, in the manifest's order) and everything under them. */

@@ -144,6 +144,9 @@ async function writeTo(
         mode: options.mode,
         hash: options.mode === 'content' ? hash : null,
         created_at: new Date().toISOString(),
+        // its scope, so that a verify of another one is refused rather than miscounted
+        ...(options.excludes.length > 0 ? { excludes: options.excludes } : {}),
+        ...(options.dirs ? { dirs: options.dirs } : {}),
       }),
       digest,
     );
