@@ -110,8 +110,9 @@ export const FindingsPageView: FC<{ view: FindingsPageView; session: Session; no
           </p>
           <p class="muted">
             The re-sync list holds the different and missing paths, relative to this directory: copy them
-            again with <code>rsync -a -I --files-from=LIST {shellWord(`${dirCheck || '.'}/`)} TARGET/</code>{' '}
-            (<code>-I</code>: whatever their size and time, which a content check may find equal; with the NUL-separated list, add <code>--from0</code>; it also holds names with a newline).
+            again with <code>rsync -a -I --files-from=LIST {shellWord(`${dirCheck || '.'}/`)} TARGET/</code> (
+            <code>-I</code>: whatever their size and time, which a content check may find equal; with the
+            NUL-separated list, add <code>--from0</code>; it also holds names with a newline).
           </p>
           {page.findings.length === 0 ? (
             <p>{categories ? 'No findings of this category.' : 'No findings.'}</p>
