@@ -89,9 +89,14 @@ export function findingOf(entry: ReportEntry, dirChecks: readonly string[]) {
     // does not need to start; a test holds the two equal)
     path: entry.path.length === 0 ? '.' : displayPath(entry.path),
     ...(isUtf8(entry.path) ? {} : { path_base64: entry.path.toString('base64') }),
-    reason: entry.reason,
+    // as the API keeps it (the domain's FindingLimits.reasonMaxLength; a test holds the two equal):
+    // a report is a file of findings that resync-list reads, and a link's two long targets made more
+    reason: entry.reason.slice(0, REASON_MAX_LENGTH),
   };
 }
+
+/** The longest reason a finding has (the domain's `FindingLimits.reasonMaxLength`). */
+export const REASON_MAX_LENGTH = 1024;
 
 /**
  * `--report FILE`: one NDJSON line per inconsistent path, written as they are

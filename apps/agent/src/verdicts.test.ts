@@ -11,12 +11,13 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { DIR_CHECK_ITSELF, FindingSchema } from '@sms/domain';
+import { DIR_CHECK_ITSELF, FindingLimits, FindingSchema } from '@sms/domain';
 import * as v from 'valibot';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deviceNumber, formatTime } from './engine/difference.js';
 import { writeManifest } from './engine/manifest/write.js';
 import type { ReportEntry } from './engine/types.js';
+import { REASON_MAX_LENGTH } from './output.js';
 import { runAgent } from './test-support/cli.js';
 import { MTIME, type Tree, treePair } from './test-support/tree.js';
 import { type VerifyOptions, verify } from './verify.js';
@@ -325,6 +326,26 @@ describe("the verified directory's own mode or owner (--metadata)", () => {
     const list = await runAgent(['resync-list', report]);
     expect(list.code).toBe(0);
     expect(list.stdout).toBe('.\n');
+  });
+});
+
+describe('a report is a file of findings', () => {
+  it('keeps a reason to the length the API takes, so that resync-list reads what verify wrote', async () => {
+    expect(REASON_MAX_LENGTH).toBe(FindingLimits.reasonMaxLength);
+    // two links whose long targets differ: a reason of more than 2,000 characters
+    const p = pair({ link: { link: `a/${'x'.repeat(1400)}` } }, { link: { link: `b/${'y'.repeat(1400)}` } });
+    const report = join(p.dir, 'report.ndjson');
+    const run = await runAgent(['verify', '--source', p.src, '--target', p.dst, '--report', report]);
+    expect(run.code).toBe(1);
+    const [line] = readFileSync(report, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(line.reason).toHaveLength(FindingLimits.reasonMaxLength);
+    expect(v.is(FindingSchema, line)).toBe(true);
+    const list = await runAgent(['resync-list', report]);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toBe('link\n');
   });
 });
 
