@@ -293,6 +293,22 @@ describe('retries', () => {
     expect(server.attempts).toHaveLength(3);
   });
 
+  it('answers at once when the server asks for a longer wait than it waits (a sign-in lockout), not after four retries', async () => {
+    await admin.createToken();
+    server.reset();
+    server.inject({
+      kind: 'status',
+      status: 429,
+      headers: { 'retry-after': '900', 'content-type': 'application/json' },
+    });
+    const started = Date.now();
+    const error = (await admin.listTasks().catch((e: unknown) => e)) as SmsApiError;
+    expect(error).toBeInstanceOf(SmsApiError);
+    expect(error.status).toBe(429);
+    expect(server.attempts).toHaveLength(1);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it('retries after a dropped answer without storing the upload twice', async () => {
     const { id } = await admin.createTask({ name: 'dropped' });
     server.reset();

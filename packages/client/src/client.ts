@@ -149,7 +149,7 @@ export interface SmsClientOptions {
    * ky's retry options (`limit`, `backoffLimit`, `delay`, `jitter`, …) or a
    * limit. Default: 4 retries with exponential backoff and full jitter, at most
    * 10 s apart, on network errors, timeouts, 429, 500, 502, 503 and 504,
-   * honouring `Retry-After` (up to 60 s). Never on 400, 403, 404.
+   * honouring `Retry-After` (up to 60 s; one asking for longer is answered at once). Never on 400, 403, 404.
    */
   retry?: RetryOptions | number;
   /** Milliseconds per request attempt; default 30,000. */
@@ -384,8 +384,16 @@ export class SmsClient {
       timeout: options.timeout ?? 30_000,
       retry: {
         ...DEFAULT_RETRY,
-        // A caller's abort is final; everything else follows the status rules.
-        shouldRetry: ({ error }) => (error.name === 'AbortError' ? false : undefined),
+        // A caller's abort is final; so is an answer that asks for a longer wait than the client
+        // waits (a sign-in lockout of 15 minutes): retried at the cap, it could only fail again.
+        // Everything else follows the status rules.
+        shouldRetry: ({ error }) =>
+          error.name === 'AbortError' ||
+          (error instanceof HTTPError &&
+            (retryAfterMs(error.response.headers.get('retry-after')) ?? 0) >
+              (retry.maxRetryAfter ?? DEFAULT_RETRY.maxRetryAfter))
+            ? false
+            : undefined,
         ...retry,
       },
       headers: this.defaultHeaders,
