@@ -389,6 +389,16 @@ describe('the order uploads are stored in', () => {
       expect(gaps(limited.calls)[0]).toBeGreaterThanOrEqual(690);
     });
 
+    it('is left in the spool at once when its Retry-After asks for longer than is waited (a sign-in lockout)', async () => {
+      const { spool, file, entry } = spooledFindings();
+      const locked = server(always('too many'), 900_000);
+      const started = Date.now();
+      const outcome = await deliver(locked.client, spool, file, entry);
+      expect(outcome.status).toBe('spooled');
+      expect(locked.calls).toHaveLength(1);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    });
+
     it('never in a tight loop: a Retry-After of 0 (or none) waits 0.5 s', async () => {
       const { spool, file, entry } = spooledFindings();
       const busy = server(always('storing').slice(0, 3), 0);

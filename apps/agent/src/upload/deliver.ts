@@ -176,7 +176,8 @@ async function sendFindings(
           );
       } else {
         failures++;
-        if (failures >= FINDINGS_ATTEMPTS) throw error;
+        // a longer wait than is waited here (a sign-in lockout): sent again at the cap, it could only fail again
+        if (failures >= FINDINGS_ATTEMPTS || (asked ?? 0) > MAX_RETRY_DELAY_MS) throw error;
         delay = Math.min(MAX_RETRY_DELAY_MS, Math.max(asked ?? 0, FINDINGS_RETRY_DELAY_MS * failures));
       }
       await sleep(delay, undefined, signal ? { signal } : {}).catch(() => {});
