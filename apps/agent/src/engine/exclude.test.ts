@@ -80,6 +80,22 @@ describe('the compiled exclude matcher', () => {
       '--exclude " ": an empty pattern would exclude nothing useful',
     );
     expect(() => new ExcludeMatcher(['f[z-a]'])).toThrow(/^--exclude "f\[z-a\]": not a pattern/);
+    expect(() => new ExcludeMatcher(['log[[:digits:]]'])).toThrow(
+      '--exclude "log[[:digits:]]": not a pattern ([:digits:] is no character class (the classes are alnum, alpha,',
+    );
+  });
+
+  it('reads POSIX classes in brackets as rsync does ([[:digit:]]), not as the characters [ : d i g t', () => {
+    const m = new ExcludeMatcher(['log[[:digit:]]', '*.[![:upper:]]', 'x[[:space:]_]y']);
+    expect(m.matches('log1', false)).toBe(true);
+    expect(m.matches('a/log7', false)).toBe(true);
+    expect(m.matches('logd', false)).toBe(false);
+    expect(m.matches('log:]', false)).toBe(false);
+    expect(m.matches('f.a', false)).toBe(true);
+    expect(m.matches('f.A', false)).toBe(false);
+    expect(m.matches('x y', false)).toBe(true);
+    expect(m.matches('x_y', false)).toBe(true);
+    expect(m.matches('xzy', false)).toBe(false);
   });
 });
 

@@ -37,24 +37,64 @@ export function globToRegex(glob: string): string {
       } else out += '[^/]*';
     } else if (ch === '?') out += '[^/]';
     else if (ch === '[') {
-      // a `]` first in the class (after a `!`) is one of its characters, as in fnmatch
-      let start = i + 1;
-      if (glob[start] === '!') start++;
-      if (glob[start] === ']') start++;
-      const end = glob.indexOf(']', start);
-      if (end === -1) out += '\\[';
+      const set = bracket(glob, i);
+      if (set === undefined) out += '\\[';
       else {
-        let body = glob.slice(i + 1, end);
-        const negated = body.startsWith('!');
-        if (negated) body = body.slice(1);
-        body = body.replace(/\\/g, '\\\\').replace(/]/g, '\\]');
         // a class never matches `/`, as in rsync: it stands for one character of a name
-        out += `(?!/)[${negated ? '^' : ''}${body}]`;
-        i = end;
+        out += `(?!/)[${set.negated ? '^' : ''}${set.body}]`;
+        i = set.end;
       }
     } else out += /[.+^${}()|\\]/.test(ch) ? `\\${ch}` : ch;
   }
   return out;
+}
+
+/** POSIX character classes (`[[:digit:]]`), as rsync's wildmatch reads them, in ASCII. */
+const POSIX_CLASSES: Record<string, string> = {
+  alnum: 'a-zA-Z0-9',
+  alpha: 'a-zA-Z',
+  blank: ' \\t',
+  cntrl: '\\x00-\\x1f\\x7f',
+  digit: '0-9',
+  graph: '\\x21-\\x7e',
+  lower: 'a-z',
+  print: '\\x20-\\x7e',
+  punct: '!-\\/:-@\\[-`{-~',
+  space: ' \\t\\n\\v\\f\\r',
+  upper: 'A-Z',
+  xdigit: '0-9A-Fa-f',
+};
+
+/**
+ * The bracket expression that opens at `glob[open]`, as the body of a regular expression's class,
+ * and where it ends; undefined when it is not closed (the `[` is then a literal). A `]` first in it
+ * (after `!` or `^`) is one of its characters, as in fnmatch; `[:name:]` is a POSIX class.
+ */
+function bracket(glob: string, open: number): { body: string; negated: boolean; end: number } | undefined {
+  let i = open + 1;
+  const negated = glob[i] === '!' || glob[i] === '^';
+  if (negated) i++;
+  let body = '';
+  for (let first = true; i < glob.length; first = false, i++) {
+    const ch = glob[i]!;
+    if (ch === ']' && !first) return { body, negated, end: i };
+    if (ch === '[' && glob[i + 1] === ':') {
+      const close = glob.indexOf(':]', i + 2);
+      if (close !== -1) {
+        const name = glob.slice(i + 2, close);
+        const chars = POSIX_CLASSES[name];
+        if (chars === undefined)
+          throw new SyntaxError(
+            `[:${name}:] is no character class (the classes are ${Object.keys(POSIX_CLASSES).join(', ')})`,
+          );
+        body += chars;
+        i = close + 1;
+        continue;
+      }
+    }
+    body += ch === '\\' || ch === ']' || ch === '[' || ch === '^' ? `\\${ch}` : ch;
+  }
+  return undefined;
 }
 
 /** One pattern taken apart: what it is matched against, and whether it applies to directories only. */
