@@ -66,7 +66,7 @@ describe('sms-server access-key', () => {
     expect(gone.stderr).toContain('was not found');
   });
 
-  it('explains usage errors with exit 2 and a missing user with exit 1', async () => {
+  it('explains usage errors with exit 2 and a missing user with exit 1', { timeout: 90_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sms-ak-cli-'));
     dirs.push(dir);
     const env = { SMS_DATA_DIR: dir };
