@@ -124,6 +124,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     throw new ConfigError(`invalid configuration: ${formatIssues(parsed.issues, { root: 'environment' })}`);
   }
   const e = parsed.output;
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  if (e.SMS_SQLITE_DRIVER === 'node-sqlite' && (major < 22 || (major === 22 && minor < 13)))
+    throw new ConfigError(
+      `invalid configuration: SMS_SQLITE_DRIVER: node-sqlite needs Node.js 22.13 or later (this is ${process.version}): give better-sqlite3, or auto`,
+    );
   return {
     port: e.PORT,
     host: e.HOST,

@@ -37,7 +37,7 @@ export function registerManifest(program: Command): void {
       .addOption(
         new Option(
           '--hash <algorithm>',
-          "content mode's hash: xxh128 (XXH3 128-bit, as rsync -c; finds any accidental change, about 4x faster) or sha256 (also against someone who could write the target)",
+          "content mode's hash: xxh128 (XXH3 128-bit, as rsync -c; finds any accidental change, about 7x faster) or sha256 (also against someone who could write the target)",
         )
           .choices([...MANIFEST_HASHES])
           .default(DEFAULT_MANIFEST_HASH),
