@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReportEntry } from './engine/types.js';
@@ -239,6 +239,26 @@ describe('source entries that vanish during the walk', () => {
     );
     expect(result.warnings[0]).toContain('b/f599 (source file vanished during verification)');
     expect(result.warnings[0]).toContain('z (source directory vanished during verification');
+  });
+});
+
+describe('a verified directory reached through a symbolic link', () => {
+  it("refuses a target's link that leads out of the target (it would compare the source with itself), and takes one that stays inside", async () => {
+    const pair = treePair(
+      { www: { a: '1', b: '2' }, data: { www: { a: '1', b: '2' } } },
+      { data: { www: {} } },
+    );
+    pairs.push(pair);
+    // as rsync -a copies it: the target's www names the source host's /…/data/www, absolute
+    symlinkSync(join(pair.src, 'data', 'www'), join(pair.dst, 'www'));
+    await expect(verify({ source: pair.src, target: pair.dst, dirs: ['www'], workers: 0 })).rejects.toThrow(
+      `the target's www is a symbolic link (or lies below one) out of the target ${pair.dst}, to ${join(pair.src, 'data', 'www')} on this host`,
+    );
+    // a relative link stays inside the target: its own (empty) copy is verified, two files missing
+    rmSync(join(pair.dst, 'www'));
+    symlinkSync('data/www', join(pair.dst, 'www'));
+    const inside = await verify({ source: pair.src, target: pair.dst, dirs: ['www'], workers: 0 });
+    expect(inside.results[0]!.counts).toEqual({ total: 2, different: 0, missing: 2, extra: 0 });
   });
 });
 

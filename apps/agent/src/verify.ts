@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { parsePattern } from './engine/exclude.js';
 import { sshfsRemote } from './engine/filesystems.js';
@@ -118,6 +118,25 @@ function sameDirectory(a: string, b: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Where `dir` really is when a symbolic link at or above it (below `base`) leads out of `base`;
+ * undefined when it stays inside (or `base` is `/`). On a mounted tree an absolute link names a
+ * path of that tree's own host: followed here, it is read on this host instead, so a target's copy
+ * would be compared with the source itself.
+ */
+function leadsOutOf(base: string, dir: string): string | undefined {
+  let realBase: string;
+  let realDir: string;
+  try {
+    realBase = realpathSync(base);
+    realDir = realpathSync(dir);
+  } catch {
+    return undefined;
+  }
+  if (realBase === '/' || realDir === realBase || realDir.startsWith(`${realBase}/`)) return undefined;
+  return realDir;
 }
 
 /** A `--dir` value (relative to the source, or absolute) as a path relative to the source. */
@@ -420,6 +439,22 @@ async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<Ve
       throw new VerifyError(`source directory ${sourceDir} (--dir ${rel}) does not exist`);
     if (!isDir) throw new VerifyError(`source ${sourceDir} (--dir ${rel}) is not a directory`);
     const targetIsDir = reader ? true : isDirectory(targetDir);
+    if (!reader && rel !== '') {
+      for (const [side, base, dir] of [
+        ['source', source, sourceDir],
+        ['target', target, targetDir],
+      ] as const) {
+        const outside = leadsOutOf(base, dir);
+        if (outside !== undefined)
+          throw new VerifyError(
+            `the ${side}'s ${rel} is a symbolic link (or lies below one) out of the ${side} ${base}, to ${outside} on this host: a link of a mounted tree names a path of its own host, so this would compare other files than the ${side}'s; verify the directory it points to (its path inside ${base}) with --dir, or reach the ${side} where its links hold (on its own host, or over ssh)`,
+          );
+      }
+      if (targetIsDir === true && sameDirectory(sourceDir, targetDir))
+        warnings.push(
+          `the source's and the target's ${rel} are the same directory (${realpathSync(sourceDir)}): it is verified against itself, which says nothing about a migration`,
+        );
+    }
     if (targetIsDir !== true) {
       warnings.push(
         targetIsDir === undefined
