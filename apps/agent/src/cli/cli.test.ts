@@ -181,6 +181,11 @@ describe('sms-agent verify (the built CLI, with worker threads)', () => {
       "option '--workers <n>' argument 'many' is invalid. expected a whole number 0..64",
     ],
     [
+      // in the daemon's one thread a large file would hold up the lease's heartbeats until it ran out
+      ['daemon', '--workers', '0'],
+      "option '--workers <n>' argument '0' is invalid. expected a whole number 1..64",
+    ],
+    [
       // 0 would time every attempt out at once and spool every verdict
       ['flush', '--timeout', '0'],
       "option '--timeout <ms>' argument '0' is invalid. expected a whole number 1..3600000",

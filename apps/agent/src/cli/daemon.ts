@@ -56,8 +56,8 @@ export function registerDaemon(program: Command): void {
       )
       .option(
         '--workers <n>',
-        'threads that read and compare in each run (as verify --workers)',
-        wholeNumber(64),
+        'threads that read and compare in each run (as verify --workers, but at least 1: the lease is renewed from the main thread, which a large file compared there would hold up until the lease ran out)',
+        wholeNumber(64, 1),
       ),
   ).action(async (flags) => {
     const name = await agentName(flags.name ?? hostname(), flags.name !== undefined);
