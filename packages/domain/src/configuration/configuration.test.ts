@@ -35,6 +35,10 @@ describe('configuration values', () => {
       'root@web-02:/srv',
       'ssh://root@web-02:2222/srv',
       'ssh://[::1]/srv',
+      'ssh://[::1]:22/srv',
+      'ssh://host:65535/srv',
+      'ssh://host/~/srv',
+      'ssh://host/with%20space',
     ],
     CONSISTENCY_EXCLUDE: ['["*.tmp"]', '["/proc/","cache/**"]'],
     CONSISTENCY_METADATA: ['["mode"]', '["mode","uid","gid"]'],
@@ -69,6 +73,11 @@ describe('configuration values', () => {
       ['host:relative', /absolute path/],
       ['ssh://host', /absolute path/],
       ['/srv/\udc00', /lone surrogate/],
+      // as the agent refuses them when it runs
+      ['ssh://host:0/srv', /port must be 1\.\.65535/],
+      ['ssh://host:70000/srv', /port must be 1\.\.65535/],
+      ['ssh://host/%zz', /%-escapes/],
+      ['ssh://host/~bob/x', /~user is not expanded/],
     ],
     CONSISTENCY_EXCLUDE: [
       ['*.tmp', /JSON array/],
@@ -83,6 +92,7 @@ describe('configuration values', () => {
       ['every day', /5 or 6 fields/],
       ['61 * * * *', /croner/],
       ['* * *', /5 or 6 fields/],
+      ['0 0 30 2 *', /never run/],
     ],
     CONSISTENCY_TIMEZONE: [
       ['Mars/Olympus', /IANA/],

@@ -92,6 +92,20 @@ export const TargetSchema = v.pipe(
           /^(?:[^@/:\s]+@)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\/.*$/.test(target),
     'expected an absolute path (/srv/data), [user@]host:/path or ssh://[user@]host[:port]/path',
   ),
+  // what the agent's ssh target refuses too (remote/target.ts): a port out of range, a bad %-escape, ~user
+  v.check((target) => {
+    const port = /^ssh:\/\/(?:[^@/\s]+@)?(?:\[[^\]]*\]|[^:/]+):(\d+)\//.exec(target)?.[1];
+    return port === undefined || (Number(port) >= 1 && Number(port) <= 65_535);
+  }, 'the port must be 1..65535'),
+  v.check((target) => {
+    if (!target.startsWith('ssh://')) return true;
+    const path = target.slice(target.indexOf('/', 'ssh://'.length));
+    try {
+      return !/^\/~[^/]/.test(decodeURIComponent(path));
+    } catch {
+      return false;
+    }
+  }, "an ssh:// path must have good %-escapes, and ~user is not expanded: give the directory from / (ssh://host/home/user/DIR), or below the login user's home (ssh://host/~/DIR)"),
 );
 
 /** A cron expression of 5 fields (minute to weekday) or 6 (with seconds first), as croner reads it. */
@@ -111,6 +125,13 @@ export const CronExpressionSchema = v.pipe(
       return false;
     }
   }, 'not a cron expression croner can read, such as "0 3 * * *" (03:00 every day)'),
+  v.check((expression) => {
+    try {
+      return new Cron(expression, { paused: true }).nextRun() !== null;
+    } catch {
+      return true; // said by the check above
+    }
+  }, 'no time ever matches it (such as "0 0 30 2 *", February 30): it would never run'),
 );
 
 /** An IANA time zone such as `Europe/Berlin` or `UTC`. */
