@@ -266,7 +266,9 @@ export class VerificationStore extends Store {
                 state: change.state,
                 finished_at: change.now,
                 lease_expires_at: null,
-                ...(change.runId ? { run_id: change.runId } : {}),
+                // the run the finish names, or none: a request that failed before its run began
+                // showed the run its heartbeats had named, which never happened
+                run_id: change.runId ?? null,
                 check_result: change.checkResult ?? null,
                 error: change.error ?? null,
               }

@@ -201,6 +201,30 @@ describe.each(['sqlite', 'postgres'] as const)('configuration and verification r
       ).toBe(403);
     });
 
+    it('names no run when it fails without one, though its heartbeats named the run about to begin', async () => {
+      const taskId = await t.createTask();
+      const { id } = await json(await call(`/v3/tasks/${taskId}/consistency-check`, 'POST', t.adminToken));
+      const claim = await call(`/v3/consistency-checks/${id}/claim`, 'POST', agent.token, {
+        lease_seconds: 60,
+        agent: 'web-01',
+      });
+      const { lease_id } = v.parse(ClaimResponseSchema, await claim.json());
+      await call(`/v3/consistency-checks/${id}/heartbeat`, 'POST', agent.token, {
+        lease_id,
+        lease_seconds: 60,
+        run_id: randomUUID(),
+      });
+      // the target could not be reached: the run never began
+      const failed = await call(`/v3/consistency-checks/${id}/finish`, 'POST', agent.token, {
+        lease_id,
+        state: 'failed',
+        error: 'ssh: connect to host web-02 port 22: Connection refused',
+      });
+      const body = await json(failed);
+      expect(body).toMatchObject({ state: 'failed' });
+      expect(body.run_id).toBeUndefined();
+    });
+
     it('goes back to pending when its lease runs out, and the old lease can change nothing', async () => {
       const taskId = await t.createTask();
       const { id } = await json(await call(`/v3/tasks/${taskId}/consistency-check`, 'POST', t.adminToken));
