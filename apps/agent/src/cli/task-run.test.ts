@@ -65,6 +65,17 @@ describe("a task's run as its configuration says", () => {
     expect(p.engine).toMatchObject({ recheck: false, metadata: ['uid', 'gid'] });
   });
 
+  it("says an override that clears the task's excludes (an --exclude-from file with no pattern), not an empty notice", () => {
+    const { notices, plan: p } = plan(
+      { CONSISTENCY_DIR: '["/a"]', CONSISTENCY_TARGET: '/t', CONSISTENCY_EXCLUDE: '["extra"]' },
+      { excludes: [] },
+    );
+    expect(notices).toEqual([
+      '--exclude (none: an --exclude-from file with no pattern) overrides the task\'s CONSISTENCY_EXCLUDE ["extra"]',
+    ]);
+    expect(p.engine.excludes).toEqual([]);
+  });
+
   it('refuses a value this agent cannot read, naming it, but not one of the keys only the server uses', () => {
     expect(() =>
       plan({ CONSISTENCY_DIR: '["/a"]', CONSISTENCY_TARGET: '/t', CONSISTENCY_MODE: 'sparse' }),

@@ -63,8 +63,11 @@ const OVERRIDES: {
 /** How an override is written on the command line: `--mode content`, `--no-recheck`, `--dir /a --dir /b`. */
 function asFlag(flag: string, value: unknown): string {
   if (typeof value === 'boolean') return value ? flag : flag.replace('--', '--no-');
-  if (Array.isArray(value))
+  if (Array.isArray(value)) {
+    // an --exclude-from file with no pattern in it clears the task's excludes: said, not an empty notice
+    if (value.length === 0) return `${flag} (none: an --exclude-from file with no pattern)`;
     return flag === '--metadata' ? `${flag} ${value.join(',')}` : value.map((v) => `${flag} ${v}`).join(' ');
+  }
   return `${flag} ${String(value)}`;
 }
 
