@@ -63,17 +63,6 @@ function jsonList<S extends v.GenericSchema<unknown, string>>(
   );
 }
 
-/** An absolute path in its one normal form: no `.` or `..` segment, no doubled or trailing `/` (but `/` itself). */
-export function normalAbsolutePath(path: string): string {
-  const segments: string[] = [];
-  for (const segment of path.split('/')) {
-    if (segment === '' || segment === '.') continue;
-    if (segment === '..') segments.pop();
-    else segments.push(segment);
-  }
-  return `/${segments.join('/')}`;
-}
-
 /** An absolute path: starts with `/`, no NUL, at most 4096 characters. */
 const AbsolutePathSchema = v.pipe(
   v.string(),
@@ -164,13 +153,7 @@ export const TimeZoneSchema = v.pipe(
 export const ConfigValueSchemas = {
   /** The directories to verify, absolute on the source: a JSON array such as `["/root/data","/var/www"]`. */
   CONSISTENCY_DIR: jsonList(
-    v.pipe(
-      DirCheckSchema,
-      v.startsWith('/', 'expected absolute directories, starting with /'),
-      // one directory, one name: `/root/data/` and `/var/www/../www` are verified (and their
-      // results kept) as `/root/data` and `/var/www`, never as a second directory
-      v.transform(normalAbsolutePath),
-    ),
+    v.pipe(DirCheckSchema, v.startsWith('/', 'expected absolute directories, starting with /')),
     'absolute directories',
   ),
   /** `quick` (type, size and modification time) or `content` (type, size and bytes). */
