@@ -243,22 +243,41 @@ describe('source entries that vanish during the walk', () => {
 });
 
 describe('a verified directory reached through a symbolic link', () => {
-  it("refuses a target's link that leads out of the target (it would compare the source with itself), and takes one that stays inside", async () => {
+  it("refuses a target's directory that is the source's own through a link, warns of an absolute link, and takes a relative one", async () => {
     const pair = treePair(
       { www: { a: '1', b: '2' }, data: { www: { a: '1', b: '2' } } },
-      { data: { www: {} } },
+      { data: { www: {} }, elsewhere: {} },
     );
     pairs.push(pair);
     // as rsync -a copies it: the target's www names the source host's /…/data/www, absolute
-    symlinkSync(join(pair.src, 'data', 'www'), join(pair.dst, 'www'));
+    symlinkSync(join(pair.src, 'www'), join(pair.dst, 'www'));
     await expect(verify({ source: pair.src, target: pair.dst, dirs: ['www'], workers: 0 })).rejects.toThrow(
-      `the target's www is a symbolic link (or lies below one) out of the target ${pair.dst}, to ${join(pair.src, 'data', 'www')} on this host`,
+      `the target's www is the source's own directory (${join(pair.src, 'www')}), reached through a symbolic link: it would be verified against itself`,
     );
-    // a relative link stays inside the target: its own (empty) copy is verified, two files missing
+    // an absolute link elsewhere: followed, with a warning saying what it may mean
+    rmSync(join(pair.dst, 'www'));
+    symlinkSync(join(pair.dst, 'elsewhere'), join(pair.dst, 'www'));
+    const absolute = await verify({ source: pair.src, target: pair.dst, dirs: ['www'], workers: 0 });
+    expect(absolute.results[0]!.counts).toEqual({ total: 2, different: 0, missing: 2, extra: 0 });
+    expect(absolute.warnings).toContainEqual(
+      expect.stringContaining(
+        `the target's www is reached through an absolute symbolic link (${join(pair.dst, 'www')} -> `,
+      ),
+    );
+    // a relative link means the same on every host: its own (empty) copy is verified, without a word
     rmSync(join(pair.dst, 'www'));
     symlinkSync('data/www', join(pair.dst, 'www'));
     const inside = await verify({ source: pair.src, target: pair.dst, dirs: ['www'], workers: 0 });
     expect(inside.results[0]!.counts).toEqual({ total: 2, different: 0, missing: 2, extra: 0 });
+    expect(inside.warnings).toEqual([]);
+  });
+
+  it('verifies a source directory reached through a link of the source host itself, as before', async () => {
+    const pair = treePair({ srv: { www: { a: '1' } }, var: {} }, { www: { a: '1' } });
+    pairs.push(pair);
+    symlinkSync(join(pair.src, 'srv', 'www'), join(pair.src, 'var', 'www'));
+    const run = await verify({ source: join(pair.src, 'var'), target: pair.dst, dirs: ['www'], workers: 0 });
+    expect(run.results[0]!.counts).toEqual({ total: 1, different: 0, missing: 0, extra: 0 });
   });
 });
 

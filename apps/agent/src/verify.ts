@@ -1,4 +1,4 @@
-import { realpathSync, statSync } from 'node:fs';
+import { lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { parsePattern } from './engine/exclude.js';
 import { sshfsRemote } from './engine/filesystems.js';
@@ -121,22 +121,24 @@ function sameDirectory(a: string, b: string): boolean {
 }
 
 /**
- * Where `dir` really is when a symbolic link at or above it (below `base`) leads out of `base`;
- * undefined when it stays inside (or `base` is `/`). On a mounted tree an absolute link names a
- * path of that tree's own host: followed here, it is read on this host instead, so a target's copy
- * would be compared with the source itself.
+ * The first absolute symbolic link on the way from `base` down to `base`/`rel` (at or above the
+ * directory), as `link -> target`; undefined when there is none or `base` is `/`. On a mounted
+ * target such a link names a path of the target's own host, which this host reads instead.
  */
-function leadsOutOf(base: string, dir: string): string | undefined {
-  let realBase: string;
-  let realDir: string;
-  try {
-    realBase = realpathSync(base);
-    realDir = realpathSync(dir);
-  } catch {
-    return undefined;
+function absoluteLinkBelow(base: string, rel: string): string | undefined {
+  if (resolve(base) === '/') return undefined;
+  let path = base;
+  for (const name of rel.split(sep)) {
+    path = resolve(path, name);
+    try {
+      if (!lstatSync(path).isSymbolicLink()) continue;
+      const to = readlinkSync(path);
+      if (isAbsolute(to)) return `${path} -> ${to}`;
+    } catch {
+      return undefined;
+    }
   }
-  if (realBase === '/' || realDir === realBase || realDir.startsWith(`${realBase}/`)) return undefined;
-  return realDir;
+  return undefined;
 }
 
 /** A `--dir` value (relative to the source, or absolute) as a path relative to the source. */
@@ -439,28 +441,18 @@ async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<Ve
       throw new VerifyError(`source directory ${sourceDir} (--dir ${rel}) does not exist`);
     if (!isDir) throw new VerifyError(`source ${sourceDir} (--dir ${rel}) is not a directory`);
     const targetIsDir = reader ? true : isDirectory(targetDir);
-    if (!reader && rel !== '') {
-      for (const [side, base, dir] of [
-        ['source', source, sourceDir],
-        ['target', target, targetDir],
-      ] as const) {
-        const outside = leadsOutOf(base, dir);
-        if (outside !== undefined)
-          throw new VerifyError(
-            `the ${side}'s ${rel} is a symbolic link (or lies below one) out of the ${side} ${base}, to ${outside} on this host: a link of a mounted tree names a path of its own host, so this would compare other files than the ${side}'s; verify the directory it points to (its path inside ${base}) with --dir, or reach the ${side} where its links hold (on its own host, or over ssh)`,
-          );
-      }
-      if (targetIsDir === true && sameDirectory(sourceDir, targetDir))
-        warnings.push(
-          `the source's and the target's ${rel} are the same directory (${realpathSync(sourceDir)}): it is verified against itself, which says nothing about a migration`,
+    if (!reader && rel !== '' && targetIsDir === true) {
+      // the target's directory is the source's own (through a link): compared with itself, a copy
+      // that lacks its data would read consistent
+      if (sameDirectory(sourceDir, targetDir) && !sameDirectory(source, target))
+        throw new VerifyError(
+          `the target's ${rel} is the source's own directory (${realpathSync(sourceDir)}), reached through a symbolic link: it would be verified against itself; verify the directory the target's link stands for (on a mounted target an absolute link names a path of the target's own host: give that path below the target with --dir, or reach the target over ssh)`,
         );
-    }
-    if (targetIsDir !== true) {
-      warnings.push(
-        targetIsDir === undefined
-          ? `target directory ${targetDir} does not exist: every file of ${sourceDir} counts as missing`
-          : `target ${targetDir} is not a directory: every file of ${sourceDir} counts as missing`,
-      );
+      const link = absoluteLinkBelow(target, rel);
+      if (link !== undefined)
+        warnings.push(
+          `the target's ${rel} is reached through an absolute symbolic link (${link}), followed on this host: on a mounted target it names a path of the target's own host, so other files than the target's may be compared; verify that path below the target with --dir, or reach the target over ssh`,
+        );
     }
     units.push({ root: roots.length, kind: targetIsDir ? 'both' : 'source-only', rel: '' });
     roots.push({ source: sourceDir, target: targetDir });
