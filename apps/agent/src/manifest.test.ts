@@ -148,7 +148,12 @@ describe('damaged manifests are clear errors (exit 2), never a wrong count', () 
       // `sms-agent manifest … >> file` run twice: the second would be read by nobody
       'two manifests in one file',
       (t: string) => `${t}${t}`,
-      'has more lines after its end record (line 4): two manifests in one file',
+      'has more lines after its end record (line 5): two manifests in one file',
+    ],
+    [
+      'a line added after the end record, after blank ones',
+      (t: string) => `${t}\n\n{"d":"extra","e":[]}\n`,
+      'has more lines after its end record (line 7)',
     ],
     [
       'a line added after the end record',
@@ -234,6 +239,19 @@ describe('damaged manifests are clear errors (exit 2), never a wrong count', () 
       '*.log',
     ]);
     expect(same.code, same.stderr).toBe(0);
+    // the same rule as an --exclude-from line may write it, with rsync's prefix
+    const rules = join(pair.dir, 'rules.txt');
+    writeFileSync(rules, '- *.log\n');
+    const fromFile = await runAgent([
+      'verify',
+      '--source',
+      pair.src,
+      '--target-manifest',
+      file,
+      '--exclude-from',
+      rules,
+    ]);
+    expect(fromFile.code, fromFile.stderr).toBe(0);
     await writeManifest(pair.dst, { mode: 'quick', excludes: [], dirs: ['sub'], output: file });
     for (const dirs of [[], ['--dir', 'other']]) {
       const elsewhere = await runAgent(['verify', '--source', pair.src, '--target-manifest', file, ...dirs]);
@@ -250,6 +268,18 @@ describe('damaged manifests are clear errors (exit 2), never a wrong count', () 
       'sub',
     ]);
     expect(inside.code, inside.stderr).toBe(0);
+    // --dir . describes the whole tree: any directory may be verified through it
+    await writeManifest(pair.dst, { mode: 'quick', excludes: [], dirs: [''], output: file });
+    const whole = await runAgent([
+      'verify',
+      '--source',
+      pair.src,
+      '--target-manifest',
+      file,
+      '--dir',
+      'other',
+    ]);
+    expect(whole.code, whole.stderr).toBe(0);
   });
 
   it('a missing manifest file, and both --target and --target-manifest', async () => {

@@ -175,10 +175,15 @@ export class ManifestReader {
       }
       this.ended = true;
       // a second manifest appended (`>>` twice), or lines added by hand, would be read by nobody
-      if (this.whole && !(await this.lines.next()).done)
-        throw new ManifestError(
-          `${this.file} has more lines after its end record (line ${this.lineNumber}): two manifests in one file (one appended with >>?) or a damaged one; make it again with -o FILE`,
-        );
+      if (this.whole)
+        for (let next = await this.lines.next(); !next.done; next = await this.lines.next()) {
+          this.lineNumber++;
+          // a blank line (an editor's last newline) is no record
+          if (next.value.trim() !== '')
+            throw new ManifestError(
+              `${this.file} has more lines after its end record (line ${this.lineNumber}): two manifests in one file (one appended with >>?) or a damaged one; make it again with -o FILE`,
+            );
+        }
       return undefined;
     }
     this.digest.update(`${this.lastLine}\n`);

@@ -69,13 +69,17 @@ export function sourceHashThreads(sources: string[], workers: number | undefined
  * neither, and is taken as it is).
  */
 function checkScope(reader: ManifestReader, excludes: readonly string[], targetRoots: readonly Name[]): void {
-  const left = (reader.header.excludes ?? []).filter((pattern) => !excludes.includes(pattern));
+  // `- *.log` (rsync's rule prefix, as an --exclude-from line may have it) is `*.log`
+  const rule = (pattern: string) => (pattern.startsWith('- ') ? pattern.slice(2) : pattern);
+  const given = new Set(excludes.map(rule));
+  const left = (reader.header.excludes ?? []).filter((pattern) => !given.has(rule(pattern)));
   if (left.length > 0)
     throw new ManifestError(
       `${reader.file} was made with ${left.map((p) => `--exclude ${JSON.stringify(p)}`).join(' ')}: what that leaves out is not in it, and would count as missing; verify with the same excludes, or make the manifest without them`,
     );
   const dirs = reader.header.dirs;
-  if (!dirs) return;
+  // `--dir .` (or the tree's own path) describes the whole tree
+  if (!dirs || dirs.includes('')) return;
   const outside = targetRoots
     .map((root) => (typeof root === 'string' ? root : root.toString('utf8')))
     .find((root) => !dirs.some((dir) => root === dir || root.startsWith(`${dir}/`)));
