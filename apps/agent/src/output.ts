@@ -91,8 +91,15 @@ export function findingOf(entry: ReportEntry, dirChecks: readonly string[]) {
     ...(isUtf8(entry.path) ? {} : { path_base64: entry.path.toString('base64') }),
     // as the API keeps it (the domain's FindingLimits.reasonMaxLength; a test holds the two equal):
     // a report is a file of findings that resync-list reads, and a link's two long targets made more
-    reason: entry.reason.slice(0, REASON_MAX_LENGTH),
+    reason: cutReason(entry.reason),
   };
+}
+
+/** A reason cut to `REASON_MAX_LENGTH` UTF-16 units, never between the two halves of a character. */
+export function cutReason(reason: string): string {
+  if (reason.length <= REASON_MAX_LENGTH) return reason;
+  const last = reason.charCodeAt(REASON_MAX_LENGTH - 1);
+  return reason.slice(0, last >= 0xd800 && last <= 0xdbff ? REASON_MAX_LENGTH - 1 : REASON_MAX_LENGTH);
 }
 
 /** The longest reason a finding has (the domain's `FindingLimits.reasonMaxLength`). */

@@ -17,7 +17,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { deviceNumber, formatTime } from './engine/difference.js';
 import { writeManifest } from './engine/manifest/write.js';
 import type { ReportEntry } from './engine/types.js';
-import { REASON_MAX_LENGTH } from './output.js';
+import { cutReason, REASON_MAX_LENGTH } from './output.js';
 import { runAgent } from './test-support/cli.js';
 import { MTIME, type Tree, treePair } from './test-support/tree.js';
 import { type VerifyOptions, verify } from './verify.js';
@@ -332,6 +332,13 @@ describe("the verified directory's own mode or owner (--metadata)", () => {
 describe('a report is a file of findings', () => {
   it('keeps a reason to the length the API takes, so that resync-list reads what verify wrote', async () => {
     expect(REASON_MAX_LENGTH).toBe(FindingLimits.reasonMaxLength);
+    // never between the halves of a character (a lone surrogate: the API refuses the line)
+    const emoji = `${'x'.repeat(1023)}😀tail`;
+    expect(cutReason(emoji)).toBe('x'.repeat(1023));
+    expect(
+      v.is(FindingSchema, { dir_check: '/d', category: 'different', path: 'p', reason: cutReason(emoji) }),
+    ).toBe(true);
+    expect(cutReason(`${'x'.repeat(1022)}😀tail`)).toBe(`${'x'.repeat(1022)}😀`);
     // two links whose long targets differ: a reason of more than 2,000 characters
     const p = pair({ link: { link: `a/${'x'.repeat(1400)}` } }, { link: { link: `b/${'y'.repeat(1400)}` } });
     const report = join(p.dir, 'report.ndjson');

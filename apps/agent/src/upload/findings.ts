@@ -44,7 +44,7 @@ export class FindingsRecorder {
         this.truncated.add(finding.dir_check);
         continue;
       }
-      finding.reason = finding.reason.slice(0, FindingLimits.reasonMaxLength);
+      // already cut by findingOf, as the report's lines are
       const problem = this.problemOf(finding);
       if (problem !== undefined) {
         if (this.left.count++ === 0) this.left.first = `${finding.dir_check}/${finding.path}: ${problem}`;
