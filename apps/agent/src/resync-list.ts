@@ -118,15 +118,17 @@ export async function writeResyncList(
       `${file} holds findings of ${directories.size} directories (${[...directories].join(', ')}): name one with --dir-check DIR, as rsync copies into one destination at a time`,
     );
   }
-  // `/srv/data/` names `/srv/data`, as a shell's completion writes it
+  // `/srv/data/` names `/srv/data`, as a shell's completion writes it (and the other way round: a
+  // directory verified as `/d/` is named so in its findings); one the report does not name is a
+  // consistent directory, or a typo: an empty list, with a warning (cli/resync-list.ts)
+  const given = options.dirCheck;
+  const stripped = given === undefined || given === '/' ? given : given.replace(/\/+$/, '');
   const named =
-    options.dirCheck === undefined || options.dirCheck === '/'
-      ? options.dirCheck
-      : options.dirCheck.replace(/\/+$/, '');
-  if (named !== undefined && directories.size > 0 && !directories.has(named))
-    throw new ReportFileError(
-      `${file} has no findings of ${named} (it has: ${[...directories].join(', ')}): give one of those to --dir-check, as verify named it`,
-    );
+    given === undefined || directories.has(given)
+      ? given
+      : stripped !== undefined && directories.has(stripped)
+        ? stripped
+        : ([...directories].find((d) => d.replace(/\/+$/, '') === stripped) ?? given);
   const dirCheck = named ?? [...directories][0];
   const summary: ResyncSummary = {
     entries: 0,

@@ -79,13 +79,18 @@ describe('sms-agent resync-list', () => {
     expect(agent(['resync-list', '--dir-check', '/var', two]).stdout.toString()).toBe('y\n');
     // as a shell completes it
     expect(agent(['resync-list', '--dir-check', '/var/', two]).stdout.toString()).toBe('y\n');
-    // a directory the report does not name: refused, not an empty list that copies nothing
-    const typo = agent(['resync-list', '--dir-check', '/vra', two]);
-    expect(typo.code).toBe(2);
-    expect(typo.stderr).toContain(
-      'has no findings of /vra (it has: /data, /var): give one of those to --dir-check',
-    );
-    expect(typo.stdout.length).toBe(0);
+    // a directory the report does not name (a consistent one, or a typo): an empty list, and a warning naming the others
+    const none = agent(['resync-list', '--dir-check', '/vra', two]);
+    expect(none.code).toBe(0);
+    expect(none.stderr).toContain('has no findings of /vra (it has: /data, /var): the list is empty');
+    expect(none.stdout.length).toBe(0);
+    // a directory verified as /d/ is named so in its findings: /d names it too
+    const slashed = report('slashed.ndjson', [
+      line('missing', 'x', {}, '/d/'),
+      line('missing', 'y', {}, '/e/'),
+    ]);
+    expect(agent(['resync-list', '--dir-check', '/d', slashed]).stdout.toString()).toBe('x\n');
+    expect(agent(['resync-list', '--dir-check', '/e/', slashed]).stdout.toString()).toBe('y\n');
   });
 
   it('refuses a report given as a pipe, which it cannot read twice', () => {

@@ -54,9 +54,10 @@ export function registerResyncList(program: Command): void {
         say(
           `warning: ${report} is incomplete (${summary.incomplete}): the list holds only what was found before the verification stopped; verify again for a whole list`,
         );
-      // (a directory the report does not name, when it names others, is refused by writeResyncList)
-      if (flags.dirCheck !== undefined && summary.directories.length === 0)
-        say(`warning: ${report} has no findings at all: the list is empty`);
+      if (summary.dirCheck !== undefined && !summary.directories.includes(summary.dirCheck))
+        say(
+          `warning: ${report} has no findings of ${summary.dirCheck}${summary.directories.length > 0 ? ` (it has: ${summary.directories.join(', ')})` : ''}: the list is empty (nothing to copy again if that directory was consistent; else check the name)`,
+        );
       for (const dir of summary.truncated)
         say(
           `warning: the findings of ${dir} were cut: the list lacks the rest; verify its subdirectories with --dir`,
