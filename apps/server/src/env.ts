@@ -125,9 +125,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   }
   const e = parsed.output;
   const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-  if (e.SMS_SQLITE_DRIVER === 'node-sqlite' && (major < 22 || (major === 22 && minor < 13)))
+  // node:sqlite without a flag: 22.13 and later, 23.4 and later
+  if (
+    e.SMS_SQLITE_DRIVER === 'node-sqlite' &&
+    (major < 22 || (major === 22 && minor < 13) || (major === 23 && minor < 4))
+  )
     throw new ConfigError(
-      `invalid configuration: SMS_SQLITE_DRIVER: node-sqlite needs Node.js 22.13 or later (this is ${process.version}): give better-sqlite3, or auto`,
+      `invalid configuration: SMS_SQLITE_DRIVER: node-sqlite needs Node.js 22.13 or later (23.4 on 23; this is ${process.version}): give better-sqlite3, or auto`,
     );
   return {
     port: e.PORT,

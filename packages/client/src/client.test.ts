@@ -307,6 +307,11 @@ describe('retries', () => {
     expect(error.status).toBe(429);
     expect(server.attempts).toHaveLength(1);
     expect(Date.now() - started).toBeLessThan(5_000);
+    // where Retry-After is not honoured (a 500), the usual backoff goes on
+    server.reset();
+    server.inject({ kind: 'status', status: 500, headers: { 'retry-after': '900' } });
+    await expect(admin.listTasks()).resolves.toMatchObject({ count: expect.any(Number) });
+    expect(server.attempts).toHaveLength(2);
   });
 
   it('retries after a dropped answer without storing the upload twice', async () => {

@@ -390,6 +390,8 @@ export class SmsClient {
         shouldRetry: ({ error }) =>
           error.name === 'AbortError' ||
           (error instanceof HTTPError &&
+            // only where ky honours Retry-After (429, 503): elsewhere it backs off as usual
+            (retry.afterStatusCodes ?? DEFAULT_RETRY.afterStatusCodes).includes(error.response.status) &&
             (retryAfterMs(error.response.headers.get('retry-after')) ?? 0) >
               (retry.maxRetryAfter ?? DEFAULT_RETRY.maxRetryAfter))
             ? false
