@@ -441,6 +441,13 @@ async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<Ve
       throw new VerifyError(`source directory ${sourceDir} (--dir ${rel}) does not exist`);
     if (!isDir) throw new VerifyError(`source ${sourceDir} (--dir ${rel}) is not a directory`);
     const targetIsDir = reader ? true : isDirectory(targetDir);
+    if (targetIsDir !== true) {
+      warnings.push(
+        targetIsDir === undefined
+          ? `target directory ${targetDir} does not exist: every file of ${sourceDir} counts as missing`
+          : `target ${targetDir} is not a directory: every file of ${sourceDir} counts as missing`,
+      );
+    }
     if (!reader && rel !== '' && targetIsDir === true) {
       // the target's directory is the source's own (through a link): compared with itself, a copy
       // that lacks its data would read consistent
