@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { NameSchema, RequestValidationError, RoleSchema } from '@sms/domain';
-import * as v from 'valibot';
+import { RequestValidationError, type Role } from '@sms/domain';
 import { accessKeyCommand } from './cli/access-key.js';
-import { checkCommand, NEEDS_EXISTING_DATABASE } from './cli/commands.js';
+import { checkCommand, needsExistingDatabase } from './cli/commands.js';
 import { startupFailure } from './cli/startup-failure.js';
 import { webhookCommand } from './cli/webhook.js';
 import { randomPassword } from './crypto/password.js';
@@ -82,21 +81,6 @@ async function readPassword(fromStdin: boolean): Promise<{ password: string; gen
     return { password: line, generated: false };
   }
   throw new UsageError('--password-stdin: standard input was empty');
-}
-
-function parseName(value: string | undefined, what: string): string {
-  if (value === undefined) throw new UsageError(`missing ${what}`);
-  const parsed = v.safeParse(NameSchema, value);
-  if (!parsed.success) throw new UsageError(`${what} ${JSON.stringify(value)}: ${parsed.issues[0].message}`);
-  return parsed.output;
-}
-
-function parseRole(value: string | undefined) {
-  if (value === undefined) throw new UsageError('missing --role (admin, agent or viewer)');
-  const parsed = v.safeParse(RoleSchema, value);
-  if (!parsed.success)
-    throw new UsageError(`--role ${JSON.stringify(value)}: expected admin, agent or viewer`);
-  return parsed.output;
 }
 
 async function serve(): Promise<void> {
@@ -235,8 +219,13 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'serve') return serve();
   watchOutput();
   const [group, sub] = command.split(' ') as [string, string];
+  // present and valid: checkCommand saw to the arguments, the required options and their values
+  // (an optional argument, as access-key list's USER, stays undefined when not given)
   const [name, second] = args;
-  const mustExist = NEEDS_EXISTING_DATABASE.has(command) ? command : undefined;
+  const named = name as string;
+  const project = values.project as string;
+  const role = values.role as Role;
+  const mustExist = needsExistingDatabase(command) ? command : undefined;
   await withStorage(
     async (storage, config) => {
       const users = new UserService(storage);
@@ -251,44 +240,35 @@ async function main(argv: string[]): Promise<void> {
       }
       switch (command) {
         case 'project add':
-          await users.addProject(parseName(name, 'project NAME'));
+          await users.addProject(named);
           return say(`created project ${name}`);
         case 'project list':
           for (const p of await users.listProjects()) say(`${p.name}\t${p.id}`);
           return;
         case 'user add': {
-          const user = parseName(name, 'user NAME');
-          const project = parseName(values.project, '--project');
-          const role = parseRole(values.role);
           const { password, generated } = await readPassword(values['password-stdin'] ?? false);
-          await users.addUser(user, password, project, role);
-          say(`created user ${user} with role ${role} in project ${project}`);
+          await users.addUser(named, password, project, role);
+          say(`created user ${named} with role ${role} in project ${project}`);
           if (generated) say(`password (shown once): ${password}`);
           return;
         }
         case 'user passwd': {
-          const user = parseName(name, 'user NAME');
           const { password, generated } = await readPassword(values['password-stdin'] ?? false);
-          await users.setPassword(user, password);
-          say(`changed the password of ${user}; its earlier tokens no longer work`);
+          await users.setPassword(named, password);
+          say(`changed the password of ${named}; its earlier tokens no longer work`);
           if (generated) say(`password (shown once): ${password}`);
           return;
         }
         case 'user grant': {
-          const user = parseName(name, 'user NAME');
-          const project = parseName(values.project, '--project');
-          const role = parseRole(values.role);
-          await users.grant(user, project, role);
-          return say(`${user} is ${role} in project ${project}`);
+          await users.grant(named, project, role);
+          return say(`${named} is ${role} in project ${project}`);
         }
         case 'user revoke': {
-          const user = parseName(name, 'user NAME');
-          const project = parseName(values.project, '--project');
-          await users.revoke(user, project);
-          return say(`${user} is no longer in project ${project}`);
+          await users.revoke(named, project);
+          return say(`${named} is no longer in project ${project}`);
         }
         case 'user remove':
-          await users.removeUser(parseName(name, 'user NAME'));
+          await users.removeUser(named);
           return say(`removed user ${name}; its tokens no longer work`);
         case 'user list':
           for (const u of await users.listUsers()) {

@@ -1,5 +1,4 @@
-import { CredentialDescriptionSchema, NotFoundError } from '@sms/domain';
-import * as v from 'valibot';
+import { NotFoundError } from '@sms/domain';
 import { AccessKeyService, accessKeySealingKey } from '../services/access-key-service.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -28,8 +27,7 @@ export async function accessKeyCommand(
   switch (sub) {
     case 'create': {
       if (argument === undefined) throw usage('missing USER');
-      if (options.description !== undefined && !v.is(CredentialDescriptionSchema, options.description))
-        throw usage('--description: expected at most 255 characters');
+      // --description's length was checked with the command's shape (cli/commands.ts)
       const created = await forUser(() => keys.createFor(argument, options.description ?? ''));
       if (options.json) return say(JSON.stringify(created));
       const { access, secret } = created.credential;

@@ -12,15 +12,18 @@ interface Shape {
   args: readonly string[];
   options?: readonly string[];
   required?: readonly string[];
+  /** may make the database (the others read or change what exists) */
+  makes?: true;
 }
 
 const COMMANDS: Record<string, Shape> = {
-  'project add': { args: ['NAME'] },
+  'project add': { args: ['NAME'], makes: true },
   'project list': { args: [] },
   'user add': {
     args: ['NAME'],
     options: ['project', 'role', 'password-stdin'],
     required: ['project', 'role'],
+    makes: true,
   },
   'user passwd': { args: ['NAME'], options: ['password-stdin'] },
   'user grant': { args: ['NAME'], options: ['project', 'role'], required: ['project', 'role'] },
@@ -35,21 +38,8 @@ const COMMANDS: Record<string, Shape> = {
   'webhook delete': { args: ['ID'] },
 };
 
-/** Commands that only read or change what exists: on an SQLite database not made yet they have nothing to work on. */
-export const NEEDS_EXISTING_DATABASE = new Set([
-  'project list',
-  'user passwd',
-  'user grant',
-  'user revoke',
-  'user remove',
-  'user list',
-  'access-key create',
-  'access-key list',
-  'access-key delete',
-  'webhook add',
-  'webhook list',
-  'webhook delete',
-]);
+/** A command that only reads or changes what exists: on an SQLite database not made yet it has nothing to work on. */
+export const needsExistingDatabase = (command: string): boolean => COMMANDS[command]?.makes !== true;
 
 /** What is wrong with an argument's value (by the argument's name), or undefined. */
 const VALUES: Record<string, (value: string) => string | undefined> = {
