@@ -120,15 +120,19 @@ export class ManifestReader {
     return reader;
   }
 
-  private async nextRecord(): Promise<unknown> {
-    let next: IteratorResult<string>;
+  /** The next line; one that cannot be read (a damaged gzip) is a `ManifestError`. */
+  private async nextLine(): Promise<IteratorResult<string>> {
     try {
-      next = await this.lines.next();
+      return await this.lines.next();
     } catch (error) {
       throw new ManifestError(
         `${this.file} cannot be read past line ${this.lineNumber}: ${error instanceof Error ? error.message : String(error)} (a damaged gzip?)`,
       );
     }
+  }
+
+  private async nextRecord(): Promise<unknown> {
+    const next = await this.nextLine();
     if (next.done) return undefined;
     this.lineNumber++;
     this.lastLine = next.value;
@@ -176,7 +180,7 @@ export class ManifestReader {
       this.ended = true;
       // a second manifest appended (`>>` twice), or lines added by hand, would be read by nobody
       if (this.whole)
-        for (let next = await this.lines.next(); !next.done; next = await this.lines.next()) {
+        for (let next = await this.nextLine(); !next.done; next = await this.nextLine()) {
           this.lineNumber++;
           // a blank line (an editor's last newline) is no record
           if (next.value.trim() !== '')
