@@ -33,6 +33,21 @@ process.stdout.on('error', (error) => {
     );
   stdoutFailed = true;
 });
+// A standard error that cannot be written (a closed pipe: the ssh session that ran this gone, a
+// logger that died): its messages are lost, but the run goes on to its verdict, its spool and its
+// exit code (a write error there was an uncaught exception: exit 1, "inconsistent", and a verdict
+// never spooled).
+process.stderr.on('error', () => {});
+// Anything thrown that nothing caught is this agent's failure, never a verdict: exit 2 (Node's own
+// is 1, which verify means as "inconsistent").
+process.on('uncaughtException', (error) => {
+  try {
+    process.stderr.write(`sms-agent: internal error: ${error?.stack ?? String(error)}\n`);
+  } catch {
+    // nowhere to say it
+  }
+  process.exit(EXIT.error);
+});
 process.on('exit', (code) => {
   // what stays as it was: 2 already, 3 (kept in the spool: flush them), 130 and 143 (interrupted)
   if (stdoutFailed && (code === EXIT.consistent || code === EXIT.inconsistent)) process.exitCode = EXIT.error;

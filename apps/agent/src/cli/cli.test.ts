@@ -265,6 +265,30 @@ describe('sms-agent verify (the built CLI, with worker threads)', () => {
     }
   });
 
+  it('goes on to its own exit code when its standard error cannot be written (a closed pipe, a full disk)', () => {
+    const spool = join(tmpdir(), `sms-agent-spool-${process.pid}-no-stderr`);
+    const p = pair({ a: 'same' }, { a: 'other' });
+    for (const [args, code] of [
+      // says "nothing to deliver" there, and ends 0
+      [['flush', '--endpoint', 'http://127.0.0.1:9', '--spool-dir', spool], 0],
+      // warns that the target's directory is not there, and ends 1 (inconsistent) as it would
+      [['verify', '--source', p.src, '--target', join(p.dir, 'nowhere')], 1],
+    ] as const) {
+      const full = openSync('/dev/full', 'w');
+      try {
+        const run = spawnSync(process.execPath, [AGENT_BIN, ...args], {
+          stdio: ['ignore', 'pipe', full],
+          encoding: 'utf8',
+          env: { ...process.env, SMS_TOKEN: 'token' },
+          timeout: 60_000,
+        });
+        expect(run.status, run.stdout).toBe(code);
+      } finally {
+        closeSync(full);
+      }
+    }
+  });
+
   it('names SMS_TOKEN when the token cannot be sent (exit 2), and takes one with a line end', async () => {
     const bad = await runAgent(['flush', '--endpoint', 'http://127.0.0.1:9'], { SMS_TOKEN: 'two words' });
     expect(bad.code).toBe(2);
