@@ -1,5 +1,17 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statfsSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -60,6 +72,26 @@ describe('the spool on a full disk', () => {
         'consistency_result' in u.entry ? u.entry.consistency_result.length : -1,
       ),
     ).toEqual([30, 5]);
+  });
+
+  it("leaves no findings lines behind when their upload's entry does not fit", () => {
+    rmSync(join(mountPoint, 'spool'), { recursive: true, force: true });
+    const spool = new Spool(join(mountPoint, 'spool'));
+    const filler = join(mountPoint, 'filler');
+    try {
+      const free = () => {
+        const fs = statfsSync(mountPoint);
+        return fs.bavail * fs.bsize;
+      };
+      // one page left: the lines fill it, and the entry written after them does not fit
+      writeFileSync(filler, Buffer.alloc(free() - 4096));
+      const findings = spool.startFindings('task-0001', 'run-1');
+      findings.append({ dir_check: '/d', category: 'missing', path: 'a', reason: 'x'.repeat(3900) });
+      expect(() => findings.commit()).toThrow(/ENOSPC/);
+      expect(readdirSync(spool.dir)).toEqual([]);
+    } finally {
+      rmSync(filler, { force: true });
+    }
   });
 });
 
@@ -127,6 +159,53 @@ describe('what crashed runs left in the spool', () => {
     } finally {
       now.mockRestore();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the order of the spool', () => {
+  const small = (dir: string) => ({
+    dir_check: dir,
+    num_total_files: 1,
+    num_different_files: 0,
+    num_target_miss_files: 0,
+    num_target_more_files: 0,
+  });
+
+  it('keeps the order things were spooled in when the clock was stepped back since', () => {
+    const spool = new Spool(mkdtempSync(join(tmpdir(), 'sms-spool-order-')));
+    try {
+      // spooled while the clock was far ahead (its name: a time past 9999999999999 ms, 2286)
+      const ahead = spool.add('task-0001', [small('/older')]);
+      const future = join(spool.dir, `9999999999999-${ahead.entry.idempotency_key}.json`);
+      renameSync(ahead.file, future);
+      const now = spool.add('task-0001', [small('/newer')]);
+      // named one past the latest (10000000000000: sorted as numbers, not as text)
+      expect(now.file).toContain(`${spool.dir}/10000000000000-`);
+      const findings = spool.startFindings('task-0001', randomUUID());
+      findings.append({ dir_check: '/newer', category: 'missing', path: 'a', reason: 'x' });
+      findings.commit();
+      expect(
+        spool
+          .list()
+          .entries.map((e) =>
+            'consistency_result' in e.entry ? e.entry.consistency_result[0]!.dir_check : 'findings',
+          ),
+      ).toEqual(['/older', '/newer', 'findings']);
+    } finally {
+      rmSync(spool.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('skips a file gone between the listing and its reading (another agent delivered it), not reported broken', () => {
+    const spool = new Spool(mkdtempSync(join(tmpdir(), 'sms-spool-gone-')));
+    try {
+      const kept = spool.add('task-0001', [small('/kept')]);
+      // listed, then gone when read: what a daemon's flush beside this one leaves
+      symlinkSync(join(spool.dir, 'delivered.json'), join(spool.dir, `1-${'0'.repeat(8)}.json`));
+      expect(spool.list()).toEqual({ entries: [{ file: kept.file, entry: kept.entry }], broken: [] });
+    } finally {
+      rmSync(spool.dir, { recursive: true, force: true });
     }
   });
 });

@@ -136,7 +136,7 @@ export class Spool {
       ...(runId === undefined ? {} : { run_id: runId }),
       consistency_result: results,
     };
-    const file = join(this.dir, `${Date.now()}-${entry.idempotency_key}.json`);
+    const file = join(this.dir, `${spoolStamp(this.dir)}-${entry.idempotency_key}.json`);
     writeDurably(file, `${JSON.stringify(entry)}\n`);
     return { file, entry };
   }
@@ -325,7 +325,7 @@ export class FindingsSpoolFile {
     private readonly taskId: string,
     private readonly runId: string,
   ) {
-    this.base = join(dir, `${Date.now()}-${this.key}`);
+    this.base = join(dir, `${spoolStamp(dir)}-${this.key}`);
   }
 
   /** The lines while the run goes on, named with this process's id (`Spool.sweep` knows whose). */
@@ -374,7 +374,14 @@ export class FindingsSpoolFile {
       directories: [...this.directories],
     };
     const file = `${this.base}.json`;
-    writeDurably(file, `${JSON.stringify(entry)}\n`);
+    try {
+      writeDurably(file, `${JSON.stringify(entry)}\n`);
+    } catch (error) {
+      // the entry could not be written (a full disk): its lines, perhaps hundreds of MB, go too
+      // rather than wait an hour for a sweep that a long-running daemon does once
+      rmSync(`${this.base}.ndjson`, { force: true });
+      throw error;
+    }
     return { file, entry };
   }
 
@@ -402,6 +409,32 @@ export class SpoolError extends Error {
   override name = 'SpoolError';
 }
 
+/**
+ * The number a file spooled now is named with: the time, or one past the latest name there when
+ * the clock was stepped back since (a host that booted an hour ahead, then NTP), so that the
+ * names keep the order things were spooled in, which is the order they are delivered in (an older
+ * run stored after a newer one would become its directories' state on the server).
+ */
+function spoolStamp(dir: string): number {
+  let latest = 0;
+  try {
+    for (const name of readdirSync(dir)) latest = Math.max(latest, stampOf(name));
+  } catch {
+    // nothing spooled there yet
+  }
+  return Math.max(Date.now(), latest + 1);
+}
+
+/** The number a spooled file's name starts with (0 for none). */
+function stampOf(name: string): number {
+  return Number(/^(\d+)-/.exec(name)?.[1] ?? 0);
+}
+
+/** Names in the order they were spooled: by their numbers (9 before 10), then as text. */
+function bySpoolOrder(a: string, b: string): number {
+  return stampOf(a) - stampOf(b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
 /** The spooled uploads in one folder, oldest first; files that are not one are reported, not dropped. */
 function readUploads(dir: string): {
   entries: { file: string; entry: SpoolEntry }[];
@@ -411,7 +444,7 @@ function readUploads(dir: string): {
   try {
     names = readdirSync(dir)
       .filter((n) => n.endsWith('.json'))
-      .sort();
+      .sort(bySpoolOrder);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], broken: [] };
     throw error;
@@ -425,6 +458,9 @@ function readUploads(dir: string): {
       if (parsed.success) entries.push({ file, entry: parsed.output });
       else broken.push({ file, reason: 'not a spooled upload of this agent' });
     } catch (error) {
+      // gone since the listing: delivered or moved by another agent sharing the spool (a daemon's
+      // idle flush), not a broken file
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
       broken.push({ file, reason: error instanceof Error ? error.message : String(error) });
     }
   }
