@@ -136,6 +136,69 @@ describe('daemon --once (for cron)', () => {
   });
 });
 
+describe('daemon --once (for cron), its request', () => {
+  const claimedOnce = (id: string) => async () => ({
+    request: { ...request(id), state: 'running' },
+    lease_id: `lease-${id}`,
+  });
+  const once = (overrides: Record<string, (...args: never[]) => unknown>) =>
+    daemonWith({ async heartbeatConsistencyCheck() {}, ...overrides }, [request('vr-20')], newSpool(), {
+      once: true,
+      unreachableRetryMs: 100,
+      backoff: () => new Backoff(20, 40),
+    });
+  const configuration = () => {
+    const task = equalTask();
+    return async () => task;
+  };
+
+  it('is done when the request taken was finished done', async () => {
+    const d = once({
+      claimConsistencyCheck: claimedOnce('vr-20'),
+      getConfiguration: configuration(),
+      async updateConsistencyResult() {},
+      async finishConsistencyCheck() {},
+    });
+    expect(await d.running).toBe('done');
+  });
+
+  it('is failed when the request taken ended failed (exit 2), and unreachable when it could not be taken or finished (3)', async () => {
+    const failed = once({
+      claimConsistencyCheck: claimedOnce('vr-20'),
+      async getConfiguration() {
+        return {
+          configurations: [{ config_key: 'CONSISTENCY_SOURCE', config_value: '/nonexistent-source' }],
+        };
+      },
+      async finishConsistencyCheck() {},
+    });
+    expect(await failed.running).toBe('failed');
+    const notTaken = once({
+      async claimConsistencyCheck() {
+        throw new SmsApiError({
+          status: 500,
+          errorCode: 'SMS.2008',
+          errorMsg: 'storage failed',
+          requestId: undefined,
+          body: {},
+        });
+      },
+    });
+    expect(await notTaken.running).toBe('unreachable');
+    expect(notTaken.log.at(-1)).toBe('no verification request could be taken; --once: exiting');
+    const notFinished = once({
+      claimConsistencyCheck: claimedOnce('vr-20'),
+      getConfiguration: configuration(),
+      async updateConsistencyResult() {},
+      async finishConsistencyCheck() {
+        throw new SmsNetworkError('fetch failed: connect ECONNREFUSED 127.0.0.1:9', { cause: undefined });
+      },
+    });
+    expect(await notFinished.running).toBe('unreachable');
+    expect(notFinished.log.some((l) => /finish failed .*giving up/.test(l))).toBe(true);
+  });
+});
+
 describe('the daemon whose credentials the server refuses', () => {
   it('says to correct them and waits minutes, not seconds, before signing in again (each failure counts toward the lock-out)', async () => {
     const d = daemonWith(
@@ -214,6 +277,17 @@ describe('the daemon against a server that errs', () => {
     expect(d.calls.releaseConsistencyCheck).toBe(1);
     expect(d.calls.finishConsistencyCheck).toBeUndefined();
     expect(d.log.some((l) => l.includes('released request vr-2'))).toBe(true);
+  });
+
+  it('does not poll again at once when the server answered a poll at once with nothing (it did not hold it)', async () => {
+    // the fake server answers every poll after 5 ms: one that ignores `wait`
+    const d = daemonWith({}, []);
+    await sleep(1500);
+    d.stop.abort('SIGTERM');
+    await d.running;
+    // one a second (about 300 without the pause)
+    expect(d.calls.pollConsistencyChecks).toBeGreaterThanOrEqual(1);
+    expect(d.calls.pollConsistencyChecks).toBeLessThanOrEqual(3);
   });
 
   it('delivers what waits in the spool while no request comes', async () => {
@@ -456,6 +530,54 @@ describe('the daemon while the server is away after a claim', () => {
     expect(d.calls.releaseConsistencyCheck).toBeUndefined();
     expect(finished?.state).toBe('failed');
     expect(finished?.error).toContain('storage failed (read configuration)');
+  });
+
+  it('finishes the request done when its counts were stored and only its findings were refused', async () => {
+    const task = equalTask();
+    const src = task.configurations[0]!.config_value;
+    writeFileSync(join(src, 'd', 'only-here'), 'x');
+    let d: ReturnType<typeof daemonWith>;
+    let finished: { state?: string; checkResult?: string; error?: string } | undefined;
+    const stored: string[] = [];
+    d = daemonWith(
+      {
+        claimConsistencyCheck: claimed('vr-9'),
+        async heartbeatConsistencyCheck() {
+          return {};
+        },
+        async getConfiguration() {
+          return task;
+        },
+        async updateConsistencyResult(_task: string, results: { dir_check: string }[]) {
+          stored.push(...results.map((r) => r.dir_check));
+          return {};
+        },
+        async uploadFindings() {
+          throw new SmsApiError({
+            status: 400,
+            errorCode: 'SMS.2001',
+            errorMsg: 'a line of the findings is not valid',
+            requestId: undefined,
+            body: {},
+          });
+        },
+        async finishConsistencyCheck(_id: never, body: typeof finished) {
+          finished = body;
+          d.stop.abort('SIGTERM');
+          return {};
+        },
+      },
+      [request('vr-9')],
+    );
+    await d.running;
+    expect(stored).toEqual(['/d']);
+    // the task shows the verdict: the request is done with it, not failed
+    expect(finished?.state, JSON.stringify(finished)).toBe('done');
+    expect(finished?.checkResult).toBe('INCONSISTENT');
+    expect(
+      d.log.some((l) => /^warning: an upload was refused by the server: .*not valid/.test(l)),
+      d.log.join('\n'),
+    ).toBe(true);
   });
 
   it('renews a lease soon after a failed heartbeat, and a proxy 404 does not abandon the run', async () => {

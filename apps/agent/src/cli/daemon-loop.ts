@@ -75,6 +75,9 @@ const isUnreachable = (error: unknown) =>
   isSmsNetworkError(error) ||
   (isSmsApiError(error) && (error.status >= 500 || error.status === 429 || error.errorCode === undefined));
 
+/** A poll answered sooner than this with nothing to take was not held by the server: the next waits this long. */
+const EARLY_POLL_MS = 1000;
+
 /** How long the daemon waits before it tries credentials the server refused again. */
 export const CREDENTIALS_RETRY_MS = 5 * 60_000;
 
@@ -90,23 +93,28 @@ async function pause(ms: number, signal: AbortSignal): Promise<void> {
  * error. Network errors and a server that is away are waited out with
  * backoff; it returns only when `stop` fires. With `once` it polls once (waiting as a poll does),
  * runs the request it takes if any, and returns: `unreachable` when that poll could not reach the
- * server (a cron job must not wait for it for ever), `refused` when the server refused it (its
- * credentials, say), else `done`.
+ * server (a cron job must not wait for it for ever), or the request could not be taken or not be
+ * finished (it is pending again); `refused` when the server refused the poll (its credentials,
+ * say); `failed` when the request taken ended failed; else `done`.
  */
-export async function runDaemon(options: DaemonOptions): Promise<'done' | 'unreachable' | 'refused'> {
+export async function runDaemon(
+  options: DaemonOptions,
+): Promise<'done' | 'unreachable' | 'refused' | 'failed'> {
   const { client } = options.context;
   const { stop, log } = options;
   const newBackoff = options.backoff ?? (() => new Backoff());
   const backoff = newBackoff();
   // apart: every poll that answers resets the poll's, and a claim that keeps failing must still wait longer each time
   const claimBackoff = newBackoff();
-  const lastFlush = { at: 0 };
+  // a monotonic clock: one stepped back (NTP) must not hold the idle flush or a deadline for as long
+  const lastFlush = { at: Number.NEGATIVE_INFINITY };
   log(`sms-agent daemon: ${options.name} waiting for verification requests at ${client.endpoint}`);
   // a server older than CONSISTENCY_AGENT refuses the name (400, the query's `agent`): this
   // daemon then polls without it, for the requests of any task (what that server knows)
   let byName = true;
   while (!stop.aborted) {
     let requests: VerificationRequest[];
+    const polledAt = performance.now();
     try {
       // by name: the requests of the tasks whose CONSISTENCY_AGENT is this one's too
       ({ requests } = await client.pollConsistencyChecks({
@@ -149,6 +157,7 @@ export async function runDaemon(options: DaemonOptions): Promise<'done' | 'unrea
     }
     let taken = false;
     let failed = false;
+    let worked: Awaited<ReturnType<typeof work>> | undefined;
     for (const request of requests) {
       if (stop.aborted) break;
       const lease = await claim(options, request);
@@ -156,18 +165,24 @@ export async function runDaemon(options: DaemonOptions): Promise<'done' | 'unrea
       if (lease === 'failed' || lease === 'taken') continue;
       taken = true;
       claimBackoff.reset();
-      await work(options, lease.request, lease.lease_id);
+      worked = await work(options, lease.request, lease.lease_id);
       break;
     }
-    if (taken && options.once) break;
+    // once (cron): the exit status says whether the request taken got its end on the server
+    if (taken && options.once)
+      return stop.aborted || worked === 'done' ? 'done' : worked === 'failed' ? 'failed' : 'unreachable';
     // a claim that failed (the server erring, or unreachable since the poll) would fail again at
     // once: the poll answers the same pending request without waiting
     if (!taken && failed && !stop.aborted && !options.once) await pause(claimBackoff.next(), stop);
+    // a poll answered at once with nothing to take (a server or proxy that does not hold it for its
+    // `wait`) is not made again at once: polls as fast as the network answers, from a whole fleet
+    else if (!taken && !stop.aborted && !options.once && performance.now() - polledAt < EARLY_POLL_MS)
+      await pause(EARLY_POLL_MS, stop);
     if (!taken && !stop.aborted) await flushIdle(options, lastFlush);
     // once: the poll waited for a request and none came (or another daemon took it)
     if (options.once) {
       log(`no verification request ${failed ? 'could be taken' : 'was pending'}; --once: exiting`);
-      break;
+      return failed && !stop.aborted ? 'unreachable' : 'done';
     }
   }
   return 'done';
@@ -184,8 +199,8 @@ const IDLE_FLUSH_PATIENCE_MS = 10_000;
  * the next request, perhaps days away.
  */
 async function flushIdle(options: DaemonOptions, last: { at: number }): Promise<void> {
-  if (Date.now() - last.at < IDLE_FLUSH_MS) return;
-  last.at = Date.now();
+  if (performance.now() - last.at < IDLE_FLUSH_MS) return;
+  last.at = performance.now();
   const { spool, client, upload } = options.context;
   try {
     if (spool.list().entries.length === 0) return;
@@ -231,7 +246,11 @@ async function claim(options: DaemonOptions, request: VerificationRequest) {
  * more uploaded). When `stop` fires, the run is interrupted and the request
  * handed back.
  */
-async function work(options: DaemonOptions, request: VerificationRequest, leaseId: string): Promise<void> {
+async function work(
+  options: DaemonOptions,
+  request: VerificationRequest,
+  leaseId: string,
+): Promise<'done' | 'failed' | 'unfinished'> {
   const { client } = options.context;
   const { log } = options;
   const runId = crypto().randomUUID();
@@ -270,7 +289,7 @@ async function work(options: DaemonOptions, request: VerificationRequest, leaseI
         runId,
         ...calls,
       });
-      answeredAt = Date.now();
+      answeredAt = performance.now();
       renewBackoff.reset();
     } catch (error) {
       if (over) return;
@@ -315,12 +334,14 @@ async function work(options: DaemonOptions, request: VerificationRequest, leaseI
         return answeredAt > before;
       },
     );
-    if (lost) return;
+    if (lost) return 'unfinished';
     if (ended === 'interrupted' || ended === 'unreachable') {
       await handBack(options, request, leaseId, grace.signal);
-      return;
+      return 'unfinished';
     }
-    await finish(options, request, leaseId, ended, () => lost, grace.signal);
+    const finished = await finish(options, request, leaseId, ended, () => lost, grace.signal);
+    if (finished === 'refused') return 'failed';
+    return finished === 'finished' ? ended.state : 'unfinished';
   } finally {
     over = true;
     clearInterval(heartbeat);
@@ -349,7 +370,7 @@ async function readRequestRun(
   answers: () => Promise<boolean>,
 ): Promise<Awaited<ReturnType<typeof readTaskRun>> | 'unreachable'> {
   const backoff = options.backoff?.() ?? new Backoff();
-  const until = Date.now() + (options.unreachableRetryMs ?? UNREACHABLE_RETRY_MS);
+  const until = performance.now() + (options.unreachableRetryMs ?? UNREACHABLE_RETRY_MS);
   for (;;) {
     try {
       return await readTaskRun(
@@ -362,7 +383,7 @@ async function readRequestRun(
     } catch (error) {
       if (signal.aborted || !isUnreachable(error)) throw error;
       const delay = backoff.next();
-      if (Date.now() + delay > until) {
+      if (performance.now() + delay > until) {
         // The server's own error for this read (not the network's, not a proxy's page) while it
         // answers a renewal sent now: it is there, and its answer for this task's configuration is
         // the error. Handed back, the request would be taken again at once, for ever.
@@ -402,11 +423,14 @@ async function verifyRequest(
       uploadSignal,
     });
     if (outcome.interrupted) return 'interrupted';
-    // delivered, or kept in the spool for the next run's flush: the verdict stands either way
+    // delivered, or kept in the spool for the next run's flush: the verdict stands either way, also
+    // when only its findings were refused (the task shows the counts: the request did not fail)
+    if (outcome.countsKept) options.log(`warning: ${outcome.problem ?? 'the findings were not uploaded'}`);
     if (
       outcome.exitCode === EXIT.consistent ||
       outcome.exitCode === EXIT.inconsistent ||
-      outcome.exitCode === EXIT.spooled
+      outcome.exitCode === EXIT.spooled ||
+      outcome.countsKept
     )
       return { state: 'done', runId, checkResult: deriveCheckResult(outcome.results ?? []) };
     return {
@@ -428,15 +452,15 @@ async function finish(
   ending: Ending,
   leaseLost: () => boolean,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<'finished' | 'refused' | 'unfinished'> {
   const backoff = new Backoff();
-  const until = Date.now() + (options.unreachableRetryMs ?? UNREACHABLE_RETRY_MS);
+  const until = performance.now() + (options.unreachableRetryMs ?? UNREACHABLE_RETRY_MS);
   const body =
     ending.state === 'done'
       ? ending
       : { ...ending, error: ending.error.slice(0, VerificationLimits.errorMaxLength) };
   for (;;) {
-    if (leaseLost()) return;
+    if (leaseLost()) return 'unfinished';
     try {
       await options.context.client.finishConsistencyCheck(request.id, { leaseId, ...body, signal });
       options.log(
@@ -444,27 +468,27 @@ async function finish(
           ? `finished request ${request.id}: done, ${ending.checkResult} (run ${ending.runId})`
           : `finished request ${request.id}: failed: ${ending.error}`,
       );
-      return;
+      return 'finished';
     } catch (error) {
       if (isFinal(error)) {
         options.log(`request ${request.id}: the server refused its end (${describeError(error)})`);
-        return;
+        return 'refused';
       }
       // stopping: the lease expires and the request is pending again
       if (options.stop.aborted) {
         options.log(
           `request ${request.id}: not finished (${signal.aborted ? String(signal.reason) : describeError(error)}); it is pending again once its lease expires`,
         );
-        return;
+        return 'unfinished';
       }
       const delay = backoff.next();
       // not for ever: this daemon takes no other request meanwhile, and its heartbeats would keep
       // the request its own; once they stop, the lease expires and the request is pending again
-      if (Date.now() + delay > until) {
+      if (performance.now() + delay > until) {
         options.log(
           `request ${request.id}: finish failed (${describeError(error)}); giving up: it is pending again once its lease expires`,
         );
-        return;
+        return 'unfinished';
       }
       options.log(
         `request ${request.id}: finish failed (${describeError(error)}); retrying in ${inSeconds(delay)}`,

@@ -52,7 +52,7 @@ export function registerDaemon(program: Command): void {
       )
       .option(
         '--once',
-        'poll once (waiting as a poll does, 30 s), run the request taken if any, then exit: 0; 3 when the server could not be reached; 2 when it refused the poll (its credentials, say) (for cron)',
+        'poll once (waiting as a poll does, 30 s), run the request taken if any, then exit (for cron): 0 when it was done or none was pending; 3 when the server could not be reached, or the request could not be taken or finished (pending again); 2 when the server refused the poll (its credentials, say) or the request failed',
       )
       .option(
         '--workers <n>',
@@ -87,9 +87,14 @@ export function registerDaemon(program: Command): void {
       process.off('SIGINT', onSignal);
     }
     say('sms-agent daemon: stopped');
-    // --once whose poll could not reach the server: as an upload kept for later, 3; refused (its
-    // credentials, say): 2, as a usage error
+    // --once whose poll could not reach the server, or whose request could not be taken or its end
+    // not told (pending again): as an upload kept for later, 3; the poll refused (its credentials,
+    // say) or the request taken failed: 2
     process.exitCode =
-      ended === 'unreachable' ? EXIT.spooled : ended === 'refused' ? EXIT.error : EXIT.consistent;
+      ended === 'unreachable'
+        ? EXIT.spooled
+        : ended === 'refused' || ended === 'failed'
+          ? EXIT.error
+          : EXIT.consistent;
   });
 }

@@ -65,6 +65,11 @@ export interface VerificationOutcome {
   results?: ConsistencyResult[];
   /** Why the exit status is 2 although the verification ended (an upload refused, a result the API cannot take). */
   problem?: string;
+  /**
+   * The counts were delivered or kept in the spool although the exit status is 2: what went
+   * wrong was the findings' upload only (refused), so the verdict stands on the server.
+   */
+  countsKept?: boolean;
   /** The verification was stopped before it ended (nothing was uploaded). */
   interrupted?: InterruptedError;
 }
@@ -179,6 +184,7 @@ export async function runVerification(
     | undefined;
   let uploadExit: number = EXIT.consistent;
   let problem: string | undefined;
+  let countsKept = false;
   if (uploading && task && control.mayUpload) {
     const may = await control.mayUpload();
     if (!may.allowed) {
@@ -220,6 +226,7 @@ export async function runVerification(
           );
         const all = delivered.findings ? [...outcomes, delivered.findings] : outcomes;
         uploadExit = deliveryExit(all);
+        countsKept = deliveryExit(outcomes) !== EXIT.error;
         const refused = all.find((o) => o.status === 'refused');
         if (refused?.status === 'refused')
           problem = refused.local
@@ -254,5 +261,10 @@ export async function runVerification(
       : result.results.every((r) => r.consistent)
         ? EXIT.consistent
         : EXIT.inconsistent;
-  return { exitCode, results, ...(problem === undefined ? {} : { problem }) };
+  return {
+    exitCode,
+    results,
+    ...(problem === undefined ? {} : { problem }),
+    ...(exitCode === EXIT.error && countsKept ? { countsKept } : {}),
+  };
 }
