@@ -3,7 +3,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { childProcess, tty } from '../builtins.js';
-import { throwIfInterrupted } from '../engine/interrupt.js';
+import { InterruptedError, throwIfInterrupted } from '../engine/interrupt.js';
 import { AGENT_VERSION } from '../version.js';
 import { type AgentCopy, glibcRunsExecutable, nodeRunsBundle, unameOf } from './self.js';
 import { RemoteError, type RemoteTarget, shellQuote } from './target.js';
@@ -65,6 +65,9 @@ const REMOTE_SCRIPT = [
   'if [ "$kind" = exe ]; then chmod 700 "$f"; "$f" "$@"; else node "$f" "$@"; fi',
   // one line: csh and tcsh, a login shell on some hosts, refuse a newline inside quotes
 ].join('; ');
+
+/** How long a session's failure waits for this process's own signal after ssh ended by one (see `failure`). */
+const INTERRUPT_GRACE_MS = 250;
 
 /** The end of a remote run: ssh's exit and what it and the remote said on stderr. */
 interface Ended {
@@ -321,11 +324,18 @@ export class RemoteSession {
    * What went wrong, from ssh's exit and stderr: `when` says when (empty: at
    * the end). A manifest cut short is explained by the session that carried it.
    */
-  async failure(when: string, cause?: Error): Promise<RemoteError> {
+  async failure(when: string, cause?: Error): Promise<RemoteError | InterruptedError> {
     const ended = await Promise.race([
       this.ended,
       new Promise<Ended>((resolve) => setTimeout(() => resolve({ code: null, signal: null }), 5000).unref()),
     ]);
+    // a terminal's Ctrl-C (SIGINT to the whole process group) ends ssh too (255, or by the signal),
+    // perhaps heard here before this process's own handler ran: a short wait for it, so that the
+    // run ends interrupted (130) rather than with "the connection ended… check the network"
+    const { signal } = this.options;
+    if (signal && !signal.aborted && (ended.signal !== null || ended.code === 255))
+      await new Promise((resolve) => setTimeout(resolve, INTERRUPT_GRACE_MS));
+    if (signal?.aborted) return new InterruptedError(String(signal.reason));
     const { display, destination } = this.options.target;
     const said = this.said();
     if (this.spawnError) {

@@ -10,11 +10,16 @@ describe('--target on another host', () => {
     ['host:', { destination: 'host', path: '', display: 'host:' }],
     ['[::1]:/srv', { destination: '::1', path: '/srv', display: '[::1]:/srv' }],
     ['me@[fe80::1%eth0]:x', { destination: 'me@fe80::1%eth0', path: 'x', display: 'me@[fe80::1%eth0]:x' }],
-    ['ssh://[::1]:2222/srv', { destination: '::1', port: 2222, path: '/srv', display: '[::1]:2222:/srv' }],
+    [
+      'ssh://[::1]:2222/srv',
+      { destination: '::1', port: 2222, path: '/srv', display: 'ssh://[::1]:2222/srv' },
+    ],
+    ['ssh://h:2222/~/data', { destination: 'h', port: 2222, path: 'data', display: 'ssh://h:2222/~/data' }],
+    ['ssh://h:2222', { destination: 'h', port: 2222, path: '', display: 'ssh://h:2222' }],
     ['ssh://host/srv/data', { destination: 'host', path: '/srv/data', display: 'host:/srv/data' }],
     [
       'ssh://me@host:2222/srv/a%20b',
-      { destination: 'me@host', port: 2222, path: '/srv/a b', display: 'me@host:2222:/srv/a b' },
+      { destination: 'me@host', port: 2222, path: '/srv/a b', display: 'ssh://me@host:2222/srv/a b' },
     ],
     ['ssh://host/~/data', { destination: 'host', path: 'data', display: 'host:data' }],
     ['ssh://host', { destination: 'host', path: '', display: 'host:' }],
@@ -42,6 +47,8 @@ describe('--target on another host', () => {
     ['-oProxyCommand=x:/y', 'is not a host name'],
     ['ssh://host/~root/data', '~user is not expanded here'],
     ['ssh://host/~root', '~user is not expanded here'],
+    ['SSH://host/srv', 'SSH:// is not a way this agent reaches a target'],
+    ['rsync://host/module', 'rsync:// is not a way'],
   ])('%s is refused: %s', (value, message) => {
     expect(() => parseRemoteTarget(value)).toThrow(message);
   });
@@ -49,7 +56,8 @@ describe('--target on another host', () => {
   it.each([
     ['host:/srv', '/srv/a', 'host:/srv/a', 'host'],
     ['me@[::1]:/srv', '/srv/a', 'me@[::1]:/srv/a', 'me@[::1]'],
-    ['ssh://[::1]:2222/srv', '/srv/a', '[::1]:2222:/srv/a', '[::1]:2222'],
+    ['ssh://[::1]:2222/srv', '/srv/a', 'ssh://[::1]:2222/srv/a', 'ssh://[::1]:2222'],
+    ['ssh://h:2222/~/x', 'x/a', 'ssh://h:2222/~/x/a', 'ssh://h:2222'],
     ['host:', 'a', 'host:a', 'host'],
   ])('%s names %s on its host as %s (and the host as %s)', (value, path, named, host) => {
     const target = parseRemoteTarget(value)!;
@@ -59,6 +67,18 @@ describe('--target on another host', () => {
 
   it('names a path on a target made by hand (no display of its own) by its destination', () => {
     expect(displayAt({ destination: 'me@h', path: '/x', display: '' }, '/x/y')).toBe('me@h:/x/y');
+  });
+
+  it.each([
+    'ssh://me@h:2222/srv',
+    'ssh://h:2222/~/data',
+    'ssh://h:2222',
+    'ssh://[::1]:22/x',
+    'me@h:/srv',
+    'h:data',
+  ])('%s is named so that its name given back as --target is the same target', (value) => {
+    const target = parseRemoteTarget(value)!;
+    expect(parseRemoteTarget(target.display)).toEqual(target);
   });
 
   it('accepts the port at both edges of its range', () => {

@@ -10,7 +10,7 @@ export interface RemoteTarget {
   port?: number;
   /** The directory on the remote host: absolute, or relative to the remote user's home ('' for the home itself). */
   path: string;
-  /** How messages name the target: `user@host:path`. */
+  /** How messages name the target: `user@host:path`, or `ssh://user@host:port/path` for one with a port. */
   display: string;
 }
 
@@ -29,6 +29,12 @@ const USER = /^[^@/:\s]+$/;
  */
 export function parseRemoteTarget(value: string): RemoteTarget | undefined {
   if (value.startsWith('ssh://')) return parseUrl(value);
+  // SSH://, rsync://, sftp://…: read as rsync's form, a host named `rsync` and the path `//host/…`
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(value)?.[1];
+  if (scheme !== undefined)
+    throw new RemoteError(
+      `--target ${value}: ${scheme}:// is not a way this agent reaches a target: give ssh://[user@]host[:port]/path (in lower case), or host:path`,
+    );
   // an IPv6 address in brackets holds colons of its own: the one that counts follows the bracket
   const bracket = value.indexOf('[');
   const first = value.indexOf(':');
@@ -100,16 +106,27 @@ function parseUrl(value: string): RemoteTarget {
     destination: destinationOf(user, host),
     ...(port === undefined ? {} : { port }),
     path,
-    display: `${named}${port === undefined ? '' : `:${port}`}:${path}`,
+    // with a port, as a URL: `host:2222:/srv` pasted back as --target would be `2222:/srv` below the home
+    display: port === undefined ? `${named}:${path}` : `ssh://${named}:${port}${urlPath(path)}`,
   };
 }
 
+/** A path on the remote host as an `ssh://` URL's: absolute, `/~/…` below the home, or nothing for the home. */
+function urlPath(path: string): string {
+  return path === '' || path.startsWith('/') ? path : `/~/${path}`;
+}
+
 /**
- * `path` on the target's host, named as the target was (`user@[::1]:PATH`, the port of an
- * `ssh://` target kept: `host:2222:PATH`); `''` gives the host alone (`user@[::1]`, `host:2222`).
+ * `path` on the target's host, named as the target was (`user@[::1]:PATH`; with the port of an
+ * `ssh://` target, as a URL: `ssh://host:2222/PATH`); `''` gives the host alone (`user@[::1]`,
+ * `ssh://host:2222`).
  */
 export function displayAt(target: RemoteTarget, path: string): string {
   const { display, path: given } = target;
+  if (display.startsWith('ssh://') && display.endsWith(urlPath(given))) {
+    const host = display.slice(0, display.length - urlPath(given).length);
+    return `${host}${urlPath(path)}`;
+  }
   // as parseRemoteTarget makes it: the display ends with the path given, after a colon
   const host = display.endsWith(`:${given}`)
     ? display.slice(0, display.length - given.length - 1)
