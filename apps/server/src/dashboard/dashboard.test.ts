@@ -216,6 +216,11 @@ describe('dashboard: signing in and out', () => {
     const forged = await browser.post('/ui/sign-out', { csrf: 'B'.repeat(43) });
     expect(forged.status).toBe(403);
     expect((await browser.get('/ui/tasks')).status).toBe(200);
+    // from another site the form comes without the cookie (SameSite=Strict): its answer must not
+    // clear the browser's cookie either
+    const crossSite = await dashboardBrowser(t).post('/ui/sign-out', { csrf: 'B'.repeat(43) });
+    expect(crossSite.status).toBe(303);
+    expect(crossSite.headers.get('set-cookie')).toBeNull();
 
     const out = await browser.post('/ui/sign-out', { csrf: token });
     expect(out.status).toBe(303);

@@ -126,21 +126,29 @@ describe('dashboard: findings', () => {
     expect([...missing.matchAll(/<tr data-category=/g)]).toHaveLength(1);
   });
 
-  it('suggests the re-sync command with the directory quoted for a shell (blanks, $(…), quotes)', async () => {
-    const id = await t.createTask(t.adminToken, 'quoting');
+  /** A new task whose one directory `dir` has one finding (a different file); its findings page's text. */
+  async function oneFinding(name: string, dir: string, finding: { path: string; reason: string }) {
+    const id = await t.createTask(t.adminToken, name);
     const runId = randomUUID();
-    const dir = "/srv/my data $(touch /tmp/pwned) it's";
     await t.upload(
       id,
       { consistency_result: [result(dir, { num_total_files: 2, ...clean, num_different_files: 1 })] },
       { 'x-sms-run-id': runId },
     );
-    const line = { dir_check: dir, category: 'different', path: 'a', reason: 'size differs' };
+    const line = { dir_check: dir, category: 'different', ...finding };
     expect((await t.uploadFindings(id, runId, [line])).status).toBe(200);
-    const html = await (
-      await (await signedIn()).get(`/ui/tasks/${id}/findings?dir_check=${encodeURIComponent(dir)}`)
-    ).text();
-    expect(textOf(html)).toContain(
+    const page = await (await signedIn()).get(
+      `/ui/tasks/${id}/findings?dir_check=${encodeURIComponent(dir)}`,
+    );
+    return { id, text: textOf(await page.text()) };
+  }
+
+  it('suggests the re-sync command with the directory quoted for a shell (blanks, $(…), quotes)', async () => {
+    const quoted = await oneFinding('quoting', "/srv/my data $(touch /tmp/pwned) it's", {
+      path: 'a',
+      reason: 'size differs',
+    });
+    expect(quoted.text).toContain(
       `rsync -a -I --files-from=LIST '/srv/my data $(touch /tmp/pwned) it'\\''s/' TARGET/`,
     );
     // a plain path stays as it is
@@ -148,6 +156,26 @@ describe('dashboard: findings', () => {
       await (await signedIn()).get(`/ui/tasks/${(await taskWithFindings()).id}/findings?dir_check=%2Fdata`)
     ).text();
     expect(textOf(plain)).toContain('rsync -a -I --files-from=LIST /data/ TARGET/');
+    // a directory that rsync would read as an option (--rsh=… runs a command) is given from ./
+    const option = await oneFinding('option-like', '--rsh=sh -c id x', { path: 'a', reason: 'size differs' });
+    expect(option.text).toContain(`rsync -a -I --files-from=LIST './--rsh=sh -c id x/' TARGET/`);
+  });
+
+  it('shows the bidirectional controls of a path, a reason and a directory as \\u{…}, not reordering the text', async () => {
+    const { id, text: findings } = await oneFinding('bidi', '/srv/\u202Eatad', {
+      path: 'invoice\u202Efdp.exe',
+      reason: 'size \u2066differs',
+    });
+    expect(findings).toContain('invoice\\u{202e}fdp.exe');
+    expect(findings).toContain('size \\u{2066}differs');
+    expect(findings).toContain('Findings in /srv/\\u{202e}atad');
+    const task = textOf(await (await (await signedIn()).get(`/ui/tasks/${id}`)).text());
+    expect(task).toContain('/srv/\\u{202e}atad');
+    // (but for the suggested command, which must hold the directory's own name to be pasted: its
+    // <code> is isolated from the text around it)
+    const both = `${findings.replace(/rsync -a -I [^(]*/, '')}${task}`;
+    const at = both.search(/[\u202A-\u202E\u2066-\u2069]/);
+    expect(at, JSON.stringify(both.slice(Math.max(0, at - 80), at + 40))).toBe(-1);
   });
 
   it('downloads the CSV and the re-sync lists with the session, and refuses them to a role that may not read', async () => {

@@ -38,6 +38,18 @@ export const PARTS = [
 ] as const;
 export type PartKey = (typeof PARTS)[number]['key'];
 
+/** Characters that reorder the text around them (bidirectional controls). */
+const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+
+/**
+ * Text an agent sent (a path, a reason, a directory) as the page shows it: a bidirectional control
+ * as `\u{202e}`, so that `invoice\u{202e}fdp.exe` cannot pass for `invoiceexe.pdf` (what the
+ * character makes of it); the rest as it is (HTML-escaped by JSX).
+ */
+export function visible(text: string): string {
+  return text.replace(BIDI_CONTROLS, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+}
+
 /**
  * One word for a POSIX shell, for a command the page suggests: as it is when it holds nothing a
  * shell reads specially, else in single quotes (each `'` as `'\''`), so that a pasted command

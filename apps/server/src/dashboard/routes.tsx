@@ -206,7 +206,9 @@ export function registerDashboard(app: Hono<AppEnv>): void {
       }
       await c.get('deps').auth.endSession(getCookie(c, SESSION_COOKIE));
     }
-    clearCookie(c, SESSION_COOKIE);
+    // only a cookie that came is cleared: a form posted from another site comes without it
+    // (SameSite=Strict), and its answer's clearing would still sign the browser out
+    if (getCookie(c, SESSION_COOKIE) !== undefined) clearCookie(c, SESSION_COOKIE);
     return c.redirect('/ui/sign-in?signed_out=1', 303);
   });
 

@@ -1,7 +1,7 @@
 import { FINDING_CATEGORIES, type FindingCategory, type FindingsPage, type Task } from '@sms/domain';
 import type { FC } from 'hono/jsx';
 import type { Session } from '../../services/auth-service.js';
-import { formatAgo, formatCount, formatTime, shellWord } from '../format.js';
+import { formatAgo, formatCount, formatTime, shellWord, visible } from '../format.js';
 import { Layout, Notice } from './layout.js';
 import { shortRun } from './parts.js';
 
@@ -54,7 +54,7 @@ export const FindingsPageView: FC<{ view: FindingsPageView; session: Session; no
 }) => {
   const { task, dirCheck, categories, page } = view;
   const directory = page.directories.find((d) => d.dir_check === dirCheck);
-  const title = `Findings in ${dirCheck || '(empty path)'}`;
+  const title = `Findings in ${visible(dirCheck) || '(empty path)'}`;
   return (
     <Layout title={`${title} · ${task.name}`} session={session}>
       <nav aria-label="Breadcrumb" class="muted">
@@ -62,7 +62,7 @@ export const FindingsPageView: FC<{ view: FindingsPageView; session: Session; no
         findings
       </nav>
       <h1>
-        Findings in <code>{dirCheck || '(empty path)'}</code>
+        Findings in <code>{visible(dirCheck) || '(empty path)'}</code>
       </h1>
       {directory ? (
         <>
@@ -110,8 +110,13 @@ export const FindingsPageView: FC<{ view: FindingsPageView; session: Session; no
           </p>
           <p class="muted">
             The re-sync list holds the different and missing paths, relative to this directory: copy them
-            again with <code>rsync -a -I --files-from=LIST {shellWord(`${dirCheck || '.'}/`)} TARGET/</code> (
-            <code>-I</code>: whatever their size and time, which a content check may find equal; with the
+            again with{' '}
+            <code>
+              rsync -a -I --files-from=LIST{' '}
+              {shellWord(`${dirCheck === '' ? '.' : dirCheck.startsWith('-') ? `./${dirCheck}` : dirCheck}/`)}{' '}
+              TARGET/
+            </code>{' '}
+            (<code>-I</code>: whatever their size and time, which a content check may find equal; with the
             NUL-separated list, add <code>--from0</code>; it also holds names with a newline).
           </p>
           {page.findings.length === 0 ? (
@@ -130,13 +135,13 @@ export const FindingsPageView: FC<{ view: FindingsPageView; session: Session; no
                   {page.findings.map((f) => (
                     <tr data-category={f.category} data-path={f.path}>
                       <td>
-                        <code>{f.path}</code>
+                        <code>{visible(f.path)}</code>
                         {f.path_base64 ? (
                           <span class="muted"> (not UTF-8: the bytes that are not are shown as \xNN)</span>
                         ) : null}
                       </td>
                       <td>{CATEGORY_LABEL[f.category]}</td>
-                      <td>{f.reason}</td>
+                      <td>{visible(f.reason)}</td>
                     </tr>
                   ))}
                 </tbody>

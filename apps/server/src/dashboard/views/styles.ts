@@ -7,6 +7,7 @@ export const STYLES = `
 :root{--text:#1a1a1a;--muted:#555;--line:#d0d0d0;--bg:#fff;--panel:#f6f7f9;--link:#1f5fa8;
 --matching:#1a7f5a;--different:#b25e00;--missing:#c4293b;--extra:#2b5cab;--focus:#ffbf47}
 *{box-sizing:border-box}
+code,td,a{unicode-bidi:isolate}
 body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--text);background:var(--bg)}
 a{color:var(--link)}
 a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,summary:focus-visible{outline:3px solid var(--focus);outline-offset:2px;box-shadow:0 0 0 5px var(--text)}

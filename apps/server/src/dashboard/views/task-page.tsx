@@ -2,7 +2,7 @@ import { isConsistent, verdictOf } from '@sms/domain';
 import type { FC } from 'hono/jsx';
 import type { Session } from '../../services/auth-service.js';
 import type { TaskPageView } from '../../services/dashboard-service.js';
-import { formatAgo, formatCount, formatTime } from '../format.js';
+import { formatAgo, formatCount, formatTime, visible } from '../format.js';
 import { findingsHref } from './findings-page.js';
 import { Layout } from './layout.js';
 import {
@@ -108,7 +108,7 @@ export const TaskPage: FC<{
               {directories.map(({ result, finishedTime, runId, inLatestRun, findings }) => (
                 <li class="dir" data-dir={result.dir_check}>
                   <h3>
-                    <code>{result.dir_check || '(empty path)'}</code>
+                    <code>{visible(result.dir_check) || '(empty path)'}</code>
                     <VerdictBadge verdict={isConsistent(result) ? 'consistent' : 'inconsistent'} />
                   </h3>
                   <ProportionBar result={result} />
