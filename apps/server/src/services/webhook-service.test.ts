@@ -190,6 +190,46 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (dialect) => {
     expect(mine[0]).toMatchObject({ state: 'delivered', attempts: 2 });
   });
 
+  it("delivers other webhooks' events beside a receiver that never answers, which is tried once a pass", async () => {
+    let silentCalls = 0;
+    const silent = createServer((req) => {
+      silentCalls++;
+      req.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          silent.closeAllConnections();
+          silent.close(() => resolve());
+        }),
+    );
+    const r = await receiver();
+    closers.push(r.close);
+    const hooks = new WebhookService(t.storage.webhooks, t.services.auth, Buffer.alloc(32, 7), {
+      clock: t.services.clock!,
+      attemptTimeoutMs: 200,
+    });
+    await hooks.add(projectId, `http://127.0.0.1:${(silent.address() as AddressInfo).port}/silent`);
+    await hooks.add(projectId, r.url);
+    for (let i = 0; i < 3; i++) {
+      const taskId = await t.createTask(t.adminToken, `beside-silent-${i}-${dialect}`);
+      await t.upload(taskId, { consistency_result: [result('/d', bad)] });
+    }
+    // the working receiver gets its three; the silent one is tried once, and its other two events
+    // wait for that attempt's next time (not three attempts of 10 s each in a row)
+    expect(await hooks.deliverDue()).toBe(3);
+    expect(r.got).toHaveLength(3);
+    expect(silentCalls).toBe(1);
+    const rows = (await t.storage.webhooks.recent(projectId, 10)).filter((row) =>
+      row.url.endsWith('/silent'),
+    );
+    expect(rows.map((row) => row.attempts).sort()).toEqual([0, 0, 1]);
+    expect(rows.every((row) => row.state === 'pending' && row.next_attempt_at > t.services.clock!())).toBe(
+      true,
+    );
+  });
+
   it("logs a failed delivery with the receiver's origin only, never the secret in its path or query", async () => {
     const r = await receiver();
     closers.push(r.close);

@@ -165,92 +165,123 @@ export class WebhookService {
     });
   }
 
-  /** One pass over the due events: each taken, posted, and its outcome recorded. */
+  /**
+   * One pass over the due events: each taken, posted, and its outcome recorded. Each webhook's
+   * events go one after another and the webhooks side by side, so that a receiver that never
+   * answers (each attempt waits 10 s) holds up only its own; once one of its attempts fails, all
+   * its events due wait for that attempt's next time, rather than fail one by one (and fill every
+   * pass's 20 while other webhooks' events wait).
+   */
   async deliverDue(): Promise<number> {
-    let delivered = 0;
-    const attemptMs = this.options.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS;
+    const lanes = new Map<string, (WebhookDelivery & { secret_sealed: string })[]>();
     for (const event of await this.webhooks.due(this.now(), 20)) {
-      if (this.stopping.signal.aborted) break;
-      if (!(await this.webhooks.take(event.id, event.next_attempt_at, this.now() + TAKEN_FOR_MS))) continue;
-      const secret = unseal(event.secret_sealed, this.sealingKey, event.webhook_id);
-      if (secret === undefined) {
-        await this.webhooks.attempted(event.id, {
-          delivered: false,
-          status: null,
-          error: 'the webhook secret cannot be unsealed',
-          next: undefined,
-        });
-        continue;
-      }
-      const body = this.body(event);
-      let status: number | null = null;
-      /** What the project's admins see on the delivery's row: coarse, as they may not know the network. */
-      let error = '';
-      /** What the operator's log says: the error itself (the URL's origin only). */
-      let detail = '';
-      try {
-        status = await postWebhook(
-          event.url,
-          {
-            'content-type': 'application/json',
-            'user-agent': 'sms-server-webhooks',
-            [WEBHOOK_EVENT_HEADER]: event.event_id,
-            [WEBHOOK_TIMESTAMP_HEADER]: String(Math.floor(this.now() / 1000)),
-            [WEBHOOK_SIGNATURE_HEADER]: webhookSignature(secret, body),
-          },
-          body,
-          {
-            policy: this.options.addresses ?? 'private',
-            signal: AbortSignal.any([AbortSignal.timeout(attemptMs), this.stopping.signal]),
-          },
-        );
-        if (status >= 200 && status < 300) {
-          await this.webhooks.attempted(event.id, { delivered: true, status, now: this.now() });
-          delivered++;
-          continue;
+      const lane = lanes.get(event.webhook_id);
+      if (lane) lane.push(event);
+      else lanes.set(event.webhook_id, [event]);
+    }
+    let delivered = 0;
+    await Promise.all(
+      [...lanes.values()].map(async (lane) => {
+        for (const event of lane) {
+          if (this.stopping.signal.aborted) return;
+          const outcome = await this.attempt(event);
+          if (outcome === 'stopped') return;
+          if (outcome === 'delivered') delivered++;
+          else if (outcome !== 'skipped') {
+            const now = this.now();
+            await this.webhooks.postpone(event.webhook_id, now, outcome.next ?? now + FIRST_WAIT_MS);
+            return;
+          }
         }
-        error = `the receiver answered ${status}`;
-        detail = error;
-      } catch (caught) {
-        // cut by the server's stop: not an attempt of the receiver's; the event stays taken for a
-        // minute, then this server (restarted) or another posts it again (receivers tell a
-        // repeat by its X-Sms-Event-Id)
-        if (this.stopping.signal.aborted) break;
-        detail = (caught instanceof Error ? `${caught.name}: ${caught.message}` : String(caught))
-          // errors may quote the URL, and it may hold a secret: its origin only
-          .replaceAll(event.url, originOf(event.url));
-        // Node's errors name the address a name resolved to, a closed port, a service that is not
-        // HTTP: a way to map the server's network for whoever adds webhooks. The row says less.
-        error =
-          caught instanceof WebhookAddressError
-            ? "not posted: the receiver's address is not one this server posts webhooks to (SMS_WEBHOOK_ADDRESSES); the server's log says which"
-            : caught instanceof Error && (caught.name === 'AbortError' || caught.name === 'TimeoutError')
-              ? `no answer within ${attemptMs / 1000} s`
-              : "could not reach the receiver or read its answer; the server's log says why";
-      }
-      const wait = Math.min(LONGEST_WAIT_MS, FIRST_WAIT_MS * 2 ** event.attempts);
-      const next = this.now() + Math.round(wait * (0.5 + Math.random() / 2));
-      const givenUp = next - event.created_at > WEBHOOK_RETRY_FOR_MS;
+      }),
+    );
+    return delivered;
+  }
+
+  /** One event taken and posted, its outcome recorded: `skipped` when another server took it first. */
+  private async attempt(
+    event: WebhookDelivery & { secret_sealed: string },
+  ): Promise<'delivered' | 'skipped' | 'stopped' | { next: number | undefined }> {
+    const attemptMs = this.options.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS;
+    if (!(await this.webhooks.take(event.id, event.next_attempt_at, this.now() + TAKEN_FOR_MS)))
+      return 'skipped';
+    const secret = unseal(event.secret_sealed, this.sealingKey, event.webhook_id);
+    if (secret === undefined) {
       await this.webhooks.attempted(event.id, {
         delivered: false,
-        status,
-        error,
-        next: givenUp ? undefined : next,
+        status: null,
+        error: 'the webhook secret cannot be unsealed',
+        next: undefined,
       });
-      const hours = WEBHOOK_RETRY_FOR_MS / 3_600_000;
-      this.options.logger?.warn(
-        givenUp
-          ? `webhook delivery failed; given up (its event is more than ${hours} hours old)`
-          : 'webhook delivery failed; it is tried again',
+      return { next: undefined };
+    }
+    const body = this.body(event);
+    let status: number | null = null;
+    /** What the project's admins see on the delivery's row: coarse, as they may not know the network. */
+    let error = '';
+    /** What the operator's log says: the error itself (the URL's origin only). */
+    let detail = '';
+    try {
+      status = await postWebhook(
+        event.url,
         {
-          event: event.event_id,
-          // the origin only: receivers often carry a secret in the path or query (or user:password@)
-          url: originOf(event.url),
-          error: detail,
+          'content-type': 'application/json',
+          'user-agent': 'sms-server-webhooks',
+          [WEBHOOK_EVENT_HEADER]: event.event_id,
+          [WEBHOOK_TIMESTAMP_HEADER]: String(Math.floor(this.now() / 1000)),
+          [WEBHOOK_SIGNATURE_HEADER]: webhookSignature(secret, body),
+        },
+        body,
+        {
+          policy: this.options.addresses ?? 'private',
+          signal: AbortSignal.any([AbortSignal.timeout(attemptMs), this.stopping.signal]),
         },
       );
+      if (status >= 200 && status < 300) {
+        await this.webhooks.attempted(event.id, { delivered: true, status, now: this.now() });
+        return 'delivered';
+      }
+      error = `the receiver answered ${status}`;
+      detail = error;
+    } catch (caught) {
+      // cut by the server's stop: not an attempt of the receiver's; the event stays taken for a
+      // minute, then this server (restarted) or another posts it again (receivers tell a
+      // repeat by its X-Sms-Event-Id)
+      if (this.stopping.signal.aborted) return 'stopped';
+      detail = (caught instanceof Error ? `${caught.name}: ${caught.message}` : String(caught))
+        // errors may quote the URL, and it may hold a secret: its origin only
+        .replaceAll(event.url, originOf(event.url));
+      // Node's errors name the address a name resolved to, a closed port, a service that is not
+      // HTTP: a way to map the server's network for whoever adds webhooks. The row says less.
+      error =
+        caught instanceof WebhookAddressError
+          ? "not posted: the receiver's address is not one this server posts webhooks to (SMS_WEBHOOK_ADDRESSES); the server's log says which"
+          : caught instanceof Error && (caught.name === 'AbortError' || caught.name === 'TimeoutError')
+            ? `no answer within ${attemptMs / 1000} s`
+            : "could not reach the receiver or read its answer; the server's log says why";
     }
-    return delivered;
+    const wait = Math.min(LONGEST_WAIT_MS, FIRST_WAIT_MS * 2 ** event.attempts);
+    const next = this.now() + Math.round(wait * (0.5 + Math.random() / 2));
+    const givenUp = next - event.created_at > WEBHOOK_RETRY_FOR_MS;
+    await this.webhooks.attempted(event.id, {
+      delivered: false,
+      status,
+      error,
+      next: givenUp ? undefined : next,
+    });
+    const hours = WEBHOOK_RETRY_FOR_MS / 3_600_000;
+    this.options.logger?.warn(
+      givenUp
+        ? `webhook delivery failed; given up (its event is more than ${hours} hours old)`
+        : 'webhook delivery failed; it is tried again',
+      {
+        event: event.event_id,
+        // the origin only: receivers often carry a secret in the path or query (or user:password@)
+        url: originOf(event.url),
+        error: detail,
+      },
+    );
+    return { next: givenUp ? undefined : next };
   }
 
   /** Delivers every `everyMs` until `stop`. */

@@ -94,6 +94,22 @@ export class WebhookStore extends Store {
     });
   }
 
+  /**
+   * Moves a webhook's events due by `now` to `until` (no attempt counted): its receiver has just
+   * failed one, and the rest would only wait for it one by one.
+   */
+  async postpone(webhookId: string, now: number, until: number): Promise<void> {
+    await this.run('postpone webhook events', () =>
+      this.db
+        .updateTable('webhook_events')
+        .set({ next_attempt_at: until })
+        .where('webhook_id', '=', webhookId)
+        .where('state', '=', 'pending')
+        .where('next_attempt_at', '<=', now)
+        .execute(),
+    );
+  }
+
   /** What an attempt came to: delivered, or tried again at `next` (or given up: `failed`). */
   async attempted(
     id: number,
