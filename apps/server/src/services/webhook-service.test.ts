@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryLogger } from '../logger.js';
 import { createTestApp, result, type TestApp } from '../testing/app.js';
-import { WebhookService, webhookSignature } from './webhook-service.js';
+import { VERDICT_HOLD_MS, WebhookService, webhookSignature } from './webhook-service.js';
 
 /** A receiver on 127.0.0.1: what it got, and the status it answers. */
 async function receiver(port = 0) {
@@ -56,6 +56,8 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (dialect) => {
     for (const hook of await t.storage.webhooks.list()) await t.storage.webhooks.delete(hook.id);
   });
   afterAll(() => t.close());
+  /** The task's uploads pause: its verdict change is due (it waits for the next ones first). */
+  const settle = () => t.advanceClock(VERDICT_HOLD_MS);
 
   it('posts a signed event when a task turns inconsistent and when it turns consistent, none when nothing changes', async () => {
     const r = await receiver();
@@ -63,6 +65,7 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (dialect) => {
     const { secret } = await t.services.webhooks.add(projectId, r.url);
     const taskId = await t.createTask(t.adminToken, `hooked-${dialect}`);
     await t.upload(taskId, { consistency_result: [result('/d', bad)] });
+    settle();
     expect(await t.services.webhooks.deliverDue()).toBe(1);
     expect(r.got).toHaveLength(1);
     const [first] = r.got;
@@ -82,8 +85,10 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (dialect) => {
     expect(Date.parse(event.sent_at)).toBeGreaterThan(0);
     // the same verdict again: no event
     await t.upload(taskId, { consistency_result: [result('/d', bad)] });
+    settle();
     expect(await t.services.webhooks.deliverDue()).toBe(0);
     await t.upload(taskId, { consistency_result: [result('/d', good)] });
+    settle();
     expect(await t.services.webhooks.deliverDue()).toBe(1);
     expect(JSON.parse(r.got[1]!.body)).toMatchObject({
       previous_verdict: 'inconsistent',
@@ -93,6 +98,40 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (dialect) => {
     expect(webhookSignature('another secret', first!.body)).not.toBe(first!.headers['x-sms-signature']);
   });
 
+  it("sends a run's verdict once its uploads have paused: changes in between are one event, or none when they come back", async () => {
+    const r = await receiver();
+    closers.push(r.close);
+    await t.services.webhooks.add(projectId, r.url);
+    const taskId = await t.createTask(t.adminToken, `run-of-uploads-${dialect}`);
+    // a run of two uploads: the first leaves the new task consistent, the second inconsistent
+    await t.upload(taskId, { consistency_result: [result('/a', good)] });
+    expect(await t.services.webhooks.deliverDue()).toBe(0);
+    t.advanceClock(VERDICT_HOLD_MS - 2000);
+    await t.upload(taskId, { consistency_result: [result('/b', bad)] });
+    // the first is old enough, but the task's uploads went on: it waits for the last
+    t.advanceClock(2000);
+    expect(await t.services.webhooks.deliverDue()).toBe(0);
+    settle();
+    expect(await t.services.webhooks.deliverDue()).toBe(1);
+    expect(r.got).toHaveLength(1);
+    expect(JSON.parse(r.got[0]!.body)).toMatchObject({
+      task_id: taskId,
+      previous_verdict: 'never',
+      verdict: 'inconsistent',
+      totals: { dir_count: 2, inconsistent_dirs: 1 },
+    });
+    // a run that fixes /b and breaks /a: consistent, then inconsistent again: nothing to tell
+    await t.upload(taskId, { consistency_result: [result('/b', good)] });
+    await t.upload(taskId, { consistency_result: [result('/a', bad)] });
+    settle();
+    expect(await t.services.webhooks.deliverDue()).toBe(0);
+    t.advanceClock(3_600_000);
+    expect(await t.services.webhooks.deliverDue()).toBe(0);
+    expect(r.got).toHaveLength(1);
+    const rows = (await t.storage.webhooks.recent(projectId, 10)).filter((row) => row.url === r.url);
+    expect(rows.map((row) => row.state)).toEqual(['superseded', 'superseded', 'delivered', 'superseded']);
+  });
+
   it('keeps an event while the receiver is down or refuses it, and delivers it once when it is back', async () => {
     const r = await receiver();
     const port = r.port;
@@ -100,6 +139,7 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (dialect) => {
     await t.services.webhooks.add(projectId, `http://127.0.0.1:${port}/hook`);
     const taskId = await t.createTask(t.adminToken, `down-${dialect}`);
     await t.upload(taskId, { consistency_result: [result('/d', bad)] });
+    settle();
     expect(await t.services.webhooks.deliverDue()).toBe(0);
     const [pending] = await t.storage.webhooks.recent(projectId, 1);
     expect(pending).toMatchObject({ state: 'pending', attempts: 1 });
@@ -179,6 +219,7 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (dialect) => {
     await impatient.add(projectId, `http://127.0.0.1:${(slow.address() as AddressInfo).port}/late`);
     const taskId = await t.createTask(t.adminToken, `late-${dialect}`);
     await t.upload(taskId, { consistency_result: [result('/d', bad)] });
+    settle();
     expect(await impatient.deliverDue()).toBe(0);
     expect((await t.storage.webhooks.recent(projectId, 1))[0]!.last_error).toBe('no answer within 0.1 s');
     t.advanceClock(6000);
@@ -215,6 +256,7 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (dialect) => {
     for (let i = 0; i < 3; i++) {
       const taskId = await t.createTask(t.adminToken, `beside-silent-${i}-${dialect}`);
       await t.upload(taskId, { consistency_result: [result('/d', bad)] });
+      settle();
     }
     // the working receiver gets its three; the silent one is tried once, and its other two events
     // wait for that attempt's next time (not three attempts of 10 s each in a row)
@@ -247,6 +289,7 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (dialect) => {
     await hooks.add(projectId, secretUrl);
     const taskId = await t.createTask(t.adminToken, `logged-${dialect}`);
     await t.upload(taskId, { consistency_result: [result('/d', bad)] });
+    settle();
     expect(await hooks.deliverDue()).toBe(0);
     const logged = logger.lines.join('\n');
     expect(logged).toContain('webhook delivery failed');
@@ -275,6 +318,7 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (dialect) => {
     await hooks.add(projectId, url);
     const taskId = await t.createTask(t.adminToken, `stopped-${dialect}`);
     await t.upload(taskId, { consistency_result: [result('/d', bad)] });
+    settle();
     hooks.start(20);
     for (let waited = 0; calls === 0 && waited < 5000; waited += 20)
       await new Promise((r) => setTimeout(r, 20));
@@ -307,6 +351,7 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (dialect) => {
     await hooks.add(projectId, `http://127.0.0.1:${port}/gone`);
     const taskId = await t.createTask(t.adminToken, `gone-${dialect}`);
     await t.upload(taskId, { consistency_result: [result('/d', bad)] });
+    settle();
     expect(await hooks.deliverDue()).toBe(0);
     expect(logger.lines.join('\n')).toContain('webhook delivery failed; it is tried again');
     expect((await t.storage.webhooks.recent(projectId, 1))[0]).toMatchObject({
@@ -367,6 +412,7 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (dialect) => {
     await hooks.add(projectId, `http://localhost:${r.port}/hook`);
     const taskId = await t.createTask(t.adminToken, `public-only-${dialect}`);
     await t.upload(taskId, { consistency_result: [result('/d', bad)] });
+    settle();
     expect(await hooks.deliverDue()).toBe(0);
     expect(r.got).toHaveLength(0);
     const [row] = await t.storage.webhooks.recent(projectId, 1);

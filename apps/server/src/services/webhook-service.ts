@@ -4,6 +4,7 @@ import { keyFromMaster } from '../crypto/keys.js';
 import { seal, unseal } from '../crypto/sealed.js';
 import type { Logger } from '../logger.js';
 import type { SignInStore } from '../storage/storage.js';
+import type { VerdictChange } from '../storage/webhook-outbox.js';
 import type { WebhookDelivery, WebhookStore } from '../storage/webhook-store.js';
 
 /** A delivery as the dashboard lists it. */
@@ -30,6 +31,14 @@ const LONGEST_WAIT_MS = 3600 * 1000;
 const ATTEMPT_TIMEOUT_MS = 10_000;
 /** An event taken for an attempt is not taken again by another server before this. */
 const TAKEN_FOR_MS = 60_000;
+/**
+ * A task's verdict changes are sent once its uploads have paused this long: a run's uploads (30
+ * directories each) move the verdict one after another, and only where they leave it counts.
+ */
+export const VERDICT_HOLD_MS = 10_000;
+const VERDICT_CHANGED = 'verdict.changed';
+
+type DueEvent = WebhookDelivery & { secret_sealed: string };
 
 /** The key that seals webhook secrets at rest, derived from the server's master secret. */
 export async function webhookSealingKey(signIn: SignInStore): Promise<Buffer> {
@@ -98,6 +107,8 @@ export class WebhookService {
       logger?: Logger;
       /** How long an attempt waits for the answer (tests shorten it). */
       attemptTimeoutMs?: number;
+      /** How long a verdict change waits for the task's next ones (`VERDICT_HOLD_MS`). */
+      verdictHoldMs?: number;
       /** Which receivers' addresses are posted to (`SMS_WEBHOOK_ADDRESSES`; default `private`). */
       addresses?: WebhookAddressPolicy;
     } = {},
@@ -173,8 +184,9 @@ export class WebhookService {
    * pass's 20 while other webhooks' events wait).
    */
   async deliverDue(): Promise<number> {
-    const lanes = new Map<string, (WebhookDelivery & { secret_sealed: string })[]>();
-    for (const event of await this.webhooks.due(this.now(), 20)) {
+    const lanes = new Map<string, DueEvent[]>();
+    const held = { type: VERDICT_CHANGED, holdMs: this.holdMs };
+    for (const event of await this.webhooks.due(this.now(), 20, held)) {
       const lane = lanes.get(event.webhook_id);
       if (lane) lane.push(event);
       else lanes.set(event.webhook_id, [event]);
@@ -182,8 +194,10 @@ export class WebhookService {
     let delivered = 0;
     await Promise.all(
       [...lanes.values()].map(async (lane) => {
-        for (const event of lane) {
+        for (const due of lane) {
           if (this.stopping.signal.aborted) return;
+          const event = due.type === VERDICT_CHANGED ? await this.coalesce(due) : due;
+          if (event === undefined) continue;
           const outcome = await this.attempt(event);
           if (outcome === 'stopped') return;
           if (outcome === 'delivered') delivered++;
@@ -198,9 +212,43 @@ export class WebhookService {
     return delivered;
   }
 
+  private get holdMs(): number {
+    return this.options.verdictHoldMs ?? VERDICT_HOLD_MS;
+  }
+
+  /**
+   * A verdict change as it is sent: merged with the task's later ones still waiting for this
+   * webhook (the first's previous verdict, the last's verdict, totals and run), the others then
+   * `superseded`; none when they come back to where they started (all superseded) or when the last
+   * is younger than the hold (the task's uploads go on: it waits).
+   */
+  private async coalesce(event: DueEvent): Promise<DueEvent | undefined> {
+    const taskOf = (payload: string) => (JSON.parse(payload) as VerdictChange).task_id;
+    const task = taskOf(event.payload);
+    const group = (await this.webhooks.pendingOf(event.webhook_id, VERDICT_CHANGED)).filter(
+      (e) => taskOf(e.payload) === task,
+    );
+    const newest = group.at(-1);
+    if (group.length <= 1 || newest === undefined) return event;
+    if (newest.created_at > this.now() - this.holdMs) {
+      await this.webhooks.take(event.id, event.next_attempt_at, newest.created_at + this.holdMs);
+      return undefined;
+    }
+    const first = JSON.parse(group[0]!.payload) as VerdictChange;
+    const last = JSON.parse(newest.payload) as VerdictChange;
+    await this.webhooks.supersede(group.filter((e) => e.id !== newest.id).map((e) => e.id));
+    if (last.verdict === first.previous_verdict) {
+      await this.webhooks.supersede([newest.id]);
+      return undefined;
+    }
+    const payload = JSON.stringify({ ...last, previous_verdict: first.previous_verdict });
+    await this.webhooks.setPayload(newest.id, payload);
+    return { ...newest, payload, secret_sealed: event.secret_sealed };
+  }
+
   /** One event taken and posted, its outcome recorded: `skipped` when another server took it first. */
   private async attempt(
-    event: WebhookDelivery & { secret_sealed: string },
+    event: DueEvent,
   ): Promise<'delivered' | 'skipped' | 'stopped' | { next: number | undefined }> {
     const attemptMs = this.options.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS;
     if (!(await this.webhooks.take(event.id, event.next_attempt_at, this.now() + TAKEN_FOR_MS)))

@@ -59,20 +59,28 @@ export class WebhookStore extends Store {
     });
   }
 
-  /** Events due for a delivery attempt, oldest first. */
-  async due(now: number, limit: number): Promise<(WebhookDelivery & { secret_sealed: string })[]> {
+  /**
+   * Events due for a delivery attempt, oldest first; one of type `held` is due only once `holdMs`
+   * old (its change may be followed by others: they are sent as one, see `pendingOf`).
+   */
+  async due(
+    now: number,
+    limit: number,
+    held?: { type: string; holdMs: number },
+  ): Promise<(WebhookDelivery & { secret_sealed: string })[]> {
     return this.run('read due webhook events', async () => {
-      const rows = await this.db
+      let query = this.db
         .selectFrom('webhook_events as e')
         .innerJoin('webhooks as w', 'w.id', 'e.webhook_id')
         .selectAll('e')
         .select(['w.url', 'w.secret_sealed'])
         .where('e.state', '=', 'pending')
-        .where('e.next_attempt_at', '<=', now)
-        .orderBy('e.next_attempt_at')
-        .orderBy('e.id')
-        .limit(limit)
-        .execute();
+        .where('e.next_attempt_at', '<=', now);
+      if (held)
+        query = query.where((eb) =>
+          eb.or([eb('e.type', '<>', held.type), eb('e.created_at', '<=', now - held.holdMs)]),
+        );
+      const rows = await query.orderBy('e.next_attempt_at').orderBy('e.id').limit(limit).execute();
       return rows.map(deliveryOf);
     });
   }
@@ -92,6 +100,48 @@ export class WebhookStore extends Store {
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     });
+  }
+
+  /** A webhook's pending events of one type, oldest first (the few a task's changes leave). */
+  async pendingOf(webhookId: string, type: string): Promise<WebhookDelivery[]> {
+    return this.run('read pending webhook events', async () => {
+      const rows = await this.db
+        .selectFrom('webhook_events as e')
+        .innerJoin('webhooks as w', 'w.id', 'e.webhook_id')
+        .selectAll('e')
+        .select('w.url')
+        .where('e.webhook_id', '=', webhookId)
+        .where('e.type', '=', type)
+        .where('e.state', '=', 'pending')
+        .orderBy('e.id')
+        .execute();
+      return rows.map(deliveryOf);
+    });
+  }
+
+  /** What a pending event will say (events merged into it: see `WebhookService`). */
+  async setPayload(id: number, payload: string): Promise<void> {
+    await this.run('rewrite webhook event', () =>
+      this.db
+        .updateTable('webhook_events')
+        .set({ payload })
+        .where('id', '=', id)
+        .where('state', '=', 'pending')
+        .execute(),
+    );
+  }
+
+  /** Marks pending events `superseded`: a later event of the same webhook says what they said, and more. */
+  async supersede(ids: number[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.run('supersede webhook events', () =>
+      this.db
+        .updateTable('webhook_events')
+        .set({ state: 'superseded' })
+        .where('id', 'in', ids)
+        .where('state', '=', 'pending')
+        .execute(),
+    );
   }
 
   /**

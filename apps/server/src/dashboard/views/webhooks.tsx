@@ -20,6 +20,7 @@ const STATE: Record<string, string> = {
   pending: 'Waiting (retried)',
   delivered: 'Delivered',
   failed: 'Given up after 24 hours',
+  superseded: 'Merged into a later change of its task (not sent)',
 };
 
 /** The project's webhooks (admins): add, delete, and each event's delivery. */
