@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # The agent's tests and benchmark verify targets over ssh against a real OpenSSH server on
 # 127.0.0.1 (/usr/sbin/sshd, started by each test on a free port and stopped after it), and
-# through an sshfs mount, and quote the remote command line for tcsh too (some hosts' login
-# shell). This installs Debian's openssh-server, openssh-client, sshfs and tcsh when they are
-# missing; it does nothing when they are there. Installing needs root.
+# through an sshfs mount, and quote the remote command line for tcsh and fish too (some hosts'
+# login shells). This installs Debian's openssh-server, openssh-client, sshfs, tcsh and fish when
+# they are missing; it does nothing when they are there. Installing needs root.
 set -euo pipefail
 missing=()
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 command -v ssh >/dev/null || missing+=(openssh-client)
 command -v sshfs >/dev/null || missing+=(sshfs)
 command -v tcsh >/dev/null || missing+=(tcsh)
+command -v fish >/dev/null || missing+=(fish)
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "ssh: /usr/sbin/sshd, ssh, sshfs and tcsh are there"
+  echo "ssh: /usr/sbin/sshd, ssh, sshfs, tcsh and fish are there"
   exit 0
 fi
 if [ "$(id -u)" != 0 ]; then

@@ -4,7 +4,7 @@ import { ManifestReader } from '../engine/manifest/read.js';
 import type { Mode } from '../engine/types.js';
 import { AGENT_VERSION } from '../version.js';
 import { selfCopy } from './self.js';
-import { RemoteSession } from './session.js';
+import { REMOTE_COMMAND_MAX_BYTES, RemoteSession, remoteCommandOf } from './session.js';
 import { RemoteError, type RemoteTarget } from './target.js';
 
 export interface RemoteManifestOptions {
@@ -26,13 +26,6 @@ export interface RemoteManifestOptions {
   /** Told when a copy of this agent starts and ends being sent. */
   onCopy?: (sending: boolean) => void;
 }
-
-/**
- * Excludes are sent to the remote agent on its command line, so that it skips
- * what will not be compared; a list longer than this is applied here only
- * (the verifier excludes on both sides either way).
- */
-const MAX_REMOTE_EXCLUDES_LENGTH = 64 * 1024;
 
 /** The target's manifest, made on the remote host by `sms-agent manifest` over ssh and read as it arrives. */
 export async function openRemoteManifest(
@@ -62,8 +55,16 @@ export async function openRemoteManifest(
     args.push('--workers', String(options.workers));
   // always by --dir: a directory that is not there gets no block, and its files count as missing (as locally)
   for (const dir of options.dirs) args.push(`--dir=${dir === '' ? '.' : dir}`);
-  if (options.excludes.reduce((n, e) => n + e.length + 12, 0) <= MAX_REMOTE_EXCLUDES_LENGTH)
-    for (const pattern of options.excludes) args.push(`--exclude=${pattern}`);
+  // excludes go on the remote agent's command line, so that it skips what will not be compared; a
+  // list too long for it (REMOTE_COMMAND_MAX_BYTES) is applied here only (the verifier excludes on
+  // both sides either way)
+  const withExcludes = [...args, ...options.excludes.map((pattern) => `--exclude=${pattern}`)];
+  const remoteAgent = options.remoteAgent ?? '';
+  if (
+    Buffer.byteLength(remoteCommandOf([remoteAgent, AGENT_VERSION, ...withExcludes])) <=
+    REMOTE_COMMAND_MAX_BYTES
+  )
+    args.splice(0, args.length, ...withExcludes);
   const { session, output } = await RemoteSession.start({
     target,
     ssh: options.ssh ?? ['ssh'],

@@ -1,6 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { text } from 'node:stream/consumers';
+import { afterAll, describe, expect, it } from 'vitest';
 import { InterruptedError } from '../engine/interrupt.js';
-import { RemoteSession } from './session.js';
+import { REMOTE_COMMAND_MAX_BYTES, RemoteSession } from './session.js';
 import { parseRemoteTarget, RemoteError } from './target.js';
 
 /** A session whose "ssh" is `sh -c SCRIPT`: it ends as the script does, reaching nothing. */
@@ -32,5 +36,48 @@ describe('a session that ssh ended', () => {
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RemoteError);
     expect((error as Error).message).toContain('Connection refused');
+  });
+});
+
+describe("the remote command, through the remote user's login shell", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sms-remote-words-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // the "agent" there: prints the arguments it was given, each ended by a NUL
+  const agent = join(dir, 'print-args');
+  writeFileSync(agent, '#!/bin/sh\nfor a in "$@"; do printf "%s\\0" "$a"; done\n');
+  chmodSync(agent, 0o755);
+  const args = ['manifest', '/srv/back\\two', "q\\'z", 'a\nb', '--exclude=*.[!c]', 'tab\tx', "it's", 'é', ''];
+
+  it.each(['sh', 'bash', 'tcsh', 'fish'])(
+    'reaches the agent with its arguments as they were under %s',
+    async (shell) => {
+      // "ssh" runs the remote command as sshd does: the login shell's -c
+      const { session, output } = await RemoteSession.start({
+        target: parseRemoteTarget('host:/srv')!,
+        ssh: ['sh', '-c', `exec ${shell} -c "$3"`, 'ssh'],
+        remoteAgent: agent,
+        copy: undefined,
+        args,
+      });
+      expect((await text(output)).split('\0').slice(0, -1)).toEqual(args);
+      await session.done();
+    },
+  );
+
+  it('is refused, saying what to do, when it is longer than one command line takes', async () => {
+    const dirs = Array.from(
+      { length: 200 },
+      (_, i) => `--dir=/srv/${String(i).padStart(4, '0')}/${'x'.repeat(1000)}`,
+    );
+    const error = await RemoteSession.start({
+      target: parseRemoteTarget('host:/srv')!,
+      ssh: ['true'],
+      copy: undefined,
+      args: ['manifest', ...dirs],
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RemoteError);
+    expect((error as Error).message).toContain(
+      `more than one ssh command line takes (${REMOTE_COMMAND_MAX_BYTES / 1024} KiB): give fewer or shorter --dir`,
+    );
   });
 });

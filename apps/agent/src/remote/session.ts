@@ -6,7 +6,7 @@ import { childProcess, tty } from '../builtins.js';
 import { InterruptedError, throwIfInterrupted } from '../engine/interrupt.js';
 import { AGENT_VERSION } from '../version.js';
 import { type AgentCopy, glibcRunsExecutable, nodeRunsBundle, unameOf } from './self.js';
-import { RemoteError, type RemoteTarget, shellQuote } from './target.js';
+import { DECODE_REMOTE_WORDS, RemoteError, type RemoteTarget, remoteWord, shellQuote } from './target.js';
 
 export interface SessionOptions {
   target: RemoteTarget;
@@ -33,6 +33,8 @@ export interface SessionOptions {
  * agent's output follows them.
  */
 const REMOTE_SCRIPT = [
+  // the words as they were before remoteWord wrote them for the login shell
+  DECODE_REMOTE_WORDS,
   'agent=$1; want=$2; shift 2',
   // --remote-agent: a path (~/ is the home), or a command on the PATH
   // biome-ignore lint/suspicious/noTemplateCurlyInString: shell, not a template
@@ -65,6 +67,17 @@ const REMOTE_SCRIPT = [
   'if [ "$kind" = exe ]; then chmod 700 "$f"; "$f" "$@"; else node "$f" "$@"; fi',
   // one line: csh and tcsh, a login shell on some hosts, refuse a newline inside quotes
 ].join('; ');
+
+/**
+ * The longest remote command line: it is one argument twice (of the local `ssh`, and of the remote
+ * login shell's `-c`), and Linux takes at most 128 KiB in one (E2BIG); kept well under.
+ */
+export const REMOTE_COMMAND_MAX_BYTES = 120 * 1024;
+
+/** The command the remote login shell runs: the script, in `sh`, with `words` (its $1, $2, …). */
+export function remoteCommandOf(words: string[]): string {
+  return ['sh', '-c', shellQuote(REMOTE_SCRIPT), 'sms-agent-remote', ...words.map(remoteWord)].join(' ');
+}
 
 /** How long a session's failure waits for this process's own signal after ssh ended by one (see `failure`). */
 const INTERRUPT_GRACE_MS = 250;
@@ -113,15 +126,12 @@ export class RemoteSession {
 
   private constructor(private readonly options: SessionOptions) {
     const [command, ...sshArgs] = options.ssh;
-    const remoteCommand = [
-      'sh',
-      '-c',
-      shellQuote(REMOTE_SCRIPT),
-      'sms-agent-remote',
-      shellQuote(options.remoteAgent ?? ''),
-      shellQuote(AGENT_VERSION),
-      ...options.args.map(shellQuote),
-    ].join(' ');
+    const remoteCommand = remoteCommandOf([options.remoteAgent ?? '', AGENT_VERSION, ...options.args]);
+    const bytes = Buffer.byteLength(remoteCommand);
+    if (bytes > REMOTE_COMMAND_MAX_BYTES)
+      throw new RemoteError(
+        `the command for the agent on ${options.target.destination} would be ${Math.ceil(bytes / 1024)} KiB, more than one ssh command line takes (${REMOTE_COMMAND_MAX_BYTES / 1024} KiB): give fewer or shorter --dir (verify the directories in several runs)`,
+      );
     const port = options.target.port === undefined ? [] : ['-p', String(options.target.port)];
     this.child = childProcess().spawn(
       command!,

@@ -1,6 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { displayAt, parseRemoteTarget, shellQuote, splitCommand } from './target.js';
+import {
+  DECODE_REMOTE_WORDS,
+  displayAt,
+  parseRemoteTarget,
+  remoteWord,
+  shellQuote,
+  splitCommand,
+} from './target.js';
 
 describe('--target on another host', () => {
   it.each([
@@ -110,6 +117,34 @@ describe('the remote command line', () => {
     expect(shellQuote("it's $HOME *")).toBe(`'it'\\''s $HOME *'`);
     expect(shellQuote('')).toBe(`''`);
     expect(shellQuote('*.[!c]')).toBe(`'*.['\\!'c]'`);
+  });
+
+  it('gives each word of the remote command back as itself through a login shell of sh, bash, tcsh or fish, then sh', () => {
+    // backslashes and quotes (fish reads \\ and \' inside single quotes), a newline (csh and tcsh
+    // refuse it inside quotes, and ran what followed it as a command), control characters
+    const words = [
+      '/srv/back\\two',
+      "q\\'z",
+      'line\n--dir=/srv/new',
+      'tab\tx',
+      'bell\x07\x1f\x7f',
+      '\\0134',
+      '\\',
+      "it's $HOME *",
+      '*.[!c]',
+      '!!',
+      '-x',
+      '',
+      'é 日本',
+      '%b\\c',
+    ];
+    const script = `${DECODE_REMOTE_WORDS}; for w in "$@"; do printf '%s|' "$w"; done`;
+    const command = ['sh', '-c', shellQuote(script), 'x', ...words.map(remoteWord)].join(' ');
+    for (const shell of ['sh', 'bash', 'tcsh', 'fish']) {
+      const run = spawnSync(shell, ['-c', command], { encoding: 'utf8' });
+      expect(run.error, `${shell} is not installed: scripts/install-ssh.sh installs it`).toBeUndefined();
+      expect(`${run.stdout}${run.stderr}`, shell).toBe(words.map((w) => `${w}|`).join(''));
+    }
   });
 
   it('gives each word back as itself through sh, bash and tcsh (a login shell some hosts have)', () => {

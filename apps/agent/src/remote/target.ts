@@ -189,6 +189,29 @@ export function splitCommand(command: string): string[] {
  * for a POSIX shell (sh, bash, dash, zsh, busybox); a `!` is put outside them, escaped, as csh and
  * tcsh (some hosts' login shell) expand history even inside single quotes (`'*.['\!'c]'`).
  */
+/**
+ * A word for the remote command line, which the remote user's login shell reads before `sh -c`
+ * runs the agent's script: a backslash and the control characters (a newline, a tab…) are written
+ * `\0ooo` (octal), then the word is quoted as `shellQuote` does. fish reads `\\` and `\'` inside
+ * single quotes as escapes, and csh and tcsh refuse a newline inside them (and run what follows it
+ * as a command); `DECODE_REMOTE_WORDS`, at the start of the script, gives each word back.
+ */
+export function remoteWord(word: string): string {
+  return shellQuote(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what it encodes
+    word.replace(/[\\\x00-\x1f\x7f]/g, (c) => `\\0${c.charCodeAt(0).toString(8).padStart(3, '0')}`),
+  );
+}
+
+/**
+ * POSIX sh: each positional parameter written by `remoteWord` given back as it was (one with a
+ * backslash is one it encoded: every backslash of the word itself is encoded). Holds no `\\` and
+ * no `\'`, which fish would read as escapes inside the script's own quotes.
+ */
+export const DECODE_REMOTE_WORDS =
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell, not a template
+  'b=$(printf %b \'\\0134\'); n=$#; for e in "$@"; do case $e in *"$b"*) e=$(printf \'%bx\' "$e"); e=${e%x};; esac; set -- "$@" "$e"; done; shift $n';
+
 export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_./=:@%+-]+$/.test(word)
     ? word
