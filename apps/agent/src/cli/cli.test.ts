@@ -200,6 +200,10 @@ describe('sms-agent verify (the built CLI, with worker threads)', () => {
       'an empty pattern would exclude nothing useful',
     ],
     [['frobnicate'], "error: unknown command 'frobnicate'"],
+    [
+      ['verify', '--source', '/tmp', '--target', '/tmp', '--report', '-'],
+      "option '--report <file>' argument '-' is invalid. give a file (standard output carries the table, or --json)",
+    ],
   ])('exits 2 on a usage error: %j', async (args, message) => {
     const run = await runAgent(args);
     expect(run.code).toBe(2);

@@ -5,6 +5,7 @@ import {
   excludePatterns,
   listOption,
   metadataFields,
+  reportFile,
   say,
   taskId,
   UsageError,
@@ -67,7 +68,11 @@ export function registerRun(program: Command): void {
           'a target over ssh: sms-agent on that host (as verify --remote-agent)',
         )
         .option('--workers <n>', 'threads that read and compare (as verify --workers)', wholeNumber(64))
-        .option('--report <file>', 'write one NDJSON line per inconsistent path (as verify --report)')
+        .option(
+          '--report <file>',
+          'write one NDJSON line per inconsistent path (as verify --report)',
+          reportFile,
+        )
         .option('--json', 'print one JSON object on stdout (as verify --json)')
         .option('--no-progress', 'no progress display (none is shown when stderr is not a terminal)')
         .option('--no-findings', 'upload the counts only, not the findings'),

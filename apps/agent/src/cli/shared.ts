@@ -62,6 +62,13 @@ export function metadataFields(value: string): MetadataField[] {
 }
 
 export const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** `--report FILE`: a file; `-` (which made a file named `-`) is refused, saying what to give. */
+export function reportFile(value: string): string {
+  if (value === '-')
+    throw new InvalidArgumentError('give a file (standard output carries the table, or --json)');
+  return value;
+}
 export const say = (text: string) => process.stderr.write(`${text}\n`);
 
 /** What to do about credentials the server refused, as each message that says so puts it. */

@@ -7,6 +7,7 @@ import {
   excludePatterns,
   listOption,
   metadataFields,
+  reportFile,
   say,
   taskId,
   UsageError,
@@ -93,6 +94,7 @@ export function registerVerify(program: Command): void {
         .option(
           '--report <file>',
           'write one NDJSON line per inconsistent path: category (different, missing, extra, error, transient), path, reason; a last line {"incomplete":true,…} if interrupted',
+          reportFile,
         )
         .option('--no-progress', 'no progress display (none is shown when stderr is not a terminal)')
         .option(
