@@ -132,6 +132,56 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (dialect) => {
     expect(rows.map((row) => row.state)).toEqual(['superseded', 'superseded', 'delivered', 'superseded']);
   });
 
+  it('does not merge a change its receiver may have seen (attempted): it is sent again as it was, the next apart', async () => {
+    const r = await receiver();
+    closers.push(r.close);
+    await t.services.webhooks.add(projectId, r.url);
+    const taskId = await t.createTask(t.adminToken, `attempted-${dialect}`);
+    await t.upload(taskId, { consistency_result: [result('/d', bad)] });
+    settle();
+    // answered 502 (a proxy whose upstream may have taken it)
+    r.answer(502);
+    expect(await t.services.webhooks.deliverDue()).toBe(0);
+    r.answer(204);
+    await t.upload(taskId, { consistency_result: [result('/d', good)] });
+    settle();
+    // the attempted one first (the later waits behind it), then the later
+    expect(await t.services.webhooks.deliverDue()).toBe(1);
+    t.advanceClock(1000);
+    expect(await t.services.webhooks.deliverDue()).toBe(1);
+    expect(r.got.map((g) => JSON.parse(g.body).verdict)).toEqual([
+      'inconsistent',
+      'inconsistent',
+      'consistent',
+    ]);
+  });
+
+  it('keeps delivering the other events of a receiver that refuses one (an answer, not a receiver away)', async () => {
+    const got: string[] = [];
+    const picky = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8').on('data', (c: string) => (body += c));
+      req.on('end', () => {
+        const { task_name } = JSON.parse(body) as { task_name: string };
+        got.push(task_name);
+        res.writeHead(task_name.startsWith('refused') ? 400 : 204).end();
+      });
+    });
+    await new Promise<void>((resolve) => picky.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise<void>((resolve) => picky.close(() => resolve())));
+    await t.services.webhooks.add(
+      projectId,
+      `http://127.0.0.1:${(picky.address() as AddressInfo).port}/picky`,
+    );
+    for (const name of [`refused-${dialect}`, `taken-${dialect}`]) {
+      const taskId = await t.createTask(t.adminToken, name);
+      await t.upload(taskId, { consistency_result: [result('/d', bad)] });
+    }
+    settle();
+    expect(await t.services.webhooks.deliverDue()).toBe(1);
+    expect(got).toEqual([`refused-${dialect}`, `taken-${dialect}`]);
+  });
+
   it('keeps an event while the receiver is down or refuses it, and delivers it once when it is back', async () => {
     const r = await receiver();
     const port = r.port;

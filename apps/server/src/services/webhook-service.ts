@@ -192,7 +192,8 @@ export class WebhookService {
       else lanes.set(event.webhook_id, [event]);
     }
     let delivered = 0;
-    await Promise.all(
+    // settled, all of them: a pass ends only once each lane has (the next waits for it)
+    const ended = await Promise.allSettled(
       [...lanes.values()].map(async (lane) => {
         for (const due of lane) {
           if (this.stopping.signal.aborted) return;
@@ -201,7 +202,9 @@ export class WebhookService {
           const outcome = await this.attempt(event);
           if (outcome === 'stopped') return;
           if (outcome === 'delivered') delivered++;
-          else if (outcome !== 'skipped') {
+          else if (outcome !== 'skipped' && !outcome.answered) {
+            // no answer: the receiver is down or silent, and its other events would only wait
+            // for it one by one (one it answers, refusing one event, does not hold the others)
             const now = this.now();
             await this.webhooks.postpone(event.webhook_id, now, outcome.next ?? now + FIRST_WAIT_MS);
             return;
@@ -209,6 +212,8 @@ export class WebhookService {
         }
       }),
     );
+    const failed = ended.find((e) => e.status === 'rejected');
+    if (failed?.status === 'rejected') throw failed.reason;
     return delivered;
   }
 
@@ -220,17 +225,30 @@ export class WebhookService {
    * A verdict change as it is sent: merged with the task's later ones still waiting for this
    * webhook (the first's previous verdict, the last's verdict, totals and run), the others then
    * `superseded`; none when they come back to where they started (all superseded) or when the last
-   * is younger than the hold (the task's uploads go on: it waits).
+   * is younger than the hold (the task's verdict still moves: it waits). Only changes never
+   * attempted are merged: one attempted may have reached its receiver (an answer lost or late), so
+   * it is sent again as it was, and the task's later changes wait behind it, to be heard in order.
    */
   private async coalesce(event: DueEvent): Promise<DueEvent | undefined> {
+    if (event.attempts > 0) return event;
     const taskOf = (payload: string) => (JSON.parse(payload) as VerdictChange).task_id;
     const task = taskOf(event.payload);
-    const group = (await this.webhooks.pendingOf(event.webhook_id, VERDICT_CHANGED)).filter(
+    const now = this.now();
+    const pending = (await this.webhooks.pendingOf(event.webhook_id, VERDICT_CHANGED)).filter(
       (e) => taskOf(e.payload) === task,
     );
+    // not to be merged: attempted, or taken for an attempt by a server now (a take holds an event
+    // for TAKEN_FOR_MS, past any hold; a hold moves an event by less)
+    const sent = (e: WebhookDelivery) => e.attempts > 0 || e.next_attempt_at > now + this.holdMs;
+    const before = pending.find((e) => e.id < event.id && sent(e));
+    if (before) {
+      await this.webhooks.take(event.id, event.next_attempt_at, Math.max(before.next_attempt_at, now) + 1);
+      return undefined;
+    }
+    const group = pending.filter((e) => !sent(e));
     const newest = group.at(-1);
-    if (group.length <= 1 || newest === undefined) return event;
-    if (newest.created_at > this.now() - this.holdMs) {
+    if (group.length <= 1 || newest === undefined || !group.some((e) => e.id === event.id)) return event;
+    if (newest.created_at > now - this.holdMs) {
       await this.webhooks.take(event.id, event.next_attempt_at, newest.created_at + this.holdMs);
       return undefined;
     }
@@ -249,7 +267,7 @@ export class WebhookService {
   /** One event taken and posted, its outcome recorded: `skipped` when another server took it first. */
   private async attempt(
     event: DueEvent,
-  ): Promise<'delivered' | 'skipped' | 'stopped' | { next: number | undefined }> {
+  ): Promise<'delivered' | 'skipped' | 'stopped' | { next: number | undefined; answered: boolean }> {
     const attemptMs = this.options.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS;
     if (!(await this.webhooks.take(event.id, event.next_attempt_at, this.now() + TAKEN_FOR_MS)))
       return 'skipped';
@@ -261,7 +279,7 @@ export class WebhookService {
         error: 'the webhook secret cannot be unsealed',
         next: undefined,
       });
-      return { next: undefined };
+      return { next: undefined, answered: false };
     }
     const body = this.body(event);
     let status: number | null = null;
@@ -329,7 +347,7 @@ export class WebhookService {
         error: detail,
       },
     );
-    return { next: givenUp ? undefined : next };
+    return { next: givenUp ? undefined : next, answered: status !== null };
   }
 
   /** Delivers every `everyMs` until `stop`. */
