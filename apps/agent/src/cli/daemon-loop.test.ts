@@ -196,6 +196,22 @@ describe('daemon --once (for cron), its request', () => {
     });
     expect(await notFinished.running).toBe('unreachable');
     expect(notFinished.log.some((l) => /finish failed .*giving up/.test(l))).toBe(true);
+    // its end refused: the lease ran out and another agent took it (not this run's failure: 3, not 2)
+    const leaseGone = once({
+      claimConsistencyCheck: claimedOnce('vr-20'),
+      getConfiguration: configuration(),
+      async updateConsistencyResult() {},
+      async finishConsistencyCheck() {
+        throw new SmsApiError({
+          status: 409,
+          errorCode: 'SMS.2011',
+          errorMsg: 'lease held by another agent',
+          requestId: undefined,
+          body: {},
+        });
+      },
+    });
+    expect(await leaseGone.running).toBe('unreachable');
   });
 });
 

@@ -339,8 +339,8 @@ async function work(
       await handBack(options, request, leaseId, grace.signal);
       return 'unfinished';
     }
+    // refused (the request gone, or another agent's since its lease ran out): not this run's failure
     const finished = await finish(options, request, leaseId, ended, () => lost, grace.signal);
-    if (finished === 'refused') return 'failed';
     return finished === 'finished' ? ended.state : 'unfinished';
   } finally {
     over = true;
@@ -452,7 +452,7 @@ async function finish(
   ending: Ending,
   leaseLost: () => boolean,
   signal: AbortSignal,
-): Promise<'finished' | 'refused' | 'unfinished'> {
+): Promise<'finished' | 'unfinished'> {
   const backoff = new Backoff();
   const until = performance.now() + (options.unreachableRetryMs ?? UNREACHABLE_RETRY_MS);
   const body =
@@ -472,7 +472,7 @@ async function finish(
     } catch (error) {
       if (isFinal(error)) {
         options.log(`request ${request.id}: the server refused its end (${describeError(error)})`);
-        return 'refused';
+        return 'unfinished';
       }
       // stopping: the lease expires and the request is pending again
       if (options.stop.aborted) {

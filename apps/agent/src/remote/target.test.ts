@@ -30,6 +30,8 @@ describe('--target on another host', () => {
     ],
     ['ssh://host/~/data', { destination: 'host', path: 'data', display: 'host:data' }],
     ['ssh://host', { destination: 'host', path: '', display: 'host:' }],
+    // rsync's form with a slash too many (host:/path built as "$host:/$dir"), not a scheme
+    ['nas01://backup', { destination: 'nas01', path: '//backup', display: 'nas01://backup' }],
   ])('%s is a remote target', (value, expected) => {
     expect(parseRemoteTarget(value)).toEqual(expected);
   });
@@ -81,6 +83,9 @@ describe('--target on another host', () => {
     'ssh://h:2222/~/data',
     'ssh://h:2222',
     'ssh://[::1]:22/x',
+    'ssh://h:2222/data/100%25',
+    'ssh://h:2222/a%2520b',
+    'nas01://backup',
     'me@h:/srv',
     'h:data',
   ])('%s is named so that its name given back as --target is the same target', (value) => {

@@ -30,7 +30,8 @@ const USER = /^[^@/:\s]+$/;
 export function parseRemoteTarget(value: string): RemoteTarget | undefined {
   if (value.startsWith('ssh://')) return parseUrl(value);
   // SSH://, rsync://, sftp://…: read as rsync's form, a host named `rsync` and the path `//host/…`
-  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(value)?.[1];
+  // (a host's own name before :// stays rsync's form, host:/path written with one slash too many)
+  const scheme = /^(ssh|rsync|sftp|scp|https?|ftp|file|smb|nfs):\/\//i.exec(value)?.[1];
   if (scheme !== undefined)
     throw new RemoteError(
       `--target ${value}: ${scheme}:// is not a way this agent reaches a target: give ssh://[user@]host[:port]/path (in lower case), or host:path`,
@@ -111,9 +112,13 @@ function parseUrl(value: string): RemoteTarget {
   };
 }
 
-/** A path on the remote host as an `ssh://` URL's: absolute, `/~/…` below the home, or nothing for the home. */
+/**
+ * A path on the remote host as an `ssh://` URL's: absolute, `/~/…` below the home, or nothing for
+ * the home; a `%` written `%25`, so that the URL given back is the same path.
+ */
 function urlPath(path: string): string {
-  return path === '' || path.startsWith('/') ? path : `/~/${path}`;
+  const escaped = path.replaceAll('%', '%25');
+  return escaped === '' || escaped.startsWith('/') ? escaped : `/~/${escaped}`;
 }
 
 /**
@@ -210,7 +215,7 @@ export function remoteWord(word: string): string {
  */
 export const DECODE_REMOTE_WORDS =
   // biome-ignore lint/suspicious/noTemplateCurlyInString: shell, not a template
-  'b=$(printf %b \'\\0134\'); n=$#; for e in "$@"; do case $e in *"$b"*) e=$(printf \'%bx\' "$e"); e=${e%x};; esac; set -- "$@" "$e"; done; shift $n';
+  'b=$(printf %b \'\\0134\'); case "$*" in *"$b"*) n=$#; for e in "$@"; do case $e in *"$b"*) e=$(printf \'%bx\' "$e"); e=${e%x};; esac; set -- "$@" "$e"; done; shift $n;; esac';
 
 export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_./=:@%+-]+$/.test(word)

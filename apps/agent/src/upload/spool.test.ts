@@ -182,6 +182,12 @@ describe('the order of the spool', () => {
       const now = spool.add('task-0001', [small('/newer')]);
       // named one past the latest (10000000000000: sorted as numbers, not as text)
       expect(now.file).toContain(`${spool.dir}/10000000000000-`);
+      // one past a refused one too (spool retry moves it back under its name)
+      mkdirSync(join(spool.dir, 'failed'));
+      writeFileSync(join(spool.dir, 'failed', `20000000000000-${randomUUID()}.json`), '{}');
+      const later = spool.add('task-0001', [small('/later')]);
+      expect(later.file).toContain(`${spool.dir}/20000000000001-`);
+      spool.remove(later.file);
       const findings = spool.startFindings('task-0001', randomUUID());
       findings.append({ dir_check: '/newer', category: 'missing', path: 'a', reason: 'x' });
       findings.commit();

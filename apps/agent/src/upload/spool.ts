@@ -417,10 +417,13 @@ export class SpoolError extends Error {
  */
 function spoolStamp(dir: string): number {
   let latest = 0;
-  try {
-    for (const name of readdirSync(dir)) latest = Math.max(latest, stampOf(name));
-  } catch {
-    // nothing spooled there yet
+  // and the refused ones, which `spool retry` moves back under their names
+  for (const where of [dir, join(dir, 'failed')]) {
+    try {
+      for (const name of readdirSync(where)) latest = Math.max(latest, stampOf(name));
+    } catch {
+      // nothing spooled (or refused) there yet
+    }
   }
   return Math.max(Date.now(), latest + 1);
 }
