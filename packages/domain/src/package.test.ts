@@ -30,6 +30,19 @@ describe('the built package', () => {
     expect(readFileSync(`${packageDir}/dist/limits/limits.js`, 'utf8')).not.toMatch(/^import /m);
   });
 
+  it('serves the exclude patterns alone at @sms/domain/exclude, without loading valibot (the agent reads them to start)', () => {
+    const output = runModule(
+      "const { parsePattern } = await import('@sms/domain/exclude'); console.log(JSON.stringify(parsePattern('/var/log/')))",
+    );
+    expect(JSON.parse(output)).toEqual({
+      pattern: '/var/log/',
+      body: 'var/log',
+      anchored: true,
+      dirOnly: true,
+    });
+    expect(readFileSync(`${packageDir}/dist/exclude/patterns.js`, 'utf8')).not.toMatch(/^import /m);
+  });
+
   it('serves the SDK signature at @sms/domain/signature, outside the main entry (it needs node:crypto)', () => {
     const output = runModule(
       "const s = await import('@sms/domain/signature'); console.log(s.formatSdkDate(Date.UTC(2026, 11, 4, 18, 55, 12)))",
