@@ -132,7 +132,7 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (dialect) => {
     expect(rows.map((row) => row.state)).toEqual(['superseded', 'superseded', 'delivered', 'superseded']);
   });
 
-  it('does not merge a change its receiver may have seen (attempted): it is sent again as it was, the next apart', async () => {
+  it('does not merge a change its receiver may have seen (attempted): the next is sent on its own, the attempted one not again', async () => {
     const r = await receiver();
     closers.push(r.close);
     await t.services.webhooks.add(projectId, r.url);
@@ -145,15 +145,59 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (dialect) => {
     r.answer(204);
     await t.upload(taskId, { consistency_result: [result('/d', good)] });
     settle();
-    // the attempted one first (the later waits behind it), then the later
     expect(await t.services.webhooks.deliverDue()).toBe(1);
-    t.advanceClock(1000);
-    expect(await t.services.webhooks.deliverDue()).toBe(1);
-    expect(r.got.map((g) => JSON.parse(g.body).verdict)).toEqual([
-      'inconsistent',
-      'inconsistent',
-      'consistent',
+    t.advanceClock(3_600_000);
+    expect(await t.services.webhooks.deliverDue()).toBe(0);
+    // the later change says where the verdict is, from where the first left it; the first is not
+    // posted after it (the receiver would end on a verdict that is not the task's)
+    expect(r.got.map((g) => JSON.parse(g.body))).toMatchObject([
+      { previous_verdict: 'never', verdict: 'inconsistent' },
+      { previous_verdict: 'inconsistent', verdict: 'consistent' },
     ]);
+    const rows = (await t.storage.webhooks.recent(projectId, 10)).filter((row) => row.url === r.url);
+    expect(rows.map((row) => row.state)).toEqual(['delivered', 'superseded']);
+  });
+
+  it('sends a task whose verdict keeps changing at the latest 5 minutes after its first change', async () => {
+    const r = await receiver();
+    closers.push(r.close);
+    await t.services.webhooks.add(projectId, r.url);
+    const taskId = await t.createTask(t.adminToken, `flapping-${dialect}`);
+    let sent = 0;
+    // a change every 8 s (never 10 s without one) for 6 minutes
+    for (let i = 0; i < 45; i++) {
+      await t.upload(taskId, { consistency_result: [result('/d', i % 2 === 0 ? bad : good)] });
+      t.advanceClock(8000);
+      sent += await t.services.webhooks.deliverDue();
+    }
+    expect(sent).toBeGreaterThanOrEqual(1);
+    expect(r.got.length).toBe(sent);
+  });
+
+  it('keeps a cut attempt from being merged away: the receiver may have it', async () => {
+    const r = await receiver();
+    closers.push(r.close);
+    await t.services.webhooks.add(projectId, r.url);
+    const taskId = await t.createTask(t.adminToken, `cut-${dialect}`);
+    await t.upload(taskId, { consistency_result: [result('/d', good)] });
+    settle();
+    expect(await t.services.webhooks.deliverDue()).toBe(1);
+    // consistent → inconsistent taken for an attempt, which a crash cut (no answer recorded)
+    await t.upload(taskId, { consistency_result: [result('/d', bad)] });
+    settle();
+    const [cut] = (await t.storage.webhooks.due(t.services.clock!(), 100)).filter((e) => e.url === r.url);
+    expect(
+      await t.storage.webhooks.takeForAttempt(cut!.id, cut!.next_attempt_at, t.services.clock!() + 60_000),
+    ).toBeDefined();
+    // back to consistent: not merged into "nothing changed", which would leave the receiver on inconsistent
+    await t.upload(taskId, { consistency_result: [result('/d', good)] });
+    settle();
+    t.advanceClock(61_000);
+    expect(await t.services.webhooks.deliverDue()).toBe(1);
+    expect(JSON.parse(r.got.at(-1)!.body)).toMatchObject({
+      previous_verdict: 'inconsistent',
+      verdict: 'consistent',
+    });
   });
 
   it('keeps delivering the other events of a receiver that refuses one (an answer, not a receiver away)', async () => {
@@ -378,7 +422,8 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (dialect) => {
     // an attempt may take 10 s: the stop did not wait for it, nor recorded it as the receiver's failure
     expect(Date.now() - stopping).toBeLessThan(2000);
     const mine = async () => (await t.storage.webhooks.recent(projectId, 10)).find((r) => r.url === url);
-    expect(await mine()).toMatchObject({ state: 'pending', attempts: 0 });
+    // pending, its attempt counted (it may have reached the receiver: never merged away)
+    expect(await mine()).toMatchObject({ state: 'pending', attempts: 1, last_status: null });
     expect(await hooks.deliverDue()).toBe(0); // stopped: begins nothing
     expect(calls).toBe(1);
     // another server (or this one restarted) posts it once the minute it was taken for is over
@@ -386,7 +431,7 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (dialect) => {
     t.advanceClock(61_000);
     expect(await server().deliverDue()).toBe(1);
     expect(calls).toBe(2);
-    expect(await mine()).toMatchObject({ state: 'delivered', attempts: 1 });
+    expect(await mine()).toMatchObject({ state: 'delivered', attempts: 2 });
   });
 
   it('gives an event up after 24 hours of failed attempts, and says so on its row', async () => {

@@ -36,6 +36,11 @@ const TAKEN_FOR_MS = 60_000;
  * directories each) move the verdict one after another, and only where they leave it counts.
  */
 export const VERDICT_HOLD_MS = 10_000;
+/** A verdict that keeps changing is sent at the latest once its first unsent change is this old. */
+export const VERDICT_HOLD_MAX_MS = 5 * 60_000;
+/** The events a pass takes, and at most how many of one webhook (a slow receiver's backlog leaves room for the others). */
+const EVENTS_PER_PASS = 100;
+const EVENTS_PER_WEBHOOK_PER_PASS = 3;
 const VERDICT_CHANGED = 'verdict.changed';
 
 type DueEvent = WebhookDelivery & { secret_sealed: string };
@@ -186,10 +191,10 @@ export class WebhookService {
   async deliverDue(): Promise<number> {
     const lanes = new Map<string, DueEvent[]>();
     const held = { type: VERDICT_CHANGED, holdMs: this.holdMs };
-    for (const event of await this.webhooks.due(this.now(), 20, held)) {
+    for (const event of await this.webhooks.due(this.now(), EVENTS_PER_PASS, held)) {
       const lane = lanes.get(event.webhook_id);
-      if (lane) lane.push(event);
-      else lanes.set(event.webhook_id, [event]);
+      if (!lane) lanes.set(event.webhook_id, [event]);
+      else if (lane.length < EVENTS_PER_WEBHOOK_PER_PASS) lane.push(event);
     }
     let delivered = 0;
     // settled, all of them: a pass ends only once each lane has (the next waits for it)
@@ -222,44 +227,42 @@ export class WebhookService {
   }
 
   /**
-   * A verdict change as it is sent: merged with the task's later ones still waiting for this
+   * A verdict change as it is sent: merged with the task's other changes not yet attempted for this
    * webhook (the first's previous verdict, the last's verdict, totals and run), the others then
-   * `superseded`; none when they come back to where they started (all superseded) or when the last
-   * is younger than the hold (the task's verdict still moves: it waits). Only changes never
-   * attempted are merged: one attempted may have reached its receiver (an answer lost or late), so
-   * it is sent again as it was, and the task's later changes wait behind it, to be heard in order.
+   * `superseded`; none when they come back to where they started (all superseded). It waits while
+   * the last is younger than the hold (the task's verdict still moves), up to VERDICT_HOLD_MAX_MS
+   * from the first. A change already attempted (its receiver may have it) is never merged: while a
+   * later one is waiting it is superseded rather than tried again, as the later tells the receiver
+   * where the verdict is now (and a retry could only reach it after the later).
    */
   private async coalesce(event: DueEvent): Promise<DueEvent | undefined> {
-    if (event.attempts > 0) return event;
     const taskOf = (payload: string) => (JSON.parse(payload) as VerdictChange).task_id;
     const task = taskOf(event.payload);
     const now = this.now();
     const pending = (await this.webhooks.pendingOf(event.webhook_id, VERDICT_CHANGED)).filter(
       (e) => taskOf(e.payload) === task,
     );
-    // not to be merged: attempted, or taken for an attempt by a server now (a take holds an event
-    // for TAKEN_FOR_MS, past any hold; a hold moves an event by less)
-    const sent = (e: WebhookDelivery) => e.attempts > 0 || e.next_attempt_at > now + this.holdMs;
-    const before = pending.find((e) => e.id < event.id && sent(e));
-    if (before) {
-      await this.webhooks.take(event.id, event.next_attempt_at, Math.max(before.next_attempt_at, now) + 1);
+    const unsent = pending.filter((e) => e.attempts === 0);
+    const retries = pending.filter((e) => e.attempts > 0 && e.id < (unsent.at(-1)?.id ?? 0));
+    await this.webhooks.supersede(retries.map((e) => e.id));
+    if (event.attempts > 0) return retries.some((e) => e.id === event.id) ? undefined : event;
+    const newest = unsent.at(-1);
+    if (newest === undefined || !unsent.some((e) => e.id === event.id)) return event;
+    const first = unsent[0]!;
+    if (newest.created_at > now - this.holdMs && first.created_at > now - VERDICT_HOLD_MAX_MS) {
+      const until = Math.min(newest.created_at + this.holdMs, first.created_at + VERDICT_HOLD_MAX_MS);
+      await this.webhooks.take(event.id, event.next_attempt_at, until);
       return undefined;
     }
-    const group = pending.filter((e) => !sent(e));
-    const newest = group.at(-1);
-    if (group.length <= 1 || newest === undefined || !group.some((e) => e.id === event.id)) return event;
-    if (newest.created_at > now - this.holdMs) {
-      await this.webhooks.take(event.id, event.next_attempt_at, newest.created_at + this.holdMs);
-      return undefined;
-    }
-    const first = JSON.parse(group[0]!.payload) as VerdictChange;
+    if (unsent.length === 1) return event;
+    const previous = (JSON.parse(first.payload) as VerdictChange).previous_verdict;
     const last = JSON.parse(newest.payload) as VerdictChange;
-    await this.webhooks.supersede(group.filter((e) => e.id !== newest.id).map((e) => e.id));
-    if (last.verdict === first.previous_verdict) {
+    await this.webhooks.supersede(unsent.filter((e) => e.id !== newest.id).map((e) => e.id));
+    if (last.verdict === previous) {
       await this.webhooks.supersede([newest.id]);
       return undefined;
     }
-    const payload = JSON.stringify({ ...last, previous_verdict: first.previous_verdict });
+    const payload = JSON.stringify({ ...last, previous_verdict: previous });
     await this.webhooks.setPayload(newest.id, payload);
     return { ...newest, payload, secret_sealed: event.secret_sealed };
   }
@@ -269,8 +272,12 @@ export class WebhookService {
     event: DueEvent,
   ): Promise<'delivered' | 'skipped' | 'stopped' | { next: number | undefined; answered: boolean }> {
     const attemptMs = this.options.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS;
-    if (!(await this.webhooks.take(event.id, event.next_attempt_at, this.now() + TAKEN_FOR_MS)))
-      return 'skipped';
+    const taken = await this.webhooks.takeForAttempt(
+      event.id,
+      event.next_attempt_at,
+      this.now() + TAKEN_FOR_MS,
+    );
+    if (!taken) return 'skipped';
     const secret = unseal(event.secret_sealed, this.sealingKey, event.webhook_id);
     if (secret === undefined) {
       await this.webhooks.attempted(event.id, {
@@ -281,7 +288,8 @@ export class WebhookService {
       });
       return { next: undefined, answered: false };
     }
-    const body = this.body(event);
+    // what it says now: another server's merge may have rewritten it since it was read
+    const body = this.body({ ...event, payload: taken.payload });
     let status: number | null = null;
     /** What the project's admins see on the delivery's row: coarse, as they may not know the network. */
     let error = '';

@@ -86,9 +86,30 @@ export class WebhookStore extends Store {
   }
 
   /**
-   * Takes an event for one attempt: its next attempt moved to `until`, if it
-   * still has the time read (another server did not take it meanwhile).
+   * Takes an event for one attempt, if it still has the time read (another server did not take it
+   * meanwhile): its next attempt moved to `until` and the attempt counted at once (a post cut by a
+   * stop or a crash may have reached its receiver too); answers what it says now (a merge by
+   * another server may have rewritten it), or undefined when it was not taken.
    */
+  async takeForAttempt(
+    id: number,
+    seenNext: number,
+    until: number,
+  ): Promise<{ payload: string } | undefined> {
+    return this.run('take webhook event', async () => {
+      const row = await this.db
+        .updateTable('webhook_events')
+        .set((eb) => ({ next_attempt_at: until, attempts: eb('attempts', '+', 1) }))
+        .where('id', '=', id)
+        .where('state', '=', 'pending')
+        .where('next_attempt_at', '=', seenNext)
+        .returning('payload')
+        .executeTakeFirst();
+      return row;
+    });
+  }
+
+  /** Moves an event's next attempt to `until` (no attempt), if it still has the time read. */
   async take(id: number, seenNext: number, until: number): Promise<boolean> {
     return this.run('take webhook event', async () => {
       const result = await this.db
@@ -160,7 +181,7 @@ export class WebhookStore extends Store {
     );
   }
 
-  /** What an attempt came to: delivered, or tried again at `next` (or given up: `failed`). */
+  /** What an attempt (counted when it was taken) came to: delivered, or tried again at `next` (or given up: `failed`). */
   async attempted(
     id: number,
     outcome:
@@ -170,8 +191,7 @@ export class WebhookStore extends Store {
     await this.run('record webhook attempt', () =>
       this.db
         .updateTable('webhook_events')
-        .set((eb) => ({
-          attempts: eb('attempts', '+', 1),
+        .set(() => ({
           last_status: outcome.status,
           ...(outcome.delivered
             ? { state: 'delivered', delivered_at: outcome.now, last_error: null }
