@@ -182,7 +182,7 @@ export function extensionPaths() {
           `The page's keys: ${SMS_CONFIG_KEYS.join(', ')}; ours (extensions): ${OUR_CONFIG_KEYS.join(', ')}. Each value is a string in an exact format: ` +
           'CONSISTENCY_DIR a JSON array of absolute directories as on the source (`["/root/data"]`); CONSISTENCY_MODE `quick` or `content`; ' +
           "CONSISTENCY_RECHECK `true` or `false`; CONSISTENCY_SOURCE an absolute path (where the source root is on the agent's host, default `/`); " +
-          'CONSISTENCY_TARGET an absolute path, `[user@]host:/path` or `ssh://[user@]host[:port]/path`; CONSISTENCY_EXCLUDE a JSON array of patterns; ' +
+          "CONSISTENCY_TARGET an absolute path, `[user@]host:/path` or `ssh://[user@]host[:port]/path`; CONSISTENCY_EXCLUDE a JSON array of patterns the agent takes (an empty one, rsync's `+ ` include rule, a backslash beside wildcards and an unknown `[:class:]` are refused); " +
           'CONSISTENCY_METADATA a JSON array of `mode`, `uid`, `gid`; CONSISTENCY_SCHEDULE a cron expression of 5 or 6 fields; CONSISTENCY_TIMEZONE an IANA zone (default UTC); ' +
           "CONSISTENCY_AGENT the name of the one agent that may take the task's verification requests (its daemon's `--name`, default the source host's name; unset: any agent of the project). " +
           `A value \`""\` removes its key. An unknown key or a bad value is a 400 naming it, and nothing is set. Permission \`${Actions.updateConfiguration}\` (admins).`,

@@ -82,6 +82,13 @@ describe('configuration values', () => {
     CONSISTENCY_EXCLUDE: [
       ['*.tmp', /JSON array/],
       ['[""]', /1/],
+      // as the agent refuses them when it runs (every run of the task would fail)
+      ['["/"]', /an empty pattern would exclude nothing useful/],
+      ['["- "]', /an empty pattern/],
+      ['["+ keep"]', /"\+ " is rsync's include rule/],
+      ['["*.log","a\\\\*"]', /a backslash in a pattern with wildcards/],
+      ['["[z-a]"]', /not a pattern/],
+      ['["[[:digits:]]"]', /\[:digits:\] is no character class/],
     ],
     CONSISTENCY_METADATA: [
       ['mode', /JSON array/],

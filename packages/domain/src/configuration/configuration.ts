@@ -1,6 +1,7 @@
 import { Cron } from 'croner';
 import * as v from 'valibot';
 import { DirCheckSchema } from '../consistency-result/consistency-result.js';
+import { ExcludeError, parsePattern } from '../exclude/patterns.js';
 import { noNul, wellFormed } from '../text/index.js';
 import { AgentNameSchema } from '../verification/verification.js';
 
@@ -164,9 +165,27 @@ export const ConfigValueSchemas = {
   CONSISTENCY_SOURCE: AbsolutePathSchema,
   /** Ours: the target root: an absolute path on the agent's host, or over SSH. */
   CONSISTENCY_TARGET: TargetSchema,
-  /** Ours: patterns left out on both sides, as `--exclude`: a JSON array of strings. */
+  /**
+   * Ours: patterns left out on both sides, as `--exclude`: a JSON array of strings, each one the
+   * agent takes (`parsePattern`: one it refuses would fail every run of the task).
+   */
   CONSISTENCY_EXCLUDE: jsonList(
-    v.pipe(v.string(), v.minLength(1), v.maxLength(ConfigurationLimits.pathMaxLength), noNul(), wellFormed()),
+    v.pipe(
+      v.string(),
+      v.minLength(1),
+      v.maxLength(ConfigurationLimits.pathMaxLength),
+      noNul(),
+      wellFormed(),
+      v.rawCheck(({ dataset, addIssue }) => {
+        if (!dataset.typed) return;
+        try {
+          parsePattern(dataset.value);
+        } catch (error) {
+          if (!(error instanceof ExcludeError)) throw error;
+          addIssue({ message: error.reason });
+        }
+      }),
+    ),
     'exclude patterns',
   ),
   /** Ours: ownership and permissions compared too, a JSON array of `mode`, `uid`, `gid`. */

@@ -8,6 +8,17 @@
 /** A pattern that cannot be used; the message names it. */
 export class ExcludeError extends Error {
   override name = 'ExcludeError';
+  /** What is wrong, without the pattern's name (a configuration names it its own way). */
+  readonly reason: string;
+  constructor(message: string, reason = message) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+/** The pattern refused, for `reason`: `--exclude "…": reason`. */
+function refused(pattern: string, reason: string): ExcludeError {
+  return new ExcludeError(`--exclude ${JSON.stringify(pattern)}: ${reason}`, reason);
 }
 
 /** The regular expression source of a glob (without anchors). */
@@ -102,19 +113,19 @@ export interface ParsedPattern {
 export function parsePattern(pattern: string): ParsedPattern {
   // rsync's rule prefixes, which its --exclude and --exclude-from read: `- ` excludes the rest
   if (pattern.startsWith('+ '))
-    throw new ExcludeError(
-      `--exclude ${JSON.stringify(pattern)}: "+ " is rsync's include rule, and this agent only excludes: leave it out, or exclude what it would not include`,
+    throw refused(
+      pattern,
+      `"+ " is rsync's include rule, and this agent only excludes: leave it out, or exclude what it would not include`,
     );
   const rule = pattern.startsWith('- ') ? pattern.slice(2) : pattern;
   if (rule.trim() === '' || rule === '/')
-    throw new ExcludeError(
-      `--exclude ${JSON.stringify(pattern)}: an empty pattern would exclude nothing useful`,
-    );
+    throw refused(pattern, `an empty pattern would exclude nothing useful`);
   // rsync reads a backslash in a pattern with wildcards as an escape (`\?` a literal ?), and a
   // literal one elsewhere; here it is always literal: refused where the two would differ
   if (rule.includes('\\') && GLOB_CHARS.test(rule))
-    throw new ExcludeError(
-      `--exclude ${JSON.stringify(pattern)}: a backslash in a pattern with wildcards is rsync's escape, which this agent does not read: write a literal *, ? or [ as a class ([*], [?], [[]), without a backslash`,
+    throw refused(
+      pattern,
+      `a backslash in a pattern with wildcards is rsync's escape, which this agent does not read: write a literal *, ? or [ as a class ([*], [?], [[]), without a backslash`,
     );
   let body = rule;
   const dirOnly = body.endsWith('/');
@@ -125,9 +136,7 @@ export function parsePattern(pattern: string): ParsedPattern {
   try {
     if (body.includes('[')) new RegExp(globToRegex(body));
   } catch (error) {
-    throw new ExcludeError(
-      `--exclude ${JSON.stringify(pattern)}: not a pattern (${(error as Error).message})`,
-    );
+    throw refused(pattern, `not a pattern (${(error as Error).message})`);
   }
   return { pattern, body, anchored, dirOnly };
 }

@@ -115,6 +115,17 @@ describe.each(['sqlite', 'postgres'] as const)('configuration and verification r
         entries([['CONSISTENCY_DIR', '/root/data']]),
       );
       expect((await errorOf(list)).error_msg).toMatch(/CONSISTENCY_DIR: expected a JSON array/);
+      // a pattern the agent would refuse at every run
+      const include = await call(
+        setting(taskId),
+        'POST',
+        t.adminToken,
+        entries([['CONSISTENCY_EXCLUDE', '["*.tmp","+ keep"]']]),
+      );
+      expect(include.status).toBe(400);
+      expect((await errorOf(include)).error_msg).toMatch(
+        /CONSISTENCY_EXCLUDE\[1\]: "\+ " is rsync's include rule/,
+      );
       for (const token of [agent.token, viewer.token]) {
         const denied = await call(setting(taskId), 'POST', token, entries([['CONSISTENCY_MODE', 'quick']]));
         expect(denied.status).toBe(403);
