@@ -182,7 +182,7 @@ export const ConfigValueSchemas = {
           parsePattern(dataset.value);
         } catch (error) {
           if (!(error instanceof ExcludeError)) throw error;
-          addIssue({ message: error.reason });
+          addIssue({ message: `${JSON.stringify(dataset.value)}: ${error.reason}` });
         }
       }),
     ),
