@@ -92,6 +92,18 @@ describe("a task's run as its configuration says", () => {
     ).not.toThrow();
   });
 
+  it('says a stored exclude pattern this agent refuses is to be corrected, and lets --exclude override it', () => {
+    const config = {
+      CONSISTENCY_DIR: '["/a"]',
+      CONSISTENCY_TARGET: '/t',
+      CONSISTENCY_EXCLUDE: '["*.log","+ keep"]',
+    };
+    expect(() => plan(config)).toThrow(
+      /its CONSISTENCY_EXCLUDE: "\+ keep": "\+ " is rsync's include rule.*: this agent refuses that pattern; have an admin correct it \(sms-agent config --task .* 'CONSISTENCY_EXCLUDE=\["\*\.log"\]'.*\), or override it with --exclude or --exclude-from$/,
+    );
+    expect(plan(config, { excludes: ['*.tmp'] }).plan.engine.excludes).toEqual(['*.tmp']);
+  });
+
   it('refuses --ssh for a target on this host', () => {
     const entries = [
       { config_key: 'CONSISTENCY_DIR', config_value: '["/a"]' },
