@@ -200,6 +200,48 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (dialect) => {
     });
   });
 
+  it('sends the change a receiver may have missed when the changes after it come back to where they began', async () => {
+    const r = await receiver();
+    closers.push(r.close);
+    await t.services.webhooks.add(projectId, r.url);
+    const taskId = await t.createTask(t.adminToken, `unsure-${dialect}`);
+    await t.upload(taskId, { consistency_result: [result('/d', good)] });
+    settle();
+    expect(await t.services.webhooks.deliverDue()).toBe(1);
+    // consistent → inconsistent: answered 500 (the receiver stays on consistent)
+    await t.upload(taskId, { consistency_result: [result('/d', bad)] });
+    settle();
+    r.answer(500);
+    expect(await t.services.webhooks.deliverDue()).toBe(0);
+    // then back to consistent and to inconsistent again, within the hold
+    r.answer(204);
+    await t.upload(taskId, { consistency_result: [result('/d', good)] });
+    await t.upload(taskId, { consistency_result: [result('/d', bad)] });
+    settle();
+    expect(await t.services.webhooks.deliverDue()).toBe(1);
+    t.advanceClock(3_600_000);
+    expect(await t.services.webhooks.deliverDue()).toBe(0);
+    const last = JSON.parse(r.got.at(-1)!.body);
+    expect(last).toMatchObject({ previous_verdict: 'consistent', verdict: 'inconsistent' });
+    expect(Object.keys(last)).not.toContain('unconfirmed_previous_verdict');
+  });
+
+  it("takes at most a few due events of one webhook a pass, leaving room for the others' (in SQL)", async () => {
+    const busy = await t.services.webhooks.add(projectId, 'http://127.0.0.1:9/busy');
+    for (let i = 0; i < 5; i++) {
+      const taskId = await t.createTask(t.adminToken, `busy-${i}-${dialect}`);
+      await t.upload(taskId, { consistency_result: [result('/d', bad)] });
+      t.advanceClock(1);
+    }
+    const other = await t.services.webhooks.add(projectId, 'http://127.0.0.1:9/other');
+    const late = await t.createTask(t.adminToken, `other-${dialect}`);
+    await t.upload(late, { consistency_result: [result('/d', bad)] });
+    settle();
+    const due = await t.storage.webhooks.due(t.services.clock!(), 4, undefined, 2);
+    const of = (id: string) => due.filter((e) => e.webhook_id === id).length;
+    expect([of(busy.id), of(other.id)]).toEqual([2, 1]);
+  });
+
   it('keeps delivering the other events of a receiver that refuses one (an answer, not a receiver away)', async () => {
     const got: string[] = [];
     const picky = createServer((req, res) => {

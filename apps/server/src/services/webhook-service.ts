@@ -42,6 +42,14 @@ export const VERDICT_HOLD_MAX_MS = 5 * 60_000;
 const EVENTS_PER_PASS = 100;
 const EVENTS_PER_WEBHOOK_PER_PASS = 3;
 const VERDICT_CHANGED = 'verdict.changed';
+/**
+ * A stored verdict change's own field, never sent: the verdict its receiver may still be on, set
+ * when an attempted change before it (which may or may not have reached the receiver) was
+ * superseded. A merge of changes that come back to where they started is then still sent.
+ */
+const UNSURE = 'unconfirmed_previous_verdict';
+
+type StoredChange = VerdictChange & { [UNSURE]?: VerdictChange['verdict'] };
 
 type DueEvent = WebhookDelivery & { secret_sealed: string };
 
@@ -165,7 +173,10 @@ export class WebhookService {
 
   /** The body of one delivery: the event, with the time of this attempt (signed with it). */
   body(delivery: WebhookDelivery): string {
-    const payload = JSON.parse(delivery.payload) as { task_id?: string };
+    const { [UNSURE]: _unsure, ...payload } = JSON.parse(delivery.payload) as {
+      task_id?: string;
+      [UNSURE]?: string;
+    };
     const base = this.options.publicUrl?.();
     const link =
       payload.task_id && base
@@ -191,10 +202,11 @@ export class WebhookService {
   async deliverDue(): Promise<number> {
     const lanes = new Map<string, DueEvent[]>();
     const held = { type: VERDICT_CHANGED, holdMs: this.holdMs };
-    for (const event of await this.webhooks.due(this.now(), EVENTS_PER_PASS, held)) {
+    const due = await this.webhooks.due(this.now(), EVENTS_PER_PASS, held, EVENTS_PER_WEBHOOK_PER_PASS);
+    for (const event of due) {
       const lane = lanes.get(event.webhook_id);
-      if (!lane) lanes.set(event.webhook_id, [event]);
-      else if (lane.length < EVENTS_PER_WEBHOOK_PER_PASS) lane.push(event);
+      if (lane) lane.push(event);
+      else lanes.set(event.webhook_id, [event]);
     }
     let delivered = 0;
     // settled, all of them: a pass ends only once each lane has (the next waits for it)
@@ -236,32 +248,51 @@ export class WebhookService {
    * where the verdict is now (and a retry could only reach it after the later).
    */
   private async coalesce(event: DueEvent): Promise<DueEvent | undefined> {
-    const taskOf = (payload: string) => (JSON.parse(payload) as VerdictChange).task_id;
-    const task = taskOf(event.payload);
+    const change = (payload: string) => JSON.parse(payload) as StoredChange;
+    const task = change(event.payload).task_id;
     const now = this.now();
     const pending = (await this.webhooks.pendingOf(event.webhook_id, VERDICT_CHANGED)).filter(
-      (e) => taskOf(e.payload) === task,
+      (e) => change(e.payload).task_id === task,
     );
     const unsent = pending.filter((e) => e.attempts === 0);
     const retries = pending.filter((e) => e.attempts > 0 && e.id < (unsent.at(-1)?.id ?? 0));
-    await this.webhooks.supersede(retries.map((e) => e.id));
+    const first = unsent[0];
+    if (retries.length > 0 && first) {
+      // the receiver may be where the first retry started from, or where it went: the next change
+      // sent must not be dropped as "back to where it was"
+      const data = change(first.payload);
+      if (data[UNSURE] === undefined) {
+        const oldest = change(retries[0]!.payload);
+        first.payload = JSON.stringify({ ...data, [UNSURE]: oldest[UNSURE] ?? oldest.previous_verdict });
+        await this.webhooks.setPayload(first.id, first.payload);
+      }
+      await this.webhooks.supersede(retries.map((e) => e.id));
+    }
     if (event.attempts > 0) return retries.some((e) => e.id === event.id) ? undefined : event;
     const newest = unsent.at(-1);
-    if (newest === undefined || !unsent.some((e) => e.id === event.id)) return event;
-    const first = unsent[0]!;
+    if (newest === undefined || first === undefined || !unsent.some((e) => e.id === event.id)) return event;
     if (newest.created_at > now - this.holdMs && first.created_at > now - VERDICT_HOLD_MAX_MS) {
       const until = Math.min(newest.created_at + this.holdMs, first.created_at + VERDICT_HOLD_MAX_MS);
       await this.webhooks.take(event.id, event.next_attempt_at, until);
       return undefined;
     }
     if (unsent.length === 1) return event;
-    const previous = (JSON.parse(first.payload) as VerdictChange).previous_verdict;
-    const last = JSON.parse(newest.payload) as VerdictChange;
-    await this.webhooks.supersede(unsent.filter((e) => e.id !== newest.id).map((e) => e.id));
-    if (last.verdict === previous) {
-      await this.webhooks.supersede([newest.id]);
-      return undefined;
+    const { [UNSURE]: unsure, previous_verdict: from } = change(first.payload);
+    const { [UNSURE]: _last, ...last } = change(newest.payload);
+    let previous = from;
+    if (last.verdict === from) {
+      if (unsure === undefined || unsure === last.verdict) {
+        await this.webhooks.supersede(
+          unsent.map((e) => e.id),
+          true,
+        );
+        return undefined;
+      }
+      previous = unsure;
     }
+    const others = unsent.filter((e) => e.id !== newest.id).map((e) => e.id);
+    // one taken by another server meanwhile: left to it, and this merge to the next pass
+    if ((await this.webhooks.supersede(others, true)) < others.length) return undefined;
     const payload = JSON.stringify({ ...last, previous_verdict: previous });
     await this.webhooks.setPayload(newest.id, payload);
     return { ...newest, payload, secret_sealed: event.secret_sealed };

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { Store } from './handle.js';
 
 export interface WebhookRow {
@@ -67,20 +68,36 @@ export class WebhookStore extends Store {
     now: number,
     limit: number,
     held?: { type: string; holdMs: number },
+    perWebhook = limit,
   ): Promise<(WebhookDelivery & { secret_sealed: string })[]> {
     return this.run('read due webhook events', async () => {
-      let query = this.db
+      // the due events ranked within their webhook, so that one webhook's backlog cannot fill the
+      // `limit` (window functions: SQLite 3.25 and PostgreSQL)
+      let ranked = this.db
+        .selectFrom('webhook_events as d')
+        .select([
+          'd.id',
+          sql<number>`row_number() over (partition by d.webhook_id order by d.next_attempt_at, d.id)`.as(
+            'rank',
+          ),
+        ])
+        .where('d.state', '=', 'pending')
+        .where('d.next_attempt_at', '<=', now);
+      if (held)
+        ranked = ranked.where((eb) =>
+          eb.or([eb('d.type', '<>', held.type), eb('d.created_at', '<=', now - held.holdMs)]),
+        );
+      const rows = await this.db
         .selectFrom('webhook_events as e')
+        .innerJoin(ranked.as('r'), 'r.id', 'e.id')
         .innerJoin('webhooks as w', 'w.id', 'e.webhook_id')
         .selectAll('e')
         .select(['w.url', 'w.secret_sealed'])
-        .where('e.state', '=', 'pending')
-        .where('e.next_attempt_at', '<=', now);
-      if (held)
-        query = query.where((eb) =>
-          eb.or([eb('e.type', '<>', held.type), eb('e.created_at', '<=', now - held.holdMs)]),
-        );
-      const rows = await query.orderBy('e.next_attempt_at').orderBy('e.id').limit(limit).execute();
+        .where('r.rank', '<=', perWebhook)
+        .orderBy('e.next_attempt_at')
+        .orderBy('e.id')
+        .limit(limit)
+        .execute();
       return rows.map(deliveryOf);
     });
   }
@@ -152,17 +169,22 @@ export class WebhookStore extends Store {
     );
   }
 
-  /** Marks pending events `superseded`: a later event of the same webhook says what they said, and more. */
-  async supersede(ids: number[]): Promise<void> {
-    if (ids.length === 0) return;
-    await this.run('supersede webhook events', () =>
-      this.db
+  /**
+   * Marks pending events `superseded`: a later event of the same webhook says what they said, and
+   * more; with `unattempted`, only those no server has begun to post (how many were marked).
+   */
+  async supersede(ids: number[], unattempted = false): Promise<number> {
+    if (ids.length === 0) return 0;
+    return this.run('supersede webhook events', async () => {
+      let query = this.db
         .updateTable('webhook_events')
         .set({ state: 'superseded' })
         .where('id', 'in', ids)
-        .where('state', '=', 'pending')
-        .execute(),
-    );
+        .where('state', '=', 'pending');
+      if (unattempted) query = query.where('attempts', '=', 0);
+      const result = await query.executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    });
   }
 
   /**
