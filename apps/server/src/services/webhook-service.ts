@@ -4,11 +4,11 @@ import { keyFromMaster } from '../crypto/keys.js';
 import { seal, unseal } from '../crypto/sealed.js';
 import type { Logger } from '../logger.js';
 import type { SignInStore } from '../storage/storage.js';
-import type { VerdictChange } from '../storage/webhook-outbox.js';
 import type { WebhookDelivery, WebhookStore } from '../storage/webhook-store.js';
 
 /** A delivery as the dashboard lists it. */
 export type { WebhookDelivery } from '../storage/webhook-store.js';
+export { VERDICT_HOLD_MAX_MS, VERDICT_HOLD_MS } from './webhook-verdicts.js';
 
 import type { AuthService, Principal } from './auth-service.js';
 import {
@@ -17,6 +17,13 @@ import {
   WebhookAddressError,
   type WebhookAddressPolicy,
 } from './webhook-post.js';
+import {
+  coalesceVerdictChange,
+  type DueEvent,
+  sentPayload,
+  VERDICT_CHANGED,
+  VERDICT_HOLD_MS,
+} from './webhook-verdicts.js';
 
 /** Headers of a delivery. */
 export const WEBHOOK_SIGNATURE_HEADER = 'X-Sms-Signature';
@@ -31,27 +38,9 @@ const LONGEST_WAIT_MS = 3600 * 1000;
 const ATTEMPT_TIMEOUT_MS = 10_000;
 /** An event taken for an attempt is not taken again by another server before this. */
 const TAKEN_FOR_MS = 60_000;
-/**
- * A task's verdict changes are sent once its uploads have paused this long: a run's uploads (30
- * directories each) move the verdict one after another, and only where they leave it counts.
- */
-export const VERDICT_HOLD_MS = 10_000;
-/** A verdict that keeps changing is sent at the latest once its first unsent change is this old. */
-export const VERDICT_HOLD_MAX_MS = 5 * 60_000;
 /** The events a pass takes, and at most how many of one webhook (a slow receiver's backlog leaves room for the others). */
 const EVENTS_PER_PASS = 100;
 const EVENTS_PER_WEBHOOK_PER_PASS = 3;
-const VERDICT_CHANGED = 'verdict.changed';
-/**
- * A stored verdict change's own field, never sent: the verdict its receiver may still be on, set
- * when an attempted change before it (which may or may not have reached the receiver) was
- * superseded. A merge of changes that come back to where they started is then still sent.
- */
-const UNSURE = 'unconfirmed_previous_verdict';
-
-type StoredChange = VerdictChange & { [UNSURE]?: VerdictChange['verdict'] };
-
-type DueEvent = WebhookDelivery & { secret_sealed: string };
 
 /** The key that seals webhook secrets at rest, derived from the server's master secret. */
 export async function webhookSealingKey(signIn: SignInStore): Promise<Buffer> {
@@ -173,10 +162,7 @@ export class WebhookService {
 
   /** The body of one delivery: the event, with the time of this attempt (signed with it). */
   body(delivery: WebhookDelivery): string {
-    const { [UNSURE]: _unsure, ...payload } = JSON.parse(delivery.payload) as {
-      task_id?: string;
-      [UNSURE]?: string;
-    };
+    const payload = sentPayload(delivery.payload);
     const base = this.options.publicUrl?.();
     const link =
       payload.task_id && base
@@ -214,7 +200,10 @@ export class WebhookService {
       [...lanes.values()].map(async (lane) => {
         for (const due of lane) {
           if (this.stopping.signal.aborted) return;
-          const event = due.type === VERDICT_CHANGED ? await this.coalesce(due) : due;
+          const event =
+            due.type === VERDICT_CHANGED
+              ? await coalesceVerdictChange(this.webhooks, due, this.now(), this.holdMs)
+              : due;
           if (event === undefined) continue;
           const outcome = await this.attempt(event);
           if (outcome === 'stopped') return;
@@ -236,66 +225,6 @@ export class WebhookService {
 
   private get holdMs(): number {
     return this.options.verdictHoldMs ?? VERDICT_HOLD_MS;
-  }
-
-  /**
-   * A verdict change as it is sent: merged with the task's other changes not yet attempted for this
-   * webhook (the first's previous verdict, the last's verdict, totals and run), the others then
-   * `superseded`; none when they come back to where they started (all superseded). It waits while
-   * the last is younger than the hold (the task's verdict still moves), up to VERDICT_HOLD_MAX_MS
-   * from the first. A change already attempted (its receiver may have it) is never merged: while a
-   * later one is waiting it is superseded rather than tried again, as the later tells the receiver
-   * where the verdict is now (and a retry could only reach it after the later).
-   */
-  private async coalesce(event: DueEvent): Promise<DueEvent | undefined> {
-    const change = (payload: string) => JSON.parse(payload) as StoredChange;
-    const task = change(event.payload).task_id;
-    const now = this.now();
-    const pending = (await this.webhooks.pendingOf(event.webhook_id, VERDICT_CHANGED)).filter(
-      (e) => change(e.payload).task_id === task,
-    );
-    const unsent = pending.filter((e) => e.attempts === 0);
-    const retries = pending.filter((e) => e.attempts > 0 && e.id < (unsent.at(-1)?.id ?? 0));
-    const first = unsent[0];
-    if (retries.length > 0 && first) {
-      // the receiver may be where the first retry started from, or where it went: the next change
-      // sent must not be dropped as "back to where it was"
-      const data = change(first.payload);
-      if (data[UNSURE] === undefined) {
-        const oldest = change(retries[0]!.payload);
-        first.payload = JSON.stringify({ ...data, [UNSURE]: oldest[UNSURE] ?? oldest.previous_verdict });
-        await this.webhooks.setPayload(first.id, first.payload);
-      }
-      await this.webhooks.supersede(retries.map((e) => e.id));
-    }
-    if (event.attempts > 0) return retries.some((e) => e.id === event.id) ? undefined : event;
-    const newest = unsent.at(-1);
-    if (newest === undefined || first === undefined || !unsent.some((e) => e.id === event.id)) return event;
-    if (newest.created_at > now - this.holdMs && first.created_at > now - VERDICT_HOLD_MAX_MS) {
-      const until = Math.min(newest.created_at + this.holdMs, first.created_at + VERDICT_HOLD_MAX_MS);
-      await this.webhooks.take(event.id, event.next_attempt_at, until);
-      return undefined;
-    }
-    if (unsent.length === 1) return event;
-    const { [UNSURE]: unsure, previous_verdict: from } = change(first.payload);
-    const { [UNSURE]: _last, ...last } = change(newest.payload);
-    let previous = from;
-    if (last.verdict === from) {
-      if (unsure === undefined || unsure === last.verdict) {
-        await this.webhooks.supersede(
-          unsent.map((e) => e.id),
-          true,
-        );
-        return undefined;
-      }
-      previous = unsure;
-    }
-    const others = unsent.filter((e) => e.id !== newest.id).map((e) => e.id);
-    // one taken by another server meanwhile: left to it, and this merge to the next pass
-    if ((await this.webhooks.supersede(others, true)) < others.length) return undefined;
-    const payload = JSON.stringify({ ...last, previous_verdict: previous });
-    await this.webhooks.setPayload(newest.id, payload);
-    return { ...newest, payload, secret_sealed: event.secret_sealed };
   }
 
   /** One event taken and posted, its outcome recorded: `skipped` when another server took it first. */
