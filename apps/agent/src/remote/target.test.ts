@@ -30,6 +30,19 @@ describe('--target on another host', () => {
     ],
     ['ssh://host/~/data', { destination: 'host', path: 'data', display: 'host:data' }],
     ['ssh://host', { destination: 'host', path: '', display: 'host:' }],
+    // a user name with an @ of its own (a directory's: user@corp.example): ssh splits at the last
+    [
+      'me@corp.example@host:/srv',
+      { destination: 'me@corp.example@host', path: '/srv', display: 'me@corp.example@host:/srv' },
+    ],
+    [
+      'ssh://me%40corp.example@host/srv',
+      { destination: 'me@corp.example@host', path: '/srv', display: 'me@corp.example@host:/srv' },
+    ],
+    [
+      'ssh://[fe80::1%25eth0]:22/x',
+      { destination: 'fe80::1%eth0', port: 22, path: '/x', display: 'ssh://[fe80::1%25eth0]:22/x' },
+    ],
     // rsync's form with a slash too many (host:/path built as "$host:/$dir"), not a scheme
     ['nas01://backup', { destination: 'nas01', path: '//backup', display: 'nas01://backup' }],
   ])('%s is a remote target', (value, expected) => {
@@ -46,7 +59,8 @@ describe('--target on another host', () => {
   it.each([
     ['ho st:/x', 'is not a host name'],
     ['my dir:x', 'a local directory whose name has a colon: ./NAME'],
-    ['a@b@:/x', 'is not a user name'],
+    ['a@b@:/x', 'is not a host name'],
+    ['ssh://me%zz@host/x', 'the user or host has a bad %-escape'],
     ['user@:/x', 'is not a host name'],
     ['us er@host:/x', 'is not a user name'],
     ['ssh://host:0/x', 'the port must be 1..65535'],
@@ -86,6 +100,8 @@ describe('--target on another host', () => {
     'ssh://h:2222/data/100%25',
     'ssh://h:2222/a%2520b',
     'nas01://backup',
+    'ssh://me%40corp@h:2222/srv',
+    'ssh://[fe80::1%25eth0]:22/x',
     'me@h:/srv',
     'h:data',
   ])('%s is named so that its name given back as --target is the same target', (value) => {

@@ -20,7 +20,8 @@ export class RemoteError extends Error {
 }
 
 const HOST = /^(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.%A-Za-z]+\])$/;
-const USER = /^[^@/:\s]+$/;
+// an `@` is the user's own (`me@corp.example@host`: ssh splits at the last one, as here)
+const USER = /^[^/:\s]+$/;
 
 /**
  * The remote target `value` names, or undefined when it is a local path. As
@@ -62,10 +63,11 @@ function splitAuthority(
   authority: string,
   value: string,
   colonForm = false,
+  decode: (part: string) => string = (part) => part,
 ): { user?: string; host: string } {
   const at = authority.lastIndexOf('@');
-  const user = at === -1 ? undefined : authority.slice(0, at);
-  const host = authority.slice(at + 1);
+  const user = at === -1 ? undefined : decode(authority.slice(0, at));
+  const host = decode(authority.slice(at + 1));
   if (user !== undefined && !USER.test(user))
     throw new RemoteError(`--target ${value}: "${user}" is not a user name`);
   if (!HOST.test(host))
@@ -101,14 +103,20 @@ function parseUrl(value: string): RemoteTarget {
     }
   }
   if (hostPort === '') throw new RemoteError(`--target ${value}: no host (give ssh://host/path)`);
-  const { user, host } = splitAuthority(hostPort, value);
+  // a URL's user and host are %-escaped (`me%40corp.example`, a zone `[fe80::1%25eth0]`)
+  const { user, host } = splitAuthority(hostPort, value, false, (part) =>
+    decodeURIComponentSafe(part, value, 'host'),
+  );
   const named = `${user ? `${user}@` : ''}${host}`;
   return {
     destination: destinationOf(user, host),
     ...(port === undefined ? {} : { port }),
     path,
     // with a port, as a URL: `host:2222:/srv` pasted back as --target would be `2222:/srv` below the home
-    display: port === undefined ? `${named}:${path}` : `ssh://${named}:${port}${urlPath(path)}`,
+    display:
+      port === undefined
+        ? `${named}:${path}`
+        : `ssh://${named.replaceAll('%', '%25')}:${port}${urlPath(path)}`,
   };
 }
 
@@ -139,11 +147,13 @@ export function displayAt(target: RemoteTarget, path: string): string {
   return path === '' ? host : `${host}:${path}`;
 }
 
-function decodeURIComponentSafe(path: string, value: string): string {
+function decodeURIComponentSafe(part: string, value: string, what: 'path' | 'host' = 'path'): string {
   try {
-    return decodeURIComponent(path);
+    return decodeURIComponent(part);
   } catch {
-    throw new RemoteError(`--target ${value}: the path has a bad %-escape`);
+    throw new RemoteError(
+      `--target ${value}: the ${what === 'path' ? 'path' : 'user or host'} has a bad %-escape (a % itself is %25)`,
+    );
   }
 }
 
