@@ -105,8 +105,11 @@ describe('verification through a manifest', () => {
 });
 
 /** `sms-agent verify --mode content` of `source` through the manifest `file`. */
+/** `verify` of `source` against the manifest `file`, with `more` arguments. */
+const verifyThrough = (source: string, file: string, ...more: string[]) =>
+  runAgent(['verify', '--source', source, '--target-manifest', file, ...more]);
 const verifyContent = (source: string, file: string, ...more: string[]) =>
-  runAgent(['verify', '--source', source, '--target-manifest', file, '--mode', 'content', ...more]);
+  verifyThrough(source, file, '--mode', 'content', ...more);
 
 describe('damaged manifests are clear errors (exit 2), never a wrong count', () => {
   async function manifestOf(tree: Tree, mode: 'quick' | 'content' = 'quick') {
@@ -224,61 +227,29 @@ describe('damaged manifests are clear errors (exit 2), never a wrong count', () 
   it('a manifest of another scope (made with --exclude or --dir) than the verify: refused, never files counted missing', async () => {
     const { pair, file } = await manifestOf({ keep: 'k', 'a.log': 'l', sub: { b: '2' }, other: { c: '3' } });
     await writeManifest(pair.dst, { mode: 'quick', excludes: ['*.log'], output: file });
-    const excluded = await runAgent(['verify', '--source', pair.src, '--target-manifest', file]);
+    const excluded = await verifyThrough(pair.src, file);
     expect(excluded.code).toBe(2);
     expect(excluded.stderr).toContain(
       'was made with --exclude "*.log": what that leaves out is not in it, and would count as missing; verify with the same excludes',
     );
-    const same = await runAgent([
-      'verify',
-      '--source',
-      pair.src,
-      '--target-manifest',
-      file,
-      '--exclude',
-      '*.log',
-    ]);
+    const same = await verifyThrough(pair.src, file, '--exclude', '*.log');
     expect(same.code, same.stderr).toBe(0);
     // the same rule as an --exclude-from line may write it, with rsync's prefix
     const rules = join(pair.dir, 'rules.txt');
     writeFileSync(rules, '- *.log\n');
-    const fromFile = await runAgent([
-      'verify',
-      '--source',
-      pair.src,
-      '--target-manifest',
-      file,
-      '--exclude-from',
-      rules,
-    ]);
+    const fromFile = await verifyThrough(pair.src, file, '--exclude-from', rules);
     expect(fromFile.code, fromFile.stderr).toBe(0);
     await writeManifest(pair.dst, { mode: 'quick', excludes: [], dirs: ['sub'], output: file });
     for (const dirs of [[], ['--dir', 'other']]) {
-      const elsewhere = await runAgent(['verify', '--source', pair.src, '--target-manifest', file, ...dirs]);
+      const elsewhere = await verifyThrough(pair.src, file, ...dirs);
       expect(elsewhere.code).toBe(2);
       expect(elsewhere.stderr).toContain(`describes only --dir "sub" of ${pair.dst}, not`);
     }
-    const inside = await runAgent([
-      'verify',
-      '--source',
-      pair.src,
-      '--target-manifest',
-      file,
-      '--dir',
-      'sub',
-    ]);
+    const inside = await verifyThrough(pair.src, file, '--dir', 'sub');
     expect(inside.code, inside.stderr).toBe(0);
     // --dir . describes the whole tree: any directory may be verified through it
     await writeManifest(pair.dst, { mode: 'quick', excludes: [], dirs: [''], output: file });
-    const whole = await runAgent([
-      'verify',
-      '--source',
-      pair.src,
-      '--target-manifest',
-      file,
-      '--dir',
-      'other',
-    ]);
+    const whole = await verifyThrough(pair.src, file, '--dir', 'other');
     expect(whole.code, whole.stderr).toBe(0);
   });
 

@@ -86,15 +86,16 @@ export function planTaskRun(
   context: UploadContext,
 ): { plan: VerificationPlan; notices: string[] } {
   const of = (key: string) => (problem: string) => problem.startsWith(`${key}:`);
+  const ofExcludes = of('CONSISTENCY_EXCLUDE');
   // a pattern this agent refuses (stored before the server checked them as it does): said as
   // such, and not in the way when --exclude or --exclude-from overrides the key
-  const excludes = parsed.problems.filter(of('CONSISTENCY_EXCLUDE'));
+  const excludes = parsed.problems.filter(ofExcludes);
   if (excludes.length > 0 && overrides.excludes === undefined)
     throw new TaskConfigurationError(
       `task ${task}: its ${excludes.join('; ')}: this agent refuses that pattern; have an admin correct it (${setCommand(task, 'CONSISTENCY_EXCLUDE', '["*.log"]')}), or override it with --exclude or --exclude-from`,
     );
   const problems = parsed.problems.filter(
-    (problem) => !of('CONSISTENCY_EXCLUDE')(problem) && !SERVER_ONLY_KEYS.some((key) => of(key)(problem)),
+    (problem) => !ofExcludes(problem) && !SERVER_ONLY_KEYS.some((key) => of(key)(problem)),
   );
   if (problems.length > 0) {
     throw new TaskConfigurationError(

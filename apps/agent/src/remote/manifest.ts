@@ -59,18 +59,14 @@ export async function openRemoteManifest(
   // list too long for it (REMOTE_COMMAND_MAX_BYTES) is applied here only (the verifier excludes on
   // both sides either way)
   const withExcludes = [...args, ...options.excludes.map((pattern) => `--exclude=${pattern}`)];
-  const remoteAgent = options.remoteAgent ?? '';
-  if (
-    Buffer.byteLength(remoteCommandOf([remoteAgent, AGENT_VERSION, ...withExcludes])) <=
-    REMOTE_COMMAND_MAX_BYTES
-  )
-    args.splice(0, args.length, ...withExcludes);
+  const fits =
+    Buffer.byteLength(remoteCommandOf(options.remoteAgent, withExcludes)) <= REMOTE_COMMAND_MAX_BYTES;
   const { session, output } = await RemoteSession.start({
     target,
     ssh: options.ssh ?? ['ssh'],
     ...(options.remoteAgent === undefined ? {} : { remoteAgent: options.remoteAgent }),
     copy: selfCopy(),
-    args,
+    args: fits ? withExcludes : args,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onCopy ? { onCopy: options.onCopy } : {}),
   });

@@ -74,8 +74,12 @@ const REMOTE_SCRIPT = [
  */
 export const REMOTE_COMMAND_MAX_BYTES = 120 * 1024;
 
-/** The command the remote login shell runs: the script, in `sh`, with `words` (its $1, $2, …). */
-export function remoteCommandOf(words: string[]): string {
+/**
+ * The command the remote login shell runs: the script, in `sh`, given the agent named (or none),
+ * this agent's version and the agent's arguments (its $1, $2, …).
+ */
+export function remoteCommandOf(remoteAgent: string | undefined, args: readonly string[]): string {
+  const words = [remoteAgent ?? '', AGENT_VERSION, ...args];
   return ['sh', '-c', shellQuote(REMOTE_SCRIPT), 'sms-agent-remote', ...words.map(remoteWord)].join(' ');
 }
 
@@ -126,7 +130,7 @@ export class RemoteSession {
 
   private constructor(private readonly options: SessionOptions) {
     const [command, ...sshArgs] = options.ssh;
-    const remoteCommand = remoteCommandOf([options.remoteAgent ?? '', AGENT_VERSION, ...options.args]);
+    const remoteCommand = remoteCommandOf(options.remoteAgent, options.args);
     const bytes = Buffer.byteLength(remoteCommand);
     if (bytes > REMOTE_COMMAND_MAX_BYTES)
       throw new RemoteError(

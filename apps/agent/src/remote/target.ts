@@ -204,6 +204,12 @@ export function splitCommand(command: string): string[] {
  * for a POSIX shell (sh, bash, dash, zsh, busybox); a `!` is put outside them, escaped, as csh and
  * tcsh (some hosts' login shell) expand history even inside single quotes (`'*.['\!'c]'`).
  */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_./=:@%+-]+$/.test(word)
+    ? word
+    : `'${word.replaceAll("'", `'\\''`).replaceAll('!', `'\\!'`)}'`;
+}
+
 /**
  * A word for the remote command line, which the remote user's login shell reads before `sh -c`
  * runs the agent's script: a backslash and the control characters (a newline, a tab…) are written
@@ -226,9 +232,3 @@ export function remoteWord(word: string): string {
 export const DECODE_REMOTE_WORDS =
   // biome-ignore lint/suspicious/noTemplateCurlyInString: shell, not a template
   'b=$(printf %b \'\\0134\'); case "$*" in *"$b"*) n=$#; for e in "$@"; do case $e in *"$b"*) e=$(printf \'%bx\' "$e"); e=${e%x};; esac; set -- "$@" "$e"; done; shift $n;; esac';
-
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_./=:@%+-]+$/.test(word)
-    ? word
-    : `'${word.replaceAll("'", `'\\''`).replaceAll('!', `'\\!'`)}'`;
-}
