@@ -4,7 +4,7 @@ import { keyFromMaster } from '../crypto/keys.js';
 import { seal, unseal } from '../crypto/sealed.js';
 import type { Logger } from '../logger.js';
 import type { SignInStore } from '../storage/storage.js';
-import type { WebhookDelivery, WebhookStore } from '../storage/webhook-store.js';
+import type { DueEvent, WebhookDelivery, WebhookStore } from '../storage/webhook-store.js';
 
 /** A delivery as the dashboard lists it. */
 export type { WebhookDelivery } from '../storage/webhook-store.js';
@@ -17,13 +17,7 @@ import {
   WebhookAddressError,
   type WebhookAddressPolicy,
 } from './webhook-post.js';
-import {
-  coalesceVerdictChange,
-  type DueEvent,
-  sentPayload,
-  VERDICT_CHANGED,
-  VERDICT_HOLD_MS,
-} from './webhook-verdicts.js';
+import { coalesceVerdictChange, sentPayload, VERDICT_CHANGED, VERDICT_HOLD_MS } from './webhook-verdicts.js';
 
 /** Headers of a delivery. */
 export const WEBHOOK_SIGNATURE_HEADER = 'X-Sms-Signature';
@@ -179,11 +173,11 @@ export class WebhookService {
   }
 
   /**
-   * One pass over the due events: each taken, posted, and its outcome recorded. Each webhook's
-   * events go one after another and the webhooks side by side, so that a receiver that never
-   * answers (each attempt waits 10 s) holds up only its own; once one of its attempts fails, all
-   * its events due wait for that attempt's next time, rather than fail one by one (and fill every
-   * pass's 20 while other webhooks' events wait).
+   * One pass over the due events (at most EVENTS_PER_WEBHOOK_PER_PASS of one webhook): each taken,
+   * posted, and its outcome recorded. Each webhook's events go one after another and the webhooks
+   * side by side, so that a receiver that never answers (each attempt waits 10 s) holds up only
+   * its own; once one of its attempts gets no answer, all its events due wait for that attempt's
+   * next time, rather than fail one by one.
    */
   async deliverDue(): Promise<number> {
     const lanes = new Map<string, DueEvent[]>();

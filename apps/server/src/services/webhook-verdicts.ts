@@ -1,13 +1,10 @@
 import type { VerdictChange } from '../storage/webhook-outbox.js';
-import type { WebhookDelivery, WebhookStore } from '../storage/webhook-store.js';
+import type { DueEvent, WebhookStore } from '../storage/webhook-store.js';
 
 /**
  * `verdict.changed` events as they are sent: held while a task's verdict still moves, and the
  * changes of one task merged (WebhookService's deliveries call `coalesceVerdictChange` for each).
  */
-
-/** An event read as due, with its webhook's sealed secret. */
-export type DueEvent = WebhookDelivery & { secret_sealed: string };
 
 /**
  * A task's verdict changes are sent once its uploads have paused this long: a run's uploads (30

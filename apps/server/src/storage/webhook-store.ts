@@ -25,6 +25,9 @@ export interface WebhookDelivery {
   delivered_at: number | null;
 }
 
+/** An event read as due for an attempt, with its webhook's sealed secret. */
+export type DueEvent = WebhookDelivery & { secret_sealed: string };
+
 /** Webhooks and their outbox of events. */
 export class WebhookStore extends Store {
   async add(row: WebhookRow): Promise<void> {
@@ -69,7 +72,7 @@ export class WebhookStore extends Store {
     limit: number,
     held?: { type: string; holdMs: number },
     perWebhook = limit,
-  ): Promise<(WebhookDelivery & { secret_sealed: string })[]> {
+  ): Promise<DueEvent[]> {
     return this.run('read due webhook events', async () => {
       // the due events ranked within their webhook, so that one webhook's backlog cannot fill the
       // `limit` (window functions: SQLite 3.25 and PostgreSQL)
@@ -157,7 +160,7 @@ export class WebhookStore extends Store {
     });
   }
 
-  /** What a pending event will say (events merged into it: see `WebhookService`). */
+  /** What a pending event will say (events merged into it: see `coalesceVerdictChange`). */
   async setPayload(id: number, payload: string): Promise<void> {
     await this.run('rewrite webhook event', () =>
       this.db
@@ -213,14 +216,14 @@ export class WebhookStore extends Store {
     await this.run('record webhook attempt', () =>
       this.db
         .updateTable('webhook_events')
-        .set(() => ({
+        .set({
           last_status: outcome.status,
           ...(outcome.delivered
             ? { state: 'delivered', delivered_at: outcome.now, last_error: null }
             : outcome.next === undefined
               ? { state: 'failed', last_error: outcome.error.slice(0, 500) }
               : { next_attempt_at: outcome.next, last_error: outcome.error.slice(0, 500) }),
-        }))
+        })
         .where('id', '=', id)
         .execute(),
     );
