@@ -1,4 +1,4 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ConsistencyResult } from '@sms/domain';
 import { describeError } from './engine/listing.js';
@@ -166,6 +166,26 @@ export class ReportWriter {
    */
   markIncomplete(reason: string): void {
     this.append(`${JSON.stringify({ incomplete: true, reason })}\n`);
+  }
+
+  /**
+   * Ends the report of a verification that ended with `{"complete":true,"paths":N}`, once what
+   * it lists is on the disk: a report without an end line was cut by what no handler hears
+   * (SIGKILL, the machine stopping, the out-of-memory killer) or is still being written, and
+   * resync-list says so.
+   */
+  markComplete(): void {
+    const fd = this.fd;
+    this.io(() => {
+      try {
+        fsyncSync(fd);
+      } catch (error) {
+        // a report on a terminal or a pipe (`--report /dev/stderr`) cannot be synced: nothing to wait for
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'EINVAL' && code !== 'ENOTSUP') throw error;
+      }
+    });
+    this.append(`${JSON.stringify({ complete: true, paths: this.lines })}\n`);
   }
 
   /** Whether the run got as far as opening (and emptying) the file. */

@@ -28,6 +28,12 @@ export interface ResyncSummary {
   withNewline: number;
   /** The reason of the report's `{"incomplete":true,…}` line, if it has one. */
   incomplete?: string;
+  /**
+   * A report that does not end with its `{"complete":true,"paths":N}` line (and is not marked
+   * incomplete): `unended` (cut by SIGKILL, the machine stopping, or still being written), or
+   * `count` (its end line counts other than the findings it holds: cut, edited or joined).
+   */
+  notWhole?: { kind: 'unended' } | { kind: 'count'; said: number; held: number };
   /** Directories whose findings were cut (truncation markers). */
   truncated: string[];
   /** The directory listed. */
@@ -40,7 +46,8 @@ export interface ResyncSummary {
 
 type ReportLine =
   | { kind: 'line'; value: v.InferOutput<typeof FindingsLineSchema> }
-  | { kind: 'incomplete'; reason: string };
+  | { kind: 'incomplete'; reason: string }
+  | { kind: 'complete'; paths: number };
 
 /** The lines of a `--report` file, checked one by one; a bad one is a `ReportFileError` naming it. */
 async function* readReport(file: string): AsyncGenerator<ReportLine> {
@@ -73,6 +80,11 @@ async function* readReport(file: string): AsyncGenerator<ReportLine> {
         kind: 'incomplete',
         reason: String((json as { reason?: unknown }).reason ?? 'no reason given'),
       };
+      continue;
+    }
+    if (typeof json === 'object' && json !== null && (json as { complete?: unknown }).complete === true) {
+      const paths = (json as { paths?: unknown }).paths;
+      yield { kind: 'complete', paths: typeof paths === 'number' ? paths : Number.NaN };
       continue;
     }
     const parsed = v.safeParse(FindingsLineSchema, json);
@@ -109,10 +121,25 @@ export async function writeResyncList(
     );
   const directories = new Set<string>();
   let incomplete: string | undefined;
+  // whether the last line is the end line a verification writes once it ended, and what it counts
+  let ended: number | undefined;
+  let held = 0;
   for await (const line of readReport(file)) {
+    ended = line.kind === 'complete' ? line.paths : undefined;
     if (line.kind === 'incomplete') incomplete = line.reason;
-    else directories.add(line.value.dir_check);
+    else if (line.kind === 'line') {
+      held++;
+      directories.add(line.value.dir_check);
+    }
   }
+  const notWhole: ResyncSummary['notWhole'] =
+    incomplete !== undefined
+      ? undefined
+      : ended === undefined
+        ? { kind: 'unended' }
+        : ended !== held
+          ? { kind: 'count', said: ended, held }
+          : undefined;
   if (options.dirCheck === undefined && directories.size > 1) {
     throw new ReportFileError(
       `${file} holds findings of ${directories.size} directories (${[...directories].join(', ')}): name one with --dir-check DIR, as rsync copies into one destination at a time`,
@@ -138,6 +165,7 @@ export async function writeResyncList(
     directories: [...directories],
     errorsLeftOut: 0,
     ...(incomplete === undefined ? {} : { incomplete }),
+    ...(notWhole === undefined ? {} : { notWhole }),
   };
   let chunk: Uint8Array[] = [];
   let size = 0;

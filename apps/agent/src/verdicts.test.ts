@@ -19,6 +19,7 @@ import { writeManifest } from './engine/manifest/write.js';
 import type { ReportEntry } from './engine/types.js';
 import { cutReason, REASON_MAX_LENGTH } from './output.js';
 import { runAgent } from './test-support/cli.js';
+import { reportFindings } from './test-support/report.js';
 import { MTIME, type Tree, treePair } from './test-support/tree.js';
 import { type VerifyOptions, verify } from './verify.js';
 
@@ -310,10 +311,7 @@ describe("the verified directory's own mode or owner (--metadata)", () => {
       report,
     ]);
     expect(run.code).toBe(1);
-    const lines = readFileSync(report, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const lines = reportFindings(report);
     expect(lines).toEqual([
       {
         dir_check: p.src,
@@ -344,10 +342,7 @@ describe('a report is a file of findings', () => {
     const report = join(p.dir, 'report.ndjson');
     const run = await runAgent(['verify', '--source', p.src, '--target', p.dst, '--report', report]);
     expect(run.code).toBe(1);
-    const [line] = readFileSync(report, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const [line] = reportFindings(report);
     expect(line.reason).toHaveLength(FindingLimits.reasonMaxLength);
     expect(v.is(FindingSchema, line)).toBe(true);
     const list = await runAgent(['resync-list', report]);

@@ -169,12 +169,15 @@ interface ReportedFinding {
   reason: string;
 }
 
-/** The findings the first verification wrote to its `--report`, in its order. */
-const reportedFindings = (): ReportedFinding[] =>
-  readFileSync(reportFile, 'utf8')
+/** The findings the first verification wrote to its `--report`, in its order (its end line, which counts them, left out). */
+const reportedFindings = (): ReportedFinding[] => {
+  const lines = readFileSync(reportFile, 'utf8')
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line));
+  expect(lines.pop()).toEqual({ complete: true, paths: lines.length });
+  return lines;
+};
 
 /** Items as sorted JSON texts: lists compared whatever their order. */
 const byText = (items: readonly unknown[]) => items.map((item) => JSON.stringify(item)).sort();

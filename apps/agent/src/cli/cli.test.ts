@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AGENT_BIN, runAgent } from '../test-support/cli.js';
+import { reportFindings } from '../test-support/report.js';
 import { type Tree, treePair } from '../test-support/tree.js';
 
 const pairs: { cleanup: () => void }[] = [];
@@ -113,10 +114,7 @@ describe('sms-agent verify (the built CLI, with worker threads)', () => {
       },
     ]);
     expect(doc.consistent).toBe(false);
-    const lines = readFileSync(report, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const lines = reportFindings(report);
     expect(lines).toEqual(
       expect.arrayContaining([
         { dir_check: join(p.src, 'a'), category: 'missing', path: 'y', reason: 'file missing at the target' },
@@ -138,11 +136,9 @@ describe('sms-agent verify (the built CLI, with worker threads)', () => {
     const report = join(p.dir, 'r.ndjson');
     const run = await runAgent(['verify', '--source', p.src, '--target', p.dst, '--report', report]);
     expect(run.code).toBe(1);
-    expect(JSON.parse(readFileSync(report, 'utf8'))).toMatchObject({
-      path: 'f\\xff\\\\o',
-      path_base64: name.toString('base64'),
-      category: 'missing',
-    });
+    expect(reportFindings(report)).toMatchObject([
+      { path: 'f\\xff\\\\o', path_base64: name.toString('base64'), category: 'missing' },
+    ]);
   });
 
   it('does not hang on FIFOs in content mode', async () => {

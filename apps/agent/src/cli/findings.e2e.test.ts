@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SmsClient } from '@sms/client';
 import { type ServerProcess, startServerProcess } from '@sms/server/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAgent } from '../test-support/cli.js';
+import { reportFindings } from '../test-support/report.js';
 import { type Tree, treePair } from '../test-support/tree.js';
 
 const PASSWORD = 'findings-e2e-password';
@@ -100,10 +101,7 @@ describe('findings end to end: agent, real server, API, rsync', () => {
       const run = await verify(pair, id, ['--report', report]);
       expect(run.code, run.stderr).toBe(1);
       // the agent's report, as (dir, category, path)
-      const reported = readFileSync(report, 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as { dir_check: string; category: string; path: string });
+      const reported = reportFindings(report) as { dir_check: string; category: string; path: string }[];
       expect(reported.length).toBeGreaterThan(6);
       const key = (f: { dir_check: string; category: string; path: string }) =>
         `${f.dir_check}\t${f.category}\t${f.path}`;

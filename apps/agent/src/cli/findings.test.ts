@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AGENT_BIN, runAgent } from '../test-support/cli.js';
 import { startRunServer } from '../test-support/findings-server.js';
+import { reportFindings } from '../test-support/report.js';
 import { treePair } from '../test-support/tree.js';
 
 // The findings endpoint is not in sms-server yet: delivery is tested against a stand-in that
@@ -63,10 +64,7 @@ describe('verify --upload with findings', () => {
     expect(counts!.runId).toMatch(/^[0-9a-f-]{36}$/);
     expect(findings!.runId).toBe(counts!.runId);
     expect(findings!.key).not.toBe(counts!.key);
-    const reported = readFileSync(report, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const reported = reportFindings(report);
     expect(findings!.lines).toEqual(reported);
     expect(findings!.lines.map((l) => 'category' in l && `${l.category} ${l.path}`).sort()).toEqual([
       'different changed',

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, truncateSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
@@ -153,5 +153,30 @@ describe.each([
     );
     expect(existsSync(output)).toBe(false);
     expect(existsSync(`${output}.partial`)).toBe(false);
+  });
+});
+
+describe('SIGKILL', () => {
+  it('mid-verify: the report lacks its end line, and resync-list says the list may lack paths', async () => {
+    const report = join(pair.dir, 'report-SIGKILL.ndjson');
+    const run = await interrupt(
+      ['verify', '--source', pair.src, '--target', pair.dst, '--mode', 'content', '--report', report],
+      'SIGKILL',
+      report,
+    );
+    expect(run.afterSignalMs).toBeGreaterThan(0);
+    expect(run.code).toBe(null); // killed: no handler ran, nothing marked the report
+    const text = readFileSync(report, 'utf8');
+    expect(text).not.toContain('"complete"');
+    expect(text).not.toContain('"incomplete"');
+    const list = spawnSync(process.execPath, [AGENT_BIN, 'resync-list', report], {
+      env: { PATH: process.env.PATH ?? '', HOME: '/tmp' },
+      timeout: 60_000,
+      encoding: 'utf8',
+    });
+    expect(list.status).toBe(0);
+    expect(list.stderr).toContain(
+      'does not end with the line {"complete":true,…} that a verification writes when it ends: it was cut (the agent killed, the machine stopped, the disk full)',
+    );
   });
 });

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AGENT_BIN } from '../test-support/cli.js';
+import { reportFindings } from '../test-support/report.js';
 
 const root = mkdtempSync(join(tmpdir(), 'sms-moving-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -77,11 +78,7 @@ describe('a tree that changes while the agent walks it', () => {
     expect(result.num_different_files + result.num_target_miss_files).toBeLessThanOrEqual(
       result.num_total_files,
     );
-    const lines = readFileSync(report, 'utf8')
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l));
+    const lines = reportFindings(report);
     for (const line of lines) expect(['different', 'missing', 'extra', 'error']).toContain(line.category);
     expect(changes).toBeGreaterThan(0);
   });

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,9 +21,12 @@ function agent(args: string[]) {
 const line = (category: string, path: string, extra: Record<string, string> = {}, dirCheck = '/data') =>
   JSON.stringify({ dir_check: dirCheck, category, path, ...extra, reason: `${category} reason` });
 
-function report(name: string, lines: string[]): string {
+/** A report as a verification that ended writes it: its findings, then its end line (`ended: false` leaves that out). */
+function report(name: string, lines: string[], { ended = true } = {}): string {
   const file = join(dir, name);
-  writeFileSync(file, `${lines.join('\n')}\n`);
+  const findings = lines.filter((l) => !l.includes('"incomplete":true')).length;
+  const end = ended && findings === lines.length ? [JSON.stringify({ complete: true, paths: findings })] : [];
+  writeFileSync(file, `${[...lines, ...end].join('\n')}\n`);
   return file;
 }
 
@@ -132,6 +135,34 @@ describe('sms-agent resync-list', () => {
     );
   });
 
+  it('warns that a report without its end line (cut by SIGKILL, or still being written) or counting other than it holds makes a list that may lack paths', () => {
+    const whole = agent(['resync-list', everyCategory]);
+    expect(whole.stderr).not.toContain('does not end');
+    expect(whole.stderr).not.toContain('ends saying');
+    const unended = agent([
+      'resync-list',
+      report('unended.ndjson', [line('missing', 'x')], { ended: false }),
+    ]);
+    expect(unended.code).toBe(0);
+    expect(unended.stdout.toString()).toBe('x\n');
+    expect(unended.stderr).toContain(
+      'unended.ndjson does not end with the line {"complete":true,…} that a verification writes when it ends: it was cut (the agent killed, the machine stopped, the disk full), is still being written, or an older sms-agent wrote it; the list may lack paths: verify again for a whole list',
+    );
+    // a line cut off the end, or two reports joined: the end line counts other than the file holds
+    const file = join(dir, 'joined.ndjson');
+    const end = (paths: number) => JSON.stringify({ complete: true, paths });
+    writeFileSync(file, [line('missing', 'x'), end(1), line('missing', 'y'), end(1)].join('\n'));
+    const joined = agent(['resync-list', file]);
+    expect(joined.code).toBe(0);
+    expect(joined.stdout.toString()).toBe('x\ny\n');
+    expect(joined.stderr).toContain(
+      'joined.ndjson ends saying it lists 1 path but holds 2: it was cut, edited or joined to another; the list may lack paths',
+    );
+    // an end line that is not the last: the findings after it were not counted by it
+    writeFileSync(file, [line('missing', 'x'), end(1), line('missing', 'y')].join('\n'));
+    expect(agent(['resync-list', file]).stderr).toContain('joined.ndjson does not end with the line');
+  });
+
   it('exits 2 naming the line of a bad report, a missing file and an unknown category', () => {
     const bad = report('bad.ndjson', [line('missing', 'x'), line('missing', '../up'), '{']);
     const badLine = agent(['resync-list', bad]);
@@ -184,8 +215,13 @@ describe('sms-agent resync-list', () => {
         reportFile,
       ]);
       expect(before.code).toBe(1);
+      // a verification that ended says so in the report's last line, and resync-list reads it as whole
+      const lines = readFileSync(reportFile, 'utf8').trimEnd().split('\n');
+      expect(lines.at(-1)).toBe(JSON.stringify({ complete: true, paths: lines.length - 1 }));
+      expect(lines.length).toBeGreaterThan(4);
       const made = agent(['resync-list', '--null', reportFile]);
       expect(made.code).toBe(0);
+      expect(made.stderr).not.toContain('warning');
       writeFileSync(list, made.stdout);
       // the recipe of the README and --help
       execFileSync('rsync', ['-a', '-I', '--from0', `--files-from=${list}`, `${pair.src}/`, `${pair.dst}/`]);

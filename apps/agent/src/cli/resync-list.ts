@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { plural } from '../plural.js';
+import { formatCount, plural } from '../plural.js';
 import { OutputError, say, UsageError } from './shared.js';
 
 const CATEGORIES = 'different, missing, extra, error, transient';
@@ -53,6 +53,14 @@ export function registerResyncList(program: Command): void {
       if (summary.incomplete !== undefined)
         say(
           `warning: ${report} is incomplete (${summary.incomplete}): the list holds only what was found before the verification stopped; verify again for a whole list`,
+        );
+      if (summary.notWhole?.kind === 'unended')
+        say(
+          `warning: ${report} does not end with the line {"complete":true,…} that a verification writes when it ends: it was cut (the agent killed, the machine stopped, the disk full), is still being written, or an older sms-agent wrote it; the list may lack paths: verify again for a whole list`,
+        );
+      else if (summary.notWhole?.kind === 'count')
+        say(
+          `warning: ${report} ends saying it lists ${plural(summary.notWhole.said, 'path')} but holds ${formatCount(summary.notWhole.held)}: it was cut, edited or joined to another; the list may lack paths: verify again for a whole list`,
         );
       if (summary.dirCheck !== undefined && !summary.directories.includes(summary.dirCheck))
         say(

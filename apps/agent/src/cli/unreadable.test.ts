@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { AGENT_BIN } from '../test-support/cli.js';
+import { reportFindings } from '../test-support/report.js';
 import { type Tree, treePair } from '../test-support/tree.js';
 
 // The tests run as root, which reads everything. What an ordinary user meets is tested by running
@@ -82,10 +83,7 @@ describe('entries the agent cannot read, as an ordinary user', () => {
     // the same warning on stderr, without --json too
     expect(run.stderr).toContain(`warning: 498 entries of ${pair.src} could not be read`);
     expect(run.stderr).not.toContain('EACCES: EACCES');
-    const lines = readFileSync(report, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const lines = reportFindings(report);
     expect(lines.filter((l) => l.category === 'error')).toHaveLength(498);
     expect(lines.filter((l) => l.category === 'missing')).toEqual([]);
     // the files below the directory that cannot be listed are unknown at the target, not missing

@@ -144,6 +144,7 @@ export async function runVerification(
       });
       // a signal heard as the walk ended (its workers stopping) still stops the run: nothing is uploaded
       throwIfInterrupted(signal);
+      report?.markComplete();
       return verified;
     });
   } catch (error) {

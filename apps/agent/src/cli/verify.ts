@@ -93,7 +93,7 @@ export function registerVerify(program: Command): void {
         .option('--json', 'print one JSON object on stdout; its consistency_result is the upload body')
         .option(
           '--report <file>',
-          'write one NDJSON line per inconsistent path: category (different, missing, extra, error, transient), path, reason; a last line {"incomplete":true,…} if interrupted',
+          'write one NDJSON line per inconsistent path: category (different, missing, extra, error, transient), path, reason; a last line {"complete":true,"paths":N} when the verification ended, {"incomplete":true,…} if it was interrupted or failed',
           reportFile,
         )
         .option('--no-progress', 'no progress display (none is shown when stderr is not a terminal)')
