@@ -387,3 +387,30 @@ describe('the limits of the API, never clamped', () => {
     );
   });
 });
+
+describe('a walk ended early with --recheck', () => {
+  it('still reports the paths it found and held back for the recheck (the ones to copy again)', async () => {
+    // 1,500 missing files, then equal ones: more in all than the first slice of 4,096 entries walks
+    const missing: Tree = {};
+    for (let i = 0; i < 1500; i++) missing[`m${String(i).padStart(4, '0')}`] = '';
+    const equal: Tree = {};
+    for (let i = 0; i < 3000; i++) equal[`e${i}`] = '';
+    const pair = treePair({ a: missing, b: equal }, { b: equal });
+    pairs.push(pair);
+    const stop = new AbortController();
+    const entries: ReportEntry[] = [];
+    const run = verify({
+      source: pair.src,
+      target: pair.dst,
+      workers: 0,
+      report: true,
+      recheck: true,
+      signal: stop.signal,
+      onEntries: (batch) => entries.push(...batch),
+      // the signal comes with the first progress (256 entries in): it is heard after the first slice
+      onProgress: () => stop.abort('SIGINT'),
+    });
+    await expect(run).rejects.toThrow('interrupted by SIGINT');
+    expect(entries.filter((e) => e.category === 'missing')).toHaveLength(1500);
+  });
+});

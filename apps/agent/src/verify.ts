@@ -502,46 +502,53 @@ async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<Ve
   };
   options.onStart?.();
   let walked: EngineResult;
-  if (reader && manifest) {
-    const [, { ManifestVerifier }] = manifest;
-    const reporting = reportInThread(run);
-    const verifier = new ManifestVerifier(
-      run,
-      reader,
-      manifestDirs,
-      reporting.onTick,
-      readAhead,
-      run.workers,
-    );
-    // verify the directories in the manifest's order (unit i is root i)
-    const ordered = manifestOrder!.map((root) => units[root]!);
-    try {
-      await verifier.run(ordered, options.signal);
-      await session?.done();
-    } catch (error) {
-      if (!session || error instanceof InterruptedError) throw error;
-      // the session ended because of the signal: the run was interrupted, nothing failed
-      throwIfInterrupted(options.signal);
-      const { explain } = await import('./remote/manifest.js');
-      throw await explain(session, reader.stream, error);
-    }
-    reporting.finish(verifier.tally);
-    for (const root of verifier.missingRoots) {
-      warnings.push(
-        remote
-          ? `target directory ${described[root]!.target} does not exist: every file of ${described[root]!.source} counts as missing`
-          : `the manifest ${reader.file} has no directory ${described[root]!.target}: every file of ${described[root]!.source} counts as missing`,
+  try {
+    if (reader && manifest) {
+      const [, { ManifestVerifier }] = manifest;
+      const reporting = reportInThread(run);
+      const verifier = new ManifestVerifier(
+        run,
+        reader,
+        manifestDirs,
+        reporting.onTick,
+        readAhead,
+        run.workers,
       );
+      // verify the directories in the manifest's order (unit i is root i)
+      const ordered = manifestOrder!.map((root) => units[root]!);
+      try {
+        await verifier.run(ordered, options.signal);
+        await session?.done();
+      } catch (error) {
+        if (!session || error instanceof InterruptedError) throw error;
+        // the session ended because of the signal: the run was interrupted, nothing failed
+        throwIfInterrupted(options.signal);
+        const { explain } = await import('./remote/manifest.js');
+        throw await explain(session, reader.stream, error);
+      }
+      reporting.finish(verifier.tally);
+      for (const root of verifier.missingRoots) {
+        warnings.push(
+          remote
+            ? `target directory ${described[root]!.target} does not exist: every file of ${described[root]!.source} counts as missing`
+            : `the manifest ${reader.file} has no directory ${described[root]!.target}: every file of ${described[root]!.source} counts as missing`,
+        );
+      }
+      if (verifier.directoriesWithoutMetadata > 0)
+        warnings.push(
+          remote
+            ? `the sms-agent on the target host gave no mode or owner for ${plural(verifier.directoriesWithoutMetadata, 'directory', 'directories')}, so --metadata did not compare theirs (their files were compared): an sms-agent older than this one gives none; update the one there`
+            : `the manifest ${reader.file} gives no mode or owner for ${plural(verifier.directoriesWithoutMetadata, 'directory', 'directories')}, so --metadata did not compare theirs (their files were compared): an sms-agent older than this one writes none; make the manifest again with this one`,
+        );
+      walked = { counts: verifier.tally.counts, unreadable: verifier.tally.unreadable };
+    } else {
+      walked = await runEngine(units, run);
     }
-    if (verifier.directoriesWithoutMetadata > 0)
-      warnings.push(
-        remote
-          ? `the sms-agent on the target host gave no mode or owner for ${plural(verifier.directoriesWithoutMetadata, 'directory', 'directories')}, so --metadata did not compare theirs (their files were compared): an sms-agent older than this one gives none; update the one there`
-          : `the manifest ${reader.file} gives no mode or owner for ${plural(verifier.directoriesWithoutMetadata, 'directory', 'directories')}, so --metadata did not compare theirs (their files were compared): an sms-agent older than this one writes none; make the manifest again with this one`,
-      );
-    walked = { counts: verifier.tally.counts, unreadable: verifier.tally.unreadable };
-  } else {
-    walked = await runEngine(units, run);
+  } catch (error) {
+    // a walk that ended early (a signal, --io-timeout, a failure) still reports what it held back for
+    // the recheck: an incomplete report lists what was found, the paths to copy again first of all
+    if (options.report && suspects.length > 0) options.onEntries?.(suspects, dirChecks);
+    throw error;
   }
   let transient = roots.map(() => 0);
   if (options.recheck) {

@@ -230,7 +230,12 @@ async function runInThread(initial: Unit[], options: RunOptions): Promise<Engine
   while (stack.length > 0) {
     comparer.run(stack, SLICE);
     await yieldToEvents();
-    throwIfInterrupted(options.signal);
+    if (options.signal?.aborted) {
+      // what was found is handed over before the run ends: an incomplete report lists it
+      const found = comparer.tally.takeEntries();
+      if (found.length > 0) options.onEntries?.(found);
+      throwIfInterrupted(options.signal);
+    }
   }
   reporting.finish(comparer.tally);
   return { counts: comparer.tally.counts, unreadable: comparer.tally.unreadable };
