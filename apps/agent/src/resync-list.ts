@@ -47,7 +47,7 @@ export interface ResyncSummary {
 type ReportLine =
   | { kind: 'line'; value: v.InferOutput<typeof FindingsLineSchema> }
   | { kind: 'incomplete'; reason: string }
-  | { kind: 'complete'; paths: number };
+  | { kind: 'complete'; paths: number | undefined };
 
 /** The lines of a `--report` file, checked one by one; a bad one is a `ReportFileError` naming it. */
 async function* readReport(file: string): AsyncGenerator<ReportLine> {
@@ -84,7 +84,11 @@ async function* readReport(file: string): AsyncGenerator<ReportLine> {
     }
     if (typeof json === 'object' && json !== null && (json as { complete?: unknown }).complete === true) {
       const paths = (json as { paths?: unknown }).paths;
-      yield { kind: 'complete', paths: typeof paths === 'number' ? paths : Number.NaN };
+      // an end line without a count (edited by hand) does not say the report is whole
+      yield {
+        kind: 'complete',
+        paths: typeof paths === 'number' && Number.isSafeInteger(paths) && paths >= 0 ? paths : undefined,
+      };
       continue;
     }
     const parsed = v.safeParse(FindingsLineSchema, json);

@@ -158,6 +158,9 @@ describe('sms-agent resync-list', () => {
     expect(joined.stderr).toContain(
       'joined.ndjson ends saying it lists 1 path but holds 2: it was cut, edited or joined to another; the list may lack paths',
     );
+    // an end line without a number of paths says nothing
+    writeFileSync(file, [line('missing', 'x'), JSON.stringify({ complete: true, paths: 'all' })].join('\n'));
+    expect(agent(['resync-list', file]).stderr).toContain('joined.ndjson does not end with the line');
     // an end line that is not the last: the findings after it were not counted by it
     writeFileSync(file, [line('missing', 'x'), end(1), line('missing', 'y')].join('\n'));
     expect(agent(['resync-list', file]).stderr).toContain('joined.ndjson does not end with the line');
