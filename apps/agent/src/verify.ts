@@ -20,7 +20,7 @@ import type {
   Unreadable,
 } from './engine/types.js';
 import { plural } from './plural.js';
-import type { RemoteSession } from './remote/session.js';
+import type { RemoteEvent, RemoteSession } from './remote/session.js';
 import { displayAt, type RemoteTarget, shellQuote } from './remote/target.js';
 import { uploadLimitProblem } from './upload/results.js';
 
@@ -65,6 +65,11 @@ export interface VerifyOptions {
   onRecheck?: (paths: number, delaySeconds: number) => void;
   /** Called once the arguments are checked, right before the walk (the CLI opens its report then). */
   onStart?: () => void;
+  /**
+   * Over ssh: told what the remote side does (a copy of this agent sent, the agent running there);
+   * given, the remote agent also sends its heartbeat, told as `progress`.
+   */
+  onRemote?: (event: RemoteEvent) => void;
 }
 
 /** A directory to verify and the `dir_check` its result carries. */
@@ -323,9 +328,12 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       excludes: options.excludes ?? [],
       ...(options.workers === undefined ? {} : { workers: options.workers }),
       ...(options.signal ? { signal: options.signal } : {}),
-      onCopy: (now) => {
-        sending = now;
+      onRemote: (event) => {
+        if (event === 'copying') sending = true;
+        else if (event === 'copied') sending = false;
+        options.onRemote?.(event);
       },
+      heartbeat: options.onRemote !== undefined,
     });
     let opened = false;
     opening.then(

@@ -6,6 +6,7 @@ import { describeError } from '../engine/listing.js';
 import { inSeconds } from '../plural.js';
 import { isServerAnswer, refusesCredentials } from '../upload/deliver.js';
 import { CORRECT_CREDENTIALS, EXIT } from './shared.js';
+import { anyThreadStuck } from './stall.js';
 import { readTaskRun } from './task-run.js';
 import { runVerification, type UploadContext, type VerificationControl } from './verification.js';
 
@@ -19,6 +20,8 @@ export interface DaemonOptions {
   once: boolean;
   /** `--workers` of each run. */
   workers?: number | undefined;
+  /** `--io-timeout` of each run: a run that made no progress for this long fails its request. */
+  ioTimeoutSeconds?: number | undefined;
   /** Aborted by the first SIGTERM or SIGINT: take no more requests, hand back the one running. */
   stop: AbortSignal;
   /** One line per event. */
@@ -99,7 +102,7 @@ async function pause(ms: number, signal: AbortSignal): Promise<void> {
  */
 export async function runDaemon(
   options: DaemonOptions,
-): Promise<'done' | 'unreachable' | 'refused' | 'failed'> {
+): Promise<'done' | 'unreachable' | 'refused' | 'failed' | 'stuck'> {
   const { client } = options.context;
   const { stop, log } = options;
   const newBackoff = options.backoff ?? (() => new Backoff());
@@ -167,6 +170,14 @@ export async function runDaemon(
       claimBackoff.reset();
       worked = await work(options, lease.request, lease.lease_id);
       break;
+    }
+    // a run stopped by --io-timeout left a thread inside the hung mount: each later run there would
+    // leave more, and only SIGKILL ends this process: it stops, for its service manager to start anew
+    if (anyThreadStuck()) {
+      log(
+        'a run stopped by --io-timeout left a thread waiting inside the mount that stopped answering: taking no more requests',
+      );
+      return 'stuck';
     }
     // once (cron): the exit status says whether the request taken got its end on the server
     if (taken && options.once)
@@ -376,7 +387,13 @@ async function readRequestRun(
       return await readTaskRun(
         request.task_id,
         {},
-        { workers: options.workers, output: 'none', progress: false, findings: true },
+        {
+          workers: options.workers,
+          ioTimeoutSeconds: options.ioTimeoutSeconds,
+          output: 'none',
+          progress: false,
+          findings: true,
+        },
         options.context,
         signal,
       );

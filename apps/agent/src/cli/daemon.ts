@@ -1,7 +1,17 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { EXIT, SIGNAL_EXIT, say, UsageError, uploadContext, uploadOptions, wholeNumber } from './shared.js';
+import {
+  EXIT,
+  IO_TIMEOUT_WHEN,
+  SIGNAL_EXIT,
+  say,
+  UsageError,
+  uploadContext,
+  uploadOptions,
+  wholeNumber,
+} from './shared.js';
+import { killIfStuck } from './stall.js';
 
 function leaseSeconds(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 10 || Number(value) > 3600)
@@ -58,6 +68,12 @@ export function registerDaemon(program: Command): void {
         '--workers <n>',
         'threads that read and compare in each run (as verify --workers, but at least 1: the lease is renewed from the main thread, which a large file compared there would hold up until the lease ran out)',
         wholeNumber(64, 1),
+      )
+      .option(
+        '--io-timeout <seconds>',
+        `fail the request ${IO_TIMEOUT_WHEN}; a daemon left with such a thread takes no more requests and ends itself so`,
+        wholeNumber(86_400),
+        0,
       ),
   ).action(async (flags) => {
     const name = await agentName(flags.name ?? hostname(), flags.name !== undefined);
@@ -65,7 +81,10 @@ export function registerDaemon(program: Command): void {
     const { runDaemon } = await import('./daemon-loop.js');
     const stop = new AbortController();
     const onSignal = (signal: NodeJS.Signals) => {
-      if (stop.signal.aborted) process.exit(SIGNAL_EXIT[signal] ?? 1);
+      if (stop.signal.aborted) {
+        killIfStuck(say);
+        process.exit(SIGNAL_EXIT[signal] ?? 1);
+      }
       say(`sms-agent daemon: ${signal}: taking no more requests (a second ${signal} exits at once)`);
       stop.abort(signal);
     };
@@ -79,6 +98,7 @@ export function registerDaemon(program: Command): void {
         leaseSeconds: flags.lease,
         once: flags.once ?? false,
         workers: flags.workers,
+        ioTimeoutSeconds: flags.ioTimeout,
         stop: stop.signal,
         log: (line) => say(line.startsWith('sms-agent') ? line : `sms-agent daemon: ${line}`),
       });
@@ -93,7 +113,7 @@ export function registerDaemon(program: Command): void {
     process.exitCode =
       ended === 'unreachable'
         ? EXIT.spooled
-        : ended === 'refused' || ended === 'failed'
+        : ended === 'refused' || ended === 'failed' || ended === 'stuck'
           ? EXIT.error
           : EXIT.consistent;
   });

@@ -8,6 +8,7 @@ import { registerResyncList } from './resync-list.js';
 import { registerRun } from './run.js';
 import { EXIT, OutputError, say, UsageError } from './shared.js';
 import { registerSpool } from './spool.js';
+import { killIfStuck } from './stall.js';
 import { registerUpload } from './upload.js';
 import { registerVerify } from './verify.js';
 
@@ -48,6 +49,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     // errors the user can fix: their message says what to do, no stack
     const expected = [
+      'StallError',
       'VerifyError',
       'UploadConfigError',
       'ResultFileError',
@@ -68,5 +70,8 @@ export async function main(argv: string[]): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     say(`sms-agent: ${code && !message.startsWith(`${code}:`) ? `${code}: ` : ''}${message}`);
     process.exitCode = EXIT.error;
+  } finally {
+    // a run stopped by --io-timeout may have left a thread inside the hung mount, which an exit would wait for
+    killIfStuck(say);
   }
 }

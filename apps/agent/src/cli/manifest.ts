@@ -5,6 +5,7 @@ import { InterruptedError } from '../engine/interrupt.js';
 import { DEFAULT_MANIFEST_HASH, MANIFEST_HASHES } from '../engine/manifest/hash.js';
 import { createProgressLine } from '../output.js';
 import { plural } from '../plural.js';
+import { REMOTE_HEARTBEAT } from '../remote/heartbeat.js';
 import {
   collect,
   EXIT,
@@ -65,6 +66,13 @@ export function registerManifest(program: Command): void {
       .addOption(
         // set by verify over ssh, which ends the run by closing the connection
         new Option('--until-stdin-closes', 'stop (as interrupted) when stdin closes').hideHelp(),
+      )
+      .addOption(
+        // set by verify over ssh with --io-timeout: a line on stderr a second while the work moves
+        new Option(
+          '--heartbeat',
+          `write "${REMOTE_HEARTBEAT}" on stderr a second while the work moves`,
+        ).hideHelp(),
       ),
     'leave paths out (as for verify)',
   ).action(async (dir: string, flags) => {
@@ -98,6 +106,7 @@ export function registerManifest(program: Command): void {
             ...(dirs ? { dirs } : {}),
             ...(flags.workers === undefined ? {} : { workers: flags.workers }),
             ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
+            ...(flags.heartbeat ? { heartbeat: () => process.stderr.write(`${REMOTE_HEARTBEAT}\n`) } : {}),
           }),
         { untilStdinCloses: flags.untilStdinCloses ?? false },
       );

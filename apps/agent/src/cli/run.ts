@@ -3,6 +3,7 @@ import { Option } from 'commander';
 import {
   excludeOptions,
   excludePatterns,
+  IO_TIMEOUT_WHEN,
   listOption,
   metadataFields,
   reportFile,
@@ -32,7 +33,8 @@ export function registerRun(program: Command): void {
             'Exit status as verify --upload: 0 consistent, 1 inconsistent (every upload\n' +
             'delivered); 2 a usage error, a configuration that cannot be run (a key missing\n' +
             'or unreadable: the message names it) or an upload refused for good; 3 uploads\n' +
-            'kept in the spool (sms-agent flush); 130 or 143 interrupted.',
+            'kept in the spool (sms-agent flush); 130 or 143 interrupted; 137 --io-timeout\n' +
+            'ran out with a thread stuck in a hung mount.',
         )
         .requiredOption('--task <id>', 'the task to verify and upload to')
         .option(
@@ -68,6 +70,7 @@ export function registerRun(program: Command): void {
           'a target over ssh: sms-agent on that host (as verify --remote-agent)',
         )
         .option('--workers <n>', 'threads that read and compare (as verify --workers)', wholeNumber(64))
+        .option('--io-timeout <seconds>', `stop with exit 2 ${IO_TIMEOUT_WHEN}`, wholeNumber(86_400), 0)
         .option(
           '--report <file>',
           'write one NDJSON line per inconsistent path (as verify --report)',
@@ -104,6 +107,7 @@ export function registerRun(program: Command): void {
         ssh: flags.ssh,
         remoteAgent: flags.remoteAgent,
         workers: flags.workers,
+        ioTimeoutSeconds: flags.ioTimeout,
         reportFile: flags.report,
         output: flags.json ? 'json' : 'table',
         progress: flags.progress,

@@ -27,6 +27,10 @@ export class OutputError extends Error {
   override name = 'OutputError';
 }
 
+/** When `--io-timeout <seconds>` of verify, run and daemon stops a run (`stallWatch`); each command says what follows. */
+export const IO_TIMEOUT_WHEN =
+  'once the verification made no progress (no entry looked at, no byte compared, no heartbeat from the remote agent) for this many seconds, from the start of the walk (over ssh: once the agent runs there): a hung NFS, SMB or sshfs mount, or a remote agent waiting on one (as rsync --timeout; 0, the default: wait for ever); a thread left inside a call to the hung mount, which an exit would wait for, makes the agent end itself with SIGKILL (status 137); what the main thread does itself cannot be timed out (its first look at each directory given; in quick mode on local disks the first 1,024 entries; against a manifest or over ssh, the listing of the source; the recheck; with --workers 0, everything)';
+
 export function wholeNumber(max: number, min = 0) {
   return (value: string) => {
     if (!/^\d+$/.test(value) || Number(value) > max || Number(value) < min)

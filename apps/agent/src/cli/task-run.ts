@@ -31,6 +31,7 @@ export interface TaskRunSettings {
   ssh?: string | undefined;
   remoteAgent?: string | undefined;
   workers?: number | undefined;
+  ioTimeoutSeconds?: number | undefined;
   reportFile?: string | undefined;
   output: VerificationPlan['output'];
   progress: boolean;
@@ -147,6 +148,7 @@ export function planTaskRun(
       output: settings.output,
       progress: settings.progress,
       upload: { task, findings: settings.findings, context },
+      ioTimeoutSeconds: settings.ioTimeoutSeconds,
     },
     notices,
   };

@@ -5,6 +5,7 @@ import { describeError } from '../engine/listing.js';
 import { readEnv } from '../env.js';
 import { createProgressLine, formatTable, ReportWriter, toJsonDocument } from '../output.js';
 import { plural } from '../plural.js';
+import type { RemoteEvent } from '../remote/session.js';
 import { type RemoteTarget, splitCommand } from '../remote/target.js';
 import { toConsistencyResult } from '../upload/results.js';
 import { type VerifyOptions, type VerifyResult, verify } from '../verify.js';
@@ -19,6 +20,7 @@ import {
   summarizeDeliveries,
   type uploadContext,
 } from './shared.js';
+import { stallWatch } from './stall.js';
 
 /** The upload side of a verification: the client, the spool and their workflow (`uploadContext`). */
 export type UploadContext = Awaited<ReturnType<typeof uploadContext>>;
@@ -30,7 +32,10 @@ export type UploadContext = Awaited<ReturnType<typeof uploadContext>>;
  */
 export interface VerificationPlan {
   /** What the engine verifies; the callbacks are this workflow's. */
-  engine: Omit<VerifyOptions, 'signal' | 'onStart' | 'onProgress' | 'onRecheck' | 'onEntries' | 'report'>;
+  engine: Omit<
+    VerifyOptions,
+    'signal' | 'onStart' | 'onProgress' | 'onRecheck' | 'onEntries' | 'onRemote' | 'report'
+  >;
   /** `--report FILE` */
   reportFile?: string | undefined;
   /** stdout: the table, one JSON document (`--json`), or nothing (the daemon). */
@@ -39,6 +44,8 @@ export interface VerificationPlan {
   progress: boolean;
   /** Upload the counts (and findings, unless `findings` is false) to `task`. */
   upload?: { task: string; findings: boolean; context: UploadContext } | undefined;
+  /** `--io-timeout`: stop the verification (exit 2) once it made no progress for this many seconds; 0 or absent: never. */
+  ioTimeoutSeconds?: number | undefined;
 }
 
 /** The engine's target: a directory here, or one over ssh (`remote`) with its ssh command and remote agent. */
@@ -118,13 +125,34 @@ export async function runVerification(
   const report = plan.reportFile ? new ReportWriter(plan.reportFile) : undefined;
   const progress = plan.progress && process.stderr.isTTY ? createProgressLine(process.stderr) : undefined;
   let result: VerifyResult;
+  let ended = false;
   try {
-    result = await (control.interrupt ?? interruptible)(async (signal) => {
-      const verified = await verify({
+    result = await (control.interrupt ?? interruptible)(async (stop) => {
+      const watch = plan.ioTimeoutSeconds ? stallWatch(plan.ioTimeoutSeconds) : undefined;
+      const signal = watch ? AbortSignal.any([stop, watch.signal]) : stop;
+      const work = verify({
         ...plan.engine,
         signal,
-        ...(report ? { onStart: () => report.open() } : {}),
+        ...(report || watch
+          ? {
+              onStart: () => {
+                report?.open();
+                watch?.start();
+              },
+            }
+          : {}),
+        // over ssh the clock runs once the agent runs there, and its heartbeat is progress
+        ...(watch
+          ? {
+              onRemote: (event: RemoteEvent) => {
+                if (event === 'running') watch.start();
+                else if (event === 'progress') watch.beat();
+              },
+            }
+          : {}),
         onRecheck: (paths, delay) => {
+          // the recheck (its delay, then its work here) is not timed
+          watch?.hold();
           progress?.done();
           if (paths > 0)
             say(
@@ -132,18 +160,36 @@ export async function runVerification(
             );
         },
         report: report !== undefined || findings !== undefined,
-        ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
+        ...(progress || watch
+          ? {
+              onProgress: (p) => {
+                watch?.saw(p);
+                progress?.update(p);
+              },
+            }
+          : {}),
         ...(report || findings
           ? {
               onEntries: (entries, dirChecks) => {
+                // a run stopped by --io-timeout that ends later (its mount answering again) has its
+                // report closed and marked: what it finds then is not written (nor the file reopened)
+                if (ended) return;
                 report?.write(entries, dirChecks);
                 findings?.write(entries, dirChecks);
               },
             }
           : {}),
       });
+      let verified: VerifyResult;
+      try {
+        verified = watch ? await watch.race(work) : await work;
+      } catch (error) {
+        // interrupted while a stalled run was given time to end: that is what ended it
+        throwIfInterrupted(stop);
+        throw error;
+      }
       // a signal heard as the walk ended (its workers stopping) still stops the run: nothing is uploaded
-      throwIfInterrupted(signal);
+      throwIfInterrupted(stop);
       report?.markComplete();
       return verified;
     });
@@ -174,6 +220,7 @@ export async function runVerification(
     );
     return { exitCode: SIGNAL_EXIT[error.signal] ?? EXIT.error, interrupted: error };
   } finally {
+    ended = true;
     progress?.done();
     report?.close();
   }

@@ -5,6 +5,7 @@ import {
   collect,
   excludeOptions,
   excludePatterns,
+  IO_TIMEOUT_WHEN,
   listOption,
   metadataFields,
   reportFile,
@@ -30,7 +31,8 @@ export function registerVerify(program: Command): void {
             'Exit status: 0 consistent, 1 inconsistencies found (when uploading: and every upload delivered);\n' +
             '2 a usage error, verification impossible, or an upload refused for good (see sms-agent spool list);\n' +
             '3 uploads kept in the spool for later (the server could not take them: sms-agent flush);\n' +
-            '130 or 143 interrupted by SIGINT or SIGTERM (nothing uploaded, --report marked incomplete).',
+            '130 or 143 interrupted by SIGINT or SIGTERM (nothing uploaded, --report marked incomplete);\n' +
+            '137 --io-timeout ran out with a thread stuck in a hung mount (the agent ended itself with SIGKILL).',
         )
         .requiredOption('--source <dir>', 'the migrated source directory')
         .option(
@@ -90,6 +92,7 @@ export function registerVerify(program: Command): void {
           wholeNumber(86_400),
           10,
         )
+        .option('--io-timeout <seconds>', `stop with exit 2 ${IO_TIMEOUT_WHEN}`, wholeNumber(86_400), 0)
         .option('--json', 'print one JSON object on stdout; its consistency_result is the upload body')
         .option(
           '--report <file>',
@@ -158,6 +161,7 @@ export function registerVerify(program: Command): void {
       output: flags.json ? 'json' : 'table',
       progress: flags.progress,
       upload: context && task ? { task, findings: flags.findings, context } : undefined,
+      ioTimeoutSeconds: flags.ioTimeout,
     });
     process.exitCode = outcome.exitCode;
   });

@@ -4,7 +4,7 @@ import { ManifestReader } from '../engine/manifest/read.js';
 import type { Mode } from '../engine/types.js';
 import { AGENT_VERSION } from '../version.js';
 import { selfCopy } from './self.js';
-import { REMOTE_COMMAND_MAX_BYTES, RemoteSession, remoteCommandOf } from './session.js';
+import { REMOTE_COMMAND_MAX_BYTES, type RemoteEvent, RemoteSession, remoteCommandOf } from './session.js';
 import { RemoteError, type RemoteTarget } from './target.js';
 
 export interface RemoteManifestOptions {
@@ -23,8 +23,10 @@ export interface RemoteManifestOptions {
    */
   workers?: number;
   signal?: AbortSignal;
-  /** Told when a copy of this agent starts and ends being sent. */
-  onCopy?: (sending: boolean) => void;
+  /** Told what the remote side does (`RemoteEvent`). */
+  onRemote?: (event: RemoteEvent) => void;
+  /** Ask the remote agent for its heartbeat (`manifest --heartbeat`), told as `progress`. */
+  heartbeat?: boolean;
 }
 
 /** The target's manifest, made on the remote host by `sms-agent manifest` over ssh and read as it arrives. */
@@ -50,6 +52,7 @@ export async function openRemoteManifest(
     '--output',
     '-',
     '--until-stdin-closes',
+    ...(options.heartbeat ? ['--heartbeat'] : []),
   ];
   if (options.workers !== undefined && options.mode === 'content')
     args.push('--workers', String(options.workers));
@@ -68,7 +71,7 @@ export async function openRemoteManifest(
     copy: selfCopy(),
     args: fits ? withExcludes : args,
     ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.onCopy ? { onCopy: options.onCopy } : {}),
+    ...(options.onRemote ? { onRemote: options.onRemote } : {}),
   });
   try {
     const reader = await ManifestReader.fromStream(`the manifest from ${target.display}`, output);

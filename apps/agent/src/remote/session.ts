@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { childProcess, tty } from '../builtins.js';
 import { InterruptedError, throwIfInterrupted } from '../engine/interrupt.js';
 import { AGENT_VERSION } from '../version.js';
+import { REMOTE_HEARTBEAT } from './heartbeat.js';
 import { type AgentCopy, glibcRunsExecutable, nodeRunsBundle, unameOf } from './self.js';
 import { DECODE_REMOTE_WORDS, RemoteError, type RemoteTarget, remoteWord, shellQuote } from './target.js';
 
@@ -20,9 +21,15 @@ export interface SessionOptions {
   args: string[];
   /** Ends the session (the remote side stops and removes its copy). */
   signal?: AbortSignal;
-  /** Told when a copy of this agent starts and ends being sent (work on this side can wait meanwhile). */
-  onCopy?: (sending: boolean) => void;
+  /** Told what the remote side does, as it happens (`RemoteEvent`). */
+  onRemote?: (event: RemoteEvent) => void;
 }
+
+/**
+ * What the remote side does: a copy of this agent starts and ends being sent (work on this side can
+ * wait meanwhile), the agent runs there, and (`manifest --heartbeat`) its work moved.
+ */
+export type RemoteEvent = 'copying' | 'copied' | 'running' | 'progress';
 
 /**
  * Runs on the remote host, in its POSIX shell: the agent named (or `sms-agent`
@@ -123,6 +130,8 @@ export class RemoteSession {
   private readonly child: ChildProcess;
   private readonly ended: Promise<Ended>;
   private stderr = '';
+  /** The last line of stderr so far, until its newline comes. */
+  private partial = '';
   private spawnError: Error | undefined;
   /** The remote agent started (after it was found or copied): a failure now is its own. */
   private running = false;
@@ -164,8 +173,14 @@ export class RemoteSession {
     this.child.stdin!.on('error', () => {}); // ssh ended while a copy was sent: said by its exit
     this.child.stderr!.setEncoding('utf8');
     this.child.stderr!.on('data', (text: string) => {
-      // the end of what ssh and the remote said is what explains a failure
-      this.stderr = (this.stderr + text).slice(-16_384);
+      const lines = (this.partial + text).split('\n');
+      this.partial = lines.pop()!;
+      for (const line of lines) {
+        // the remote agent's heartbeat is progress, not something it said
+        if (line === REMOTE_HEARTBEAT) this.options.onRemote?.('progress');
+        // the end of what ssh and the remote said is what explains a failure
+        else this.stderr = `${this.stderr}${line}\n`.slice(-16_384);
+      }
     });
   }
 
@@ -197,11 +212,13 @@ export class RemoteSession {
       if (status === 'run') {
         this.agent = `sms-agent at ${detail}`;
         this.running = true;
+        this.options.onRemote?.('running');
         return out;
       }
       if (status === 'copied') {
         this.agent = `a copy of this agent in ${detail}${this.sent ? ` (${this.sent})` : ''}`;
         this.running = true;
+        this.options.onRemote?.('running');
         return out;
       }
       if (status === 'missing')
@@ -293,10 +310,10 @@ export class RemoteSession {
   private transfer(kind: 'exe' | 'bundle' | 'script', what: string | Buffer): void {
     this.copied = kind;
     this.sending = true;
-    this.options.onCopy?.(true);
+    this.options.onRemote?.('copying');
     const sent = () => {
       this.sending = false;
-      this.options.onCopy?.(false);
+      this.options.onRemote?.('copied');
     };
     // stdin stays open after the copy: the remote agent stops as soon as it closes (this side ended)
     const stdin = this.child.stdin!;
@@ -414,7 +431,7 @@ export class RemoteSession {
 
   /** What ssh and the remote said on stderr, on one line, without the agent's own prefix twice. */
   private said(): string {
-    return this.stderr
+    return `${this.stderr}${this.partial}`
       .split('\n')
       .map((line) => line.trim())
       .filter((line) => line !== '')

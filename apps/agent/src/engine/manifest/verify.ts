@@ -152,6 +152,8 @@ export class ManifestVerifier {
     if (this.pool)
       this.pool.onBytes = (n) => {
         this.tally.bytes += n;
+        // a large file hashed is progress while it lasts (the progress line, --io-timeout)
+        this.tally.tickContent();
       };
     else await this.readAhead?.close();
     try {
@@ -321,6 +323,7 @@ export class ManifestVerifier {
           this.buffer,
           (n) => {
             this.tally.bytes += n;
+            this.tally.tickContent();
           },
           this.hash,
         );

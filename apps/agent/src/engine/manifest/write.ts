@@ -68,6 +68,12 @@ export interface ManifestOptions {
    * 16), else none.
    */
   workers?: number;
+  /**
+   * Called at most once a second while the work moves (entries described, bytes hashed), from a
+   * timer: a thread stuck in a call to a hung mount moves nothing, so it calls nothing either.
+   * Over ssh the verifying side's `--io-timeout` counts it as progress (`--heartbeat`).
+   */
+  heartbeat?: () => void;
 }
 
 /**
@@ -178,6 +184,16 @@ async function writeTo(
     return { directories, files, absent };
   })();
   failed.catch(() => {}); // heard through the race; never unhandled after it
+  const { heartbeat } = options;
+  let moved = { entries: 0, bytes: 0 };
+  const beat = heartbeat
+    ? setInterval(() => {
+        if (progress.entries === moved.entries && progress.bytes === moved.bytes) return;
+        moved = { entries: progress.entries, bytes: progress.bytes };
+        heartbeat();
+      }, HEARTBEAT_MS)
+    : undefined;
+  beat?.unref();
   try {
     return await Promise.race([work, failed]);
   } catch (error) {
@@ -185,5 +201,10 @@ async function writeTo(
     // the walk may wait for a drain that never comes: its workers must not keep the process alive
     await walk?.close();
     throw error;
+  } finally {
+    clearInterval(beat);
   }
 }
+
+/** How often `ManifestOptions.heartbeat` may be called. */
+const HEARTBEAT_MS = 1000;
