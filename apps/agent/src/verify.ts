@@ -482,6 +482,14 @@ async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<Ve
   let entriesSeen = 0;
   let bytesCompared = 0;
   const dirChecks = described.map((d) => d.dirCheck);
+  let suspectsReported = 0;
+  /** Reports the suspects not reported yet: the run stops before its recheck could settle them. */
+  const reportSuspects = () => {
+    if (!options.report || suspects.length === suspectsReported) return;
+    const rest = suspects.slice(suspectsReported);
+    suspectsReported = suspects.length;
+    options.onEntries?.(rest, dirChecks);
+  };
   const run: RunOptions = {
     roots,
     mode: options.mode ?? 'quick',
@@ -510,6 +518,9 @@ async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<Ve
   };
   options.onStart?.();
   let walked: EngineResult;
+  // a walk whose worker thread is stuck in a hung mount never ends, nor comes to the catch below: its
+  // suspects are reported as the signal that stops it comes
+  options.signal?.addEventListener('abort', reportSuspects, { once: true });
   try {
     if (reader && manifest) {
       const [, { ManifestVerifier }] = manifest;
@@ -555,8 +566,10 @@ async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<Ve
   } catch (error) {
     // a walk that ended early (a signal, --io-timeout, a failure) still reports what it held back for
     // the recheck: an incomplete report lists what was found, the paths to copy again first of all
-    if (options.report && suspects.length > 0) options.onEntries?.(suspects, dirChecks);
+    reportSuspects();
     throw error;
+  } finally {
+    options.signal?.removeEventListener('abort', reportSuspects);
   }
   let transient = roots.map(() => 0);
   if (options.recheck) {
@@ -567,7 +580,7 @@ async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<Ve
       second = await recheck(suspects, walked, { ...run, delaySeconds, signal: options.signal });
     } catch (error) {
       // interrupted during the recheck: the report still gets what the walk found, as it found it
-      if (options.report && suspects.length > 0) options.onEntries?.(suspects, dirChecks);
+      reportSuspects();
       throw error;
     }
     transient = second.transient;

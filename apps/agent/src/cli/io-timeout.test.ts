@@ -5,14 +5,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAgent, startAgent } from '../test-support/cli.js';
 import { ADMIN_ENV, serverForTests } from '../test-support/server.js';
 import { mountSshfs, type Sshd, startSshd } from '../test-support/sshd.js';
-import { treePair } from '../test-support/tree.js';
+import { type Tree, treePair } from '../test-support/tree.js';
 import { StallError, stallWatch } from './stall.js';
 
 // --io-timeout: a verification that waits on something that stopped answering (a hung network
 // mount; over ssh, a remote agent waiting on one) ends with exit 2 and says so, as rsync --timeout
 // does, instead of waiting for ever: on hundreds of hosts, nobody watches each run.
 let sshd: Sshd;
-const pair = treePair({ a: '1', b: { c: '2' }, mnt: { x: 'x', y: 'y' } }, { a: '1', b: { c: '2' }, mnt: {} });
+// lost/: more missing files than a worker looks at before it hands back its work (4,096 entries),
+// so that some of them reach this thread before a worker is stuck in mnt/
+const lost: Tree = {};
+for (let i = 0; i < 5000; i++) lost[`f${i}`] = '';
+const pair = treePair(
+  { a: '1', b: { c: '2' }, lost, mnt: { x: 'x', y: 'y' } },
+  { a: '1', b: { c: '2' }, mnt: {} },
+);
 const remote = treePair({ x: 'x', y: 'y' }, { x: 'x', y: 'y' });
 
 const held = serverForTests();
@@ -119,6 +126,38 @@ describe('--io-timeout', () => {
       const last = JSON.parse(readFileSync(report, 'utf8').trim().split('\n').at(-1)!);
       expect(last).toMatchObject({ incomplete: true });
       expect(last.reason).toContain('no progress for 2 s');
+    });
+  }, 40_000);
+
+  it('with --recheck: the paths held back for the recheck are in the report of a run stuck in the mount', async () => {
+    await withStoppedMount(async () => {
+      const report = join(pair.dir, 'recheck.ndjson');
+      const run = await runAgent(
+        [
+          'verify',
+          '--source',
+          pair.src,
+          '--target',
+          pair.dst,
+          '--mode',
+          'content',
+          '--recheck',
+          '--io-timeout',
+          '2',
+          '--report',
+          report,
+        ],
+        {},
+        30_000,
+      );
+      expect(run.code, run.stderr).toBe(null);
+      const lines = readFileSync(report, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(lines.at(-1)).toMatchObject({ incomplete: true });
+      // the worker that walked lost/ handed back its findings before another was stuck in mnt/
+      expect(lines.filter((l) => l.category === 'missing').length).toBeGreaterThanOrEqual(4000);
     });
   }, 40_000);
 
@@ -288,6 +327,19 @@ describe('stallWatch', () => {
     expect(await late.race(new Promise(() => {})).catch((e: unknown) => e)).toBeInstanceOf(StallError);
     // 0.4 s before it started, then 0.2 s without progress
     expect(performance.now() - started).toBeGreaterThan(550);
+  });
+
+  it('does not stop a run whose own thread was busy past the limit (the work told meanwhile is still to be read)', async () => {
+    const busy = stallWatch(0.2, 50);
+    busy.start();
+    const work = new Promise((resolve) => setTimeout(() => resolve('done'), 700));
+    setTimeout(() => {
+      const until = performance.now() + 500;
+      while (performance.now() < until) {
+        // this thread's own work, longer than the limit
+      }
+    }, 50);
+    expect(await busy.race(work)).toBe('done');
   });
 
   it('tells whether the stopped work ended within the grace (a thread stuck in a hung mount does not)', async () => {

@@ -68,18 +68,23 @@ export function stallWatch(seconds: number, graceMs = STALL_GRACE_MS): StallWatc
   let held = true;
   let stall: StallError | undefined;
   const listeners: Array<(error: StallError) => void> = [];
-  const timer = setInterval(
-    () => {
-      if (held || performance.now() - last < limitMs) return;
-      clearInterval(timer);
-      stall = new StallError(
-        `no progress for ${seconds} s${current === '' ? '' : ` (last at ${current})`}: a filesystem or the target's host stopped answering (a hung NFS, SMB or sshfs mount; over ssh, the remote agent waiting on one); the verification was stopped: look at what it was reading, then verify again (--io-timeout sets how long to wait)`,
-      );
-      for (const listener of listeners) listener(stall);
-      controller.abort(stall.message);
-    },
-    Math.min(1000, limitMs / 4),
-  );
+  const every = Math.min(1000, limitMs / 4);
+  let ticked = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    // a tick far later than due: this thread was busy with work of its own (which no timer can
+    // stop), and what the workers and the remote told meanwhile is still to be read: not a stall
+    const late = now - ticked > 2 * every + 250;
+    ticked = now;
+    if (late) last = now;
+    if (held || now - last < limitMs) return;
+    clearInterval(timer);
+    stall = new StallError(
+      `no progress for ${seconds} s${current === '' ? '' : ` (last at ${current})`}: a filesystem or the target's host stopped answering (a hung NFS, SMB or sshfs mount; over ssh, the remote agent waiting on one); the verification was stopped: look at what it was reading, then verify again (--io-timeout sets how long to wait)`,
+    );
+    for (const listener of listeners) listener(stall);
+    controller.abort(stall.message);
+  }, every);
   return {
     signal: controller.signal,
     start(): void {

@@ -180,14 +180,8 @@ export async function runVerification(
             }
           : {}),
       });
-      let verified: VerifyResult;
-      try {
-        verified = watch ? await watch.race(work) : await work;
-      } catch (error) {
-        // interrupted while a stalled run was given time to end: that is what ended it
-        throwIfInterrupted(stop);
-        throw error;
-      }
+      // a stall stays what ended the run, also when a signal comes while its work is given time to end
+      const verified = watch ? await watch.race(work) : await work;
       // a signal heard as the walk ended (its workers stopping) still stops the run: nothing is uploaded
       throwIfInterrupted(stop);
       report?.markComplete();

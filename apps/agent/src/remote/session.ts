@@ -174,10 +174,11 @@ export class RemoteSession {
     this.child.stderr!.setEncoding('utf8');
     this.child.stderr!.on('data', (text: string) => {
       const lines = (this.partial + text).split('\n');
-      this.partial = lines.pop()!;
+      // a line that never ends is kept as the tail of what was said, not whole
+      this.partial = lines.pop()!.slice(-16_384);
       for (const line of lines) {
-        // the remote agent's heartbeat is progress, not something it said
-        if (line === REMOTE_HEARTBEAT) this.options.onRemote?.('progress');
+        // the remote agent's heartbeat is progress, not something it said (\r: through a terminal)
+        if (line.replace(/\r$/, '') === REMOTE_HEARTBEAT) this.options.onRemote?.('progress');
         // the end of what ssh and the remote said is what explains a failure
         else this.stderr = `${this.stderr}${line}\n`.slice(-16_384);
       }

@@ -33,6 +33,8 @@ export interface DescribeOptions {
   buffer: Buffer;
   /** Told of bytes hashed as they are read. */
   onBytes: (n: number) => void;
+  /** Told of each entry described, as it is (a large directory takes long: its work still moves). */
+  onEntry?: () => void;
   /**
    * Hashes a file larger than `SYNC_HASH_MAX` with asynchronous reads and gives the event loop a
    * turn between files (the main thread, where a signal must be heard); without it every file is
@@ -77,6 +79,7 @@ export async function describeDirectory(
           continue;
       }
       described.entries++;
+      options.onEntry?.();
       const name = nameJson(entry.name, 'n', 'nb');
       if (entry.kind === 'dir') {
         described.children.push({ rel: joinPath(rel, entry.name), inner: joinPath(inner, entry.name) });

@@ -43,6 +43,8 @@ export class ParallelDescriber {
       excludes: string[];
       workers?: number;
       signal?: AbortSignal;
+      /** Told as the work moves: entries described (here, or by a worker at most every 200 ms) and bytes hashed. */
+      onActivity?: () => void;
     },
     private readonly progress: Progress,
     private readonly buffer: Buffer,
@@ -66,6 +68,7 @@ export class ParallelDescriber {
         { role: 'manifest', mode: options.mode, hash: options.hash, excludes: options.excludes },
         (n) => {
           this.progress.bytes += n;
+          options.onActivity?.();
         },
       );
   }
@@ -96,7 +99,9 @@ export class ParallelDescriber {
       buffer: this.buffer,
       onBytes: (n) => {
         this.progress.bytes += n;
+        this.options.onActivity?.();
       },
+      ...(this.options.onActivity ? { onEntry: this.options.onActivity } : {}),
       interruptible: {
         signal: this.options.signal,
         pause: () => this.pause(),

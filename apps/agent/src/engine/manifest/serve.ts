@@ -99,6 +99,8 @@ export function serveManifest(
                   excludes,
                   buffer,
                   onBytes,
+                  // a large directory's entries told as no bytes at all, at most every 200 ms: its work moves
+                  onEntry: () => onBytes(0),
                 }),
               },
       )

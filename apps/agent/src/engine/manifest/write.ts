@@ -69,8 +69,8 @@ export interface ManifestOptions {
    */
   workers?: number;
   /**
-   * Called at most once a second while the work moves (entries described, bytes hashed), from a
-   * timer: a thread stuck in a call to a hung mount moves nothing, so it calls nothing either.
+   * Called at most once a second while the work moves (entries described, bytes hashed), by the
+   * work itself: a thread stuck in a call to a hung mount moves nothing, so it calls nothing either.
    * Over ssh the verifying side's `--io-timeout` counts it as progress (`--heartbeat`).
    */
   heartbeat?: () => void;
@@ -158,7 +158,23 @@ async function writeTo(
     );
     let directories = 0;
     let files = 0;
-    walk = new ParallelDescriber(dir, { ...options, hash }, progress, buffer);
+    // the heartbeat, told from the work itself (in this thread's own loops too): a thread stuck in a
+    // call to a hung mount tells nothing, so none is sent
+    const { heartbeat } = options;
+    let beaten = Date.now();
+    const onActivity = heartbeat
+      ? () => {
+          if (Date.now() - beaten < HEARTBEAT_MS) return;
+          beaten = Date.now();
+          heartbeat();
+        }
+      : undefined;
+    walk = new ParallelDescriber(
+      dir,
+      { ...options, hash, ...(onActivity ? { onActivity } : {}) },
+      progress,
+      buffer,
+    );
     try {
       for await (const described of walk.inOrder(ordered)) {
         directories++;
@@ -184,16 +200,6 @@ async function writeTo(
     return { directories, files, absent };
   })();
   failed.catch(() => {}); // heard through the race; never unhandled after it
-  const { heartbeat } = options;
-  let moved = { entries: 0, bytes: 0 };
-  const beat = heartbeat
-    ? setInterval(() => {
-        if (progress.entries === moved.entries && progress.bytes === moved.bytes) return;
-        moved = { entries: progress.entries, bytes: progress.bytes };
-        heartbeat();
-      }, HEARTBEAT_MS)
-    : undefined;
-  beat?.unref();
   try {
     return await Promise.race([work, failed]);
   } catch (error) {
@@ -201,8 +207,6 @@ async function writeTo(
     // the walk may wait for a drain that never comes: its workers must not keep the process alive
     await walk?.close();
     throw error;
-  } finally {
-    clearInterval(beat);
   }
 }
 
