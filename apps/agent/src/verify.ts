@@ -490,6 +490,13 @@ async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<Ve
     suspectsReported = suspects.length;
     options.onEntries?.(rest, dirChecks);
   };
+  // in the signal's event, where an error thrown would end the process: a report that cannot be
+  // written is said by the run's own error (its report's last line cannot be written either)
+  const reportSuspectsOnAbort = () => {
+    try {
+      reportSuspects();
+    } catch {}
+  };
   const run: RunOptions = {
     roots,
     mode: options.mode ?? 'quick',
@@ -511,6 +518,8 @@ async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<Ve
       // what the recheck will look at again is reported once it has
       const settled = entries.filter((e) => !isSuspect(e));
       for (const e of entries) if (isSuspect(e)) suspects.push(e);
+      // after the signal (the workers' last messages): reported now, as a stuck walk never ends
+      if (options.signal?.aborted) reportSuspects();
       if (options.report && settled.length > 0) options.onEntries?.(settled, dirChecks);
     },
     ...(options.workers === undefined ? {} : { workers: options.workers }),
@@ -520,7 +529,7 @@ async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<Ve
   let walked: EngineResult;
   // a walk whose worker thread is stuck in a hung mount never ends, nor comes to the catch below: its
   // suspects are reported as the signal that stops it comes
-  options.signal?.addEventListener('abort', reportSuspects, { once: true });
+  options.signal?.addEventListener('abort', reportSuspectsOnAbort, { once: true });
   try {
     if (reader && manifest) {
       const [, { ManifestVerifier }] = manifest;
@@ -569,11 +578,13 @@ async function verifyAgainst(options: VerifyOptions, opened: Opened): Promise<Ve
     reportSuspects();
     throw error;
   } finally {
-    options.signal?.removeEventListener('abort', reportSuspects);
+    options.signal?.removeEventListener('abort', reportSuspectsOnAbort);
   }
   let transient = roots.map(() => 0);
   if (options.recheck) {
     const delaySeconds = options.recheckDelaySeconds ?? 10;
+    // stopped as the walk ended: no recheck is announced
+    throwIfInterrupted(options.signal);
     options.onRecheck?.(suspects.length, delaySeconds);
     let second: Awaited<ReturnType<typeof recheck>>;
     try {

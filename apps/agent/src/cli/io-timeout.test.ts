@@ -329,17 +329,45 @@ describe('stallWatch', () => {
     expect(performance.now() - started).toBeGreaterThan(550);
   });
 
-  it('does not stop a run whose own thread was busy past the limit (the work told meanwhile is still to be read)', async () => {
+  it('does not stop a run whose own thread was busy past the limit while its work told progress', async () => {
     const busy = stallWatch(0.2, 50);
     busy.start();
-    const work = new Promise((resolve) => setTimeout(() => resolve('done'), 700));
+    // progress told during the busy spell, as a worker's messages are: read once this thread is free
+    const channel = new MessageChannel();
+    channel.port2.on('message', () => busy.beat());
+    // done soon after the busy spell (within the limit of the last progress told in it)
+    const work = new Promise((resolve) => setTimeout(() => resolve('done'), 650));
+    // busy in the check phase (as after I/O): the next turn of the loop runs its timers before it reads messages
+    setTimeout(
+      () =>
+        setImmediate(() => {
+          let told = performance.now();
+          const until = told + 500;
+          while (performance.now() < until) {
+            if (performance.now() - told < 50) continue;
+            told = performance.now();
+            channel.port1.postMessage('progress');
+          }
+        }),
+      50,
+    );
+    try {
+      expect(await busy.race(work)).toBe('done');
+    } finally {
+      channel.port1.close();
+    }
+  });
+
+  it('still stops a run whose own thread was busy past the limit while nothing moved', async () => {
+    const busy = stallWatch(0.2, 50);
+    busy.start();
     setTimeout(() => {
       const until = performance.now() + 500;
       while (performance.now() < until) {
-        // this thread's own work, longer than the limit
+        // this thread's own work, longer than the limit, and no progress
       }
     }, 50);
-    expect(await busy.race(work)).toBe('done');
+    expect(await busy.race(new Promise(() => {})).catch((e: unknown) => e)).toBeInstanceOf(StallError);
   });
 
   it('tells whether the stopped work ended within the grace (a thread stuck in a hung mount does not)', async () => {

@@ -73,11 +73,11 @@ export function stallWatch(seconds: number, graceMs = STALL_GRACE_MS): StallWatc
   const timer = setInterval(() => {
     const now = performance.now();
     // a tick far later than due: this thread was busy with work of its own (which no timer can
-    // stop), and what the workers and the remote told meanwhile is still to be read: not a stall
+    // stop), and what the workers and the remote told meanwhile is still to be read: the clock is
+    // looked at on the next tick, once it has been
     const late = now - ticked > 2 * every + 250;
     ticked = now;
-    if (late) last = now;
-    if (held || now - last < limitMs) return;
+    if (late || held || now - last < limitMs) return;
     clearInterval(timer);
     stall = new StallError(
       `no progress for ${seconds} s${current === '' ? '' : ` (last at ${current})`}: a filesystem or the target's host stopped answering (a hung NFS, SMB or sshfs mount; over ssh, the remote agent waiting on one); the verification was stopped: look at what it was reading, then verify again (--io-timeout sets how long to wait)`,
