@@ -75,15 +75,14 @@ async function* readReport(file: string): AsyncGenerator<ReportLine> {
         `${file} line ${number} is not JSON (${error instanceof Error ? error.message : String(error)}): give a file written by sms-agent verify --report FILE`,
       );
     }
-    if (typeof json === 'object' && json !== null && (json as { incomplete?: unknown }).incomplete === true) {
-      yield {
-        kind: 'incomplete',
-        reason: String((json as { reason?: unknown }).reason ?? 'no reason given'),
-      };
+    // the report's end line, if this is one: `incomplete` (with its reason) or `complete` (with its count)
+    const end = typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : undefined;
+    if (end?.incomplete === true) {
+      yield { kind: 'incomplete', reason: String(end.reason ?? 'no reason given') };
       continue;
     }
-    if (typeof json === 'object' && json !== null && (json as { complete?: unknown }).complete === true) {
-      const paths = (json as { paths?: unknown }).paths;
+    if (end?.complete === true) {
+      const { paths } = end;
       // an end line without a count (edited by hand) does not say the report is whole
       yield {
         kind: 'complete',

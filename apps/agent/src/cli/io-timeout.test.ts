@@ -31,6 +31,38 @@ beforeAll(async () => {
 }, 30_000);
 
 /**
+ * `verify` in content mode (its worker threads from the start, so that this thread stays free to
+ * notice) with `--io-timeout 2` and a report `name`, and the report's lines, parsed.
+ */
+async function verifyStuck(name: string, ...extra: string[]) {
+  const report = join(pair.dir, name);
+  const run = await runAgent(
+    [
+      'verify',
+      '--source',
+      pair.src,
+      '--target',
+      pair.dst,
+      '--mode',
+      'content',
+      ...extra,
+      '--io-timeout',
+      '2',
+      '--report',
+      report,
+    ],
+    {},
+    30_000,
+  );
+  // biome-ignore lint/suspicious/noExplicitAny: a test reads the lines' fields as it likes
+  const lines: any[] = readFileSync(report, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  return { run, lines };
+}
+
+/**
  * Runs `work` with the target's mnt/ a sshfs mount whose daemon is stopped: a call into it waits
  * until the daemon goes on (after `work`), as on a hung network mount.
  */
@@ -100,30 +132,13 @@ describe('--io-timeout', () => {
 
   it('a mount below the target that stopped answering: the run marks its report and, a thread being stuck in the mount, ends itself with SIGKILL', async () => {
     await withStoppedMount(async () => {
-      const report = join(pair.dir, 'mount.ndjson');
-      const run = await runAgent(
-        [
-          'verify',
-          '--source',
-          pair.src,
-          '--target',
-          pair.dst,
-          '--mode',
-          'content',
-          '--io-timeout',
-          '2',
-          '--report',
-          report,
-        ],
-        {},
-        30_000,
-      );
+      const { run, lines } = await verifyStuck('mount.ndjson');
       // an exit would wait for the thread inside the mount for ever: SIGKILL (a shell's 137)
       expect(run.code, run.stderr).toBe(null);
       expect(run.stderr).toContain('sms-agent: no progress for 2 s');
       expect(run.stderr).toContain('a hung NFS, SMB or sshfs mount');
       expect(run.stderr).toContain(STUCK);
-      const last = JSON.parse(readFileSync(report, 'utf8').trim().split('\n').at(-1)!);
+      const last = lines.at(-1);
       expect(last).toMatchObject({ incomplete: true });
       expect(last.reason).toContain('no progress for 2 s');
     });
@@ -131,30 +146,8 @@ describe('--io-timeout', () => {
 
   it('with --recheck: the paths held back for the recheck are in the report of a run stuck in the mount', async () => {
     await withStoppedMount(async () => {
-      const report = join(pair.dir, 'recheck.ndjson');
-      const run = await runAgent(
-        [
-          'verify',
-          '--source',
-          pair.src,
-          '--target',
-          pair.dst,
-          '--mode',
-          'content',
-          '--recheck',
-          '--io-timeout',
-          '2',
-          '--report',
-          report,
-        ],
-        {},
-        30_000,
-      );
+      const { run, lines } = await verifyStuck('recheck.ndjson', '--recheck');
       expect(run.code, run.stderr).toBe(null);
-      const lines = readFileSync(report, 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l));
       expect(lines.at(-1)).toMatchObject({ incomplete: true });
       // the worker that walked lost/ handed back its findings before another was stuck in mnt/
       expect(lines.filter((l) => l.category === 'missing').length).toBeGreaterThanOrEqual(4000);

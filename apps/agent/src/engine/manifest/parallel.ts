@@ -66,11 +66,14 @@ export class ParallelDescriber {
       this.pool = new ManifestPool(
         workers,
         { role: 'manifest', mode: options.mode, hash: options.hash, excludes: options.excludes },
-        (n) => {
-          this.progress.bytes += n;
-          options.onActivity?.();
-        },
+        (n) => this.hashed(n),
       );
+  }
+
+  /** Bytes hashed, here or by a worker (none: a worker's entries described): the work moves. */
+  private hashed(n: number): void {
+    this.progress.bytes += n;
+    this.options.onActivity?.();
   }
 
   /** Starts the directories next in order (the top of the stack) on the workers. */
@@ -97,10 +100,7 @@ export class ParallelDescriber {
       hash: this.options.hash,
       excludes: this.excludes,
       buffer: this.buffer,
-      onBytes: (n) => {
-        this.progress.bytes += n;
-        this.options.onActivity?.();
-      },
+      onBytes: (n) => this.hashed(n),
       ...(this.options.onActivity ? { onEntry: this.options.onActivity } : {}),
       interruptible: {
         signal: this.options.signal,
