@@ -68,10 +68,10 @@ export function registerManifest(program: Command): void {
         new Option('--until-stdin-closes', 'stop (as interrupted) when stdin closes').hideHelp(),
       )
       .addOption(
-        // set by verify over ssh with --io-timeout: a line on stderr a second while the work moves
+        // set by verify over ssh with --io-timeout: a line on stderr four times a second while the work moves
         new Option(
           '--heartbeat',
-          `write "${REMOTE_HEARTBEAT}" on stderr a second while the work moves`,
+          `write "${REMOTE_HEARTBEAT}" on stderr four times a second while the work moves`,
         ).hideHelp(),
       ),
     'leave paths out (as for verify)',
